@@ -1,0 +1,1 @@
+//! ZooKeeper client-protocol wire format.
