@@ -1,0 +1,34 @@
+//! Errors of the consensus layer.
+
+/// A command could not be proposed, or the consensus layer could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsensusError {
+    /// No leader is known right now (election running, or cut off from the quorum); retry later.
+    #[error("no leader is known")]
+    NoLeader,
+    /// The leader could not be reached to forward a request.
+    #[error("leader {leader_id} is unreachable: {reason}")]
+    LeaderUnreachable {
+        /// The member believed to lead.
+        leader_id: u64,
+        /// Why the forward failed.
+        reason: String,
+    },
+    /// The member is shutting down or has shut down.
+    #[error("consensus is shut down")]
+    Shutdown,
+    /// Reading or writing the log, the vote or a snapshot failed.
+    #[error("storage error: {0}")]
+    Storage(String),
+    /// The configuration given to `start` is unusable.
+    #[error("invalid consensus configuration: {0}")]
+    Config(String),
+    /// Raft refused or failed the request for another reason.
+    #[error("consensus error: {0}")]
+    Raft(String),
+}
+
+/// A snapshot could not be restored (corrupt or from an incompatible version).
+#[derive(Debug, thiserror::Error)]
+#[error("invalid snapshot: {0}")]
+pub struct SnapshotError(pub String);

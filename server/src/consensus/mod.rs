@@ -1,0 +1,95 @@
+//! Replicated log behind the server: every write goes through here.
+//!
+//! The rest of the server sees only this module's API: a [`StateMachine`] it implements, and a
+//! [`Consensus`] handle to propose commands, wait for `sync`, and read the member's role. Raft itself
+//! (openraft) stays inside this module; none of its types appear in the public API.
+//!
+//! Layout:
+//! - `error` — [`ConsensusError`] and [`SnapshotError`].
+//! - `typ` — the Raft type configuration, declared once, with short aliases.
+//! - `log_store/` — the durable log under `dataLogDir`: checksummed append-only segments, group commit,
+//!   vote and committed index.
+//! - `snapshot_store` — snapshot files under `dataDir` and their retention.
+//! - `state_machine` — the adapter from Raft's state machine to our [`StateMachine`].
+//! - `network/` — the peer protocol on the quorum port (framing, outgoing client, incoming listener).
+//! - `node` — start-up, bootstrap and the [`Consensus`] handle.
+
+mod error;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use error::{ConsensusError, SnapshotError};
+
+/// Deterministic application state driven by the replicated log.
+pub trait StateMachine: Send + Sync + 'static {
+    /// Applies one committed command, on every member, in log order. Returns the reply bytes for the proposer.
+    /// `zxid` = (term << 32) | (log index & 0xffff_ffff): deterministic on every replica.
+    fn apply(&self, zxid: i64, command: &[u8]) -> Vec<u8>;
+    /// A membership entry was applied; `zxid` is the new config version (it becomes /zookeeper/config's text
+    /// `server.<id>=<spec>` lines + `version=<hex zxid>` and its mzxid).
+    fn apply_membership(&self, zxid: i64, members: &[Member]);
+    /// Serializes the whole state (tree, sessions, last applied zxid).
+    fn snapshot(&self) -> Vec<u8>;
+    /// Replaces the state with a snapshot.
+    fn restore(&self, snapshot: &[u8]) -> Result<(), SnapshotError>;
+}
+
+/// One ensemble member as the consensus layer knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct Member {
+    /// The server id (`N` in `server.N=`, the content of `myid`).
+    pub id: u64,
+    /// Apache server spec after `server.N=`, e.g. `127.0.0.1:2888:3888:participant;127.0.0.1:2181`.
+    pub spec: String,
+    /// True for a participant (votes), false for an observer or a joiner still catching up (learner).
+    pub voter: bool,
+}
+
+/// The member's role, in Apache's words (as `srvr` prints them after `Mode:`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Leads the ensemble: orders and commits every write.
+    Leader,
+    /// A voter that follows the leader.
+    Follower,
+    /// A non-voting member that follows the leader (an observer, or a joiner not yet added).
+    Observer,
+    /// No leader known: an election is running or the member is cut off from the quorum.
+    Looking,
+}
+
+impl Role {
+    /// The word Apache prints for this role (`leader`, `follower`, `observer`, `looking`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Leader => "leader",
+            Role::Follower => "follower",
+            Role::Observer => "observer",
+            Role::Looking => "looking",
+        }
+    }
+}
+
+/// What the consensus layer needs from the server configuration.
+#[derive(Debug, Clone)]
+pub struct ConsensusOptions {
+    /// This member's id (`myid`).
+    pub my_id: u64,
+    /// `dataDir`: snapshots are written here.
+    pub data_dir: PathBuf,
+    /// `dataLogDir` (defaults to `dataDir`): the Raft log, vote and committed index are written here.
+    pub data_log_dir: PathBuf,
+    /// Initial membership from the config (`server.N=` lines); used only on first start.
+    pub members: Vec<Member>,
+    /// `tickTime`: the unit of every timeout below.
+    pub tick_time: Duration,
+    /// `initLimit`, in ticks.
+    pub init_limit: u32,
+    /// `syncLimit`, in ticks: the election timeout is derived from it.
+    pub sync_limit: u32,
+    /// `snapCount`: a snapshot is taken every this many log entries.
+    pub snap_count: u64,
+    /// `autopurge.snapRetainCount`: how many snapshots are kept on disk.
+    pub snap_retain_count: u32,
+}
