@@ -1,0 +1,139 @@
+//! Server configuration: Apache ZooKeeper's `zoo.cfg`, its dynamic file, `myid`, and the `-Dzookeeper.*`
+//! system properties of `SERVER_JVMFLAGS` / `JVMFLAGS`.
+//!
+//! Layout:
+//! - `properties` — the Java `.properties` text format.
+//! - `jvm_flags` — `-Dname=value` flags from the environment.
+//! - `server_spec` — one `server.N=` line, parsed and rendered as Apache does.
+//! - `membership` — the set of server lines with its version, as `/zookeeper/config` shows it.
+//! - `whitelist` — the four-letter-word whitelist.
+//! - `load` — from files and properties to a validated [`ServerConfig`].
+//! - `dynamic_file` — reading and writing `<cfg>.dynamic.<hex>` and rewriting the static file.
+
+mod dynamic_file;
+mod error;
+mod jvm_flags;
+mod load;
+mod membership;
+mod properties;
+mod server_spec;
+mod whitelist;
+
+use std::path::PathBuf;
+
+pub use dynamic_file::{backup_static_config, dynamic_file_path, write_dynamic_config};
+pub use error::ConfigError;
+pub use load::{load, load_with_properties};
+pub use membership::{Membership, parse_hex_version};
+pub use server_spec::{HostPort, LearnerType, ServerSpec, ServerSpecError};
+pub use whitelist::{ALL_COMMANDS, FourLetterWhitelist};
+
+/// Apache's default `tickTime` in milliseconds.
+pub const DEFAULT_TICK_TIME_MS: u32 = 3000;
+/// Apache's default `maxClientCnxns` (per client IP).
+pub const DEFAULT_MAX_CLIENT_CNXNS: u32 = 60;
+/// Apache's default `jute.maxbuffer`.
+pub const DEFAULT_JUTE_MAX_BUFFER: usize = 0xfffff;
+/// Apache's default `admin.serverPort`.
+pub const DEFAULT_ADMIN_PORT: u16 = 8080;
+/// Apache's default `snapCount`.
+pub const DEFAULT_SNAP_COUNT: u64 = 100_000;
+/// Apache's minimum (and default) `autopurge.snapRetainCount`.
+pub const MIN_SNAP_RETAIN_COUNT: u32 = 3;
+
+/// The AdminServer (HTTP) settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminConfig {
+    /// `admin.enableServer` (default true).
+    pub enabled: bool,
+    /// `admin.serverAddress` (default `0.0.0.0`).
+    pub address: String,
+    /// `admin.serverPort` (default 8080).
+    pub port: u16,
+    /// `admin.commandURL` (default `/commands`).
+    pub command_url: String,
+}
+
+/// A validated server configuration.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The static configuration file, as given on the command line.
+    pub config_path: PathBuf,
+    /// `tickTime` in milliseconds.
+    pub tick_time_ms: u32,
+    /// `initLimit` in ticks.
+    pub init_limit: u32,
+    /// `syncLimit` in ticks.
+    pub sync_limit: u32,
+    /// `dataDir`: snapshots and `myid`.
+    pub data_dir: PathBuf,
+    /// `dataLogDir` (defaults to `dataDir`): the log.
+    pub data_log_dir: PathBuf,
+    /// Where clients connect: this member's client address from its server line, else
+    /// `clientPortAddress:clientPort` (`0.0.0.0` when no address is given).
+    pub client_address: HostPort,
+    /// `maxClientCnxns`: concurrent connections per client IP (0 = unlimited).
+    pub max_client_cnxns: u32,
+    /// `minSessionTimeout` in milliseconds (default 2 ticks).
+    pub min_session_timeout_ms: u32,
+    /// `maxSessionTimeout` in milliseconds (default 20 ticks).
+    pub max_session_timeout_ms: u32,
+    /// `clientPortListenBacklog` (-1 = system default).
+    pub client_port_listen_backlog: i32,
+    /// `standaloneEnabled` (default true).
+    pub standalone_enabled: bool,
+    /// `reconfigEnabled` (default false).
+    pub reconfig_enabled: bool,
+    /// `skipACL=yes` / `zookeeper.skipACL=yes`.
+    pub skip_acl: bool,
+    /// `zookeeper.DigestAuthenticationProvider.superDigest` (`super:<base64 sha1>`).
+    pub super_digest: Option<String>,
+    /// `4lw.commands.whitelist`.
+    pub four_letter_whitelist: FourLetterWhitelist,
+    /// AdminServer settings.
+    pub admin: AdminConfig,
+    /// `dynamicConfigFile`, when the membership lives in a separate file.
+    pub dynamic_config_file: Option<PathBuf>,
+    /// The `server.N` lines and their version.
+    pub membership: Membership,
+    /// This member's id from `dataDir/myid` (absent for a standalone server without one).
+    pub my_id: Option<u64>,
+    /// `autopurge.snapRetainCount` (at least 3).
+    pub snap_retain_count: u32,
+    /// `autopurge.purgeInterval` in hours (0 = never).
+    pub purge_interval_hours: u32,
+    /// `snapCount`: log entries between snapshots.
+    pub snap_count: u64,
+    /// `extendedTypesEnabled` (TTL nodes).
+    pub extended_types_enabled: bool,
+    /// `jute.maxbuffer`: the largest accepted frame.
+    pub jute_max_buffer: usize,
+    /// `readonlymode.enabled`.
+    pub read_only_mode_enabled: bool,
+    /// Every system property in force (from the flags and zoo.cfg's `zookeeper.*` fallbacks), for `envi`.
+    pub system_properties: Vec<(String, String)>,
+}
+
+impl ServerConfig {
+    /// Apache's `isDistributed`: a quorum peer rather than a standalone server.
+    pub fn is_distributed(&self) -> bool {
+        !self.standalone_enabled || self.membership.voters().count() > 1
+    }
+
+    /// This member's server line, when it has one.
+    pub fn my_spec(&self) -> Option<&ServerSpec> {
+        self.my_id.and_then(|id| self.membership.servers.get(&id))
+    }
+
+    /// The id reported by `conf` (`serverId`): `myid`, or 0 without one.
+    pub fn server_id(&self) -> u64 {
+        self.my_id.unwrap_or(0)
+    }
+
+    /// Clamps a client's requested session timeout to `[minSessionTimeout, maxSessionTimeout]`.
+    pub fn clamp_session_timeout(&self, requested_ms: i32) -> i32 {
+        let min = self.min_session_timeout_ms as i64;
+        let max = self.max_session_timeout_ms as i64;
+        (requested_ms as i64).clamp(min, max) as i32
+    }
+}
