@@ -1,0 +1,40 @@
+# syntax=docker/dockerfile:1
+# Multi-stage build of the ZooKeeper-compatible server and the operator.
+#
+#   docker build --target server   -t zkops.local/zk-server:dev .
+#   docker build --target operator -t zkops.local/zk-operator:dev .
+#
+# Without a Docker engine, images/build.sh produces equivalent images from
+# `cargo build --release` output (same paths, user and entrypoints).
+
+ARG RUST_VERSION=1.95
+ARG DEBIAN_SUITE=bookworm
+
+FROM rust:${RUST_VERSION}-${DEBIAN_SUITE} AS builder
+WORKDIR /src
+COPY . .
+RUN --mount=type=cache,target=/usr/local/cargo/registry \
+    --mount=type=cache,target=/src/target \
+    cargo build --release --locked -p zk-server -p zk-operator \
+    && mkdir -p /out \
+    && cp target/release/zk-server target/release/zk-operator /out/ \
+    && strip /out/zk-server /out/zk-operator
+
+FROM debian:${DEBIAN_SUITE}-slim AS runtime
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && groupadd -g 65532 app \
+    && useradd -u 65532 -g 65532 -d /nonexistent -s /usr/sbin/nologin app
+WORKDIR /
+
+FROM runtime AS server
+COPY --from=builder /out/zk-server /usr/local/bin/zk-server
+USER 65532:65532
+EXPOSE 2181 2888 3888 8080
+ENTRYPOINT ["/usr/local/bin/zk-server"]
+
+FROM runtime AS operator
+COPY --from=builder /out/zk-operator /usr/local/bin/zk-operator
+USER 65532:65532
+ENTRYPOINT ["/usr/local/bin/zk-operator"]

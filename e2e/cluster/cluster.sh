@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# One entry point for the e2e cluster.
+#
+#   e2e/cluster/cluster.sh [--backend local|kind] up | down | status | kubeconfig | load-image <tar>
+#
+# Backend: $ZK_CLUSTER_BACKEND or --backend; by default `kind` when kind and a
+# running Docker engine are present, otherwise `local` (a single-node cluster
+# of host processes built from the Kubernetes Go modules; needs root).
+# See docs/cluster.md.
+set -euo pipefail
+
+CLUSTER_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_DIR="$(cd "$CLUSTER_DIR/../.." && pwd)"
+# shellcheck source=e2e/cluster/lib/common.sh
+. "$CLUSTER_DIR/lib/common.sh"
+# shellcheck source=e2e/cluster/lib/pki.sh
+. "$CLUSTER_DIR/lib/pki.sh"
+# shellcheck source=e2e/cluster/lib/local.sh
+. "$CLUSTER_DIR/lib/local.sh"
+# shellcheck source=e2e/cluster/lib/kind.sh
+. "$CLUSTER_DIR/lib/kind.sh"
+
+IMAGES_CACHE="${IMAGES_CACHE:-$ZK_CACHE_DIR/images}"
+COREDNS_IMAGE="zkops.local/coredns:1.14.7"
+HELPER_IMAGE="zkops.local/debian:bookworm"
+
+usage() {
+	sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	exit 2
+}
+
+pick_backend() {
+	if [[ -n "${ZK_CLUSTER_BACKEND:-}" ]]; then
+		echo "$ZK_CLUSTER_BACKEND"
+	elif kind_available; then
+		echo kind
+	else
+		echo local
+	fi
+}
+
+main() {
+	local backend=""
+	while [[ $# -gt 0 ]]; do
+		case "$1" in
+		--backend)
+			backend="${2:-}"
+			shift 2
+			;;
+		--backend=*)
+			backend="${1#*=}"
+			shift
+			;;
+		-h | --help) usage ;;
+		*) break ;;
+		esac
+	done
+	[[ $# -ge 1 ]] || usage
+	[[ -n "$backend" ]] || backend="$(pick_backend)"
+	[[ "$backend" == local || "$backend" == kind ]] || die "unknown backend: $backend (local|kind)"
+	local cmd="$1"
+	shift
+	case "$backend:$cmd" in
+	local:up) local_up ;;
+	local:down) local_down ;;
+	local:status) local_status "${1:-180}" ;;
+	local:kubeconfig) echo "$ADMIN_KUBECONFIG" ;;
+	local:load-image)
+		[[ $# -ge 1 && -f "$1" ]] || die "load-image needs an image archive (tar)"
+		local_running || die "the local cluster is not running"
+		import_images "$@"
+		;;
+	local:leftovers) local_leftovers ;;
+	kind:up) kind_up ;;
+	kind:down) kind_down ;;
+	kind:status) kind_status ;;
+	kind:kubeconfig) echo "$KIND_KUBECONFIG" ;;
+	kind:load-image)
+		[[ $# -ge 1 && -f "$1" ]] || die "load-image needs an image archive (tar)"
+		local t
+		for t in "$@"; do kind_load_image "$t"; done
+		;;
+	*) usage ;;
+	esac
+}
+
+main "$@"

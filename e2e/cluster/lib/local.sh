@@ -1,0 +1,523 @@
+# The `local` backend: a single-node Kubernetes made of host processes
+# (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, containerd,
+# kubelet, kube-proxy, local-path-provisioner) and CoreDNS as a Deployment.
+# Sourced by cluster.sh.
+# shellcheck shell=bash
+
+LOG_DIR="$ZK_CLUSTER_DIR/logs"
+PID_DIR="$ZK_RUN_DIR/pids"
+CONTAINERD_SOCK="$ZK_RUN_DIR/containerd.sock"
+CNI_CONF_DIR="$ZK_CLUSTER_DIR/cni/net.d"
+CNI_BIN_DIR="/usr/lib/cni"
+IPAM_DIR="$ZK_CLUSTER_DIR/cni/ipam"
+STORAGE_DIR="$ZK_CLUSTER_DIR/storage"
+ADMIN_KUBECONFIG="$ZK_CLUSTER_DIR/admin.kubeconfig"
+SYSCTL_SAVED="$ZK_CLUSTER_DIR/sysctl.saved"
+FWD_CHAIN="ZKOPS-FORWARD"
+# Processes in start order; `down` stops them in reverse.
+PROCS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy local-path-provisioner)
+SYSCTLS=(net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables net.ipv4.conf.all.route_localnet)
+HOST_PKGS=(containerd runc containernetworking-plugins iptables conntrack socat ethtool iproute2
+	ebtables ipset kmod util-linux mount procps psmisc openssl curl ca-certificates
+	debootstrap debian-archive-keyring attr gcc libc6-dev)
+
+kctl() { kubectl --kubeconfig "$ADMIN_KUBECONFIG" "$@"; }
+ctr_k8s() { ctr --address "$CONTAINERD_SOCK" -n k8s.io "$@"; }
+
+# --- processes ---------------------------------------------------------------
+
+proc_pid() {
+	local f="$PID_DIR/$1.pid" pid
+	[[ -f "$f" ]] || return 1
+	pid="$(cat "$f")"
+	[[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+}
+
+# start_proc NAME COMMAND... : run COMMAND in its own session, logging to
+# $LOG_DIR/NAME.log, its pid in $PID_DIR/NAME.pid.
+start_proc() {
+	local name="$1"
+	shift
+	mkdir -p "$LOG_DIR" "$PID_DIR"
+	setsid "$@" >>"$LOG_DIR/$name.log" 2>&1 </dev/null &
+	echo $! >"$PID_DIR/$name.pid"
+	sleep 0.2
+	proc_pid "$name" >/dev/null || die "$name exited at once; last lines of $LOG_DIR/$name.log:
+$(tail -n 20 "$LOG_DIR/$name.log")"
+	log "started $name (pid $(cat "$PID_DIR/$name.pid"))"
+}
+
+stop_proc() {
+	local name="$1" pid i
+	pid="$(proc_pid "$name")" || {
+		rm -f "$PID_DIR/$name.pid"
+		return 0
+	}
+	kill -TERM "$pid" 2>/dev/null || true
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		log "$name (pid $pid) did not stop on TERM; killing"
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	rm -f "$PID_DIR/$name.pid"
+}
+
+# --- host preparation --------------------------------------------------------
+
+local_install() {
+	[[ $(id -u) -eq 0 ]] || die "the local backend needs root"
+	ensure_pkgs "${HOST_PKGS[@]}"
+	require_cmd kubectl containerd runc ctr iptables ip openssl curl
+	[[ -x "$CNI_BIN_DIR/bridge" && -x "$CNI_BIN_DIR/host-local" ]] || die "CNI plugins missing in $CNI_BIN_DIR"
+}
+
+local_build() {
+	local start=$SECONDS
+	"$CLUSTER_DIR/lib/build.sh"
+	log "binaries ready in $((SECONDS - start))s ($K8S_BIN)"
+	start=$SECONDS
+	"$REPO_DIR/images/build.sh" pause base >/dev/null
+	K8S_BIN="$K8S_BIN" "$REPO_DIR/images/build.sh" coredns >/dev/null
+	log "cluster images ready in $((SECONDS - start))s"
+}
+
+save_and_set_sysctl() {
+	local key="$1" value="$2" path
+	path="/proc/sys/${key//.//}"
+	[[ -e "$path" ]] || {
+		log "sysctl $key not available; skipped"
+		return 0
+	}
+	grep -q "^$key=" "$SYSCTL_SAVED" 2>/dev/null || echo "$key=$(cat "$path")" >>"$SYSCTL_SAVED"
+	echo "$value" >"$path"
+}
+
+net_up() {
+	save_and_set_sysctl net.ipv4.ip_forward 1
+	save_and_set_sysctl net.bridge.bridge-nf-call-iptables 1
+	if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
+		ip link add "$BRIDGE" type bridge
+	fi
+	ip addr replace "$POD_GATEWAY/24" dev "$BRIDGE"
+	ip addr replace "$NODE_IP/32" dev "$BRIDGE"
+	ip link set "$BRIDGE" up
+	# Service addresses never leave the bridge, even when no rule matches.
+	ip route replace "$SERVICE_CIDR" dev "$BRIDGE"
+	# Pods talk to each other and to the node, never beyond it.
+	iptables -N "$FWD_CHAIN" 2>/dev/null || iptables -F "$FWD_CHAIN"
+	iptables -A "$FWD_CHAIN" -i "$BRIDGE" -o "$BRIDGE" -j ACCEPT
+	iptables -A "$FWD_CHAIN" -i "$BRIDGE" -j DROP
+	iptables -A "$FWD_CHAIN" -o "$BRIDGE" -j DROP
+	iptables -C FORWARD -j "$FWD_CHAIN" 2>/dev/null || iptables -I FORWARD 1 -j "$FWD_CHAIN"
+	mkdir -p "$CNI_CONF_DIR" "$IPAM_DIR"
+	cat >"$CNI_CONF_DIR/10-zkops.conflist" <<EOF
+{
+  "cniVersion": "1.0.0",
+  "name": "zkops",
+  "plugins": [
+    {
+      "type": "bridge",
+      "bridge": "$BRIDGE",
+      "isGateway": true,
+      "ipMasq": false,
+      "hairpinMode": true,
+      "ipam": {
+        "type": "host-local",
+        "dataDir": "$IPAM_DIR",
+        "ranges": [[{"subnet": "$POD_CIDR", "gateway": "$POD_GATEWAY"}]],
+        "routes": [{"dst": "0.0.0.0/0"}]
+      }
+    }
+  ]
+}
+EOF
+}
+
+# --- components --------------------------------------------------------------
+
+start_etcd() {
+	mkdir -p "$ZK_CLUSTER_DIR/etcd"
+	chmod 700 "$ZK_CLUSTER_DIR/etcd"
+	start_proc etcd nice -n 5 "$K8S_BIN/etcd" --name "$NODE_NAME" --data-dir "$ZK_CLUSTER_DIR/etcd" \
+		--listen-client-urls "http://127.0.0.1:$ETCD_CLIENT_PORT" \
+		--advertise-client-urls "http://127.0.0.1:$ETCD_CLIENT_PORT" \
+		--listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+		--initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+		--initial-cluster "$NODE_NAME=http://127.0.0.1:$ETCD_PEER_PORT" \
+		--listen-metrics-urls "" --unsafe-no-fsync --quota-backend-bytes 2147483648
+	wait_for 60 "etcd health" curl -fsS "http://127.0.0.1:$ETCD_CLIENT_PORT/health"
+}
+
+start_apiserver() {
+	local p="$ZK_CLUSTER_DIR/pki"
+	start_proc kube-apiserver "$K8S_BIN/kube-apiserver" \
+		--advertise-address "$NODE_IP" --bind-address "$NODE_IP" --secure-port "$APISERVER_PORT" \
+		--etcd-servers "http://127.0.0.1:$ETCD_CLIENT_PORT" \
+		--service-cluster-ip-range "$SERVICE_CIDR" \
+		--client-ca-file "$p/ca.crt" --tls-cert-file "$p/apiserver.crt" --tls-private-key-file "$p/apiserver.key" \
+		--kubelet-client-certificate "$p/apiserver-kubelet-client.crt" \
+		--kubelet-client-key "$p/apiserver-kubelet-client.key" \
+		--kubelet-certificate-authority "$p/ca.crt" --kubelet-preferred-address-types InternalIP \
+		--service-account-issuer "https://kubernetes.default.svc.$CLUSTER_DOMAIN" \
+		--service-account-key-file "$p/sa.pub" --service-account-signing-key-file "$p/sa.key" \
+		--authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction \
+		--allow-privileged=true --profiling=false --event-ttl 1h \
+		--cert-dir "$p"
+	wait_for 120 "kube-apiserver /readyz" kctl get --raw /readyz
+}
+
+start_controllers() {
+	local p="$ZK_CLUSTER_DIR/pki" cm="$ZK_CLUSTER_DIR/controller-manager.kubeconfig" sch="$ZK_CLUSTER_DIR/scheduler.kubeconfig"
+	start_proc kube-controller-manager "$K8S_BIN/kube-controller-manager" \
+		--kubeconfig "$cm" --authentication-kubeconfig "$cm" --authorization-kubeconfig "$cm" \
+		--bind-address 127.0.0.1 --secure-port 10257 --leader-elect=false \
+		--cluster-signing-cert-file "$p/ca.crt" --cluster-signing-key-file "$p/ca.key" \
+		--root-ca-file "$p/ca.crt" --service-account-private-key-file "$p/sa.key" \
+		--use-service-account-credentials=true --service-cluster-ip-range "$SERVICE_CIDR" \
+		--controllers '*,bootstrapsigner,tokencleaner' --profiling=false
+	start_proc kube-scheduler "$K8S_BIN/kube-scheduler" \
+		--kubeconfig "$sch" --authentication-kubeconfig "$sch" --authorization-kubeconfig "$sch" \
+		--bind-address 127.0.0.1 --secure-port 10259 --leader-elect=false --profiling=false
+}
+
+start_containerd() {
+	local d="$ZK_CLUSTER_DIR/containerd"
+	mkdir -p "$d/root" "$ZK_RUN_DIR/containerd"
+	cat >"$d/config.toml" <<EOF
+version = 2
+root = "$d/root"
+state = "$ZK_RUN_DIR/containerd"
+disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper"]
+
+[grpc]
+  address = "$CONTAINERD_SOCK"
+
+[ttrpc]
+  address = "$ZK_RUN_DIR/containerd-ttrpc.sock"
+
+[debug]
+  address = ""
+
+[metrics]
+  address = ""
+
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "zkops.local/pause:3.10"
+  enable_selinux = false
+  disable_apparmor = true
+  restrict_oom_score_adj = false
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+        BinaryName = "$(command -v runc)"
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "$CNI_BIN_DIR"
+    conf_dir = "$CNI_CONF_DIR"
+    max_conf_num = 1
+  # Every registry points at a closed loopback port: an image that is not
+  # preloaded fails at once instead of being fetched from anywhere.
+  [plugins."io.containerd.grpc.v1.cri".registry.mirrors."docker.io"]
+    endpoint = ["http://127.0.0.1:9"]
+  [plugins."io.containerd.grpc.v1.cri".registry.mirrors."*"]
+    endpoint = ["http://127.0.0.1:9"]
+EOF
+	start_proc containerd containerd --config "$d/config.toml"
+	wait_for 60 "containerd" ctr --address "$CONTAINERD_SOCK" version
+}
+
+import_images() {
+	local t start=$SECONDS
+	for t in "$@"; do
+		ctr_k8s images import "$t" >/dev/null || die "import of $t failed"
+	done
+	log "imported $# image(s) in $((SECONDS - start))s"
+}
+
+start_kubelet() {
+	local p="$ZK_CLUSTER_DIR/pki" k="$ZK_CLUSTER_DIR/kubelet"
+	mkdir -p "$k" "$ZK_CLUSTER_DIR/pod-logs"
+	cat >"$ZK_CLUSTER_DIR/kubelet-config.yaml" <<EOF
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+address: $NODE_IP
+port: 10250
+readOnlyPort: 0
+healthzBindAddress: 127.0.0.1
+healthzPort: 10248
+authentication:
+  anonymous:
+    enabled: false
+  webhook:
+    enabled: true
+  x509:
+    clientCAFile: $p/ca.crt
+authorization:
+  mode: Webhook
+tlsCertFile: $p/kubelet.crt
+tlsPrivateKeyFile: $p/kubelet.key
+cgroupDriver: cgroupfs
+containerRuntimeEndpoint: unix://$CONTAINERD_SOCK
+clusterDNS: [$DNS_SVC_IP]
+clusterDomain: $CLUSTER_DOMAIN
+resolvConf: ""
+failSwapOn: false
+failCgroupV1: false
+podLogsDir: $ZK_CLUSTER_DIR/pod-logs
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+evictionHard:
+  memory.available: "100Mi"
+  nodefs.available: "1%"
+  nodefs.inodesFree: "1%"
+  imagefs.available: "1%"
+serializeImagePulls: false
+registerNode: true
+rotateCertificates: false
+serverTLSBootstrap: false
+protectKernelDefaults: false
+makeIPTablesUtilChains: true
+maxPods: 110
+EOF
+	start_proc kubelet "$K8S_BIN/kubelet" --config "$ZK_CLUSTER_DIR/kubelet-config.yaml" \
+		--kubeconfig "$ZK_CLUSTER_DIR/node.kubeconfig" --root-dir "$k" \
+		--hostname-override "$NODE_NAME" --node-ip "$NODE_IP" --v 1
+	wait_for 120 "node $NODE_NAME to register" kctl get node "$NODE_NAME"
+}
+
+start_kube_proxy() {
+	cat >"$ZK_CLUSTER_DIR/kube-proxy-config.yaml" <<EOF
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+mode: iptables
+clientConnection:
+  kubeconfig: $ZK_CLUSTER_DIR/kube-proxy.kubeconfig
+hostnameOverride: $NODE_NAME
+bindAddress: $NODE_IP
+clusterCIDR: $POD_CIDR
+healthzBindAddress: 127.0.0.1:10256
+metricsBindAddress: 127.0.0.1:10249
+nodePortAddresses: ["$NODE_IP/32"]
+iptables:
+  localhostNodePorts: false
+  masqueradeAll: false
+conntrack:
+  maxPerCore: 0
+  min: 0
+  tcpEstablishedTimeout: 0s
+  tcpCloseWaitTimeout: 0s
+EOF
+	start_proc kube-proxy "$K8S_BIN/kube-proxy" --config "$ZK_CLUSTER_DIR/kube-proxy-config.yaml"
+}
+
+apply_addons() {
+	local m="$CLUSTER_DIR/manifests"
+	sed -e "s|@DNS_SVC_IP@|$DNS_SVC_IP|g" -e "s|@CLUSTER_DOMAIN@|$CLUSTER_DOMAIN|g" \
+		-e "s|@COREDNS_IMAGE@|$COREDNS_IMAGE|g" "$m/coredns.yaml" | kctl apply -f - >/dev/null
+	sed -e "s|@STORAGE_DIR@|$STORAGE_DIR|g" -e "s|@HELPER_IMAGE@|$HELPER_IMAGE|g" \
+		"$m/local-path.yaml" | kctl apply -f - >/dev/null
+	mkdir -p "$STORAGE_DIR"
+	start_proc local-path-provisioner "$K8S_BIN/local-path-provisioner" start \
+		--kubeconfig "$ZK_CLUSTER_DIR/local-path-provisioner.kubeconfig" \
+		--namespace local-path-storage --configmap-name local-path-config \
+		--service-account-name local-path-provisioner --helper-image "$HELPER_IMAGE" \
+		--provisioner-name rancher.io/local-path
+}
+
+# --- status ------------------------------------------------------------------
+
+node_ready() {
+	[[ "$(kctl get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" == True ]]
+}
+
+coredns_ready() {
+	local n
+	n="$(kctl -n kube-system get deploy coredns -o jsonpath='{.status.readyReplicas}' 2>/dev/null)"
+	[[ "${n:-0}" -ge 1 ]]
+}
+
+local_running() {
+	local p
+	for p in "${PROCS[@]}"; do proc_pid "$p" >/dev/null || return 1; done
+}
+
+local_status() {
+	local timeout="${1:-180}" p
+	for p in "${PROCS[@]}"; do
+		proc_pid "$p" >/dev/null || die "$p is not running (see $LOG_DIR/$p.log)"
+	done
+	wait_for "$timeout" "node $NODE_NAME Ready" node_ready
+	wait_for "$timeout" "CoreDNS ready" coredns_ready
+	kctl get nodes -o wide
+	kctl -n kube-system get pods -o wide
+}
+
+# --- up / down ---------------------------------------------------------------
+
+local_up() {
+	local_install
+	local_build
+	if local_running && node_ready; then
+		log "cluster already up"
+		local_status
+		return 0
+	fi
+	[[ ! -d "$ZK_CLUSTER_DIR" && ! -d "$ZK_RUN_DIR" ]] || local_down
+	local start=$SECONDS
+	mkdir -p "$ZK_CLUSTER_DIR" "$ZK_RUN_DIR" "$LOG_DIR"
+	net_up
+	pki_all
+	start_etcd
+	start_apiserver
+	start_controllers
+	start_containerd
+	import_images "$IMAGES_CACHE/pause.tar" "$IMAGES_CACHE/debian-bookworm.tar" "$IMAGES_CACHE/coredns.tar"
+	start_kubelet
+	start_kube_proxy
+	apply_addons
+	local_status 300
+	log "cluster up in $((SECONDS - start))s; KUBECONFIG=$ADMIN_KUBECONFIG"
+}
+
+# Everything the cluster may have left in the host's mount table.
+our_mounts() {
+	awk -v a="$ZK_CLUSTER_DIR" -v b="$ZK_RUN_DIR" '
+		index($2, a) == 1 || index($2, b) == 1 || $2 ~ /^\/run\/netns\/cni-/ || $2 ~ /^\/var\/run\/netns\/cni-/ { print $2 }
+	' /proc/self/mounts | sort -r
+}
+
+remove_pods() {
+	[[ -S "$CONTAINERD_SOCK" ]] && proc_pid containerd >/dev/null || return 0
+	local ids id
+	# Stopping sandboxes through CRI runs CNI DEL: veths and addresses go.
+	if [[ -x "$K8S_BIN/crictl" ]]; then
+		"$K8S_BIN/crictl" --runtime-endpoint "unix://$CONTAINERD_SOCK" --timeout 30s rmp -fa >/dev/null 2>&1 || true
+	fi
+	ids="$(ctr_k8s tasks ls -q 2>/dev/null || true)"
+	for id in $ids; do ctr_k8s tasks kill -s KILL "$id" >/dev/null 2>&1 || true; done
+	sleep 1
+	for id in $ids; do ctr_k8s tasks delete -f "$id" >/dev/null 2>&1 || true; done
+	ids="$(ctr_k8s containers ls -q 2>/dev/null || true)"
+	for id in $ids; do ctr_k8s containers delete "$id" >/dev/null 2>&1 || true; done
+}
+
+kill_shims() {
+	local pid
+	for pid in $(pgrep -f "containerd-shim-runc-v2 -namespace k8s.io -id .* -address $CONTAINERD_SOCK" 2>/dev/null); do
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+}
+
+remove_cgroups() {
+	local ctl d
+	for ctl in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/*/kubepods.slice; do
+		[[ -d "$ctl" ]] || continue
+		while IFS= read -r d; do rmdir "$d" 2>/dev/null || true; done < <(find "$ctl" -depth -type d)
+	done
+}
+
+# Remove chains named KUBE-* (kubelet, kube-proxy), CNI-* and ours, with the
+# rules in built-in chains that jump to them.
+iptables_cleanup() {
+	local ipt table chain rule
+	for ipt in iptables ip6tables; do
+		command -v "$ipt" >/dev/null || continue
+		for table in filter nat mangle raw; do
+			"$ipt" -t "$table" -S >/dev/null 2>&1 || continue
+			while IFS= read -r rule; do
+				# shellcheck disable=SC2086 # rule is a list of iptables words
+				eval "$ipt -t $table ${rule/-A /-D }" 2>/dev/null || true
+			done < <("$ipt" -t "$table" -S | grep -E '^-A (INPUT|OUTPUT|FORWARD|PREROUTING|POSTROUTING) .*-j (KUBE-|CNI-|ZKOPS-)' || true)
+			for chain in $("$ipt" -t "$table" -S | awk '$1 == "-N" && $2 ~ /^(KUBE-|CNI-|ZKOPS-)/ {print $2}'); do
+				"$ipt" -t "$table" -F "$chain" 2>/dev/null || true
+			done
+			for chain in $("$ipt" -t "$table" -S | awk '$1 == "-N" && $2 ~ /^(KUBE-|CNI-|ZKOPS-)/ {print $2}'); do
+				"$ipt" -t "$table" -X "$chain" 2>/dev/null || true
+			done
+		done
+	done
+}
+
+restore_sysctls() {
+	[[ -f "$SYSCTL_SAVED" ]] || return 0
+	local line key value
+	while IFS= read -r line; do
+		key="${line%%=*}"
+		value="${line#*=}"
+		echo "$value" >"/proc/sys/${key//.//}" 2>/dev/null || true
+	done <"$SYSCTL_SAVED"
+}
+
+local_down() {
+	local start=$SECONDS p
+	stop_proc local-path-provisioner
+	stop_proc kubelet
+	remove_pods
+	for ((i = ${#PROCS[@]} - 1; i >= 0; i--)); do
+		p="${PROCS[$i]}"
+		stop_proc "$p"
+	done
+	kill_shims
+	if [[ -x "$K8S_BIN/kube-proxy" ]]; then
+		"$K8S_BIN/kube-proxy" --cleanup >/dev/null 2>&1 || true
+	fi
+	local m
+	for m in $(our_mounts); do umount -l "$m" 2>/dev/null || log "could not unmount $m"; done
+	local ns
+	for ns in $(ip netns list 2>/dev/null | awk '$1 ~ /^cni-/ {print $1}'); do ip netns delete "$ns" 2>/dev/null || true; done
+	local veth
+	for veth in $(ip -o link show master "$BRIDGE" 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1); do
+		ip link delete "$veth" 2>/dev/null || true
+	done
+	ip route del "$SERVICE_CIDR" dev "$BRIDGE" 2>/dev/null || true
+	ip link delete "$BRIDGE" 2>/dev/null || true
+	iptables_cleanup
+	remove_cgroups
+	restore_sysctls
+	rm -rf /var/lib/cni/results/zkops-* 2>/dev/null || true
+	rm -rf "$ZK_RUN_DIR" "$ZK_CLUSTER_DIR"
+	log "cluster down in $((SECONDS - start))s"
+	local_leftovers
+}
+
+# Print what the cluster left behind on the host; fails if anything.
+local_leftovers() {
+	local found=0 p
+	for p in "${PROCS[@]}"; do
+		if pgrep -f "$K8S_BIN/$p" >/dev/null 2>&1; then
+			echo "leftover process: $p"
+			found=1
+		fi
+	done
+	if pgrep -f "containerd-shim-runc-v2 .*-address $CONTAINERD_SOCK" >/dev/null 2>&1; then
+		echo "leftover containerd shims"
+		found=1
+	fi
+	if [[ -n "$(our_mounts)" ]]; then
+		echo "leftover mounts: $(our_mounts | tr '\n' ' ')"
+		found=1
+	fi
+	if ip netns list 2>/dev/null | grep -q '^cni-'; then
+		echo "leftover network namespaces: $(ip netns list | grep '^cni-' | tr '\n' ' ')"
+		found=1
+	fi
+	if ip link show "$BRIDGE" >/dev/null 2>&1 || ip -o link show type veth 2>/dev/null | grep -q .; then
+		echo "leftover links: $(ip -o link show | awk -F': ' '/veth|'"$BRIDGE"'/ {print $2}' | tr '\n' ' ')"
+		found=1
+	fi
+	if iptables-save 2>/dev/null | grep -qE '(KUBE-|CNI-|ZKOPS-)'; then
+		echo "leftover iptables chains: $(iptables-save | grep -oE '^:(KUBE-|CNI-|ZKOPS-)[A-Z0-9-]+' | tr '\n' ' ')"
+		found=1
+	fi
+	if [[ -e "$ZK_CLUSTER_DIR" || -e "$ZK_RUN_DIR" ]]; then
+		echo "leftover state dirs"
+		found=1
+	fi
+	return "$found"
+}

@@ -1,0 +1,243 @@
+#!/usr/bin/env bash
+# Builds the project's container images without pulling anything and without
+# a Docker engine. Each image is written as a docker-archive tarball under
+# $ZK_CACHE_DIR/images and its path printed on stdout.
+#
+#   images/build.sh [base|pause|zookeeper|zk-server|zk-operator|coredns|all]...
+#
+# Images (all names under zkops.local/, never pullable):
+#   zkops.local/debian:bookworm      debootstrap minbase root (the base layer)
+#   zkops.local/pause:3.10           static pod sandbox binary
+#   zkops.local/zookeeper:3.8.0      Apache ZooKeeper from Debian's package,
+#                                    official image layout (/conf /data /datalog /logs)
+#   zkops.local/zk-server:dev        target/release/zk-server on the base
+#   zkops.local/zk-operator:dev      target/release/zk-operator on the base
+#   zkops.local/coredns:1.14.7       the cluster's CoreDNS (static binary)
+set -euo pipefail
+
+IMAGES_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_DIR="$(cd "$IMAGES_DIR/.." && pwd)"
+# shellcheck source=images/lib/image.sh
+. "$IMAGES_DIR/lib/image.sh"
+
+# Bump to rebuild the cached base root file system.
+BASE_REVISION=1
+BASE_KEY="debian-$DEBIAN_SUITE-r$BASE_REVISION"
+BASE_ROOT="$IMAGES_CACHE/rootfs/$BASE_KEY"
+BASE_LAYER="$IMAGES_CACHE/layers/$BASE_KEY.tar"
+ZK_UID=1000
+APP_UID=65532
+
+PAUSE_REF="$IMAGE_PREFIX/pause:3.10"
+BASE_REF="$IMAGE_PREFIX/debian:$DEBIAN_SUITE"
+ZOOKEEPER_REF="$IMAGE_PREFIX/zookeeper:3.8.0"
+ZK_SERVER_REF="$IMAGE_PREFIX/zk-server:dev"
+ZK_OPERATOR_REF="$IMAGE_PREFIX/zk-operator:dev"
+COREDNS_REF="$IMAGE_PREFIX/coredns:1.14.7"
+# Where the cluster's binaries are cached (see e2e/cluster/lib/build.sh).
+K8S_BIN="${K8S_BIN:-$ZK_CACHE_DIR/k8s-${K8S_VERSION:-v1.33.13}/bin}"
+
+trap chroot_umount_all EXIT
+
+require_root() {
+	[[ $(id -u) -eq 0 ]] || die "building images needs root (debootstrap, chroot, overlay mounts)"
+}
+
+build_base() {
+	require_root
+	mkdir -p "$IMAGES_CACHE/rootfs" "$IMAGES_CACHE/layers"
+	if [[ ! -f "$BASE_ROOT/.complete" ]]; then
+		ensure_pkgs debootstrap debian-archive-keyring
+		log "debootstrap $DEBIAN_SUITE (minbase) into $BASE_ROOT"
+		rm -rf "$BASE_ROOT"
+		local start=$SECONDS
+		nice -n 10 debootstrap --variant=minbase --include=ca-certificates \
+			"$DEBIAN_SUITE" "$BASE_ROOT" "$DEBIAN_MIRROR" >"$IMAGES_CACHE/rootfs/$BASE_KEY.log" 2>&1 ||
+			die "debootstrap failed; see $IMAGES_CACHE/rootfs/$BASE_KEY.log"
+		rm -rf "$BASE_ROOT/var/cache/apt/archives/"*.deb "$BASE_ROOT/var/lib/apt/lists/"* \
+			"$BASE_ROOT/var/log/"*.log "$BASE_ROOT/var/log/apt" "$BASE_ROOT/var/cache/ldconfig/aux-cache" \
+			"$BASE_ROOT/debootstrap"
+		find "$BASE_ROOT/dev" -mindepth 1 -delete
+		: >"$BASE_ROOT/etc/resolv.conf"
+		echo "$BASE_KEY" >"$BASE_ROOT/etc/hostname"
+		rm -f "$BASE_LAYER"
+		touch "$BASE_ROOT/.complete"
+		log "debootstrap done in $((SECONDS - start))s"
+	fi
+	if [[ ! -f "$BASE_LAYER" ]]; then
+		layer_tar "$BASE_ROOT" "$BASE_LAYER.tmp" --exclude=./.complete
+		mv -f "$BASE_LAYER.tmp" "$BASE_LAYER"
+	fi
+	local out="$IMAGES_CACHE/debian-$DEBIAN_SUITE.tar"
+	if [[ ! -f "$out" || "$out" -ot "$BASE_LAYER" ]]; then
+		write_archive "$out" "$BASE_REF" '{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":["/bin/bash"]}' "$BASE_LAYER"
+	fi
+	echo "$out"
+}
+
+build_pause() {
+	local out="$IMAGES_CACHE/pause.tar" src="$IMAGES_DIR/pause/pause.c"
+	if [[ -f "$out" && "$out" -nt "$src" ]]; then
+		echo "$out"
+		return
+	fi
+	ensure_pkgs gcc libc6-dev
+	local work
+	mkdir -p "$IMAGES_CACHE"
+	work="$(mktemp -d "$IMAGES_CACHE/pause.XXXX")"
+	mkdir -p "$work/root"
+	gcc -Os -static -Wall -Wextra -Werror -o "$work/root/pause" "$src"
+	strip "$work/root/pause"
+	layer_tar "$work/root" "$work/layer.tar"
+	write_archive "$out" "$PAUSE_REF" '{"Entrypoint":["/pause"],"User":"65535:65535"}' "$work/layer.tar"
+	rm -rf "$work"
+	echo "$out"
+}
+
+# app_layer NAME SCRIPT [SHARE_DIR] : overlay layer on the base root, cached
+# by the hash of SCRIPT and of the files in SHARE_DIR.
+app_layer() {
+	local name="$1" script="$2" share="${3:-}" key
+	key="$(
+		{
+			echo "$BASE_KEY"
+			echo "$script"
+			local f
+			if [[ -n "$share" ]]; then
+				for f in "$share"/*; do sha256sum "$f" | sed "s|$share/||"; done
+			fi
+		} | sha256sum | cut -c1-16
+	)"
+	local layer="$IMAGES_CACHE/layers/$name-$key.tar"
+	if [[ ! -f "$layer" ]]; then
+		local upper="$IMAGES_CACHE/layers/$name-$key.upper"
+		log "building layer $name ($key)"
+		overlay_layer "$BASE_ROOT" "$upper" "$script" "$share"
+		layer_tar "$upper" "$layer.tmp"
+		rm -rf "$upper"
+		mv -f "$layer.tmp" "$layer"
+		find "$IMAGES_CACHE/layers" -maxdepth 1 -name "$name-*.tar" ! -name "$name-$key.tar" -delete
+	fi
+	echo "$layer"
+}
+
+build_zookeeper() {
+	require_root
+	build_base >/dev/null
+	ensure_pkgs attr
+	local stage="$IMAGES_CACHE/zookeeper-files"
+	rm -rf "$stage"
+	mkdir -p "$stage"
+	cp "$IMAGES_DIR/zookeeper/"{docker-entrypoint.sh,zkEnv.sh,log4j.properties} "$stage/"
+	local script
+	script="$(
+		cat <<EOF
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends zookeeper default-jre-headless >/dev/null
+groupmod -g $ZK_UID zookeeper 2>/dev/null || groupadd -g $ZK_UID zookeeper
+usermod -u $ZK_UID -g $ZK_UID -d /data zookeeper 2>/dev/null || useradd -u $ZK_UID -g $ZK_UID -d /data -s /bin/bash zookeeper
+install -m 0755 /mnt/docker-entrypoint.sh /docker-entrypoint.sh
+install -m 0644 /mnt/zkEnv.sh /usr/share/zookeeper/bin/zkEnv.sh
+install -d /usr/share/zookeeper/image
+install -m 0644 /mnt/log4j.properties /usr/share/zookeeper/image/log4j.properties
+install -d -o $ZK_UID -g $ZK_UID /conf /data /datalog /logs
+install -m 0644 -o $ZK_UID -g $ZK_UID /mnt/log4j.properties /conf/log4j.properties
+rm -rf /var/lib/zookeeper /var/log/zookeeper /etc/zookeeper/conf
+ln -s /conf /etc/zookeeper/conf
+ln -s /logs /var/log/zookeeper
+ln -s /data /var/lib/zookeeper
+/usr/bin/java -version 2>&1 | head -1
+EOF
+	)"
+	local layer
+	layer="$(app_layer zookeeper "$script" "$stage")"
+	rm -rf "$stage"
+	local out="$IMAGES_CACHE/zookeeper.tar"
+	if [[ ! -f "$out" || "$out" -ot "$layer" ]]; then
+		local cfg
+		cfg="$(printf '{"User":"%s:%s","Env":["PATH=/usr/share/zookeeper/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","ZOO_CONF_DIR=/conf","ZOO_DATA_DIR=/data","ZOO_DATA_LOG_DIR=/datalog","ZOO_LOG_DIR=/logs"],"Entrypoint":["/docker-entrypoint.sh"],"Cmd":["zkServer.sh","start-foreground"],"WorkingDir":"/","ExposedPorts":{"2181/tcp":{},"2888/tcp":{},"3888/tcp":{},"8080/tcp":{}},"Volumes":{"/data":{},"/datalog":{},"/logs":{}}}' "$ZK_UID" "$ZK_UID")"
+		write_archive "$out" "$ZOOKEEPER_REF" "$cfg" "$BASE_LAYER" "$layer"
+	fi
+	echo "$out"
+}
+
+# build_app NAME REF : runtime image for target/release/NAME.
+build_app() {
+	local name="$1" ref="$2"
+	local bin="${CARGO_TARGET_DIR:-$REPO_DIR/target}/release/$name"
+	[[ -x "$bin" ]] || die "$bin not found: run 'cargo build --release -p ...' first"
+	require_root
+	build_base >/dev/null
+	ensure_pkgs attr
+	local work
+	work="$(mktemp -d "$IMAGES_CACHE/$name.XXXX")"
+	mkdir -p "$work/root/usr/local/bin" "$work/root/etc"
+	install -m 0755 -s "$bin" "$work/root/usr/local/bin/$name"
+	# Check the binary's shared libraries are all present in the base root.
+	local missing
+	missing="$(ldd "$bin" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// {print $3}' |
+		while read -r lib; do [[ -e "$BASE_ROOT$lib" ]] || echo "$lib"; done)"
+	[[ -z "$missing" ]] || die "$name needs libraries missing from the base image: $missing"
+	# Non-root user: add it to copies of the base's passwd and group files.
+	cp "$BASE_ROOT/etc/passwd" "$BASE_ROOT/etc/group" "$work/root/etc/"
+	echo "app:x:$APP_UID:$APP_UID:app:/nonexistent:/usr/sbin/nologin" >>"$work/root/etc/passwd"
+	echo "app:x:$APP_UID:" >>"$work/root/etc/group"
+	layer_tar "$work/root" "$work/layer.tar"
+	local out="$IMAGES_CACHE/$name.tar" cfg
+	cfg="$(printf '{"User":"%s:%s","Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Entrypoint":["/usr/local/bin/%s"],"WorkingDir":"/"}' "$APP_UID" "$APP_UID" "$name")"
+	write_archive "$out" "$ref" "$cfg" "$BASE_LAYER" "$work/layer.tar"
+	rm -rf "$work"
+	echo "$out"
+}
+
+# build_static NAME REF BINARY : single-layer image of a static binary.
+build_static() {
+	local name="$1" ref="$2" bin="$3"
+	[[ -x "$bin" ]] || die "$bin not found: build the cluster binaries first (e2e/cluster/lib/build.sh)"
+	local out="$IMAGES_CACHE/$name.tar"
+	if [[ -f "$out" && "$out" -nt "$bin" ]]; then
+		echo "$out"
+		return
+	fi
+	local work
+	mkdir -p "$IMAGES_CACHE"
+	work="$(mktemp -d "$IMAGES_CACHE/$name.XXXX")"
+	mkdir -p "$work/root"
+	install -m 0755 "$bin" "$work/root/$name"
+	layer_tar "$work/root" "$work/layer.tar"
+	write_archive "$out" "$ref" "$(printf '{"Entrypoint":["/%s"]}' "$name")" "$work/layer.tar"
+	rm -rf "$work"
+	echo "$out"
+}
+
+main() {
+	local targets=("$@")
+	[[ ${#targets[@]} -gt 0 ]] || targets=(all)
+	local t
+	for t in "${targets[@]}"; do
+		case "$t" in
+		base) build_base ;;
+		pause) build_pause ;;
+		coredns) build_static coredns "$COREDNS_REF" "$K8S_BIN/coredns" ;;
+		zookeeper) build_zookeeper ;;
+		zk-server) build_app zk-server "$ZK_SERVER_REF" ;;
+		zk-operator) build_app zk-operator "$ZK_OPERATOR_REF" ;;
+		all)
+			build_pause
+			build_base
+			build_zookeeper
+			local app
+			for app in zk-server zk-operator; do
+				if [[ -x "${CARGO_TARGET_DIR:-$REPO_DIR/target}/release/$app" ]]; then
+					build_app "$app" "$IMAGE_PREFIX/$app:dev"
+				else
+					log "skipping $app: no release binary"
+				fi
+			done
+			;;
+		*) die "unknown image: $t (base|pause|zookeeper|zk-server|zk-operator|coredns|all)" ;;
+		esac
+	done
+}
+
+main "$@"

@@ -1,0 +1,14 @@
+# Environment for Debian's zkServer.sh/zkCli.sh inside the ZooKeeper image.
+# Replaces Debian's fixed paths with the official image's layout; each value
+# can be overridden from the container's environment.
+# shellcheck shell=bash
+
+ZOOMAIN=org.apache.zookeeper.server.quorum.QuorumPeerMain
+ZOOCFGDIR="${ZOO_CONF_DIR:-/conf}"
+ZOOCFG="${ZOOCFG:-$ZOOCFGDIR/zoo.cfg}"
+ZOO_LOG_DIR="${ZOO_LOG_DIR:-/logs}"
+ZOO_LOG4J_PROP="${ZOO_LOG4J_PROP:-INFO,CONSOLE}"
+JMXDISABLE="${JMXDISABLE:-true}"
+JAVA="${JAVA:-/usr/bin/java}"
+CLASSPATH="$ZOOCFGDIR:/usr/share/java/zookeeper.jar"
+JVMFLAGS="-Dzookeeper.root.logger=$ZOO_LOG4J_PROP ${JVMFLAGS:-}"
