@@ -12,3 +12,5 @@
 
 pub mod config;
 pub mod consensus;
+pub mod session;
+pub mod shutdown;

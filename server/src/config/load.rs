@@ -440,30 +440,30 @@ fn session_timeout(key: &str, value: Option<&str>) -> Result<Option<u32>, Config
 
 /// Apache's `parseBoolean`: `true` or `false`, any case.
 fn boolean(key: &str, value: Option<&str>) -> Result<Option<bool>, ConfigError> {
-    value
-        .map(|v| match v.trim().to_ascii_lowercase().as_str() {
-            "true" => Ok(true),
-            "false" => Ok(false),
-            _ => Err(ConfigError::InvalidValue {
-                key: key.to_string(),
-                value: v.to_string(),
-                reason: "Choose 'true' or 'false'".into(),
-            }),
-        })
-        .transpose()
+    switch(key, value, ["true", "false"])
 }
 
 /// `skipACL`-style switches: `yes` or `no`.
 fn yes_no(key: &str, value: Option<&str>) -> Result<Option<bool>, ConfigError> {
+    switch(key, value, ["yes", "no"])
+}
+
+/// A two-word switch, any case: `words[0]` is on, `words[1]` off.
+fn switch(key: &str, value: Option<&str>, words: [&str; 2]) -> Result<Option<bool>, ConfigError> {
     value
-        .map(|v| match v.trim().to_ascii_lowercase().as_str() {
-            "yes" => Ok(true),
-            "no" => Ok(false),
-            _ => Err(ConfigError::InvalidValue {
-                key: key.to_string(),
-                value: v.to_string(),
-                reason: "Choose 'yes' or 'no'".into(),
-            }),
+        .map(|v| {
+            let v_lower = v.trim().to_ascii_lowercase();
+            if v_lower == words[0] {
+                Ok(true)
+            } else if v_lower == words[1] {
+                Ok(false)
+            } else {
+                Err(ConfigError::InvalidValue {
+                    key: key.to_string(),
+                    value: v.to_string(),
+                    reason: format!("Choose '{}' or '{}'", words[0], words[1]),
+                })
+            }
         })
         .transpose()
 }
