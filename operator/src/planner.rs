@@ -1,0 +1,395 @@
+//! The pure scaling planner: desired state + observed members + committed configuration → the one next step.
+//!
+//! Every call re-derives the step from what is live, so the operator can be killed at any point and resume: a
+//! half-finished add shows up as a synced joiner pod, a half-finished removal as the pod of a non-voter, and so
+//! on. Rules, in order:
+//!
+//! 1. Without a readable committed configuration, only restore the last known voters' pods (or bootstrap the
+//!    very first member); never change membership.
+//! 2. A voter whose pod is gone gets it back (its volume still holds its data and config).
+//! 3. Pods of non-voters that are not the one valid joiner go: leftovers of a removal, a second joiner, a
+//!    joiner whose start-up config is no longer the committed one, or one built from an outdated pod spec.
+//! 4. Volumes of ids that are neither voters nor pods are deleted or marked released, per the reclaim policy.
+//! 5. Nothing below happens unless every voter is up, synced, and there is one leader.
+//! 6. One member at a time: a joiner is added by reconfig once caught up; otherwise the lowest free id whose
+//!    volume is not a released one gets a new member; otherwise the highest-id follower is removed.
+//! 7. Members built from an outdated pod spec are restarted one at a time, followers first, the leader last.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use crate::ensemble_config::EnsembleConfig;
+use crate::types::PvcReclaimPolicy;
+
+/// What the spec asks for, as far as planning is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Desired {
+    /// Wanted number of voting members.
+    pub replicas: u32,
+    /// What happens to a removed member's volume.
+    pub reclaim_policy: PvcReclaimPolicy,
+}
+
+/// Role of a running member as the server reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Leads the ensemble.
+    Leader,
+    /// Follows the leader (voting or not).
+    Follower,
+    /// Follows without voting.
+    Observer,
+    /// Not in a quorum (electing, or cut off).
+    Looking,
+}
+
+/// A member pod as observed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PodView {
+    /// The pod is being deleted.
+    pub terminating: bool,
+    /// The server answers its health endpoint.
+    pub running: bool,
+    /// Role reported by the server, when it answered.
+    pub role: Option<Role>,
+    /// Connected to the leader and caught up (or is the leader).
+    pub synced: bool,
+    /// Built from the current pod spec.
+    pub up_to_date: bool,
+    /// Version of the committed configuration the pod's start-up config was derived from.
+    pub bootstrap_version: i64,
+}
+
+/// A member volume as observed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VolumeView {
+    /// The claim is being deleted.
+    pub terminating: bool,
+    /// The claim belonged to a removed member and was retained; it is never reused.
+    pub released: bool,
+}
+
+/// Pod and volume of one server id.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MemberView {
+    /// The pod, if one exists.
+    pub pod: Option<PodView>,
+    /// The volume, if one exists.
+    pub volume: Option<VolumeView>,
+}
+
+/// Everything the planner looks at.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Observed {
+    /// Committed configuration read from the ensemble (sync + getConfig), or `None` if it could not be read.
+    pub committed: Option<EnsembleConfig>,
+    /// Voters recorded in the status, used only while the committed configuration cannot be read.
+    pub remembered_voters: BTreeSet<u32>,
+    /// Pods and volumes by server id.
+    pub members: BTreeMap<u32, MemberView>,
+}
+
+/// Why the planner waits; progress is expected without intervention.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wait {
+    /// A member's server is not answering yet.
+    MemberStarting(u32),
+    /// A member's pod is being deleted.
+    PodTerminating(u32),
+    /// A joiner runs but is not yet caught up with the leader.
+    JoinerCatchingUp(u32),
+}
+
+/// Why the planner refuses to change the ensemble.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Blocker {
+    /// Members run but none answered with a committed configuration (no quorum).
+    NoCommittedConfig,
+    /// A voter's server does not answer.
+    MemberDown(u32),
+    /// A voter is not in sync with the leader.
+    MemberNotSynced(u32),
+    /// No voter reports being the leader.
+    NoLeader,
+}
+
+/// The one next step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Create the first member, alone in its start-up config.
+    Bootstrap { id: u32 },
+    /// Create a joiner's volume and pod; start-up config = committed config + itself.
+    CreateMember { id: u32 },
+    /// Recreate the pod of a voter (its volume keeps its data and config).
+    RecreatePod { id: u32 },
+    /// Add a caught-up joiner by reconfig, conditional on the committed version.
+    AddMember { id: u32 },
+    /// Remove a voter by reconfig, conditional on the committed version.
+    RemoveMember { id: u32 },
+    /// Delete the pod of a server that is not (or no longer) a valid member.
+    DeletePod { id: u32 },
+    /// Delete a voter's pod so it comes back from the current pod spec.
+    RestartMember { id: u32 },
+    /// Delete the volume of a removed member.
+    DeleteVolume { id: u32 },
+    /// Mark the retained volume of a removed member as released.
+    ReleaseVolume { id: u32 },
+    /// Nothing to do until something changes.
+    Wait(Wait),
+    /// Nothing may be done while the ensemble is unhealthy.
+    Blocked(Blocker),
+    /// The ensemble matches the spec.
+    Idle,
+}
+
+impl Step {
+    /// PascalCase name, used as Event reason, status action and metrics label.
+    pub fn action(&self) -> &'static str {
+        match self {
+            Step::Bootstrap { .. } => "Bootstrap",
+            Step::CreateMember { .. } => "CreateMember",
+            Step::RecreatePod { .. } => "RecreatePod",
+            Step::AddMember { .. } => "AddMember",
+            Step::RemoveMember { .. } => "RemoveMember",
+            Step::DeletePod { .. } => "DeletePod",
+            Step::RestartMember { .. } => "RestartMember",
+            Step::DeleteVolume { .. } => "DeleteVolume",
+            Step::ReleaseVolume { .. } => "ReleaseVolume",
+            Step::Wait(_) => "Wait",
+            Step::Blocked(_) => "Blocked",
+            Step::Idle => "Idle",
+        }
+    }
+
+    /// Server id the step is about.
+    pub fn member(&self) -> Option<u32> {
+        match *self {
+            Step::Bootstrap { id }
+            | Step::CreateMember { id }
+            | Step::RecreatePod { id }
+            | Step::AddMember { id }
+            | Step::RemoveMember { id }
+            | Step::DeletePod { id }
+            | Step::RestartMember { id }
+            | Step::DeleteVolume { id }
+            | Step::ReleaseVolume { id } => Some(id),
+            Step::Wait(
+                Wait::MemberStarting(id) | Wait::PodTerminating(id) | Wait::JoinerCatchingUp(id),
+            ) => Some(id),
+            Step::Blocked(Blocker::MemberDown(id) | Blocker::MemberNotSynced(id)) => Some(id),
+            Step::Blocked(Blocker::NoCommittedConfig | Blocker::NoLeader) | Step::Idle => None,
+        }
+    }
+}
+
+impl Blocker {
+    /// PascalCase reason for the Degraded condition.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Blocker::NoCommittedConfig => "NoCommittedConfig",
+            Blocker::MemberDown(_) => "MemberDown",
+            Blocker::MemberNotSynced(_) => "MemberNotSynced",
+            Blocker::NoLeader => "NoLeader",
+        }
+    }
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Step::Bootstrap { id } => write!(f, "creating first member {id}"),
+            Step::CreateMember { id } => {
+                write!(f, "creating member {id} from the committed configuration")
+            }
+            Step::RecreatePod { id } => write!(f, "recreating the pod of voting member {id}"),
+            Step::AddMember { id } => write!(f, "adding member {id} by reconfig"),
+            Step::RemoveMember { id } => write!(f, "removing member {id} by reconfig"),
+            Step::DeletePod { id } => write!(f, "deleting the pod of non-member {id}"),
+            Step::RestartMember { id } => {
+                write!(f, "restarting member {id} to apply the current pod spec")
+            }
+            Step::DeleteVolume { id } => write!(f, "deleting the volume of removed member {id}"),
+            Step::ReleaseVolume { id } => {
+                write!(f, "keeping the volume of removed member {id} as released")
+            }
+            Step::Wait(Wait::MemberStarting(id)) => write!(f, "waiting for member {id} to start"),
+            Step::Wait(Wait::PodTerminating(id)) => {
+                write!(f, "waiting for the pod of member {id} to terminate")
+            }
+            Step::Wait(Wait::JoinerCatchingUp(id)) => {
+                write!(f, "waiting for member {id} to catch up with the leader")
+            }
+            Step::Blocked(Blocker::NoCommittedConfig) => {
+                write!(
+                    f,
+                    "not scaling: no member answers with a committed configuration"
+                )
+            }
+            Step::Blocked(Blocker::MemberDown(id)) => write!(f, "not scaling: member {id} is down"),
+            Step::Blocked(Blocker::MemberNotSynced(id)) => {
+                write!(f, "not scaling: member {id} is not in sync with the leader")
+            }
+            Step::Blocked(Blocker::NoLeader) => write!(f, "not scaling: no leader"),
+            Step::Idle => write!(f, "ensemble matches its spec"),
+        }
+    }
+}
+
+/// Decides the next step.
+pub fn plan(desired: &Desired, observed: &Observed) -> Step {
+    let Some(committed) = &observed.committed else {
+        return plan_without_config(observed);
+    };
+    let voters: BTreeSet<u32> = committed.participants().collect();
+    let pod = |id: u32| observed.members.get(&id).and_then(|m| m.pod.as_ref());
+
+    // 2. Restore voters' pods first: that is how an unhealthy ensemble heals.
+    for &id in &voters {
+        match pod(id) {
+            None => return Step::RecreatePod { id },
+            Some(p) if p.terminating => return Step::Wait(Wait::PodTerminating(id)),
+            Some(_) => {}
+        }
+    }
+
+    // 3. Pods of non-voters: keep at most one valid joiner.
+    let wants_more = (voters.len() as u32) < desired.replicas;
+    let mut joiner = None;
+    for (&id, member) in observed.members.iter().rev() {
+        let Some(p) = &member.pod else { continue };
+        if voters.contains(&id) {
+            continue;
+        }
+        if p.terminating {
+            return Step::Wait(Wait::PodTerminating(id));
+        }
+        let valid = wants_more && p.up_to_date && p.bootstrap_version == committed.version;
+        if !valid
+            || observed
+                .members
+                .range(..id)
+                .any(|(other, m)| !voters.contains(other) && m.pod.is_some())
+        {
+            return Step::DeletePod { id };
+        }
+        joiner = Some((id, p));
+    }
+
+    // 4. Volumes of ids that have neither a pod nor a vote.
+    for (&id, member) in &observed.members {
+        let Some(volume) = member.volume else {
+            continue;
+        };
+        if member.pod.is_some() || voters.contains(&id) || volume.terminating {
+            continue;
+        }
+        match desired.reclaim_policy {
+            PvcReclaimPolicy::Delete => return Step::DeleteVolume { id },
+            PvcReclaimPolicy::Retain if !volume.released => return Step::ReleaseVolume { id },
+            PvcReclaimPolicy::Retain => {}
+        }
+    }
+
+    // 5. Health gate.
+    let mut leader = None;
+    for &id in &voters {
+        let p = pod(id).expect("voters without pods were handled above");
+        if !p.running {
+            return Step::Blocked(Blocker::MemberDown(id));
+        }
+        if !p.synced {
+            return Step::Blocked(Blocker::MemberNotSynced(id));
+        }
+        if p.role == Some(Role::Leader) {
+            leader = Some(id);
+        }
+    }
+    let Some(leader) = leader else {
+        return Step::Blocked(Blocker::NoLeader);
+    };
+
+    // 6. One membership change at a time.
+    if let Some((id, p)) = joiner {
+        return if !p.running {
+            Step::Wait(Wait::MemberStarting(id))
+        } else if !p.synced {
+            Step::Wait(Wait::JoinerCatchingUp(id))
+        } else {
+            Step::AddMember { id }
+        };
+    }
+    if wants_more {
+        return Step::CreateMember {
+            id: free_id(&voters, observed),
+        };
+    }
+    if voters.len() as u32 > desired.replicas {
+        let id = voters
+            .iter()
+            .rev()
+            .copied()
+            .find(|&id| id != leader)
+            .expect("more than one voter");
+        return Step::RemoveMember { id };
+    }
+
+    // 7. Rolling restart, followers first (highest id first), the leader last.
+    let outdated = |id: &u32| pod(*id).is_some_and(|p| !p.up_to_date);
+    if let Some(id) = voters
+        .iter()
+        .rev()
+        .copied()
+        .filter(|&id| id != leader)
+        .find(outdated)
+    {
+        return Step::RestartMember { id };
+    }
+    if outdated(&leader) {
+        return Step::RestartMember { id: leader };
+    }
+    Step::Idle
+}
+
+/// Rule 1: no committed configuration could be read.
+fn plan_without_config(observed: &Observed) -> Step {
+    let pods = || {
+        observed
+            .members
+            .iter()
+            .filter_map(|(&id, m)| m.pod.as_ref().map(|p| (id, p)))
+    };
+    for &id in &observed.remembered_voters {
+        if observed.members.get(&id).is_none_or(|m| m.pod.is_none()) {
+            return Step::RecreatePod { id };
+        }
+    }
+    if observed.remembered_voters.is_empty() && pods().next().is_none() {
+        return Step::Bootstrap {
+            id: free_id(&BTreeSet::new(), observed),
+        };
+    }
+    if let Some((id, _)) = pods().find(|(_, p)| p.terminating) {
+        return Step::Wait(Wait::PodTerminating(id));
+    }
+    if let Some((id, _)) = pods().find(|(_, p)| !p.running) {
+        return Step::Wait(Wait::MemberStarting(id));
+    }
+    Step::Blocked(Blocker::NoCommittedConfig)
+}
+
+/// Lowest id that is not a voter and whose volume, if any, may be used: a released or terminating volume is
+/// never reused, so a re-added member never boots from a stale volume.
+fn free_id(voters: &BTreeSet<u32>, observed: &Observed) -> u32 {
+    let usable = |id: &u32| {
+        !voters.contains(id)
+            && observed
+                .members
+                .get(id)
+                .and_then(|m| m.volume)
+                .is_none_or(|v| !v.released && !v.terminating)
+    };
+    (1..).find(usable).expect("ids are unbounded")
+}
+
+#[cfg(test)]
+mod tests;

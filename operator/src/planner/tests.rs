@@ -1,0 +1,426 @@
+//! The planner's table: one row per situation of DESIGN §5, including the failures of earlier operators.
+
+use super::*;
+use crate::ensemble_config::{ServerLine, ServerRole};
+
+const VERSION: i64 = 0x1_0000_0007;
+
+/// Observed state built up one fact at a time.
+#[derive(Clone)]
+struct World(Observed);
+
+fn line(id: u32) -> ServerLine {
+    ServerLine {
+        id,
+        host: format!("zk-{id}.zk-headless.ns.svc.cluster.local"),
+        quorum_port: 2888,
+        election_port: 3888,
+        role: ServerRole::Participant,
+        client_address: Some("0.0.0.0:2181".into()),
+    }
+}
+
+fn healthy(role: Role) -> PodView {
+    PodView {
+        terminating: false,
+        running: true,
+        role: Some(role),
+        synced: true,
+        up_to_date: true,
+        bootstrap_version: 0,
+    }
+}
+
+fn volume() -> VolumeView {
+    VolumeView {
+        terminating: false,
+        released: false,
+    }
+}
+
+impl World {
+    /// A healthy ensemble of `voters` led by `leader`, every member with a pod and a volume.
+    fn ensemble(voters: &[u32], leader: u32) -> Self {
+        let mut config = EnsembleConfig {
+            version: VERSION,
+            ..Default::default()
+        };
+        let mut members = BTreeMap::new();
+        for &id in voters {
+            config = config.with_server(line(id));
+            let role = if id == leader {
+                Role::Leader
+            } else {
+                Role::Follower
+            };
+            members.insert(
+                id,
+                MemberView {
+                    pod: Some(healthy(role)),
+                    volume: Some(volume()),
+                },
+            );
+        }
+        World(Observed {
+            committed: Some(config),
+            remembered_voters: voters.iter().copied().collect(),
+            members,
+        })
+    }
+
+    /// Nothing exists yet.
+    fn empty() -> Self {
+        World(Observed::default())
+    }
+
+    /// The committed configuration could not be read.
+    fn unreadable(mut self) -> Self {
+        self.0.committed = None;
+        self
+    }
+
+    fn forget_voters(mut self) -> Self {
+        self.0.remembered_voters.clear();
+        self
+    }
+
+    /// A non-voting member pod created from the current committed config.
+    fn joiner(mut self, id: u32, running: bool, synced: bool) -> Self {
+        let pod = PodView {
+            running,
+            synced,
+            role: running.then_some(Role::Follower),
+            bootstrap_version: VERSION,
+            ..healthy(Role::Follower)
+        };
+        self.0.members.insert(
+            id,
+            MemberView {
+                pod: Some(pod),
+                volume: Some(volume()),
+            },
+        );
+        self
+    }
+
+    fn pod(mut self, id: u32, change: impl FnOnce(&mut PodView)) -> Self {
+        change(
+            self.0
+                .members
+                .get_mut(&id)
+                .and_then(|m| m.pod.as_mut())
+                .expect("pod exists"),
+        );
+        self
+    }
+
+    fn without_pod(mut self, id: u32) -> Self {
+        self.0.members.entry(id).or_default().pod = None;
+        self
+    }
+
+    fn volume(mut self, id: u32, change: impl FnOnce(&mut VolumeView)) -> Self {
+        let member = self.0.members.entry(id).or_default();
+        let mut v = member.volume.unwrap_or_else(volume);
+        change(&mut v);
+        member.volume = Some(v);
+        self
+    }
+}
+
+fn want(replicas: u32) -> Desired {
+    Desired {
+        replicas,
+        reclaim_policy: PvcReclaimPolicy::Delete,
+    }
+}
+
+fn retain(replicas: u32) -> Desired {
+    Desired {
+        replicas,
+        reclaim_policy: PvcReclaimPolicy::Retain,
+    }
+}
+
+#[test]
+fn table() {
+    let three = || World::ensemble(&[1, 2, 3], 1);
+    let cases: Vec<(&str, Desired, World, Step)> = vec![
+        ("steady state", want(3), three(), Step::Idle),
+        // Bootstrap.
+        (
+            "empty namespace bootstraps member 1 alone",
+            want(3),
+            World::empty(),
+            Step::Bootstrap { id: 1 },
+        ),
+        (
+            "bootstrap never reuses a released volume",
+            retain(3),
+            World::empty().volume(1, |v| v.released = true),
+            Step::Bootstrap { id: 2 },
+        ),
+        (
+            "first member still starting",
+            want(3),
+            World::ensemble(&[1], 1)
+                .unreadable()
+                .forget_voters()
+                .pod(1, |p| p.running = false),
+            Step::Wait(Wait::MemberStarting(1)),
+        ),
+        (
+            "a one-member ensemble grows",
+            want(3),
+            World::ensemble(&[1], 1),
+            Step::CreateMember { id: 2 },
+        ),
+        // Scale up, one member per step.
+        (
+            "scale up creates the lowest free id",
+            want(4),
+            three(),
+            Step::CreateMember { id: 4 },
+        ),
+        (
+            "a joiner that is not running yet",
+            want(4),
+            three().joiner(4, false, false),
+            Step::Wait(Wait::MemberStarting(4)),
+        ),
+        (
+            "ruok is not enough: a running joiner must be caught up",
+            want(4),
+            three().joiner(4, true, false),
+            Step::Wait(Wait::JoinerCatchingUp(4)),
+        ),
+        (
+            "a caught-up joiner is added by reconfig",
+            want(4),
+            three().joiner(4, true, true),
+            Step::AddMember { id: 4 },
+        ),
+        (
+            "scaling by two still creates one member at a time",
+            want(5),
+            three().joiner(4, true, false),
+            Step::Wait(Wait::JoinerCatchingUp(4)),
+        ),
+        (
+            "never two joiners: the higher one goes",
+            want(5),
+            three().joiner(4, true, true).joiner(5, true, true),
+            Step::DeletePod { id: 5 },
+        ),
+        (
+            "operator restarted after the add committed: the new voter counts, next member is created",
+            want(5),
+            World::ensemble(&[1, 2, 3, 4], 1),
+            Step::CreateMember { id: 5 },
+        ),
+        // Members restarted before they were added; stale state.
+        (
+            "a joiner whose start-up config is older than the committed one is recreated",
+            want(4),
+            three()
+                .joiner(4, true, true)
+                .pod(4, |p| p.bootstrap_version = VERSION - 2),
+            Step::DeletePod { id: 4 },
+        ),
+        (
+            "a re-added id with a released (stale) volume is skipped",
+            retain(4),
+            three().volume(4, |v| v.released = true),
+            Step::CreateMember { id: 5 },
+        ),
+        (
+            "a volume left by an interrupted create is deleted with Delete",
+            want(4),
+            three().volume(4, |_| {}),
+            Step::DeleteVolume { id: 4 },
+        ),
+        (
+            "a volume left by an interrupted create is kept with Retain and released",
+            retain(4),
+            three().volume(4, |_| {}),
+            Step::ReleaseVolume { id: 4 },
+        ),
+        (
+            "a volume still terminating is not reused",
+            want(4),
+            three().volume(4, |v| v.terminating = true),
+            Step::CreateMember { id: 5 },
+        ),
+        // Scale down.
+        (
+            "scale down removes the highest-id follower",
+            want(2),
+            three(),
+            Step::RemoveMember { id: 3 },
+        ),
+        (
+            "scale down never removes the leader while a follower can go",
+            want(2),
+            World::ensemble(&[1, 2, 3], 3),
+            Step::RemoveMember { id: 2 },
+        ),
+        (
+            "scale down to one member",
+            want(1),
+            World::ensemble(&[1, 2], 2),
+            Step::RemoveMember { id: 1 },
+        ),
+        (
+            "operator restarted after the remove committed: the pod of the non-voter goes",
+            want(2),
+            World::ensemble(&[1, 2], 1)
+                .joiner(3, true, true)
+                .pod(3, |p| p.bootstrap_version = 0),
+            Step::DeletePod { id: 3 },
+        ),
+        (
+            "a joiner no longer wanted after the spec shrank goes",
+            want(3),
+            three().joiner(4, true, false),
+            Step::DeletePod { id: 4 },
+        ),
+        (
+            "removed member's volume with Delete",
+            want(2),
+            World::ensemble(&[1, 2], 1).volume(3, |_| {}),
+            Step::DeleteVolume { id: 3 },
+        ),
+        (
+            "removed member's volume with Retain is released",
+            retain(2),
+            World::ensemble(&[1, 2], 1).volume(3, |_| {}),
+            Step::ReleaseVolume { id: 3 },
+        ),
+        (
+            "a released volume stays",
+            retain(2),
+            World::ensemble(&[1, 2], 1).volume(3, |v| v.released = true),
+            Step::Idle,
+        ),
+        (
+            "waiting for the removed member's pod to go",
+            want(2),
+            World::ensemble(&[1, 2], 1)
+                .joiner(3, true, true)
+                .pod(3, |p| p.terminating = true),
+            Step::Wait(Wait::PodTerminating(3)),
+        ),
+        // Unhealthy ensembles are not scaled.
+        (
+            "no scale up while a member is down",
+            want(4),
+            three().pod(2, |p| p.running = false),
+            Step::Blocked(Blocker::MemberDown(2)),
+        ),
+        (
+            "no scale down while a member is out of sync",
+            want(2),
+            three().pod(2, |p| p.synced = false),
+            Step::Blocked(Blocker::MemberNotSynced(2)),
+        ),
+        (
+            "no add while a voter is down, even with a synced joiner",
+            want(4),
+            three().joiner(4, true, true).pod(3, |p| p.running = false),
+            Step::Blocked(Blocker::MemberDown(3)),
+        ),
+        (
+            "no scaling without a leader",
+            want(4),
+            three().pod(1, |p| p.role = Some(Role::Looking)),
+            Step::Blocked(Blocker::NoLeader),
+        ),
+        (
+            "a voter's lost pod is recreated even when unhealthy",
+            want(4),
+            three().without_pod(2).pod(3, |p| p.running = false),
+            Step::RecreatePod { id: 2 },
+        ),
+        (
+            "waiting for a voter's pod to terminate",
+            want(3),
+            three().pod(2, |p| p.terminating = true),
+            Step::Wait(Wait::PodTerminating(2)),
+        ),
+        (
+            "without a committed config, lost voters' pods come back",
+            want(3),
+            three().unreadable().without_pod(1).without_pod(2),
+            Step::RecreatePod { id: 1 },
+        ),
+        (
+            "without a committed config and all pods up: blocked, no bootstrap over old members",
+            want(3),
+            three().unreadable(),
+            Step::Blocked(Blocker::NoCommittedConfig),
+        ),
+        (
+            "without a committed config, a member still starting",
+            want(3),
+            three().unreadable().pod(3, |p| p.running = false),
+            Step::Wait(Wait::MemberStarting(3)),
+        ),
+        // Rolling restarts for pod spec changes: followers first, leader last, never when unhealthy.
+        (
+            "rolling restart starts with the highest follower",
+            want(3),
+            three()
+                .pod(1, |p| p.up_to_date = false)
+                .pod(2, |p| p.up_to_date = false)
+                .pod(3, |p| p.up_to_date = false),
+            Step::RestartMember { id: 3 },
+        ),
+        (
+            "rolling restart ends with the leader",
+            want(3),
+            World::ensemble(&[1, 2, 3], 2).pod(2, |p| p.up_to_date = false),
+            Step::RestartMember { id: 2 },
+        ),
+        (
+            "rolling restart waits for the restarted member to sync",
+            want(3),
+            three()
+                .pod(2, |p| p.up_to_date = false)
+                .pod(3, |p| p.synced = false),
+            Step::Blocked(Blocker::MemberNotSynced(3)),
+        ),
+        (
+            "scaling comes before rolling",
+            want(4),
+            three().pod(2, |p| p.up_to_date = false),
+            Step::CreateMember { id: 4 },
+        ),
+        (
+            "a joiner from an outdated pod spec is replaced before it is added",
+            want(4),
+            three()
+                .joiner(4, true, true)
+                .pod(4, |p| p.up_to_date = false),
+            Step::DeletePod { id: 4 },
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (name, desired, world, expected) in cases {
+        let got = plan(&desired, &world.0);
+        if got != expected {
+            failures.push(format!("{name}: expected {expected:?}, got {got:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_step_names_its_member_and_action() {
+    assert_eq!(Step::AddMember { id: 4 }.member(), Some(4));
+    assert_eq!(Step::AddMember { id: 4 }.action(), "AddMember");
+    assert_eq!(Step::Blocked(Blocker::NoLeader).member(), None);
+    assert_eq!(
+        Step::Blocked(Blocker::MemberDown(2)).to_string(),
+        "not scaling: member 2 is down"
+    );
+}

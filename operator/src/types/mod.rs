@@ -1,0 +1,18 @@
+//! The `ZkEnsemble` custom resource: its spec (what the user asks for) and its status (what the operator saw).
+//!
+//! Defaults live in the schema through serde default functions; the operator reads them through the same
+//! functions and never writes them back into `spec`.
+
+mod spec;
+mod status;
+
+pub use spec::{
+    ClientServiceSpec, CredentialsSpec, MetricsSpec, PodOverrides, PvcReclaimPolicy, ServerFlavour,
+    ServerSettings, StorageSpec, ZkEnsemble, ZkEnsembleSpec,
+};
+pub use status::{
+    Condition, ConditionStatus, ConditionType, MemberStatus, StepStatus, ZkEnsembleStatus,
+};
+
+/// API group of every resource this operator defines.
+pub const API_GROUP: &str = "zookeeper.zkops.dev";
