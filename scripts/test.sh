@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every test of the project: formatting and lints, the Rust unit and
+# integration tests, the compatibility suites that compare zk-server with Apache
+# ZooKeeper side by side (Apache's zkCli, kazoo's own test suite).
+# Installs what it needs first (scripts/deps.sh). Usage: scripts/test.sh
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+cache_dir="${ZK_CACHE_DIR:-$HOME/.cache/zkops}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$cache_dir/cargo-target-$(rustc --version | cut -d' ' -f2)}"
+export CARGO_TERM_COLOR=never
+
+step() { printf '\n==== %s ====\n' "$*"; }
+
+step "dependencies"
+venv="$(scripts/deps.sh | tail -n 1)"
+
+step "format and lints"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "Rust tests"
+cargo test --workspace
+
+step "build zk-server"
+cargo build -p zk-server --bin zk-server
+export ZK_SERVER_BIN="$CARGO_TARGET_DIR/debug/zk-server"
+
+step "compatibility with Apache ZooKeeper (zkCli, four-letter words)"
+"$venv/bin/python" -m pytest -p no:cacheprovider -q compat
+
+step "kazoo's test suite against zk-server"
+KAZOO_CLUSTER_SIZE=1 KAZOO_EXCLUDE="$root/compat/kazoo/excluded-single-server.txt" \
+  compat/kazoo/run.sh ours
