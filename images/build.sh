@@ -133,7 +133,13 @@ build_zookeeper() {
 	script="$(
 		cat <<EOF
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends zookeeper default-jre-headless >/dev/null
+# Debian's zookeeper package depends on the full default-jre (X11, Mesa);
+# the server needs only the headless JRE and the ZooKeeper libraries, so
+# its own files are unpacked from the package next to those.
+apt-get install -y -qq --no-install-recommends default-jre-headless libzookeeper-java adduser >/dev/null
+cd /tmp && apt-get download -qq zookeeper && dpkg-deb -x zookeeper_*.deb / && rm -f zookeeper_*.deb && cd /
+rm -rf /usr/bin/zooinspector /usr/share/zookeeper/zooinspector /etc/zookeeper/zooinspector
+adduser --system --group --home /data --no-create-home zookeeper >/dev/null
 groupmod -g $ZK_UID zookeeper 2>/dev/null || groupadd -g $ZK_UID zookeeper
 usermod -u $ZK_UID -g $ZK_UID -d /data zookeeper 2>/dev/null || useradd -u $ZK_UID -g $ZK_UID -d /data -s /bin/bash zookeeper
 install -m 0755 /mnt/docker-entrypoint.sh /docker-entrypoint.sh
@@ -142,7 +148,7 @@ install -d /usr/share/zookeeper/image
 install -m 0644 /mnt/log4j.properties /usr/share/zookeeper/image/log4j.properties
 install -d -o $ZK_UID -g $ZK_UID /conf /data /datalog /logs
 install -m 0644 -o $ZK_UID -g $ZK_UID /mnt/log4j.properties /conf/log4j.properties
-rm -rf /var/lib/zookeeper /var/log/zookeeper /etc/zookeeper/conf
+rm -rf /var/lib/zookeeper /var/log/zookeeper /etc/zookeeper/conf /usr/share/doc/* /usr/share/man/*
 ln -s /conf /etc/zookeeper/conf
 ln -s /logs /var/log/zookeeper
 ln -s /data /var/lib/zookeeper

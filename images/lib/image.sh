@@ -71,7 +71,10 @@ write_archive() {
 	printf '%s' "$config" >"$work/$sum.json"
 	printf '[{"Config":"%s.json","RepoTags":["%s"],"Layers":%s}]' \
 		"$sum" "$ref" "$(json_str_array "${layer_paths[@]}")" >"$work/manifest.json"
-	tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$work" -cf "$out.tmp" .
+	# Entries without a leading "./": image loaders look up "manifest.json".
+	local entries=()
+	mapfile -t entries < <(ls -A "$work")
+	tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$work" -cf "$out.tmp" "${entries[@]}"
 	rm -rf "$work"
 	mv -f "$out.tmp" "$out"
 	log "image $ref -> $out ($(du -h "$out" | cut -f1))"
@@ -119,11 +122,14 @@ overlay_layer() {
 	fi
 	local rc=0
 	chroot "$merged" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
-		DEBIAN_FRONTEND=noninteractive /bin/bash -euo pipefail -c "$script" </dev/null || rc=$?
+		DEBIAN_FRONTEND=noninteractive /bin/bash -euo pipefail -c "$script" </dev/null >&2 || rc=$?
 	# The resolv.conf we copied in for apt must not end up in the image.
 	chroot_umount_all
 	rm -rf "$base"
-	[[ $rc -eq 0 ]] || die "chroot script failed (rc=$rc)"
+	if [[ $rc -ne 0 ]]; then
+		rm -rf "$upper"
+		die "chroot script failed (rc=$rc)"
+	fi
 	clean_upper "$upper" "$lower"
 	convert_whiteouts "$upper"
 }
@@ -131,7 +137,7 @@ overlay_layer() {
 # clean_upper UPPER LOWER : drop build-time leftovers from a layer.
 clean_upper() {
 	local upper="$1" lower="$2"
-	rm -rf "$upper/var/cache/apt/archives/"*.deb "$upper/var/lib/apt/lists/"* \
+	rm -rf "$upper/var/cache/apt/archives/"*.deb "$upper/var/lib/apt/lists/"* "$upper/var/cache/apt/"*.bin \
 		"$upper/var/cache/debconf/"*-old "$upper/var/log/apt" "$upper/var/log/dpkg.log" \
 		"$upper/var/cache/ldconfig/aux-cache" "$upper/tmp" "$upper/proc" "$upper/sys" "$upper/dev" 2>/dev/null || true
 	if [[ -f "$lower/etc/resolv.conf" ]]; then

@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# Smoke check of the e2e cluster: bring it up, load the Apache ZooKeeper
+# image, run it in a pod with a dynamically provisioned PVC, create a znode
+# with zkCli.sh, read it back, resolve a service name through CoreDNS, then
+# take the cluster down and check nothing is left behind.
+#
+#   e2e/cluster/smoke.sh [--keep]     --keep: leave the cluster up at the end
+set -euo pipefail
+
+CLUSTER_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_DIR="$(cd "$CLUSTER_DIR/../.." && pwd)"
+CLUSTER="$CLUSTER_DIR/cluster.sh"
+NS="zk-smoke"
+KEEP=0
+[[ "${1:-}" == "--keep" ]] && KEEP=1
+
+log() { printf '[%s] smoke: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+fail() {
+	printf 'smoke: FAILED: %s\n' "$*" >&2
+	diagnose
+	exit 1
+}
+
+TIMES=()
+# timed LABEL COMMAND... : run COMMAND and record how long it took.
+timed() {
+	local label="$1" start=$SECONDS
+	shift
+	"$@"
+	TIMES+=("$label: $((SECONDS - start))s")
+	log "$label took $((SECONDS - start))s"
+}
+
+kctl() { kubectl --kubeconfig "$KUBECONFIG_PATH" "$@"; }
+
+diagnose() {
+	[[ -n "${KUBECONFIG_PATH:-}" && -f "${KUBECONFIG_PATH:-}" ]] || return 0
+	kctl get nodes -o wide 2>&1 || true
+	kctl get pods -A -o wide 2>&1 || true
+	kctl -n "$NS" describe pod zk 2>&1 | tail -n 30 || true
+	kctl -n "$NS" get pvc,events 2>&1 || true
+	kctl -n "$NS" logs zk --tail 30 2>&1 || true
+}
+
+apply_workload() {
+	kctl apply -f - <<EOF
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: $NS
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: zk-data
+  namespace: $NS
+spec:
+  accessModes: [ReadWriteOnce]
+  resources:
+    requests:
+      storage: 1Gi
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: zk
+  namespace: $NS
+spec:
+  securityContext:
+    runAsUser: 1000
+    runAsGroup: 1000
+    fsGroup: 1000
+  containers:
+    - name: zookeeper
+      image: zkops.local/zookeeper:3.8.0
+      imagePullPolicy: Never
+      env:
+        - {name: ZOO_4LW_COMMANDS_WHITELIST, value: "ruok,srvr,mntr"}
+        - {name: ZOO_ADMINSERVER_ENABLED, value: "false"}
+        - {name: JVMFLAGS, value: "-Xmx256m"}
+      ports:
+        - {containerPort: 2181, name: client}
+      readinessProbe:
+        tcpSocket: {port: 2181}
+        periodSeconds: 2
+      volumeMounts:
+        - {name: data, mountPath: /data}
+  volumes:
+    - name: data
+      persistentVolumeClaim:
+        claimName: zk-data
+EOF
+}
+
+zk_cli() {
+	kctl -n "$NS" exec zk -- zkCli.sh -server 127.0.0.1:2181 "$@" 2>&1
+}
+
+check_znode() {
+	local out
+	out="$(zk_cli create /x smoke-value)" || fail "zkCli create failed: $out"
+	grep -q 'Created /x' <<<"$out" || fail "zkCli create did not report 'Created /x': $out"
+	out="$(zk_cli get /x)" || fail "zkCli get failed: $out"
+	grep -qx 'smoke-value' <<<"$out" || fail "zkCli get /x did not return the value: $out"
+	log "znode /x created and read back"
+}
+
+check_storage() {
+	local phase pv path
+	phase="$(kctl -n "$NS" get pvc zk-data -o jsonpath='{.status.phase}')"
+	[[ "$phase" == Bound ]] || fail "PVC zk-data is $phase, not Bound"
+	pv="$(kctl -n "$NS" get pvc zk-data -o jsonpath='{.spec.volumeName}')"
+	path="$(kctl get pv "$pv" -o jsonpath='{.spec.hostPath.path}{.spec.local.path}')"
+	kctl -n "$NS" exec zk -- test -s /data/version-2/log.1 ||
+		kctl -n "$NS" exec zk -- sh -c 'ls /data/version-2/log.* >/dev/null' ||
+		fail "no transaction log in the PVC (/data/version-2)"
+	log "PVC Bound to $pv ($path), transaction log written"
+}
+
+check_dns() {
+	local out
+	out="$(kctl -n "$NS" exec zk -- getent hosts kubernetes.default.svc.cluster.local)" ||
+		fail "DNS lookup of kubernetes.default.svc.cluster.local failed"
+	grep -q '^10\.96\.0\.1 ' <<<"$out" || fail "unexpected DNS answer: $out"
+	log "CoreDNS resolves kubernetes.default -> 10.96.0.1"
+}
+
+main() {
+	[[ $(id -u) -eq 0 ]] || fail "run as root (the local backend needs it)"
+	timed "cluster up" "$CLUSTER" up
+	KUBECONFIG_PATH="$("$CLUSTER" kubeconfig)"
+	local tar start=$SECONDS
+	tar="$("$REPO_DIR/images/build.sh" zookeeper)"
+	TIMES+=("zookeeper image build: $((SECONDS - start))s")
+	timed "zookeeper image load" "$CLUSTER" load-image "$tar"
+	start=$SECONDS
+	apply_workload >/dev/null
+	kctl -n "$NS" wait --for=condition=Ready pod/zk --timeout=240s >/dev/null ||
+		fail "ZooKeeper pod not Ready"
+	TIMES+=("zookeeper pod ready: $((SECONDS - start))s")
+	check_storage
+	check_znode
+	check_dns
+	if [[ $KEEP -eq 1 ]]; then
+		log "leaving the cluster up (--keep)"
+	else
+		kctl delete namespace "$NS" --wait=true --timeout=120s >/dev/null || true
+		timed "cluster down" "$CLUSTER" down
+		"$CLUSTER" leftovers || fail "down left things behind"
+	fi
+	printf 'smoke: %s\n' "${TIMES[@]}"
+	echo "1 passed, 0 failed"
+}
+
+main "$@"
