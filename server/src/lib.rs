@@ -12,5 +12,6 @@
 
 pub mod config;
 pub mod consensus;
+pub mod fourlw;
 pub mod session;
 pub mod shutdown;

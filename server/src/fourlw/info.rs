@@ -1,0 +1,195 @@
+//! What the four-letter words and the AdminServer report, as plain data gathered by the server.
+
+use std::net::SocketAddr;
+
+use crate::config::ServerConfig;
+use crate::session::ExpiryBucket;
+
+/// The server's mode, as `srvr` prints it after `Mode:`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// A single server not configured as a quorum peer.
+    Standalone,
+    /// The ensemble's leader (also a one-member ensemble with `standaloneEnabled=false`).
+    Leader,
+    /// A voting follower.
+    Follower,
+    /// A non-voting member.
+    Observer,
+    /// No leader known: not serving.
+    Looking,
+}
+
+impl Mode {
+    /// Apache's word for the mode.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Standalone => "standalone",
+            Mode::Leader => "leader",
+            Mode::Follower => "follower",
+            Mode::Observer => "observer",
+            Mode::Looking => "looking",
+        }
+    }
+
+    /// `zk_peer_state` of `mntr` for a quorum peer.
+    pub fn peer_state(self) -> &'static str {
+        match self {
+            Mode::Standalone | Mode::Looking => "looking - election",
+            Mode::Leader => "leading - broadcast",
+            Mode::Follower => "following - broadcast",
+            Mode::Observer => "observing - broadcast",
+        }
+    }
+}
+
+/// Server-wide request counters (Apache's `ServerStats`).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StatsSnapshot {
+    /// Lowest request latency in ms (0 before the first request).
+    pub min_latency_ms: u64,
+    /// Mean request latency in ms.
+    pub avg_latency_ms: f64,
+    /// Highest request latency in ms.
+    pub max_latency_ms: u64,
+    /// Packets received from clients.
+    pub packets_received: u64,
+    /// Packets sent to clients.
+    pub packets_sent: u64,
+    /// Requests received but not yet answered.
+    pub outstanding_requests: u64,
+    /// Open client connections.
+    pub alive_connections: u64,
+    /// Bytes received from clients.
+    pub bytes_received: u64,
+    /// Authentication failures.
+    pub auth_failed: u64,
+    /// Connections refused for the per-IP limit.
+    pub connections_rejected: u64,
+    /// Frames refused for exceeding `jute.maxbuffer`.
+    pub large_requests_rejected: u64,
+}
+
+/// One client connection (Apache's `ServerCnxn.dumpConnectionInfo`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectionInfo {
+    /// The client's address.
+    pub remote: SocketAddr,
+    /// True for a connection whose handshake completed (Apache shows interest ops 1, otherwise 0).
+    pub reading: bool,
+    /// Requests in flight.
+    pub outstanding: u64,
+    /// Packets received.
+    pub received: u64,
+    /// Packets sent.
+    pub sent: u64,
+    /// The session, once established.
+    pub session: Option<ConnectionSession>,
+}
+
+/// Session details of a connection, for `cons`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectionSession {
+    /// Session id.
+    pub id: i64,
+    /// Short name of the last operation (`NA` before any).
+    pub last_operation: String,
+    /// When the connection was established (ms since the epoch).
+    pub established_ms: i64,
+    /// Negotiated session timeout.
+    pub timeout_ms: i32,
+    /// Last client xid seen (-1 before any).
+    pub last_cxid: i64,
+    /// Last zxid sent to the client.
+    pub last_zxid: i64,
+    /// When the last response was sent (ms since the epoch).
+    pub last_response_ms: i64,
+    /// Latency of the last request.
+    pub last_latency_ms: u64,
+    /// Lowest latency.
+    pub min_latency_ms: u64,
+    /// Mean latency (integer, as Apache prints it per connection).
+    pub avg_latency_ms: u64,
+    /// Highest latency.
+    pub max_latency_ms: u64,
+}
+
+/// Data tree and watch counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DataSummary {
+    /// Znodes, including `/zookeeper` and its children.
+    pub znode_count: u64,
+    /// Ephemeral znodes.
+    pub ephemerals_count: u64,
+    /// Sum of path and data lengths.
+    pub approximate_data_size: u64,
+    /// Watches in total.
+    pub watch_count: u64,
+    /// Paths with at least one watch.
+    pub watched_paths: u64,
+    /// Sessions with at least one watch.
+    pub watching_sessions: u64,
+    /// Live sessions (replicated).
+    pub global_sessions: u64,
+}
+
+/// Quorum figures (Apache's leader metrics).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QuorumSummary {
+    /// Voting followers in sync with the leader.
+    pub synced_followers: u64,
+    /// Non-voting followers in sync.
+    pub synced_non_voting_followers: u64,
+    /// Observers in sync.
+    pub synced_observers: u64,
+    /// Connected learners.
+    pub learners: u64,
+    /// Votes needed for a quorum.
+    pub quorum_size: u64,
+    /// Bytes of the last, smallest and largest proposal (-1 before any).
+    pub proposal_sizes: (i64, i64, i64),
+    /// Proposals made since start.
+    pub proposal_count: u64,
+    /// Milliseconds since this member became leader.
+    pub leader_uptime_ms: u64,
+}
+
+/// Everything the reports need, supplied by the running server.
+pub trait ServerInfo: Send + Sync {
+    /// The configuration in force.
+    fn config(&self) -> &ServerConfig;
+    /// The current mode.
+    fn mode(&self) -> Mode;
+    /// True while the member serves clients (it knows a leader).
+    fn is_serving(&self) -> bool;
+    /// True in read-only mode.
+    fn is_read_only(&self) -> bool;
+    /// The port clients connect to (as bound).
+    fn client_port(&self) -> u16;
+    /// Request counters.
+    fn stats(&self) -> StatsSnapshot;
+    /// Resets the latency and packet counters (`srst`).
+    fn reset_stats(&self);
+    /// Open client connections.
+    fn connections(&self) -> Vec<ConnectionInfo>;
+    /// Resets every connection's counters (`crst`).
+    fn reset_connection_stats(&self);
+    /// Last zxid applied here.
+    fn last_zxid(&self) -> i64;
+    /// Tree, watch and session counts.
+    fn data_summary(&self) -> DataSummary;
+    /// Quorum figures (meaningful on a leader).
+    fn quorum_summary(&self) -> QuorumSummary;
+    /// Watched paths, each with the sessions watching it.
+    fn watches_by_path(&self) -> Vec<(String, Vec<i64>)>;
+    /// Watching sessions, each with its watched paths.
+    fn watches_by_session(&self) -> Vec<(i64, Vec<String>)>;
+    /// Sessions owning ephemerals, each with its ephemeral paths.
+    fn ephemerals(&self) -> Vec<(i64, Vec<String>)>;
+    /// The session tracker's expiry buckets.
+    fn session_buckets(&self) -> Vec<ExpiryBucket>;
+    /// The committed membership text (`server.N=...` lines and `version=`), as `/zookeeper/config` holds it.
+    fn membership_text(&self) -> String;
+    /// Milliseconds since the server started.
+    fn uptime_ms(&self) -> u64;
+}
