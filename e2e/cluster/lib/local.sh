@@ -16,7 +16,12 @@ SYSCTL_SAVED="$ZK_CLUSTER_DIR/sysctl.saved"
 FWD_CHAIN="ZKOPS-FORWARD"
 # Processes in start order; `down` stops them in reverse.
 PROCS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy local-path-provisioner)
-SYSCTLS=(net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables net.ipv4.conf.all.route_localnet)
+# Kernel settings the kubelet (protectKernelDefaults: false) and kube-proxy
+# may change; recorded at `up`, restored at `down`.
+SYSCTLS_TOUCHED=(vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops
+	kernel.keys.root_maxkeys kernel.keys.root_maxbytes net.ipv4.conf.all.route_localnet
+	net.netfilter.nf_conntrack_max net.netfilter.nf_conntrack_tcp_timeout_established
+	net.netfilter.nf_conntrack_tcp_timeout_close_wait)
 HOST_PKGS=(containerd runc containernetworking-plugins iptables conntrack socat ethtool iproute2
 	ebtables ipset kmod util-linux mount procps psmisc openssl curl ca-certificates
 	debootstrap debian-archive-keyring attr gcc libc6-dev)
@@ -84,20 +89,27 @@ local_build() {
 	log "cluster images ready in $((SECONDS - start))s"
 }
 
-save_and_set_sysctl() {
-	local key="$1" value="$2" path
+save_sysctl() {
+	local key="$1" path
 	path="/proc/sys/${key//.//}"
-	[[ -e "$path" ]] || {
+	[[ -e "$path" ]] || return 1
+	grep -q "^$key=" "$SYSCTL_SAVED" 2>/dev/null || echo "$key=$(cat "$path")" >>"$SYSCTL_SAVED"
+}
+
+save_and_set_sysctl() {
+	local key="$1" value="$2"
+	save_sysctl "$key" || {
 		log "sysctl $key not available; skipped"
 		return 0
 	}
-	grep -q "^$key=" "$SYSCTL_SAVED" 2>/dev/null || echo "$key=$(cat "$path")" >>"$SYSCTL_SAVED"
-	echo "$value" >"$path"
+	echo "$value" >"/proc/sys/${key//.//}"
 }
 
 net_up() {
 	save_and_set_sysctl net.ipv4.ip_forward 1
 	save_and_set_sysctl net.bridge.bridge-nf-call-iptables 1
+	local key
+	for key in "${SYSCTLS_TOUCHED[@]}"; do save_sysctl "$key" || true; done
 	if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
 		ip link add "$BRIDGE" type bridge
 	fi
@@ -433,11 +445,11 @@ iptables_cleanup() {
 			while IFS= read -r rule; do
 				# shellcheck disable=SC2086 # rule is a list of iptables words
 				eval "$ipt -t $table ${rule/-A /-D }" 2>/dev/null || true
-			done < <("$ipt" -t "$table" -S | grep -E '^-A (INPUT|OUTPUT|FORWARD|PREROUTING|POSTROUTING) .*-j (KUBE-|CNI-|ZKOPS-)' || true)
-			for chain in $("$ipt" -t "$table" -S | awk '$1 == "-N" && $2 ~ /^(KUBE-|CNI-|ZKOPS-)/ {print $2}'); do
+			done < <("$ipt" -t "$table" -S 2>/dev/null | grep -E '^-A (INPUT|OUTPUT|FORWARD|PREROUTING|POSTROUTING) .*-j (KUBE-|CNI-|ZKOPS-)' || true)
+			for chain in $("$ipt" -t "$table" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^(KUBE-|CNI-|ZKOPS-)/ {print $2}'); do
 				"$ipt" -t "$table" -F "$chain" 2>/dev/null || true
 			done
-			for chain in $("$ipt" -t "$table" -S | awk '$1 == "-N" && $2 ~ /^(KUBE-|CNI-|ZKOPS-)/ {print $2}'); do
+			for chain in $("$ipt" -t "$table" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^(KUBE-|CNI-|ZKOPS-)/ {print $2}'); do
 				"$ipt" -t "$table" -X "$chain" 2>/dev/null || true
 			done
 		done
@@ -507,12 +519,15 @@ local_leftovers() {
 		echo "leftover network namespaces: $(ip netns list | grep '^cni-' | tr '\n' ' ')"
 		found=1
 	fi
-	if ip link show "$BRIDGE" >/dev/null 2>&1 || ip -o link show type veth 2>/dev/null | grep -q .; then
-		echo "leftover links: $(ip -o link show | awk -F': ' '/veth|'"$BRIDGE"'/ {print $2}' | tr '\n' ' ')"
+	# The CNI bridge plugin names host-side veths "veth" + 8 hex digits.
+	local links
+	links="$(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E "^($BRIDGE|veth[0-9a-f]{8})\$" || true)"
+	if [[ -n "$links" ]]; then
+		echo "leftover links: $(echo "$links" | tr '\n' ' ')"
 		found=1
 	fi
 	if iptables-save 2>/dev/null | grep -qE '(KUBE-|CNI-|ZKOPS-)'; then
-		echo "leftover iptables chains: $(iptables-save | grep -oE '^:(KUBE-|CNI-|ZKOPS-)[A-Z0-9-]+' | tr '\n' ' ')"
+		echo "leftover iptables chains: $(iptables-save 2>/dev/null | grep -oE '^:(KUBE-|CNI-|ZKOPS-)[A-Z0-9-]+' | tr '\n' ' ')"
 		found=1
 	fi
 	if [[ -e "$ZK_CLUSTER_DIR" || -e "$ZK_RUN_DIR" ]]; then
