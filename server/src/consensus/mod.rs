@@ -14,12 +14,20 @@
 //! - `network/` — the peer protocol on the quorum port (framing, outgoing client, incoming listener).
 //! - `node` — start-up, bootstrap and the [`Consensus`] handle.
 
+mod codec;
 mod error;
+mod log_store;
+mod network;
+mod node;
+mod snapshot_store;
+mod state_machine;
+mod typ;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 pub use error::{ConsensusError, SnapshotError};
+pub use node::Consensus;
 
 /// Deterministic application state driven by the replicated log.
 pub trait StateMachine: Send + Sync + 'static {
@@ -80,7 +88,8 @@ pub struct ConsensusOptions {
     pub data_dir: PathBuf,
     /// `dataLogDir` (defaults to `dataDir`): the Raft log, vote and committed index are written here.
     pub data_log_dir: PathBuf,
-    /// Initial membership from the config (`server.N=` lines); used only on first start.
+    /// Initial membership from the config (`server.N=` lines); used only on first start. It must
+    /// list this member (a single server lists itself, its spec may then omit the ports).
     pub members: Vec<Member>,
     /// `tickTime`: the unit of every timeout below.
     pub tick_time: Duration,
@@ -93,3 +102,6 @@ pub struct ConsensusOptions {
     /// `autopurge.snapRetainCount`: how many snapshots are kept on disk.
     pub snap_retain_count: u32,
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,208 @@
+//! The durable Raft log under `dataLogDir/raft-log/`.
+//!
+//! Entries are kept in memory from the last purge on (Raft reads them back for replication and
+//! for applying) and written by one writer thread to checksummed append-only segment files with
+//! group commit (`segments`). The vote, the committed log id and the purge mark are small files
+//! beside them (`meta`). Opening the store reads everything back, cutting off a torn tail.
+
+mod meta;
+mod record;
+mod segments;
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::io;
+use std::ops::RangeBounds;
+use std::path::Path;
+use std::sync::{Arc, Mutex, mpsc};
+
+use openraft::OptionalSend;
+use openraft::storage::{RaftLogReader, RaftLogStorage};
+
+use self::meta::Meta;
+use self::segments::{Segments, WriteOp};
+use super::codec;
+use super::typ::{Entry, IoFlushed, LogId, LogState, TypeConfig, Vote};
+
+pub(crate) use self::record::{put as put_record, split as split_records, sync_dir};
+pub(crate) use self::segments::DEFAULT_SEGMENT_BYTES;
+
+/// The log store handed to Raft; clones share the same log (one is the reader).
+#[derive(Clone)]
+pub(crate) struct LogStore {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    meta: Meta,
+    state: Mutex<State>,
+    writer: Mutex<mpsc::Sender<WriteOp>>,
+}
+
+struct State {
+    entries: BTreeMap<u64, Entry>,
+    purged: Option<LogId>,
+}
+
+impl LogStore {
+    /// Opens the log in `dir` (created if missing) and starts its writer thread.
+    pub(crate) fn open(dir: &Path, max_segment_bytes: u64) -> io::Result<LogStore> {
+        let segment_dir = dir.join("raft-log");
+        let meta = Meta::new(&segment_dir);
+        let (segments, raw) = Segments::open(&segment_dir, max_segment_bytes)?;
+        let purged = meta.read_purged()?;
+        let purged_index = purged.as_ref().map(|p| p.index);
+        let mut entries = BTreeMap::new();
+        for (index, bytes) in raw {
+            if purged_index.is_some_and(|p| index <= p) {
+                continue;
+            }
+            let entry: Entry = codec::decode(&bytes)?;
+            if entry.log_id.index != index {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "entry stored under the wrong index",
+                ));
+            }
+            entries.insert(index, entry);
+        }
+        let first_kept = purged_index.map_or(0, |p| p + 1);
+        if let Some((&first, _)) = entries.first_key_value()
+            && purged.is_some()
+            && first != first_kept
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "the log has a gap after its purge mark",
+            ));
+        }
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("raft-log-writer".into())
+            .spawn(move || segments.run(rx))?;
+        tracing::info!(dir = %segment_dir.display(), entries = entries.len(), ?purged, "raft log opened");
+        Ok(LogStore {
+            shared: Arc::new(Shared {
+                meta,
+                state: Mutex::new(State { entries, purged }),
+                writer: Mutex::new(tx),
+            }),
+        })
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.shared
+            .state
+            .lock()
+            .expect("the log state lock is never poisoned")
+    }
+
+    fn send(&self, op: WriteOp) -> io::Result<()> {
+        let writer = self
+            .shared
+            .writer
+            .lock()
+            .expect("the writer lock is never poisoned");
+        writer
+            .send(op)
+            .map_err(|_| io::Error::other("the raft log writer has stopped"))
+    }
+}
+
+impl RaftLogReader<TypeConfig> for LogStore {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + OptionalSend>(
+        &mut self,
+        range: RB,
+    ) -> Result<Vec<Entry>, io::Error> {
+        Ok(self
+            .state()
+            .entries
+            .range(range)
+            .map(|(_, e)| e.clone())
+            .collect())
+    }
+
+    async fn read_vote(&mut self) -> Result<Option<Vote>, io::Error> {
+        let meta = self.shared.meta.clone();
+        blocking(move || meta.read_vote()).await
+    }
+}
+
+impl RaftLogStorage<TypeConfig> for LogStore {
+    type LogReader = LogStore;
+
+    async fn get_log_state(&mut self) -> Result<LogState, io::Error> {
+        let state = self.state();
+        let last = state
+            .entries
+            .last_key_value()
+            .map(|(_, e)| e.log_id)
+            .or(state.purged);
+        Ok(LogState {
+            last_purged_log_id: state.purged,
+            last_log_id: last,
+        })
+    }
+
+    async fn get_log_reader(&mut self) -> Self::LogReader {
+        self.clone()
+    }
+
+    async fn save_vote(&mut self, vote: &Vote) -> Result<(), io::Error> {
+        let (meta, vote) = (self.shared.meta.clone(), *vote);
+        blocking(move || meta.save_vote(&vote)).await
+    }
+
+    async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), io::Error> {
+        let meta = self.shared.meta.clone();
+        blocking(move || meta.save_committed(&committed)).await
+    }
+
+    async fn read_committed(&mut self) -> Result<Option<LogId>, io::Error> {
+        let meta = self.shared.meta.clone();
+        blocking(move || meta.read_committed()).await
+    }
+
+    async fn append<I>(&mut self, entries: I, callback: IoFlushed) -> Result<(), io::Error>
+    where
+        I: IntoIterator<Item = Entry> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let mut raw = Vec::new();
+        {
+            let mut state = self.state();
+            for entry in entries {
+                raw.push((entry.log_id.index, codec::encode(&entry)?));
+                state.entries.insert(entry.log_id.index, entry);
+            }
+        }
+        // Readable now; durable when the writer calls back after its fsync.
+        self.send(WriteOp::Append(raw, callback))
+    }
+
+    async fn truncate_after(&mut self, last_log_id: Option<LogId>) -> Result<(), io::Error> {
+        let from = last_log_id.map_or(0, |l| l.index + 1);
+        self.state().entries.split_off(&from);
+        self.send(WriteOp::TruncateFrom(from))
+    }
+
+    async fn purge(&mut self, log_id: LogId) -> Result<(), io::Error> {
+        let meta = self.shared.meta.clone();
+        blocking(move || meta.save_purged(&log_id)).await?;
+        {
+            let mut state = self.state();
+            state.entries = state.entries.split_off(&(log_id.index + 1));
+            state.purged = Some(log_id);
+        }
+        self.send(WriteOp::PurgeUpTo(log_id.index))
+    }
+}
+
+/// Runs blocking file I/O off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(io::Error::other)?
+}

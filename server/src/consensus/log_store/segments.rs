@@ -1,0 +1,274 @@
+//! Append-only segment files under `dataLogDir/raft-log/`, and the thread that writes them.
+//!
+//! Each segment is named by the index of its first entry (`00000000000000000001.seg`) and holds
+//! checksummed records `u64 index (big-endian) | encoded entry`. The writer thread takes every
+//! operation queued since its last pass, writes them in order and then fsyncs once, before it
+//! reports all the appends of that pass as flushed: one fsync for many entries (group commit).
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+
+use super::record;
+use crate::consensus::typ::IoFlushed;
+
+/// A segment is closed and a new one started once it grows past this size.
+pub(crate) const DEFAULT_SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// One entry as stored: its index and its encoded bytes.
+pub(crate) type RawEntry = (u64, Vec<u8>);
+
+/// What the writer thread is asked to do, in log order.
+pub(crate) enum WriteOp {
+    /// Append these entries, then report durability through the callback.
+    Append(Vec<RawEntry>, IoFlushed),
+    /// Remove every entry with this index or a greater one.
+    TruncateFrom(u64),
+    /// Delete the segment files whose entries all have an index up to this one.
+    PurgeUpTo(u64),
+}
+
+struct Segment {
+    path: PathBuf,
+    file: File,
+    len: u64,
+}
+
+/// The segment files of one log and the position of every entry in them.
+pub(crate) struct Segments {
+    dir: PathBuf,
+    max_segment_bytes: u64,
+    /// First index → segment.
+    segments: BTreeMap<u64, Segment>,
+    /// Entry index → offset of its record in the segment that contains it.
+    positions: BTreeMap<u64, u64>,
+}
+
+impl Segments {
+    /// Opens (or creates) the segment directory and reads every entry back. A torn record at the
+    /// end of the last segment (a crash during a write that was never acknowledged) is cut off.
+    pub(crate) fn open(
+        dir: &Path,
+        max_segment_bytes: u64,
+    ) -> io::Result<(Segments, Vec<RawEntry>)> {
+        std::fs::create_dir_all(dir)?;
+        let mut firsts = Vec::new();
+        for item in std::fs::read_dir(dir)? {
+            let name = item?.file_name();
+            let name = name.to_string_lossy();
+            if let Some(first) = name
+                .strip_suffix(".seg")
+                .and_then(|n| n.parse::<u64>().ok())
+            {
+                firsts.push(first);
+            }
+        }
+        firsts.sort_unstable();
+
+        let mut this = Segments {
+            dir: dir.to_path_buf(),
+            max_segment_bytes,
+            segments: BTreeMap::new(),
+            positions: BTreeMap::new(),
+        };
+        let mut entries = Vec::new();
+        for (n, &first) in firsts.iter().enumerate() {
+            let path = segment_path(dir, first);
+            let bytes = std::fs::read(&path)?;
+            let (records, valid) = record::split(&bytes);
+            let is_last = n + 1 == firsts.len();
+            if valid < bytes.len() {
+                if !is_last {
+                    return Err(corrupt(&path, "a record in a closed segment is damaged"));
+                }
+                tracing::warn!(path = %path.display(), valid, len = bytes.len(), "cutting a torn write off the log");
+            }
+            for (expected, (offset, payload)) in (first..).zip(records) {
+                let (index, body) =
+                    split_index(payload).ok_or_else(|| corrupt(&path, "record too short"))?;
+                if index != expected {
+                    return Err(corrupt(&path, "entry indexes are not consecutive"));
+                }
+                this.positions.insert(index, offset);
+                entries.push((index, body.to_vec()));
+            }
+            let file = OpenOptions::new().read(true).write(true).open(&path)?;
+            if valid < bytes.len() {
+                file.set_len(valid as u64)?;
+                file.sync_all()?;
+            }
+            this.segments.insert(
+                first,
+                Segment {
+                    path,
+                    file,
+                    len: valid as u64,
+                },
+            );
+        }
+        Ok((this, entries))
+    }
+
+    /// Runs the writer loop until every sender is gone. Errors are reported to the appends of the
+    /// pass that failed and of every later pass: the log must not go on after a lost write.
+    pub(crate) fn run(mut self, ops: mpsc::Receiver<WriteOp>) {
+        let mut broken: Option<String> = None;
+        while let Ok(op) = ops.recv() {
+            let mut batch = vec![op];
+            batch.extend(ops.try_iter());
+            let mut flushed = Vec::new();
+            let mut result = Ok(());
+            for op in batch {
+                let step = match op {
+                    WriteOp::Append(entries, done) => {
+                        flushed.push(done);
+                        self.append(&entries)
+                    }
+                    WriteOp::TruncateFrom(index) => self.truncate_from(index),
+                    WriteOp::PurgeUpTo(index) => self.purge_up_to(index),
+                };
+                if result.is_ok() {
+                    result = step;
+                }
+            }
+            if result.is_ok() {
+                result = self.sync();
+            }
+            if let Err(e) = result {
+                tracing::error!(error = %e, "writing the raft log failed");
+                broken.get_or_insert_with(|| e.to_string());
+            }
+            for done in flushed {
+                done.io_completed(match &broken {
+                    None => Ok(()),
+                    Some(reason) => Err(io::Error::other(reason.clone())),
+                });
+            }
+        }
+    }
+
+    fn append(&mut self, entries: &[RawEntry]) -> io::Result<()> {
+        for (index, body) in entries {
+            let follows = self
+                .positions
+                .last_key_value()
+                .is_some_and(|(last, _)| last + 1 == *index);
+            let full = self
+                .segments
+                .last_key_value()
+                .is_none_or(|(_, s)| s.len >= self.max_segment_bytes);
+            if !follows || full {
+                self.start_segment(*index)?;
+            }
+            let segment = self
+                .segments
+                .last_entry()
+                .expect("a segment was just ensured")
+                .into_mut();
+            let mut payload = Vec::with_capacity(8 + body.len());
+            payload.extend_from_slice(&index.to_be_bytes());
+            payload.extend_from_slice(body);
+            let mut bytes = Vec::with_capacity(record::HEADER_LEN + payload.len());
+            record::put(&mut bytes, &payload);
+            segment.file.write_all(&bytes)?;
+            self.positions.insert(*index, segment.len);
+            segment.len += bytes.len() as u64;
+        }
+        Ok(())
+    }
+
+    /// Closes the current segment (durably) and starts a new one whose first entry is `first`.
+    fn start_segment(&mut self, first: u64) -> io::Result<()> {
+        if let Some((_, current)) = self.segments.last_key_value() {
+            current.file.sync_data()?;
+        }
+        if self
+            .segments
+            .last_key_value()
+            .is_some_and(|(_, s)| s.len == 0)
+        {
+            // An empty segment (left by a truncation) is renamed rather than left behind.
+            let (_, empty) = self.segments.pop_last().expect("checked above");
+            std::fs::remove_file(&empty.path)?;
+        }
+        let path = segment_path(&self.dir, first);
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .read(true)
+            .write(true)
+            .open(&path)?;
+        record::sync_dir(&self.dir)?;
+        self.segments.insert(first, Segment { path, file, len: 0 });
+        Ok(())
+    }
+
+    fn truncate_from(&mut self, index: u64) -> io::Result<()> {
+        let Some(&offset) = self.positions.get(&index) else {
+            return Ok(());
+        };
+        let later: Vec<u64> = self
+            .segments
+            .range(index + 1..)
+            .map(|(first, _)| *first)
+            .collect();
+        for first in later {
+            let segment = self.segments.remove(&first).expect("listed above");
+            std::fs::remove_file(&segment.path)?;
+        }
+        let (_, segment) = self
+            .segments
+            .range_mut(..=index)
+            .next_back()
+            .expect("a positioned entry has a segment");
+        segment.file.set_len(offset)?;
+        segment.len = offset;
+        use std::io::Seek;
+        segment.file.seek(io::SeekFrom::Start(offset))?;
+        self.positions.split_off(&index);
+        record::sync_dir(&self.dir)
+    }
+
+    fn purge_up_to(&mut self, index: u64) -> io::Result<()> {
+        // A segment can go when the next one starts at or before `index + 1`; the last one stays.
+        let firsts: Vec<u64> = self.segments.keys().copied().collect();
+        let mut removed = false;
+        for pair in firsts.windows(2) {
+            if pair[1] <= index + 1 {
+                let segment = self.segments.remove(&pair[0]).expect("listed above");
+                std::fs::remove_file(&segment.path)?;
+                removed = true;
+            }
+        }
+        self.positions = self.positions.split_off(&(index + 1));
+        if removed {
+            record::sync_dir(&self.dir)?;
+        }
+        Ok(())
+    }
+
+    fn sync(&mut self) -> io::Result<()> {
+        match self.segments.last_key_value() {
+            Some((_, segment)) => segment.file.sync_data(),
+            None => Ok(()),
+        }
+    }
+}
+
+fn segment_path(dir: &Path, first: u64) -> PathBuf {
+    dir.join(format!("{first:020}.seg"))
+}
+
+fn split_index(payload: &[u8]) -> Option<(u64, &[u8])> {
+    let (index, body) = payload.split_at_checked(8)?;
+    Some((u64::from_be_bytes(index.try_into().ok()?), body))
+}
+
+fn corrupt(path: &Path, what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("{}: {what}", path.display()),
+    )
+}

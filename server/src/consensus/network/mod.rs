@@ -1,0 +1,44 @@
+//! The peer protocol on the quorum port.
+//!
+//! Of Apache's `server.N=host:quorumPort:electionPort` ports, the quorum port carries everything
+//! between members: Raft's append-entries, vote, pre-vote, snapshot and leader-transfer RPCs, and
+//! the two requests a follower sends its leader for clients — a forwarded write and the read
+//! index behind `sync`. The election port is accepted in the config and not used: Raft elects
+//! over the same connection.
+//!
+//! Each connection carries requests and replies in turn, framed as `u32 length (big-endian) |
+//! postcard-encoded message` (`wire`). `client` is the outgoing side (one connection per peer,
+//! re-opened after an error), `server` the listener that answers them.
+
+pub(crate) mod client;
+pub(crate) mod server;
+pub(crate) mod wire;
+
+/// The `host:quorumPort` address in an Apache server spec
+/// (`host:quorumPort:electionPort[:role][;[clientHost:]clientPort]`).
+pub(crate) fn quorum_addr(spec: &str) -> Option<String> {
+    let servers = spec.split(';').next()?;
+    let mut parts = servers.split(':');
+    let host = parts.next().filter(|h| !h.is_empty())?;
+    let port: u16 = parts.next()?.trim().parse().ok()?;
+    Some(format!("{host}:{port}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quorum_addr;
+
+    #[test]
+    fn quorum_address_comes_from_the_first_two_fields() {
+        assert_eq!(
+            quorum_addr("127.0.0.1:2888:3888:participant;127.0.0.1:2181").as_deref(),
+            Some("127.0.0.1:2888")
+        );
+        assert_eq!(
+            quorum_addr("zk-1.zk:2888:3888").as_deref(),
+            Some("zk-1.zk:2888")
+        );
+        assert_eq!(quorum_addr("localhost"), None);
+        assert_eq!(quorum_addr(":2888:3888"), None);
+    }
+}

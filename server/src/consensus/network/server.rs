@@ -1,0 +1,98 @@
+//! The listener on the quorum port: answers Raft RPCs, forwarded writes and read-index requests.
+
+use std::io;
+
+use openraft::ReadPolicy;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
+
+use super::wire::{PeerRequest, PeerResponse, read_frame, write_frame};
+use crate::consensus::typ::{Command, Raft, Snapshot};
+
+/// Accepts peer connections until the task is aborted (which also ends every connection).
+pub(crate) async fn serve(listener: TcpListener, raft: Raft) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let raft = raft.clone();
+                    connections.spawn(async move {
+                        if let Err(e) = serve_connection(stream, raft).await {
+                            tracing::debug!(%peer, error = %e, "peer connection ended");
+                        }
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "accepting a peer connection failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+}
+
+async fn serve_connection(mut stream: TcpStream, raft: Raft) -> io::Result<()> {
+    stream.set_nodelay(true)?;
+    while let Some(request) = read_frame::<_, PeerRequest>(&mut stream).await? {
+        let response = answer(&raft, request).await;
+        write_frame(&mut stream, &response).await?;
+    }
+    Ok(())
+}
+
+async fn answer(raft: &Raft, request: PeerRequest) -> PeerResponse {
+    let failed = |e: &dyn std::fmt::Display| PeerResponse::Failed(e.to_string());
+    match request {
+        PeerRequest::AppendEntries(rpc) => raft
+            .append_entries(rpc)
+            .await
+            .map_or_else(|e| failed(&e), PeerResponse::AppendEntries),
+        PeerRequest::Vote(rpc) => raft
+            .vote(rpc)
+            .await
+            .map_or_else(|e| failed(&e), PeerResponse::Vote),
+        PeerRequest::PreVote(rpc) => raft
+            .pre_vote(rpc)
+            .await
+            .map_or_else(|e| failed(&e), PeerResponse::Vote),
+        PeerRequest::Snapshot { vote, meta, data } => raft
+            .install_full_snapshot(
+                vote,
+                Snapshot {
+                    meta,
+                    snapshot: data,
+                },
+            )
+            .await
+            .map_or_else(|e| failed(&e), PeerResponse::Snapshot),
+        PeerRequest::TransferLeader(req) => raft
+            .handle_transfer_leader(req)
+            .await
+            .map_or_else(|e| failed(&e), PeerResponse::TransferLeader),
+        PeerRequest::Propose(command) => match raft.client_write(Command(command)).await {
+            Ok(written) => PeerResponse::Proposed {
+                index: written.log_id.index,
+                reply: written.data,
+            },
+            Err(e) => match e.forward_to_leader() {
+                Some(forward) => PeerResponse::NotLeader {
+                    leader: forward.leader_id,
+                },
+                None => failed(&e),
+            },
+        },
+        PeerRequest::ReadIndex => match raft.ensure_linearizable(ReadPolicy::ReadIndex).await {
+            Ok(read) => PeerResponse::ReadIndex {
+                index: read.index(),
+            },
+            Err(e) => match e.forward_to_leader() {
+                Some(forward) => PeerResponse::NotLeader {
+                    leader: forward.leader_id,
+                },
+                None => failed(&e),
+            },
+        },
+    }
+}

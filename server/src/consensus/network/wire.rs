@@ -1,0 +1,113 @@
+//! Messages between members and their framing: `u32 length (big-endian) | postcard message`.
+
+use std::io;
+
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, TransferLeaderRequest,
+    TransferLeaderResponse, VoteRequest, VoteResponse,
+};
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use crate::consensus::codec;
+use crate::consensus::typ::{SnapshotMeta, TypeConfig, Vote};
+
+/// The largest frame accepted: a whole snapshot travels in one frame.
+const MAX_FRAME: usize = 1 << 30;
+
+/// A request from one member to another.
+#[derive(Serialize, Deserialize)]
+#[serde(bound = "")]
+pub(crate) enum PeerRequest {
+    /// Raft: replicate entries, or heartbeat.
+    AppendEntries(AppendEntriesRequest<TypeConfig>),
+    /// Raft: request a vote.
+    Vote(VoteRequest<TypeConfig>),
+    /// Raft: ask whether a vote would be granted, without disturbing the term.
+    PreVote(VoteRequest<TypeConfig>),
+    /// Raft: install a whole snapshot.
+    Snapshot {
+        /// The leader's vote.
+        vote: Vote,
+        /// What the snapshot covers.
+        meta: SnapshotMeta,
+        /// The state machine's bytes.
+        data: Vec<u8>,
+    },
+    /// Raft: take over leadership from the sender.
+    TransferLeader(TransferLeaderRequest<TypeConfig>),
+    /// A write forwarded by a member that does not lead.
+    Propose(Vec<u8>),
+    /// The leader's current commit point, confirmed with a quorum (for `sync`).
+    ReadIndex,
+}
+
+/// The answer to a [`PeerRequest`].
+#[derive(Serialize, Deserialize)]
+#[serde(bound = "")]
+pub(crate) enum PeerResponse {
+    /// Answer to [`PeerRequest::AppendEntries`].
+    AppendEntries(AppendEntriesResponse<TypeConfig>),
+    /// Answer to [`PeerRequest::Vote`] and [`PeerRequest::PreVote`].
+    Vote(VoteResponse<TypeConfig>),
+    /// Answer to [`PeerRequest::Snapshot`].
+    Snapshot(SnapshotResponse<TypeConfig>),
+    /// Answer to [`PeerRequest::TransferLeader`].
+    TransferLeader(TransferLeaderResponse<TypeConfig>),
+    /// The forwarded write is committed at `index`; `reply` is the leader's apply output.
+    Proposed {
+        /// Log index of the entry.
+        index: u64,
+        /// What the state machine returned for it.
+        reply: Vec<u8>,
+    },
+    /// Everything up to `index` was committed when the request arrived.
+    ReadIndex {
+        /// Log index to wait for.
+        index: u64,
+    },
+    /// The receiver does not lead; `leader` is the one it knows of.
+    NotLeader {
+        /// The current leader, if known.
+        leader: Option<u64>,
+    },
+    /// The receiver failed the request.
+    Failed(String),
+}
+
+/// Writes one framed message.
+pub(crate) async fn write_frame<W: AsyncWrite + Unpin, T: Serialize>(
+    out: &mut W,
+    message: &T,
+) -> io::Result<()> {
+    let body = codec::encode(message)?;
+    let len = u32::try_from(body.len())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "frame too large"))?;
+    let mut frame = Vec::with_capacity(4 + body.len());
+    frame.extend_from_slice(&len.to_be_bytes());
+    frame.extend_from_slice(&body);
+    out.write_all(&frame).await?;
+    out.flush().await
+}
+
+/// Reads one framed message; `Ok(None)` when the peer closed the connection between frames.
+pub(crate) async fn read_frame<R: AsyncRead + Unpin, T: serde::de::DeserializeOwned>(
+    input: &mut R,
+) -> io::Result<Option<T>> {
+    let mut len = [0u8; 4];
+    match input.read_exact(&mut len).await {
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let len = u32::from_be_bytes(len) as usize;
+    if len > MAX_FRAME {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("peer frame of {len} bytes"),
+        ));
+    }
+    let mut body = vec![0u8; len];
+    input.read_exact(&mut body).await?;
+    codec::decode(&body).map(Some)
+}

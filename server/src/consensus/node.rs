@@ -1,0 +1,392 @@
+//! The [`Consensus`] handle: start-up (open the log and snapshots, bootstrap a new ensemble,
+//! listen on the quorum port), proposing, `sync`, and the member's role.
+//!
+//! A write proposed on a member that does not lead is forwarded to the leader over the peer
+//! protocol; the caller gets the leader's apply output once this member has applied the entry
+//! too, so a client never sees its own write missing from the member it talks to.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use openraft::rt::watch::WatchReceiver;
+use openraft::{Config, ReadPolicy, ServerState, SnapshotPolicy};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use super::log_store::{DEFAULT_SEGMENT_BYTES, LogStore};
+use super::network::client::{CallError, PeerClient, PeerNetwork};
+use super::network::wire::{PeerRequest, PeerResponse};
+use super::network::{quorum_addr, server};
+use super::snapshot_store::SnapshotStore;
+use super::state_machine::{StateMachineAdapter, members_of};
+use super::typ::{Command, PeerNode, Raft, RaftMetrics};
+use super::{ConsensusError, ConsensusOptions, Member, Role, StateMachine};
+
+/// A running member of the replicated log. See the module documentation of `consensus`.
+pub struct Consensus {
+    my_id: u64,
+    /// Whether this member's own spec says `observer` (a learner then reports `observer`).
+    observer_spec: bool,
+    raft: Raft,
+    sm: StateMachineAdapter,
+    /// How long `propose` and `sync` wait for a leader, and for a forwarded request.
+    request_timeout: Duration,
+    /// Idle connections to peers, reused by forwarded requests.
+    idle_peers: Mutex<HashMap<u64, Vec<PeerClient>>>,
+    listener: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Consensus {
+    /// Opens the log under `data_log_dir` and the snapshots under `data_dir`, restores the newest
+    /// snapshot, starts Raft and listens on this member's quorum port. On the very first start of
+    /// a voter, the ensemble is initialized with the voters of `members`.
+    pub async fn start(
+        opts: ConsensusOptions,
+        sm: Arc<dyn StateMachine>,
+    ) -> Result<Consensus, ConsensusError> {
+        let me = opts
+            .members
+            .iter()
+            .find(|m| m.id == opts.my_id)
+            .ok_or_else(|| {
+                ConsensusError::Config(format!("member {} is not in the member list", opts.my_id))
+            })?
+            .clone();
+        let storage = |e: std::io::Error| ConsensusError::Storage(e.to_string());
+        std::fs::create_dir_all(&opts.data_dir).map_err(storage)?;
+        std::fs::create_dir_all(&opts.data_log_dir).map_err(storage)?;
+        let log = LogStore::open(&opts.data_log_dir, DEFAULT_SEGMENT_BYTES).map_err(storage)?;
+        let snapshots =
+            SnapshotStore::open(&opts.data_dir, opts.snap_retain_count).map_err(storage)?;
+        let adapter = StateMachineAdapter::open(sm, snapshots).map_err(storage)?;
+
+        let listener = match quorum_addr(&me.spec) {
+            Some(addr) if opts.members.len() > 1 => {
+                Some(TcpListener::bind(&addr).await.map_err(|e| {
+                    ConsensusError::Config(format!("cannot listen on quorum address {addr}: {e}"))
+                })?)
+            }
+            _ => None,
+        };
+
+        let config = raft_config(&opts)?;
+        let raft = Raft::new(
+            opts.my_id,
+            Arc::new(config),
+            PeerNetwork,
+            log,
+            adapter.clone(),
+        )
+        .await
+        .map_err(|e| ConsensusError::Raft(e.to_string()))?;
+
+        let fresh = !raft
+            .is_initialized()
+            .await
+            .map_err(|e| ConsensusError::Raft(e.to_string()))?;
+        if fresh && me.voter {
+            let voters: BTreeMap<u64, PeerNode> = opts
+                .members
+                .iter()
+                .filter(|m| m.voter)
+                .map(|m| {
+                    (
+                        m.id,
+                        PeerNode {
+                            spec: m.spec.clone(),
+                        },
+                    )
+                })
+                .collect();
+            tracing::info!(my_id = opts.my_id, voters = ?voters.keys().collect::<Vec<_>>(), "initializing a new ensemble");
+            if let Err(e) = raft.initialize(voters).await {
+                // Another voter may have been faster; its log wins either way.
+                tracing::warn!(error = %e, "initializing the ensemble was refused");
+            }
+            let learners: Vec<Member> = opts.members.iter().filter(|m| !m.voter).cloned().collect();
+            if !learners.is_empty() {
+                tokio::spawn(add_initial_learners(
+                    raft.clone(),
+                    learners,
+                    request_timeout(&opts),
+                ));
+            }
+        }
+
+        let listener = listener.map(|l| tokio::spawn(server::serve(l, raft.clone())));
+        let consensus = Consensus {
+            my_id: opts.my_id,
+            observer_spec: is_observer_spec(&me.spec),
+            raft,
+            sm: adapter,
+            request_timeout: request_timeout(&opts),
+            idle_peers: Mutex::new(HashMap::new()),
+            listener: Mutex::new(listener),
+        };
+        if !fresh
+            && let Err(e) = consensus
+                .raft
+                .wait_for_recovery(Some(consensus.request_timeout))
+                .await
+        {
+            tracing::warn!(error = %e, "the committed state before the restart is not re-applied yet");
+        }
+        Ok(consensus)
+    }
+
+    /// Resolves with `apply`'s output once the command is durable on a quorum and applied locally.
+    pub async fn propose(&self, command: Vec<u8>) -> Result<Vec<u8>, ConsensusError> {
+        let deadline = Instant::now() + self.request_timeout;
+        loop {
+            let leader = self.wait_for_leader(deadline).await?;
+            if leader == self.my_id {
+                match self.raft.client_write(Command(command.clone())).await {
+                    Ok(written) => return Ok(written.data),
+                    // Refused before it was appended: safe to send again to the new leader.
+                    Err(e) if e.forward_to_leader().is_some() => self.pause(deadline).await?,
+                    Err(e) => return Err(ConsensusError::Raft(e.to_string())),
+                }
+                continue;
+            }
+            match self
+                .forward(leader, PeerRequest::Propose(command.clone()))
+                .await
+            {
+                Ok(PeerResponse::Proposed { index, reply }) => {
+                    self.wait_applied(index, deadline).await?;
+                    return Ok(reply);
+                }
+                Ok(PeerResponse::NotLeader { .. }) | Err(CallError::Unreachable { .. }) => {
+                    self.pause(deadline).await?
+                }
+                Ok(PeerResponse::Failed(reason)) => return Err(ConsensusError::Raft(reason)),
+                Ok(_) => {
+                    return Err(ConsensusError::Raft(
+                        "unexpected answer to a forwarded write".into(),
+                    ));
+                }
+                // The write may or may not have reached the leader: it must not be sent twice.
+                Err(e @ CallError::Network { .. }) => {
+                    return Err(ConsensusError::LeaderUnreachable {
+                        leader_id: leader,
+                        reason: e.to_string(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Waits until this member has applied everything the leader had committed when called (for `sync`).
+    pub async fn sync(&self) -> Result<(), ConsensusError> {
+        let deadline = Instant::now() + self.request_timeout;
+        loop {
+            let leader = self.wait_for_leader(deadline).await?;
+            let index = if leader == self.my_id {
+                match self.raft.ensure_linearizable(ReadPolicy::ReadIndex).await {
+                    Ok(read) => read.index(),
+                    Err(e) if e.forward_to_leader().is_some() => {
+                        self.pause(deadline).await?;
+                        continue;
+                    }
+                    Err(e) => return Err(ConsensusError::Raft(e.to_string())),
+                }
+            } else {
+                match self.forward(leader, PeerRequest::ReadIndex).await {
+                    Ok(PeerResponse::ReadIndex { index }) => index,
+                    // Asking again is harmless: a read index changes nothing.
+                    Ok(PeerResponse::NotLeader { .. }) | Err(_) => {
+                        self.pause(deadline).await?;
+                        continue;
+                    }
+                    Ok(PeerResponse::Failed(reason)) => return Err(ConsensusError::Raft(reason)),
+                    Ok(_) => {
+                        return Err(ConsensusError::Raft(
+                            "unexpected answer to a read index request".into(),
+                        ));
+                    }
+                }
+            };
+            return self.wait_applied(index, deadline).await;
+        }
+    }
+
+    /// This member's role, in Apache's words.
+    pub fn role(&self) -> Role {
+        let metrics = self.metrics();
+        match (metrics.state, metrics.current_leader) {
+            (ServerState::Leader, _) => Role::Leader,
+            (ServerState::Follower, Some(_)) => Role::Follower,
+            (ServerState::Learner, Some(_)) if self.observer_spec => Role::Observer,
+            // A joiner syncing before it is added reports `follower`, as Apache's does.
+            (ServerState::Learner, Some(_)) => Role::Follower,
+            _ => Role::Looking,
+        }
+    }
+
+    /// This member's id (`myid`).
+    pub fn my_id(&self) -> u64 {
+        self.my_id
+    }
+
+    /// The id of the member this one believes leads, if any.
+    pub fn leader_id(&self) -> Option<u64> {
+        self.metrics().current_leader
+    }
+
+    /// The zxid of the last entry applied here (0 before the first).
+    pub fn last_applied_zxid(&self) -> i64 {
+        self.sm.last_applied_zxid()
+    }
+
+    /// The membership this member knows of (the latest one in its log, committed or not), by id.
+    pub fn members(&self) -> Vec<Member> {
+        members_of(self.metrics().membership_config.membership())
+    }
+
+    /// Stops listening to peers and stops Raft. Proposals after this fail with `Shutdown`.
+    pub async fn shutdown(&self) {
+        if let Some(listener) = self.listener.lock().expect("listener lock").take() {
+            listener.abort();
+        }
+        if let Err(e) = self.raft.shutdown().await {
+            tracing::warn!(error = %e, "raft did not stop cleanly");
+        }
+    }
+
+    fn metrics(&self) -> RaftMetrics {
+        self.raft.metrics().borrow_watched().clone()
+    }
+
+    /// The leader's id, waiting for an election to end if none is known.
+    async fn wait_for_leader(&self, deadline: Instant) -> Result<u64, ConsensusError> {
+        let mut metrics = self.raft.metrics();
+        loop {
+            {
+                let now = metrics.borrow_and_update();
+                if now.state == ServerState::Shutdown || now.running_state.is_err() {
+                    return Err(ConsensusError::Shutdown);
+                }
+                if let Some(leader) = now.current_leader {
+                    return Ok(leader);
+                }
+            }
+            match tokio::time::timeout_at(deadline.into(), metrics.changed()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return Err(ConsensusError::Shutdown),
+                Err(_) => return Err(ConsensusError::NoLeader),
+            }
+        }
+    }
+
+    /// Waits a little before trying again (a leader change is under way), unless time is up.
+    async fn pause(&self, deadline: Instant) -> Result<(), ConsensusError> {
+        if Instant::now() >= deadline {
+            return Err(ConsensusError::NoLeader);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        Ok(())
+    }
+
+    async fn wait_applied(&self, index: u64, deadline: Instant) -> Result<(), ConsensusError> {
+        let timeout = deadline.saturating_duration_since(Instant::now());
+        self.raft
+            .wait(Some(timeout))
+            .applied_index_at_least(Some(index), "catching up with the leader")
+            .await
+            .map(|_| ())
+            .map_err(|e| ConsensusError::Raft(format!("not caught up with the leader: {e}")))
+    }
+
+    /// Sends one request to `leader` on an idle connection (or a new one), keeping it for reuse.
+    async fn forward(&self, leader: u64, request: PeerRequest) -> Result<PeerResponse, CallError> {
+        let idle = self
+            .idle_peers
+            .lock()
+            .expect("peer pool lock")
+            .get_mut(&leader)
+            .and_then(Vec::pop);
+        let mut client = match idle {
+            Some(client) => client,
+            None => {
+                let spec = self
+                    .metrics()
+                    .membership_config
+                    .membership()
+                    .get_node(&leader)
+                    .map(|n| n.spec.clone())
+                    .unwrap_or_default();
+                PeerClient::new(leader, &spec)
+            }
+        };
+        let response = client.call(&request, self.request_timeout).await;
+        if response.is_ok() {
+            self.idle_peers
+                .lock()
+                .expect("peer pool lock")
+                .entry(leader)
+                .or_default()
+                .push(client);
+        }
+        response
+    }
+}
+
+/// Raft timing from ZooKeeper's settings: the election timeout is one to two ticks (at least
+/// 150 ms), heartbeats four times per election timeout, a snapshot every `snapCount` entries,
+/// and `initLimit` ticks for a snapshot to be installed.
+fn raft_config(opts: &ConsensusOptions) -> Result<Config, ConsensusError> {
+    let election_min = (opts.tick_time.as_millis() as u64).max(150);
+    let snap_count = opts.snap_count.max(1);
+    Config {
+        cluster_name: "zookeeper".into(),
+        election_timeout_min: election_min,
+        election_timeout_max: election_min * 2,
+        heartbeat_interval: (election_min / 4).max(20),
+        install_snapshot_timeout: request_timeout(opts).as_millis() as u64,
+        snapshot_policy: SnapshotPolicy::LogsSinceLast(snap_count),
+        max_in_snapshot_log_to_keep: snap_count.min(1000),
+        enable_pre_vote: Some(true),
+        ..Default::default()
+    }
+    .validate()
+    .map_err(|e| ConsensusError::Config(e.to_string()))
+}
+
+/// `initLimit` ticks, at least five seconds: how long a request may wait for a leader.
+fn request_timeout(opts: &ConsensusOptions) -> Duration {
+    (opts.tick_time * opts.init_limit.max(1)).max(Duration::from_secs(5))
+}
+
+fn is_observer_spec(spec: &str) -> bool {
+    spec.split(';')
+        .next()
+        .is_some_and(|servers| servers.split(':').any(|f| f.trim() == "observer"))
+}
+
+/// On a new ensemble, the first leader adds the configured observers as learners.
+async fn add_initial_learners(raft: Raft, learners: Vec<Member>, timeout: Duration) {
+    let mut metrics = raft.metrics();
+    let leader = tokio::time::timeout(timeout, async {
+        loop {
+            if let Some(leader) = metrics.borrow_and_update().current_leader {
+                return Some(leader);
+            }
+            if metrics.changed().await.is_err() {
+                return None;
+            }
+        }
+    })
+    .await;
+    if leader.ok().flatten() != Some(*raft.node_id()) {
+        return;
+    }
+    for learner in learners {
+        let node = PeerNode {
+            spec: learner.spec.clone(),
+        };
+        if let Err(e) = raft.add_learner(learner.id, node, false).await {
+            tracing::warn!(id = learner.id, error = %e, "adding an observer failed");
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! The adapter between Raft's state machine interface and our [`StateMachine`].
+//!
+//! Every committed entry is applied in log order with `zxid = (term << 32) | (index & 0xffff_ffff)`:
+//! normal entries go to [`StateMachine::apply`], membership entries to
+//! [`StateMachine::apply_membership`], and blank entries (written by each new leader) only advance
+//! the zxid. Snapshots are the state machine's own bytes plus Raft's metadata, stored by
+//! [`SnapshotStore`]; on start the newest one is restored and Raft replays the log after it.
+
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use futures::{Stream, TryStreamExt};
+use openraft::storage::{EntryResponder, RaftSnapshotBuilder, RaftStateMachine};
+use openraft::{EntryPayload, OptionalSend};
+use tokio::sync::Mutex;
+
+use super::snapshot_store::SnapshotStore;
+use super::typ::{LogId, Membership, Snapshot, SnapshotMeta, StoredMembership, TypeConfig};
+use super::{Member, StateMachine};
+
+/// The zxid of the entry at `log_id`: the term in the high 32 bits, the index in the low 32.
+pub(crate) fn zxid_of(log_id: &LogId) -> i64 {
+    ((log_id.leader_id.term << 32) | (log_id.index & 0xffff_ffff)) as i64
+}
+
+/// Our members as listed in a Raft membership (voters and learners), by id.
+pub(crate) fn members_of(membership: &Membership) -> Vec<Member> {
+    let voters: std::collections::BTreeSet<u64> = membership.voter_ids().collect();
+    membership
+        .nodes()
+        .map(|(id, node)| Member {
+            id: *id,
+            spec: node.spec.clone(),
+            voter: voters.contains(id),
+        })
+        .collect()
+}
+
+/// Raft's view of the application state machine; clones share the same state.
+#[derive(Clone)]
+pub(crate) struct StateMachineAdapter {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    app: Arc<dyn StateMachine>,
+    snapshots: SnapshotStore,
+    applied: Mutex<Applied>,
+    last_zxid: AtomicI64,
+}
+
+struct Applied {
+    last_applied: Option<LogId>,
+    membership: StoredMembership,
+    snapshot: Option<SnapshotMeta>,
+}
+
+impl StateMachineAdapter {
+    /// Wraps `app`, first restoring it from the newest snapshot in `snapshots` if there is one.
+    pub(crate) fn open(
+        app: Arc<dyn StateMachine>,
+        snapshots: SnapshotStore,
+    ) -> io::Result<StateMachineAdapter> {
+        let mut applied = Applied {
+            last_applied: None,
+            membership: StoredMembership::default(),
+            snapshot: None,
+        };
+        let mut last_zxid = 0;
+        if let Some((meta, data)) = snapshots.load_latest()? {
+            app.restore(&data)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+            tracing::info!(last_log_id = ?meta.last_log_id, "state restored from snapshot");
+            last_zxid = meta.last_log_id.as_ref().map_or(0, zxid_of);
+            applied.last_applied = meta.last_log_id;
+            applied.membership = meta.last_membership.clone();
+            applied.snapshot = Some(meta);
+        }
+        Ok(StateMachineAdapter {
+            shared: Arc::new(Shared {
+                app,
+                snapshots,
+                applied: Mutex::new(applied),
+                last_zxid: AtomicI64::new(last_zxid),
+            }),
+        })
+    }
+
+    /// The zxid of the last applied entry (0 before the first).
+    pub(crate) fn last_applied_zxid(&self) -> i64 {
+        self.shared.last_zxid.load(Ordering::Acquire)
+    }
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for StateMachineAdapter {
+    type SnapshotData = Vec<u8>;
+
+    async fn build_snapshot(&mut self) -> Result<Snapshot, io::Error> {
+        // Taken under the apply lock, so the bytes match the metadata exactly.
+        let (meta, data) = {
+            let applied = self.shared.applied.lock().await;
+            let meta = SnapshotMeta {
+                last_log_id: applied.last_applied,
+                last_membership: applied.membership.clone(),
+            };
+            (meta, self.shared.app.snapshot())
+        };
+        let (store, to_save, bytes) = (self.shared.snapshots.clone(), meta.clone(), data.clone());
+        tokio::task::spawn_blocking(move || store.save(&to_save, &bytes))
+            .await
+            .map_err(io::Error::other)??;
+        tracing::info!(last_log_id = ?meta.last_log_id, bytes = data.len(), "snapshot written");
+        self.shared.applied.lock().await.snapshot = Some(meta.clone());
+        Ok(Snapshot {
+            meta,
+            snapshot: data,
+        })
+    }
+}
+
+impl RaftStateMachine<TypeConfig> for StateMachineAdapter {
+    type SnapshotData = Vec<u8>;
+    type SnapshotBuilder = StateMachineAdapter;
+
+    async fn applied_state(&mut self) -> Result<(Option<LogId>, StoredMembership), io::Error> {
+        let applied = self.shared.applied.lock().await;
+        Ok((applied.last_applied, applied.membership.clone()))
+    }
+
+    async fn apply<Strm>(&mut self, mut entries: Strm) -> Result<(), io::Error>
+    where
+        Strm: Stream<Item = Result<EntryResponder<TypeConfig>, io::Error>> + Unpin + OptionalSend,
+    {
+        let mut applied = self.shared.applied.lock().await;
+        while let Some((entry, responder)) = entries.try_next().await? {
+            let zxid = zxid_of(&entry.log_id);
+            let reply = match &entry.payload {
+                EntryPayload::Blank => Vec::new(),
+                EntryPayload::Normal(command) => self.shared.app.apply(zxid, &command.0),
+                EntryPayload::Membership(membership) => {
+                    self.shared
+                        .app
+                        .apply_membership(zxid, &members_of(membership));
+                    applied.membership =
+                        StoredMembership::new(Some(entry.log_id), membership.clone());
+                    Vec::new()
+                }
+            };
+            applied.last_applied = Some(entry.log_id);
+            self.shared.last_zxid.store(zxid, Ordering::Release);
+            if let Some(responder) = responder {
+                responder.send(reply);
+            }
+        }
+        Ok(())
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        self.clone()
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta,
+        snapshot: Vec<u8>,
+    ) -> Result<(), io::Error> {
+        let mut applied = self.shared.applied.lock().await;
+        self.shared
+            .app
+            .restore(&snapshot)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        let (store, to_save) = (self.shared.snapshots.clone(), meta.clone());
+        tokio::task::spawn_blocking(move || store.save(&to_save, &snapshot))
+            .await
+            .map_err(io::Error::other)??;
+        tracing::info!(last_log_id = ?meta.last_log_id, "snapshot installed");
+        applied.last_applied = meta.last_log_id;
+        applied.membership = meta.last_membership.clone();
+        applied.snapshot = Some(meta.clone());
+        self.shared.last_zxid.store(
+            meta.last_log_id.as_ref().map_or(0, zxid_of),
+            Ordering::Release,
+        );
+        Ok(())
+    }
+
+    async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, io::Error> {
+        if self.shared.applied.lock().await.snapshot.is_none() {
+            return Ok(None);
+        }
+        let store = self.shared.snapshots.clone();
+        let latest = tokio::task::spawn_blocking(move || store.load_latest())
+            .await
+            .map_err(io::Error::other)??;
+        Ok(latest.map(|(meta, snapshot)| Snapshot { meta, snapshot }))
+    }
+}

@@ -1,0 +1,60 @@
+//! Tests of the consensus layer with a small state machine of its own (`machine`): openraft's
+//! storage conformance suite, durability across restarts of one member, and replication between
+//! members on loopback (each cluster test module owns a port range).
+
+mod cluster;
+mod machine;
+mod single;
+mod storage_suite;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Consensus, ConsensusOptions, Member};
+use machine::TestMachine;
+
+/// Options for member `id` of `members`, with its directories under `root/<id>`.
+fn options(root: &Path, id: u64, members: &[Member], snap_count: u64) -> ConsensusOptions {
+    ConsensusOptions {
+        my_id: id,
+        data_dir: root.join(id.to_string()).join("data"),
+        data_log_dir: root.join(id.to_string()).join("log"),
+        members: members.to_vec(),
+        tick_time: Duration::from_millis(200),
+        init_limit: 10,
+        sync_limit: 5,
+        snap_count,
+        snap_retain_count: 3,
+    }
+}
+
+/// Voters `1..=count` on loopback quorum ports `base + id`.
+fn voters(count: u64, base: u16) -> Vec<Member> {
+    (1..=count)
+        .map(|id| Member {
+            id,
+            spec: format!(
+                "127.0.0.1:{}:{}:participant;127.0.0.1:{}",
+                base + id as u16,
+                base + 100 + id as u16,
+                base + 200 + id as u16
+            ),
+            voter: true,
+        })
+        .collect()
+}
+
+/// Starts member `id` with a fresh test machine.
+async fn start(
+    root: &Path,
+    id: u64,
+    members: &[Member],
+    snap_count: u64,
+) -> (Consensus, Arc<TestMachine>) {
+    let machine = Arc::new(TestMachine::default());
+    let consensus = Consensus::start(options(root, id, members, snap_count), machine.clone())
+        .await
+        .expect("start");
+    (consensus, machine)
+}
