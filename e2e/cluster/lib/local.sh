@@ -220,7 +220,9 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
   sandbox_image = "zkops.local/pause:3.10"
   enable_selinux = false
   disable_apparmor = true
-  restrict_oom_score_adj = false
+  # Lowering oom_score_adj needs CAP_SYS_RESOURCE, which a sandboxed root
+  # may lack: keep containers at or above containerd's own score.
+  restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"
@@ -493,6 +495,7 @@ local_down() {
 	remove_cgroups
 	restore_sysctls
 	rm -rf /var/lib/cni/results/zkops-* 2>/dev/null || true
+	rmdir /var/lib/cni/results /var/lib/cni 2>/dev/null || true
 	rm -rf "$ZK_RUN_DIR" "$ZK_CLUSTER_DIR"
 	log "cluster down in $((SECONDS - start))s"
 	local_leftovers

@@ -1,0 +1,323 @@
+//! Starting and stopping the servers under test. Each flavour runs from the same generated `zoo.cfg`, one
+//! member per process, in a scratch directory of its own; a member is ready once it answers `ruok` with
+//! `imok` and serves a session.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+use tokio::net::TcpStream;
+use tokio::process::{Child, Command};
+use zk_proto::{ExistsRequest, OpCode};
+
+use crate::fourlw::four_letter_word;
+use crate::session::Session;
+use crate::zoocfg::Topology;
+
+/// How long a member may take to become ready.
+const READY_TIMEOUT: Duration = Duration::from_secs(90);
+/// Pause between readiness probes.
+const PROBE_INTERVAL: Duration = Duration::from_millis(200);
+/// Apache's log configuration: everything at INFO to the console, which goes to the member's log file.
+const LOG4J_PROPERTIES: &str = "log4j.rootLogger=INFO, C\n\
+    log4j.appender.C=org.apache.log4j.ConsoleAppender\n\
+    log4j.appender.C.layout=org.apache.log4j.PatternLayout\n\
+    log4j.appender.C.layout.ConversionPattern=%d %-5p [%t] %c{1} - %m%n\n";
+
+/// Which server implementation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavour {
+    /// Apache ZooKeeper from Debian's `zookeeper` package: the reference.
+    Apache,
+    /// This workspace's `zk-server`.
+    Ours,
+}
+
+impl Flavour {
+    /// Both flavours, reference first.
+    pub const ALL: [Flavour; 2] = [Flavour::Apache, Flavour::Ours];
+}
+
+impl fmt::Display for Flavour {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Flavour::Apache => "apache",
+            Flavour::Ours => "ours",
+        })
+    }
+}
+
+impl FromStr for Flavour {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Flavour::ALL
+            .into_iter()
+            .find(|f| f.to_string().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("unknown server {s:?} (apache, ours)"))
+    }
+}
+
+/// Why a deployment could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    /// Something already listens on a port the deployment needs.
+    #[error("port {0} is already in use")]
+    PortBusy(u16),
+    /// Files could not be written or the process not started.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Our server was selected but no binary was given.
+    #[error("no zk-server binary given (--server-bin or ZK_SERVER_BIN)")]
+    NoServerBinary,
+    /// A member exited.
+    #[error("{flavour} member {id} exited ({status}); its log ends: {log_tail}")]
+    Exited {
+        /// The flavour.
+        flavour: Flavour,
+        /// The member's id.
+        id: usize,
+        /// Its exit status.
+        status: std::process::ExitStatus,
+        /// The last lines of its log (the scratch directory is removed with the deployment).
+        log_tail: String,
+    },
+    /// A member did not become ready in time.
+    #[error("{flavour} member {id} not ready after {READY_TIMEOUT:?}; its log ends: {log_tail}")]
+    NotReady {
+        /// The flavour.
+        flavour: Flavour,
+        /// The member's id.
+        id: usize,
+        /// The last lines of its log.
+        log_tail: String,
+    },
+}
+
+/// How to start each flavour.
+#[derive(Debug, Clone)]
+pub struct Launcher {
+    /// Java classpath of Apache ZooKeeper's server.
+    pub apache_classpath: String,
+    /// Path of the `zk-server` binary.
+    pub server_bin: Option<PathBuf>,
+    /// Where scratch directories are made.
+    pub workdir: PathBuf,
+}
+
+/// One running member.
+#[derive(Debug)]
+struct Member {
+    id: usize,
+    addr: SocketAddr,
+    log: PathBuf,
+    child: Child,
+}
+
+/// The running members of one flavour; stopped (killed) on [`Deployment::stop`] or drop.
+#[derive(Debug)]
+pub struct Deployment {
+    flavour: Flavour,
+    members: Vec<Member>,
+    _scratch: TempDir,
+}
+
+/// Wraps an I/O error with what was being done.
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> LaunchError {
+    let what = what.into();
+    move |source| LaunchError::Io { what, source }
+}
+
+impl Launcher {
+    /// Starts every member of `topology` as `flavour` and waits until all are ready.
+    pub async fn start(
+        &self,
+        flavour: Flavour,
+        topology: &Topology,
+    ) -> Result<Deployment, LaunchError> {
+        for addr in topology.client_addrs() {
+            if TcpStream::connect(addr).await.is_ok() {
+                return Err(LaunchError::PortBusy(addr.port()));
+            }
+        }
+        let scratch = tempfile::Builder::new()
+            .prefix(&format!("zk-bench-{flavour}-"))
+            .tempdir_in(&self.workdir)
+            .map_err(io(format!(
+                "scratch directory in {}",
+                self.workdir.display()
+            )))?;
+        let mut members = Vec::new();
+        for (index, addr) in topology.client_addrs().into_iter().enumerate() {
+            let dir = scratch.path().join(format!("member{}", index + 1));
+            members.push(self.spawn(flavour, topology, index, addr, &dir)?);
+        }
+        let mut deployment = Deployment {
+            flavour,
+            members,
+            _scratch: scratch,
+        };
+        deployment.wait_ready().await?;
+        Ok(deployment)
+    }
+
+    /// Writes member `index`'s files under `dir` and starts its process.
+    fn spawn(
+        &self,
+        flavour: Flavour,
+        topology: &Topology,
+        index: usize,
+        addr: SocketAddr,
+        dir: &Path,
+    ) -> Result<Member, LaunchError> {
+        let data = dir.join("data");
+        std::fs::create_dir_all(&data).map_err(io(format!("create {}", data.display())))?;
+        if topology.is_ensemble() {
+            std::fs::write(data.join("myid"), format!("{}\n", index + 1))
+                .map_err(io("write myid"))?;
+        }
+        let cfg = dir.join("zoo.cfg");
+        std::fs::write(&cfg, topology.render(index, &data)).map_err(io("write zoo.cfg"))?;
+        let log = dir.join("server.log");
+        let log_file = std::fs::File::create(&log).map_err(io("create server.log"))?;
+        let stderr = log_file.try_clone().map_err(io("open server.log"))?;
+        let mut command = match flavour {
+            Flavour::Apache => {
+                let log4j = dir.join("log4j.properties");
+                std::fs::write(&log4j, LOG4J_PROPERTIES).map_err(io("write log4j.properties"))?;
+                let mut c = Command::new("java");
+                c.arg("-cp")
+                    .arg(&self.apache_classpath)
+                    .arg(format!("-Dlog4j.configuration=file:{}", log4j.display()))
+                    .arg("org.apache.zookeeper.server.quorum.QuorumPeerMain")
+                    .arg(&cfg);
+                c
+            }
+            Flavour::Ours => {
+                let bin = self
+                    .server_bin
+                    .as_ref()
+                    .ok_or(LaunchError::NoServerBinary)?;
+                let mut c = Command::new(bin);
+                c.arg(&cfg);
+                c
+            }
+        };
+        let child = command
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(log_file)
+            .stderr(stderr)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(io(format!("start {flavour} member {}", index + 1)))?;
+        tracing::info!(%flavour, member = index + 1, %addr, log = %log.display(), "started");
+        Ok(Member {
+            id: index + 1,
+            addr,
+            log,
+            child,
+        })
+    }
+}
+
+impl Deployment {
+    /// The flavour running.
+    pub fn flavour(&self) -> Flavour {
+        self.flavour
+    }
+
+    /// Every member's client address, in id order.
+    pub fn client_addrs(&self) -> Vec<SocketAddr> {
+        self.members.iter().map(|m| m.addr).collect()
+    }
+
+    /// Every member's process id, in id order (members that have exited are left out).
+    pub fn pids(&self) -> Vec<u32> {
+        self.members.iter().filter_map(|m| m.child.id()).collect()
+    }
+
+    /// Waits until every member answers `ruok` with `imok` and serves a session.
+    async fn wait_ready(&mut self) -> Result<(), LaunchError> {
+        let deadline = Instant::now() + READY_TIMEOUT;
+        for index in 0..self.members.len() {
+            while !serves(self.members[index].addr).await {
+                self.check_alive()?;
+                if Instant::now() >= deadline {
+                    let member = &self.members[index];
+                    return Err(LaunchError::NotReady {
+                        flavour: self.flavour,
+                        id: member.id,
+                        log_tail: log_tail(&member.log),
+                    });
+                }
+                tokio::time::sleep(PROBE_INTERVAL).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// A member that exited, if any, as an error.
+    pub fn check_alive(&mut self) -> Result<(), LaunchError> {
+        for member in &mut self.members {
+            if let Ok(Some(status)) = member.child.try_wait() {
+                return Err(LaunchError::Exited {
+                    flavour: self.flavour,
+                    id: member.id,
+                    status,
+                    log_tail: log_tail(&member.log),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Kills every member and waits for it to exit; the scratch directory goes with the deployment.
+    pub async fn stop(mut self) {
+        for member in &mut self.members {
+            if let Err(e) = member.child.kill().await {
+                tracing::warn!(flavour = %self.flavour, member = member.id, "kill: {e}");
+            }
+        }
+    }
+}
+
+/// Lines of a member's log quoted in a start-up error.
+const LOG_TAIL_LINES: usize = 5;
+
+/// The last lines of the log at `path`, joined with ` | ` so they fit in a table note.
+fn log_tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let tail = &lines[lines.len().saturating_sub(LOG_TAIL_LINES)..];
+    if tail.is_empty() {
+        "(empty)".to_owned()
+    } else {
+        tail.join(" | ")
+    }
+}
+
+/// Whether the server at `addr` answers `ruok` with `imok` and serves a session (a member of an ensemble
+/// that has no quorum yet answers `ruok` but closes sessions).
+async fn serves(addr: SocketAddr) -> bool {
+    if !matches!(four_letter_word(addr, "ruok").await, Ok(reply) if reply == "imok") {
+        return false;
+    }
+    let Ok(mut session) = Session::connect(addr).await else {
+        return false;
+    };
+    let root = ExistsRequest {
+        path: "/".to_owned(),
+        watch: false,
+    };
+    matches!(session.call(OpCode::Exists, &root).await, Ok(0)) && session.close().await.is_ok()
+}

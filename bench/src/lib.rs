@@ -1,0 +1,24 @@
+//! A side-by-side load generator: the same workload, in one run, against Apache ZooKeeper and against
+//! `zk-server`, reported as a Markdown table of ratios (ours ÷ Apache).
+//!
+//! Layout, from the wire up:
+//! - [`session`]: one client session over TCP (connect handshake, request and reply frames);
+//! - [`workload`]: which operation, how many sessions and requests in flight, which paths;
+//! - [`driver`]: the pipelined loop of one session and the [`driver::RowClock`] that ends warm-up and rows;
+//! - [`runner`]: a run over many sessions, merged into [`stats::RowStats`]; populating nodes;
+//! - [`stats`]: percentiles and throughput;
+//! - [`zoocfg`], [`launch`], [`fourlw`], [`rss`]: the servers under test — their config, processes,
+//!   readiness probe and resident memory;
+//! - [`suite`]: one flavour's whole part of a run; [`report`]: the tables.
+
+pub mod driver;
+pub mod fourlw;
+pub mod launch;
+pub mod report;
+pub mod rss;
+pub mod runner;
+pub mod session;
+pub mod stats;
+pub mod suite;
+pub mod workload;
+pub mod zoocfg;

@@ -1,0 +1,244 @@
+//! The Markdown tables printed at the end of a run: throughput and latency per row, memory, and the reasons
+//! of whatever failed. Every ratio is ours ÷ Apache: above 1 means more of the quantity for our server
+//! (better for ops/s, worse for latency and memory).
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use crate::launch::Flavour;
+use crate::stats::RowStats;
+use crate::workload::{Concurrency, OpKind};
+
+/// What a measurement gave on one flavour: `None` when it was not run, else a value or why it failed.
+pub type Outcome<T> = Option<Result<T, String>>;
+
+/// One measurement on both flavours.
+#[derive(Debug, Clone)]
+pub struct Pair<T> {
+    /// On Apache ZooKeeper.
+    pub apache: Outcome<T>,
+    /// On our server.
+    pub ours: Outcome<T>,
+}
+
+impl<T> Default for Pair<T> {
+    fn default() -> Self {
+        Pair {
+            apache: None,
+            ours: None,
+        }
+    }
+}
+
+impl<T> Pair<T> {
+    /// The outcome slot of `flavour`.
+    pub fn slot(&mut self, flavour: Flavour) -> &mut Outcome<T> {
+        match flavour {
+            Flavour::Apache => &mut self.apache,
+            Flavour::Ours => &mut self.ours,
+        }
+    }
+
+    /// The cells `Apache | ours` of `value`, formatted by `fmt`.
+    fn cells(&self, value: impl Fn(&T) -> f64, fmt: impl Fn(f64) -> String) -> [String; 2] {
+        [&self.apache, &self.ours].map(|outcome| match outcome {
+            None => "—".to_owned(),
+            Some(Err(_)) => "failed".to_owned(),
+            Some(Ok(v)) => fmt(value(v)),
+        })
+    }
+
+    /// Ours ÷ Apache of `value`, when both were measured.
+    fn ratio(&self, value: impl Fn(&T) -> f64) -> String {
+        match (&self.apache, &self.ours) {
+            (Some(Ok(a)), Some(Ok(o))) if value(a) > 0.0 => format!("{:.2}", value(o) / value(a)),
+            _ => "—".to_owned(),
+        }
+    }
+}
+
+/// One row of the throughput table.
+#[derive(Debug, Clone)]
+pub struct RowReport {
+    /// The operation.
+    pub kind: OpKind,
+    /// Sessions × requests in flight.
+    pub concurrency: Concurrency,
+    /// What each flavour measured.
+    pub stats: Pair<RowStats>,
+}
+
+/// Resident memory of a server before and after the memory load (mean over members).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MemoryStats {
+    /// Resident bytes once started and ready.
+    pub idle: u64,
+    /// Resident bytes after the znodes were created.
+    pub loaded: u64,
+    /// How many znodes were created.
+    pub znodes: u64,
+}
+
+impl MemoryStats {
+    /// Growth of the resident set per znode created, in bytes.
+    pub fn bytes_per_znode(&self) -> f64 {
+        self.loaded.saturating_sub(self.idle) as f64 / self.znodes.max(1) as f64
+    }
+}
+
+/// Milliseconds of a duration.
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// Bytes to MiB.
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+/// The throughput and latency table.
+pub fn rows_table(rows: &[RowReport]) -> String {
+    let mut out = String::from(
+        "| workload | sessions×in flight | Apache ops/s | ours ops/s | ops/s ratio | Apache p50 ms | ours p50 ms | Apache p99 ms | ours p99 ms | p99 ratio |\n\
+         |---|---|--:|--:|--:|--:|--:|--:|--:|--:|\n",
+    );
+    for row in rows {
+        let s = &row.stats;
+        let [a_ops, o_ops] = s.cells(RowStats::throughput, |v| format!("{v:.0}"));
+        let [a_p50, o_p50] = s.cells(|r| ms(r.p50), |v| format!("{v:.2}"));
+        let [a_p99, o_p99] = s.cells(|r| ms(r.p99), |v| format!("{v:.2}"));
+        let _ = writeln!(
+            out,
+            "| {} | {} | {a_ops} | {o_ops} | {} | {a_p50} | {o_p50} | {a_p99} | {o_p99} | {} |",
+            row.kind,
+            row.concurrency,
+            s.ratio(RowStats::throughput),
+            s.ratio(|r| ms(r.p99)),
+        );
+    }
+    out
+}
+
+/// The memory table for `znodes` znodes of `value_size` bytes on `members` members each.
+pub fn memory_table(
+    memory: &Pair<MemoryStats>,
+    znodes: u64,
+    value_size: usize,
+    members: usize,
+) -> String {
+    let per_member = if members > 1 {
+        " (mean per member)"
+    } else {
+        ""
+    };
+    let mut out =
+        format!("| memory{per_member} | Apache | ours | ours/Apache |\n|---|--:|--:|--:|\n");
+    memory_line(&mut out, memory, "RSS when ready, MiB", |m| mib(m.idle), 1);
+    let loaded = format!("RSS after {znodes} znodes of {value_size} B, MiB");
+    memory_line(&mut out, memory, &loaded, |m| mib(m.loaded), 1);
+    let growth = "bytes per znode (RSS growth ÷ znodes)";
+    memory_line(&mut out, memory, growth, MemoryStats::bytes_per_znode, 0);
+    out
+}
+
+/// Appends the memory table's line `label`: `value` on each flavour with `precision` decimals, and the ratio.
+fn memory_line(
+    out: &mut String,
+    memory: &Pair<MemoryStats>,
+    label: &str,
+    value: fn(&MemoryStats) -> f64,
+    precision: usize,
+) {
+    let [a, o] = memory.cells(value, |v| format!("{v:.precision$}"));
+    let _ = writeln!(out, "| {label} | {a} | {o} | {} |", memory.ratio(value));
+}
+
+/// One line per failed measurement, naming the flavour, the measurement and why.
+pub fn failures(rows: &[RowReport], memory: &Pair<MemoryStats>) -> String {
+    let mut out = String::new();
+    let mut note = |flavour: Flavour, what: &str, outcome: Option<&String>| {
+        if let Some(why) = outcome {
+            let _ = writeln!(out, "- {flavour}, {what}: {why}");
+        }
+    };
+    for row in rows {
+        let what = format!("{} {}", row.kind, row.concurrency);
+        note(Flavour::Apache, &what, failure(&row.stats.apache));
+        note(Flavour::Ours, &what, failure(&row.stats.ours));
+    }
+    note(Flavour::Apache, "memory", failure(&memory.apache));
+    note(Flavour::Ours, "memory", failure(&memory.ours));
+    out
+}
+
+/// The reason of a failed outcome.
+fn failure<T>(outcome: &Outcome<T>) -> Option<&String> {
+    outcome.as_ref().and_then(|r| r.as_ref().err())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stats(ops: u64, p50_ms: u64, p99_ms: u64) -> RowStats {
+        RowStats {
+            ops,
+            window: Duration::from_secs(1),
+            p50: Duration::from_millis(p50_ms),
+            p99: Duration::from_millis(p99_ms),
+        }
+    }
+
+    #[test]
+    fn row_table_shows_both_flavours_and_ratios() {
+        let rows = [
+            RowReport {
+                kind: OpKind::SetData,
+                concurrency: "8x1".parse().unwrap(),
+                stats: Pair {
+                    apache: Some(Ok(stats(5000, 1, 3))),
+                    ours: Some(Ok(stats(10000, 1, 2))),
+                },
+            },
+            RowReport {
+                kind: OpKind::GetData,
+                concurrency: "1x1".parse().unwrap(),
+                stats: Pair {
+                    apache: Some(Ok(stats(2000, 1, 4))),
+                    ours: Some(Err("refused".to_owned())),
+                },
+            },
+        ];
+        let table = rows_table(&rows);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 4);
+        assert_eq!(
+            lines[2],
+            "| setData | 8×1 | 5000 | 10000 | 2.00 | 1.00 | 1.00 | 3.00 | 2.00 | 0.67 |"
+        );
+        assert_eq!(
+            lines[3],
+            "| getData | 1×1 | 2000 | failed | — | 1.00 | failed | 4.00 | failed | — |"
+        );
+        let notes = failures(&rows, &Pair::default());
+        assert_eq!(notes, "- ours, getData 1×1: refused\n");
+    }
+
+    #[test]
+    fn memory_table_reports_mib_and_growth_per_znode() {
+        let memory = Pair {
+            apache: Some(Ok(MemoryStats {
+                idle: 100 << 20,
+                loaded: 300 << 20,
+                znodes: 100_000,
+            })),
+            ours: None,
+        };
+        let table = memory_table(&memory, 100_000, 100, 1);
+        assert!(table.starts_with("| memory | Apache | ours | ours/Apache |\n"));
+        assert!(table.contains("| RSS when ready, MiB | 100.0 | — | — |\n"));
+        assert!(table.contains("| RSS after 100000 znodes of 100 B, MiB | 300.0 | — | — |\n"));
+        assert!(table.contains("| bytes per znode (RSS growth ÷ znodes) | 2097 | — | — |\n"));
+        assert!(memory_table(&memory, 100_000, 100, 3).starts_with("| memory (mean per member) |"));
+    }
+}

@@ -1,0 +1,268 @@
+//! A client session on one TCP connection, spoken with `zk-proto`: the connect handshake, writing request
+//! frames, reading whole reply frames, and a plain one-at-a-time call for setup and closing. Pipelining is
+//! the caller's business (see [`crate::driver`]); this layer only moves frames.
+
+use std::net::SocketAddr;
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use zk_proto::frame::{DEFAULT_MAX_BUFFER, record_frame};
+use zk_proto::{
+    ConnectRequest, ConnectResponse, DecodeError, ErrorCode, FrameError, OpCode, Record,
+    ReplyHeader, RequestHeader, Writer, split_frame, xid,
+};
+
+/// Session timeout asked for, ms (within Apache's default bounds of 2 and 20 ticks of 2 s).
+const SESSION_TIMEOUT_MS: i32 = 30_000;
+
+/// Why a session failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// The connection failed.
+    #[error("connection to {addr}: {source}")]
+    Io {
+        /// The server.
+        addr: SocketAddr,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The server closed the connection.
+    #[error("{0} closed the connection")]
+    Closed(SocketAddr),
+    /// The server refused the session (timeout 0 in the connect response).
+    #[error("{0} refused the session")]
+    Refused(SocketAddr),
+    /// A frame could not be split off the stream.
+    #[error("bad frame from {addr}: {source}")]
+    Frame {
+        /// The server.
+        addr: SocketAddr,
+        /// The framing error.
+        source: FrameError,
+    },
+    /// A frame did not decode as the expected record.
+    #[error("bad reply from {addr}: {source}")]
+    Decode {
+        /// The server.
+        addr: SocketAddr,
+        /// The decoding error.
+        source: DecodeError,
+    },
+    /// A reply answered another request than the oldest outstanding one.
+    #[error("{addr} answered xid {got}, expected {expected:?}")]
+    OutOfOrder {
+        /// The server.
+        addr: SocketAddr,
+        /// The xid expected next (`None`: no request is outstanding).
+        expected: Option<i32>,
+        /// The xid received.
+        got: i32,
+    },
+    /// A request failed.
+    #[error("{addr} answered {op:?} with error {code} ({name:?})")]
+    Reply {
+        /// The server.
+        addr: SocketAddr,
+        /// The request's op code.
+        op: OpCode,
+        /// The error code.
+        code: i32,
+        /// Its name, when known.
+        name: Option<ErrorCode>,
+    },
+}
+
+/// Appends one request frame (`{xid, type}` header and `body`) to `out`.
+pub fn encode_request(out: &mut BytesMut, xid: i32, op: OpCode, body: &impl Record) {
+    let mut w = Writer::framed();
+    RequestHeader {
+        xid,
+        op_type: op.code(),
+    }
+    .write(&mut w);
+    body.write(&mut w);
+    out.extend_from_slice(&w.into_frame());
+}
+
+/// An established session.
+#[derive(Debug)]
+pub struct Session {
+    addr: SocketAddr,
+    stream: TcpStream,
+    buf: BytesMut,
+    next_xid: i32,
+}
+
+impl Session {
+    /// Opens a connection to `addr` and creates a new session on it.
+    pub async fn connect(addr: SocketAddr) -> Result<Self, SessionError> {
+        let io = |source| SessionError::Io { addr, source };
+        let stream = TcpStream::connect(addr).await.map_err(io)?;
+        stream.set_nodelay(true).map_err(io)?;
+        let mut session = Session {
+            addr,
+            stream,
+            buf: BytesMut::with_capacity(64 * 1024),
+            next_xid: 1,
+        };
+        let request = ConnectRequest {
+            timeout: SESSION_TIMEOUT_MS,
+            passwd: vec![0; 16],
+            read_only: Some(false),
+            ..ConnectRequest::default()
+        };
+        session.write(&record_frame(&request)).await?;
+        let frame = session.read_frame().await?;
+        let response = ConnectResponse::from_bytes(&frame)
+            .map_err(|source| SessionError::Decode { addr, source })?;
+        if response.timeout <= 0 {
+            return Err(SessionError::Refused(addr));
+        }
+        Ok(session)
+    }
+
+    /// The server this session is connected to.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// A fresh xid for the next request.
+    pub fn next_xid(&mut self) -> i32 {
+        let xid = self.next_xid;
+        self.next_xid += 1;
+        xid
+    }
+
+    /// Writes already-encoded frames.
+    pub async fn write(&mut self, frames: &[u8]) -> Result<(), SessionError> {
+        let addr = self.addr;
+        self.stream
+            .write_all(frames)
+            .await
+            .map_err(|source| SessionError::Io { addr, source })
+    }
+
+    /// Reads until at least one whole frame is buffered, then moves every whole frame into `out`.
+    pub async fn read_frames(&mut self, out: &mut Vec<Bytes>) -> Result<(), SessionError> {
+        loop {
+            while let Some(frame) = self.take_frame()? {
+                out.push(frame);
+            }
+            if !out.is_empty() {
+                return Ok(());
+            }
+            self.fill().await?;
+        }
+    }
+
+    /// Reads the next whole frame (for one-at-a-time use: later frames stay buffered).
+    async fn read_frame(&mut self) -> Result<Bytes, SessionError> {
+        loop {
+            if let Some(frame) = self.take_frame()? {
+                return Ok(frame);
+            }
+            self.fill().await?;
+        }
+    }
+
+    /// Splits the first whole frame off the read buffer, if there is one.
+    fn take_frame(&mut self) -> Result<Option<Bytes>, SessionError> {
+        split_frame(&mut self.buf, DEFAULT_MAX_BUFFER).map_err(|source| SessionError::Frame {
+            addr: self.addr,
+            source,
+        })
+    }
+
+    /// Reads more bytes into the read buffer.
+    async fn fill(&mut self) -> Result<(), SessionError> {
+        let addr = self.addr;
+        match self.stream.read_buf(&mut self.buf).await {
+            Ok(0) => Err(SessionError::Closed(addr)),
+            Ok(_) => Ok(()),
+            Err(source) => Err(SessionError::Io { addr, source }),
+        }
+    }
+
+    /// Decodes a reply header, checking that it answers `expected_xid` (the oldest outstanding request);
+    /// notifications and ping replies give `None`.
+    pub fn reply_header(
+        &self,
+        frame: &[u8],
+        expected_xid: Option<i32>,
+    ) -> Result<Option<ReplyHeader>, SessionError> {
+        let header = ReplyHeader::from_bytes(frame).map_err(|source| SessionError::Decode {
+            addr: self.addr,
+            source,
+        })?;
+        if header.xid == xid::NOTIFICATION || header.xid == xid::PING {
+            return Ok(None);
+        }
+        if Some(header.xid) != expected_xid {
+            return Err(SessionError::OutOfOrder {
+                addr: self.addr,
+                expected: expected_xid,
+                got: header.xid,
+            });
+        }
+        Ok(Some(header))
+    }
+
+    /// The error for a failed reply to `op`.
+    pub fn reply_error(&self, op: OpCode, code: i32) -> SessionError {
+        SessionError::Reply {
+            addr: self.addr,
+            op,
+            code,
+            name: ErrorCode::from_i32(code),
+        }
+    }
+
+    /// Sends one request and waits for its reply; returns the reply's error code (0 on success).
+    pub async fn call(&mut self, op: OpCode, body: &impl Record) -> Result<i32, SessionError> {
+        let xid = self.next_xid();
+        let mut out = BytesMut::new();
+        encode_request(&mut out, xid, op, body);
+        self.write(&out).await?;
+        loop {
+            let frame = self.read_frame().await?;
+            if let Some(header) = self.reply_header(&frame, Some(xid))? {
+                return Ok(header.err);
+            }
+        }
+    }
+
+    /// Creates a persistent node with empty data and an open ACL; an existing node is fine.
+    pub async fn ensure_node(&mut self, path: &str) -> Result<(), SessionError> {
+        let request = zk_proto::CreateRequest {
+            path: path.to_owned(),
+            data: Some(Vec::new()),
+            acl: crate::workload::open_acl(),
+            flags: 0,
+        };
+        match self.call(OpCode::Create, &request).await? {
+            0 => Ok(()),
+            code if code == ErrorCode::NodeExists.code() => Ok(()),
+            code => Err(self.reply_error(OpCode::Create, code)),
+        }
+    }
+
+    /// Closes the session (closeSession, then waits for its reply).
+    pub async fn close(mut self) -> Result<(), SessionError> {
+        match self.call(OpCode::CloseSession, &EmptyBody).await? {
+            0 => Ok(()),
+            code => Err(self.reply_error(OpCode::CloseSession, code)),
+        }
+    }
+}
+
+/// The empty body of closeSession.
+struct EmptyBody;
+
+impl Record for EmptyBody {
+    fn write(&self, _w: &mut Writer) {}
+
+    fn read(_r: &mut zk_proto::Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(EmptyBody)
+    }
+}

@@ -1,0 +1,187 @@
+//! One flavour's part of a run: start its deployment, measure memory under the znode load, run every row,
+//! stop it. Whatever fails is recorded against that flavour and the run goes on, so a server that cannot
+//! do everything yet still gets the rest of its table.
+
+use std::net::SocketAddr;
+
+use crate::launch::{Deployment, Flavour, Launcher};
+use crate::report::{MemoryStats, Pair, RowReport};
+use crate::rss::resident_bytes;
+use crate::runner::{self, Limits, RunError};
+use crate::workload::{Concurrency, OpKind, Workload};
+use crate::zoocfg::Topology;
+
+/// Nodes that setData and getData rows cycle over.
+const POOL_SIZE: u64 = 1_000;
+/// Parent of the pool.
+const POOL_PARENT: &str = "/zkbench/pool";
+/// Parent of the memory load's znodes.
+const MEMORY_PARENT: &str = "/zkbench/memory";
+/// Concurrency of the memory load (it is not timed, only made quick).
+const MEMORY_LOAD: Concurrency = Concurrency {
+    sessions: 8,
+    in_flight: 32,
+};
+
+/// What a run measures.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The members of each flavour's deployment.
+    pub topology: Topology,
+    /// The rows, in table order.
+    pub rows: Vec<(OpKind, Concurrency)>,
+    /// How long each row runs.
+    pub limits: Limits,
+    /// Size of every value written.
+    pub value_size: usize,
+    /// Znodes of the memory load; 0 skips memory.
+    pub memory_znodes: u64,
+}
+
+/// Everything measured so far, on both flavours.
+#[derive(Debug, Clone)]
+pub struct Results {
+    /// One entry per row of the plan.
+    pub rows: Vec<RowReport>,
+    /// The memory measurement.
+    pub memory: Pair<MemoryStats>,
+}
+
+impl Results {
+    /// Empty results for every row of `plan`.
+    pub fn new(plan: &Plan) -> Self {
+        Results {
+            rows: plan
+                .rows
+                .iter()
+                .map(|&(kind, concurrency)| RowReport {
+                    kind,
+                    concurrency,
+                    stats: Pair::default(),
+                })
+                .collect(),
+            memory: Pair::default(),
+        }
+    }
+}
+
+/// Runs `plan` on `flavour`, recording into `results`.
+pub async fn run_flavour(
+    launcher: &Launcher,
+    flavour: Flavour,
+    plan: &Plan,
+    results: &mut Results,
+) {
+    let mut deployment = match launcher.start(flavour, &plan.topology).await {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::error!(%flavour, "start failed: {e}");
+            fail_all(flavour, plan, results, &format!("start: {e}"));
+            return;
+        }
+    };
+    let addrs = deployment.client_addrs();
+    let value = vec![b'v'; plan.value_size];
+    if plan.memory_znodes > 0 {
+        let memory = measure_memory(&deployment, &addrs, plan.memory_znodes, &value).await;
+        *results.memory.slot(flavour) = Some(memory);
+    }
+    let needs_pool = plan.rows.iter().any(|(k, _)| *k != OpKind::Create);
+    let pool = if needs_pool {
+        runner::populate(addrs[0], POOL_PARENT, POOL_SIZE, &value)
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("making the pool: {e}"))
+    } else {
+        Ok(())
+    };
+    for (index, row) in results.rows.iter_mut().enumerate() {
+        let outcome = match &pool {
+            Err(why) if row.kind != OpKind::Create => Err(why.clone()),
+            _ => run_row(&addrs, index, row, plan, &value).await,
+        };
+        let outcome = outcome.map_err(|why| match deployment.check_alive() {
+            Err(dead) => format!("{why} ({dead})"),
+            Ok(()) => why,
+        });
+        match &outcome {
+            Ok(s) => tracing::info!(
+                %flavour, kind = %row.kind, concurrency = %row.concurrency,
+                ops_per_s = s.throughput() as u64, p50_us = s.p50.as_micros() as u64,
+                p99_us = s.p99.as_micros() as u64, "row done"
+            ),
+            Err(why) => {
+                tracing::warn!(%flavour, kind = %row.kind, concurrency = %row.concurrency, "row failed: {why}")
+            }
+        }
+        *row.stats.slot(flavour) = Some(outcome);
+    }
+    deployment.stop().await;
+}
+
+/// Runs one row of the plan (number `index`, which names the parent of its creates).
+async fn run_row(
+    addrs: &[SocketAddr],
+    index: usize,
+    row: &RowReport,
+    plan: &Plan,
+    value: &[u8],
+) -> Result<crate::stats::RowStats, String> {
+    let workload = match row.kind {
+        OpKind::Create => {
+            let parent = format!("/zkbench/create-{index}");
+            runner::ensure_path(addrs[0], &parent)
+                .await
+                .map_err(|e| e.to_string())?;
+            Workload::create(parent, value.to_vec())
+        }
+        kind => Workload::on_pool(kind, POOL_PARENT, POOL_SIZE, value.to_vec()),
+    };
+    runner::run(addrs, &workload, row.concurrency, plan.limits)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Resident memory of the deployment when ready and after `znodes` creates of `value`.
+async fn measure_memory(
+    deployment: &Deployment,
+    addrs: &[SocketAddr],
+    znodes: u64,
+    value: &[u8],
+) -> Result<MemoryStats, String> {
+    let idle = mean_rss(deployment)?;
+    runner::ensure_path(addrs[0], MEMORY_PARENT)
+        .await
+        .map_err(|e| format!("memory load: {e}"))?;
+    let load = Workload::create(MEMORY_PARENT, value.to_vec());
+    let stats = runner::run(addrs, &load, MEMORY_LOAD, Limits::ops(znodes))
+        .await
+        .map_err(|e: RunError| format!("memory load: {e}"))?;
+    tracing::info!(flavour = %deployment.flavour(), znodes, ops_per_s = stats.throughput() as u64, "memory load done");
+    let loaded = mean_rss(deployment)?;
+    Ok(MemoryStats {
+        idle,
+        loaded,
+        znodes,
+    })
+}
+
+/// Mean resident bytes over the deployment's members.
+fn mean_rss(deployment: &Deployment) -> Result<u64, String> {
+    let pids = deployment.pids();
+    let mut total = 0;
+    for &pid in &pids {
+        total += resident_bytes(pid).map_err(|e| format!("reading RSS: {e}"))?;
+    }
+    Ok(total / pids.len().max(1) as u64)
+}
+
+/// Records `why` against every measurement of `flavour`.
+fn fail_all(flavour: Flavour, plan: &Plan, results: &mut Results, why: &str) {
+    for row in &mut results.rows {
+        *row.stats.slot(flavour) = Some(Err(why.to_owned()));
+    }
+    if plan.memory_znodes > 0 {
+        *results.memory.slot(flavour) = Some(Err(why.to_owned()));
+    }
+}

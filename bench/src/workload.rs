@@ -1,0 +1,233 @@
+//! What a row sends: the operation ([`OpKind`]), how many sessions and requests in flight
+//! ([`Concurrency`]), and which path each request names ([`Workload`]).
+//!
+//! Creates go to unique paths `<parent>/w<worker>-<seq>`. setData and getData cycle over a pool of nodes
+//! made beforehand by a one-session create run, so the pool's names follow the same pattern (`w0-<i>`).
+
+use std::fmt;
+use std::str::FromStr;
+
+use bytes::BytesMut;
+use zk_proto::{Acl, CreateRequest, GetDataRequest, Id, OpCode, SetDataRequest, perms};
+
+use crate::session::encode_request;
+
+/// Spreads the sessions of a row over the pool: worker `w` starts `w * POOL_STRIDE` nodes further on.
+const POOL_STRIDE: u64 = 7_919;
+
+/// The ACL every benchmark node gets: world, all permissions.
+pub fn open_acl() -> Vec<Acl> {
+    vec![Acl {
+        perms: perms::ALL,
+        id: Id::new("world", "anyone"),
+    }]
+}
+
+/// The operation a row measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpKind {
+    /// create of a persistent node at a unique path.
+    Create,
+    /// setData (any version) on a pool node.
+    SetData,
+    /// getData (no watch) of a pool node.
+    GetData,
+}
+
+impl OpKind {
+    /// Every kind, in table order.
+    pub const ALL: [OpKind; 3] = [OpKind::Create, OpKind::SetData, OpKind::GetData];
+
+    /// The op code sent.
+    pub fn op_code(self) -> OpCode {
+        match self {
+            OpKind::Create => OpCode::Create,
+            OpKind::SetData => OpCode::SetData,
+            OpKind::GetData => OpCode::GetData,
+        }
+    }
+}
+
+impl fmt::Display for OpKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            OpKind::Create => "create",
+            OpKind::SetData => "setData",
+            OpKind::GetData => "getData",
+        })
+    }
+}
+
+impl FromStr for OpKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        OpKind::ALL
+            .into_iter()
+            .find(|k| k.to_string().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("unknown workload {s:?} (create, setData, getData)"))
+    }
+}
+
+/// Sessions × requests in flight per session, written `8x32`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Concurrency {
+    /// Concurrent sessions, each on its own connection.
+    pub sessions: usize,
+    /// Requests each session keeps outstanding.
+    pub in_flight: usize,
+}
+
+impl fmt::Display for Concurrency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}×{}", self.sessions, self.in_flight)
+    }
+}
+
+impl FromStr for Concurrency {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("bad concurrency {s:?}: expected SESSIONSxIN_FLIGHT, e.g. 8x32");
+        let (sessions, in_flight) = s.split_once(['x', '×']).ok_or_else(bad)?;
+        let sessions: usize = sessions.trim().parse().map_err(|_| bad())?;
+        let in_flight: usize = in_flight.trim().parse().map_err(|_| bad())?;
+        if sessions == 0 || in_flight == 0 {
+            return Err(bad());
+        }
+        Ok(Concurrency {
+            sessions,
+            in_flight,
+        })
+    }
+}
+
+/// The requests of one run: an operation on paths under `parent`.
+#[derive(Debug, Clone)]
+pub struct Workload {
+    kind: OpKind,
+    parent: String,
+    pool: u64,
+    value: Vec<u8>,
+}
+
+impl Workload {
+    /// Creates of `value` at unique paths under `parent`.
+    pub fn create(parent: impl Into<String>, value: Vec<u8>) -> Self {
+        Workload {
+            kind: OpKind::Create,
+            parent: parent.into(),
+            pool: 0,
+            value,
+        }
+    }
+
+    /// setData (of `value`) or getData over the `pool` nodes that a one-session [`Workload::create`]
+    /// run of `pool` requests made under `parent`.
+    pub fn on_pool(kind: OpKind, parent: impl Into<String>, pool: u64, value: Vec<u8>) -> Self {
+        Workload {
+            kind,
+            parent: parent.into(),
+            pool: pool.max(1),
+            value,
+        }
+    }
+
+    /// The operation.
+    pub fn kind(&self) -> OpKind {
+        self.kind
+    }
+
+    /// The path of request number `seq` (from 0) of session `worker` (from 0).
+    pub fn path(&self, worker: usize, seq: u64) -> String {
+        match self.kind {
+            OpKind::Create => format!("{}/w{worker}-{seq}", self.parent),
+            OpKind::SetData | OpKind::GetData => {
+                let node = (worker as u64 * POOL_STRIDE + seq) % self.pool;
+                format!("{}/w0-{node}", self.parent)
+            }
+        }
+    }
+
+    /// Appends the frame of request `seq` of session `worker`, with `xid`, to `out`.
+    pub fn encode(&self, out: &mut BytesMut, xid: i32, worker: usize, seq: u64) {
+        let path = self.path(worker, seq);
+        let op = self.kind.op_code();
+        match self.kind {
+            OpKind::Create => {
+                let body = CreateRequest {
+                    path,
+                    data: Some(self.value.clone()),
+                    acl: open_acl(),
+                    flags: 0,
+                };
+                encode_request(out, xid, op, &body);
+            }
+            OpKind::SetData => {
+                let body = SetDataRequest {
+                    path,
+                    data: Some(self.value.clone()),
+                    version: -1,
+                };
+                encode_request(out, xid, op, &body);
+            }
+            OpKind::GetData => encode_request(out, xid, op, &GetDataRequest { path, watch: false }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use zk_proto::{Record, RequestHeader};
+
+    use super::*;
+
+    #[test]
+    fn concurrency_parses_and_prints() {
+        let c: Concurrency = "8x32".parse().unwrap();
+        assert_eq!(
+            c,
+            Concurrency {
+                sessions: 8,
+                in_flight: 32
+            }
+        );
+        assert_eq!(c.to_string(), "8×32");
+        assert_eq!("16×1".parse::<Concurrency>().unwrap().sessions, 16);
+        assert!("0x1".parse::<Concurrency>().is_err());
+        assert!("8".parse::<Concurrency>().is_err());
+    }
+
+    #[test]
+    fn kinds_parse_case_insensitively() {
+        assert_eq!("setdata".parse::<OpKind>().unwrap(), OpKind::SetData);
+        assert!("delete".parse::<OpKind>().is_err());
+    }
+
+    #[test]
+    fn pool_reads_name_the_nodes_a_one_session_create_made() {
+        let populate = Workload::create("/p", Vec::new());
+        let made: Vec<String> = (0..10).map(|seq| populate.path(0, seq)).collect();
+        let get = Workload::on_pool(OpKind::GetData, "/p", 10, Vec::new());
+        for worker in 0..4 {
+            for seq in 0..25 {
+                assert!(made.contains(&get.path(worker, seq)));
+            }
+        }
+        assert_ne!(get.path(0, 0), get.path(1, 0));
+    }
+
+    #[test]
+    fn create_request_frame_carries_the_value() {
+        let w = Workload::create("/c", vec![7; 100]);
+        let mut out = BytesMut::new();
+        w.encode(&mut out, 42, 3, 9);
+        let len = i32::from_be_bytes(out[..4].try_into().unwrap()) as usize;
+        assert_eq!(len, out.len() - 4);
+        let header = RequestHeader::from_bytes(&out[4..]).unwrap();
+        assert_eq!((header.xid, header.op_type), (42, 1));
+        let body = CreateRequest::from_bytes(&out[12..]).unwrap();
+        assert_eq!(body.path, "/c/w3-9");
+        assert_eq!(body.data, Some(vec![7; 100]));
+    }
+}
