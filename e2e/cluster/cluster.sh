@@ -2,6 +2,9 @@
 # One entry point for the e2e cluster.
 #
 #   e2e/cluster/cluster.sh [--backend local|kind] up | down | status | kubeconfig | load-image <tar>
+#   e2e/cluster/cluster.sh build       build every binary (helm too) and the cluster images
+#   e2e/cluster/cluster.sh bin-dir     print the directory holding helm, crictl, kube-*
+#   e2e/cluster/cluster.sh leftovers   (local) list what a down would still remove
 #
 # Backend: $ZK_CLUSTER_BACKEND or --backend; by default `kind` when kind and a
 # running Docker engine are present, otherwise `local` (a single-node cluster
@@ -25,7 +28,7 @@ COREDNS_IMAGE="zkops.local/coredns:1.14.7"
 HELPER_IMAGE="zkops.local/debian:bookworm"
 
 usage() {
-	sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 	exit 2
 }
 
@@ -65,6 +68,8 @@ main() {
 	local:down) local_down ;;
 	local:status) local_status "${1:-180}" ;;
 	local:kubeconfig) echo "$ADMIN_KUBECONFIG" ;;
+	local:build) local_install && local_build kubernetes etcd coredns local-path-provisioner crictl helm ;;
+	*:bin-dir) echo "$K8S_BIN" ;;
 	local:load-image)
 		[[ $# -ge 1 && -f "$1" ]] || die "load-image needs an image archive (tar)"
 		local_running || die "the local cluster is not running"

@@ -75,6 +75,7 @@ spec:
       image: zkops.local/zookeeper:3.8.0
       imagePullPolicy: Never
       env:
+        - {name: ZOO_DATA_LOG_DIR, value: /data/log}
         - {name: ZOO_4LW_COMMANDS_WHITELIST, value: "ruok,srvr,mntr"}
         - {name: ZOO_ADMINSERVER_ENABLED, value: "false"}
         - {name: JVMFLAGS, value: "-Xmx256m"}
@@ -111,10 +112,13 @@ check_storage() {
 	[[ "$phase" == Bound ]] || fail "PVC zk-data is $phase, not Bound"
 	pv="$(kctl -n "$NS" get pvc zk-data -o jsonpath='{.spec.volumeName}')"
 	path="$(kctl get pv "$pv" -o jsonpath='{.spec.hostPath.path}{.spec.local.path}')"
-	kctl -n "$NS" exec zk -- test -s /data/version-2/log.1 ||
-		kctl -n "$NS" exec zk -- sh -c 'ls /data/version-2/log.* >/dev/null' ||
-		fail "no transaction log in the PVC (/data/version-2)"
-	log "PVC Bound to $pv ($path), transaction log written"
+	kctl -n "$NS" exec zk -- sh -c 'test -s /data/myid && ls /data/log/version-2/log.* /data/version-2/snapshot.*' >/dev/null ||
+		fail "myid, snapshot or transaction log missing in the PVC"
+	# On the local backend the volume is a directory on this host.
+	if [[ "$("$CLUSTER" kubeconfig)" != *kind* ]]; then
+		compgen -G "$path/log/version-2/log.*" >/dev/null || fail "transaction log not found under $path on the host"
+	fi
+	log "PVC Bound to $pv ($path): myid, snapshot and transaction log written"
 }
 
 check_dns() {
@@ -138,8 +142,8 @@ main() {
 	kctl -n "$NS" wait --for=condition=Ready pod/zk --timeout=240s >/dev/null ||
 		fail "ZooKeeper pod not Ready"
 	TIMES+=("zookeeper pod ready: $((SECONDS - start))s")
-	check_storage
 	check_znode
+	check_storage
 	check_dns
 	if [[ $KEEP -eq 1 ]]; then
 		log "leaving the cluster up (--keep)"

@@ -2,6 +2,7 @@
 # Replaces Debian's fixed paths with the official image's layout; each value
 # can be overridden from the container's environment.
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # read by zkServer.sh and zkCli.sh
 
 ZOOMAIN=org.apache.zookeeper.server.quorum.QuorumPeerMain
 ZOOCFGDIR="${ZOO_CONF_DIR:-/conf}"
@@ -10,5 +11,6 @@ ZOO_LOG_DIR="${ZOO_LOG_DIR:-/logs}"
 ZOO_LOG4J_PROP="${ZOO_LOG4J_PROP:-INFO,CONSOLE}"
 JMXDISABLE="${JMXDISABLE:-true}"
 JAVA="${JAVA:-/usr/bin/java}"
-CLASSPATH="$ZOOCFGDIR:/usr/share/java/zookeeper.jar"
+# Debian ships the slf4j binding and log4j separately from zookeeper.jar.
+CLASSPATH="$ZOOCFGDIR:/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-log4j12.jar:/usr/share/java/log4j-1.2.jar"
 JVMFLAGS="-Dzookeeper.root.logger=$ZOO_LOG4J_PROP ${JVMFLAGS:-}"

@@ -58,6 +58,7 @@ stop_proc() {
 		rm -f "$PID_DIR/$name.pid"
 		return 0
 	}
+	local t0=$SECONDS
 	kill -TERM "$pid" 2>/dev/null || true
 	for ((i = 0; i < 100; i++)); do
 		kill -0 "$pid" 2>/dev/null || break
@@ -68,6 +69,7 @@ stop_proc() {
 		kill -KILL "$pid" 2>/dev/null || true
 	fi
 	rm -f "$PID_DIR/$name.pid"
+	((SECONDS - t0 < 3)) || log "stopping $name took $((SECONDS - t0))s"
 }
 
 # --- host preparation --------------------------------------------------------
@@ -79,9 +81,12 @@ local_install() {
 	[[ -x "$CNI_BIN_DIR/bridge" && -x "$CNI_BIN_DIR/host-local" ]] || die "CNI plugins missing in $CNI_BIN_DIR"
 }
 
+# local_build [COMPONENT...] : the cluster's binaries (by default those `up`
+# needs; helm is a client, built by `cluster.sh build`) and cluster images.
 local_build() {
-	local start=$SECONDS
-	"$CLUSTER_DIR/lib/build.sh"
+	local start=$SECONDS comps=("$@")
+	[[ ${#comps[@]} -gt 0 ]] || comps=(kubernetes etcd coredns local-path-provisioner crictl)
+	"$CLUSTER_DIR/lib/build.sh" "${comps[@]}"
 	log "binaries ready in $((SECONDS - start))s ($K8S_BIN)"
 	start=$SECONDS
 	"$REPO_DIR/images/build.sh" pause base >/dev/null
