@@ -31,11 +31,18 @@ ctr_k8s() { ctr --address "$CONTAINERD_SOCK" -n k8s.io "$@"; }
 
 # --- processes ---------------------------------------------------------------
 
+# alive PID : the process exists and is not a zombie waiting to be reaped.
+alive() {
+	local state
+	state="$(awk '/^State:/ {print $2}' "/proc/$1/status" 2>/dev/null)" || return 1
+	[[ -n "$state" && "$state" != Z ]]
+}
+
 proc_pid() {
 	local f="$PID_DIR/$1.pid" pid
 	[[ -f "$f" ]] || return 1
 	pid="$(cat "$f")"
-	[[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+	[[ -n "$pid" ]] && alive "$pid" && echo "$pid"
 }
 
 # start_proc NAME COMMAND... : run COMMAND in its own session, logging to
@@ -61,10 +68,10 @@ stop_proc() {
 	local t0=$SECONDS
 	kill -TERM "$pid" 2>/dev/null || true
 	for ((i = 0; i < 100; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
+		alive "$pid" || break
 		sleep 0.1
 	done
-	if kill -0 "$pid" 2>/dev/null; then
+	if alive "$pid"; then
 		log "$name (pid $pid) did not stop on TERM; killing"
 		kill -KILL "$pid" 2>/dev/null || true
 	fi
