@@ -14,6 +14,11 @@ STORAGE_DIR="$ZK_CLUSTER_DIR/storage"
 ADMIN_KUBECONFIG="$ZK_CLUSTER_DIR/admin.kubeconfig"
 SYSCTL_SAVED="$ZK_CLUSTER_DIR/sysctl.saved"
 FWD_CHAIN="ZKOPS-FORWARD"
+# Directories outside the state dirs that containerd, its shims and the
+# kubelet create at fixed paths. `up` records those that did not exist yet;
+# `down` removes them again if they hold nothing but empty directories.
+HOST_DIRS=(/run/containerd /var/lib/kubelet /var/log/containers /run/netns /var/lib/cni)
+CREATED_DIRS="$ZK_CLUSTER_DIR/created-dirs"
 # Processes in start order; `down` stops them in reverse.
 PROCS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy local-path-provisioner)
 # Kernel settings the kubelet (protectKernelDefaults: false) and kube-proxy
@@ -115,6 +120,23 @@ save_and_set_sysctl() {
 		return 0
 	}
 	echo "$value" >"/proc/sys/${key//.//}"
+}
+
+record_host_dirs() {
+	local d
+	for d in "${HOST_DIRS[@]}"; do
+		[[ -e "$d" ]] || echo "$d" >>"$CREATED_DIRS"
+	done
+}
+
+remove_created_dirs() {
+	[[ -f "$CREATED_DIRS" ]] || return 0
+	local d
+	while IFS= read -r d; do
+		[[ -d "$d" ]] || continue
+		find "$d" -depth -type d -empty -delete 2>/dev/null || true
+		[[ ! -e "$d" ]] || log "kept $d: not empty"
+	done <"$CREATED_DIRS"
 }
 
 net_up() {
@@ -243,6 +265,7 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         SystemdCgroup = false
         BinaryName = "$(command -v runc)"
+        Root = "$ZK_RUN_DIR/runc"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "$CNI_BIN_DIR"
     conf_dir = "$CNI_CONF_DIR"
@@ -397,6 +420,7 @@ local_up() {
 	[[ ! -d "$ZK_CLUSTER_DIR" && ! -d "$ZK_RUN_DIR" ]] || local_down
 	local start=$SECONDS
 	mkdir -p "$ZK_CLUSTER_DIR" "$ZK_RUN_DIR" "$LOG_DIR"
+	record_host_dirs
 	net_up
 	pki_all
 	start_etcd
@@ -507,7 +531,13 @@ local_down() {
 	remove_cgroups
 	restore_sysctls
 	rm -rf /var/lib/cni/results/zkops-* 2>/dev/null || true
-	rmdir /var/lib/cni/results /var/lib/cni 2>/dev/null || true
+	# The kubelet links container logs into /var/log/containers and opens its
+	# device-plugin socket under /var/lib/kubelet whatever its root dir is.
+	find /var/log/containers -maxdepth 1 -type l -lname "$ZK_CLUSTER_DIR/*" -delete 2>/dev/null || true
+	if ! pgrep -x kubelet >/dev/null; then
+		rm -f /var/lib/kubelet/device-plugins/kubelet.sock
+	fi
+	remove_created_dirs
 	rm -rf "$ZK_RUN_DIR" "$ZK_CLUSTER_DIR"
 	log "cluster down in $((SECONDS - start))s"
 	local_leftovers
@@ -543,6 +573,10 @@ local_leftovers() {
 	fi
 	if iptables-save 2>/dev/null | grep -qE '(KUBE-|CNI-|ZKOPS-)'; then
 		echo "leftover iptables chains: $(iptables-save 2>/dev/null | grep -oE '^:(KUBE-|CNI-|ZKOPS-)[A-Z0-9-]+' | tr '\n' ' ')"
+		found=1
+	fi
+	if find /var/log/containers -maxdepth 1 -type l -lname "$ZK_CLUSTER_DIR/*" 2>/dev/null | grep -q .; then
+		echo "leftover log links in /var/log/containers"
 		found=1
 	fi
 	if [[ -e "$ZK_CLUSTER_DIR" || -e "$ZK_RUN_DIR" ]]; then
