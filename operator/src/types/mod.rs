@@ -16,3 +16,9 @@ pub use status::{
 
 /// API group of every resource this operator defines.
 pub const API_GROUP: &str = "zookeeper.zkops.dev";
+
+/// The `ZkEnsemble` CustomResourceDefinition as YAML, exactly as committed under `crds/`.
+pub fn crd_yaml() -> String {
+    use kube::CustomResourceExt;
+    serde_yaml::to_string(&ZkEnsemble::crd()).expect("the CRD serializes")
+}

@@ -157,6 +157,7 @@ pub struct ServerSettings {
          '4lw.commands.whitelist', 'quorumListenOnAllIPs', 'metricsProvider.className', \
          'metricsProvider.httpPort']))"
     ).message("extraConfig may not set keys the operator manages"))]
+    #[schemars(extend("maxProperties" = 64))]
     pub extra_config: BTreeMap<String, String>,
 }
 

@@ -1,0 +1,147 @@
+//! Apply: carries out one planned step. Creating an object that already exists, or deleting one that is already
+//! gone, counts as done, so a step repeated after an operator restart is harmless.
+
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use kube::{Api, Resource, ResourceExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+use tracing::info;
+
+use super::observe::Observation;
+use super::{Context, FIELD_MANAGER};
+use crate::ensemble_config::EnsembleConfig;
+use crate::planner::Step;
+use crate::resources::meta::{RELEASED_LABEL, pod_name, pvc_name, server_line};
+use crate::resources::pod::member_pod;
+use crate::resources::pvc::volume_claim;
+use crate::types::ZkEnsemble;
+use crate::zk::{EnsembleClient, ZkError};
+use crate::{Result, kube_err};
+
+/// Creates `object` unless it exists.
+pub(super) async fn create_if_absent<K>(
+    api: &Api<K>,
+    object: &K,
+    action: &'static str,
+) -> Result<()>
+where
+    K: Resource + Clone + Serialize + DeserializeOwned + std::fmt::Debug,
+{
+    match api
+        .create(
+            &PostParams {
+                field_manager: Some(FIELD_MANAGER.to_string()),
+                ..PostParams::default()
+            },
+            object,
+        )
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.is_already_exists() || status.is_conflict() => {
+            Ok(())
+        }
+        Err(error) => Err(kube_err(action)(error)),
+    }
+}
+
+async fn delete_if_present<K>(api: &Api<K>, name: &str, action: &'static str) -> Result<()>
+where
+    K: Resource + Clone + DeserializeOwned + std::fmt::Debug,
+{
+    match api.delete(name, &DeleteParams::default()).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.is_not_found() => Ok(()),
+        Err(error) => Err(kube_err(action)(error)),
+    }
+}
+
+/// Creates the volume (if absent) and pod of member `id` with start-up config `bootstrap`.
+async fn create_member(
+    zk: &ZkEnsemble,
+    ctx: &Context,
+    id: u32,
+    bootstrap: &EnsembleConfig,
+) -> Result<()> {
+    let namespace = zk.namespace().unwrap_or_default();
+    let volumes = Api::<PersistentVolumeClaim>::namespaced(ctx.client.clone(), &namespace);
+    create_if_absent(&volumes, &volume_claim(zk, id), "creating a member volume").await?;
+    let pods = Api::<Pod>::namespaced(ctx.client.clone(), &namespace);
+    create_if_absent(
+        &pods,
+        &member_pod(zk, id, bootstrap),
+        "creating a member pod",
+    )
+    .await
+}
+
+fn session(obs: &Observation) -> Result<&EnsembleClient> {
+    obs.session
+        .as_ref()
+        .ok_or(ZkError::Timeout("connecting to the ensemble").into())
+}
+
+/// Carries out `step` for `zk`.
+pub(super) async fn apply_step(
+    step: Step,
+    zk: &ZkEnsemble,
+    ctx: &Context,
+    obs: &Observation,
+) -> Result<()> {
+    let namespace = zk.namespace().unwrap_or_default();
+    let domain = &ctx.settings.cluster_domain;
+    let pods = Api::<Pod>::namespaced(ctx.client.clone(), &namespace);
+    let volumes = Api::<PersistentVolumeClaim>::namespaced(ctx.client.clone(), &namespace);
+    let membership = obs.membership(zk, domain);
+    match step {
+        Step::Bootstrap { id } => {
+            let alone = EnsembleConfig::default().with_server(server_line(zk, id, domain));
+            create_member(zk, ctx, id, &alone).await?;
+        }
+        Step::CreateMember { id } => {
+            create_member(
+                zk,
+                ctx,
+                id,
+                &membership.with_server(server_line(zk, id, domain)),
+            )
+            .await?;
+        }
+        Step::RecreatePod { id } => create_member(zk, ctx, id, &membership).await?,
+        Step::AddMember { id } => {
+            let config = session(obs)?
+                .ensure_added(&server_line(zk, id, domain), membership.version)
+                .await?;
+            info!(ensemble = %zk.name_any(), member = id, version = %config.version_hex(), "member added");
+        }
+        Step::RemoveMember { id } => {
+            let client = session(obs)?;
+            let config = client.ensure_removed(id, membership.version).await?;
+            client
+                .confirm_quorum_write(&format!("removed {id} at version {}", config.version_hex()))
+                .await?;
+            info!(ensemble = %zk.name_any(), member = id, version = %config.version_hex(), "member removed");
+        }
+        Step::DeletePod { id } | Step::RestartMember { id } => {
+            delete_if_present(&pods, &pod_name(zk, id), "deleting a member pod").await?;
+        }
+        Step::DeleteVolume { id } => {
+            delete_if_present(&volumes, &pvc_name(zk, id), "deleting a member volume").await?;
+        }
+        Step::ReleaseVolume { id } => {
+            let patch = json!({ "metadata": { "labels": { RELEASED_LABEL: "true" } } });
+            volumes
+                .patch(
+                    &pvc_name(zk, id),
+                    &PatchParams::default(),
+                    &Patch::Merge(&patch),
+                )
+                .await
+                .map_err(kube_err("releasing a member volume"))?;
+        }
+        Step::Wait(_) | Step::Blocked(_) | Step::Idle => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,183 @@
+//! Fetch: the ensemble's pods and volumes from Kubernetes, each member's state from `mntr`, and the committed
+//! configuration from the ensemble itself.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
+use kube::api::ListParams;
+use kube::{Api, ResourceExt};
+use tracing::{debug, warn};
+
+use super::Context;
+use crate::ensemble_config::EnsembleConfig;
+use crate::planner::{MemberView, Observed, PodView, VolumeView};
+use crate::resources::meta::{
+    BOOTSTRAP_VERSION_ANNOTATION, CLIENT_PORT, MEMBER_ID_LABEL, POD_SPEC_HASH_ANNOTATION,
+    RELEASED_LABEL, selector_string, server_line,
+};
+use crate::resources::pod::{pod_spec_hash, pod_template};
+use crate::types::ZkEnsemble;
+use crate::zk::{EnsembleClient, MemberState, mntr};
+use crate::{Result, kube_err};
+
+/// What one fetch found: the planner's view plus the objects behind it.
+pub(super) struct Observation {
+    /// The planner's input.
+    pub observed: Observed,
+    /// Member pods by id.
+    pub pods: BTreeMap<u32, Pod>,
+    /// Member states by id, for members that answered `mntr`.
+    pub states: BTreeMap<u32, MemberState>,
+    /// A session with the ensemble, when one could be opened.
+    pub session: Option<EnsembleClient>,
+}
+
+impl Observation {
+    /// The committed configuration, or while it cannot be read, the one rebuilt from the voters and version
+    /// recorded in the status.
+    pub fn membership(&self, zk: &ZkEnsemble, cluster_domain: &str) -> EnsembleConfig {
+        if let Some(committed) = &self.observed.committed {
+            return committed.clone();
+        }
+        let version = zk
+            .status
+            .as_ref()
+            .and_then(|s| s.config_version.as_deref())
+            .and_then(|v| i64::from_str_radix(v, 16).ok())
+            .unwrap_or_default();
+        let servers = self
+            .observed
+            .remembered_voters
+            .iter()
+            .map(|&id| (id, server_line(zk, id, cluster_domain)))
+            .collect();
+        EnsembleConfig { version, servers }
+    }
+}
+
+fn member_id<K: ResourceExt>(object: &K) -> Option<u32> {
+    object.labels().get(MEMBER_ID_LABEL)?.parse().ok()
+}
+
+fn is_ready(pod: &Pod) -> bool {
+    let conditions = pod.status.as_ref().and_then(|s| s.conditions.as_ref());
+    conditions.is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
+fn pod_ip(pod: &Pod) -> Option<String> {
+    pod.status
+        .as_ref()?
+        .pod_ip
+        .clone()
+        .filter(|ip| !ip.is_empty())
+}
+
+/// Fetches everything the planner needs for `zk`.
+pub(super) async fn observe(zk: &ZkEnsemble, ctx: &Context, password: &str) -> Result<Observation> {
+    let namespace = zk.namespace().unwrap_or_default();
+    let selector = ListParams::default().labels(&selector_string(zk));
+    let pod_list = Api::<Pod>::namespaced(ctx.client.clone(), &namespace)
+        .list(&selector)
+        .await
+        .map_err(kube_err("listing member pods"))?;
+    let volume_list = Api::<PersistentVolumeClaim>::namespaced(ctx.client.clone(), &namespace)
+        .list(&selector)
+        .await
+        .map_err(kube_err("listing member volumes"))?;
+    let pods: BTreeMap<u32, Pod> = pod_list
+        .items
+        .into_iter()
+        .filter_map(|p| Some((member_id(&p)?, p)))
+        .collect();
+
+    let timeout = ctx.settings.zk_timeout;
+    let probes = pods
+        .iter()
+        .filter(|(_, p)| p.metadata.deletion_timestamp.is_none())
+        .filter_map(|(&id, pod)| {
+            let address = format!("{}:{CLIENT_PORT}", pod_ip(pod)?);
+            Some(async move { (id, address.clone(), mntr(&address, timeout).await) })
+        });
+    let mut states = BTreeMap::new();
+    let mut addresses = Vec::new();
+    for (id, address, result) in futures::future::join_all(probes).await {
+        match result {
+            Ok(state) => {
+                if state.synced {
+                    addresses.push(address);
+                }
+                states.insert(id, state);
+            }
+            Err(error) => debug!(member = id, %error, "mntr failed"),
+        }
+    }
+
+    let mut session = None;
+    let mut committed = None;
+    if !addresses.is_empty() {
+        match EnsembleClient::connect(&addresses, password, timeout).await {
+            Ok(client) => {
+                match client.committed_config().await {
+                    Ok(config) => committed = Some(config),
+                    Err(error) => {
+                        warn!(ensemble = %zk.name_any(), %error, "reading the committed configuration")
+                    }
+                }
+                session = Some(client);
+            }
+            Err(error) => warn!(ensemble = %zk.name_any(), %error, "connecting to the ensemble"),
+        }
+    }
+
+    let mut members: BTreeMap<u32, MemberView> = BTreeMap::new();
+    for (&id, pod) in &pods {
+        let state = states.get(&id);
+        let annotations = pod.annotations();
+        let wanted_hash = pod_spec_hash(zk, &pod_template(zk, id));
+        members.entry(id).or_default().pod = Some(PodView {
+            terminating: pod.metadata.deletion_timestamp.is_some(),
+            running: is_ready(pod),
+            role: state.map(|s| s.role),
+            synced: state.is_some_and(|s| s.synced),
+            up_to_date: annotations.get(POD_SPEC_HASH_ANNOTATION) == Some(&wanted_hash),
+            bootstrap_version: annotations
+                .get(BOOTSTRAP_VERSION_ANNOTATION)
+                .and_then(|v| i64::from_str_radix(v, 16).ok())
+                .unwrap_or(-1),
+        });
+    }
+    for volume in &volume_list.items {
+        let Some(id) = member_id(volume) else {
+            continue;
+        };
+        members.entry(id).or_default().volume = Some(VolumeView {
+            terminating: volume.metadata.deletion_timestamp.is_some(),
+            released: volume
+                .labels()
+                .get(RELEASED_LABEL)
+                .is_some_and(|v| v == "true"),
+        });
+    }
+    let remembered_voters: BTreeSet<u32> = zk
+        .status
+        .as_ref()
+        .map(|s| {
+            s.members
+                .iter()
+                .filter(|m| m.voting)
+                .map(|m| m.id)
+                .collect()
+        })
+        .unwrap_or_default();
+
+    Ok(Observation {
+        observed: Observed {
+            committed,
+            remembered_voters,
+            members,
+        },
+        pods,
+        states,
+        session,
+    })
+}

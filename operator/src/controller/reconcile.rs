@@ -1,0 +1,229 @@
+//! The reconcile pipeline: fetch → validate → plan → build → apply → status, with an Event for each step.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType};
+use kube::{Api, Resource, ResourceExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tracing::{info, instrument};
+
+use super::apply::{apply_step, create_if_absent};
+use super::observe::observe;
+use super::status::{build_status, invalid_spec_status, write_status};
+use super::{Context, FIELD_MANAGER};
+use crate::planner::{Desired, Step, plan};
+use crate::resources::config_map::config_map;
+use crate::resources::meta::secret_name;
+use crate::resources::pdb::disruption_budget;
+use crate::resources::secret::{DIGEST_KEY, PASSWORD_KEY, generate_password, super_secret};
+use crate::resources::service::{client_service, headless_service};
+use crate::types::ZkEnsemble;
+use crate::validate::validate;
+use crate::{Error, Result, kube_err};
+
+/// Reconciles one `ZkEnsemble`: at most one step per call, then a requeue sized to what the step waits for.
+#[instrument(skip_all, fields(ensemble = %zk.name_any(), namespace = zk.namespace().unwrap_or_default()))]
+pub async fn reconcile(zk: Arc<ZkEnsemble>, ctx: Arc<Context>) -> Result<Action> {
+    let started = Instant::now();
+    let result = reconcile_once(&zk, &ctx).await;
+    ctx.metrics.reconciled(started.elapsed());
+    result
+}
+
+async fn reconcile_once(zk: &ZkEnsemble, ctx: &Context) -> Result<Action> {
+    let now = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    if let Err(invalid) = validate(&zk.spec) {
+        let already_reported = zk
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.first())
+            .is_some_and(|c| c.reason == "InvalidSpec");
+        if !already_reported {
+            publish(
+                zk,
+                ctx,
+                EventType::Warning,
+                "InvalidSpec",
+                "Validate",
+                invalid.to_string(),
+            )
+            .await;
+        }
+        write_status(zk, ctx, &invalid_spec_status(zk, &now, invalid.to_string())).await?;
+        return Ok(Action::requeue(Duration::from_secs(300)));
+    }
+
+    let password = ensure_credentials(zk, ctx).await?;
+    apply_object(zk, ctx, &config_map(zk), "applying the ConfigMap").await?;
+    apply_object(
+        zk,
+        ctx,
+        &headless_service(zk),
+        "applying the headless Service",
+    )
+    .await?;
+    apply_object(zk, ctx, &client_service(zk), "applying the client Service").await?;
+    apply_object(
+        zk,
+        ctx,
+        &disruption_budget(zk),
+        "applying the PodDisruptionBudget",
+    )
+    .await?;
+
+    let observation = observe(zk, ctx, &password).await?;
+    let desired = Desired {
+        replicas: zk.spec.replicas.max(1) as u32,
+        reclaim_policy: zk.spec.storage.reclaim_policy,
+    };
+    let step = plan(&desired, &observation.observed);
+    let previous = zk.status.as_ref().and_then(|s| s.step.as_ref());
+    let changed =
+        previous.map(|p| (p.action.as_str(), p.member)) != Some((step.action(), step.member()));
+    let acting = !matches!(step, Step::Wait(_) | Step::Blocked(_) | Step::Idle);
+    info!(step = %step, "planned");
+
+    let applied = apply_step(step, zk, ctx, &observation).await;
+    let domain = &ctx.settings.cluster_domain;
+    write_status(
+        zk,
+        ctx,
+        &build_status(zk, &observation, &step, &now, domain),
+    )
+    .await?;
+    match &applied {
+        Err(error) => {
+            let note = format!("{step} failed: {error}");
+            publish(
+                zk,
+                ctx,
+                EventType::Warning,
+                "StepFailed",
+                step.action(),
+                note,
+            )
+            .await;
+        }
+        Ok(()) if acting || changed => {
+            let kind = if matches!(step, Step::Blocked(_)) {
+                EventType::Warning
+            } else {
+                EventType::Normal
+            };
+            let reason = if step == Step::Idle {
+                "Reconciled"
+            } else {
+                step.action()
+            };
+            publish(zk, ctx, kind, reason, step.action(), step.to_string()).await;
+        }
+        Ok(()) => {}
+    }
+    applied?;
+    if acting {
+        ctx.metrics.step_taken(step.action());
+    }
+    Ok(Action::requeue(Duration::from_secs(match step {
+        Step::Idle => 60,
+        Step::Blocked(_) => 15,
+        Step::Wait(_) => 5,
+        _ => 2,
+    })))
+}
+
+/// Server-side applies an object the ensemble owns.
+async fn apply_object<K>(
+    zk: &ZkEnsemble,
+    ctx: &Context,
+    object: &K,
+    action: &'static str,
+) -> Result<()>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + Serialize
+        + DeserializeOwned
+        + std::fmt::Debug,
+{
+    let api = Api::<K>::namespaced(ctx.client.clone(), &zk.namespace().unwrap_or_default());
+    api.patch(
+        &object.name_any(),
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(object),
+    )
+    .await
+    .map_err(kube_err(action))?;
+    Ok(())
+}
+
+/// Returns the super-user password, generating the Secret when it does not exist.
+async fn ensure_credentials(zk: &ZkEnsemble, ctx: &Context) -> Result<String> {
+    let name = secret_name(zk);
+    let api = Api::<Secret>::namespaced(ctx.client.clone(), &zk.namespace().unwrap_or_default());
+    let mut secret = api
+        .get_opt(&name)
+        .await
+        .map_err(kube_err("reading the credentials Secret"))?;
+    if secret.is_none() {
+        create_if_absent(
+            &api,
+            &super_secret(zk, &generate_password()),
+            "creating the credentials Secret",
+        )
+        .await?;
+        publish(
+            zk,
+            ctx,
+            EventType::Normal,
+            "CredentialsGenerated",
+            "CreateSecret",
+            format!("generated Secret {name}"),
+        )
+        .await;
+        secret = Some(
+            api.get(&name)
+                .await
+                .map_err(kube_err("reading the credentials Secret"))?,
+        );
+    }
+    let data = secret.and_then(|s| s.data).unwrap_or_default();
+    if !data.contains_key(DIGEST_KEY) {
+        return Err(Error::Credentials {
+            secret: name,
+            key: DIGEST_KEY,
+        });
+    }
+    let password = data.get(PASSWORD_KEY).ok_or_else(|| Error::Credentials {
+        secret: name.clone(),
+        key: PASSWORD_KEY,
+    })?;
+    Ok(String::from_utf8_lossy(&password.0).into_owned())
+}
+
+/// Publishes an Event on the ensemble; a failure to publish is logged, never fatal.
+async fn publish(
+    zk: &ZkEnsemble,
+    ctx: &Context,
+    type_: EventType,
+    reason: &str,
+    action: &str,
+    note: String,
+) {
+    let event = Event {
+        type_,
+        reason: reason.to_string(),
+        note: Some(note),
+        action: action.to_string(),
+        secondary: None,
+    };
+    if let Err(error) = ctx.recorder.publish(&event, &zk.object_ref(&())).await {
+        tracing::warn!(%error, "publishing an event");
+    }
+}

@@ -1,0 +1,217 @@
+//! Status: what is written back after each reconcile, with the Ready, Progressing and Degraded conditions.
+
+use kube::api::{Patch, PatchParams};
+use kube::{Api, ResourceExt};
+use serde_json::json;
+
+use super::observe::Observation;
+use super::{Context, FIELD_MANAGER};
+use crate::planner::{Role, Step};
+use crate::resources::meta::{pod_name, selector_string};
+use crate::types::{
+    Condition, ConditionStatus, ConditionType, MemberStatus, StepStatus, ZkEnsemble,
+    ZkEnsembleStatus,
+};
+use crate::{Result, kube_err};
+
+/// One condition, keeping the previous transition time when its status did not change.
+fn condition(
+    zk: &ZkEnsemble,
+    now: &str,
+    type_: ConditionType,
+    holds: bool,
+    reason: &str,
+    message: String,
+) -> Condition {
+    let status = if holds {
+        ConditionStatus::True
+    } else {
+        ConditionStatus::False
+    };
+    let previous = zk
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.iter().find(|c| c.type_ == type_));
+    let last_transition_time = match previous {
+        Some(p) if p.status == status => p.last_transition_time.clone(),
+        _ => now.to_string(),
+    };
+    Condition {
+        type_,
+        status,
+        reason: reason.to_string(),
+        message,
+        last_transition_time,
+        observed_generation: zk.metadata.generation,
+    }
+}
+
+/// The three conditions for a planned `step`.
+fn conditions(zk: &ZkEnsemble, now: &str, step: &Step) -> Vec<Condition> {
+    let message = step.to_string();
+    let (progressing, degraded) = match step {
+        Step::Idle => (false, false),
+        Step::Blocked(_) => (false, true),
+        _ => (true, false),
+    };
+    let degraded_reason = match step {
+        Step::Blocked(blocker) => blocker.reason(),
+        _ => "AsExpected",
+    };
+    vec![
+        condition(
+            zk,
+            now,
+            ConditionType::Ready,
+            *step == Step::Idle,
+            step.action(),
+            message.clone(),
+        ),
+        condition(
+            zk,
+            now,
+            ConditionType::Progressing,
+            progressing,
+            step.action(),
+            message.clone(),
+        ),
+        condition(
+            zk,
+            now,
+            ConditionType::Degraded,
+            degraded,
+            degraded_reason,
+            message,
+        ),
+    ]
+}
+
+/// The status after planning `step` from `obs`.
+pub(super) fn build_status(
+    zk: &ZkEnsemble,
+    obs: &Observation,
+    step: &Step,
+    now: &str,
+    domain: &str,
+) -> ZkEnsembleStatus {
+    let membership = obs.membership(zk, domain);
+    let voters: Vec<u32> = membership.participants().collect();
+    let members: Vec<MemberStatus> = obs
+        .pods
+        .keys()
+        .chain(voters.iter())
+        .copied()
+        .collect::<std::collections::BTreeSet<u32>>()
+        .into_iter()
+        .map(|id| {
+            let state = obs.states.get(&id);
+            MemberStatus {
+                id,
+                pod: pod_name(zk, id),
+                role: match state.map(|s| s.role) {
+                    Some(Role::Leader) => "leader",
+                    Some(Role::Follower) => "follower",
+                    Some(Role::Observer) => "observer",
+                    Some(Role::Looking) => "looking",
+                    None => "unknown",
+                }
+                .to_string(),
+                synced: state.is_some_and(|s| s.synced),
+                voting: membership.is_participant(id),
+            }
+        })
+        .collect();
+    let leader = members
+        .iter()
+        .find(|m| m.voting && m.role == "leader")
+        .map(|m| m.pod.clone());
+    let ready = members.iter().filter(|m| m.voting && m.synced).count() as i32;
+    let previous_step = zk.status.as_ref().and_then(|s| s.step.as_ref());
+    let step_status = match step {
+        Step::Idle => None,
+        _ => Some(StepStatus {
+            action: step.action().to_string(),
+            member: step.member(),
+            message: step.to_string(),
+            started_at: match previous_step {
+                Some(p) if p.action == step.action() && p.member == step.member() => {
+                    p.started_at.clone()
+                }
+                _ => now.to_string(),
+            },
+        }),
+    };
+    ZkEnsembleStatus {
+        replicas: voters.len() as i32,
+        ready_replicas: ready,
+        selector: selector_string(zk),
+        members,
+        leader,
+        config_version: obs
+            .observed
+            .committed
+            .as_ref()
+            .map(|c| c.version_hex())
+            .or_else(|| zk.status.as_ref().and_then(|s| s.config_version.clone())),
+        observed_generation: zk.metadata.generation,
+        conditions: conditions(zk, now, step),
+        step: step_status,
+    }
+}
+
+/// The status of a spec that cannot be acted on: the rest is kept, Degraded says why.
+pub(super) fn invalid_spec_status(zk: &ZkEnsemble, now: &str, reason: String) -> ZkEnsembleStatus {
+    let mut status = zk.status.clone().unwrap_or_default();
+    status.selector = selector_string(zk);
+    status.observed_generation = zk.metadata.generation;
+    status.conditions = vec![
+        condition(
+            zk,
+            now,
+            ConditionType::Ready,
+            false,
+            "InvalidSpec",
+            reason.clone(),
+        ),
+        condition(
+            zk,
+            now,
+            ConditionType::Progressing,
+            false,
+            "InvalidSpec",
+            reason.clone(),
+        ),
+        condition(
+            zk,
+            now,
+            ConditionType::Degraded,
+            true,
+            "InvalidSpec",
+            reason,
+        ),
+    ];
+    status
+}
+
+/// Writes `status` by server-side apply under the operator's field manager.
+pub(super) async fn write_status(
+    zk: &ZkEnsemble,
+    ctx: &Context,
+    status: &ZkEnsembleStatus,
+) -> Result<()> {
+    let api =
+        Api::<ZkEnsemble>::namespaced(ctx.client.clone(), &zk.namespace().unwrap_or_default());
+    let patch = json!({
+        "apiVersion": "zookeeper.zkops.dev/v1alpha1",
+        "kind": "ZkEnsemble",
+        "status": status,
+    });
+    api.patch_status(
+        &zk.name_any(),
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await
+    .map_err(kube_err("writing status"))?;
+    Ok(())
+}

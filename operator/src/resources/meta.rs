@@ -1,0 +1,127 @@
+//! Names, labels, annotations and ports shared by every object of an ensemble.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::{Resource, ResourceExt};
+
+use crate::ensemble_config::{ServerLine, ServerRole};
+use crate::types::ZkEnsemble;
+
+/// ZooKeeper client port.
+pub const CLIENT_PORT: i32 = 2181;
+/// Follower-to-leader port.
+pub const QUORUM_PORT: i32 = 2888;
+/// Leader-election port.
+pub const ELECTION_PORT: i32 = 3888;
+/// AdminServer HTTP port (probes use `/commands/ruok`).
+pub const ADMIN_PORT: i32 = 8080;
+
+/// Label holding the member's server id.
+pub const MEMBER_ID_LABEL: &str = "zookeeper.zkops.dev/member-id";
+/// Label set on a retained volume of a removed member; such a volume is never reused.
+pub const RELEASED_LABEL: &str = "zookeeper.zkops.dev/released";
+/// Annotation: hexadecimal version of the committed config the pod's start-up config comes from.
+pub const BOOTSTRAP_VERSION_ANNOTATION: &str = "zookeeper.zkops.dev/bootstrap-version";
+/// Annotation: the server lines of the pod's start-up config.
+pub const BOOTSTRAP_SERVERS_ANNOTATION: &str = "zookeeper.zkops.dev/bootstrap-servers";
+/// Annotation: hash of everything in the pod that needs a restart to change.
+pub const POD_SPEC_HASH_ANNOTATION: &str = "zookeeper.zkops.dev/pod-spec-hash";
+
+/// Name of the pod of member `id`.
+pub fn pod_name(zk: &ZkEnsemble, id: u32) -> String {
+    format!("{}-{id}", zk.name_any())
+}
+
+/// Name of the volume claim of member `id`.
+pub fn pvc_name(zk: &ZkEnsemble, id: u32) -> String {
+    format!("data-{}-{id}", zk.name_any())
+}
+
+/// Name of the headless Service that gives members stable DNS names.
+pub fn headless_service_name(zk: &ZkEnsemble) -> String {
+    format!("{}-headless", zk.name_any())
+}
+
+/// Name of the client Service.
+pub fn client_service_name(zk: &ZkEnsemble) -> String {
+    format!("{}-client", zk.name_any())
+}
+
+/// Name of the ConfigMap with the static settings and the start script.
+pub fn config_map_name(zk: &ZkEnsemble) -> String {
+    format!("{}-config", zk.name_any())
+}
+
+/// Name of the Secret with the super-user password and digest.
+pub fn secret_name(zk: &ZkEnsemble) -> String {
+    zk.spec
+        .credentials
+        .secret_name
+        .clone()
+        .unwrap_or_else(|| format!("{}-super", zk.name_any()))
+}
+
+/// Labels that select every member pod of the ensemble.
+pub fn selector_labels(zk: &ZkEnsemble) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (
+            "app.kubernetes.io/name".to_string(),
+            "zookeeper".to_string(),
+        ),
+        ("app.kubernetes.io/instance".to_string(), zk.name_any()),
+        (
+            "app.kubernetes.io/managed-by".to_string(),
+            "zk-operator".to_string(),
+        ),
+    ])
+}
+
+/// The selector labels as a label-selector string (`status.selector`, list calls).
+pub fn selector_string(zk: &ZkEnsemble) -> String {
+    selector_labels(zk)
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Labels of the pod and volume of member `id`.
+pub fn member_labels(zk: &ZkEnsemble, id: u32) -> BTreeMap<String, String> {
+    let mut labels = selector_labels(zk);
+    labels.insert(MEMBER_ID_LABEL.to_string(), id.to_string());
+    labels
+}
+
+/// Metadata of an object owned by the ensemble (garbage-collected with it).
+pub fn owned_meta(zk: &ZkEnsemble, name: String, labels: BTreeMap<String, String>) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name),
+        namespace: zk.namespace(),
+        labels: Some(labels),
+        owner_references: zk.controller_owner_ref(&()).map(|r| vec![r]),
+        ..ObjectMeta::default()
+    }
+}
+
+/// Stable DNS name of member `id` through the headless Service.
+pub fn member_host(zk: &ZkEnsemble, id: u32, cluster_domain: &str) -> String {
+    format!(
+        "{}.{}.{}.svc.{cluster_domain}",
+        pod_name(zk, id),
+        headless_service_name(zk),
+        zk.namespace().unwrap_or_default()
+    )
+}
+
+/// The `server.N=` line of member `id` as a voting participant.
+pub fn server_line(zk: &ZkEnsemble, id: u32, cluster_domain: &str) -> ServerLine {
+    ServerLine {
+        id,
+        host: member_host(zk, id, cluster_domain),
+        quorum_port: QUORUM_PORT as u16,
+        election_port: ELECTION_PORT as u16,
+        role: ServerRole::Participant,
+        client_address: Some(format!("0.0.0.0:{CLIENT_PORT}")),
+    }
+}

@@ -1,0 +1,10 @@
+//! Builders of the Kubernetes objects behind a `ZkEnsemble`, one per kind. Every builder is pure: it takes the
+//! ensemble (and what else it needs) and returns the object to apply.
+
+pub mod config_map;
+pub mod meta;
+pub mod pdb;
+pub mod pod;
+pub mod pvc;
+pub mod secret;
+pub mod service;

@@ -1,0 +1,273 @@
+//! The pod of one member, managed directly (no StatefulSet) so the operator decides which member goes and when.
+//!
+//! Built in two parts: [`pod_template`] holds everything whose change needs a restart, and its hash goes into an
+//! annotation; [`member_pod`] adds the start-up config, which never causes a restart.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{
+    Affinity, Capabilities, ConfigMapVolumeSource, Container, ContainerPort, DownwardAPIVolumeFile,
+    DownwardAPIVolumeSource, EnvVar, EnvVarSource, HTTPGetAction, ObjectFieldSelector,
+    PersistentVolumeClaimVolumeSource, Pod, PodAffinityTerm, PodAntiAffinity, PodSecurityContext,
+    PodSpec, Probe, SecretKeySelector, SecurityContext, Volume, VolumeMount,
+    WeightedPodAffinityTerm,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use sha1::{Digest, Sha1};
+
+use super::config_map::{START_SCRIPT_KEY, static_config};
+use super::meta::{
+    ADMIN_PORT, BOOTSTRAP_SERVERS_ANNOTATION, BOOTSTRAP_VERSION_ANNOTATION, CLIENT_PORT,
+    ELECTION_PORT, POD_SPEC_HASH_ANNOTATION, QUORUM_PORT, config_map_name, headless_service_name,
+    member_labels, owned_meta, pod_name, pvc_name, secret_name, selector_labels,
+};
+use super::secret::DIGEST_KEY;
+use crate::ensemble_config::EnsembleConfig;
+use crate::types::{ServerFlavour, ZkEnsemble};
+
+/// User and group the members run as (the official image's `zookeeper` user).
+const MEMBER_UID: i64 = 1000;
+
+/// The pod of member `id` without its start-up config: everything whose change needs a restart.
+pub fn pod_template(zk: &ZkEnsemble, id: u32) -> Pod {
+    let overrides = &zk.spec.pod;
+    let mut labels = overrides.labels.clone();
+    labels.extend(member_labels(zk, id));
+    let mut metadata = owned_meta(zk, pod_name(zk, id), labels);
+    if !overrides.annotations.is_empty() {
+        metadata.annotations = Some(overrides.annotations.clone());
+    }
+    Pod {
+        metadata,
+        spec: Some(PodSpec {
+            hostname: Some(pod_name(zk, id)),
+            subdomain: Some(headless_service_name(zk)),
+            containers: vec![server_container(zk, id)],
+            volumes: Some(volumes(zk, id)),
+            affinity: Some(
+                overrides
+                    .affinity
+                    .clone()
+                    .unwrap_or_else(|| spread_over_nodes(zk)),
+            ),
+            tolerations: (!overrides.tolerations.is_empty()).then(|| overrides.tolerations.clone()),
+            node_selector: (!overrides.node_selector.is_empty())
+                .then(|| overrides.node_selector.clone()),
+            topology_spread_constraints: (!overrides.topology_spread_constraints.is_empty())
+                .then(|| overrides.topology_spread_constraints.clone()),
+            priority_class_name: overrides.priority_class_name.clone(),
+            service_account_name: overrides.service_account_name.clone(),
+            security_context: Some(overrides.security_context.clone().unwrap_or_else(|| {
+                PodSecurityContext {
+                    run_as_user: Some(MEMBER_UID),
+                    run_as_group: Some(MEMBER_UID),
+                    fs_group: Some(MEMBER_UID),
+                    run_as_non_root: Some(true),
+                    ..PodSecurityContext::default()
+                }
+            })),
+            restart_policy: Some("Always".to_string()),
+            termination_grace_period_seconds: Some(30),
+            ..PodSpec::default()
+        }),
+        ..Pod::default()
+    }
+}
+
+/// Hash of the template and of the static settings it runs with; a change means the member must restart.
+pub fn pod_spec_hash(zk: &ZkEnsemble, template: &Pod) -> String {
+    let mut hasher = Sha1::new();
+    hasher.update(serde_json::to_vec(template).expect("a pod serializes"));
+    hasher.update(static_config(zk).as_bytes());
+    hasher
+        .finalize()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The pod of member `id` with its start-up config `bootstrap` (the committed config, plus itself for a joiner).
+pub fn member_pod(zk: &ZkEnsemble, id: u32, bootstrap: &EnsembleConfig) -> Pod {
+    let mut pod = pod_template(zk, id);
+    let hash = pod_spec_hash(zk, &pod);
+    let servers: Vec<String> = bootstrap.servers.values().map(|s| s.line()).collect();
+    let annotations = pod.metadata.annotations.get_or_insert_with(BTreeMap::new);
+    annotations.insert(POD_SPEC_HASH_ANNOTATION.to_string(), hash);
+    annotations.insert(
+        BOOTSTRAP_VERSION_ANNOTATION.to_string(),
+        bootstrap.version_hex(),
+    );
+    annotations.insert(BOOTSTRAP_SERVERS_ANNOTATION.to_string(), servers.join("\n"));
+    pod
+}
+
+fn server_container(zk: &ZkEnsemble, id: u32) -> Container {
+    let mut env = vec![
+        env_value("ZK_MY_ID", &id.to_string()),
+        env_value("ZK_FLAVOUR", &format!("{:?}", zk.spec.flavour)),
+        env_value("ZOOCFGDIR", "/conf"),
+        EnvVar {
+            name: "ZK_SUPER_DIGEST".to_string(),
+            value_from: Some(EnvVarSource {
+                secret_key_ref: Some(SecretKeySelector {
+                    name: secret_name(zk),
+                    key: DIGEST_KEY.to_string(),
+                    optional: Some(false),
+                }),
+                ..EnvVarSource::default()
+            }),
+            ..EnvVar::default()
+        },
+    ];
+    if zk.spec.flavour == ServerFlavour::Apache {
+        env.push(env_value(
+            "SERVER_JVMFLAGS",
+            "-Dzookeeper.DigestAuthenticationProvider.superDigest=$(ZK_SUPER_DIGEST)",
+        ));
+    }
+    let mut ports = vec![
+        container_port("client", CLIENT_PORT),
+        container_port("quorum", QUORUM_PORT),
+        container_port("election", ELECTION_PORT),
+        container_port("admin", ADMIN_PORT),
+    ];
+    if zk.spec.metrics.enabled {
+        ports.push(container_port("metrics", zk.spec.metrics.port));
+    }
+    Container {
+        name: "zookeeper".to_string(),
+        image: Some(zk.spec.image.clone()),
+        image_pull_policy: zk.spec.image_pull_policy.clone(),
+        command: Some(vec![
+            "/bin/sh".to_string(),
+            format!("/config/{START_SCRIPT_KEY}"),
+        ]),
+        env: Some(env),
+        ports: Some(ports),
+        resources: zk.spec.resources.clone(),
+        readiness_probe: Some(ruok_probe(10, 5, 3)),
+        liveness_probe: Some(ruok_probe(30, 10, 6)),
+        volume_mounts: Some(vec![
+            mount("data", "/data", Some("data")),
+            mount("data", "/datalog", Some("datalog")),
+            mount("data", "/conf", Some("conf")),
+            mount("config", "/config", None),
+            mount("bootstrap", "/bootstrap", None),
+        ]),
+        security_context: Some(SecurityContext {
+            allow_privilege_escalation: Some(false),
+            capabilities: Some(Capabilities {
+                drop: Some(vec!["ALL".to_string()]),
+                ..Capabilities::default()
+            }),
+            ..SecurityContext::default()
+        }),
+        ..Container::default()
+    }
+}
+
+/// AdminServer `ruok`; answers as soon as the process serves, so it never restarts a member that is syncing.
+fn ruok_probe(initial_delay: i32, period: i32, failures: i32) -> Probe {
+    Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some("/commands/ruok".to_string()),
+            port: IntOrString::Int(ADMIN_PORT),
+            ..HTTPGetAction::default()
+        }),
+        initial_delay_seconds: Some(initial_delay),
+        period_seconds: Some(period),
+        timeout_seconds: Some(5),
+        failure_threshold: Some(failures),
+        ..Probe::default()
+    }
+}
+
+fn volumes(zk: &ZkEnsemble, id: u32) -> Vec<Volume> {
+    let annotation_file = |path: &str, annotation: &str| DownwardAPIVolumeFile {
+        path: path.to_string(),
+        field_ref: Some(ObjectFieldSelector {
+            field_path: format!("metadata.annotations['{annotation}']"),
+            ..ObjectFieldSelector::default()
+        }),
+        ..DownwardAPIVolumeFile::default()
+    };
+    vec![
+        Volume {
+            name: "data".to_string(),
+            persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                claim_name: pvc_name(zk, id),
+                read_only: Some(false),
+            }),
+            ..Volume::default()
+        },
+        Volume {
+            name: "config".to_string(),
+            config_map: Some(ConfigMapVolumeSource {
+                name: config_map_name(zk),
+                ..ConfigMapVolumeSource::default()
+            }),
+            ..Volume::default()
+        },
+        Volume {
+            name: "bootstrap".to_string(),
+            downward_api: Some(DownwardAPIVolumeSource {
+                items: Some(vec![
+                    annotation_file("version", BOOTSTRAP_VERSION_ANNOTATION),
+                    annotation_file("servers", BOOTSTRAP_SERVERS_ANNOTATION),
+                ]),
+                ..DownwardAPIVolumeSource::default()
+            }),
+            ..Volume::default()
+        },
+    ]
+}
+
+/// Default affinity: prefer one member per node (preferred, so a single-node cluster still runs an ensemble).
+fn spread_over_nodes(zk: &ZkEnsemble) -> Affinity {
+    Affinity {
+        pod_anti_affinity: Some(PodAntiAffinity {
+            preferred_during_scheduling_ignored_during_execution: Some(vec![
+                WeightedPodAffinityTerm {
+                    weight: 100,
+                    pod_affinity_term: PodAffinityTerm {
+                        label_selector: Some(LabelSelector {
+                            match_labels: Some(selector_labels(zk)),
+                            ..LabelSelector::default()
+                        }),
+                        topology_key: "kubernetes.io/hostname".to_string(),
+                        ..PodAffinityTerm::default()
+                    },
+                },
+            ]),
+            ..PodAntiAffinity::default()
+        }),
+        ..Affinity::default()
+    }
+}
+
+fn env_value(name: &str, value: &str) -> EnvVar {
+    EnvVar {
+        name: name.to_string(),
+        value: Some(value.to_string()),
+        ..EnvVar::default()
+    }
+}
+
+fn container_port(name: &str, port: i32) -> ContainerPort {
+    ContainerPort {
+        name: Some(name.to_string()),
+        container_port: port,
+        ..ContainerPort::default()
+    }
+}
+
+fn mount(volume: &str, path: &str, sub_path: Option<&str>) -> VolumeMount {
+    VolumeMount {
+        name: volume.to_string(),
+        mount_path: path.to_string(),
+        sub_path: sub_path.map(str::to_string),
+        ..VolumeMount::default()
+    }
+}

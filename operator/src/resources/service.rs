@@ -1,0 +1,55 @@
+//! The two Services: a headless one for the members' stable DNS names, and one for clients.
+
+use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
+
+use super::meta::{
+    ADMIN_PORT, CLIENT_PORT, ELECTION_PORT, QUORUM_PORT, client_service_name,
+    headless_service_name, owned_meta, selector_labels,
+};
+use crate::types::ZkEnsemble;
+
+fn port(name: &str, number: i32) -> ServicePort {
+    ServicePort {
+        name: Some(name.to_string()),
+        port: number,
+        ..ServicePort::default()
+    }
+}
+
+/// Headless Service publishing not-ready addresses, so a joiner resolves before it is ready.
+pub fn headless_service(zk: &ZkEnsemble) -> Service {
+    Service {
+        metadata: owned_meta(zk, headless_service_name(zk), selector_labels(zk)),
+        spec: Some(ServiceSpec {
+            cluster_ip: Some("None".to_string()),
+            publish_not_ready_addresses: Some(true),
+            selector: Some(selector_labels(zk)),
+            ports: Some(vec![
+                port("client", CLIENT_PORT),
+                port("quorum", QUORUM_PORT),
+                port("election", ELECTION_PORT),
+                port("admin", ADMIN_PORT),
+            ]),
+            ..ServiceSpec::default()
+        }),
+        ..Service::default()
+    }
+}
+
+/// The client Service, of the type and with the annotations the spec asks for.
+pub fn client_service(zk: &ZkEnsemble) -> Service {
+    let mut metadata = owned_meta(zk, client_service_name(zk), selector_labels(zk));
+    if !zk.spec.client_service.annotations.is_empty() {
+        metadata.annotations = Some(zk.spec.client_service.annotations.clone());
+    }
+    Service {
+        metadata,
+        spec: Some(ServiceSpec {
+            type_: Some(zk.spec.client_service.type_.clone()),
+            selector: Some(selector_labels(zk)),
+            ports: Some(vec![port("client", CLIENT_PORT)]),
+            ..ServiceSpec::default()
+        }),
+        ..Service::default()
+    }
+}

@@ -1,0 +1,58 @@
+#!/bin/sh
+# Renders the member's config at every container start, then runs the server.
+#
+# The static settings come from the ConfigMap (zoo.cfg.static) and are rendered anew each time. The
+# membership comes from the newest dynamic config file the server itself wrote on the volume, as long as it
+# lists this member and is not older than the start-up config the operator gave the pod (/bootstrap);
+# otherwise from the start-up config. So a member restarted before it was added, or one that finds a stale
+# volume, boots from the committed config plus itself instead of crash-looping.
+set -eu
+
+: "${ZK_MY_ID:?ZK_MY_ID is required}"
+CONF_DIR=${CONF_DIR:-/conf}
+DATA_DIR=${DATA_DIR:-/data}
+CONFIG_DIR=${CONFIG_DIR:-/config}
+BOOTSTRAP_DIR=${BOOTSTRAP_DIR:-/bootstrap}
+
+mkdir -p "$CONF_DIR" "$DATA_DIR"
+echo "$ZK_MY_ID" > "$DATA_DIR/myid"
+
+bootstrap_version=$((0x$(cat "$BOOTSTRAP_DIR/version")))
+newest=""
+newest_version=-1
+for file in "$CONF_DIR"/zoo.cfg.dynamic.*; do
+    [ -f "$file" ] || continue
+    suffix=${file##*.}
+    case "$suffix" in
+        *[!0-9a-fA-F]*|"") continue ;;
+    esac
+    version=$((0x$suffix))
+    if [ "$version" -gt "$newest_version" ]; then
+        newest=$file
+        newest_version=$version
+    fi
+done
+
+next="$CONF_DIR/zoo.cfg.next"
+cp "$CONFIG_DIR/zoo.cfg.static" "$next"
+if [ -n "$newest" ] && [ "$newest_version" -ge "$bootstrap_version" ] && grep -q "^server\.$ZK_MY_ID=" "$newest"; then
+    echo "membership from $newest"
+    echo "dynamicConfigFile=$newest" >> "$next"
+else
+    echo "membership from the start-up config (version $(cat "$BOOTSTRAP_DIR/version"))"
+    cat "$BOOTSTRAP_DIR/servers" >> "$next"
+    echo >> "$next"
+fi
+
+case "${ZK_FLAVOUR:-Apache}" in
+    Native)
+        echo "zookeeper.DigestAuthenticationProvider.superDigest=$ZK_SUPER_DIGEST" >> "$next"
+        mv "$next" "$CONF_DIR/zoo.cfg"
+        exec zk-server "$CONF_DIR/zoo.cfg"
+        ;;
+    *)
+        mv "$next" "$CONF_DIR/zoo.cfg"
+        export ZOOCFGDIR="$CONF_DIR"
+        exec zkServer.sh start-foreground
+        ;;
+esac

@@ -1,0 +1,152 @@
+//! The `mntr` four-letter word: a member's role and whether it is caught up with the leader.
+//!
+//! The reply is read until the server closes the connection, with one deadline over connect, write and read, so
+//! neither a half-closed socket nor a stuck member can hold the reconcile loop.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::ZkError;
+use crate::planner::Role;
+
+/// What `mntr` says about a member.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemberState {
+    /// Leader, follower, observer, or looking (no quorum).
+    pub role: Role,
+    /// Leading, or following in the broadcast phase (connected to the leader and caught up).
+    pub synced: bool,
+}
+
+/// Asks `address` (`host:port`) for `mntr` and parses the reply.
+pub async fn mntr(address: &str, timeout: Duration) -> Result<MemberState, ZkError> {
+    let exchange = async {
+        let mut stream = TcpStream::connect(address).await?;
+        stream.write_all(b"mntr").await?;
+        let mut reply = String::new();
+        stream.read_to_string(&mut reply).await?;
+        Ok::<_, std::io::Error>(reply)
+    };
+    let reply = tokio::time::timeout(timeout, exchange)
+        .await
+        .map_err(|_| ZkError::Timeout("mntr"))??;
+    Ok(parse_mntr(&reply))
+}
+
+/// Parses `mntr` output (`key<TAB>value` lines). A reply without a known state, such as the whitelist refusal,
+/// reads as looking and not synced.
+pub fn parse_mntr(reply: &str) -> MemberState {
+    let value = |key: &str| {
+        reply
+            .lines()
+            .find_map(|line| {
+                line.strip_prefix(key)
+                    .and_then(|rest| rest.strip_prefix('\t'))
+            })
+            .map(str::trim)
+    };
+    let role = match value("zk_server_state") {
+        Some("leader") => Role::Leader,
+        Some("follower") => Role::Follower,
+        Some("observer") => Role::Observer,
+        _ => Role::Looking,
+    };
+    let broadcasting = value("zk_peer_state").is_some_and(|state| state.ends_with("- broadcast"));
+    MemberState {
+        role,
+        synced: role != Role::Looking && broadcasting,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `mntr` of an Apache ZooKeeper 3.8 leader, recorded in the shared reference material.
+    fn recorded_leader() -> String {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/reference/mntr-leader-apache-3.8.txt"
+        );
+        std::fs::read_to_string(path).expect("reference mntr output beside the repository")
+    }
+
+    #[test]
+    fn a_recorded_leader_is_a_synced_leader() {
+        let state = parse_mntr(&recorded_leader());
+        assert_eq!(
+            state,
+            MemberState {
+                role: Role::Leader,
+                synced: true
+            }
+        );
+    }
+
+    #[test]
+    fn a_follower_is_synced_only_in_broadcast() {
+        let syncing = "zk_server_state\tfollower\nzk_peer_state\tfollowing - synchronization\n";
+        assert_eq!(
+            parse_mntr(syncing),
+            MemberState {
+                role: Role::Follower,
+                synced: false
+            }
+        );
+        let caught_up = "zk_server_state\tfollower\nzk_peer_state\tfollowing - broadcast\n";
+        assert_eq!(
+            parse_mntr(caught_up),
+            MemberState {
+                role: Role::Follower,
+                synced: true
+            }
+        );
+    }
+
+    #[test]
+    fn a_refusal_or_an_election_is_not_synced() {
+        let refused = "mntr is not executed because it is not in the whitelist.\n";
+        assert_eq!(
+            parse_mntr(refused),
+            MemberState {
+                role: Role::Looking,
+                synced: false
+            }
+        );
+        let looking = "zk_server_state\tlooking\nzk_peer_state\tlooking - \n";
+        assert_eq!(parse_mntr(looking).synced, false);
+    }
+
+    #[tokio::test]
+    async fn reads_a_reply_until_close_and_times_out_on_silence() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut command = [0u8; 4];
+            socket.read_exact(&mut command).await.unwrap();
+            assert_eq!(&command, b"mntr");
+            socket
+                .write_all(b"zk_server_state\tfollower\nzk_peer_state\tfollowing - broadcast\n")
+                .await
+                .unwrap();
+            drop(socket);
+            let (silent, _) = listener.accept().await.unwrap();
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            drop(silent);
+        });
+        let state = mntr(&address, Duration::from_secs(2)).await.unwrap();
+        assert_eq!(
+            state,
+            MemberState {
+                role: Role::Follower,
+                synced: true
+            }
+        );
+        let silent = mntr(&address, Duration::from_millis(200)).await;
+        assert!(matches!(silent, Err(ZkError::Timeout("mntr"))));
+        server.abort();
+    }
+}

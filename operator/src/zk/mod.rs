@@ -1,0 +1,54 @@
+//! Talking to a running ensemble: the committed configuration and reconfig through the `zookeeper-client`
+//! crate, and each member's role and sync state through the `mntr` four-letter word. Every call is bounded by a
+//! timeout.
+
+mod ensemble;
+mod four_letter;
+
+pub use ensemble::EnsembleClient;
+pub use four_letter::{MemberState, mntr, parse_mntr};
+
+use crate::ensemble_config::ConfigParseError;
+
+/// A failure talking to an ensemble or one of its members.
+#[derive(Debug, thiserror::Error)]
+pub enum ZkError {
+    /// The call did not finish in time.
+    #[error("{0} timed out")]
+    Timeout(&'static str),
+    /// The ZooKeeper client reported an error.
+    #[error("{call}: {source}")]
+    Client {
+        /// Which call failed.
+        call: &'static str,
+        /// The client's error.
+        source: zookeeper_client::Error,
+    },
+    /// A socket error in a four-letter-word exchange.
+    #[error("mntr: {0}")]
+    Io(#[from] std::io::Error),
+    /// The committed configuration text could not be parsed.
+    #[error("committed configuration: {0}")]
+    Config(#[from] ConfigParseError),
+    /// The configuration changed under a conditional reconfig, and not into the wanted one.
+    #[error("configuration moved from version {expected:x} to {found:x} without the wanted change")]
+    ConfigMoved {
+        /// Version the reconfig was conditioned on.
+        expected: i64,
+        /// Version found afterwards.
+        found: i64,
+    },
+}
+
+impl ZkError {
+    /// Short label for metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            ZkError::Timeout(_) => "timeout",
+            ZkError::Client { .. } => "client",
+            ZkError::Io(_) => "io",
+            ZkError::Config(_) => "config",
+            ZkError::ConfigMoved { .. } => "config_moved",
+        }
+    }
+}
