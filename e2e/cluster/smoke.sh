@@ -129,6 +129,35 @@ check_dns() {
 	log "CoreDNS resolves kubernetes.default -> 10.96.0.1"
 }
 
+# A pod must not reach anything beyond the node. The "outside" is a network
+# namespace made here (10.252.0.2, reachable from the host through a veth):
+# the host can connect to it, a pod must not.
+check_isolation() {
+	local ns=zk-smoke-out
+	ip netns add "$ns"
+	ip link add zksmoke0 type veth peer name eth0 netns "$ns"
+	ip addr add 10.252.0.1/24 dev zksmoke0
+	ip link set zksmoke0 up
+	ip -n "$ns" addr add 10.252.0.2/24 dev eth0
+	ip -n "$ns" link set eth0 up
+	ip -n "$ns" link set lo up
+	ip -n "$ns" route add default via 10.252.0.1
+	ip netns exec "$ns" socat TCP-LISTEN:8080,fork,reuseaddr SYSTEM:'echo reached' &
+	local listener=$! rc=0
+	sleep 0.5
+	timeout 5 socat -u TCP:10.252.0.2:8080 - | grep -q reached || rc=1
+	if [[ $rc -eq 0 ]] && kctl -n "$NS" exec zk -- timeout 5 bash -c 'echo >/dev/tcp/10.252.0.2/8080' 2>/dev/null; then
+		rc=2
+	fi
+	kill "$listener" 2>/dev/null || true
+	wait "$listener" 2>/dev/null || true
+	ip link del zksmoke0 2>/dev/null || true
+	ip netns del "$ns"
+	[[ $rc -ne 1 ]] || fail "isolation check: the host could not reach its own test namespace"
+	[[ $rc -ne 2 ]] || fail "a pod reached an address beyond the node"
+	log "pods cannot reach beyond the node (host can reach the test namespace, the pod cannot)"
+}
+
 main() {
 	[[ $(id -u) -eq 0 ]] || fail "run as root (the local backend needs it)"
 	timed "cluster up" "$CLUSTER" up
@@ -145,6 +174,9 @@ main() {
 	check_znode
 	check_storage
 	check_dns
+	if [[ "$KUBECONFIG_PATH" != *kind* ]]; then
+		check_isolation
+	fi
 	if [[ $KEEP -eq 1 ]]; then
 		log "leaving the cluster up (--keep)"
 	else
