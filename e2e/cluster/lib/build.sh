@@ -5,7 +5,8 @@
 #
 # Each component is a Go module under e2e/cluster/build/<component> with a
 # pinned go.mod/go.sum. A component is rebuilt only when the hash of its
-# go.mod/go.sum differs from the stamp written after the last good build.
+# go.mod/go.sum, link flags and Go version differs from the stamp written
+# after the last good build.
 set -euo pipefail
 
 CLUSTER_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -43,11 +44,21 @@ component_ldflags() {
 			flags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
 		done
 	fi
+	if [[ "$1" == helm ]]; then
+		local v
+		v="$(awk '$1 == "helm.sh/helm/v3" {print $2} $1 == "require" && $2 == "helm.sh/helm/v3" {print $3}' \
+			"$CLUSTER_DIR/build/helm/go.mod")"
+		flags+=" -X helm.sh/helm/v3/internal/version.version=$v"
+	fi
 	echo "$flags"
 }
 
 component_hash() {
-	cat "$CLUSTER_DIR/build/$1/go.mod" "$CLUSTER_DIR/build/$1/go.sum" 2>/dev/null | sha256sum | cut -c1-16
+	{
+		cat "$CLUSTER_DIR/build/$1/go.mod" "$CLUSTER_DIR/build/$1/go.sum" 2>/dev/null
+		component_ldflags "$1"
+		go env GOVERSION
+	} | sha256sum | cut -c1-16
 }
 
 build_component() {
