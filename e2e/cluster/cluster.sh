@@ -13,6 +13,7 @@
 set -euo pipefail
 
 CLUSTER_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck disable=SC2034 # used by the sourced backends
 REPO_DIR="$(cd "$CLUSTER_DIR/../.." && pwd)"
 # shellcheck source=e2e/cluster/lib/common.sh
 . "$CLUSTER_DIR/lib/common.sh"
@@ -23,8 +24,11 @@ REPO_DIR="$(cd "$CLUSTER_DIR/../.." && pwd)"
 # shellcheck source=e2e/cluster/lib/kind.sh
 . "$CLUSTER_DIR/lib/kind.sh"
 
+# shellcheck disable=SC2034 # used by the sourced backends
 IMAGES_CACHE="${IMAGES_CACHE:-$ZK_CACHE_DIR/images}"
+# shellcheck disable=SC2034
 COREDNS_IMAGE="zkops.local/coredns:1.14.7"
+# shellcheck disable=SC2034
 HELPER_IMAGE="zkops.local/debian:bookworm"
 
 usage() {

@@ -136,10 +136,10 @@ overlay_layer() {
 
 # clean_upper UPPER LOWER : drop build-time leftovers from a layer.
 clean_upper() {
-	local upper="$1" lower="$2"
+	local upper="${1:?}" lower="$2"
 	rm -rf "$upper/var/cache/apt/archives/"*.deb "$upper/var/lib/apt/lists/"* "$upper/var/cache/apt/"*.bin \
 		"$upper/var/cache/debconf/"*-old "$upper/var/log/apt" "$upper/var/log/dpkg.log" \
-		"$upper/var/cache/ldconfig/aux-cache" "$upper/tmp" "$upper/proc" "$upper/sys" "$upper/dev" 2>/dev/null || true
+		"$upper/var/cache/ldconfig/aux-cache" "${upper:?}/tmp" "${upper:?}/proc" "${upper:?}/sys" "${upper:?}/dev" 2>/dev/null || true
 	if [[ -f "$lower/etc/resolv.conf" ]]; then
 		cp -p "$lower/etc/resolv.conf" "$upper/etc/resolv.conf" 2>/dev/null || true
 	else

@@ -31,6 +31,12 @@ HOST_PKGS=(containerd runc containernetworking-plugins iptables conntrack socat 
 	ebtables ipset kmod util-linux mount procps psmisc openssl curl ca-certificates
 	debootstrap debian-archive-keyring attr gcc libc6-dev)
 
+# The kubelet's and runc's cgroup driver must match how the machine manages
+# cgroups: systemd where systemd is the init system, cgroupfs elsewhere.
+cgroup_driver() {
+	if [[ -d /run/systemd/system ]]; then echo systemd; else echo cgroupfs; fi
+}
+
 kctl() { kubectl --kubeconfig "$ADMIN_KUBECONFIG" "$@"; }
 ctr_k8s() { ctr --address "$CONTAINERD_SOCK" -n k8s.io "$@"; }
 
@@ -95,6 +101,7 @@ local_install() {
 
 # local_build [COMPONENT...] : the cluster's binaries (by default those `up`
 # needs; helm is a client, built by `cluster.sh build`) and cluster images.
+# shellcheck disable=SC2120 # cluster.sh build passes components
 local_build() {
 	local start=$SECONDS comps=("$@")
 	[[ ${#comps[@]} -gt 0 ]] || comps=(kubernetes etcd coredns local-path-provisioner crictl)
@@ -263,7 +270,7 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-        SystemdCgroup = false
+        SystemdCgroup = $([[ "$(cgroup_driver)" == systemd ]] && echo true || echo false)
         BinaryName = "$(command -v runc)"
         Root = "$ZK_RUN_DIR/runc"
   [plugins."io.containerd.grpc.v1.cri".cni]
@@ -311,7 +318,7 @@ authorization:
   mode: Webhook
 tlsCertFile: $p/kubelet.crt
 tlsPrivateKeyFile: $p/kubelet.key
-cgroupDriver: cgroupfs
+cgroupDriver: $(cgroup_driver)
 containerRuntimeEndpoint: unix://$CONTAINERD_SOCK
 clusterDNS: [$DNS_SVC_IP]
 clusterDomain: $CLUSTER_DOMAIN
@@ -411,6 +418,7 @@ local_status() {
 
 local_up() {
 	local_install
+	# shellcheck disable=SC2119 # the default components
 	local_build
 	if local_running && node_ready; then
 		log "cluster already up"
