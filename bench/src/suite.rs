@@ -88,10 +88,13 @@ pub async fn run_flavour(
     }
     let needs_pool = plan.rows.iter().any(|(k, _)| *k != OpKind::Create);
     let pool = if needs_pool {
-        runner::populate(addrs[0], POOL_PARENT, POOL_SIZE, &value)
-            .await
-            .map(|_| ())
-            .map_err(|e| format!("making the pool: {e}"))
+        match runner::populate(addrs[0], POOL_PARENT, POOL_SIZE, &value).await {
+            Ok(stats) => {
+                tracing::info!(%flavour, nodes = POOL_SIZE, ops_per_s = stats.throughput() as u64, "pool ready");
+                Ok(())
+            }
+            Err(e) => Err(format!("making the pool: {e}")),
+        }
     } else {
         Ok(())
     };
