@@ -23,6 +23,21 @@ pub enum ConsensusError {
     /// The configuration given to `start` is unusable.
     #[error("invalid consensus configuration: {0}")]
     Config(String),
+    /// A membership change was based on another config version than the current one (`-v`).
+    #[error("the config version is {current:#x}, not the expected one")]
+    BadVersion {
+        /// The current config version (the zxid of the membership entry in force).
+        current: i64,
+    },
+    /// Another membership change is still being committed.
+    #[error("a membership change is in progress")]
+    ReconfigInProgress,
+    /// A new member could not connect and catch up with the leader in time.
+    #[error("the new config has no quorum: {0}")]
+    NewConfigNoQuorum(String),
+    /// The requested membership is not usable (e.g. no voter left).
+    #[error("invalid membership: {0}")]
+    InvalidMembership(String),
     /// Raft refused or failed the request for another reason.
     #[error("consensus error: {0}")]
     Raft(String),

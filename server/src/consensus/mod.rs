@@ -12,11 +12,13 @@
 //! - `snapshot_store` — snapshot files under `dataDir` and their retention.
 //! - `state_machine` — the adapter from Raft's state machine to our [`StateMachine`].
 //! - `network/` — the peer protocol on the quorum port (framing, outgoing client, incoming listener).
+//! - `membership` — membership changes (reconfig) with joint consensus, on the leader.
 //! - `node` — start-up, bootstrap and the [`Consensus`] handle.
 
 mod codec;
 mod error;
 mod log_store;
+mod membership;
 mod network;
 mod node;
 mod snapshot_store;

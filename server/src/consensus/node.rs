@@ -10,16 +10,17 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use openraft::rt::watch::WatchReceiver;
-use openraft::{Config, ReadPolicy, ServerState, SnapshotPolicy};
+use openraft::{Config, ReadPolicy, ServerState, SnapshotPolicy, StepDownPolicy};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use super::log_store::{DEFAULT_SEGMENT_BYTES, LogStore};
+use super::membership::{ChangeRefusal, change_on_leader, refused_for_leader};
 use super::network::client::{CallError, PeerClient, PeerNetwork};
 use super::network::wire::{PeerRequest, PeerResponse};
 use super::network::{quorum_addr, server};
 use super::snapshot_store::SnapshotStore;
-use super::state_machine::{StateMachineAdapter, members_of};
+use super::state_machine::{StateMachineAdapter, members_of, zxid_of};
 use super::typ::{Command, PeerNode, Raft, RaftMetrics};
 use super::{ConsensusError, ConsensusOptions, Member, Role, StateMachine};
 
@@ -32,6 +33,8 @@ pub struct Consensus {
     sm: StateMachineAdapter,
     /// How long `propose` and `sync` wait for a leader, and for a forwarded request.
     request_timeout: Duration,
+    /// How long a new member may take to catch up before a membership change gives up.
+    catch_up: Duration,
     /// Idle connections to peers, reused by forwarded requests.
     idle_peers: Mutex<HashMap<u64, Vec<PeerClient>>>,
     listener: Mutex<Option<JoinHandle<()>>>,
@@ -114,13 +117,15 @@ impl Consensus {
             }
         }
 
-        let listener = listener.map(|l| tokio::spawn(server::serve(l, raft.clone())));
+        let listener =
+            listener.map(|l| tokio::spawn(server::serve(l, raft.clone(), catch_up_time(&opts))));
         let consensus = Consensus {
             my_id: opts.my_id,
             observer_spec: is_observer_spec(&me.spec),
             raft,
             sm: adapter,
             request_timeout: request_timeout(&opts),
+            catch_up: catch_up_time(&opts),
             idle_peers: Mutex::new(HashMap::new()),
             listener: Mutex::new(listener),
         };
@@ -144,7 +149,7 @@ impl Consensus {
                 match self.raft.client_write(Command(command.clone())).await {
                     Ok(written) => return Ok(written.data),
                     // Refused before it was appended: safe to send again to the new leader.
-                    Err(e) if e.forward_to_leader().is_some() => self.pause(deadline).await?,
+                    Err(e) if refused_for_leader(&e).is_some() => self.pause(deadline).await?,
                     Err(e) => return Err(ConsensusError::Raft(e.to_string())),
                 }
                 continue;
@@ -211,6 +216,55 @@ impl Consensus {
         }
     }
 
+    /// Replaces the membership with `members` (the whole new member list: voters, non-voting
+    /// members, their specs) and returns the new config version (the zxid of the membership
+    /// entry that commits it). With `expected_version`, the change happens only if that is still
+    /// the current version (reconfig's `-v`), else [`ConsensusError::BadVersion`]. Members not in
+    /// the current config must connect and catch up within `syncLimit` ticks, else
+    /// [`ConsensusError::NewConfigNoQuorum`] and nothing changes. Forwarded to the leader when
+    /// called elsewhere.
+    pub async fn change_membership(
+        &self,
+        members: Vec<Member>,
+        expected_version: Option<i64>,
+    ) -> Result<i64, ConsensusError> {
+        let deadline = Instant::now() + self.request_timeout + self.catch_up;
+        loop {
+            let leader = self.wait_for_leader(deadline).await?;
+            let outcome = if leader == self.my_id {
+                change_on_leader(&self.raft, &members, expected_version, self.catch_up).await
+            } else {
+                let request = PeerRequest::ChangeMembership {
+                    members: members.clone(),
+                    expected_version,
+                };
+                match self.forward(leader, request).await {
+                    Ok(PeerResponse::MembershipChanged(outcome)) => outcome,
+                    Ok(PeerResponse::NotLeader { leader }) => Err(ChangeRefusal::NotLeader(leader)),
+                    Ok(PeerResponse::Failed(reason)) => Err(ChangeRefusal::Failed(reason)),
+                    Ok(_) => Err(ChangeRefusal::Failed(
+                        "unexpected answer to a membership change".into(),
+                    )),
+                    Err(CallError::Unreachable { .. }) => Err(ChangeRefusal::NotLeader(None)),
+                    Err(e @ CallError::Network { .. }) => {
+                        return Err(ConsensusError::LeaderUnreachable {
+                            leader_id: leader,
+                            reason: e.to_string(),
+                        });
+                    }
+                }
+            };
+            match outcome {
+                Ok(version) => {
+                    self.wait_applied_zxid(version, deadline).await?;
+                    return Ok(version);
+                }
+                Err(ChangeRefusal::NotLeader(_)) => self.pause(deadline).await?,
+                Err(refusal) => return Err(refusal.into()),
+            }
+        }
+    }
+
     /// This member's role, in Apache's words.
     pub fn role(&self) -> Role {
         let metrics = self.metrics();
@@ -242,6 +296,15 @@ impl Consensus {
     /// The membership this member knows of (the latest one in its log, committed or not), by id.
     pub fn members(&self) -> Vec<Member> {
         members_of(self.metrics().membership_config.membership())
+    }
+
+    /// The version of the membership this member knows of: the zxid of its membership entry.
+    pub fn config_version(&self) -> i64 {
+        self.metrics()
+            .membership_config
+            .log_id()
+            .as_ref()
+            .map_or(0, zxid_of)
     }
 
     /// Stops listening to peers and stops Raft. Proposals after this fail with `Shutdown`.
@@ -298,6 +361,11 @@ impl Consensus {
             .map_err(|e| ConsensusError::Raft(format!("not caught up with the leader: {e}")))
     }
 
+    async fn wait_applied_zxid(&self, zxid: i64, deadline: Instant) -> Result<(), ConsensusError> {
+        self.wait_applied((zxid as u64) & 0xffff_ffff, deadline)
+            .await
+    }
+
     /// Sends one request to `leader` on an idle connection (or a new one), keeping it for reuse.
     async fn forward(&self, leader: u64, request: PeerRequest) -> Result<PeerResponse, CallError> {
         let idle = self
@@ -347,10 +415,17 @@ fn raft_config(opts: &ConsensusOptions) -> Result<Config, ConsensusError> {
         snapshot_policy: SnapshotPolicy::LogsSinceLast(snap_count),
         max_in_snapshot_log_to_keep: snap_count.min(1000),
         enable_pre_vote: Some(true),
+        // A leader removed from the config hands over to an up-to-date voter once it is committed.
+        removed_leader_step_down: StepDownPolicy::After(0),
         ..Default::default()
     }
     .validate()
     .map_err(|e| ConsensusError::Config(e.to_string()))
+}
+
+/// `syncLimit` ticks, at least one second: how long a new member may take to catch up.
+fn catch_up_time(opts: &ConsensusOptions) -> Duration {
+    (opts.tick_time * opts.sync_limit.max(1)).max(Duration::from_secs(1))
 }
 
 /// `initLimit` ticks, at least five seconds: how long a request may wait for a leader.

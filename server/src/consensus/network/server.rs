@@ -1,16 +1,21 @@
 //! The listener on the quorum port: answers Raft RPCs, forwarded writes and read-index requests.
 
 use std::io;
+use std::time::Duration;
 
 use openraft::ReadPolicy;
+use openraft::raft::VoteRequest;
+use openraft::rt::watch::WatchReceiver;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
 use super::wire::{PeerRequest, PeerResponse, read_frame, write_frame};
-use crate::consensus::typ::{Command, Raft, Snapshot};
+use crate::consensus::membership::{change_on_leader, refused_for_leader};
+use crate::consensus::typ::{Command, Raft, Snapshot, TypeConfig};
 
 /// Accepts peer connections until the task is aborted (which also ends every connection).
-pub(crate) async fn serve(listener: TcpListener, raft: Raft) {
+/// `catch_up` bounds how long a new member may take to catch up in a forwarded membership change.
+pub(crate) async fn serve(listener: TcpListener, raft: Raft, catch_up: Duration) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
@@ -18,7 +23,7 @@ pub(crate) async fn serve(listener: TcpListener, raft: Raft) {
                 Ok((stream, peer)) => {
                     let raft = raft.clone();
                     connections.spawn(async move {
-                        if let Err(e) = serve_connection(stream, raft).await {
+                        if let Err(e) = serve_connection(stream, raft, catch_up).await {
                             tracing::debug!(%peer, error = %e, "peer connection ended");
                         }
                     });
@@ -33,22 +38,38 @@ pub(crate) async fn serve(listener: TcpListener, raft: Raft) {
     }
 }
 
-async fn serve_connection(mut stream: TcpStream, raft: Raft) -> io::Result<()> {
+async fn serve_connection(mut stream: TcpStream, raft: Raft, catch_up: Duration) -> io::Result<()> {
     stream.set_nodelay(true)?;
     while let Some(request) = read_frame::<_, PeerRequest>(&mut stream).await? {
-        let response = answer(&raft, request).await;
+        let response = answer(&raft, request, catch_up).await;
         write_frame(&mut stream, &response).await?;
     }
     Ok(())
 }
 
-async fn answer(raft: &Raft, request: PeerRequest) -> PeerResponse {
+/// Whether the candidate of a vote request may campaign: a member removed from the config (or
+/// never added) must not disrupt the ensemble, even when it missed the entry that removed it.
+fn may_campaign(raft: &Raft, rpc: &VoteRequest<TypeConfig>) -> bool {
+    let metrics = raft.metrics();
+    let membership = &metrics.borrow_watched().membership_config;
+    let candidate = rpc.vote.leader_id.node_id;
+    membership.membership().nodes().next().is_none()
+        || membership.voter_ids().any(|id| id == candidate)
+}
+
+async fn answer(raft: &Raft, request: PeerRequest, catch_up: Duration) -> PeerResponse {
     let failed = |e: &dyn std::fmt::Display| PeerResponse::Failed(e.to_string());
     match request {
         PeerRequest::AppendEntries(rpc) => raft
             .append_entries(rpc)
             .await
             .map_or_else(|e| failed(&e), PeerResponse::AppendEntries),
+        PeerRequest::Vote(rpc) | PeerRequest::PreVote(rpc) if !may_campaign(raft, &rpc) => {
+            PeerResponse::Failed(format!(
+                "member {} is not a voter here",
+                rpc.vote.leader_id.node_id
+            ))
+        }
         PeerRequest::Vote(rpc) => raft
             .vote(rpc)
             .await
@@ -76,10 +97,9 @@ async fn answer(raft: &Raft, request: PeerRequest) -> PeerResponse {
                 index: written.log_id.index,
                 reply: written.data,
             },
-            Err(e) => match e.forward_to_leader() {
-                Some(forward) => PeerResponse::NotLeader {
-                    leader: forward.leader_id,
-                },
+            // Only a write refused before it was appended may be sent again elsewhere.
+            Err(e) => match refused_for_leader(&e) {
+                Some(leader) => PeerResponse::NotLeader { leader },
                 None => failed(&e),
             },
         },
@@ -94,5 +114,11 @@ async fn answer(raft: &Raft, request: PeerRequest) -> PeerResponse {
                 None => failed(&e),
             },
         },
+        PeerRequest::ChangeMembership {
+            members,
+            expected_version,
+        } => PeerResponse::MembershipChanged(
+            change_on_leader(raft, &members, expected_version, catch_up).await,
+        ),
     }
 }

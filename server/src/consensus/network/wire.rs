@@ -9,7 +9,9 @@ use openraft::raft::{
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use crate::consensus::Member;
 use crate::consensus::codec;
+use crate::consensus::membership::ChangeRefusal;
 use crate::consensus::typ::{SnapshotMeta, TypeConfig, Vote};
 
 /// The largest frame accepted: a whole snapshot travels in one frame.
@@ -40,6 +42,13 @@ pub(crate) enum PeerRequest {
     Propose(Vec<u8>),
     /// The leader's current commit point, confirmed with a quorum (for `sync`).
     ReadIndex,
+    /// A membership change forwarded to the leader.
+    ChangeMembership {
+        /// The whole new membership.
+        members: Vec<Member>,
+        /// The config version it was computed from, if it must still be current.
+        expected_version: Option<i64>,
+    },
 }
 
 /// The answer to a [`PeerRequest`].
@@ -66,6 +75,8 @@ pub(crate) enum PeerResponse {
         /// Log index to wait for.
         index: u64,
     },
+    /// Outcome of [`PeerRequest::ChangeMembership`]: the new config version, or why not.
+    MembershipChanged(Result<i64, ChangeRefusal>),
     /// The receiver does not lead; `leader` is the one it knows of.
     NotLeader {
         /// The current leader, if known.

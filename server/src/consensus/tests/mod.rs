@@ -4,6 +4,7 @@
 
 mod cluster;
 mod machine;
+mod membership;
 mod single;
 mod storage_suite;
 

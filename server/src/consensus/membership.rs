@@ -1,0 +1,206 @@
+//! Membership changes (reconfig), carried out by the leader with joint consensus.
+//!
+//! New members first join as learners and must catch up with the leader within the catch-up
+//! time (Apache's "connected and caught up"), else the change is refused with no effect. Then
+//! one joint change sets the voters, the non-voting members and every member's spec, guarded by
+//! the membership it was computed from, so a concurrent change makes it fail instead of being
+//! overwritten. Voters that leave are dropped when the change commits; a participant turned
+//! observer is added back as a learner right after. A leader that removes itself hands over to an up-to-date voter once the change
+//! is committed (openraft's step-down policy, configured in `node`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use openraft::ChangeMembers;
+use openraft::errors::{ChangeMembershipError, ClientWriteError, RaftError};
+use openraft::raft::Precondition;
+use openraft::rt::watch::WatchReceiver;
+use serde::{Deserialize, Serialize};
+
+use super::state_machine::zxid_of;
+use super::typ::{PeerNode, Raft, RaftMetrics, TypeConfig};
+use super::{ConsensusError, Member};
+
+/// Why the leader refused (or could not carry out) a change; travels back to a forwarding member.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum ChangeRefusal {
+    /// The receiver does not lead; the leader it knows of, if any.
+    NotLeader(Option<u64>),
+    /// The config version is not the expected one.
+    BadVersion(i64),
+    /// Another change is being committed.
+    InProgress,
+    /// A new member did not catch up in time.
+    NoQuorum(String),
+    /// The requested membership is unusable.
+    Invalid(String),
+    /// Any other failure.
+    Failed(String),
+}
+
+impl From<ChangeRefusal> for ConsensusError {
+    fn from(refusal: ChangeRefusal) -> ConsensusError {
+        match refusal {
+            ChangeRefusal::NotLeader(_) => ConsensusError::NoLeader,
+            ChangeRefusal::BadVersion(current) => ConsensusError::BadVersion { current },
+            ChangeRefusal::InProgress => ConsensusError::ReconfigInProgress,
+            ChangeRefusal::NoQuorum(reason) => ConsensusError::NewConfigNoQuorum(reason),
+            ChangeRefusal::Invalid(reason) => ConsensusError::InvalidMembership(reason),
+            ChangeRefusal::Failed(reason) => ConsensusError::Raft(reason),
+        }
+    }
+}
+
+/// The leader a write error points to when the write was refused before it was appended (so it
+/// is safe to send again); `None` for every other error, including an entry discarded by a
+/// leader change, whose fate is unknown.
+pub(crate) fn refused_for_leader(
+    error: &RaftError<TypeConfig, ClientWriteError<TypeConfig>>,
+) -> Option<Option<u64>> {
+    match error {
+        RaftError::APIError(ClientWriteError::ForwardToLeader(forward)) => Some(forward.leader_id),
+        _ => None,
+    }
+}
+
+fn refusal(
+    error: RaftError<TypeConfig, ClientWriteError<TypeConfig>>,
+    current: i64,
+) -> ChangeRefusal {
+    if let Some(leader) = refused_for_leader(&error) {
+        return ChangeRefusal::NotLeader(leader);
+    }
+    match error {
+        RaftError::APIError(ClientWriteError::ChangeMembershipError(
+            ChangeMembershipError::InProgress(_),
+        )) => ChangeRefusal::InProgress,
+        RaftError::APIError(ClientWriteError::PreconditionFailed(_)) => {
+            ChangeRefusal::BadVersion(current)
+        }
+        other => ChangeRefusal::Failed(other.to_string()),
+    }
+}
+
+/// Replaces the membership with `members` on the leader and returns the new config version.
+pub(crate) async fn change_on_leader(
+    raft: &Raft,
+    members: &[Member],
+    expected_version: Option<i64>,
+    catch_up: Duration,
+) -> Result<i64, ChangeRefusal> {
+    let voters: BTreeSet<u64> = members.iter().filter(|m| m.voter).map(|m| m.id).collect();
+    if voters.is_empty() {
+        return Err(ChangeRefusal::Invalid("no voter left".into()));
+    }
+    let current = raft.metrics().borrow_watched().membership_config.clone();
+    let version = current.log_id().as_ref().map_or(0, zxid_of);
+    if expected_version.is_some_and(|v| v != version) {
+        return Err(ChangeRefusal::BadVersion(version));
+    }
+    if current.membership().get_joint_config().len() > 1 {
+        return Err(ChangeRefusal::InProgress);
+    }
+
+    let joining: Vec<&Member> = members
+        .iter()
+        .filter(|m| current.membership().get_node(&m.id).is_none())
+        .collect();
+    for (n, member) in joining.iter().enumerate() {
+        if let Err(refused) = catch_up_learner(raft, member, catch_up, version).await {
+            // Undo: the members added so far (this one included) must not stay behind.
+            let added: BTreeSet<u64> = joining[..=n].iter().map(|m| m.id).collect();
+            if let Err(e) = raft
+                .change_membership(ChangeMembers::RemoveNodes(added), false)
+                .await
+            {
+                tracing::warn!(error = %e, "removing learners that did not catch up failed");
+            }
+            return Err(refused);
+        }
+    }
+
+    // One joint change: specs, voters, and the non-voting members that leave. Voters that leave
+    // are dropped from the config when it is committed (`retain = false`).
+    let base = raft.metrics().borrow_watched().membership_config.clone();
+    let old_voters: BTreeSet<u64> = base.voter_ids().collect();
+    let nodes: BTreeMap<u64, PeerNode> = members
+        .iter()
+        .map(|m| {
+            (
+                m.id,
+                PeerNode {
+                    spec: m.spec.clone(),
+                },
+            )
+        })
+        .collect();
+    let leaving_learners: BTreeSet<u64> = base
+        .membership()
+        .learner_ids()
+        .filter(|id| !nodes.contains_key(id))
+        .collect();
+    let mut steps = vec![
+        ChangeMembers::SetNodes(nodes),
+        ChangeMembers::ReplaceAllVoters(voters),
+    ];
+    if !leaving_learners.is_empty() {
+        steps.push(ChangeMembers::RemoveNodes(leaving_learners));
+    }
+    let guard = Precondition::LastMembershipLogId {
+        last_membership_log_id: *base.log_id(),
+    };
+    let mut written = raft
+        .change_membership_if(ChangeMembers::Batch(steps), false, [guard])
+        .await
+        .map_err(|e| refusal(e, version))?
+        .log_id;
+    // A participant that becomes an observer was dropped with the leaving voters: add it back.
+    for member in members
+        .iter()
+        .filter(|m| !m.voter && old_voters.contains(&m.id))
+    {
+        let node = PeerNode {
+            spec: member.spec.clone(),
+        };
+        written = raft
+            .add_learner(member.id, node, false)
+            .await
+            .map_err(|e| refusal(e, version))?
+            .log_id;
+    }
+    Ok(zxid_of(&written))
+}
+
+/// Adds `member` as a learner and waits until it has acknowledged the entry that added it.
+async fn catch_up_learner(
+    raft: &Raft,
+    member: &Member,
+    catch_up: Duration,
+    version: i64,
+) -> Result<(), ChangeRefusal> {
+    let node = PeerNode {
+        spec: member.spec.clone(),
+    };
+    let added = raft
+        .add_learner(member.id, node, false)
+        .await
+        .map_err(|e| refusal(e, version))?
+        .log_id;
+    let caught_up = |metrics: &RaftMetrics| {
+        let matched = metrics
+            .replication
+            .as_ref()
+            .and_then(|r| r.get(&member.id).cloned().flatten());
+        matched.is_some_and(|m| m.index >= added.index)
+    };
+    raft.wait(Some(catch_up))
+        .metrics(caught_up, "new member catching up")
+        .await
+        .map(|_| ())
+        .map_err(|_| {
+            ChangeRefusal::NoQuorum(format!(
+                "member {} did not catch up in {catch_up:?}",
+                member.id
+            ))
+        })
+}

@@ -1,0 +1,140 @@
+//! Membership changes on loopback (quorum ports 27401..=27404, 27501..=27503, 27601..=27604):
+//! growing by a member that caught up, refusing one that cannot, removing the leader.
+
+use std::time::Duration;
+
+use super::{start, voters};
+use crate::consensus::{ConsensusError, Member, Role};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caught_up_member_is_added_as_a_voter() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = voters(4, 27400);
+    let first_three = &all[..3];
+    let mut nodes = Vec::new();
+    for member in first_three {
+        nodes.push(start(dir.path(), member.id, first_three, 1000).await);
+    }
+    for i in 0..5u8 {
+        nodes[0].0.propose(vec![i]).await.unwrap();
+    }
+    // The joiner starts from the current config plus itself, not yet voting.
+    let mut joiner_view = first_three.to_vec();
+    joiner_view.push(Member {
+        voter: false,
+        ..all[3].clone()
+    });
+    let joiner = start(dir.path(), 4, &joiner_view, 1000).await;
+
+    let follower = nodes
+        .iter()
+        .find(|(c, _)| c.role() == Role::Follower)
+        .unwrap();
+    let version = follower.0.config_version();
+    let stale = version - 1;
+    assert!(matches!(
+        follower.0.change_membership(all.clone(), Some(stale)).await,
+        Err(ConsensusError::BadVersion { current }) if current == version
+    ));
+    let new_version = follower
+        .0
+        .change_membership(all.clone(), Some(version))
+        .await
+        .unwrap();
+    assert!(new_version > version);
+    assert_eq!(follower.0.config_version(), new_version);
+    assert_eq!(follower.0.members(), all);
+
+    joiner
+        .0
+        .propose(b"from the new member".to_vec())
+        .await
+        .unwrap();
+    joiner.0.sync().await.unwrap();
+    assert_eq!(joiner.0.role(), Role::Follower);
+    assert_eq!(joiner.1.commands().len(), 6);
+    let (zxid, members) = joiner.1.applied().memberships.last().unwrap().clone();
+    assert_eq!((zxid, members), (new_version, all.clone()));
+
+    joiner.0.shutdown().await;
+    for (consensus, _) in &nodes {
+        consensus.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_that_cannot_catch_up_is_refused_without_effect() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut all = voters(3, 27500);
+    let mut nodes = Vec::new();
+    for member in &all {
+        nodes.push(start(dir.path(), member.id, &all, 1000).await);
+    }
+    nodes[0].0.propose(b"x".to_vec()).await.unwrap();
+    let before = nodes[0].0.config_version();
+    all.push(Member {
+        id: 9,
+        spec: "127.0.0.1:27509:27609:participant;127.0.0.1:27709".into(),
+        voter: true,
+    });
+    let refused = nodes[0].0.change_membership(all.clone(), None).await;
+    assert!(
+        matches!(refused, Err(ConsensusError::NewConfigNoQuorum(_))),
+        "{refused:?}"
+    );
+    nodes[0].0.propose(b"y".to_vec()).await.unwrap();
+    for (consensus, _) in &nodes {
+        consensus.sync().await.unwrap();
+        assert!(consensus.members().iter().all(|m| m.id != 9));
+        assert!(consensus.config_version() >= before);
+    }
+    for (consensus, _) in &nodes {
+        consensus.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removing_the_leader_hands_leadership_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = voters(3, 27600);
+    let mut nodes = Vec::new();
+    for member in &all {
+        nodes.push(start(dir.path(), member.id, &all, 1000).await);
+    }
+    nodes[0].0.propose(b"before".to_vec()).await.unwrap();
+    let leader = nodes[0].0.leader_id().unwrap();
+    let remaining: Vec<Member> = all.iter().filter(|m| m.id != leader).cloned().collect();
+
+    let started = std::time::Instant::now();
+    nodes[0]
+        .0
+        .change_membership(remaining.clone(), None)
+        .await
+        .unwrap();
+    let survivors: Vec<_> = nodes.iter().filter(|(c, _)| c.my_id() != leader).collect();
+    let mut new_leader = None;
+    for _ in 0..250 {
+        new_leader = survivors[0].0.leader_id().filter(|l| *l != leader);
+        if new_leader.is_some() && survivors.iter().any(|(c, _)| c.role() == Role::Leader) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let new_leader = new_leader.expect("a remaining member leads");
+    survivors[1].0.propose(b"after".to_vec()).await.unwrap();
+    tracing::info!(gap = ?started.elapsed(), "leader removed and a write committed");
+
+    // The removed member stays up without disturbing the others.
+    let removed = nodes.iter().find(|(c, _)| c.my_id() == leader).unwrap();
+    assert_ne!(removed.0.role(), Role::Leader);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    for (consensus, machine) in &survivors {
+        assert_eq!(consensus.leader_id(), Some(new_leader));
+        consensus.sync().await.unwrap();
+        assert_eq!(machine.commands(), [b"before".to_vec(), b"after".to_vec()]);
+        assert_eq!(consensus.members(), remaining);
+    }
+    for (consensus, _) in &nodes {
+        consensus.shutdown().await;
+    }
+}
