@@ -236,6 +236,19 @@ start_controllers() {
 		--bind-address 127.0.0.1 --secure-port 10259 --leader-elect=false --profiling=false
 }
 
+# registry_hosts DIR : hosts.toml files whose `server` replaces every
+# registry (`_default`) with a closed loopback port, so that a pull attempt
+# neither resolves nor reaches any registry.
+REGISTRIES=(_default docker.io zkops.local)
+registry_hosts() {
+	local dir="$1" r
+	for r in "${REGISTRIES[@]}"; do
+		mkdir -p "$dir/$r"
+		printf 'server = "http://127.0.0.1:9"\n\n[host."http://127.0.0.1:9"]\n  capabilities = ["pull", "resolve"]\n' \
+			>"$dir/$r/hosts.toml"
+	done
+}
+
 start_containerd() {
 	local d="$ZK_CLUSTER_DIR/containerd"
 	mkdir -p "$d/root" "$ZK_RUN_DIR/containerd"
@@ -277,13 +290,12 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
     bin_dir = "$CNI_BIN_DIR"
     conf_dir = "$CNI_CONF_DIR"
     max_conf_num = 1
-  # Every registry points at a closed loopback port: an image that is not
-  # preloaded fails at once instead of being fetched from anywhere.
-  [plugins."io.containerd.grpc.v1.cri".registry.mirrors."docker.io"]
-    endpoint = ["http://127.0.0.1:9"]
-  [plugins."io.containerd.grpc.v1.cri".registry.mirrors."*"]
-    endpoint = ["http://127.0.0.1:9"]
+  # Registries resolve to a closed loopback port (see registry_hosts): an
+  # image that is not preloaded fails at once instead of being fetched.
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = "$d/certs.d"
 EOF
+	registry_hosts "$d/certs.d"
 	start_proc containerd containerd --config "$d/config.toml"
 	wait_for 60 "containerd" ctr --address "$CONTAINERD_SOCK" version
 }
