@@ -1,6 +1,6 @@
-//! One flavour's part of a run: start its deployment, measure memory under the znode load, run every row,
-//! stop it. Whatever fails is recorded against that flavour and the run goes on, so a server that cannot
-//! do everything yet still gets the rest of its table.
+//! One flavour's part of a run: the rows on one fresh deployment, the memory load on a second one. Whatever
+//! fails is recorded against that flavour and the run goes on, so a server that cannot do everything yet
+//! still gets the rest of its table.
 
 use std::net::SocketAddr;
 
@@ -65,30 +65,50 @@ impl Results {
     }
 }
 
-/// Runs `plan` on `flavour`, recording into `results`.
+/// Runs `plan` on `flavour`, recording into `results`: the rows on one fresh deployment, the memory load on
+/// another, so that neither disturbs the other (the load's 100k znodes and whatever background work they
+/// cause do not slow the rows; the rows' creates do not inflate the memory figure).
 pub async fn run_flavour(
     launcher: &Launcher,
     flavour: Flavour,
     plan: &Plan,
     results: &mut Results,
 ) {
-    let mut deployment = match launcher.start(flavour, &plan.topology).await {
-        Ok(d) => d,
-        Err(e) => {
-            tracing::error!(%flavour, "start failed: {e}");
-            fail_all(flavour, plan, results, &format!("start: {e}"));
-            return;
-        }
-    };
-    let addrs = deployment.client_addrs();
     let value = vec![b'v'; plan.value_size];
-    if plan.memory_znodes > 0 {
-        let memory = measure_memory(&deployment, &addrs, plan.memory_znodes, &value).await;
-        *results.memory.slot(flavour) = Some(memory);
+    if !plan.rows.is_empty() {
+        match launcher.start(flavour, &plan.topology).await {
+            Ok(mut deployment) => {
+                run_rows(&mut deployment, plan, &mut results.rows, &value).await;
+                deployment.stop().await;
+            }
+            Err(e) => {
+                tracing::error!(%flavour, "start failed: {e}");
+                for row in &mut results.rows {
+                    *row.stats.slot(flavour) = Some(Err(format!("start: {e}")));
+                }
+            }
+        }
     }
+    if plan.memory_znodes > 0 {
+        let outcome = match launcher.start(flavour, &plan.topology).await {
+            Ok(deployment) => {
+                let outcome = measure_memory(&deployment, plan.memory_znodes, &value).await;
+                deployment.stop().await;
+                outcome
+            }
+            Err(e) => Err(format!("start: {e}")),
+        };
+        *results.memory.slot(flavour) = Some(outcome);
+    }
+}
+
+/// Makes the pool, then runs every row on `deployment`, recording into `rows`.
+async fn run_rows(deployment: &mut Deployment, plan: &Plan, rows: &mut [RowReport], value: &[u8]) {
+    let flavour = deployment.flavour();
+    let addrs = deployment.client_addrs();
     let needs_pool = plan.rows.iter().any(|(k, _)| *k != OpKind::Create);
     let pool = if needs_pool {
-        match runner::populate(addrs[0], POOL_PARENT, POOL_SIZE, &value).await {
+        match runner::populate(addrs[0], POOL_PARENT, POOL_SIZE, value).await {
             Ok(stats) => {
                 tracing::info!(%flavour, nodes = POOL_SIZE, ops_per_s = stats.throughput() as u64, "pool ready");
                 Ok(())
@@ -98,10 +118,10 @@ pub async fn run_flavour(
     } else {
         Ok(())
     };
-    for (index, row) in results.rows.iter_mut().enumerate() {
+    for (index, row) in rows.iter_mut().enumerate() {
         let outcome = match &pool {
             Err(why) if row.kind != OpKind::Create => Err(why.clone()),
-            _ => run_row(&addrs, index, row, plan, &value).await,
+            _ => run_row(&addrs, index, row, plan, value).await,
         };
         let outcome = outcome.map_err(|why| match deployment.check_alive() {
             Err(dead) => format!("{why} ({dead})"),
@@ -119,7 +139,6 @@ pub async fn run_flavour(
         }
         *row.stats.slot(flavour) = Some(outcome);
     }
-    deployment.stop().await;
 }
 
 /// Runs one row of the plan (number `index`, which names the parent of its creates).
@@ -148,16 +167,16 @@ async fn run_row(
 /// Resident memory of the deployment when ready and after `znodes` creates of `value`.
 async fn measure_memory(
     deployment: &Deployment,
-    addrs: &[SocketAddr],
     znodes: u64,
     value: &[u8],
 ) -> Result<MemoryStats, String> {
+    let addrs = deployment.client_addrs();
     let idle = mean_rss(deployment)?;
     runner::ensure_path(addrs[0], MEMORY_PARENT)
         .await
         .map_err(|e| format!("memory load: {e}"))?;
     let load = Workload::create(MEMORY_PARENT, value.to_vec());
-    let stats = runner::run(addrs, &load, MEMORY_LOAD, Limits::ops(znodes))
+    let stats = runner::run(&addrs, &load, MEMORY_LOAD, Limits::ops(znodes))
         .await
         .map_err(|e: RunError| format!("memory load: {e}"))?;
     tracing::info!(flavour = %deployment.flavour(), znodes, ops_per_s = stats.throughput() as u64, "memory load done");
@@ -177,14 +196,4 @@ fn mean_rss(deployment: &Deployment) -> Result<u64, String> {
         total += resident_bytes(pid).map_err(|e| format!("reading RSS: {e}"))?;
     }
     Ok(total / pids.len().max(1) as u64)
-}
-
-/// Records `why` against every measurement of `flavour`.
-fn fail_all(flavour: Flavour, plan: &Plan, results: &mut Results, why: &str) {
-    for row in &mut results.rows {
-        *row.stats.slot(flavour) = Some(Err(why.to_owned()));
-    }
-    if plan.memory_znodes > 0 {
-        *results.memory.slot(flavour) = Some(Err(why.to_owned()));
-    }
 }
