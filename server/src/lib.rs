@@ -7,11 +7,21 @@
 //! - `session` — session ids, passwords, and the leader's session tracker (expiry).
 //! - `fourlw` — the four-letter words (`ruok`, `srvr`, `mntr`, ...).
 //! - `admin` — the AdminServer (HTTP `/commands/<name>`).
+//! - `state` — the replicated state machine; `ops` — one module per request type; `tree` — the data
+//!   tree; `acl` — access control; `watch` — watches and notifications.
 //! - `consensus` — the replicated log every write goes through.
 //! - `server` — wiring it all together; `shutdown` — graceful shutdown.
 
+pub mod acl;
+pub mod admin;
 pub mod config;
 pub mod consensus;
 pub mod fourlw;
+pub mod net;
+pub mod ops;
+pub mod server;
 pub mod session;
 pub mod shutdown;
+pub mod state;
+pub mod tree;
+pub mod watch;

@@ -333,7 +333,7 @@ fn check_membership(membership: &Membership, standalone_enabled: bool) -> Result
         warn!("Invalid configuration, only one server specified (ignoring)");
     } else if voters <= 2 {
         warn!("No server failure will be tolerated. You need at least 3 servers.");
-    } else if voters % 2 == 0 {
+    } else if voters.is_multiple_of(2) {
         warn!("Non-optimal configuration, consider an odd number of servers.");
     }
     Ok(())

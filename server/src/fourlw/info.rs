@@ -192,4 +192,6 @@ pub trait ServerInfo: Send + Sync {
     fn membership_text(&self) -> String;
     /// Milliseconds since the server started.
     fn uptime_ms(&self) -> u64;
+    /// The current leader's id, when one is known.
+    fn leader_id(&self) -> Option<u64>;
 }

@@ -84,6 +84,9 @@ impl ServerInfo for Fixed {
     fn uptime_ms(&self) -> u64 {
         7571
     }
+    fn leader_id(&self) -> Option<u64> {
+        Some(0)
+    }
 }
 
 fn seed_config(dir: &Path, whitelist: &str) -> ServerConfig {

@@ -1,5 +1,6 @@
 //! The expiry task: once per tick, sessions whose deadline has passed are handed to the closer, while
-//! this member leads. Followers keep their tracker but never expire sessions themselves.
+//! this member leads. When the member becomes leader, every live session gets a fresh full timeout (it
+//! cannot know how long sessions were silent under the previous leader).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -18,32 +19,46 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// Runs until shutdown: every tick, if `is_leader()`, takes the expired sessions and calls `close` for each
-/// (which proposes the session's close through consensus).
-pub async fn run_expiry<L, C, F>(
+/// What the expiry task needs from the server.
+pub trait ExpiryHost: Send + Sync + 'static {
+    /// True while this member leads.
+    fn is_leader(&self) -> bool;
+    /// Every live session with its timeout (from the replicated state).
+    fn live_sessions(&self) -> Vec<(i64, i32)>;
+    /// Called once each time this member becomes leader, after the tracker was reset.
+    fn elected(&self);
+    /// Closes an expired session (proposes its close through the log).
+    fn close_session(self: Arc<Self>, session_id: i64)
+    -> impl Future<Output = ()> + Send + 'static;
+}
+
+/// Runs until shutdown, checking once per `tick`.
+pub async fn run_expiry<H: ExpiryHost>(
+    host: Arc<H>,
     tracker: Arc<SessionTracker>,
     tick: Duration,
-    is_leader: L,
-    close: C,
     mut shutdown: Shutdown,
-) where
-    L: Fn() -> bool,
-    C: Fn(i64) -> F,
-    F: Future<Output = ()> + Send + 'static,
-{
+) {
     let mut interval = tokio::time::interval(tick);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut leading = false;
     loop {
         tokio::select! {
             _ = interval.tick() => {}
             _ = shutdown.recv() => return,
         }
-        if !is_leader() {
+        let is_leader = host.is_leader();
+        if is_leader && !leading {
+            tracker.reset(host.live_sessions(), now_ms());
+            host.elected();
+        }
+        leading = is_leader;
+        if !is_leader {
             continue;
         }
         for id in tracker.take_expired(now_ms()) {
             info!(session = format_args!("0x{id:x}"), "session expired");
-            tokio::spawn(close(id));
+            tokio::spawn(host.clone().close_session(id));
         }
     }
 }

@@ -13,7 +13,7 @@ mod id;
 mod password;
 mod tracker;
 
-pub use expiry::{now_ms, run_expiry};
+pub use expiry::{ExpiryHost, now_ms, run_expiry};
 pub use id::{SessionIdGenerator, initial_session_id};
 pub use password::{PASSWORD_LEN, session_password};
 pub use tracker::{ExpiryBucket, SessionTracker};

@@ -1,0 +1,13 @@
+//! The AdminServer: Apache's HTTP command interface (`admin.enableServer`, `admin.serverPort`,
+//! `admin.commandURL`). `GET <commandURL>/<name>` answers JSON with Apache's keys, plus `command` (the
+//! primary name) and `error`; `GET <commandURL>` lists the commands. Kubernetes probes and monitoring tools
+//! use it, so a command that needs a serving member answers 503 while the member does not serve.
+//!
+//! - `commands` — the command table and each command's JSON.
+//! - `http` — the HTTP listener (axum).
+
+mod commands;
+mod http;
+
+pub use commands::{CommandOutput, run_command};
+pub use http::{router, serve};

@@ -1,0 +1,262 @@
+//! One client connection: a four-letter word recognised in the first four bytes, else length-prefixed
+//! frames — the connect request first, then requests handed in order to the session's dispatcher while a
+//! writer task sends replies and notifications from one queue. A frame over `jute.maxbuffer`, bytes that
+//! do not decode, or a truncated frame at end of stream close this connection only.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, warn};
+use zk_proto::frame::{FrameError, record_frame, split_frame};
+use zk_proto::{ConnectRequest, Reader, Record, RequestHeader};
+
+use super::context::Context;
+use super::dispatch::{self, Request};
+use super::handshake::{Handshake, handshake};
+use super::registry::ConnectionEntry;
+use super::stats::ServerStats;
+use crate::fourlw;
+use crate::session::now_ms;
+use crate::shutdown::Shutdown;
+
+/// Why reading stopped.
+#[derive(Debug)]
+enum ReadEnd {
+    /// End of stream, a read error, a close request or shutdown.
+    Closed,
+    /// A frame over `jute.maxbuffer` or with a negative length.
+    BadFrame(FrameError),
+}
+
+/// Serves one accepted connection to its end.
+pub async fn serve(
+    ctx: Arc<Context>,
+    socket: TcpStream,
+    remote: SocketAddr,
+    mut shutdown: Shutdown,
+) {
+    let _ = socket.set_nodelay(true);
+    let (mut reader, writer) = socket.into_split();
+    let entry = ctx.registry.add(remote, now_ms());
+    ctx.stats.alive_connections.fetch_add(1, Relaxed);
+    let mut buf = BytesMut::with_capacity(4096);
+    let session = tokio::select! {
+        session = open(&ctx, &entry, &mut reader, writer, &mut buf) => session,
+        _ = shutdown.recv() => None,
+    };
+    if let Some((session_id, writer)) = session {
+        run_session(&ctx, &entry, session_id, reader, writer, buf, shutdown).await;
+    }
+    if let Some(session_id) = ctx.registry.remove(&entry) {
+        ctx.state.watches().remove_session(session_id);
+    }
+    ctx.stats.alive_connections.fetch_sub(1, Relaxed);
+    debug!(client = %remote, "connection closed");
+}
+
+/// Reads the first bytes: answers a four-letter word, or runs the handshake. Returns the established
+/// session and the write half, or `None` when the connection is done.
+async fn open(
+    ctx: &Arc<Context>,
+    entry: &Arc<ConnectionEntry>,
+    reader: &mut OwnedReadHalf,
+    mut writer: OwnedWriteHalf,
+    buf: &mut BytesMut,
+) -> Option<(i64, OwnedWriteHalf)> {
+    while buf.len() < 4 {
+        if reader.read_buf(buf).await.ok()? == 0 {
+            return None;
+        }
+    }
+    if let Some(command) = fourlw::command_of([buf[0], buf[1], buf[2], buf[3]]) {
+        count_received(ctx, entry, 4);
+        let text = fourlw::execute(command, ctx.as_ref());
+        let _ = writer.write_all(text.as_bytes()).await;
+        let _ = writer.shutdown().await;
+        return None;
+    }
+    let frame = match next_frame(ctx, entry, reader, buf).await {
+        Ok(frame) => frame,
+        Err(ReadEnd::BadFrame(e)) => {
+            warn!(client = %entry.remote, error = %e, "refusing the connect frame; closing");
+            return None;
+        }
+        Err(ReadEnd::Closed) => return None,
+    };
+    let Ok(request) = ConnectRequest::from_bytes(&frame) else {
+        warn!(client = %entry.remote, "malformed connect request; closing");
+        return None;
+    };
+    match handshake(ctx, &request, entry.remote).await {
+        Handshake::Refuse => None,
+        Handshake::Reject(response) => {
+            let _ = writer.write_all(&record_frame(&response)).await;
+            let _ = writer.shutdown().await;
+            None
+        }
+        Handshake::Established {
+            session_id,
+            timeout_ms,
+            response,
+        } => {
+            ctx.registry.bind_session(entry, session_id, timeout_ms);
+            writer.write_all(&record_frame(&response)).await.ok()?;
+            ServerStats::bump(&ctx.stats.packets_sent);
+            ServerStats::bump(&entry.stats.sent);
+            Some((session_id, writer))
+        }
+    }
+}
+
+/// Reads requests until the connection ends; replies and notifications go out through the writer task.
+async fn run_session(
+    ctx: &Arc<Context>,
+    entry: &Arc<ConnectionEntry>,
+    session_id: i64,
+    mut reader: OwnedReadHalf,
+    writer: OwnedWriteHalf,
+    mut buf: BytesMut,
+    mut shutdown: Shutdown,
+) {
+    let (out_tx, out_rx) = mpsc::unbounded_channel::<BytesMut>();
+    let (finish_tx, finish_rx) = oneshot::channel();
+    ctx.state
+        .watches()
+        .register_session(session_id, out_tx.clone());
+    let writer_task = tokio::spawn(write_frames(
+        writer,
+        out_rx,
+        finish_rx,
+        ctx.clone(),
+        entry.clone(),
+    ));
+    let (request_tx, request_rx) = mpsc::unbounded_channel();
+    let dispatcher = tokio::spawn(dispatch::run(
+        ctx.clone(),
+        entry.clone(),
+        session_id,
+        request_rx,
+        out_tx,
+    ));
+    loop {
+        let frame = tokio::select! {
+            frame = next_frame(ctx, entry, &mut reader, &mut buf) => frame,
+            _ = entry.closed() => break,
+            _ = shutdown.recv() => break,
+        };
+        let frame = match frame {
+            Ok(frame) => frame,
+            Err(ReadEnd::BadFrame(e)) => {
+                ServerStats::bump(&ctx.stats.large_requests_rejected);
+                warn!(client = %entry.remote, session = format_args!("0x{session_id:x}"), error = %e,
+                      "refusing a frame; closing the connection");
+                break;
+            }
+            Err(ReadEnd::Closed) => break,
+        };
+        let mut r = Reader::new(&frame);
+        let Ok(header) = RequestHeader::read(&mut r) else {
+            warn!(client = %entry.remote, "undecodable request header; closing the connection");
+            break;
+        };
+        if !ctx.tracker.touch(session_id, now_ms()) {
+            match ctx.state.session(session_id) {
+                Some(record) => ctx.tracker.add(session_id, record.timeout_ms, now_ms()),
+                None => break,
+            }
+        }
+        let body = frame.slice(frame.len() - r.remaining()..);
+        ctx.stats.outstanding.fetch_add(1, Relaxed);
+        entry.stats.outstanding.fetch_add(1, Relaxed);
+        let request = Request {
+            xid: header.xid,
+            op_code: header.op_type,
+            body,
+            received: Instant::now(),
+        };
+        if request_tx.send(request).is_err() {
+            break;
+        }
+    }
+    drop(request_tx);
+    dispatcher.abort();
+    let _ = finish_tx.send(());
+    let _ = writer_task.await;
+}
+
+/// Reads until a whole frame is buffered.
+async fn next_frame(
+    ctx: &Context,
+    entry: &ConnectionEntry,
+    reader: &mut OwnedReadHalf,
+    buf: &mut BytesMut,
+) -> Result<Bytes, ReadEnd> {
+    loop {
+        match split_frame(buf, ctx.config.jute_max_buffer) {
+            Ok(Some(frame)) => {
+                count_received(ctx, entry, frame.len() + 4);
+                return Ok(frame);
+            }
+            Ok(None) => {}
+            Err(e) => return Err(ReadEnd::BadFrame(e)),
+        }
+        match reader.read_buf(buf).await {
+            Ok(0) => {
+                if !buf.is_empty() {
+                    debug!(client = %entry.remote, bytes = buf.len(), "stream ended inside a frame");
+                }
+                return Err(ReadEnd::Closed);
+            }
+            Ok(_) => {}
+            Err(_) => return Err(ReadEnd::Closed),
+        }
+    }
+}
+
+fn count_received(ctx: &Context, entry: &ConnectionEntry, bytes: usize) {
+    ServerStats::bump(&ctx.stats.packets_received);
+    ctx.stats.bytes_received.fetch_add(bytes as u64, Relaxed);
+    ServerStats::bump(&entry.stats.received);
+}
+
+/// Writes queued frames in order; on `finish`, sends what is already queued and closes the stream.
+async fn write_frames(
+    writer: OwnedWriteHalf,
+    mut frames: mpsc::UnboundedReceiver<BytesMut>,
+    mut finish: oneshot::Receiver<()>,
+    ctx: Arc<Context>,
+    entry: Arc<ConnectionEntry>,
+) {
+    let mut writer = BufWriter::new(writer);
+    loop {
+        // Ends after `finish`, or when every sender is gone (the session moved to another connection).
+        let (first, finishing) = tokio::select! {
+            biased;
+            frame = frames.recv() => (frame, false),
+            _ = &mut finish => (None, true),
+        };
+        let finishing = finishing || first.is_none();
+        let mut batch: Vec<BytesMut> = first.into_iter().collect();
+        while let Ok(frame) = frames.try_recv() {
+            batch.push(frame);
+        }
+        for frame in &batch {
+            if writer.write_all(frame).await.is_err() {
+                return;
+            }
+            ServerStats::bump(&ctx.stats.packets_sent);
+            ServerStats::bump(&entry.stats.sent);
+        }
+        if writer.flush().await.is_err() || finishing {
+            break;
+        }
+    }
+    let _ = writer.shutdown().await;
+}

@@ -1,0 +1,179 @@
+//! Request counters: server-wide (Apache's `ServerStats`) and per connection (for `cons` and `stat`).
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use crate::fourlw::StatsSnapshot;
+
+/// Latency figures: count, sum, min, max (ms).
+#[derive(Debug, Default)]
+pub struct Latency {
+    count: AtomicU64,
+    total: AtomicU64,
+    min: AtomicU64,
+    max: AtomicU64,
+    last: AtomicU64,
+}
+
+impl Latency {
+    /// Records one request's latency.
+    pub fn record(&self, ms: u64) {
+        if self.count.fetch_add(1, Relaxed) == 0 {
+            self.min.store(ms, Relaxed);
+        } else {
+            self.min.fetch_min(ms, Relaxed);
+        }
+        self.total.fetch_add(ms, Relaxed);
+        self.max.fetch_max(ms, Relaxed);
+        self.last.store(ms, Relaxed);
+    }
+
+    /// Lowest latency (0 before any request).
+    pub fn min(&self) -> u64 {
+        self.min.load(Relaxed)
+    }
+
+    /// Highest latency.
+    pub fn max(&self) -> u64 {
+        self.max.load(Relaxed)
+    }
+
+    /// Latency of the last request.
+    pub fn last(&self) -> u64 {
+        self.last.load(Relaxed)
+    }
+
+    /// Mean latency (0 before any request).
+    pub fn avg(&self) -> f64 {
+        let count = self.count.load(Relaxed);
+        if count == 0 {
+            0.0
+        } else {
+            self.total.load(Relaxed) as f64 / count as f64
+        }
+    }
+
+    fn reset(&self) {
+        for counter in [&self.count, &self.total, &self.min, &self.max, &self.last] {
+            counter.store(0, Relaxed);
+        }
+    }
+}
+
+/// Server-wide counters.
+#[derive(Debug, Default)]
+pub struct ServerStats {
+    /// Request latencies.
+    pub latency: Latency,
+    /// Packets received from clients.
+    pub packets_received: AtomicU64,
+    /// Packets sent to clients.
+    pub packets_sent: AtomicU64,
+    /// Requests received and not yet answered.
+    pub outstanding: AtomicU64,
+    /// Bytes received from clients.
+    pub bytes_received: AtomicU64,
+    /// Failed `addauth`s.
+    pub auth_failed: AtomicU64,
+    /// Connections refused by `maxClientCnxns`.
+    pub connections_rejected: AtomicU64,
+    /// Frames refused for `jute.maxbuffer`.
+    pub large_requests_rejected: AtomicU64,
+    /// Open client connections.
+    pub alive_connections: AtomicU64,
+}
+
+impl ServerStats {
+    /// Adds one to a counter.
+    pub fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Relaxed);
+    }
+
+    /// The counters as the reports want them.
+    pub fn snapshot(&self) -> StatsSnapshot {
+        StatsSnapshot {
+            min_latency_ms: self.latency.min(),
+            avg_latency_ms: self.latency.avg(),
+            max_latency_ms: self.latency.max(),
+            packets_received: self.packets_received.load(Relaxed),
+            packets_sent: self.packets_sent.load(Relaxed),
+            outstanding_requests: self.outstanding.load(Relaxed),
+            alive_connections: self.alive_connections.load(Relaxed),
+            bytes_received: self.bytes_received.load(Relaxed),
+            auth_failed: self.auth_failed.load(Relaxed),
+            connections_rejected: self.connections_rejected.load(Relaxed),
+            large_requests_rejected: self.large_requests_rejected.load(Relaxed),
+        }
+    }
+
+    /// `srst`: latency and packet counters back to zero.
+    pub fn reset(&self) {
+        self.latency.reset();
+        self.packets_received.store(0, Relaxed);
+        self.packets_sent.store(0, Relaxed);
+    }
+}
+
+/// Counters of one connection.
+#[derive(Debug, Default)]
+pub struct ConnectionStats {
+    /// Request latencies.
+    pub latency: Latency,
+    /// Packets received.
+    pub received: AtomicU64,
+    /// Packets sent.
+    pub sent: AtomicU64,
+    /// Requests in flight.
+    pub outstanding: AtomicU64,
+    /// Last client xid (as u64 bits; `u64::MAX` before any).
+    pub last_cxid: Mutex<i64>,
+    /// Last zxid sent.
+    pub last_zxid: AtomicU64,
+    /// When the last response was sent (ms since the epoch).
+    pub last_response_ms: AtomicU64,
+    /// Short name of the last operation.
+    pub last_operation: Mutex<&'static str>,
+}
+
+impl ConnectionStats {
+    /// Fresh counters.
+    pub fn new() -> ConnectionStats {
+        ConnectionStats {
+            last_cxid: Mutex::new(-1),
+            last_operation: Mutex::new("NA"),
+            ..Default::default()
+        }
+    }
+
+    /// `crst`: every counter back to its initial value.
+    pub fn reset(&self) {
+        self.latency.reset();
+        self.received.store(0, Relaxed);
+        self.sent.store(0, Relaxed);
+        *self.last_cxid.lock().unwrap_or_else(|e| e.into_inner()) = -1;
+        self.last_zxid.store(0, Relaxed);
+        self.last_response_ms.store(0, Relaxed);
+        *self
+            .last_operation
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = "NA";
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_min_avg_max() {
+        let l = Latency::default();
+        assert_eq!((l.min(), l.avg(), l.max()), (0, 0.0, 0));
+        l.record(4);
+        l.record(2);
+        l.record(9);
+        assert_eq!((l.min(), l.max(), l.last()), (2, 9, 9));
+        assert!((l.avg() - 5.0).abs() < 1e-9);
+        l.reset();
+        assert_eq!(l.max(), 0);
+    }
+}

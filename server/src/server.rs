@@ -1,0 +1,241 @@
+//! Wiring: configuration → replicated state → consensus → client listener, session expiry, container and
+//! TTL clean-up, and the AdminServer; and their orderly shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use thiserror::Error;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+use crate::acl::AclPolicy;
+use crate::config::{HostPort, LearnerType, ServerConfig, backup_static_config};
+use crate::consensus::{Consensus, ConsensusError, ConsensusOptions, Member, Role};
+use crate::net::{Context, run_listener};
+use crate::session::{ExpiryHost, now_ms, run_expiry};
+use crate::shutdown::{Shutdown, ShutdownSignal};
+use crate::state::{Command, Settings, ZkState};
+
+/// Why the server could not start.
+#[derive(Debug, Error)]
+pub enum ServerError {
+    /// The consensus layer did not start (storage, quorum port).
+    #[error("consensus: {0}")]
+    Consensus(#[from] ConsensusError),
+    /// A listening socket could not be opened.
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// The address.
+        address: String,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The configuration files could not be updated.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+}
+
+/// A running server.
+pub struct Server {
+    ctx: Arc<Context>,
+    signal: ShutdownSignal,
+    tasks: Vec<JoinHandle<()>>,
+    client_address: SocketAddr,
+    admin_address: Option<SocketAddr>,
+}
+
+impl Server {
+    /// Starts every part of the server for `config`.
+    pub async fn start(config: ServerConfig) -> Result<Server, ServerError> {
+        if config.is_distributed()
+            && config.reconfig_enabled
+            && config.dynamic_config_file.is_none()
+        {
+            backup_static_config(&config.config_path)?;
+        }
+        let state = Arc::new(ZkState::new(Settings {
+            acl: AclPolicy {
+                skip_acl: config.skip_acl,
+            },
+            extended_types: config.extended_types_enabled,
+            reconfig_enabled: config.reconfig_enabled,
+        }));
+        let options = ConsensusOptions {
+            my_id: config.server_id(),
+            data_dir: config.data_dir.clone(),
+            data_log_dir: config.data_log_dir.clone(),
+            members: initial_members(&config),
+            tick_time: Duration::from_millis(u64::from(config.tick_time_ms)),
+            init_limit: config.init_limit,
+            sync_limit: config.sync_limit,
+            snap_count: config.snap_count,
+            snap_retain_count: config.snap_retain_count,
+        };
+        let consensus = Arc::new(Consensus::start(options, state.clone()).await?);
+        let client_listener = bind(&config.client_address).await?;
+        let client_address = client_listener
+            .local_addr()
+            .map_err(|source| ServerError::Bind {
+                address: config.client_address.render(),
+                source,
+            })?;
+        let admin_listener = match config.admin.enabled {
+            true => Some(
+                bind(&HostPort {
+                    host: config.admin.address.clone(),
+                    port: config.admin.port,
+                })
+                .await?,
+            ),
+            false => None,
+        };
+        let admin_address = admin_listener.as_ref().and_then(|l| l.local_addr().ok());
+        let tick = Duration::from_millis(u64::from(config.tick_time_ms.max(1)));
+        let command_url = config.admin.command_url.clone();
+        let ctx = Arc::new(Context::new(config, state, consensus));
+        ctx.client_port
+            .store(client_address.port(), std::sync::atomic::Ordering::Relaxed);
+
+        let signal = ShutdownSignal::new();
+        let mut tasks = vec![
+            tokio::spawn(run_listener(
+                ctx.clone(),
+                client_listener,
+                signal.subscribe(),
+            )),
+            tokio::spawn(run_expiry(
+                ctx.clone(),
+                ctx.tracker.clone(),
+                tick,
+                signal.subscribe(),
+            )),
+            tokio::spawn(sweep_expired_nodes(
+                ctx.clone(),
+                tick * 10,
+                signal.subscribe(),
+            )),
+        ];
+        if let Some(listener) = admin_listener {
+            let info: Arc<dyn crate::fourlw::ServerInfo> = ctx.clone();
+            let shutdown = signal.subscribe();
+            tasks.push(tokio::spawn(async move {
+                if let Err(e) = crate::admin::serve(listener, command_url, info, shutdown).await {
+                    warn!(error = %e, "AdminServer stopped");
+                }
+            }));
+        }
+        info!(client = %client_address, admin = ?admin_address, "server started");
+        Ok(Server {
+            ctx,
+            signal,
+            tasks,
+            client_address,
+            admin_address,
+        })
+    }
+
+    /// The address clients connect to (with the port actually bound).
+    pub fn client_address(&self) -> SocketAddr {
+        self.client_address
+    }
+
+    /// The AdminServer's address, when it runs.
+    pub fn admin_address(&self) -> Option<SocketAddr> {
+        self.admin_address
+    }
+
+    /// The shared context (for reports and tests).
+    pub fn context(&self) -> &Arc<Context> {
+        &self.ctx
+    }
+
+    /// Stops accepting, closes connections, stops the tasks and the consensus layer.
+    pub async fn shutdown(self) {
+        info!("shutting down");
+        self.signal.trigger();
+        self.ctx.registry.close_all();
+        for task in self.tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+        }
+        self.ctx.consensus.shutdown().await;
+    }
+}
+
+/// The consensus layer's initial membership: the configured servers, or this server alone when it runs
+/// standalone (no `server.N` lines).
+fn initial_members(config: &ServerConfig) -> Vec<Member> {
+    if config.membership.servers.is_empty() {
+        return vec![Member {
+            id: config.server_id(),
+            spec: "127.0.0.1:2888:3888:participant".to_string(),
+            voter: true,
+        }];
+    }
+    config
+        .membership
+        .servers
+        .values()
+        .map(|spec| Member {
+            id: spec.id,
+            spec: spec.render(),
+            voter: spec.role == LearnerType::Participant,
+        })
+        .collect()
+}
+
+/// Binds a listening socket on `host:port` (the first address the host resolves to).
+async fn bind(address: &HostPort) -> Result<TcpListener, ServerError> {
+    let text = format!("{}:{}", address.host, address.port);
+    TcpListener::bind((address.host.as_str(), address.port))
+        .await
+        .map_err(|source| ServerError::Bind {
+            address: text,
+            source,
+        })
+}
+
+impl ExpiryHost for Context {
+    fn is_leader(&self) -> bool {
+        self.role() == Role::Leader
+    }
+
+    fn live_sessions(&self) -> Vec<(i64, i32)> {
+        self.state.sessions()
+    }
+
+    fn elected(&self) {
+        info!("leading: every session restarts its timeout");
+        *self.leader_since.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+    }
+
+    async fn close_session(self: Arc<Self>, session_id: i64) {
+        if let Err(e) = Context::close_session(&self, session_id).await {
+            warn!(session = format_args!("0x{session_id:x}"), error = %e, "closing an expired session failed");
+        }
+    }
+}
+
+/// While leading, periodically deletes empty containers and expired TTL nodes through the log.
+async fn sweep_expired_nodes(ctx: Arc<Context>, every: Duration, mut shutdown: Shutdown) {
+    let mut interval = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {}
+            _ = shutdown.recv() => return,
+        }
+        if ctx.role() != Role::Leader {
+            continue;
+        }
+        let time_ms = now_ms();
+        let paths = ctx.state.expired_nodes(time_ms);
+        if paths.is_empty() {
+            continue;
+        }
+        if let Err(e) = ctx.propose(Command::DeleteExpired { time_ms, paths }).await {
+            warn!(error = %e, "deleting expired containers and TTL nodes failed");
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! Shared helpers: an in-process server on ephemeral ports, and a raw-bytes client for handshake and
+//! framing edge cases.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use zk_proto::frame::record_frame;
+use zk_proto::{
+    ConnectRequest, ConnectResponse, GetDataRequest, OpCode, Record, ReplyHeader, RequestHeader,
+    Writer,
+};
+use zk_server::config::load_with_properties;
+use zk_server::consensus::Role;
+use zk_server::server::Server;
+
+/// A server running in this process, with its scratch directory.
+pub struct TestServer {
+    /// The server.
+    pub server: Server,
+    /// Where its data lives.
+    pub dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    /// The client address.
+    pub fn addr(&self) -> SocketAddr {
+        self.server.client_address()
+    }
+
+    /// `host:port` for client libraries.
+    pub fn connect_string(&self) -> String {
+        self.addr().to_string()
+    }
+}
+
+/// Starts a standalone server whose zoo.cfg is the defaults below plus `extra` lines; client and admin
+/// ports are ephemeral.
+pub async fn start(extra: &str) -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), extra);
+    let mut config = load_with_properties(&cfg, Vec::new()).unwrap();
+    config.client_address.port = 0;
+    config.admin.port = 0;
+    config.admin.address = "127.0.0.1".into();
+    let server = Server::start(config).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while server.context().role() != Role::Leader {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the server never became leader"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    TestServer { server, dir }
+}
+
+/// Writes `zoo.cfg` in `dir` and returns its path.
+pub fn write_config(dir: &Path, extra: &str) -> std::path::PathBuf {
+    let cfg = dir.join("zoo.cfg");
+    let mut text = format!(
+        "tickTime=200\ndataDir={}/data\nclientPort=2181\nadmin.enableServer=false\n",
+        dir.display()
+    );
+    text.push_str(extra);
+    std::fs::write(&cfg, text).unwrap();
+    cfg
+}
+
+/// A raw protocol connection.
+pub struct RawClient {
+    /// The socket.
+    pub stream: TcpStream,
+}
+
+impl RawClient {
+    /// Opens a TCP connection.
+    pub async fn connect(addr: SocketAddr) -> RawClient {
+        RawClient {
+            stream: TcpStream::connect(addr).await.unwrap(),
+        }
+    }
+
+    /// Sends bytes as they are.
+    pub async fn send_raw(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).await.unwrap();
+    }
+
+    /// Sends a connect request; `read_only: None` leaves the trailing byte out (old clients).
+    pub async fn send_connect(
+        &mut self,
+        session_id: i64,
+        passwd: &[u8],
+        last_zxid: i64,
+        read_only: Option<bool>,
+    ) {
+        let request = ConnectRequest {
+            protocol_version: 0,
+            last_zxid_seen: last_zxid,
+            timeout: 30_000,
+            session_id,
+            passwd: passwd.to_vec(),
+            read_only,
+        };
+        self.send_raw(&record_frame(&request)).await;
+    }
+
+    /// Reads one frame's payload; `None` when the server closed the connection.
+    pub async fn read_frame(&mut self) -> Option<Vec<u8>> {
+        let read = async {
+            let mut len = [0u8; 4];
+            self.stream.read_exact(&mut len).await.ok()?;
+            let mut payload = vec![0u8; i32::from_be_bytes(len) as usize];
+            self.stream.read_exact(&mut payload).await.ok()?;
+            Some(payload)
+        };
+        tokio::time::timeout(Duration::from_secs(10), read)
+            .await
+            .expect("no answer within 10 s")
+    }
+
+    /// A new session: the connect response.
+    pub async fn handshake(addr: SocketAddr) -> (RawClient, ConnectResponse) {
+        let mut client = RawClient::connect(addr).await;
+        client.send_connect(0, &[0; 16], 0, Some(false)).await;
+        let payload = client.read_frame().await.expect("connect response");
+        (client, ConnectResponse::from_bytes(&payload).unwrap())
+    }
+
+    /// Sends a request (header + record body).
+    pub async fn send_request(&mut self, xid: i32, op_type: i32, body: &impl Record) {
+        let mut w = Writer::framed();
+        RequestHeader { xid, op_type }.write(&mut w);
+        body.write(&mut w);
+        self.send_raw(&w.into_frame()).await;
+    }
+
+    /// Sends a path read (exists, getData, getChildren) that may leave a watch.
+    pub async fn send_path_read(&mut self, xid: i32, op: OpCode, path: &str, watch: bool) {
+        let request = GetDataRequest {
+            path: path.into(),
+            watch,
+        };
+        self.send_request(xid, op.code(), &request).await;
+    }
+
+    /// Reads a reply: its header and the body bytes.
+    pub async fn read_reply(&mut self) -> Option<(ReplyHeader, Vec<u8>)> {
+        let payload = self.read_frame().await?;
+        let header = ReplyHeader::from_bytes(&payload).unwrap();
+        Some((header, payload[16..].to_vec()))
+    }
+
+    /// True when the server closed the connection (reads end of stream) within 10 s.
+    pub async fn is_closed_by_server(&mut self) -> bool {
+        let mut buf = [0u8; 64];
+        loop {
+            match tokio::time::timeout(Duration::from_secs(10), self.stream.read(&mut buf)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => return true,
+                Ok(Ok(_)) => continue,
+                Err(_) => return false,
+            }
+        }
+    }
+}
+
+/// Sends a four-letter word and returns the whole answer.
+pub async fn four_letter_word(addr: SocketAddr, word: &str) -> String {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(word.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut out))
+        .await
+        .unwrap()
+        .unwrap();
+    out
+}

@@ -1,0 +1,133 @@
+//! Four-letter words and AdminServer commands against a running server.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{four_letter_word, start};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use zk_server::fourlw::full_version;
+
+#[tokio::test]
+async fn default_whitelist_allows_srvr_only() {
+    let server = start("").await;
+    let srvr = four_letter_word(server.addr(), "srvr").await;
+    assert!(
+        srvr.starts_with(&format!("Zookeeper version: {}\n", full_version())),
+        "{srvr}"
+    );
+    assert!(srvr.contains("\nMode: standalone\n"), "{srvr}");
+    assert!(srvr.contains("\nNode count: "), "{srvr}");
+    assert_eq!(
+        four_letter_word(server.addr(), "ruok").await,
+        "ruok is not executed because it is not in the whitelist.\n"
+    );
+}
+
+#[tokio::test]
+async fn whitelisted_words_answer_in_apaches_formats() {
+    let server = start("4lw.commands.whitelist=*\n").await;
+    let addr = server.addr();
+    assert_eq!(four_letter_word(addr, "ruok").await, "imok");
+    assert_eq!(four_letter_word(addr, "isro").await, "rw");
+    let stat = four_letter_word(addr, "stat").await;
+    assert!(stat.contains("Clients:\n /127.0.0.1:"), "{stat}");
+    assert!(stat.contains("[0](queued=0,recved=1,sent=0)\n\n"), "{stat}");
+    let conf = four_letter_word(addr, "conf").await;
+    assert!(
+        conf.starts_with(&format!(
+            "clientPort={}\nsecureClientPort=-1\n",
+            addr.port()
+        )),
+        "{conf}"
+    );
+    assert!(conf.contains(
+        "\ntickTime=200\nmaxClientCnxns=60\nminSessionTimeout=400\nmaxSessionTimeout=4000\n"
+    ));
+    let mntr = four_letter_word(addr, "mntr").await;
+    assert!(mntr.contains("zk_server_state\tstandalone\n"), "{mntr}");
+    assert!(mntr.contains("zk_num_alive_connections\t1\n"), "{mntr}");
+    assert!(four_letter_word(addr, "envi").await.starts_with(&format!(
+        "Environment:\nzookeeper.version={}\n",
+        full_version()
+    )));
+    assert_eq!(
+        four_letter_word(addr, "wchs").await,
+        "0 connections watching 0 paths\nTotal watches:0\n"
+    );
+    assert!(
+        four_letter_word(addr, "dump")
+            .await
+            .starts_with("SessionTracker dump:\nSession Sets (")
+    );
+    assert!(
+        four_letter_word(addr, "dirs")
+            .await
+            .starts_with("datadir_size: ")
+    );
+    assert_eq!(
+        four_letter_word(addr, "srst").await,
+        "Server stats reset.\n"
+    );
+    assert_eq!(
+        four_letter_word(addr, "crst").await,
+        "Connection stats reset.\n"
+    );
+    let cons = four_letter_word(addr, "cons").await;
+    assert!(
+        cons.starts_with(" /127.0.0.1:") && cons.ends_with(")\n\n"),
+        "{cons}"
+    );
+}
+
+/// GET over plain HTTP/1.1; returns the status line and the body.
+async fn http_get(addr: std::net::SocketAddr, path: &str) -> (String, String) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        stream.read_to_string(&mut response),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    (head.lines().next().unwrap().to_string(), body.to_string())
+}
+
+#[tokio::test]
+async fn admin_server_answers_json() {
+    let server = start("admin.enableServer=true\n").await;
+    let admin = server.server.admin_address().expect("the AdminServer runs");
+    let (status, body) = http_get(admin, "/commands/ruok").await;
+    assert!(status.contains("200"), "{status}");
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["command"], "ruok");
+    assert!(json["error"].is_null());
+
+    let (_, body) = http_get(admin, "/commands/srvr").await;
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["command"], "server_stats");
+    assert_eq!(json["server_stats"]["server_state"], "standalone");
+    assert_eq!(json["version"], full_version());
+
+    let (_, body) = http_get(admin, "/commands/monitor").await;
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["server_state"], "standalone");
+    assert!(json["znode_count"].as_i64().unwrap() >= 4);
+
+    let (_, body) = http_get(admin, "/commands/conf").await;
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["tick_time"], 200);
+    assert_eq!(json["client_port"], server.addr().port());
+
+    let (status, body) = http_get(admin, "/commands/nope").await;
+    assert!(status.contains("404"), "{status}");
+    assert!(body.contains("Command not found: nope"));
+
+    let (status, body) = http_get(admin, "/commands").await;
+    assert!(status.contains("200"));
+    assert!(body.contains("/commands/monitor"));
+}
