@@ -74,9 +74,13 @@ fn init_logging(args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Fails with install instructions when the ZkEnsemble CRD is not served.
-async fn check_crd(client: &Client) -> anyhow::Result<()> {
-    let api = Api::<ZkEnsemble>::all(client.clone());
+/// Fails with install instructions when the ZkEnsemble CRD is not served. Lists in the first watched namespace
+/// when there is one, so namespaced RBAC suffices.
+async fn check_crd(client: &Client, namespaces: &[String]) -> anyhow::Result<()> {
+    let api = match namespaces.first() {
+        Some(namespace) => Api::<ZkEnsemble>::namespaced(client.clone(), namespace),
+        None => Api::<ZkEnsemble>::all(client.clone()),
+    };
     match api.list(&ListParams::default().limit(1)).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(status)) if status.is_not_found() => bail!(
@@ -95,7 +99,7 @@ async fn main() -> anyhow::Result<()> {
     let client = Client::try_default()
         .await
         .context("connecting to Kubernetes")?;
-    check_crd(&client).await?;
+    check_crd(&client, &args.namespaces).await?;
 
     let metrics = Arc::new(Metrics::default());
     let health = Health::new(metrics.clone());

@@ -24,12 +24,17 @@ fn ensemble(yaml: &str) -> ZkEnsemble {
     zk
 }
 
-const MINIMAL: &str = "
-apiVersion: zookeeper.zkops.dev/v1alpha1
-kind: ZkEnsemble
-metadata: { name: demo, namespace: apps }
-spec: {}
-";
+/// The ensemble `demo` in namespace `apps` with the given `spec:` block (YAML, indented by two).
+fn ensemble_with(spec: &str) -> ZkEnsemble {
+    ensemble(&format!(
+        "apiVersion: zookeeper.zkops.dev/v1alpha1\nkind: ZkEnsemble\nmetadata: {{ name: demo, namespace: apps }}\nspec:\n{spec}"
+    ))
+}
+
+/// The ensemble with an empty spec: every field from the schema defaults.
+fn minimal() -> ZkEnsemble {
+    ensemble_with("  {}\n")
+}
 
 /// A committed configuration of members 1..=n of `zk`.
 fn committed(zk: &ZkEnsemble, n: u32, version: i64) -> EnsembleConfig {
@@ -59,7 +64,7 @@ fn env(pod: &Pod, name: &str) -> Option<String> {
 
 #[test]
 fn an_empty_spec_gets_the_schema_defaults_and_is_valid() {
-    let zk = ensemble(MINIMAL);
+    let zk = minimal();
     assert_eq!(zk.spec.replicas, 3);
     assert_eq!(zk.spec.image, "zookeeper:3.8");
     assert_eq!(zk.spec.flavour, ServerFlavour::Apache);
@@ -75,13 +80,8 @@ fn an_empty_spec_gets_the_schema_defaults_and_is_valid() {
 
 #[test]
 fn reserved_and_malformed_settings_are_all_reported() {
-    let zk = ensemble(
-        "
-apiVersion: zookeeper.zkops.dev/v1alpha1
-kind: ZkEnsemble
-metadata: { name: demo, namespace: apps }
-spec:
-  replicas: 0
+    let zk = ensemble_with(
+        "  replicas: 0
   server:
     minSessionTimeout: 9000
     maxSessionTimeout: 4000
@@ -110,13 +110,8 @@ spec:
 
 #[test]
 fn static_settings_enable_reconfig_and_never_bypass_acls() {
-    let zk = ensemble(
-        "
-apiVersion: zookeeper.zkops.dev/v1alpha1
-kind: ZkEnsemble
-metadata: { name: demo, namespace: apps }
-spec:
-  server:
+    let zk = ensemble_with(
+        "  server:
     tickTime: 1000
     extraConfig: { autopurge.purgeInterval: '1' }
 ",
@@ -143,7 +138,7 @@ spec:
 
 #[test]
 fn a_joiner_pod_starts_from_the_committed_config_plus_itself() {
-    let zk = ensemble(MINIMAL);
+    let zk = minimal();
     let config = committed(&zk, 3, 0x1_0000_0004);
     let pod = member_pod(&zk, 4, &config.with_server(server_line(&zk, 4, DOMAIN)));
     let annotations = pod.metadata.annotations.as_ref().unwrap();
@@ -163,7 +158,7 @@ fn a_joiner_pod_starts_from_the_committed_config_plus_itself() {
 
 #[test]
 fn probes_use_the_admin_server_and_nothing_runs_nc() {
-    let zk = ensemble(MINIMAL);
+    let zk = minimal();
     let pod = member_pod(&zk, 1, &committed(&zk, 1, 0));
     let c = container(&pod);
     for probe in [
@@ -185,7 +180,7 @@ fn probes_use_the_admin_server_and_nothing_runs_nc() {
 
 #[test]
 fn members_run_as_non_root_with_config_on_their_volume() {
-    let zk = ensemble(MINIMAL);
+    let zk = minimal();
     let pod = member_pod(&zk, 2, &committed(&zk, 3, 1));
     let spec = pod.spec.as_ref().unwrap();
     let security = spec.security_context.as_ref().unwrap();
@@ -213,9 +208,11 @@ fn members_run_as_non_root_with_config_on_their_volume() {
             .claim_name,
         "data-demo-2"
     );
+    let start = vec!["/bin/sh".to_string(), "/config/start.sh".to_string()];
     assert_eq!(
-        c.command.as_ref().unwrap(),
-        &vec!["/bin/sh".to_string(), "/config/start.sh".to_string()]
+        (c.command.as_ref(), c.args.as_ref()),
+        (None, Some(&start)),
+        "the image's entrypoint runs the script"
     );
     let anti = spec
         .affinity
@@ -256,17 +253,13 @@ fn members_run_as_non_root_with_config_on_their_volume() {
 
 #[test]
 fn the_native_flavour_gets_its_digest_through_the_config_file() {
-    let zk = ensemble(
-        "
-apiVersion: zookeeper.zkops.dev/v1alpha1
-kind: ZkEnsemble
-metadata: { name: demo, namespace: apps }
-spec: { flavour: Native, image: zk-server:dev }
-",
-    );
+    let zk = ensemble_with("  flavour: Native\n  image: zk-server:dev\n");
     let pod = member_pod(&zk, 1, &committed(&zk, 1, 0));
     assert_eq!(env(&pod, "ZK_FLAVOUR").as_deref(), Some("Native"));
     assert_eq!(env(&pod, "SERVER_JVMFLAGS"), None);
+    let start = vec!["/bin/sh".to_string(), "/config/start.sh".to_string()];
+    let c = container(&pod);
+    assert_eq!((c.command.as_ref(), c.args.as_ref()), (Some(&start), None));
     assert!(
         !static_config(&zk).contains("metricsProvider"),
         "the Java metrics provider is Apache-only"
@@ -278,7 +271,7 @@ fn the_pod_hash_follows_restart_worthy_changes_only() {
     let hash = |zk: &ZkEnsemble, config: &EnsembleConfig| {
         member_pod(zk, 1, config).metadata.annotations.unwrap()[POD_SPEC_HASH_ANNOTATION].clone()
     };
-    let zk = ensemble(MINIMAL);
+    let zk = minimal();
     let base = hash(&zk, &committed(&zk, 1, 0));
     assert_eq!(
         base,
@@ -295,7 +288,7 @@ fn the_pod_hash_follows_restart_worthy_changes_only() {
 
 #[test]
 fn retained_volumes_outlive_the_ensemble_and_deleted_ones_do_not() {
-    let zk = ensemble(MINIMAL);
+    let zk = minimal();
     let owned = volume_claim(&zk, 3);
     assert_eq!(owned.metadata.name.as_deref(), Some("data-demo-3"));
     assert_eq!(
@@ -309,7 +302,7 @@ fn retained_volumes_outlive_the_ensemble_and_deleted_ones_do_not() {
 
 #[test]
 fn services_and_budget() {
-    let zk = ensemble(MINIMAL);
+    let zk = minimal();
     let headless = headless_service(&zk).spec.unwrap();
     assert_eq!(headless.cluster_ip.as_deref(), Some("None"));
     assert_eq!(headless.publish_not_ready_addresses, Some(true));
@@ -327,10 +320,21 @@ fn services_and_budget() {
 fn the_super_digest_is_zookeepers() {
     // base64(sha1("super:secret")), computed independently.
     assert_eq!(super_digest("secret"), "super:lK75jTNcA+U9vtVEw5vB51mj/w4=");
-    let secret = super_secret(&ensemble(MINIMAL), "secret");
+    let secret = super_secret(&minimal(), "secret");
     assert_eq!(secret.metadata.name.as_deref(), Some("demo-super"));
     assert_eq!(
         secret.string_data.unwrap()[DIGEST_KEY],
         "super:lK75jTNcA+U9vtVEw5vB51mj/w4="
     );
+}
+
+#[test]
+fn the_example_manifest_is_a_valid_three_member_ensemble() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/demo.yaml"))
+        .unwrap();
+    let mut zk = ensemble(&text.replace("name: demo\n", "name: demo\n  namespace: apps\n"));
+    validate(&zk.spec).unwrap();
+    assert_eq!(zk.spec.replicas, 3);
+    zk.metadata.namespace = Some("apps".into());
+    assert!(static_config(&zk).contains("autopurge.purgeInterval=1\n"));
 }

@@ -4,6 +4,9 @@
 //! - `apply`: carry out one planned step against Kubernetes or the ensemble.
 //! - `status`: the status written back, conditions included.
 //! - `reconcile`: the pipeline fetch → validate → plan → build → apply → status.
+//!
+//! There is no finalizer: every object the operator creates carries an owner reference to its `ZkEnsemble`
+//! and is garbage-collected with it, except volumes under the Retain policy, which are meant to outlive it.
 
 mod apply;
 mod observe;

@@ -85,8 +85,9 @@ async fn reconcile_once(zk: &ZkEnsemble, ctx: &Context) -> Result<Action> {
     };
     let step = plan(&desired, &observation.observed);
     let previous = zk.status.as_ref().and_then(|s| s.step.as_ref());
-    let changed =
-        previous.map(|p| (p.action.as_str(), p.member)) != Some((step.action(), step.member()));
+    // No step recorded means the ensemble was idle.
+    let previous_key = previous.map_or(("Idle", None), |p| (p.action.as_str(), p.member));
+    let changed = previous_key != (step.action(), step.member());
     let acting = !matches!(step, Step::Wait(_) | Step::Blocked(_) | Step::Idle);
     info!(step = %step, "planned");
 

@@ -164,32 +164,14 @@ pub(super) fn invalid_spec_status(zk: &ZkEnsemble, now: &str, reason: String) ->
     let mut status = zk.status.clone().unwrap_or_default();
     status.selector = selector_string(zk);
     status.observed_generation = zk.metadata.generation;
-    status.conditions = vec![
-        condition(
-            zk,
-            now,
-            ConditionType::Ready,
-            false,
-            "InvalidSpec",
-            reason.clone(),
-        ),
-        condition(
-            zk,
-            now,
-            ConditionType::Progressing,
-            false,
-            "InvalidSpec",
-            reason.clone(),
-        ),
-        condition(
-            zk,
-            now,
-            ConditionType::Degraded,
-            true,
-            "InvalidSpec",
-            reason,
-        ),
-    ];
+    status.conditions = [
+        (ConditionType::Ready, false),
+        (ConditionType::Progressing, false),
+        (ConditionType::Degraded, true),
+    ]
+    .into_iter()
+    .map(|(type_, holds)| condition(zk, now, type_, holds, "InvalidSpec", reason.clone()))
+    .collect();
     status
 }
 

@@ -136,14 +136,15 @@ fn server_container(zk: &ZkEnsemble, id: u32) -> Container {
     if zk.spec.metrics.enabled {
         ports.push(container_port("metrics", zk.spec.metrics.port));
     }
+    let start = vec!["/bin/sh".to_string(), format!("/config/{START_SCRIPT_KEY}")];
     Container {
         name: "zookeeper".to_string(),
         image: Some(zk.spec.image.clone()),
         image_pull_policy: zk.spec.image_pull_policy.clone(),
-        command: Some(vec![
-            "/bin/sh".to_string(),
-            format!("/config/{START_SCRIPT_KEY}"),
-        ]),
+        // The Apache image's entrypoint prepares its layout (log config, directories) and then runs its
+        // arguments, so the script goes there; the native image's entrypoint is the server, so it is replaced.
+        command: (zk.spec.flavour == ServerFlavour::Native).then(|| start.clone()),
+        args: (zk.spec.flavour == ServerFlavour::Apache).then_some(start),
         env: Some(env),
         ports: Some(ports),
         resources: zk.spec.resources.clone(),

@@ -28,35 +28,11 @@ use super::ZkEnsembleStatus;
         status_replicas_path = ".status.replicas",
         label_selector_path = ".status.selector"
     ),
-    printcolumn(
-        name = "Replicas",
-        type_ = "integer",
-        json_path = ".status.replicas",
-        description = "Voting members in the committed configuration"
-    ),
-    printcolumn(
-        name = "Ready",
-        type_ = "integer",
-        json_path = ".status.readyReplicas",
-        description = "Members serving and in sync with the leader"
-    ),
-    printcolumn(
-        name = "Leader",
-        type_ = "string",
-        json_path = ".status.leader",
-        description = "Pod of the current leader"
-    ),
-    printcolumn(
-        name = "Config",
-        type_ = "string",
-        json_path = ".status.configVersion",
-        description = "Committed dynamic configuration version"
-    ),
-    printcolumn(
-        name = "Age",
-        type_ = "date",
-        json_path = ".metadata.creationTimestamp"
-    )
+    printcolumn = r#"{"name":"Replicas","type":"integer","jsonPath":".status.replicas","description":"Voting members in the committed configuration"}"#,
+    printcolumn = r#"{"name":"Ready","type":"integer","jsonPath":".status.readyReplicas","description":"Members serving and in sync with the leader"}"#,
+    printcolumn = r#"{"name":"Leader","type":"string","jsonPath":".status.leader","description":"Pod of the current leader"}"#,
+    printcolumn = r#"{"name":"Config","type":"string","jsonPath":".status.configVersion","description":"Committed dynamic configuration version"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase")]
 pub struct ZkEnsembleSpec {

@@ -116,7 +116,7 @@ mod tests {
             }
         );
         let looking = "zk_server_state\tlooking\nzk_peer_state\tlooking - \n";
-        assert_eq!(parse_mntr(looking).synced, false);
+        assert!(!parse_mntr(looking).synced);
     }
 
     #[tokio::test]
