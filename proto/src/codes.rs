@@ -274,6 +274,10 @@ wire_enum! {
         Data = 2,
         /// Every kind, including persistent.
         Any = 3,
+        /// Persistent watches.
+        Persistent = 4,
+        /// Persistent-recursive watches.
+        PersistentRecursive = 5,
     }
 }
 

@@ -324,7 +324,7 @@ impl<T: Record> Field for Vec<T> {
 }
 
 /// A vector of strings, wrapped so it is not mistaken for a vector of records.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Strings(pub Vec<String>);
 
 impl Field for Strings {
@@ -341,7 +341,7 @@ impl Field for Strings {
 macro_rules! record {
     ($(#[$m:meta])* pub struct $name:ident { $( $(#[$fm:meta])* $field:ident : $ty:ty ),* $(,)? }) => {
         $(#[$m])*
-        #[derive(Debug, Clone, PartialEq, Eq, Default)]
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
         pub struct $name { $( $(#[$fm])* pub $field: $ty ),* }
 
         impl $crate::jute::Record for $name {

@@ -1,0 +1,23 @@
+//! Access control as Apache's: the schemes (world, auth, digest, ip), authentication of `addauth`
+//! credentials, the fix-up of ACLs given to create/setACL (InvalidACL rules), and the permission check with
+//! the super user and `skipACL`.
+
+mod check;
+mod digest;
+mod ip;
+
+pub use check::{AclPolicy, fixup_acl};
+pub use digest::{authenticate_digest, digest_id};
+pub use ip::{ip_matches, is_valid_ip};
+
+use zk_proto::Id;
+
+/// The identity of the super user once authenticated.
+pub fn super_id() -> Id {
+    Id::new("super", "")
+}
+
+/// The identity every connection carries for its remote address (`ip:<address>`).
+pub fn ip_id(address: std::net::IpAddr) -> Id {
+    Id::new("ip", address.to_string())
+}

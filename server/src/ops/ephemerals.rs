@@ -1,0 +1,23 @@
+//! getEphemerals (103): the session's ephemeral paths under a prefix (all of them for an empty or `/`
+//! prefix), sorted.
+
+use zk_proto::{ErrorCode, GetEphemeralsRequest, GetEphemeralsResponse, Strings};
+
+use super::ReadCtx;
+
+/// getEphemerals.
+pub fn read(
+    ctx: &ReadCtx<'_>,
+    req: GetEphemeralsRequest,
+) -> Result<GetEphemeralsResponse, ErrorCode> {
+    let prefix = req.path.trim();
+    let all = ctx.tree.ephemerals_of(ctx.session);
+    let children = if prefix.is_empty() || prefix == "/" {
+        all
+    } else {
+        all.into_iter().filter(|p| p.starts_with(prefix)).collect()
+    };
+    Ok(GetEphemeralsResponse {
+        children: Strings(children),
+    })
+}

@@ -1,0 +1,25 @@
+//! setACL (7): valid path, ACL fix-up (InvalidACL), node exists, ADMIN on the node, ACL version matches;
+//! then the ACL and aversion change (no watch fires).
+
+use zk_proto::{ErrorCode, SetAclRequest, SetAclResponse, perms};
+
+use super::{WriteCtx, next_version};
+use crate::acl::fixup_acl;
+use crate::tree::path;
+
+/// Replaces a node's ACL.
+pub fn apply(ctx: &mut WriteCtx<'_>, req: SetAclRequest) -> Result<SetAclResponse, ErrorCode> {
+    path::validate(&req.path)?;
+    let acl = fixup_acl(&req.acl, ctx.auth)?;
+    let node = ctx.node(&req.path)?;
+    ctx.check(node, perms::ADMIN)?;
+    let aversion = next_version(node.stat.aversion, req.version)?;
+    let undo = ctx.tree.set_acl(&req.path, &acl, aversion);
+    ctx.undo.push(undo);
+    let stat = ctx
+        .tree
+        .get(&req.path)
+        .map(|n| n.stat())
+        .unwrap_or_default();
+    Ok(SetAclResponse { stat })
+}

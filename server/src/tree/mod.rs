@@ -1,0 +1,385 @@
+//! The data tree: every znode by path, with Apache's Stat rules, node kinds (ephemeral, container, TTL),
+//! the system nodes (`/zookeeper`, `/zookeeper/quota`, `/zookeeper/config`), per-session ephemeral sets and
+//! the approximate data size. Mutations return an [`Undo`] so a failed multi can be rolled back.
+//!
+//! The tree checks nothing about permissions or versions: `ops` decides, the tree only applies.
+
+mod kind;
+mod node;
+pub mod path;
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+use zk_proto::{Acl, Id, perms};
+
+pub use kind::{CONTAINER_OWNER, MAX_TTL, NodeKind};
+pub use node::{Node, NodeStat};
+
+/// `/zookeeper`.
+pub const ZOOKEEPER: &str = "/zookeeper";
+/// `/zookeeper/quota`.
+pub const QUOTA: &str = "/zookeeper/quota";
+/// `/zookeeper/config`.
+pub const CONFIG: &str = "/zookeeper/config";
+
+/// The inverse of one mutation.
+#[derive(Debug)]
+pub enum Undo {
+    /// A node was created: remove it and restore its parent's stat.
+    Created {
+        /// The created path.
+        path: String,
+        /// The parent's stat before.
+        parent_stat: NodeStat,
+    },
+    /// A node was deleted: put it back and restore its parent's stat.
+    Deleted {
+        /// The deleted path.
+        path: String,
+        /// The node as it was.
+        node: Box<Node>,
+        /// The parent's stat before.
+        parent_stat: NodeStat,
+    },
+    /// Data or ACL changed: restore both and the stat.
+    Changed {
+        /// The path.
+        path: String,
+        /// Data before.
+        data: Option<Vec<u8>>,
+        /// ACL before.
+        acl: Arc<[Acl]>,
+        /// Stat before.
+        stat: NodeStat,
+    },
+}
+
+/// What a create gives the new node.
+#[derive(Debug)]
+pub struct NewNode<'a> {
+    /// The data.
+    pub data: Option<Vec<u8>>,
+    /// The ACL (already fixed up).
+    pub acl: &'a [Acl],
+    /// The `ephemeralOwner` (see [`NodeKind::owner`]).
+    pub owner: i64,
+}
+
+/// The world-readable, world-writable ACL Apache gives system nodes and `OPEN_ACL_UNSAFE` nodes.
+pub fn open_acl() -> Vec<Acl> {
+    vec![Acl {
+        perms: perms::ALL,
+        id: Id::new("world", "anyone"),
+    }]
+}
+
+/// All znodes.
+#[derive(Debug, Clone)]
+pub struct DataTree {
+    nodes: HashMap<Box<str>, Node>,
+    ephemerals: HashMap<i64, BTreeSet<String>>,
+    acls: HashSet<Arc<[Acl]>>,
+    data_size: i64,
+}
+
+impl Default for DataTree {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl DataTree {
+    /// A tree without any node (filled by [`DataTree::insert_raw`] when restoring a snapshot).
+    pub fn empty() -> Self {
+        DataTree {
+            nodes: HashMap::new(),
+            ephemerals: HashMap::new(),
+            acls: HashSet::new(),
+            data_size: 0,
+        }
+    }
+
+    /// A tree holding only the root and the system nodes, all with zero stats; `/zookeeper/config` is
+    /// world-read-only with data and ACL versions -1 and empty data until a membership is applied.
+    pub fn new() -> Self {
+        let mut tree = Self::empty();
+        let open = tree.intern(&open_acl());
+        tree.insert_raw("/", Node::new(None, open.clone(), NodeStat::default()));
+        for (path, data) in [(ZOOKEEPER, None), (QUOTA, None)] {
+            tree.insert_raw(path, Node::new(data, open.clone(), NodeStat::default()));
+        }
+        let read_only = tree.intern(&[Acl {
+            perms: perms::READ,
+            id: Id::new("world", "anyone"),
+        }]);
+        let config_stat = NodeStat {
+            version: -1,
+            aversion: -1,
+            ..NodeStat::default()
+        };
+        tree.insert_raw(CONFIG, Node::new(Some(Vec::new()), read_only, config_stat));
+        tree
+    }
+
+    /// Inserts a node and links it to its parent without touching any stat (construction and restore).
+    pub fn insert_raw(&mut self, path: &str, node: Node) {
+        if let Some(parent) = path::parent(path).and_then(|p| self.nodes.get_mut(p)) {
+            parent.children.insert(path::name(path).into());
+        }
+        self.account(path, &node, 1);
+        self.nodes.insert(path.into(), node);
+    }
+
+    /// Updates the data size and the ephemeral index for a node that appears (`sign` 1) or goes (-1).
+    fn account(&mut self, path: &str, node: &Node, sign: i64) {
+        self.data_size += sign * (path.len() + node.data_len()) as i64;
+        if let NodeKind::Ephemeral(session) = NodeKind::from_owner(node.stat.ephemeral_owner) {
+            let set = self.ephemerals.entry(session).or_default();
+            if sign > 0 {
+                set.insert(path.to_owned());
+            } else {
+                set.remove(path);
+                if set.is_empty() {
+                    self.ephemerals.remove(&session);
+                }
+            }
+        }
+    }
+
+    /// The shared copy of `acl`.
+    pub fn intern(&mut self, acl: &[Acl]) -> Arc<[Acl]> {
+        if let Some(shared) = self.acls.get(acl) {
+            return shared.clone();
+        }
+        let shared: Arc<[Acl]> = acl.into();
+        self.acls.insert(shared.clone());
+        shared
+    }
+
+    /// The node at `path`.
+    pub fn get(&self, path: &str) -> Option<&Node> {
+        self.nodes.get(path)
+    }
+
+    /// Every node with its path, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Node)> {
+        self.nodes.iter().map(|(p, n)| (p.as_ref(), n))
+    }
+
+    /// Number of znodes as Apache counts them (its map holds the root twice, as `""` and `/`).
+    pub fn node_count(&self) -> usize {
+        self.nodes.len() + 1
+    }
+
+    /// Sum of path lengths and data lengths, as Apache's `approximateDataSize` (root counted as `/`).
+    pub fn approximate_data_size(&self) -> i64 {
+        self.data_size
+    }
+
+    /// Number of ephemeral nodes.
+    pub fn ephemeral_count(&self) -> usize {
+        self.ephemerals.values().map(BTreeSet::len).sum()
+    }
+
+    /// Paths of the ephemerals of `session`, sorted.
+    pub fn ephemerals_of(&self, session: i64) -> Vec<String> {
+        self.ephemerals
+            .get(&session)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Sessions that own ephemerals, with their paths (for the `dump` four-letter word).
+    pub fn ephemerals_by_session(&self) -> Vec<(i64, Vec<String>)> {
+        let mut all: Vec<_> = self
+            .ephemerals
+            .iter()
+            .map(|(s, p)| (*s, p.iter().cloned().collect()))
+            .collect();
+        all.sort();
+        all
+    }
+
+    /// Number of descendants of `path` (all of them, not only children).
+    pub fn descendant_count(&self, path: &str) -> usize {
+        let mut count = 0;
+        let mut stack = vec![path.to_owned()];
+        while let Some(p) = stack.pop() {
+            if let Some(node) = self.nodes.get(p.as_str()) {
+                count += node.children.len();
+                stack.extend(node.children.iter().map(|c| path::join(&p, c)));
+            }
+        }
+        count
+    }
+
+    fn node_mut(&mut self, path: &str) -> &mut Node {
+        self.nodes
+            .get_mut(path)
+            .unwrap_or_else(|| panic!("node {path} checked before mutation"))
+    }
+
+    /// Creates `path` under its existing parent: the new node's czxid, mzxid and pzxid are `zxid`, its
+    /// ctime and mtime `time`; the parent's cversion is set to `parent_cversion` and its pzxid to `zxid`.
+    pub fn create(
+        &mut self,
+        path: &str,
+        new: NewNode<'_>,
+        parent_cversion: i32,
+        zxid: i64,
+        time: i64,
+    ) -> Undo {
+        let NewNode { data, acl, owner } = new;
+        let acl = self.intern(acl);
+        let parent_path = path::parent(path).expect("created path has a parent");
+        let parent = self.node_mut(parent_path);
+        let parent_stat = parent.stat;
+        parent.stat.cversion = parent_cversion;
+        parent.stat.pzxid = zxid;
+        self.insert_raw(
+            path,
+            Node::new(data, acl, NodeStat::created(zxid, time, owner)),
+        );
+        Undo::Created {
+            path: path.to_owned(),
+            parent_stat,
+        }
+    }
+
+    /// Deletes the childless node `path`: the parent's cversion goes up by one and its pzxid becomes `zxid`.
+    pub fn delete(&mut self, path: &str, zxid: i64) -> Undo {
+        let node = self
+            .nodes
+            .remove(path)
+            .unwrap_or_else(|| panic!("node {path} checked before delete"));
+        self.account(path, &node, -1);
+        let parent = self.node_mut(path::parent(path).expect("deleted path has a parent"));
+        let parent_stat = parent.stat;
+        parent.children.remove(path::name(path));
+        parent.stat.cversion = parent.stat.cversion.wrapping_add(1);
+        if zxid > parent.stat.pzxid {
+            parent.stat.pzxid = zxid;
+        }
+        Undo::Deleted {
+            path: path.to_owned(),
+            node: Box::new(node),
+            parent_stat,
+        }
+    }
+
+    fn changed(&mut self, path: &str) -> Undo {
+        let node = self.node_mut(path);
+        Undo::Changed {
+            path: path.to_owned(),
+            data: node.data.clone(),
+            acl: node.acl.clone(),
+            stat: node.stat,
+        }
+    }
+
+    /// Replaces the data of `path`: version becomes `version`, mzxid `zxid`, mtime `time`.
+    pub fn set_data(
+        &mut self,
+        path: &str,
+        data: Option<Vec<u8>>,
+        version: i32,
+        zxid: i64,
+        time: i64,
+    ) -> Undo {
+        let undo = self.changed(path);
+        let node = self.node_mut(path);
+        let delta = data.as_ref().map_or(0, Vec::len) as i64 - node.data_len() as i64;
+        node.data = data;
+        node.stat.version = version;
+        node.stat.mzxid = zxid;
+        node.stat.mtime = time;
+        self.data_size += delta;
+        undo
+    }
+
+    /// Replaces the ACL of `path`; aversion becomes `aversion` (mzxid and mtime are untouched, as Apache).
+    pub fn set_acl(&mut self, path: &str, acl: &[Acl], aversion: i32) -> Undo {
+        let undo = self.changed(path);
+        let acl = self.intern(acl);
+        let node = self.node_mut(path);
+        node.acl = acl;
+        node.stat.aversion = aversion;
+        undo
+    }
+
+    /// Reverts one mutation (the most recent first, when reverting several).
+    pub fn undo(&mut self, undo: Undo) {
+        match undo {
+            Undo::Created { path, parent_stat } => {
+                let node = self
+                    .nodes
+                    .remove(path.as_str())
+                    .expect("created node present");
+                self.account(&path, &node, -1);
+                let parent = self.node_mut(path::parent(&path).expect("has parent"));
+                parent.children.remove(path::name(&path));
+                parent.stat = parent_stat;
+            }
+            Undo::Deleted {
+                path,
+                node,
+                parent_stat,
+            } => {
+                self.insert_raw(&path, *node);
+                self.node_mut(path::parent(&path).expect("has parent")).stat = parent_stat;
+            }
+            Undo::Changed {
+                path,
+                data,
+                acl,
+                stat,
+            } => {
+                let node = self.node_mut(&path);
+                let delta = data.as_ref().map_or(0, Vec::len) as i64 - node.data_len() as i64;
+                node.data = data;
+                node.acl = acl;
+                node.stat = stat;
+                self.data_size += delta;
+            }
+        }
+    }
+
+    /// Sets `/zookeeper/config` to a new committed configuration (data version stays -1, as Apache).
+    pub fn set_config(&mut self, text: &str, zxid: i64, time: i64) {
+        let node = self.node_mut(CONFIG);
+        let delta = text.len() as i64 - node.data_len() as i64;
+        node.data = Some(text.as_bytes().to_vec());
+        node.stat.mzxid = zxid;
+        node.stat.mtime = time;
+        self.data_size += delta;
+    }
+
+    /// Containers that had children and have none left, and TTL nodes without children unmodified for
+    /// longer than their TTL at `now` (ms): what Apache's container manager deletes.
+    pub fn expired_nodes(&self, now: i64) -> Vec<String> {
+        let mut paths: Vec<String> = self
+            .nodes
+            .iter()
+            .filter(|(_, n)| n.children.is_empty() && Self::is_expired(n, now))
+            .map(|(p, _)| p.to_string())
+            .collect();
+        paths.sort();
+        paths
+    }
+
+    /// Whether `node` is a container or TTL node due for deletion at `now`.
+    pub fn is_expired(node: &Node, now: i64) -> bool {
+        if !node.children.is_empty() {
+            return false;
+        }
+        match NodeKind::from_owner(node.stat.ephemeral_owner) {
+            NodeKind::Container => node.stat.cversion > 0,
+            NodeKind::Ttl(ttl) => now - node.stat.mtime > ttl,
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
