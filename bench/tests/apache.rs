@@ -6,7 +6,7 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use zk_bench::launch::{Flavour, Launcher};
+use zk_bench::launch::{Deployment, Flavour, Launcher};
 use zk_bench::rss::resident_bytes;
 use zk_bench::runner::{self, Limits, RunError};
 use zk_bench::session::SessionError;
@@ -20,6 +20,15 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("bind an ephemeral port")
+}
+
+/// A standalone Apache ZooKeeper on a free port, ready.
+async fn start_apache() -> Deployment {
+    let topology = Topology::loopback(1, free_port());
+    launcher()
+        .start(Flavour::Apache, &topology)
+        .await
+        .expect("Apache starts")
 }
 
 fn launcher() -> Launcher {
@@ -44,11 +53,7 @@ fn exactly(ops: u64) -> Limits {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_workload_is_answered_in_full_by_apache() {
-    let topology = Topology::loopback(1, free_port());
-    let deployment = launcher()
-        .start(Flavour::Apache, &topology)
-        .await
-        .expect("Apache starts");
+    let deployment = start_apache().await;
     let addrs = deployment.client_addrs();
     let value = vec![b'x'; 100];
 
@@ -84,11 +89,7 @@ async fn every_workload_is_answered_in_full_by_apache() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_request_fails_the_row_with_its_error_code() {
-    let topology = Topology::loopback(1, free_port());
-    let deployment = launcher()
-        .start(Flavour::Apache, &topology)
-        .await
-        .expect("Apache starts");
+    let deployment = start_apache().await;
     let missing = Workload::on_pool(OpKind::GetData, "/nowhere", 10, Vec::new());
     let one = Concurrency {
         sessions: 1,
