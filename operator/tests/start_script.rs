@@ -1,73 +1,37 @@
 //! The members' start script, run with `/bin/sh` against a scratch volume: it picks the membership the server
 //! must boot from in each of the situations that crash-loop members under other operators.
 
-use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
+mod common;
 
-use zk_operator::resources::config_map::START_SCRIPT;
+use std::path::Path;
 
-/// A scratch member: its volume directories, ConfigMap and start-up config files.
-struct Member {
-    root: PathBuf,
-}
+use common::ScratchMember;
+
+/// Stands in for the server binary: these tests are about the rendered files, not the server.
+const ECHO_SERVER: &str = "#!/bin/sh\necho \"server started with $1\"\n";
+
+/// A member whose static settings are two lines and whose start-up config is given.
+struct Member(ScratchMember);
 
 impl Member {
     fn new(bootstrap_version: &str, bootstrap_servers: &str) -> Self {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let root = std::env::temp_dir().join(format!(
-            "zk-start-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        for dir in ["conf", "data", "config", "bootstrap", "bin"] {
-            fs::create_dir_all(root.join(dir)).unwrap();
-        }
-        fs::write(
-            root.join("config/zoo.cfg.static"),
-            "dataDir=/data\nreconfigEnabled=true\n",
-        )
-        .unwrap();
-        fs::write(root.join("config/start.sh"), START_SCRIPT).unwrap();
-        fs::write(root.join("bootstrap/version"), bootstrap_version).unwrap();
-        fs::write(root.join("bootstrap/servers"), bootstrap_servers).unwrap();
-        // Stands in for the server binary: the test is about the rendered files, not the server.
-        let server = root.join("bin/zk-server");
-        fs::write(&server, "#!/bin/sh\necho \"server started with $1\"\n").unwrap();
-        Command::new("chmod")
-            .arg("+x")
-            .arg(&server)
-            .status()
-            .unwrap();
-        Member { root }
+        let static_config = "dataDir=/data\nreconfigEnabled=true\n";
+        Member(ScratchMember::new(
+            static_config,
+            bootstrap_version,
+            bootstrap_servers,
+            ECHO_SERVER,
+        ))
     }
 
     fn write(&self, path: &str, text: &str) -> &Self {
-        fs::write(self.root.join(path), text).unwrap();
+        self.0.write(path, text);
         self
     }
 
     /// Runs the script as member `id`; returns the rendered zoo.cfg.
     fn start(&self, id: u32) -> String {
-        let dir = |d: &str| self.root.join(d);
-        let path = format!(
-            "{}:{}",
-            dir("bin").display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
-        let output = Command::new("/bin/sh")
-            .arg(dir("config/start.sh"))
-            .env("ZK_MY_ID", id.to_string())
-            .env("ZK_FLAVOUR", "Native")
-            .env("ZK_SUPER_DIGEST", "super:abc=")
-            .env("CONF_DIR", dir("conf"))
-            .env("DATA_DIR", dir("data"))
-            .env("CONFIG_DIR", dir("config"))
-            .env("BOOTSTRAP_DIR", dir("bootstrap"))
-            .env("PATH", path)
-            .output()
-            .unwrap();
+        let output = self.0.start_command(id).output().unwrap();
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert!(
             output.status.success(),
@@ -75,21 +39,13 @@ impl Member {
             String::from_utf8_lossy(&output.stderr)
         );
         assert!(stdout.contains("server started with"), "{stdout}");
-        assert_eq!(
-            fs::read_to_string(dir("data/myid")).unwrap().trim(),
-            id.to_string()
-        );
-        fs::read_to_string(dir("conf/zoo.cfg")).unwrap()
+        let myid = std::fs::read_to_string(self.0.path("data/myid")).unwrap();
+        assert_eq!(myid.trim(), id.to_string());
+        self.0.rendered()
     }
 
-    fn conf(&self) -> PathBuf {
-        self.root.join("conf")
-    }
-}
-
-impl Drop for Member {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.root);
+    fn conf(&self) -> std::path::PathBuf {
+        self.0.path("conf")
     }
 }
 
@@ -118,7 +74,7 @@ fn a_fresh_volume_boots_from_the_start_up_config() {
         "{cfg}"
     );
     assert!(!cfg.contains("dynamicConfigFile"), "{cfg}");
-    assert!(cfg.contains("superDigest=super:abc="), "{cfg}");
+    assert!(cfg.contains("superDigest=super:unused="), "{cfg}");
 }
 
 #[test]
