@@ -11,8 +11,11 @@ use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 use crate::acl::AclPolicy;
-use crate::config::{HostPort, LearnerType, ServerConfig, backup_static_config};
+use crate::config::{
+    HostPort, LearnerType, Membership, ServerConfig, backup_static_config, write_dynamic_config,
+};
 use crate::consensus::{Consensus, ConsensusError, ConsensusOptions, Member, Role};
+use crate::fourlw::ServerInfo;
 use crate::net::{Context, run_listener};
 use crate::session::{ExpiryHost, now_ms, run_expiry};
 use crate::shutdown::{Shutdown, ShutdownSignal};
@@ -62,6 +65,7 @@ impl Server {
             },
             extended_types: config.extended_types_enabled,
             reconfig_enabled: config.reconfig_enabled,
+            distributed: config.is_distributed(),
         }));
         let options = ConsensusOptions {
             my_id: config.server_id(),
@@ -118,6 +122,13 @@ impl Server {
                 signal.subscribe(),
             )),
         ];
+        if ctx.config.is_distributed() && ctx.config.reconfig_enabled {
+            tasks.push(tokio::spawn(persist_membership(
+                ctx.clone(),
+                tick,
+                signal.subscribe(),
+            )));
+        }
         if let Some(listener) = admin_listener {
             let info: Arc<dyn crate::fourlw::ServerInfo> = ctx.clone();
             let shutdown = signal.subscribe();
@@ -236,6 +247,42 @@ async fn sweep_expired_nodes(ctx: Arc<Context>, every: Duration, mut shutdown: S
         }
         if let Err(e) = ctx.propose(Command::DeleteExpired { time_ms, paths }).await {
             warn!(error = %e, "deleting expired containers and TTL nodes failed");
+        }
+    }
+}
+
+/// Keeps the configuration files in step with the committed membership, as Apache does when
+/// `reconfigEnabled`: each new version is written to `<cfg>.dynamic.<hex version>` and the static file is
+/// repointed at it (`clientPort` leaves the static file once this member's server line carries its client
+/// address).
+async fn persist_membership(ctx: Arc<Context>, every: Duration, mut shutdown: Shutdown) {
+    let mut written = ctx
+        .config
+        .dynamic_config_file
+        .as_ref()
+        .map(|_| ctx.config.membership.version);
+    let mut interval = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {}
+            _ = shutdown.recv() => return,
+        }
+        let Ok(membership) = Membership::from_config_text(&ctx.membership_text()) else {
+            continue;
+        };
+        if membership.servers.is_empty() || written == Some(membership.version) {
+            continue;
+        }
+        let erase_client_address = membership
+            .servers
+            .get(&ctx.config.server_id())
+            .is_some_and(|spec| spec.client.is_some());
+        match write_dynamic_config(&ctx.config.config_path, &membership, erase_client_address) {
+            Ok(path) => {
+                info!(file = %path.display(), version = format_args!("{:x}", membership.version), "configuration written");
+                written = Some(membership.version);
+            }
+            Err(e) => warn!(error = %e, "writing the dynamic configuration failed"),
         }
     }
 }

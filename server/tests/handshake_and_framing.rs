@@ -6,8 +6,8 @@ mod common;
 use common::{RawClient, start};
 use zk_proto::{Acl, EventType};
 use zk_proto::{
-    ConnectResponse, CreateRequest, ErrorCode, GetDataRequest, Id, OpCode, PathRequest, Record,
-    SetDataRequest, WatcherEvent, perms,
+    ConnectResponse, CreateRequest, ErrorCode, Id, OpCode, PathRequest, Record, SetDataRequest,
+    WatcherEvent, perms,
 };
 
 fn open_acl() -> Vec<Acl> {

@@ -46,6 +46,11 @@ impl Membership {
         Ok(membership)
     }
 
+    /// Parses the text of `/zookeeper/config` (server lines, then `version=<hex>`).
+    pub fn from_config_text(text: &str) -> Result<Membership, ConfigError> {
+        Membership::from_entries(&super::properties::parse(text))
+    }
+
     /// Members that vote.
     pub fn voters(&self) -> impl Iterator<Item = &ServerSpec> {
         self.servers
@@ -107,6 +112,16 @@ mod tests {
              version=100000002"
         );
         assert_eq!(m.version, 0x1_0000_0002);
+    }
+
+    #[test]
+    fn config_text_parses_back() {
+        let m = membership(&[
+            ("server.0", "127.0.0.1:2888:3888"),
+            ("server.1", "h:1:2:observer;h:3"),
+            ("version", "1a"),
+        ]);
+        assert_eq!(Membership::from_config_text(&m.config_text()).unwrap(), m);
     }
 
     #[test]
