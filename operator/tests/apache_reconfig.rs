@@ -30,22 +30,27 @@ struct Apache {
     scratch: ScratchMember,
     id: u32,
     line: ServerLine,
+    admin_port: u16,
     process: Option<Child>,
 }
 
 impl Apache {
     fn new(id: u32, bootstrap: &EnsembleConfig, line: ServerLine) -> Self {
         let static_config = "tickTime=500\ninitLimit=10\nsyncLimit=5\nstandaloneEnabled=false\nreconfigEnabled=true\n\
-            4lw.commands.whitelist=mntr,srvr,ruok\nadmin.enableServer=false\n";
-        // The operator's native flavour runs `zk-server <cfg>`; here that is Apache's QuorumPeerMain.
+            4lw.commands.whitelist=mntr,srvr,ruok\nadmin.enableServer=true\n";
+        // The operator's native flavour runs `zk-server <cfg>`; here that is Apache's QuorumPeerMain. Debian's
+        // zookeeper.jar leaves the servlet API off its class path, without which the AdminServer (and so the
+        // pods' probes) does not start.
         let server = format!(
             "#!/bin/sh\nexec java -Dzookeeper.DigestAuthenticationProvider.superDigest='{}' \
-             -cp /usr/share/java/zookeeper.jar org.apache.zookeeper.server.quorum.QuorumPeerMain \"$1\"\n",
+             -cp /usr/share/java/zookeeper.jar:/usr/share/java/servlet-api.jar org.apache.zookeeper.server.quorum.QuorumPeerMain \"$1\"\n",
             super_digest(PASSWORD)
         );
         let scratch = ScratchMember::new("", "0", "", &server);
+        let admin_port = free_port();
         let dirs = format!(
-            "dataDir={}\ndataLogDir={}\n",
+            "admin.serverPort={}\ndataDir={}\ndataLogDir={}\n",
+            admin_port,
             scratch.path("data").display(),
             scratch.path("datalog").display()
         );
@@ -54,6 +59,7 @@ impl Apache {
             scratch,
             id,
             line,
+            admin_port,
             process: None,
         };
         member.set_bootstrap(&bootstrap.with_server(member.line.clone()));
@@ -79,6 +85,19 @@ impl Apache {
             .spawn()
             .unwrap();
         self.process = Some(child);
+    }
+
+    /// The status line of `GET /commands/ruok` on the AdminServer, the request the pods' probes make.
+    async fn probe(&self) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", self.admin_port))
+            .await
+            .unwrap();
+        let request = "GET /commands/ruok HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut reply = String::new();
+        stream.read_to_string(&mut reply).await.unwrap();
+        reply.lines().next().unwrap_or_default().to_string()
     }
 
     fn stop(&mut self) {
@@ -126,11 +145,16 @@ fn line(id: u32) -> ServerLine {
 }
 
 #[tokio::test]
-#[ignore = "needs Apache ZooKeeper 3.8 from Debian's zookeeper package and a JRE; run with --ignored"]
+#[ignore = "needs Debian's zookeeper and libservlet-api-java packages and a JRE; run with --ignored"]
 async fn grow_and_shrink_a_live_ensemble_by_reconfig() {
     let mut seed = Apache::new(1, &EnsembleConfig::default(), line(1));
     seed.start();
     seed.wait_synced(Role::Leader).await;
+    assert_eq!(
+        seed.probe().await,
+        "HTTP/1.1 200 OK",
+        "the readiness and liveness probe answers"
+    );
 
     let client = EnsembleClient::connect(&[seed.client_address()], PASSWORD, TIMEOUT)
         .await
