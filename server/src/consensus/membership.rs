@@ -109,12 +109,7 @@ pub(crate) async fn change_on_leader(
         if let Err(refused) = catch_up_learner(raft, member, catch_up, version).await {
             // Undo: the members added so far (this one included) must not stay behind.
             let added: BTreeSet<u64> = joining[..=n].iter().map(|m| m.id).collect();
-            if let Err(e) = raft
-                .change_membership(ChangeMembers::RemoveNodes(added), false)
-                .await
-            {
-                tracing::warn!(error = %e, "removing learners that did not catch up failed");
-            }
+            remove_learners(raft, added).await;
             return Err(refused);
         }
     }
@@ -169,6 +164,29 @@ pub(crate) async fn change_on_leader(
             .log_id;
     }
     Ok(zxid_of(&written))
+}
+
+/// Removes learners added for a change that failed, retrying while this member still leads.
+async fn remove_learners(raft: &Raft, ids: BTreeSet<u64>) {
+    for _ in 0..5 {
+        match raft
+            .change_membership(ChangeMembers::RemoveNodes(ids.clone()), false)
+            .await
+        {
+            Ok(_) => return,
+            Err(e) if refused_for_leader(&e).is_some() => {
+                tracing::warn!(
+                    ?ids,
+                    "leadership lost before learners of a failed change were removed"
+                );
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(?ids, error = %e, "removing learners of a failed change failed; retrying");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
 }
 
 /// Adds `member` as a learner and waits until it has acknowledged the entry that added it.

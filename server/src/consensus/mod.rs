@@ -13,8 +13,10 @@
 //! - `state_machine` — the adapter from Raft's state machine to our [`StateMachine`].
 //! - `network/` — the peer protocol on the quorum port (framing, outgoing client, incoming listener).
 //! - `membership` — membership changes (reconfig) with joint consensus, on the leader.
+//! - `bootstrap` — a first start: join the existing ensemble, or found a new one.
 //! - `node` — start-up, bootstrap and the [`Consensus`] handle.
 
+mod bootstrap;
 mod codec;
 mod error;
 mod log_store;

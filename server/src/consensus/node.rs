@@ -5,7 +5,7 @@
 //! protocol; the caller gets the leader's apply output once this member has applied the entry
 //! too, so a client never sees its own write missing from the member it talks to.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -14,6 +14,7 @@ use openraft::{Config, ReadPolicy, ServerState, SnapshotPolicy, StepDownPolicy};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use super::bootstrap::first_start;
 use super::log_store::{DEFAULT_SEGMENT_BYTES, LogStore};
 use super::membership::{ChangeRefusal, change_on_leader, refused_for_leader};
 use super::network::client::{CallError, PeerClient, PeerNetwork};
@@ -21,7 +22,7 @@ use super::network::wire::{PeerRequest, PeerResponse};
 use super::network::{quorum_addr, server};
 use super::snapshot_store::SnapshotStore;
 use super::state_machine::{StateMachineAdapter, members_of, zxid_of};
-use super::typ::{Command, PeerNode, Raft, RaftMetrics};
+use super::typ::{Command, Raft, RaftMetrics};
 use super::{ConsensusError, ConsensusOptions, Member, Role, StateMachine};
 
 /// A running member of the replicated log. See the module documentation of `consensus`.
@@ -37,13 +38,15 @@ pub struct Consensus {
     catch_up: Duration,
     /// Idle connections to peers, reused by forwarded requests.
     idle_peers: Mutex<HashMap<u64, Vec<PeerClient>>>,
-    listener: Mutex<Option<JoinHandle<()>>>,
+    /// The peer listener and, until this member has joined, the join requests.
+    tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Consensus {
     /// Opens the log under `data_log_dir` and the snapshots under `data_dir`, restores the newest
-    /// snapshot, starts Raft and listens on this member's quorum port. On the very first start of
-    /// a voter, the ensemble is initialized with the voters of `members`.
+    /// snapshot, starts Raft and listens on this member's quorum port. On the very first start
+    /// (an empty log), the member joins the ensemble of its config, or founds it with the voters
+    /// of `members` when none exists yet (see `bootstrap`).
     pub async fn start(
         opts: ConsensusOptions,
         sm: Arc<dyn StateMachine>,
@@ -88,37 +91,12 @@ impl Consensus {
             .is_initialized()
             .await
             .map_err(|e| ConsensusError::Raft(e.to_string()))?;
-        if fresh && me.voter {
-            let voters: BTreeMap<u64, PeerNode> = opts
-                .members
-                .iter()
-                .filter(|m| m.voter)
-                .map(|m| {
-                    (
-                        m.id,
-                        PeerNode {
-                            spec: m.spec.clone(),
-                        },
-                    )
-                })
-                .collect();
-            tracing::info!(my_id = opts.my_id, voters = ?voters.keys().collect::<Vec<_>>(), "initializing a new ensemble");
-            if let Err(e) = raft.initialize(voters).await {
-                // Another voter may have been faster; its log wins either way.
-                tracing::warn!(error = %e, "initializing the ensemble was refused");
-            }
-            let learners: Vec<Member> = opts.members.iter().filter(|m| !m.voter).cloned().collect();
-            if !learners.is_empty() {
-                tokio::spawn(add_initial_learners(
-                    raft.clone(),
-                    learners,
-                    request_timeout(&opts),
-                ));
-            }
-        }
-
         let listener =
             listener.map(|l| tokio::spawn(server::serve(l, raft.clone(), catch_up_time(&opts))));
+        let joining = match fresh {
+            true => first_start(&raft, &me, &opts.members).await,
+            false => None,
+        };
         let consensus = Consensus {
             my_id: opts.my_id,
             observer_spec: is_observer_spec(&me.spec),
@@ -127,7 +105,7 @@ impl Consensus {
             request_timeout: request_timeout(&opts),
             catch_up: catch_up_time(&opts),
             idle_peers: Mutex::new(HashMap::new()),
-            listener: Mutex::new(listener),
+            tasks: Mutex::new(listener.into_iter().chain(joining).collect()),
         };
         if !fresh
             && let Err(e) = consensus
@@ -309,8 +287,8 @@ impl Consensus {
 
     /// Stops listening to peers and stops Raft. Proposals after this fail with `Shutdown`.
     pub async fn shutdown(&self) {
-        if let Some(listener) = self.listener.lock().expect("listener lock").take() {
-            listener.abort();
+        for task in self.tasks.lock().expect("tasks lock").drain(..) {
+            task.abort();
         }
         if let Err(e) = self.raft.shutdown().await {
             tracing::warn!(error = %e, "raft did not stop cleanly");
@@ -437,31 +415,4 @@ fn is_observer_spec(spec: &str) -> bool {
     spec.split(';')
         .next()
         .is_some_and(|servers| servers.split(':').any(|f| f.trim() == "observer"))
-}
-
-/// On a new ensemble, the first leader adds the configured observers as learners.
-async fn add_initial_learners(raft: Raft, learners: Vec<Member>, timeout: Duration) {
-    let mut metrics = raft.metrics();
-    let leader = tokio::time::timeout(timeout, async {
-        loop {
-            if let Some(leader) = metrics.borrow_and_update().current_leader {
-                return Some(leader);
-            }
-            if metrics.changed().await.is_err() {
-                return None;
-            }
-        }
-    })
-    .await;
-    if leader.ok().flatten() != Some(*raft.node_id()) {
-        return;
-    }
-    for learner in learners {
-        let node = PeerNode {
-            spec: learner.spec.clone(),
-        };
-        if let Err(e) = raft.add_learner(learner.id, node, false).await {
-            tracing::warn!(id = learner.id, error = %e, "adding an observer failed");
-        }
-    }
 }

@@ -10,6 +10,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
 use super::wire::{PeerRequest, PeerResponse, read_frame, write_frame};
+use crate::consensus::bootstrap::answer_join;
 use crate::consensus::membership::{change_on_leader, refused_for_leader};
 use crate::consensus::typ::{Command, Raft, Snapshot, TypeConfig};
 
@@ -114,6 +115,7 @@ async fn answer(raft: &Raft, request: PeerRequest, catch_up: Duration) -> PeerRe
                 None => failed(&e),
             },
         },
+        PeerRequest::Join { id, spec } => PeerResponse::Joined(answer_join(raft, id, spec).await),
         PeerRequest::ChangeMembership {
             members,
             expected_version,

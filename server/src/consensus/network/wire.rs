@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::consensus::Member;
+use crate::consensus::bootstrap::JoinAnswer;
 use crate::consensus::codec;
 use crate::consensus::membership::ChangeRefusal;
 use crate::consensus::typ::{SnapshotMeta, TypeConfig, Vote};
@@ -42,6 +43,13 @@ pub(crate) enum PeerRequest {
     Propose(Vec<u8>),
     /// The leader's current commit point, confirmed with a quorum (for `sync`).
     ReadIndex,
+    /// A member starting with an empty log asks to join the ensemble.
+    Join {
+        /// The joiner's id.
+        id: u64,
+        /// The joiner's Apache server spec.
+        spec: String,
+    },
     /// A membership change forwarded to the leader.
     ChangeMembership {
         /// The whole new membership.
@@ -75,6 +83,8 @@ pub(crate) enum PeerResponse {
         /// Log index to wait for.
         index: u64,
     },
+    /// Answer to [`PeerRequest::Join`].
+    Joined(JoinAnswer),
     /// Outcome of [`PeerRequest::ChangeMembership`]: the new config version, or why not.
     MembershipChanged(Result<i64, ChangeRefusal>),
     /// The receiver does not lead; `leader` is the one it knows of.

@@ -1,5 +1,6 @@
-//! Membership changes on loopback (quorum ports 27401..=27404, 27501..=27503, 27601..=27604):
-//! growing by a member that caught up, refusing one that cannot, removing the leader.
+//! Membership changes on loopback (quorum ports 27401..=27404, 27501..=27503, 27601..=27603,
+//! 27701..=27704): a joiner syncing before it is added, refusing a member that cannot catch up,
+//! removing the leader, configured observers.
 
 use std::time::Duration;
 
@@ -18,13 +19,26 @@ async fn a_caught_up_member_is_added_as_a_voter() {
     for i in 0..5u8 {
         nodes[0].0.propose(vec![i]).await.unwrap();
     }
-    // The joiner starts from the current config plus itself, not yet voting.
-    let mut joiner_view = first_three.to_vec();
-    joiner_view.push(Member {
-        voter: false,
-        ..all[3].clone()
-    });
-    let joiner = start(dir.path(), 4, &joiner_view, 1000).await;
+    // The joiner starts from the current config plus itself (as Apache's joiners do), and
+    // syncs as a non-voting member before the change.
+    let joiner = start(dir.path(), 4, &all, 1000).await;
+    for _ in 0..100 {
+        if joiner.1.commands().len() == 5 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        joiner.1.commands().len(),
+        5,
+        "the joiner syncs before it is added"
+    );
+    assert_eq!(
+        joiner.0.role(),
+        Role::Follower,
+        "a syncing joiner reports follower, as Apache"
+    );
+    assert!(nodes[0].0.members().iter().any(|m| m.id == 4 && !m.voter));
 
     let follower = nodes
         .iter()
@@ -126,14 +140,47 @@ async fn removing_the_leader_hands_leadership_over() {
 
     // The removed member stays up without disturbing the others.
     let removed = nodes.iter().find(|(c, _)| c.my_id() == leader).unwrap();
-    assert_ne!(removed.0.role(), Role::Leader);
     tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_ne!(
+        removed.0.role(),
+        Role::Leader,
+        "the removed leader stepped down"
+    );
     for (consensus, machine) in &survivors {
         assert_eq!(consensus.leader_id(), Some(new_leader));
         consensus.sync().await.unwrap();
         assert_eq!(machine.commands(), [b"before".to_vec(), b"after".to_vec()]);
         assert_eq!(consensus.members(), remaining);
     }
+    for (consensus, _) in &nodes {
+        consensus.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configured_observers_follow_without_voting() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut all = voters(3, 27700);
+    all.push(Member {
+        id: 4,
+        spec: "127.0.0.1:27704:27804:observer;127.0.0.1:27904".into(),
+        voter: false,
+    });
+    let mut nodes = Vec::new();
+    for member in &all {
+        nodes.push(start(dir.path(), member.id, &all, 1000).await);
+    }
+    let observer = &nodes[3];
+    observer
+        .0
+        .propose(b"through the observer".to_vec())
+        .await
+        .unwrap();
+    observer.0.sync().await.unwrap();
+    assert_eq!(observer.0.role(), Role::Observer);
+    assert_eq!(observer.1.commands(), [b"through the observer".to_vec()]);
+    let known = nodes[0].0.members();
+    assert_eq!(known, all, "the observer is a non-voting member");
     for (consensus, _) in &nodes {
         consensus.shutdown().await;
     }

@@ -1,0 +1,159 @@
+//! The first start of a member (an empty log): join the ensemble it belongs to, or found one.
+//!
+//! A member starting with an empty log first asks the other members of its config whether they
+//! already form an ensemble. If one does, the member asks its leader to add it as a non-voting
+//! member (a learner) — this is how a joiner, started with the committed config plus itself,
+//! connects and syncs before `reconfig -add` makes it vote — or finds it is listed already and
+//! waits for the leader to replicate to it. If no member answers with an ensemble, a voter
+//! initializes a new one with the voters of its config (all voters of a new ensemble do the same
+//! with the same config), and a non-voter keeps asking until an ensemble exists.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use openraft::ServerState;
+use openraft::rt::watch::WatchReceiver;
+use serde::{Deserialize, Serialize};
+
+use super::Member;
+use super::network::client::PeerClient;
+use super::network::wire::{PeerRequest, PeerResponse};
+use super::typ::{PeerNode, Raft};
+
+/// How long one join request may take.
+const JOIN_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How often a member that is not part of an ensemble yet asks again.
+const JOIN_RETRY: Duration = Duration::from_millis(200);
+
+/// A member's answer to a join request.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum JoinAnswer {
+    /// The asked member has an empty log too: no ensemble there yet.
+    Uninitialized,
+    /// The joiner is in the asked member's config already.
+    Member,
+    /// The asked member leads and added the joiner as a learner.
+    AddedAsLearner,
+    /// The asked member is in an ensemble but does not lead; the leader it knows of.
+    NotLeader(Option<u64>),
+}
+
+/// What one round of join requests found out.
+enum Round {
+    /// This member is (or now will be) replicated to by a leader.
+    Joined,
+    /// An ensemble exists but did not take the member in yet.
+    Pending,
+    /// No member of the config is part of an ensemble.
+    NoEnsemble,
+}
+
+/// Answers a join request from member `id` with server spec `spec`.
+pub(crate) async fn answer_join(raft: &Raft, id: u64, spec: String) -> JoinAnswer {
+    let (membership, state, leader) = {
+        let metrics = raft.metrics();
+        let now = metrics.borrow_watched();
+        (now.membership_config.clone(), now.state, now.current_leader)
+    };
+    if membership.membership().nodes().next().is_none() {
+        return JoinAnswer::Uninitialized;
+    }
+    if membership.membership().get_node(&id).is_some() {
+        return JoinAnswer::Member;
+    }
+    if state != ServerState::Leader {
+        return JoinAnswer::NotLeader(leader);
+    }
+    tracing::info!(id, %spec, "a new member joins as a learner");
+    match raft.add_learner(id, PeerNode { spec }, false).await {
+        Ok(_) => JoinAnswer::AddedAsLearner,
+        Err(e) => {
+            tracing::warn!(id, error = %e, "adding a joining member failed");
+            JoinAnswer::NotLeader(raft.metrics().borrow_watched().current_leader)
+        }
+    }
+}
+
+/// Joins or founds the ensemble on a first start; returns once this member either is part of an
+/// ensemble or keeps asking in the background (the returned task).
+pub(crate) async fn first_start(
+    raft: &Raft,
+    me: &Member,
+    members: &[Member],
+) -> Option<tokio::task::JoinHandle<()>> {
+    let peers: Vec<Member> = members.iter().filter(|m| m.id != me.id).cloned().collect();
+    match ask_round(me, &peers).await {
+        Round::Joined => None,
+        Round::NoEnsemble if me.voter => {
+            let voters: BTreeMap<u64, PeerNode> = members
+                .iter()
+                .filter(|m| m.voter)
+                .map(|m| {
+                    (
+                        m.id,
+                        PeerNode {
+                            spec: m.spec.clone(),
+                        },
+                    )
+                })
+                .collect();
+            tracing::info!(my_id = me.id, voters = ?voters.keys().collect::<Vec<_>>(), "founding a new ensemble");
+            if let Err(e) = raft.initialize(voters).await {
+                // Another voter may have been faster with the same config; its log wins.
+                tracing::warn!(error = %e, "initializing the ensemble was refused");
+            }
+            None
+        }
+        Round::NoEnsemble | Round::Pending => {
+            let me = me.clone();
+            Some(tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(JOIN_RETRY).await;
+                    if let Round::Joined = ask_round(&me, &peers).await {
+                        tracing::info!(my_id = me.id, "joined the ensemble");
+                        return;
+                    }
+                }
+            }))
+        }
+    }
+}
+
+/// Asks every peer once (following a redirect to the leader).
+async fn ask_round(me: &Member, peers: &[Member]) -> Round {
+    let mut found_ensemble = false;
+    let mut queue: Vec<&Member> = peers.iter().rev().collect();
+    let mut asked = 0;
+    while let Some(peer) = queue.pop() {
+        asked += 1;
+        if asked > peers.len() * 2 {
+            break;
+        }
+        let mut client = PeerClient::new(peer.id, &peer.spec);
+        let request = PeerRequest::Join {
+            id: me.id,
+            spec: me.spec.clone(),
+        };
+        match client.call(&request, JOIN_TIMEOUT).await {
+            Ok(PeerResponse::Joined(JoinAnswer::Member | JoinAnswer::AddedAsLearner)) => {
+                return Round::Joined;
+            }
+            Ok(PeerResponse::Joined(JoinAnswer::NotLeader(leader))) => {
+                found_ensemble = true;
+                if let Some(leader) = leader.and_then(|l| peers.iter().find(|p| p.id == l)) {
+                    queue.push(leader);
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::debug!(peer = peer.id, error = %e, "peer not reachable while joining")
+            }
+        }
+    }
+    if found_ensemble {
+        Round::Pending
+    } else {
+        Round::NoEnsemble
+    }
+}
