@@ -6,6 +6,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use zk_proto::{OpCode, SyncRequest};
+
 use crate::driver::{RowClock, SessionOutcome, drive};
 use crate::session::{Session, SessionError};
 use crate::stats::RowStats;
@@ -120,6 +122,22 @@ pub async fn populate(
         Limits::ops(count),
     )
     .await
+}
+
+/// Has every member in `addrs` catch up with the leader on `path` (sync), so nodes made through one member
+/// are visible through all.
+pub async fn sync_all(addrs: &[SocketAddr], path: &str) -> Result<(), SessionError> {
+    for &addr in addrs {
+        let mut session = Session::connect(addr).await?;
+        let request = SyncRequest {
+            path: path.to_owned(),
+        };
+        match session.call(OpCode::Sync, &request).await? {
+            0 => session.close().await?,
+            code => return Err(session.reply_error(OpCode::Sync, code)),
+        }
+    }
+    Ok(())
 }
 
 /// Creates `path` and its ancestors (empty, open ACL) where missing.

@@ -108,7 +108,14 @@ async fn run_rows(deployment: &mut Deployment, plan: &Plan, rows: &mut [RowRepor
     let addrs = deployment.client_addrs();
     let needs_pool = plan.rows.iter().any(|(k, _)| *k != OpKind::Create);
     let pool = if needs_pool {
-        match runner::populate(addrs[0], POOL_PARENT, POOL_SIZE, value).await {
+        let made = match runner::populate(addrs[0], POOL_PARENT, POOL_SIZE, value).await {
+            Ok(stats) => runner::sync_all(&addrs, POOL_PARENT)
+                .await
+                .map(|()| stats)
+                .map_err(RunError::from),
+            Err(e) => Err(e),
+        };
+        match made {
             Ok(stats) => {
                 tracing::info!(%flavour, nodes = POOL_SIZE, ops_per_s = stats.throughput() as u64, "pool ready");
                 Ok(())
