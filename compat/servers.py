@@ -28,12 +28,13 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if four_letter_word(port, "ruok", timeout=1.0) == "imok":
+            # srvr is the one word every whitelist allows; an answer means the server is serving
+            if four_letter_word(port, "srvr", timeout=1.0).startswith("Zookeeper version:"):
                 return
         except OSError:
             pass
         time.sleep(0.1)
-    raise TimeoutError(f"no server answered ruok on port {port} within {timeout}s")
+    raise TimeoutError(f"no server answered srvr on port {port} within {timeout}s")
 
 
 def four_letter_word(port: int, word: str, timeout: float = 5.0) -> str:
