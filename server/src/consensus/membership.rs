@@ -5,8 +5,8 @@
 //! one joint change sets the voters, the non-voting members and every member's spec, guarded by
 //! the membership it was computed from, so a concurrent change makes it fail instead of being
 //! overwritten. Voters that leave are dropped when the change commits; a participant turned
-//! observer is added back as a learner right after. A leader that removes itself hands over to an up-to-date voter once the change
-//! is committed (openraft's step-down policy, configured in `node`).
+//! observer is added back as a learner right after. A leader that removes itself hands over to
+//! an up-to-date voter once the change is committed (openraft's step-down policy, see `node`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;

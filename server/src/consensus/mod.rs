@@ -83,6 +83,15 @@ impl Role {
     }
 }
 
+/// How one member keeps up with the leader, as the leader sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowerProgress {
+    /// The member (its `voter` flag tells a follower from an observer or a joiner).
+    pub member: Member,
+    /// Connected and caught up with the leader.
+    pub synced: bool,
+}
+
 /// What the consensus layer needs from the server configuration.
 #[derive(Debug, Clone)]
 pub struct ConsensusOptions {
@@ -93,7 +102,8 @@ pub struct ConsensusOptions {
     /// `dataLogDir` (defaults to `dataDir`): the Raft log, vote and committed index are written here.
     pub data_log_dir: PathBuf,
     /// Initial membership from the config (`server.N=` lines); used only on first start. It must
-    /// list this member (a single server lists itself, its spec may then omit the ports).
+    /// list this member. The member listens on the quorum port of its own spec; a standalone
+    /// server (no `server.N=` lines) lists itself with a spec without ports (e.g. empty).
     pub members: Vec<Member>,
     /// `tickTime`: the unit of every timeout below.
     pub tick_time: Duration,

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use openraft::rt::watch::WatchReceiver;
-use openraft::{Config, ReadPolicy, ServerState, SnapshotPolicy, StepDownPolicy};
+use openraft::{Config, Instant as _, ReadPolicy, ServerState, SnapshotPolicy, StepDownPolicy};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -23,7 +23,7 @@ use super::network::{quorum_addr, server};
 use super::snapshot_store::SnapshotStore;
 use super::state_machine::{StateMachineAdapter, members_of, zxid_of};
 use super::typ::{Command, Raft, RaftMetrics};
-use super::{ConsensusError, ConsensusOptions, Member, Role, StateMachine};
+use super::{ConsensusError, ConsensusOptions, FollowerProgress, Member, Role, StateMachine};
 
 /// A running member of the replicated log. See the module documentation of `consensus`.
 pub struct Consensus {
@@ -34,6 +34,8 @@ pub struct Consensus {
     sm: StateMachineAdapter,
     /// How long `propose` and `sync` wait for a leader, and for a forwarded request.
     request_timeout: Duration,
+    /// A member that acknowledged the leader within this window counts as connected.
+    ack_window: Duration,
     /// How long a new member may take to catch up before a membership change gives up.
     catch_up: Duration,
     /// Idle connections to peers, reused by forwarded requests.
@@ -68,15 +70,23 @@ impl Consensus {
         let adapter = StateMachineAdapter::open(sm, snapshots).map_err(storage)?;
 
         let listener = match quorum_addr(&me.spec) {
-            Some(addr) if opts.members.len() > 1 => {
-                Some(TcpListener::bind(&addr).await.map_err(|e| {
-                    ConsensusError::Config(format!("cannot listen on quorum address {addr}: {e}"))
-                })?)
-            }
-            _ => None,
+            Some(addr) => match TcpListener::bind(&addr).await {
+                Ok(listener) => Some(listener),
+                // Alone, the member still serves clients; it only cannot be joined.
+                Err(e) if opts.members.len() == 1 => {
+                    tracing::warn!(%addr, error = %e, "quorum port unavailable: no member can join");
+                    None
+                }
+                Err(e) => {
+                    let reason = format!("cannot listen on quorum address {addr}: {e}");
+                    return Err(ConsensusError::Config(reason));
+                }
+            },
+            None => None,
         };
 
         let config = raft_config(&opts)?;
+        let ack_window = Duration::from_millis(config.election_timeout_max);
         let raft = Raft::new(
             opts.my_id,
             Arc::new(config),
@@ -103,6 +113,7 @@ impl Consensus {
             raft,
             sm: adapter,
             request_timeout: request_timeout(&opts),
+            ack_window,
             catch_up: catch_up_time(&opts),
             idle_peers: Mutex::new(HashMap::new()),
             tasks: Mutex::new(listener.into_iter().chain(joining).collect()),
@@ -160,7 +171,8 @@ impl Consensus {
         }
     }
 
-    /// Waits until this member has applied everything the leader had committed when called (for `sync`).
+    /// Waits until this member has applied everything the leader had committed when called
+    /// (for `sync`).
     pub async fn sync(&self) -> Result<(), ConsensusError> {
         let deadline = Instant::now() + self.request_timeout;
         loop {
@@ -274,6 +286,37 @@ impl Consensus {
     /// The membership this member knows of (the latest one in its log, committed or not), by id.
     pub fn members(&self) -> Vec<Member> {
         members_of(self.metrics().membership_config.membership())
+    }
+
+    /// The other members as this leader sees them (for `mntr`'s `zk_synced_*` and
+    /// `zk_learners`); empty on a member that does not lead. A member is synced when it
+    /// acknowledged the leader within an election timeout and has the leader's log up to its
+    /// commit point at most 1000 entries behind.
+    pub fn followers(&self) -> Vec<FollowerProgress> {
+        let metrics = self.metrics();
+        let (Some(replication), Some(heartbeat)) = (&metrics.replication, &metrics.heartbeat)
+        else {
+            return Vec::new();
+        };
+        let committed = metrics.cluster_committed.map_or(0, |c| c.index);
+        members_of(metrics.membership_config.membership())
+            .into_iter()
+            .filter(|m| m.id != self.my_id)
+            .map(|member| {
+                let matched = replication
+                    .get(&member.id)
+                    .cloned()
+                    .flatten()
+                    .map(|l| l.index);
+                let acked = heartbeat.get(&member.id).cloned().flatten();
+                let recent = acked.is_some_and(|at| at.elapsed() <= self.ack_window);
+                let caught_up = matched.is_some_and(|m| m + 1000 >= committed);
+                FollowerProgress {
+                    member,
+                    synced: recent && caught_up,
+                }
+            })
+            .collect()
     }
 
     /// The version of the membership this member knows of: the zxid of its membership entry.

@@ -1,6 +1,6 @@
 //! Membership changes on loopback (quorum ports 27401..=27404, 27501..=27503, 27601..=27603,
-//! 27701..=27704): a joiner syncing before it is added, refusing a member that cannot catch up,
-//! removing the leader, configured observers.
+//! 27701..=27704, 27801..=27802): a joiner syncing before it is added, refusing a member that
+//! cannot catch up, removing the leader, configured observers, a one-member ensemble that grows.
 
 use std::time::Duration;
 
@@ -184,4 +184,35 @@ async fn configured_observers_follow_without_voting() {
     for (consensus, _) in &nodes {
         consensus.shutdown().await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_member_ensemble_grows_by_a_joiner() {
+    let dir = tempfile::tempdir().unwrap();
+    let both = voters(2, 27800);
+    let (seed, _) = start(dir.path(), 1, &both[..1], 1000).await;
+    seed.propose(b"alone".to_vec()).await.unwrap();
+    assert_eq!(seed.role(), Role::Leader);
+
+    let (joiner, joiner_machine) = start(dir.path(), 2, &both, 1000).await;
+    joiner.sync().await.unwrap();
+    assert_eq!(joiner_machine.commands(), [b"alone".to_vec()]);
+    let progress = seed.followers();
+    assert_eq!(progress.len(), 1);
+    assert_eq!(progress[0].member.id, 2);
+    assert!(!progress[0].member.voter);
+
+    let version = seed
+        .change_membership(both.clone(), Some(seed.config_version()))
+        .await
+        .unwrap();
+    assert_eq!(joiner.members(), both);
+    assert!(joiner.config_version() >= version);
+    let progress = seed.followers();
+    assert!(
+        progress[0].member.voter && progress[0].synced,
+        "{progress:?}"
+    );
+    joiner.shutdown().await;
+    seed.shutdown().await;
 }
