@@ -1,5 +1,5 @@
 //! getEphemerals (103): the session's ephemeral paths under a prefix (all of them for an empty or `/`
-//! prefix), sorted.
+//! prefix), in Apache's order.
 
 use zk_proto::{ErrorCode, GetEphemeralsRequest, GetEphemeralsResponse, Strings};
 
@@ -11,7 +11,7 @@ pub fn read(
     req: GetEphemeralsRequest,
 ) -> Result<GetEphemeralsResponse, ErrorCode> {
     let prefix = req.path.trim();
-    let all = ctx.tree.ephemerals_of(ctx.session);
+    let all = ctx.tree.ephemerals_in_apache_order(ctx.session);
     let children = if prefix.is_empty() || prefix == "/" {
         all
     } else {

@@ -20,7 +20,7 @@ fn children<'a>(
         ctx.watches.add(ctx.session, &req.path, WatchKind::Child);
     }
     Ok((
-        Strings(node.children.iter().map(|c| c.to_string()).collect()),
+        Strings(ctx.tree.children_in_apache_order(&req.path, node)),
         node,
     ))
 }

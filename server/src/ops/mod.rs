@@ -35,6 +35,9 @@ pub struct Settings {
     pub extended_types: bool,
     /// `reconfigEnabled`.
     pub reconfig_enabled: bool,
+    /// Apache's `isDistributed`: false for a standalone server, whose `/zookeeper/config` stays empty
+    /// whatever membership the consensus layer applies.
+    pub distributed: bool,
 }
 
 /// Everything a write needs: the tree, who asks, and the zxid and time the write gets.

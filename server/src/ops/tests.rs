@@ -681,14 +681,19 @@ fn reads_report_children_counts_ephemerals_and_identity() {
         .read(OpCode::GetEphemerals, &PathRequest { path: "/".into() })
         .unwrap();
     assert_eq!(e.children.0.len(), 2);
+    let mut h = h;
+    h.auth
+        .push(Id::new("digest", "bob:fyVmFCwVbTJYrznoSu1koqYEYF0="));
     let w: WhoAmIResponse = h.read(OpCode::WhoAmI, &PathRequest::default()).unwrap();
-    assert_eq!(
-        w.client_info,
-        vec![ClientInfo {
-            auth_scheme: "ip".into(),
-            user: "127.0.0.1".into()
-        }]
-    );
+    let ip = ClientInfo {
+        auth_scheme: "ip".into(),
+        user: "127.0.0.1".into(),
+    };
+    let bob = ClientInfo {
+        auth_scheme: "digest".into(),
+        user: "bob".into(),
+    };
+    assert_eq!(w.client_info, vec![ip, bob]);
     assert_eq!(
         h.read::<GetDataResponse>(
             OpCode::GetData,

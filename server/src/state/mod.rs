@@ -300,6 +300,10 @@ impl StateMachine for ZkState {
 
     fn apply_membership(&self, zxid: i64, members: &[Member]) {
         let mut inner = self.lock();
+        inner.image.last_zxid = zxid;
+        if !self.settings.distributed {
+            return;
+        }
         let mut sorted: Vec<&Member> = members.iter().collect();
         sorted.sort_by_key(|m| m.id);
         let mut text: String = sorted

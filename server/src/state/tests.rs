@@ -203,7 +203,10 @@ fn snapshot_restores_tree_sessions_and_zxid() {
 
 #[test]
 fn membership_writes_the_config_node() {
-    let state = ZkState::new(Settings::default());
+    let state = ZkState::new(Settings {
+        distributed: true,
+        ..Settings::default()
+    });
     open(&state, 1, S1);
     request(
         &state,
@@ -374,4 +377,23 @@ fn a_watch_event_is_queued_before_the_write_returns() {
         rx.try_recv().is_ok(),
         "the event is already queued when apply returns"
     );
+}
+
+#[test]
+fn a_standalone_server_keeps_the_config_node_empty() {
+    let state = ZkState::new(Settings::default());
+    let members = [Member {
+        id: 0,
+        spec: "127.0.0.1:2888:3888:participant".into(),
+        voter: true,
+    }];
+    state.apply_membership(0x1_0000_0000, &members);
+    let get = GetDataRequest {
+        path: "/zookeeper/config".into(),
+        watch: false,
+    }
+    .to_bytes();
+    let r = GetDataResponse::from_bytes(&state.read(S1, &[], OpCode::GetData, &get).1).unwrap();
+    assert_eq!((r.data, r.stat.mzxid), (Some(vec![]), 0));
+    assert_eq!(state.last_zxid(), 0x1_0000_0000);
 }

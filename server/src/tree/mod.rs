@@ -4,6 +4,7 @@
 //!
 //! The tree checks nothing about permissions or versions: `ops` decides, the tree only applies.
 
+pub mod java_order;
 mod kind;
 mod node;
 pub mod path;
@@ -105,9 +106,11 @@ impl DataTree {
     pub fn new() -> Self {
         let mut tree = Self::empty();
         let open = tree.intern(&open_acl());
-        tree.insert_raw("/", Node::new(None, open.clone(), NodeStat::default()));
-        for (path, data) in [(ZOOKEEPER, None), (QUOTA, None)] {
-            tree.insert_raw(path, Node::new(data, open.clone(), NodeStat::default()));
+        for path in ["/", ZOOKEEPER, QUOTA] {
+            tree.insert_raw(
+                path,
+                Node::new(Some(Vec::new()), open.clone(), NodeStat::default()),
+            );
         }
         let read_only = tree.intern(&[Acl {
             perms: perms::READ,
@@ -199,6 +202,45 @@ impl DataTree {
             .collect();
         all.sort();
         all
+    }
+
+    /// The child names of `node` (at `path`) in the order Apache's `HashSet(8)` of children iterates them
+    /// (insertion order approximated by each child's czxid).
+    pub fn children_in_apache_order(&self, path: &str, node: &Node) -> Vec<String> {
+        let mut items: Vec<(String, i64)> = node
+            .children
+            .iter()
+            .map(|c| {
+                let rank = self
+                    .nodes
+                    .get(path::join(path, c).as_str())
+                    .map_or(0, |n| n.stat.czxid);
+                (c.to_string(), rank)
+            })
+            .collect();
+        let capacity = java_order::grown_capacity(8, items.len());
+        java_order::order_as_java(&mut items, capacity);
+        items.into_iter().map(|(name, _)| name).collect()
+    }
+
+    /// The ephemeral paths of `session` in the order Apache's getEphemerals lists them: the session's
+    /// `HashSet` (capacity 16, grown) copied by `clone()` into a table sized for its length.
+    pub fn ephemerals_in_apache_order(&self, session: i64) -> Vec<String> {
+        let mut items: Vec<(String, i64)> = self
+            .ephemerals_of(session)
+            .into_iter()
+            .map(|p| {
+                let rank = self.nodes.get(p.as_str()).map_or(0, |n| n.stat.czxid);
+                (p, rank)
+            })
+            .collect();
+        let (grown, copied) = (
+            java_order::grown_capacity(16, items.len()),
+            java_order::copy_capacity(items.len()),
+        );
+        java_order::order_as_java(&mut items, grown);
+        java_order::sort_as_java(&mut items, copied);
+        items.into_iter().map(|(p, _)| p).collect()
     }
 
     /// Number of descendants of `path` (all of them, not only children).
