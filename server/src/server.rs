@@ -66,7 +66,6 @@ impl Server {
             extended_types: config.extended_types_enabled,
             reconfig_enabled: config.reconfig_enabled,
             distributed: config.is_distributed(),
-            distributed: config.is_distributed(),
         }));
         let options = ConsensusOptions {
             my_id: config.server_id(),
