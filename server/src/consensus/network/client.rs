@@ -134,12 +134,16 @@ impl PeerClient {
 }
 
 /// The error for an answer of the wrong kind (or a failure reported by the peer).
-fn unexpected(response: PeerResponse) -> RPCError<TypeConfig> {
+fn unexpected_answer(response: PeerResponse) -> NetworkError<TypeConfig> {
     let what = match response {
         PeerResponse::Failed(reason) => reason,
         _ => "unexpected answer from peer".to_string(),
     };
-    RPCError::Network(NetworkError::new(&io::Error::other(what)))
+    NetworkError::new(&io::Error::other(what))
+}
+
+fn unexpected(response: PeerResponse) -> RPCError<TypeConfig> {
+    RPCError::Network(unexpected_answer(response))
 }
 
 impl RaftNetworkV2<TypeConfig> for PeerClient {
@@ -196,12 +200,7 @@ impl RaftNetworkV2<TypeConfig> for PeerClient {
         };
         match response {
             Ok(PeerResponse::Snapshot(response)) => Ok(response),
-            Ok(other) => Err(StreamingError::Network(NetworkError::new(
-                &io::Error::other(match other {
-                    PeerResponse::Failed(reason) => reason,
-                    _ => "unexpected answer from peer".to_string(),
-                }),
-            ))),
+            Ok(other) => Err(StreamingError::Network(unexpected_answer(other))),
             Err(e @ CallError::Unreachable { .. }) => {
                 Err(StreamingError::Unreachable(Unreachable::new(&e)))
             }

@@ -22,6 +22,22 @@ async fn start_all(root: &std::path::Path, members: &[Member], snap_count: u64) 
     nodes
 }
 
+/// Takes member `id` out of `nodes`.
+fn take(nodes: &mut Vec<Node>, id: u64) -> Node {
+    nodes.remove(
+        nodes
+            .iter()
+            .position(|n| n.consensus.my_id() == id)
+            .unwrap(),
+    )
+}
+
+async fn shutdown_all(nodes: &[Node]) {
+    for node in nodes {
+        node.consensus.shutdown().await;
+    }
+}
+
 /// Waits until every running member names the same leader, and returns its id.
 async fn agreed_leader(nodes: &[&Node]) -> u64 {
     for _ in 0..300 {
@@ -69,9 +85,7 @@ async fn writes_on_any_member_are_replicated_to_all() {
         );
         assert_eq!(node.consensus.leader_id(), Some(leader));
     }
-    for node in &nodes {
-        node.consensus.shutdown().await;
-    }
+    shutdown_all(&nodes).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -90,12 +104,7 @@ async fn a_new_leader_takes_over_without_losing_acknowledged_writes() {
             .unwrap();
         written.push(vec![i]);
     }
-    let old = nodes.remove(
-        nodes
-            .iter()
-            .position(|n| n.consensus.my_id() == leader)
-            .unwrap(),
-    );
+    let old = take(&mut nodes, leader);
     old.consensus.shutdown().await;
 
     let survivors: Vec<&Node> = nodes.iter().collect();
@@ -122,9 +131,7 @@ async fn a_new_leader_takes_over_without_losing_acknowledged_writes() {
     assert_eq!(machine.commands(), written);
     assert_eq!(consensus.leader_id(), Some(new_leader));
     consensus.shutdown().await;
-    for node in &nodes {
-        node.consensus.shutdown().await;
-    }
+    shutdown_all(&nodes).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -138,12 +145,7 @@ async fn a_lagging_member_catches_up_from_a_snapshot() {
         .map(|m| m.id)
         .find(|id| *id != leader)
         .unwrap();
-    let lagging = nodes.remove(
-        nodes
-            .iter()
-            .position(|n| n.consensus.my_id() == lagging_id)
-            .unwrap(),
-    );
+    let lagging = take(&mut nodes, lagging_id);
     lagging.consensus.shutdown().await;
 
     let mut written = Vec::new();
@@ -161,7 +163,5 @@ async fn a_lagging_member_catches_up_from_a_snapshot() {
     consensus.sync().await.unwrap();
     assert_eq!(machine.commands(), written);
     consensus.shutdown().await;
-    for node in &nodes {
-        node.consensus.shutdown().await;
-    }
+    shutdown_all(&nodes).await;
 }
