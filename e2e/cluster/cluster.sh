@@ -67,6 +67,14 @@ main() {
 	[[ "$backend" == local || "$backend" == kind ]] || die "unknown backend: $backend (local|kind)"
 	local cmd="$1"
 	shift
+	# One change at a time: concurrent up/down/load-image calls wait here.
+	case "$cmd" in
+	up | down | load-image | build)
+		mkdir -p "$ZK_CACHE_DIR"
+		exec 9>"$ZK_CACHE_DIR/cluster.lock"
+		flock -w 1800 9 || die "timed out waiting for another cluster.sh $cmd"
+		;;
+	esac
 	case "$backend:$cmd" in
 	local:up) local_up ;;
 	local:down) local_down ;;

@@ -62,7 +62,8 @@ start_proc() {
 	local name="$1"
 	shift
 	mkdir -p "$LOG_DIR" "$PID_DIR"
-	setsid "$@" >>"$LOG_DIR/$name.log" 2>&1 </dev/null &
+	# fd 9 is cluster.sh's lock: long-running processes must not keep it.
+	setsid "$@" >>"$LOG_DIR/$name.log" 2>&1 </dev/null 9>&- &
 	echo $! >"$PID_DIR/$name.pid"
 	sleep 0.2
 	proc_pid "$name" >/dev/null || die "$name exited at once; last lines of $LOG_DIR/$name.log:
