@@ -136,7 +136,8 @@ pub(super) async fn observe(zk: &ZkEnsemble, ctx: &Context, password: &str) -> R
         let wanted_hash = pod_spec_hash(zk, &pod_template(zk, id));
         members.entry(id).or_default().pod = Some(PodView {
             terminating: pod.metadata.deletion_timestamp.is_some(),
-            running: is_ready(pod),
+            // Ready (the AdminServer answers) or answering `mntr`: either shows the server runs.
+            running: is_ready(pod) || state.is_some(),
             role: state.map(|s| s.role),
             synced: state.is_some_and(|s| s.synced),
             up_to_date: annotations.get(POD_SPEC_HASH_ANNOTATION) == Some(&wanted_hash),

@@ -246,8 +246,9 @@ impl Default for ClientServiceSpec {
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct MetricsSpec {
-    /// Serve metrics.
-    #[serde(default = "default_true")]
+    /// Serve metrics. Needs the Prometheus metrics provider in the image (the official image has it, Debian's
+    /// package does not, and ZooKeeper refuses to start without it), so it is off by default.
+    #[serde(default)]
     pub enabled: bool,
     /// Port of the metrics endpoint.
     #[serde(default = "default_metrics_port")]
@@ -258,7 +259,7 @@ pub struct MetricsSpec {
 impl Default for MetricsSpec {
     fn default() -> Self {
         Self {
-            enabled: default_true(),
+            enabled: false,
             port: default_metrics_port(),
         }
     }
@@ -294,9 +295,6 @@ fn default_storage_size() -> String {
 }
 fn default_service_type() -> String {
     "ClusterIP".to_string()
-}
-fn default_true() -> bool {
-    true
 }
 fn default_metrics_port() -> i32 {
     7000
