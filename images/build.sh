@@ -136,7 +136,7 @@ apt-get update -qq
 # Debian's zookeeper package depends on the full default-jre (X11, Mesa);
 # the server needs only the headless JRE and the ZooKeeper libraries, so
 # its own files are unpacked from the package next to those.
-apt-get install -y -qq --no-install-recommends default-jre-headless libzookeeper-java adduser >/dev/null
+apt-get install -y -qq --no-install-recommends default-jre-headless libzookeeper-java libservlet-api-java adduser >/dev/null
 cd /tmp && apt-get download -qq zookeeper && dpkg-deb -x zookeeper_*.deb / && rm -f zookeeper_*.deb && cd /
 rm -rf /usr/bin/zooinspector /usr/share/zookeeper/zooinspector /etc/zookeeper/zooinspector
 adduser --system --group --home /data --no-create-home zookeeper >/dev/null

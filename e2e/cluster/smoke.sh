@@ -2,7 +2,8 @@
 # Smoke check of the e2e cluster: bring it up, load the Apache ZooKeeper
 # image, run it in a pod with a dynamically provisioned PVC, create a znode
 # with zkCli.sh, read it back, resolve a service name through CoreDNS, then
-# take the cluster down and check nothing is left behind.
+# take the cluster down and check nothing is left behind. A cluster that was
+# already up when the check started is left up.
 #
 #   e2e/cluster/smoke.sh [--keep]     --keep: leave the cluster up at the end
 set -euo pipefail
@@ -77,7 +78,6 @@ spec:
       env:
         - {name: ZOO_DATA_LOG_DIR, value: /data/log}
         - {name: ZOO_4LW_COMMANDS_WHITELIST, value: "ruok,srvr,mntr"}
-        - {name: ZOO_ADMINSERVER_ENABLED, value: "false"}
         - {name: JVMFLAGS, value: "-Xmx256m"}
       ports:
         - {containerPort: 2181, name: client}
@@ -121,6 +121,15 @@ check_storage() {
 	log "PVC Bound to $pv ($path): myid, snapshot and transaction log written"
 }
 
+# The AdminServer (port 8080) answers ruok: probes rely on it.
+check_admin_server() {
+	local ip out
+	ip="$(kctl -n "$NS" get pod zk -o jsonpath='{.status.podIP}')"
+	out="$(curl -fsS --max-time 5 "http://$ip:8080/commands/ruok")" || fail "AdminServer on $ip:8080 did not answer"
+	grep -q '"error" *: *null' <<<"$out" || fail "unexpected AdminServer ruok answer: $out"
+	log "AdminServer answers /commands/ruok"
+}
+
 check_dns() {
 	local out
 	out="$(kctl -n "$NS" exec zk -- getent hosts kubernetes.default.svc.cluster.local)" ||
@@ -160,6 +169,12 @@ check_isolation() {
 
 main() {
 	[[ $(id -u) -eq 0 ]] || fail "run as root (the local backend needs it)"
+	# A cluster that was already up belongs to someone else: leave it up.
+	local was_up=0
+	if "$CLUSTER" status 5 >/dev/null 2>&1; then
+		was_up=1
+		KEEP=1
+	fi
 	timed "cluster up" "$CLUSTER" up
 	KUBECONFIG_PATH="$("$CLUSTER" kubeconfig)"
 	local tar start=$SECONDS
@@ -175,10 +190,14 @@ main() {
 	check_storage
 	check_dns
 	if [[ "$KUBECONFIG_PATH" != *kind* ]]; then
+		check_admin_server
+	fi
+	if [[ "$KUBECONFIG_PATH" != *kind* ]]; then
 		check_isolation
 	fi
 	if [[ $KEEP -eq 1 ]]; then
-		log "leaving the cluster up (--keep)"
+		kctl delete namespace "$NS" --wait=false >/dev/null || true
+		log "leaving the cluster up ($([[ $was_up -eq 1 ]] && echo "it was up before" || echo "--keep"))"
 	else
 		kctl delete namespace "$NS" --wait=true --timeout=120s >/dev/null || true
 		timed "cluster down" "$CLUSTER" down

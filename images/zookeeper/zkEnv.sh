@@ -11,6 +11,8 @@ ZOO_LOG_DIR="${ZOO_LOG_DIR:-/logs}"
 ZOO_LOG4J_PROP="${ZOO_LOG4J_PROP:-INFO,CONSOLE}"
 JMXDISABLE="${JMXDISABLE:-true}"
 JAVA="${JAVA:-/usr/bin/java}"
-# Debian ships the slf4j binding and log4j separately from zookeeper.jar.
+# Debian's zookeeper.jar leaves off its class path the slf4j binding, log4j
+# and the servlet API (which the AdminServer on port 8080 needs).
 CLASSPATH="$ZOOCFGDIR:/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-log4j12.jar:/usr/share/java/log4j-1.2.jar"
+CLASSPATH="$CLASSPATH:/usr/share/java/servlet-api.jar"
 JVMFLAGS="-Dzookeeper.root.logger=$ZOO_LOG4J_PROP ${JVMFLAGS:-}"
