@@ -24,10 +24,12 @@ deselect=()
 if [[ -n "${KAZOO_EXCLUDE:-}" ]]; then
   while read -r id; do
     [[ -z "$id" || "$id" == \#* ]] && continue
-    deselect+=(--deselect "$tests_dir/${id}")
+    deselect+=(--deselect "$id")
   done < "$KAZOO_EXCLUDE"
 fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cd "$work"
-"$venv/bin/python" -m pytest -p no:cacheprovider -q --timeout 120 "$tests_dir" "${deselect[@]}" "$@"
+# Test ids in the exclusion file are relative to the kazoo.tests package, its rootdir here.
+"$venv/bin/python" -m pytest -p no:cacheprovider -q --timeout 120 --rootdir "$tests_dir" "$tests_dir" \
+  "${deselect[@]}" "$@"
