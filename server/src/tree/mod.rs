@@ -136,7 +136,7 @@ impl DataTree {
 
     /// Updates the data size and the ephemeral index for a node that appears (`sign` 1) or goes (-1).
     fn account(&mut self, path: &str, node: &Node, sign: i64) {
-        self.data_size += sign * (path.len() + node.data_len()) as i64;
+        self.data_size += sign * (path.encode_utf16().count() + node.data_len()) as i64;
         if let NodeKind::Ephemeral(session) = NodeKind::from_owner(node.stat.ephemeral_owner) {
             let set = self.ephemerals.entry(session).or_default();
             if sign > 0 {
@@ -175,7 +175,8 @@ impl DataTree {
         self.nodes.len() + 1
     }
 
-    /// Sum of path lengths and data lengths, as Apache's `approximateDataSize` (root counted as `/`).
+    /// Sum of path lengths (in UTF-16 units, as Java counts) and data lengths, as Apache's
+    /// `approximateDataSize` (root counted as `/`).
     pub fn approximate_data_size(&self) -> i64 {
         self.data_size
     }
