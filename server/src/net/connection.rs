@@ -187,6 +187,10 @@ async fn run_session(
     }
     drop(request_tx);
     dispatcher.abort();
+    let _ = dispatcher.await;
+    // Requests still queued when the connection ended are never answered.
+    let unanswered = entry.stats.outstanding.swap(0, Relaxed);
+    ctx.stats.outstanding.fetch_sub(unanswered, Relaxed);
     let _ = finish_tx.send(());
     let _ = writer_task.await;
 }

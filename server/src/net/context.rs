@@ -73,7 +73,9 @@ impl Context {
 
     /// Proposes a command and decodes its outcome.
     pub async fn propose(&self, command: Command) -> Result<Outcome, ProposeError> {
-        let reply = self.consensus.propose(command.encode()).await?;
+        let bytes = command.encode();
+        self.stats.proposals.record(bytes.len());
+        let reply = self.consensus.propose(bytes).await?;
         Ok(Outcome::decode(&reply)?)
     }
 

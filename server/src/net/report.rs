@@ -120,7 +120,8 @@ impl ServerInfo for Context {
         QuorumSummary {
             quorum_size: voters,
             learners: members.len().saturating_sub(1) as u64,
-            proposal_sizes: (-1, -1, -1),
+            proposal_sizes: self.stats.proposals.sizes(),
+            proposal_count: self.stats.proposals.count(),
             leader_uptime_ms,
             ..QuorumSummary::default()
         }

@@ -60,6 +60,51 @@ impl Latency {
     }
 }
 
+/// Sizes of the proposals this member made (Apache's `BufferStats`: last/min/max, -1 before any).
+#[derive(Debug)]
+pub struct ProposalSizes {
+    sizes: Mutex<(i64, i64, i64)>,
+    count: AtomicU64,
+}
+
+impl Default for ProposalSizes {
+    fn default() -> ProposalSizes {
+        ProposalSizes {
+            sizes: Mutex::new((-1, -1, -1)),
+            count: AtomicU64::new(0),
+        }
+    }
+}
+
+impl ProposalSizes {
+    /// Records one proposal of `bytes`.
+    pub fn record(&self, bytes: usize) {
+        let bytes = bytes as i64;
+        let mut sizes = self.sizes.lock().unwrap_or_else(|e| e.into_inner());
+        let (_, min, max) = *sizes;
+        *sizes = (
+            bytes,
+            if min < 0 { bytes } else { min.min(bytes) },
+            max.max(bytes),
+        );
+        self.count.fetch_add(1, Relaxed);
+    }
+
+    /// (last, min, max).
+    pub fn sizes(&self) -> (i64, i64, i64) {
+        *self.sizes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Proposals recorded.
+    pub fn count(&self) -> u64 {
+        self.count.load(Relaxed)
+    }
+
+    fn reset(&self) {
+        *self.sizes.lock().unwrap_or_else(|e| e.into_inner()) = (-1, -1, -1);
+    }
+}
+
 /// Server-wide counters.
 #[derive(Debug, Default)]
 pub struct ServerStats {
@@ -81,6 +126,8 @@ pub struct ServerStats {
     pub large_requests_rejected: AtomicU64,
     /// Open client connections.
     pub alive_connections: AtomicU64,
+    /// Sizes of the proposals made here.
+    pub proposals: ProposalSizes,
 }
 
 impl ServerStats {
@@ -106,9 +153,10 @@ impl ServerStats {
         }
     }
 
-    /// `srst`: latency and packet counters back to zero.
+    /// `srst`: latency, packet and proposal-size counters back to zero.
     pub fn reset(&self) {
         self.latency.reset();
+        self.proposals.reset();
         self.packets_received.store(0, Relaxed);
         self.packets_sent.store(0, Relaxed);
     }
@@ -175,5 +223,17 @@ mod tests {
         assert!((l.avg() - 5.0).abs() < 1e-9);
         l.reset();
         assert_eq!(l.max(), 0);
+    }
+
+    #[test]
+    fn proposal_sizes_last_min_max() {
+        let p = ProposalSizes::default();
+        assert_eq!(p.sizes(), (-1, -1, -1));
+        p.record(48);
+        p.record(185);
+        p.record(36);
+        assert_eq!((p.sizes(), p.count()), ((36, 36, 185), 3));
+        p.reset();
+        assert_eq!(p.sizes(), (-1, -1, -1));
     }
 }
