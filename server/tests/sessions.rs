@@ -163,3 +163,27 @@ async fn digest_auth_grants_access_to_protected_nodes() {
         Err(zookeeper_client::Error::NoAuth)
     ));
 }
+
+#[tokio::test]
+async fn a_session_closed_through_the_log_elsewhere_ends_its_connection() {
+    let server = start("").await;
+    let (mut raw, response) = RawClient::handshake(server.addr()).await;
+    let command = zk_server::state::Command::CloseSession {
+        session_id: response.session_id,
+        time_ms: 0,
+    };
+    server.server.context().propose(command).await.unwrap();
+    let mut w = zk_proto::Writer::framed();
+    zk_proto::Record::write(
+        &zk_proto::RequestHeader {
+            xid: -2,
+            op_type: zk_proto::OpCode::Ping.code(),
+        },
+        &mut w,
+    );
+    raw.send_raw(&w.into_frame()).await;
+    assert!(
+        raw.is_closed_by_server().await,
+        "the next packet finds the session gone"
+    );
+}

@@ -46,6 +46,11 @@ pub async fn serve(
     let (mut reader, writer) = socket.into_split();
     let entry = ctx.registry.add(remote, now_ms());
     ctx.stats.alive_connections.fetch_add(1, Relaxed);
+    ServerStats::bump(if remote.ip().is_loopback() {
+        &ctx.stats.non_mtls_local_connections
+    } else {
+        &ctx.stats.non_mtls_remote_connections
+    });
     let mut buf = BytesMut::with_capacity(4096);
     let session = tokio::select! {
         session = open(&ctx, &entry, &mut reader, writer, &mut buf) => session,
@@ -90,6 +95,7 @@ async fn open(
         }
         Err(ReadEnd::Closed) => return None,
     };
+    ServerStats::bump(&ctx.stats.connection_requests);
     let Ok(request) = ConnectRequest::from_bytes(&frame) else {
         warn!(client = %entry.remote, "malformed connect request; closing");
         return None;
@@ -166,11 +172,14 @@ async fn run_session(
             warn!(client = %entry.remote, "undecodable request header; closing the connection");
             break;
         };
+        // Every packet touches the session. A session closed or expired elsewhere (by the leader, or by
+        // another connection) ends this connection: the client reconnects and learns it expired.
+        let Some(record) = ctx.state.session(session_id) else {
+            debug!(session = format_args!("0x{session_id:x}"), "session no longer live; closing");
+            break;
+        };
         if !ctx.tracker.touch(session_id, now_ms()) {
-            match ctx.state.session(session_id) {
-                Some(record) => ctx.tracker.add(session_id, record.timeout_ms, now_ms()),
-                None => break,
-            }
+            ctx.tracker.add(session_id, record.timeout_ms, now_ms());
         }
         let body = frame.slice(frame.len() - r.remaining()..);
         ctx.stats.outstanding.fetch_add(1, Relaxed);
@@ -257,6 +266,7 @@ async fn write_frames(
             }
             ServerStats::bump(&ctx.stats.packets_sent);
             ServerStats::bump(&entry.stats.sent);
+            ctx.stats.record_sent(frame);
         }
         if writer.flush().await.is_err() || finishing {
             break;
