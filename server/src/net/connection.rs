@@ -175,7 +175,10 @@ async fn run_session(
         // Every packet touches the session. A session closed or expired elsewhere (by the leader, or by
         // another connection) ends this connection: the client reconnects and learns it expired.
         let Some(record) = ctx.state.session(session_id) else {
-            debug!(session = format_args!("0x{session_id:x}"), "session no longer live; closing");
+            debug!(
+                session = format_args!("0x{session_id:x}"),
+                "session no longer live; closing"
+            );
             break;
         };
         if !ctx.tracker.touch(session_id, now_ms()) {
