@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 
-use crate::session::{Session, SessionError};
+use crate::session::{REPLY_HEADER_LEN, Session, SessionError};
 use crate::workload::Workload;
 
 /// The phase a request is sent in.
@@ -78,7 +78,8 @@ struct Outstanding {
 }
 
 /// Runs `workload` as session number `worker` until `clock` says the row is over and every outstanding
-/// request is answered. Any failed request fails the session: a row whose requests fail measures nothing.
+/// request is answered. A failed request, or a reply without what was asked for (see
+/// [`Workload::check_reply`]), fails the session: a row whose requests fail measures nothing.
 pub async fn drive(
     session: &mut Session,
     worker: usize,
@@ -125,6 +126,11 @@ pub async fn drive(
             };
             if header.err != 0 {
                 return Err(session.reply_error(op, header.err));
+            }
+            let body = frame.get(REPLY_HEADER_LEN..).unwrap_or_default();
+            if let Err(why) = workload.check_reply(body) {
+                let addr = session.addr();
+                return Err(SessionError::WrongReply { addr, op, why });
             }
             let answered = pending
                 .pop_front()

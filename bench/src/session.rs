@@ -60,7 +60,7 @@ pub enum SessionError {
         got: i32,
     },
     /// A request failed.
-    #[error("{addr} answered {op:?} with error {code} ({name:?})")]
+    #[error("{addr} answered {op:?} with error {code}{}", name.map(|n| format!(" ({n:?})")).unwrap_or_default())]
     Reply {
         /// The server.
         addr: SocketAddr,
@@ -71,7 +71,20 @@ pub enum SessionError {
         /// Its name, when known.
         name: Option<ErrorCode>,
     },
+    /// A successful reply did not carry what the request asked for.
+    #[error("{addr} gave a wrong {op:?} reply: {why}")]
+    WrongReply {
+        /// The server.
+        addr: SocketAddr,
+        /// The request's op code.
+        op: OpCode,
+        /// What was wrong.
+        why: String,
+    },
 }
+
+/// Bytes of a reply header (`xid`, `zxid`, `err`) before the body.
+pub const REPLY_HEADER_LEN: usize = 16;
 
 /// Appends one request frame (`{xid, type}` header and `body`) to `out`.
 pub fn encode_request(out: &mut BytesMut, xid: i32, op: OpCode, body: &impl Record) {

@@ -8,7 +8,10 @@ use std::fmt;
 use std::str::FromStr;
 
 use bytes::BytesMut;
-use zk_proto::{Acl, CreateRequest, GetDataRequest, Id, OpCode, SetDataRequest, perms};
+use zk_proto::{
+    Acl, CreateRequest, CreateResponse, GetDataRequest, GetDataResponse, Id, OpCode, Record,
+    SetDataRequest, SetDataResponse, perms,
+};
 
 use crate::session::encode_request;
 
@@ -176,9 +179,43 @@ impl Workload {
     }
 }
 
+impl Workload {
+    /// Checks the body of a successful reply: a create names a path under the parent, a setData's stat
+    /// and a getData's data have the value's length. A server that answers without doing the work would
+    /// otherwise look fast.
+    pub fn check_reply(&self, body: &[u8]) -> Result<(), String> {
+        let size = self.value.len();
+        let length = match self.kind {
+            OpKind::Create => {
+                let reply = CreateResponse::from_bytes(body).map_err(|e| e.to_string())?;
+                return match reply.path.strip_prefix(self.parent.as_str()) {
+                    Some(rest) if rest.starts_with('/') => Ok(()),
+                    _ => Err(format!("create answered path {:?}", reply.path)),
+                };
+            }
+            OpKind::SetData => {
+                let reply = SetDataResponse::from_bytes(body).map_err(|e| e.to_string())?;
+                usize::try_from(reply.stat.data_length).unwrap_or(usize::MAX)
+            }
+            OpKind::GetData => {
+                let reply = GetDataResponse::from_bytes(body).map_err(|e| e.to_string())?;
+                reply.data.map_or(usize::MAX, |d| d.len())
+            }
+        };
+        if length == size {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} answered {length} bytes of data, expected {size}",
+                self.kind
+            ))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use zk_proto::{Record, RequestHeader};
+    use zk_proto::{RequestHeader, Stat};
 
     use super::*;
 
@@ -229,5 +266,26 @@ mod tests {
         let body = CreateRequest::from_bytes(&out[12..]).unwrap();
         assert_eq!(body.path, "/c/w3-9");
         assert_eq!(body.data, Some(vec![7; 100]));
+    }
+
+    #[test]
+    fn replies_are_checked_against_the_workload() {
+        let get = Workload::on_pool(OpKind::GetData, "/p", 10, vec![1; 100]);
+        let reply = |data: Option<Vec<u8>>| {
+            GetDataResponse {
+                data,
+                stat: Stat::default(),
+            }
+            .to_bytes()
+        };
+        assert_eq!(get.check_reply(&reply(Some(vec![0; 100]))), Ok(()));
+        assert!(get.check_reply(&reply(Some(Vec::new()))).is_err());
+        assert!(get.check_reply(&reply(None)).is_err());
+        assert!(get.check_reply(&[]).is_err());
+
+        let create = Workload::create("/c", vec![1; 100]);
+        let path = |p: &str| CreateResponse { path: p.to_owned() }.to_bytes();
+        assert_eq!(create.check_reply(&path("/c/w0-1")), Ok(()));
+        assert!(create.check_reply(&path("/cx/w0-1")).is_err());
     }
 }
