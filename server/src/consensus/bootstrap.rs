@@ -66,7 +66,7 @@ pub(crate) async fn answer_join(raft: &Raft, id: u64, spec: String) -> JoinAnswe
         return JoinAnswer::NotLeader(leader);
     }
     tracing::info!(id, %spec, "a new member joins as a learner");
-    match raft.add_learner(id, PeerNode { spec }, false).await {
+    match raft.add_learner(id, PeerNode::new(&spec), false).await {
         Ok(_) => JoinAnswer::AddedAsLearner,
         Err(e) => {
             tracing::warn!(id, error = %e, "adding a joining member failed");
@@ -89,14 +89,7 @@ pub(crate) async fn first_start(
             let voters: BTreeMap<u64, PeerNode> = members
                 .iter()
                 .filter(|m| m.voter)
-                .map(|m| {
-                    (
-                        m.id,
-                        PeerNode {
-                            spec: m.spec.clone(),
-                        },
-                    )
-                })
+                .map(|m| (m.id, PeerNode::new(&m.spec)))
                 .collect();
             tracing::info!(my_id = me.id, voters = ?voters.keys().collect::<Vec<_>>(), "founding a new ensemble");
             if let Err(e) = raft.initialize(voters).await {

@@ -4,9 +4,10 @@
 //! time (Apache's "connected and caught up"), else the change is refused with no effect. Then
 //! one joint change sets the voters, the non-voting members and every member's spec, guarded by
 //! the membership it was computed from, so a concurrent change makes it fail instead of being
-//! overwritten. Voters that leave are dropped when the change commits; a participant turned
-//! observer is added back as a learner right after. A leader that removes itself hands over to
-//! an up-to-date voter once the change is committed (openraft's step-down policy, see `node`).
+//! overwritten. Members that leave stay as learners marked departed: like a removed Apache
+//! server they keep following the leader, but neither vote nor appear in the member list. A
+//! leader that removes itself hands over to the most up-to-date voter by leader transfer once the
+//! change is committed, and then follows too.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -114,56 +115,66 @@ pub(crate) async fn change_on_leader(
         }
     }
 
-    // One joint change: specs, voters, and the non-voting members that leave. Voters that leave
-    // are dropped from the config when it is committed (`retain = false`).
+    // One joint change: specs and voters. Members that leave stay as departed learners, as a
+    // removed Apache server keeps following the leader without voting or being listed.
     let base = raft.metrics().borrow_watched().membership_config.clone();
-    let old_voters: BTreeSet<u64> = base.voter_ids().collect();
-    let nodes: BTreeMap<u64, PeerNode> = members
-        .iter()
-        .map(|m| {
+    let mut nodes: BTreeMap<u64, PeerNode> = base
+        .membership()
+        .nodes()
+        .map(|(id, node)| {
             (
-                m.id,
+                *id,
                 PeerNode {
-                    spec: m.spec.clone(),
+                    departed: true,
+                    ..node.clone()
                 },
             )
         })
         .collect();
-    let leaving_learners: BTreeSet<u64> = base
-        .membership()
-        .learner_ids()
-        .filter(|id| !nodes.contains_key(id))
-        .collect();
-    let mut steps = vec![
+    for member in members {
+        nodes.insert(member.id, PeerNode::new(&member.spec));
+    }
+    let steps = vec![
         ChangeMembers::SetNodes(nodes),
         ChangeMembers::ReplaceAllVoters(voters),
     ];
-    if !leaving_learners.is_empty() {
-        steps.push(ChangeMembers::RemoveNodes(leaving_learners));
-    }
     let guard = Precondition::LastMembershipLogId {
         last_membership_log_id: *base.log_id(),
     };
-    let mut written = raft
-        .change_membership_if(ChangeMembers::Batch(steps), false, [guard])
+    let written = raft
+        .change_membership_if(ChangeMembers::Batch(steps), true, [guard])
         .await
         .map_err(|e| refusal(e, version))?
         .log_id;
-    // A participant that becomes an observer was dropped with the leaving voters: add it back.
-    for member in members
-        .iter()
-        .filter(|m| !m.voter && old_voters.contains(&m.id))
-    {
-        let node = PeerNode {
-            spec: member.spec.clone(),
-        };
-        written = raft
-            .add_learner(member.id, node, false)
-            .await
-            .map_err(|e| refusal(e, version))?
-            .log_id;
+    if !members.iter().any(|m| m.voter && m.id == *raft.node_id()) {
+        hand_over(raft).await;
     }
     Ok(zxid_of(&written))
+}
+
+/// A leader that is no longer a voter hands leadership to the most up-to-date voter (no
+/// election timeout), then follows it as a departed learner.
+async fn hand_over(raft: &Raft) {
+    let target = {
+        let metrics = raft.metrics();
+        let now = metrics.borrow_watched();
+        let matched = |id: &u64| {
+            now.replication
+                .as_ref()
+                .and_then(|r| r.get(id).cloned().flatten())
+        };
+        now.membership_config
+            .voter_ids()
+            .max_by_key(|id| matched(id))
+    };
+    let Some(target) = target else { return };
+    tracing::info!(
+        to = target,
+        "removed from the voters: handing leadership over"
+    );
+    if let Err(e) = raft.trigger().transfer_leader(target).await {
+        tracing::warn!(to = target, error = %e, "leader transfer failed");
+    }
 }
 
 /// Removes learners added for a change that failed, retrying while this member still leads.
@@ -196,9 +207,7 @@ async fn catch_up_learner(
     catch_up: Duration,
     version: i64,
 ) -> Result<(), ChangeRefusal> {
-    let node = PeerNode {
-        spec: member.spec.clone(),
-    };
+    let node = PeerNode::new(&member.spec);
     let added = raft
         .add_learner(member.id, node, false)
         .await

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use openraft::rt::watch::WatchReceiver;
-use openraft::{Config, Instant as _, ReadPolicy, ServerState, SnapshotPolicy, StepDownPolicy};
+use openraft::{Config, Instant as _, ReadPolicy, ServerState, SnapshotPolicy};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -273,6 +273,11 @@ impl Consensus {
         self.my_id
     }
 
+    /// The current Raft term: how many leader elections the ensemble has held.
+    pub fn term(&self) -> u64 {
+        self.metrics().current_term
+    }
+
     /// The id of the member this one believes leads, if any.
     pub fn leader_id(&self) -> Option<u64> {
         self.metrics().current_leader
@@ -436,8 +441,6 @@ fn raft_config(opts: &ConsensusOptions) -> Result<Config, ConsensusError> {
         snapshot_policy: SnapshotPolicy::LogsSinceLast(snap_count),
         max_in_snapshot_log_to_keep: snap_count.min(1000),
         enable_pre_vote: Some(true),
-        // A leader removed from the config hands over to an up-to-date voter once it is committed.
-        removed_leader_step_down: StepDownPolicy::After(0),
         ..Default::default()
     }
     .validate()

@@ -24,11 +24,12 @@ pub(crate) fn zxid_of(log_id: &LogId) -> i64 {
     ((log_id.leader_id.term << 32) | (log_id.index & 0xffff_ffff)) as i64
 }
 
-/// Our members as listed in a Raft membership (voters and learners), by id.
+/// Our members as listed in a Raft membership (voters and learners, not the departed), by id.
 pub(crate) fn members_of(membership: &Membership) -> Vec<Member> {
     let voters: std::collections::BTreeSet<u64> = membership.voter_ids().collect();
     membership
         .nodes()
+        .filter(|(_, node)| !node.departed)
         .map(|(id, node)| Member {
             id: *id,
             spec: node.spec.clone(),

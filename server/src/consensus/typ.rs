@@ -20,6 +20,19 @@ impl fmt::Display for Command {
 pub(crate) struct PeerNode {
     /// The spec after `server.N=`, e.g. `127.0.0.1:2888:3888:participant;127.0.0.1:2181`.
     pub(crate) spec: String,
+    /// Removed by a membership change: still replicated to (as Apache keeps a removed server
+    /// following), but not a member any more.
+    pub(crate) departed: bool,
+}
+
+impl PeerNode {
+    /// A current member with this spec.
+    pub(crate) fn new(spec: &str) -> PeerNode {
+        PeerNode {
+            spec: spec.to_string(),
+            departed: false,
+        }
+    }
 }
 
 openraft::declare_raft_types!(
