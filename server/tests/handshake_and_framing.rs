@@ -319,3 +319,38 @@ async fn connections_per_ip_are_limited() {
 }
 
 use tokio::io::AsyncWriteExt;
+
+/// Random bytes, before or after a valid handshake, end at most their own connection.
+#[test]
+fn random_bytes_never_take_the_server_down() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(start(""));
+    let addr = server.addr();
+    let mut runner = TestRunner::new(Config {
+        cases: 64,
+        ..Config::default()
+    });
+    let input = (
+        any::<bool>(),
+        proptest::collection::vec(any::<u8>(), 0..600),
+    );
+    runner
+        .run(&input, |(after_handshake, bytes)| {
+            runtime.block_on(async {
+                let mut client = if after_handshake {
+                    RawClient::handshake(addr).await.0
+                } else {
+                    RawClient::connect(addr).await
+                };
+                let _ = client.stream.write_all(&bytes).await;
+                let _ = client.stream.shutdown().await;
+                assert!(client.is_closed_by_server().await, "the connection ends");
+            });
+            Ok(())
+        })
+        .unwrap();
+    runtime.block_on(assert_server_serves(addr));
+}
