@@ -102,7 +102,7 @@ impl DataTree {
     }
 
     /// A tree holding only the root and the system nodes, all with zero stats; `/zookeeper/config` is
-    /// world-read-only with data and ACL versions -1 and empty data until a membership is applied.
+    /// world-read-only with ACL version -1 and empty data until a membership is applied.
     pub fn new() -> Self {
         let mut tree = Self::empty();
         let open = tree.intern(&open_acl());
@@ -116,8 +116,9 @@ impl DataTree {
             perms: perms::READ,
             id: Id::new("world", "anyone"),
         }]);
+        // A standalone server's config node keeps data version 0; the first committed membership
+        // sets it to -1 (see `set_config`).
         let config_stat = NodeStat {
-            version: -1,
             aversion: -1,
             ..NodeStat::default()
         };
@@ -290,7 +291,8 @@ impl DataTree {
         }
     }
 
-    /// Deletes the childless node `path`: the parent's cversion goes up by one and its pzxid becomes `zxid`.
+    /// Deletes the childless node `path`: the parent's pzxid becomes `zxid` (when larger); its stored
+    /// cversion (a count of creates) stays, as Apache's.
     pub fn delete(&mut self, path: &str, zxid: i64) -> Undo {
         let node = self
             .nodes
@@ -300,7 +302,6 @@ impl DataTree {
         let parent = self.node_mut(path::parent(path).expect("deleted path has a parent"));
         let parent_stat = parent.stat;
         parent.children.remove(path::name(path));
-        parent.stat.cversion = parent.stat.cversion.wrapping_add(1);
         if zxid > parent.stat.pzxid {
             parent.stat.pzxid = zxid;
         }
@@ -388,9 +389,10 @@ impl DataTree {
         }
     }
 
-    /// Sets `/zookeeper/config` to a new committed configuration (data version stays -1, as Apache).
+    /// Sets `/zookeeper/config` to a new committed configuration; its data version reads -1, as Apache's.
     pub fn set_config(&mut self, text: &str, zxid: i64, time: i64) {
         let node = self.node_mut(CONFIG);
+        node.stat.version = -1;
         let delta = text.len() as i64 - node.data_len() as i64;
         node.data = Some(text.as_bytes().to_vec());
         node.stat.mzxid = zxid;

@@ -20,7 +20,8 @@ pub struct NodeStat {
     pub mtime: i64,
     /// Data version.
     pub version: i32,
-    /// Child version.
+    /// Number of child creates (Apache's stored cversion; deletes do not count). Clients see
+    /// `2 * cversion - numChildren`, see [`Node::stat`]; sequence suffixes use this count.
     pub cversion: i32,
     /// ACL version.
     pub aversion: i32,
@@ -72,7 +73,9 @@ impl Node {
         self.data.as_ref().map_or(0, Vec::len)
     }
 
-    /// The full wire stat.
+    /// The full wire stat. As Apache's `copyStat`, the cversion shown counts changes of the child list
+    /// from the stored count of creates: every create but those of the present children is taken to have
+    /// its delete (`2 * creates - numChildren`, hence -1 for the root and -2 for `/zookeeper` at start).
     pub fn stat(&self) -> Stat {
         let s = &self.stat;
         Stat {
@@ -81,7 +84,10 @@ impl Node {
             ctime: s.ctime,
             mtime: s.mtime,
             version: s.version,
-            cversion: s.cversion,
+            cversion: s
+                .cversion
+                .wrapping_mul(2)
+                .wrapping_sub(self.children.len() as i32),
             aversion: s.aversion,
             ephemeral_owner: s.ephemeral_owner,
             data_length: self.data_len() as i32,
