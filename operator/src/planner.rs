@@ -10,7 +10,8 @@
 //! 3. Pods of non-voters that are not the one valid joiner go: leftovers of a removal, a second joiner, a
 //!    joiner whose start-up config is no longer the committed one, or one built from an outdated pod spec.
 //! 4. Volumes of ids that are neither voters nor pods are deleted or marked released, per the reclaim policy.
-//! 5. Nothing below happens unless every voter is up, synced, and there is one leader.
+//! 5. Nothing below happens unless every voter is up, synced, and there is one leader (a voter that is still
+//!    starting, e.g. during a rolling restart, is waited for; one that fails is a blocker).
 //! 6. One member at a time: a joiner is added by reconfig once caught up; otherwise the lowest free id whose
 //!    volume is not a released one gets a new member; otherwise the highest-id follower is removed.
 //! 7. Members built from an outdated pod spec are restarted one at a time, followers first, the leader last.
@@ -50,6 +51,8 @@ pub struct PodView {
     pub terminating: bool,
     /// The server answers its health endpoint.
     pub running: bool,
+    /// Not running yet, and its container has never restarted: a fresh start, not a failure.
+    pub starting: bool,
     /// Role reported by the server, when it answered.
     pub role: Option<Role>,
     /// Connected to the leader and caught up (or is the leader).
@@ -295,7 +298,11 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Step {
     for &id in &voters {
         let p = pod(id).expect("voters without pods were handled above");
         if !p.running {
-            return Step::Blocked(Blocker::MemberDown(id));
+            return if p.starting {
+                Step::Wait(Wait::MemberStarting(id))
+            } else {
+                Step::Blocked(Blocker::MemberDown(id))
+            };
         }
         if !p.synced {
             return Step::Blocked(Blocker::MemberNotSynced(id));

@@ -64,6 +64,14 @@ fn is_ready(pod: &Pod) -> bool {
     conditions.is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
+fn restart_count(pod: &Pod) -> i32 {
+    let statuses = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.container_statuses.as_ref());
+    statuses.map_or(0, |cs| cs.iter().map(|c| c.restart_count).sum())
+}
+
 fn pod_ip(pod: &Pod) -> Option<String> {
     pod.status
         .as_ref()?
@@ -138,6 +146,7 @@ pub(super) async fn observe(zk: &ZkEnsemble, ctx: &Context, password: &str) -> R
             terminating: pod.metadata.deletion_timestamp.is_some(),
             // Ready (the AdminServer answers) or answering `mntr`: either shows the server runs.
             running: is_ready(pod) || state.is_some(),
+            starting: !is_ready(pod) && state.is_none() && restart_count(pod) == 0,
             role: state.map(|s| s.role),
             synced: state.is_some_and(|s| s.synced),
             up_to_date: annotations.get(POD_SPEC_HASH_ANNOTATION) == Some(&wanted_hash),

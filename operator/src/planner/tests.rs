@@ -24,6 +24,7 @@ fn healthy(role: Role) -> PodView {
     PodView {
         terminating: false,
         running: true,
+        starting: false,
         role: Some(role),
         synced: true,
         up_to_date: true,
@@ -316,6 +317,15 @@ fn table() {
             want(4),
             three().pod(2, |p| p.running = false),
             Step::Blocked(Blocker::MemberDown(2)),
+        ),
+        (
+            "a restarted voter that is still starting is waited for, not reported as down",
+            want(4),
+            three().pod(2, |p| {
+                p.running = false;
+                p.starting = true;
+            }),
+            Step::Wait(Wait::MemberStarting(2)),
         ),
         (
             "no scale down while a member is out of sync",
