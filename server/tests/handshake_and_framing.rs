@@ -354,3 +354,17 @@ fn random_bytes_never_take_the_server_down() {
         .unwrap();
     runtime.block_on(assert_server_serves(addr));
 }
+
+#[tokio::test]
+async fn a_connection_without_a_handshake_is_dropped_after_the_longest_session_timeout() {
+    // tickTime 200 ms: maxSessionTimeout is 4 s.
+    let server = start("").await;
+    let mut idle = RawClient::connect(server.addr()).await;
+    idle.send_raw(&[0, 0]).await;
+    let started = std::time::Instant::now();
+    assert!(idle.is_closed_by_server().await);
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(3),
+        "not before the limit"
+    );
+}

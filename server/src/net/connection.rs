@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
@@ -52,8 +52,16 @@ pub async fn serve(
         &ctx.stats.non_mtls_remote_connections
     });
     let mut buf = BytesMut::with_capacity(4096);
+    // A connection that never completes its handshake is dropped after the longest session timeout, as
+    // Apache expires sessionless connections.
+    let handshake_limit = Duration::from_millis(u64::from(ctx.config.max_session_timeout_ms));
     let session = tokio::select! {
-        session = open(&ctx, &entry, &mut reader, writer, &mut buf) => session,
+        session = tokio::time::timeout(handshake_limit, open(&ctx, &entry, &mut reader, writer, &mut buf)) => {
+            session.unwrap_or_else(|_| {
+                debug!(client = %remote, "no handshake in time; closing");
+                None
+            })
+        }
         _ = shutdown.recv() => None,
     };
     if let Some((session_id, writer)) = session {
