@@ -68,6 +68,18 @@ pub struct StatsSnapshot {
     pub connections_rejected: u64,
     /// Frames refused for exceeding `jute.maxbuffer`.
     pub large_requests_rejected: u64,
+    /// Bytes of the last, smallest and largest response sent to a client (-1 before any).
+    pub client_response_sizes: (i64, i64, i64),
+    /// Bytes of all responses and notifications sent to clients.
+    pub response_bytes: u64,
+    /// Bytes of the watch notifications sent to clients.
+    pub watch_bytes: u64,
+    /// Connect requests received.
+    pub connection_requests: u64,
+    /// Plain (non-TLS) connections accepted from loopback addresses.
+    pub non_mtls_local_connections: u64,
+    /// Plain (non-TLS) connections accepted from other hosts.
+    pub non_mtls_remote_connections: u64,
 }
 
 /// One client connection (Apache's `ServerCnxn.dumpConnectionInfo`).
@@ -152,6 +164,8 @@ pub struct QuorumSummary {
     pub proposal_count: u64,
     /// Milliseconds since this member became leader.
     pub leader_uptime_ms: u64,
+    /// Leader elections the ensemble has held (the Raft term); 0 for a standalone server.
+    pub elections: u64,
 }
 
 /// Everything the reports need, supplied by the running server.

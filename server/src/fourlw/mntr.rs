@@ -27,6 +27,61 @@ impl MetricValue {
     }
 }
 
+/// Apache's counters of parts this server does not have, which therefore never count here: its
+/// request-processor queues and response caches, request throttling and connection dropping, TLS and
+/// the insecure AdminServer, dead-watcher cleaning, the learner protocol (diffs, snaps, revalidation,
+/// ensemble authentication, digests) and stale-request handling. Listed so that tools reading Apache's
+/// keys find them; each with the position it has in Apache's output, after the key named first.
+const NEVER_COUNTED_AFTER_WATCH_BYTES: [&str; 3] = [
+    "zk_outstanding_changes_removed",
+    "zk_throttled_ops",
+    "zk_stale_requests_dropped",
+];
+const NEVER_COUNTED_AFTER_LARGE_REQUESTS: [&str; 1] = ["zk_insecure_admin_count"];
+const NEVER_COUNTED_AFTER_CONNECTION_REJECTED: [&str; 2] = [
+    "zk_cnxn_closed_without_zk_server_running",
+    "zk_sessionless_connections_expired",
+];
+const NEVER_COUNTED_AFTER_LOOKING: [&str; 7] = [
+    "zk_dead_watchers_queued",
+    "zk_stale_requests",
+    "zk_connection_drop_count",
+    "zk_learner_proposal_received_count",
+    "zk_digest_mismatches_count",
+    "zk_dead_watchers_cleared",
+    "zk_response_packet_cache_hits",
+];
+const NEVER_COUNTED_AFTER_BYTES_RECEIVED: [&str; 8] = [
+    "zk_add_dead_watcher_stall_time",
+    "zk_request_throttle_wait_count",
+    "zk_requests_not_forwarded_to_commit_processor",
+    "zk_response_packet_cache_misses",
+    "zk_ensemble_auth_success",
+    "zk_prep_processor_request_queued",
+    "zk_learner_commit_received_count",
+    "zk_stale_replies",
+];
+const NEVER_COUNTED_AFTER_RESPONSE_BYTES: [&str; 18] = [
+    "zk_ensemble_auth_fail",
+    "zk_diff_count",
+    "zk_response_packet_get_children_cache_misses",
+    "zk_connection_revalidate_count",
+    "zk_quit_leading_due_to_disloyal_voter",
+    "zk_snap_count",
+    "zk_unrecoverable_error_count",
+    "zk_unsuccessful_handshake",
+    "zk_commit_count",
+    "zk_stale_sessions_expired",
+    "zk_response_packet_get_children_cache_hits",
+    "zk_sync_processor_request_queued",
+    "zk_outstanding_changes_queued",
+    "zk_request_commit_queued",
+    "zk_ensemble_auth_skip",
+    "zk_skip_learner_request_to_next_processor_count",
+    "zk_tls_handshake_exceeded",
+    "zk_revalidate_count",
+];
+
 /// The metrics this server reports, in the order Apache's leader printed them. Leader-only metrics appear
 /// only on the leader, quorum metrics only on a quorum peer, as in Apache.
 pub fn metrics(info: &dyn ServerInfo) -> Vec<(&'static str, MetricValue)> {
@@ -38,7 +93,9 @@ pub fn metrics(info: &dyn ServerInfo) -> Vec<(&'static str, MetricValue)> {
     let leader = mode == Mode::Leader;
     let distributed = info.config().is_distributed();
     let (last_proposal, min_proposal, max_proposal) = quorum.proposal_sizes;
+    let (last_response, min_response, max_response) = stats.client_response_sizes;
     let n = |v: u64| Int(v as i64);
+    let zeros = |keys: &[&'static str]| keys.iter().map(|k| (*k, Int(0))).collect::<Vec<_>>();
     let mut out: Vec<(&'static str, MetricValue)> = vec![
         ("zk_version", Text(full_version())),
         ("zk_server_state", Text(mode.as_str().to_string())),
@@ -58,16 +115,26 @@ pub fn metrics(info: &dyn ServerInfo) -> Vec<(&'static str, MetricValue)> {
         ("zk_outstanding_requests", n(stats.outstanding_requests)),
         ("zk_znode_count", n(data.znode_count)),
         ("zk_global_sessions", n(data.global_sessions)),
+        (
+            "zk_non_mtls_remote_conn_count",
+            n(stats.non_mtls_remote_connections),
+        ),
+        ("zk_last_client_response_size", Int(last_response)),
         ("zk_packets_sent", n(stats.packets_sent)),
         ("zk_packets_received", n(stats.packets_received)),
     ]);
     if leader {
-        out.extend([
-            ("zk_max_proposal_size", Int(max_proposal)),
-            ("zk_synced_followers", n(quorum.synced_followers)),
-        ]);
+        out.push(("zk_max_proposal_size", Int(max_proposal)));
     }
-    out.push(("zk_watch_count", n(data.watch_count)));
+    out.push(("zk_max_client_response_size", Int(max_response)));
+    if leader {
+        out.push(("zk_synced_followers", n(quorum.synced_followers)));
+    }
+    out.extend([
+        // This server never drops connections on purpose.
+        ("zk_connection_drop_probability", Float(0.0)),
+        ("zk_watch_count", n(data.watch_count)),
+    ]);
     if leader {
         out.extend([
             (
@@ -98,24 +165,44 @@ pub fn metrics(info: &dyn ServerInfo) -> Vec<(&'static str, MetricValue)> {
         ("zk_local_sessions", Int(0)),
         ("zk_uptime", n(info.uptime_ms())),
         ("zk_max_latency", n(stats.max_latency_ms)),
+        // No TLS is served, so no handshake is ever outstanding.
+        ("zk_outstanding_tls_handshake", Int(0)),
     ]);
     if leader {
         out.push(("zk_learners", n(quorum.learners)));
     }
+    out.extend([
+        ("zk_min_client_response_size", Int(min_response)),
+        (
+            "zk_non_mtls_local_conn_count",
+            n(stats.non_mtls_local_connections),
+        ),
+    ]);
     if distributed {
         out.push(("zk_quorum_size", n(quorum.quorum_size)));
     }
-    if leader {
-        out.push(("zk_proposal_count", n(quorum.proposal_count)));
-    }
     out.extend([
-        (
-            "zk_large_requests_rejected",
-            n(stats.large_requests_rejected),
-        ),
-        ("zk_connection_rejected", n(stats.connections_rejected)),
-        ("zk_bytes_received_count", n(stats.bytes_received)),
+        ("zk_proposal_count", n(quorum.proposal_count)),
+        ("zk_watch_bytes", n(stats.watch_bytes)),
     ]);
+    out.extend(zeros(&NEVER_COUNTED_AFTER_WATCH_BYTES));
+    out.push((
+        "zk_large_requests_rejected",
+        n(stats.large_requests_rejected),
+    ));
+    out.extend(zeros(&NEVER_COUNTED_AFTER_LARGE_REQUESTS));
+    out.push(("zk_connection_rejected", n(stats.connections_rejected)));
+    out.extend(zeros(&NEVER_COUNTED_AFTER_CONNECTION_REJECTED));
+    let elections = if distributed { quorum.elections } else { 0 };
+    out.push(("zk_looking_count", n(elections)));
+    out.extend(zeros(&NEVER_COUNTED_AFTER_LOOKING));
+    out.push(("zk_bytes_received_count", n(stats.bytes_received)));
+    out.extend(zeros(&NEVER_COUNTED_AFTER_BYTES_RECEIVED));
+    out.extend([
+        ("zk_connection_request_count", n(stats.connection_requests)),
+        ("zk_response_bytes", n(stats.response_bytes)),
+    ]);
+    out.extend(zeros(&NEVER_COUNTED_AFTER_RESPONSE_BYTES));
     out
 }
 

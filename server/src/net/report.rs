@@ -123,6 +123,7 @@ impl ServerInfo for Context {
             proposal_sizes: self.stats.proposals.sizes(),
             proposal_count: self.stats.proposals.count(),
             leader_uptime_ms,
+            elections: self.consensus.term(),
             ..QuorumSummary::default()
         }
     }

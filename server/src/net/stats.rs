@@ -60,24 +60,25 @@ impl Latency {
     }
 }
 
-/// Sizes of the proposals this member made (Apache's `BufferStats`: last/min/max, -1 before any).
+/// Sizes of a stream of buffers, such as the proposals this member made or the responses sent to
+/// clients (Apache's `BufferStats`: last/min/max, -1 before any), with their count.
 #[derive(Debug)]
-pub struct ProposalSizes {
+pub struct BufferSizes {
     sizes: Mutex<(i64, i64, i64)>,
     count: AtomicU64,
 }
 
-impl Default for ProposalSizes {
-    fn default() -> ProposalSizes {
-        ProposalSizes {
+impl Default for BufferSizes {
+    fn default() -> BufferSizes {
+        BufferSizes {
             sizes: Mutex::new((-1, -1, -1)),
             count: AtomicU64::new(0),
         }
     }
 }
 
-impl ProposalSizes {
-    /// Records one proposal of `bytes`.
+impl BufferSizes {
+    /// Records one buffer of `bytes`.
     pub fn record(&self, bytes: usize) {
         let bytes = bytes as i64;
         let mut sizes = self.sizes.lock().unwrap_or_else(|e| e.into_inner());
@@ -95,7 +96,7 @@ impl ProposalSizes {
         *self.sizes.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Proposals recorded.
+    /// Buffers recorded.
     pub fn count(&self) -> u64 {
         self.count.load(Relaxed)
     }
@@ -127,13 +128,36 @@ pub struct ServerStats {
     /// Open client connections.
     pub alive_connections: AtomicU64,
     /// Sizes of the proposals made here.
-    pub proposals: ProposalSizes,
+    pub proposals: BufferSizes,
+    /// Sizes of the responses and notifications sent to clients, without the length prefix.
+    pub client_responses: BufferSizes,
+    /// Bytes of the responses and notifications sent to clients.
+    pub response_bytes: AtomicU64,
+    /// Bytes of the watch notifications sent to clients.
+    pub watch_bytes: AtomicU64,
+    /// Connect requests received.
+    pub connection_requests: AtomicU64,
+    /// Plain (non-TLS) client connections accepted from this host's loopback addresses.
+    pub non_mtls_local_connections: AtomicU64,
+    /// Plain (non-TLS) client connections accepted from other hosts.
+    pub non_mtls_remote_connections: AtomicU64,
 }
 
 impl ServerStats {
     /// Adds one to a counter.
     pub fn bump(counter: &AtomicU64) {
         counter.fetch_add(1, Relaxed);
+    }
+
+    /// Records one frame sent to a client (length prefix included): its size, and whether it is a
+    /// watch notification (xid -1).
+    pub fn record_sent(&self, frame: &[u8]) {
+        let size = frame.len().saturating_sub(4);
+        self.client_responses.record(size);
+        self.response_bytes.fetch_add(size as u64, Relaxed);
+        if frame.get(4..8) == Some(&(-1i32).to_be_bytes()[..]) {
+            self.watch_bytes.fetch_add(size as u64, Relaxed);
+        }
     }
 
     /// The counters as the reports want them.
@@ -150,13 +174,20 @@ impl ServerStats {
             auth_failed: self.auth_failed.load(Relaxed),
             connections_rejected: self.connections_rejected.load(Relaxed),
             large_requests_rejected: self.large_requests_rejected.load(Relaxed),
+            client_response_sizes: self.client_responses.sizes(),
+            response_bytes: self.response_bytes.load(Relaxed),
+            watch_bytes: self.watch_bytes.load(Relaxed),
+            connection_requests: self.connection_requests.load(Relaxed),
+            non_mtls_local_connections: self.non_mtls_local_connections.load(Relaxed),
+            non_mtls_remote_connections: self.non_mtls_remote_connections.load(Relaxed),
         }
     }
 
-    /// `srst`: latency, packet and proposal-size counters back to zero.
+    /// `srst`: latency, packet, proposal-size and response-size counters back to zero.
     pub fn reset(&self) {
         self.latency.reset();
         self.proposals.reset();
+        self.client_responses.reset();
         self.packets_received.store(0, Relaxed);
         self.packets_sent.store(0, Relaxed);
     }
@@ -226,8 +257,8 @@ mod tests {
     }
 
     #[test]
-    fn proposal_sizes_last_min_max() {
-        let p = ProposalSizes::default();
+    fn buffer_sizes_last_min_max() {
+        let p = BufferSizes::default();
         assert_eq!(p.sizes(), (-1, -1, -1));
         p.record(48);
         p.record(185);
@@ -235,5 +266,21 @@ mod tests {
         assert_eq!((p.sizes(), p.count()), ((36, 36, 185), 3));
         p.reset();
         assert_eq!(p.sizes(), (-1, -1, -1));
+    }
+
+    #[test]
+    fn sent_frames_count_responses_and_notifications() {
+        let stats = ServerStats::default();
+        let mut reply = 20i32.to_be_bytes().to_vec();
+        reply.extend_from_slice(&7i32.to_be_bytes());
+        reply.extend_from_slice(&[0; 16]);
+        let mut event = 30i32.to_be_bytes().to_vec();
+        event.extend_from_slice(&(-1i32).to_be_bytes());
+        event.extend_from_slice(&[0; 26]);
+        stats.record_sent(&reply);
+        stats.record_sent(&event);
+        let s = stats.snapshot();
+        assert_eq!(s.client_response_sizes, (30, 20, 30));
+        assert_eq!((s.response_bytes, s.watch_bytes), (50, 30));
     }
 }
