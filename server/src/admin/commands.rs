@@ -339,7 +339,7 @@ fn watch_summary(info: &dyn ServerInfo) -> Map<String, Value> {
     object(json!({
         "num_connections": s.watching_sessions,
         "num_paths": s.watched_paths,
-        "num_total_watches": s.watch_count,
+        "num_total_watches": s.data_watches,
     }))
 }
 

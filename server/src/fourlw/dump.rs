@@ -66,7 +66,7 @@ pub fn watch_summary(info: &dyn ServerInfo) -> String {
     let summary = info.data_summary();
     format!(
         "{} connections watching {} paths\nTotal watches:{}\n",
-        summary.watching_sessions, summary.watched_paths, summary.watch_count
+        summary.watching_sessions, summary.watched_paths, summary.data_watches
     )
 }
 

@@ -137,10 +137,12 @@ pub struct DataSummary {
     pub approximate_data_size: u64,
     /// Watches in total.
     pub watch_count: u64,
-    /// Paths with at least one watch.
+    /// Paths with at least one data watch (`wchs`, which leaves child watches out as Apache does).
     pub watched_paths: u64,
-    /// Sessions with at least one watch.
+    /// Sessions with at least one data watch.
     pub watching_sessions: u64,
+    /// Data watches in total.
+    pub data_watches: u64,
     /// Live sessions (replicated).
     pub global_sessions: u64,
 }

@@ -104,6 +104,7 @@ impl ServerInfo for Context {
             watch_count: stats.watch_count as u64,
             watched_paths: watches.paths as u64,
             watching_sessions: watches.connections as u64,
+            data_watches: watches.total as u64,
             global_sessions: stats.session_count as u64,
         }
     }

@@ -198,37 +198,36 @@ impl WatchManager {
         inner.data.count() + inner.child.count()
     }
 
-    /// The `wchs` numbers.
+    /// The `wchs` numbers. As in Apache, they describe the data-watch table only (data, exists and
+    /// persistent watches); child watches count in `zk_watch_count` but not here.
     pub fn summary(&self) -> WatchSummary {
         let inner = self.lock();
         WatchSummary {
-            connections: inner.data.session_count() + inner.child.session_count(),
-            paths: inner.data.path_count() + inner.child.path_count(),
-            total: inner.data.count() + inner.child.count(),
+            connections: inner.data.session_count(),
+            paths: inner.data.path_count(),
+            total: inner.data.count(),
         }
     }
 
-    /// The `wchp` (by path) or `wchc` (by session) dump, in Apache's format: data table then child table;
-    /// by path each path on its own line followed by `\t0x<session>` lines, by session each `0x<session>`
-    /// followed by `\t<path>` lines.
+    /// The `wchp` (by path) or `wchc` (by session) dump of the data-watch table, in Apache's format: by
+    /// path each path on its own line followed by `\t0x<session>` lines, by session each `0x<session>`
+    /// followed by `\t<path>` lines. Child watches are not listed, as in Apache.
     pub fn dump(&self, by_path: bool) -> String {
         let inner = self.lock();
         let mut out = String::new();
-        for table in [&inner.data, &inner.child] {
-            if by_path {
-                for (path, sessions) in table.by_path() {
-                    out.push_str(&path);
-                    out.push('\n');
-                    for s in sessions {
-                        out.push_str(&format!("\t0x{s:x}\n"));
-                    }
+        if by_path {
+            for (path, sessions) in inner.data.by_path() {
+                out.push_str(&path);
+                out.push('\n');
+                for s in sessions {
+                    out.push_str(&format!("\t0x{s:x}\n"));
                 }
-            } else {
-                for (session, paths) in table.by_session() {
-                    out.push_str(&format!("0x{session:x}\n"));
-                    for p in paths {
-                        out.push_str(&format!("\t{p}\n"));
-                    }
+            }
+        } else {
+            for (session, paths) in inner.data.by_session() {
+                out.push_str(&format!("0x{session:x}\n"));
+                for p in paths {
+                    out.push_str(&format!("\t{p}\n"));
                 }
             }
         }
