@@ -10,7 +10,13 @@ pub fn java_string_hash(s: &str) -> i32 {
 
 /// The bucket of `s` in a table of `capacity` (a power of two).
 fn bucket(s: &str, capacity: usize) -> usize {
-    let h = java_string_hash(s) as u32;
+    hash_bucket(java_string_hash(s), capacity)
+}
+
+/// The bucket of an object whose `hashCode` is `hash` in a Java `HashMap` or `ConcurrentHashMap` table of
+/// `capacity` (a power of two).
+pub fn hash_bucket(hash: i32, capacity: usize) -> usize {
+    let h = hash as u32;
     ((h ^ (h >> 16)) as usize) & (capacity - 1)
 }
 
