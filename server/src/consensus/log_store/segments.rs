@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
@@ -94,11 +94,13 @@ impl Segments {
                 this.positions.insert(index, offset);
                 entries.push((index, body.to_vec()));
             }
-            let file = OpenOptions::new().read(true).write(true).open(&path)?;
+            let mut file = OpenOptions::new().read(true).write(true).open(&path)?;
             if valid < bytes.len() {
                 file.set_len(valid as u64)?;
                 file.sync_all()?;
             }
+            // Appends continue after the last valid record, not over the first one.
+            file.seek(io::SeekFrom::Start(valid as u64))?;
             this.segments.insert(
                 first,
                 Segment {
@@ -225,7 +227,6 @@ impl Segments {
             .expect("a positioned entry has a segment");
         segment.file.set_len(offset)?;
         segment.len = offset;
-        use std::io::Seek;
         segment.file.seek(io::SeekFrom::Start(offset))?;
         self.positions.split_off(&index);
         record::sync_dir(&self.dir)
@@ -271,4 +272,31 @@ fn corrupt(path: &Path, what: &str) -> io::Error {
         io::ErrorKind::InvalidData,
         format!("{}: {what}", path.display()),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entries(range: std::ops::Range<u64>) -> Vec<RawEntry> {
+        range
+            .map(|i| (i, format!("entry {i}").into_bytes()))
+            .collect()
+    }
+
+    #[test]
+    fn appends_after_a_reopen_follow_the_entries_already_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut expected = Vec::new();
+        for round in 0..3u64 {
+            let (mut segments, read) = Segments::open(dir.path(), DEFAULT_SEGMENT_BYTES).unwrap();
+            assert_eq!(read, expected, "after {round} restarts");
+            let more = entries(round * 5 + 1..round * 5 + 6);
+            segments.append(&more).unwrap();
+            segments.sync().unwrap();
+            expected.extend(more);
+        }
+        let (_, read) = Segments::open(dir.path(), DEFAULT_SEGMENT_BYTES).unwrap();
+        assert_eq!(read, expected);
+    }
 }
