@@ -9,7 +9,8 @@
 //! - `admin` — the AdminServer (HTTP `/commands/<name>`).
 //! - `state` — the replicated state machine; `ops` — one module per request type; `tree` — the data
 //!   tree; `acl` — access control; `watch` — watches and notifications.
-//! - `consensus` — the replicated log every write goes through.
+//! - `consensus` — the replicated log every write goes through; `reconfig` — membership changes
+//!   requested by clients (op 16).
 //! - `server` — wiring it all together; `shutdown` — graceful shutdown.
 
 pub mod acl;
@@ -19,6 +20,7 @@ pub mod consensus;
 pub mod fourlw;
 pub mod net;
 pub mod ops;
+pub mod reconfig;
 pub mod server;
 pub mod session;
 pub mod shutdown;

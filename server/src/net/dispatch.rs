@@ -118,6 +118,9 @@ impl Session<'_> {
         let Some(op) = OpCode::from_i32(request.op_code) else {
             return self.unimplemented(request);
         };
+        if op == OpCode::Reconfig {
+            return self.reconfig(request).await;
+        }
         match ZkState::classify(request.op_code) {
             OpClass::Read => {
                 let (err, body) = ctx.state.read(self.id, &self.auth, op, &request.body);
@@ -189,6 +192,25 @@ impl Session<'_> {
                     &header(xid, 0, ErrorCode::AuthFailed.code()),
                     &[],
                 ))
+            }
+        }
+    }
+
+    /// reconfig: checked here, carried out by the consensus layer (see `crate::reconfig`).
+    async fn reconfig(&self, request: &Request) -> Step {
+        let ctx = self.ctx;
+        match crate::reconfig::serve(ctx, &self.auth, &request.body).await {
+            Ok(result) => {
+                let (err, body) = match result {
+                    Ok(body) => (0, body),
+                    Err(code) => (code.code(), Vec::new()),
+                };
+                let zxid = ctx.state.last_zxid();
+                Step::Reply(reply_frame(&header(request.xid, zxid, err), &body))
+            }
+            Err(e) => {
+                warn!(session = format_args!("0x{:x}", self.id), error = %e, "reconfig failed; closing the connection");
+                Step::Close
             }
         }
     }

@@ -134,8 +134,6 @@ pub fn apply_write(ctx: &mut WriteCtx<'_>, op: OpCode, body: &[u8]) -> Result<Ve
         OpCode::SetAcl => set_acl::apply(ctx, decode(body)?).map(|r| r.to_bytes()),
         OpCode::Check => check::apply(ctx, decode(body)?).map(|()| Vec::new()),
         OpCode::Multi => multi::apply(ctx, decode(body)?).map(|r| r.to_bytes()),
-        OpCode::Reconfig if ctx.settings.reconfig_enabled => Err(ErrorCode::Unimplemented),
-        OpCode::Reconfig => Err(ErrorCode::ReconfigDisabled),
         _ => Err(ErrorCode::Unimplemented),
     };
     if result.is_err() {

@@ -693,7 +693,8 @@ fn reads_report_children_counts_ephemerals_and_identity() {
         auth_scheme: "digest".into(),
         user: "bob".into(),
     };
-    assert_eq!(w.client_info, vec![ip, bob]);
+    // Apache lists identities in its set order, not in the order they were added.
+    assert_eq!(w.client_info, vec![bob, ip]);
     assert_eq!(
         h.read::<GetDataResponse>(
             OpCode::GetData,
@@ -762,7 +763,7 @@ fn watches_are_checked_and_removed() {
 }
 
 #[test]
-fn unknown_session_and_reconfig_errors() {
+fn unknown_session_and_undecodable_body_errors() {
     let h = Harness::new();
     let o = h.command(Command::Request {
         session_id: 0x999,
@@ -772,8 +773,6 @@ fn unknown_session_and_reconfig_errors() {
         body: vec![],
     });
     assert_eq!(o.err, code(ErrorCode::SessionExpired));
-    let o = h.write(OpCode::Reconfig, &ReconfigRequest::default());
-    assert_eq!(o.err, code(ErrorCode::ReconfigDisabled));
     let o = h.write(OpCode::Create, &PathRequest { path: "/x".into() });
     assert_eq!(o.err, code(ErrorCode::MarshallingError));
 }

@@ -23,11 +23,13 @@ use zk_proto::{ErrorCode, Id, OpCode};
 pub use command::{Command, Outcome};
 pub use sessions::{SessionRecord, SessionTable};
 
+use crate::config::{LearnerType, ServerSpec};
 use crate::consensus::{Member, SnapshotError, StateMachine};
 pub use crate::ops::Settings;
 use crate::ops::{ReadCtx, WriteCtx};
+use crate::tree::CONFIG;
 use crate::tree::DataTree;
-use crate::watch::WatchManager;
+use crate::watch::{Change, WatchManager};
 use snapshot::Image;
 
 /// How the network layer handles an op code.
@@ -304,16 +306,26 @@ impl StateMachine for ZkState {
         if !self.settings.distributed {
             return;
         }
-        let mut sorted: Vec<&Member> = members.iter().collect();
-        sorted.sort_by_key(|m| m.id);
-        let mut text: String = sorted
-            .iter()
-            .map(|m| format!("server.{}={}\n", m.id, m.spec))
-            .collect();
-        text.push_str(&format!("version={zxid:x}"));
+        let lines = config_lines(members);
+        let current = inner
+            .image
+            .tree
+            .get(CONFIG)
+            .and_then(|n| n.data.clone())
+            .unwrap_or_default();
+        // A joiner added as a learner, or the second half of a joint change, leaves the listed
+        // members as they are: the config keeps its version, as Apache's does.
+        if !current.is_empty() && current.starts_with(lines.as_bytes()) {
+            let rest = &current[lines.len()..];
+            if rest.starts_with(b"version=") {
+                return;
+            }
+        }
+        let text = format!("{lines}version={zxid:x}");
         let time = inner.image.last_time;
         inner.image.tree.set_config(&text, zxid, time);
-        inner.image.last_zxid = zxid;
+        self.watches
+            .fire(zxid, &[Change::DataChanged(CONFIG.to_string())]);
     }
 
     fn snapshot(&self) -> Vec<u8> {
@@ -325,6 +337,24 @@ impl StateMachine for ZkState {
         self.lock().image = image;
         Ok(())
     }
+}
+
+/// The server lines of `/zookeeper/config` for `members`, in id order, each ending with a newline.
+/// A non-voting member whose spec says `participant` is a joiner still catching up: not listed
+/// until a reconfig adds it, as in Apache.
+fn config_lines(members: &[Member]) -> String {
+    let mut listed: Vec<&Member> = members
+        .iter()
+        .filter(|m| {
+            m.voter
+                || ServerSpec::parse(m.id, &m.spec).is_ok_and(|s| s.role == LearnerType::Observer)
+        })
+        .collect();
+    listed.sort_by_key(|m| m.id);
+    listed
+        .iter()
+        .map(|m| format!("server.{}={}\n", m.id, m.spec))
+        .collect()
 }
 
 #[cfg(test)]

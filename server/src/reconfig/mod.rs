@@ -1,0 +1,132 @@
+//! The reconfig request (op 16): incremental `-add`/`-remove`, whole `-members`, `-v`.
+//!
+//! `plan` is pure: Apache's checks in Apache's order and the new membership. This module gathers
+//! the facts those checks need (the committed `/zookeeper/config`, which members are synced with
+//! the leader, the requester's permission), hands the new member list to the consensus layer —
+//! which forwards it to the leader when this member does not lead, catches new members up,
+//! commits it with joint consensus and hands leadership over when the leader leaves — and answers
+//! with the committed config text and its Stat, as Apache's GetDataResponse.
+
+mod plan;
+
+use std::collections::BTreeSet;
+
+use zk_proto::{
+    ErrorCode, GetAclRequest, GetAclResponse, GetDataRequest, Id, OpCode, ReconfigRequest, Record,
+    perms,
+};
+
+pub use plan::{Facts, new_membership, plan};
+
+use crate::acl::{self, AclPolicy};
+use crate::config::Membership;
+use crate::consensus::{ConsensusError, Member, Role};
+use crate::net::Context;
+use crate::tree::CONFIG;
+
+/// Serves one reconfig request from a session with identities `auth`: the reply body (a
+/// GetDataResponse of `/zookeeper/config`) or the error code for the client. A consensus failure
+/// that leaves the outcome unknown is returned as such (the caller closes the connection).
+pub async fn serve(
+    ctx: &Context,
+    auth: &[Id],
+    body: &[u8],
+) -> Result<Result<Vec<u8>, ErrorCode>, ConsensusError> {
+    let Ok(request) = ReconfigRequest::from_bytes(body) else {
+        return Ok(Err(ErrorCode::MarshallingError));
+    };
+    let current = committed_membership(ctx);
+    let synced = synced_members(ctx);
+    let facts = Facts {
+        reconfig_enabled: ctx.config.reconfig_enabled,
+        distributed: ctx.config.is_distributed(),
+        current: &current,
+        synced: synced.as_ref(),
+        may_write_config: may_write_config(ctx, auth),
+    };
+    let next = match plan(&facts, &request) {
+        Ok(next) => next,
+        Err(code) => return Ok(Err(code)),
+    };
+    let members: Vec<Member> = next
+        .servers
+        .values()
+        .map(|spec| Member {
+            id: spec.id,
+            spec: spec.render(),
+            voter: plan::is_voter(spec),
+        })
+        .collect();
+    tracing::info!(
+        from = format_args!("{:x}", current.version),
+        members = ?members.iter().map(|m| m.id).collect::<Vec<_>>(),
+        "reconfig"
+    );
+    match ctx.consensus.change_membership(members, None).await {
+        Ok(_) => Ok(Ok(read_config(ctx))),
+        Err(ConsensusError::BadVersion { .. }) => Ok(Err(ErrorCode::BadVersion)),
+        Err(ConsensusError::ReconfigInProgress) => Ok(Err(ErrorCode::ReconfigInProgress)),
+        Err(ConsensusError::NewConfigNoQuorum(reason)) => {
+            tracing::warn!(%reason, "Reconfig failed - there must be a connected and synced quorum in new configuration");
+            Ok(Err(ErrorCode::NewConfigNoQuorum))
+        }
+        Err(ConsensusError::InvalidMembership(_)) => Ok(Err(ErrorCode::BadArguments)),
+        Err(e) => Err(e),
+    }
+}
+
+/// The committed membership as `/zookeeper/config` holds it.
+fn committed_membership(ctx: &Context) -> Membership {
+    let data = zk_proto::GetDataResponse::from_bytes(&read_config(ctx))
+        .ok()
+        .and_then(|r| r.data)
+        .unwrap_or_default();
+    Membership::from_config_text(&String::from_utf8_lossy(&data)).unwrap_or_default()
+}
+
+/// `/zookeeper/config` as a GetDataResponse (text and Stat).
+fn read_config(ctx: &Context) -> Vec<u8> {
+    let request = GetDataRequest {
+        path: CONFIG.to_string(),
+        watch: false,
+    };
+    let (_, body) = ctx
+        .state
+        .read(0, &[acl::super_id()], OpCode::GetData, &request.to_bytes());
+    body
+}
+
+/// On the leader, itself and the members connected to it and caught up; elsewhere unknown (the
+/// leader's consensus layer then refuses a change whose new members do not catch up).
+fn synced_members(ctx: &Context) -> Option<BTreeSet<u64>> {
+    if ctx.consensus.role() != Role::Leader {
+        return None;
+    }
+    let mut synced: BTreeSet<u64> = ctx
+        .consensus
+        .followers()
+        .into_iter()
+        .filter(|f| f.synced)
+        .map(|f| f.member.id)
+        .collect();
+    synced.insert(ctx.consensus.my_id());
+    Some(synced)
+}
+
+/// Whether the requester may write `/zookeeper/config` (`skipACL` and the super user always may).
+fn may_write_config(ctx: &Context, auth: &[Id]) -> bool {
+    let request = GetAclRequest {
+        path: CONFIG.to_string(),
+    };
+    let (err, body) = ctx
+        .state
+        .read(0, &[acl::super_id()], OpCode::GetAcl, &request.to_bytes());
+    let Ok(response) = GetAclResponse::from_bytes(&body) else {
+        return err == 0;
+    };
+    AclPolicy {
+        skip_acl: ctx.config.skip_acl,
+    }
+    .check(&response.acl, perms::WRITE, auth)
+    .is_ok()
+}
