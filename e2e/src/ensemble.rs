@@ -1,0 +1,269 @@
+//! One `ZkEnsemble` under test, in a namespace of its own: create it, scale it, read its status and member
+//! pods, and wait for it to settle.
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
+use kube::api::{DeleteParams, PostParams};
+use kube::{Api, Client};
+use zk_operator::resources::meta::{client_service_name, selector_string};
+use zk_operator::types::{ConditionStatus, ConditionType, ZkEnsemble, ZkEnsembleStatus};
+
+use crate::command::kubectl;
+use crate::error::kube_err;
+use crate::pods::{self, Snapshot};
+use crate::wait::{self, Poll};
+use crate::{Error, Result, diagnostics};
+
+/// Image of the members: Apache ZooKeeper from `images/build.sh zookeeper`, preloaded in the cluster.
+pub const APACHE_IMAGE: &str = "zkops.local/zookeeper:3.8.0";
+
+/// A `ZkEnsemble` named after its namespace.
+pub struct Ensemble {
+    /// Client of the cluster.
+    pub client: Client,
+    /// Namespace of the ensemble (and its name).
+    pub namespace: String,
+    /// The ensemble's API.
+    pub api: Api<ZkEnsemble>,
+    /// Pods of the namespace.
+    pub pods: Api<Pod>,
+}
+
+impl Ensemble {
+    /// Creates namespace `namespace` (deleting a leftover one first) and in it a `ZkEnsemble` of the same
+    /// name with `replicas` Apache ZooKeeper members and the given PVC reclaim policy.
+    pub async fn create(
+        client: &Client,
+        namespace: &str,
+        replicas: i32,
+        reclaim: &str,
+    ) -> Result<Self> {
+        let namespaces: Api<Namespace> = Api::all(client.clone());
+        if namespaces
+            .get_opt(namespace)
+            .await
+            .map_err(kube_err("get namespace"))?
+            .is_some()
+        {
+            kubectl(&[
+                "delete",
+                "namespace",
+                namespace,
+                "--wait=true",
+                "--timeout=180s",
+            ])
+            .await?;
+        }
+        let ns: Namespace = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": namespace}
+        }))
+        .expect("namespace manifest");
+        namespaces
+            .create(&PostParams::default(), &ns)
+            .await
+            .map_err(kube_err("create namespace"))?;
+        let zk: ZkEnsemble = serde_json::from_value(serde_json::json!({
+            "apiVersion": "zookeeper.zkops.dev/v1alpha1",
+            "kind": "ZkEnsemble",
+            "metadata": {"name": namespace, "namespace": namespace},
+            "spec": {
+                "replicas": replicas,
+                "image": APACHE_IMAGE,
+                "imagePullPolicy": "Never",
+                "flavour": "Apache",
+                "resources": {"requests": {"cpu": "50m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}},
+                "storage": {"size": "256Mi", "reclaimPolicy": reclaim},
+            }
+        }))
+        .map_err(|e| Error::Unexpected(format!("ZkEnsemble manifest: {e}")))?;
+        let api: Api<ZkEnsemble> = Api::namespaced(client.clone(), namespace);
+        api.create(&PostParams::default(), &zk)
+            .await
+            .map_err(kube_err("create ZkEnsemble"))?;
+        Ok(Self {
+            client: client.clone(),
+            namespace: namespace.to_string(),
+            api,
+            pods: Api::namespaced(client.clone(), namespace),
+        })
+    }
+
+    /// Name of the ensemble.
+    pub fn name(&self) -> &str {
+        &self.namespace
+    }
+
+    /// The ensemble as stored now.
+    pub async fn get(&self) -> Result<ZkEnsemble> {
+        self.api
+            .get(self.name())
+            .await
+            .map_err(kube_err("get ZkEnsemble"))
+    }
+
+    /// Its status (empty before the operator wrote one).
+    pub async fn status(&self) -> Result<ZkEnsembleStatus> {
+        Ok(self.get().await?.status.unwrap_or_default())
+    }
+
+    /// Name of member `id`'s pod.
+    pub fn pod(&self, id: u32) -> String {
+        format!("{}-{id}", self.name())
+    }
+
+    /// The member pods now.
+    pub async fn member_pods(&self) -> Result<Snapshot> {
+        let zk = self.get().await?;
+        pods::snapshot(&self.pods, &selector_string(&zk)).await
+    }
+
+    /// Address (`ClusterIP:2181`) of the client Service.
+    pub async fn client_address(&self) -> Result<String> {
+        let zk = self.get().await?;
+        let services: Api<Service> = Api::namespaced(self.client.clone(), &self.namespace);
+        let svc = services
+            .get(&client_service_name(&zk))
+            .await
+            .map_err(kube_err("get client Service"))?;
+        let ip = svc
+            .spec
+            .and_then(|s| s.cluster_ip)
+            .ok_or_else(|| Error::Unexpected("client Service has no ClusterIP".into()))?;
+        Ok(format!("{ip}:2181"))
+    }
+
+    /// `kubectl scale zkensemble/<name> --replicas=<n>`, through the scale subresource.
+    pub async fn scale(&self, replicas: i32) -> Result<()> {
+        let target = format!("--replicas={replicas}");
+        let zke = format!("zkensemble/{}", self.name());
+        kubectl(&["scale", &zke, "-n", &self.namespace, &target]).await?;
+        Ok(())
+    }
+
+    /// Warning Events about the ensemble, as `reason: message`.
+    pub async fn warning_events(&self) -> Result<Vec<String>> {
+        let selector = format!(
+            "type=Warning,involvedObject.kind=ZkEnsemble,involvedObject.name={}",
+            self.name()
+        );
+        let out = kubectl(&[
+            "get",
+            "events",
+            "-n",
+            &self.namespace,
+            "--field-selector",
+            &selector,
+            "-o",
+            "jsonpath={range .items[*]}{.reason}: {.message}{\"\\n\"}{end}",
+        ])
+        .await?;
+        Ok(out.lines().map(str::to_string).collect())
+    }
+
+    /// The diagnostics report of this ensemble.
+    pub async fn report(&self) -> String {
+        diagnostics::report(&self.namespace, self.name()).await
+    }
+
+    /// Waits until the ensemble has settled on `replicas` voting members: the status reflects the current
+    /// generation, counts `replicas` voters all ready, condition Ready is True, no step is in progress, and
+    /// the member pods are exactly the voters' pods, all Ready.
+    pub async fn wait_settled(&self, replicas: i32, timeout: Duration) -> Result<ZkEnsembleStatus> {
+        let what = format!(
+            "ZkEnsemble {}/{} to settle at {replicas} members",
+            self.namespace,
+            self.name()
+        );
+        wait::until(
+            &what,
+            timeout,
+            || async {
+                let zk = self.get().await?;
+                let generation = zk.metadata.generation;
+                let status = zk.status.clone().unwrap_or_default();
+                let pods = pods::snapshot(&self.pods, &selector_string(&zk)).await?;
+                let mut voters: Vec<&str> =
+                    status.members.iter().filter(|m| m.voting).map(|m| m.pod.as_str()).collect();
+                voters.sort_unstable();
+                let names: Vec<&str> = pods.keys().map(String::as_str).collect();
+                let ready = condition_true(&status, ConditionType::Ready);
+                let settled = status.observed_generation == generation
+                    && status.replicas == replicas
+                    && status.ready_replicas == replicas
+                    && voters.len() == replicas as usize
+                    && ready
+                    && status.step.is_none()
+                    && names == voters
+                    && pods.values().all(|p| p.ready);
+                Ok(if settled {
+                    Poll::Done(status)
+                } else {
+                    Poll::Pending(format!(
+                        "generation {generation:?} observed {:?}, replicas {} ready {}, Ready {ready}, step {:?}, \
+                         voters {voters:?}, pods {:?}",
+                        status.observed_generation,
+                        status.replicas,
+                        status.ready_replicas,
+                        status.step.as_ref().map(|s| &s.message),
+                        pods.iter().map(|(n, p)| (n, p.ready)).collect::<Vec<_>>()
+                    ))
+                })
+            },
+            || self.report(),
+        )
+        .await
+    }
+
+    /// The voters' server ids in the status.
+    pub async fn voter_ids(&self) -> Result<Vec<u32>> {
+        let mut ids: Vec<u32> = self
+            .status()
+            .await?
+            .members
+            .iter()
+            .filter(|m| m.voting)
+            .map(|m| m.id)
+            .collect();
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
+    /// Deletes the namespace (and so the ensemble), waiting for it to go.
+    pub async fn delete(self) -> Result<()> {
+        let namespaces: Api<Namespace> = Api::all(self.client.clone());
+        namespaces
+            .delete(&self.namespace, &DeleteParams::default())
+            .await
+            .map_err(kube_err("delete namespace"))?;
+        let what = format!("namespace {} to be deleted", self.namespace);
+        wait::until(
+            &what,
+            Duration::from_secs(180),
+            || async {
+                Ok(
+                    match namespaces
+                        .get_opt(&self.namespace)
+                        .await
+                        .map_err(kube_err("get namespace"))?
+                    {
+                        None => Poll::Done(()),
+                        Some(ns) => Poll::Pending(format!("{:?}", ns.status.and_then(|s| s.phase))),
+                    },
+                )
+            },
+            || async { String::new() },
+        )
+        .await?;
+        tracing::info!(namespace = %self.namespace, "namespace deleted");
+        Ok(())
+    }
+}
+
+/// Whether condition `kind` is True in `status`.
+pub fn condition_true(status: &ZkEnsembleStatus, kind: ConditionType) -> bool {
+    status
+        .conditions
+        .iter()
+        .any(|c| c.type_ == kind && c.status == ConditionStatus::True)
+}

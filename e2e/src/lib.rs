@@ -1,0 +1,19 @@
+//! Helpers for the end-to-end tests: run `kubectl` and `helm`, install the operator chart, create and watch
+//! `ZkEnsemble`s, put client load on an ensemble, and explain a failed wait with the ensemble's status, Events
+//! and pod states.
+//!
+//! The tests themselves live in `tests/`; they need a running cluster (`KUBECONFIG`) and the images loaded, as
+//! `scripts/e2e.sh` arranges.
+
+pub mod command;
+pub mod diagnostics;
+pub mod ensemble;
+pub mod error;
+pub mod freeze;
+pub mod load;
+pub mod operator;
+pub mod pods;
+pub mod wait;
+pub mod zookeeper;
+
+pub use error::{Error, Result};

@@ -1,0 +1,197 @@
+//! Continuous client load through the client Service while an ensemble is scaled: one session creates
+//! znodes one after another and reads each back. A request that fails with `ConnectionLoss` is retried (a
+//! retried create that finds its znode already there with its data counts as acknowledged); any other
+//! error is a client-visible failure.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::task::JoinHandle;
+use zookeeper_client::{Acls, Client, CreateMode};
+
+use crate::zookeeper::connect;
+use crate::{Error, Result};
+
+/// Pause between two writes, so the load does not starve the shared machine.
+const PACE: Duration = Duration::from_millis(20);
+/// Pause before retrying after `ConnectionLoss`.
+const RETRY_PAUSE: Duration = Duration::from_millis(200);
+/// How long one request may keep failing with `ConnectionLoss` before it counts as failed.
+const RETRY_LIMIT: Duration = Duration::from_secs(60);
+
+/// What the load saw.
+#[derive(Clone, Debug, Default)]
+pub struct LoadReport {
+    /// Indices of the writes the ensemble acknowledged (znode `w-<index>` holding the index).
+    pub acknowledged: Vec<u64>,
+    /// Reads that returned the written data.
+    pub reads: u64,
+    /// Requests retried after `ConnectionLoss`.
+    pub connection_losses: u64,
+    /// Every other failure, with the request it hit.
+    pub failures: Vec<String>,
+}
+
+/// A running load; [`ClientLoad::stop`] ends it and returns its report.
+pub struct ClientLoad {
+    stop: Arc<AtomicBool>,
+    task: JoinHandle<LoadReport>,
+}
+
+fn znode(root: &str, i: u64) -> String {
+    format!("{root}/w-{i}")
+}
+
+enum Outcome<T> {
+    Done(T),
+    Failed(String),
+}
+
+/// Runs `request` until it returns something other than `ConnectionLoss`, counting the retries.
+async fn retried<T, F, Fut>(report: &mut LoadReport, what: &str, mut request: F) -> Outcome<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, zookeeper_client::Error>>,
+{
+    let start = Instant::now();
+    loop {
+        match request().await {
+            Ok(value) => return Outcome::Done(value),
+            Err(zookeeper_client::Error::ConnectionLoss) if start.elapsed() < RETRY_LIMIT => {
+                report.connection_losses += 1;
+                tokio::time::sleep(RETRY_PAUSE).await;
+            }
+            Err(e) => return Outcome::Failed(format!("{what}: {e}")),
+        }
+    }
+}
+
+/// Creates `path` with `data`; after a retry, an existing znode with the same data is the first attempt's.
+async fn write(client: &Client, report: &mut LoadReport, path: &str, data: &[u8]) -> Outcome<()> {
+    let options = CreateMode::Persistent.with_acls(Acls::anyone_all());
+    let mut attempts = 0;
+    let created = retried(report, &format!("create {path}"), || {
+        attempts += 1;
+        let first = attempts == 1;
+        let options = &options;
+        async move {
+            match client.create(path, data, options).await {
+                Ok(_) => Ok(true),
+                Err(zookeeper_client::Error::NodeExists) if !first => Ok(false),
+                Err(e) => Err(e),
+            }
+        }
+    })
+    .await;
+    match created {
+        Outcome::Done(true) => Outcome::Done(()),
+        Outcome::Done(false) => match read(client, report, path, data).await {
+            Outcome::Done(()) => Outcome::Done(()),
+            Outcome::Failed(e) => {
+                Outcome::Failed(format!("{path} existed after a retried create: {e}"))
+            }
+        },
+        Outcome::Failed(e) => Outcome::Failed(e),
+    }
+}
+
+/// Reads `path` and checks it holds `data`.
+async fn read(client: &Client, report: &mut LoadReport, path: &str, data: &[u8]) -> Outcome<()> {
+    match retried(report, &format!("get {path}"), || client.get_data(path)).await {
+        Outcome::Done((found, _)) if found == data => Outcome::Done(()),
+        Outcome::Done((found, _)) => Outcome::Failed(format!(
+            "{path} holds {:?}, wrote {:?}",
+            String::from_utf8_lossy(&found),
+            String::from_utf8_lossy(data)
+        )),
+        Outcome::Failed(e) => Outcome::Failed(e),
+    }
+}
+
+async fn run(client: Client, root: String, stop: Arc<AtomicBool>) -> LoadReport {
+    let mut report = LoadReport::default();
+    let mut i = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let path = znode(&root, i);
+        let data = i.to_string().into_bytes();
+        match write(&client, &mut report, &path, &data).await {
+            Outcome::Done(()) => report.acknowledged.push(i),
+            Outcome::Failed(e) => {
+                report.failures.push(e);
+                // The znode's fate is unknown; skip its index so later checks stay exact.
+                i += 1;
+                continue;
+            }
+        }
+        match read(&client, &mut report, &path, &data).await {
+            Outcome::Done(()) => report.reads += 1,
+            Outcome::Failed(e) => report.failures.push(e),
+        }
+        i += 1;
+        tokio::time::sleep(PACE).await;
+    }
+    report
+}
+
+impl ClientLoad {
+    /// Connects to `address`, creates `root` and starts writing under it.
+    pub async fn start(address: &str, root: &str) -> Result<Self> {
+        let client = connect(address).await?;
+        client
+            .create(
+                root,
+                b"",
+                &CreateMode::Persistent.with_acls(Acls::anyone_all()),
+            )
+            .await
+            .map_err(|source| Error::ZooKeeper {
+                address: address.to_string(),
+                source,
+            })?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let task = tokio::spawn(run(client, root.to_string(), stop.clone()));
+        Ok(Self { stop, task })
+    }
+
+    /// Stops the load after its current request and returns what it saw.
+    pub async fn stop(self) -> Result<LoadReport> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.task
+            .await
+            .map_err(|e| Error::Unexpected(format!("client load task: {e}")))
+    }
+}
+
+/// Checks through a new session at `address` that every acknowledged write of `report` is readable with its
+/// data.
+pub async fn verify(address: &str, root: &str, report: &LoadReport) -> Result<()> {
+    let client = connect(address).await?;
+    let zk_err = |source| Error::ZooKeeper {
+        address: address.to_string(),
+        source,
+    };
+    client.sync(root).await.map_err(zk_err)?;
+    let mut lost = Vec::new();
+    for &i in &report.acknowledged {
+        let path = znode(root, i);
+        match client.get_data(&path).await {
+            Ok((data, _)) if data == i.to_string().as_bytes() => {}
+            Ok((data, _)) => {
+                lost.push(format!("{path} holds {:?}", String::from_utf8_lossy(&data)))
+            }
+            Err(zookeeper_client::Error::NoNode) => lost.push(format!("{path} is gone")),
+            Err(e) => return Err(zk_err(e)),
+        }
+    }
+    if lost.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Unexpected(format!(
+            "{} of {} acknowledged writes lost: {}",
+            lost.len(),
+            report.acknowledged.len(),
+            lost.join("; ")
+        )))
+    }
+}

@@ -1,0 +1,52 @@
+//! Bounded waits: poll a check until it yields a value or the time is up.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use crate::{Error, Result};
+
+/// How often a wait polls.
+pub const POLL: Duration = Duration::from_millis(1000);
+
+/// What one poll of a wait saw.
+pub enum Poll<T> {
+    /// The wait is over.
+    Done(T),
+    /// Not yet; the string says what was seen, for the timeout message.
+    Pending(String),
+}
+
+/// Polls `check` every [`POLL`] until it returns [`Poll::Done`], an error, or `timeout` passes; then the
+/// error carries `diagnose()`'s report. Errors of `check` end the wait at once.
+pub async fn until<T, C, CF, D, DF>(
+    what: &str,
+    timeout: Duration,
+    mut check: C,
+    diagnose: D,
+) -> Result<T>
+where
+    C: FnMut() -> CF,
+    CF: Future<Output = Result<Poll<T>>>,
+    D: FnOnce() -> DF,
+    DF: Future<Output = String>,
+{
+    let start = Instant::now();
+    loop {
+        let last = match check().await? {
+            Poll::Done(value) => {
+                tracing::info!(what, elapsed = ?start.elapsed(), "wait over");
+                return Ok(value);
+            }
+            Poll::Pending(seen) => seen,
+        };
+        if start.elapsed() >= timeout {
+            return Err(Error::Timeout {
+                what: what.to_string(),
+                waited: start.elapsed(),
+                last,
+                diagnostics: diagnose().await,
+            });
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Runs the end-to-end suite (the zk-e2e crate) on a real single-node cluster:
+# brings the cluster up, builds zk-operator and the images (operator, Apache
+# ZooKeeper) without pulling, loads them, runs the scenarios one at a time, and
+# always takes the cluster down at the end. Exits non-zero if anything failed.
+#
+#   scripts/e2e.sh [extra cargo test arguments, e.g. a test name filter]
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+cache_dir="${ZK_CACHE_DIR:-$HOME/.cache/zkops}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$cache_dir/cargo-target-$(rustc --version | cut -d' ' -f2)}"
+export CARGO_TERM_COLOR=never
+cluster="$root/e2e/cluster/cluster.sh"
+start=$SECONDS
+
+step() { printf '\n==== [%s] %s (%ss)\n' "$(date -u +%H:%M:%S)" "$*" "$((SECONDS - start))"; }
+
+down() {
+	local rc=$?
+	step "cluster down"
+	"$cluster" down || rc=1
+	step "done: exit $rc"
+	exit "$rc"
+}
+trap down EXIT
+
+step "cluster up"
+"$cluster" up
+KUBECONFIG="$("$cluster" kubeconfig)"
+export KUBECONFIG
+
+step "build zk-operator (release)"
+nice cargo build --release -p zk-operator --bin zk-operator
+
+step "images"
+for image in zk-operator zookeeper; do
+	tar="$(images/build.sh "$image")"
+	"$cluster" load-image "$tar"
+done
+
+step "build the e2e tests"
+nice cargo test -p zk-e2e --no-run
+
+step "e2e scenarios"
+cargo test -p zk-e2e -- --test-threads=1 --nocapture "$@"
