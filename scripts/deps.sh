@@ -8,7 +8,7 @@ set -euo pipefail
 cache_dir="${ZK_CACHE_DIR:-$HOME/.cache/zkops}"
 venv="$cache_dir/venv-kazoo-2.11.0-r1"
 
-apt_packages=(zookeeper zookeeper-bin libzookeeper-mt-dev netcat-openbsd openjdk-17-jre-headless)
+apt_packages=(zookeeper zookeeper-bin libzookeeper-mt-dev libservlet-api-java netcat-openbsd openjdk-17-jre-headless)
 
 missing=()
 for p in "${apt_packages[@]}"; do
