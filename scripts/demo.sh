@@ -1,42 +1,69 @@
 #!/usr/bin/env bash
-# The main job, end to end on this machine: builds zk-server, starts a
-# one-member ensemble from an example zoo.cfg, drives a session with Apache's
-# own zkCli against it, prints the four-letter-word view, and stops it.
-# Usage: scripts/demo.sh
+# The main job, end to end on this machine: a real single-node Kubernetes
+# (e2e/cluster/cluster.sh; kind where Docker and kind are present), the operator
+# installed by its Helm chart, a three-member ZooKeeper ensemble, then
+# `kubectl scale` to 5 and back to 3 — one member per step, by reconfig, with
+# no member restarted. Progress is printed as it happens.
+#
+#   scripts/demo.sh          # leaves the cluster running; `e2e/cluster/cluster.sh down` stops it
+#   scripts/demo.sh --down   # stops the cluster at the end
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 cache_dir="${ZK_CACHE_DIR:-$HOME/.cache/zkops}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$cache_dir/cargo-target-$(rustc --version | cut -d' ' -f2)}"
-scripts/deps.sh >/dev/null
+cluster="$root/e2e/cluster/cluster.sh"
+ns=zk-demo
 
-cargo build --release -p zk-server --bin zk-server
-bin="$CARGO_TARGET_DIR/release/zk-server"
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+[[ "${1:-}" == --down ]] && trap '"$cluster" down' EXIT
 
-work="$(mktemp -d)"
-port=2181
-cleanup() { [[ -n "${pid:-}" ]] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-mkdir -p "$work/data"
-sed -e "s#^dataDir=.*#dataDir=$work/data#" -e "s#^dataLogDir=.*#dataLogDir=$work/data#" \
-  -e "s#^clientPort=.*#clientPort=$port#" server/examples/zoo.cfg > "$work/zoo.cfg"
-echo "== zoo.cfg"; cat "$work/zoo.cfg"
-"$bin" "$work/zoo.cfg" > "$work/server.log" 2>&1 &
-pid=$!
-for _ in $(seq 100); do
-  [[ "$(printf ruok | nc -q 1 127.0.0.1 $port 2>/dev/null)" == imok ]] && break
-  sleep 0.1
+say "cluster up (the first run builds Kubernetes from its Go modules: about 30-40 minutes)"
+"$cluster" up
+KUBECONFIG="$("$cluster" kubeconfig)"
+export KUBECONFIG
+PATH="$("$cluster" bin-dir):$PATH"
+
+say "build zk-operator and the images, load them into the cluster"
+cargo build --release -p zk-operator --bin zk-operator
+for image in zk-operator zookeeper; do
+  "$cluster" load-image "$(images/build.sh "$image")"
 done
 
-echo "== a zkCli session"
-java -cp "$(compat/apache_classpath.sh)" org.apache.zookeeper.ZooKeeperMain -server 127.0.0.1:$port <<'CMDS' 2>&1 | grep -v -E '^(log4j|SLF4J)'
-create /demo
-create /demo/greeting hello
-get -s /demo/greeting
-create -e -s /demo/member- m
-ls -R /demo
-get /zookeeper/config
-quit
-CMDS
-echo "== srvr"; printf srvr | nc -q 1 127.0.0.1 $port
-echo "== server log (tail)"; tail -n 5 "$work/server.log"
+say "install the operator with its Helm chart"
+helm upgrade --install zk-operator charts/zk-operator -n zk-operator --create-namespace \
+  --set image.pullPolicy=Never --wait --timeout 180s
+
+say "create a three-member ensemble"
+kubectl create namespace "$ns" --dry-run=client -o yaml | kubectl apply -f -
+sed -e 's#image: zookeeper:3.8#image: zkops.local/zookeeper:3.8.0\n  imagePullPolicy: Never#' \
+  operator/examples/demo.yaml | kubectl apply -n "$ns" -f -
+
+# Prints the ensemble's columns whenever they change, until Ready with `want` members.
+watch_until() {
+  local want=$1 last="" now deadline=$((SECONDS + 600))
+  while ((SECONDS < deadline)); do
+    now="$(kubectl get zke demo -n "$ns" --no-headers 2>/dev/null || true)"
+    [[ "$now" != "$last" ]] && printf '%s  %s\n' "$(date -u +%H:%M:%S)" "$now" && last="$now"
+    if [[ "$(kubectl get zke demo -n "$ns" -o jsonpath='{.status.readyReplicas}/{.status.replicas}/{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" == "$want/$want/True" ]]; then
+      return 0
+    fi
+    sleep 2
+  done
+  echo "timed out waiting for $want ready members" >&2
+  kubectl describe zke demo -n "$ns" >&2
+  return 1
+}
+
+kubectl get zke -n "$ns"
+watch_until 3
+for target in 5 3; do
+  say "kubectl scale zkensemble/demo --replicas=$target"
+  kubectl scale zkensemble/demo -n "$ns" --replicas="$target"
+  watch_until "$target"
+done
+
+say "the result"
+kubectl get zke,pods,pvc -n "$ns" -o wide
+kubectl get pods -n "$ns" -o custom-columns=POD:.metadata.name,RESTARTS:.status.containerStatuses[0].restartCount,STARTED:.status.startTime
+kubectl get events -n "$ns" --field-selector involvedObject.kind=ZkEnsemble --sort-by=.lastTimestamp | tail -n 20
