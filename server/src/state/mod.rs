@@ -321,9 +321,12 @@ impl StateMachine for ZkState {
                 return;
             }
         }
-        let text = format!("{lines}version={zxid:x}");
+        // The founding membership is written before any term: Apache numbers that first config
+        // with the first leader's epoch and counter 0.
+        let version = if zxid >> 32 == 0 { 1 << 32 } else { zxid };
+        let text = format!("{lines}version={version:x}");
         let time = inner.image.last_time;
-        inner.image.tree.set_config(&text, zxid, time);
+        inner.image.tree.set_config(&text, version, time);
         self.watches
             .fire(zxid, &[Change::DataChanged(CONFIG.to_string())]);
     }

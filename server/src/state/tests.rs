@@ -397,3 +397,54 @@ fn a_standalone_server_keeps_the_config_node_empty() {
     assert_eq!((r.data, r.stat.mzxid), (Some(vec![]), 0));
     assert_eq!(state.last_zxid(), 0x1_0000_0000);
 }
+
+/// The config node's text, read as a client would.
+fn config_text(state: &ZkState, watch: bool) -> String {
+    let request = GetDataRequest {
+        path: "/zookeeper/config".into(),
+        watch,
+    };
+    let (_, body) = state.read(S1, &[], OpCode::GetData, &request.to_bytes());
+    let data = GetDataResponse::from_bytes(&body).unwrap().data;
+    String::from_utf8(data.unwrap_or_default()).unwrap()
+}
+
+#[test]
+fn config_lists_voters_and_observers_and_fires_its_watch_on_change() {
+    let state = ZkState::new(Settings {
+        distributed: true,
+        ..Settings::default()
+    });
+    open(&state, 1, S1);
+    let leader = Member {
+        id: 0,
+        spec: "127.0.0.1:2888:3888:participant".into(),
+        voter: true,
+    };
+    // The founding membership gets the first epoch's version.
+    state.apply_membership(0, std::slice::from_ref(&leader));
+    let founded = "server.0=127.0.0.1:2888:3888:participant\nversion=100000000";
+    assert_eq!(config_text(&state, true), founded);
+    let (tx, mut rx) = unbounded_channel();
+    state.watches().register_session(S1, tx);
+
+    // A joiner syncing as a learner is not listed: nothing changes, no event.
+    let mut joiner = Member {
+        id: 1,
+        spec: "127.0.0.1:2889:3889:participant;0.0.0.0:2182".into(),
+        voter: false,
+    };
+    state.apply_membership(0x1_0000_0003, &[leader.clone(), joiner.clone()]);
+    assert_eq!(config_text(&state, false), founded);
+    assert!(rx.try_recv().is_err());
+
+    // Added as an observer: listed, new version, NodeDataChanged.
+    joiner.spec = "127.0.0.1:2889:3889:observer;0.0.0.0:2182".into();
+    state.apply_membership(0x1_0000_0005, &[leader, joiner]);
+    assert_eq!(
+        config_text(&state, false),
+        "server.0=127.0.0.1:2888:3888:participant\n\
+         server.1=127.0.0.1:2889:3889:observer;0.0.0.0:2182\nversion=100000005"
+    );
+    assert!(rx.try_recv().is_ok());
+}
