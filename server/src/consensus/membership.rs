@@ -12,10 +12,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use openraft::ChangeMembers;
 use openraft::errors::{ChangeMembershipError, ClientWriteError, RaftError};
 use openraft::raft::Precondition;
 use openraft::rt::watch::WatchReceiver;
+use openraft::{ChangeMembers, ServerState};
 use serde::{Deserialize, Serialize};
 
 use super::state_machine::zxid_of;
@@ -150,6 +150,40 @@ pub(crate) async fn change_on_leader(
         hand_over(raft).await;
     }
     Ok(zxid_of(&written))
+}
+
+/// Runs on every member: when it leads and finds a joint config written under an earlier term
+/// (its predecessor crashed between the two entries of a change), it completes the change to
+/// the new config, so a change is never left half way.
+pub(crate) async fn complete_interrupted_changes(raft: Raft) {
+    let mut metrics = raft.metrics();
+    loop {
+        let interrupted = {
+            let now = metrics.borrow_and_update();
+            let membership = &now.membership_config;
+            let joint = membership.membership().get_joint_config();
+            let earlier_term = membership
+                .log_id()
+                .is_some_and(|l| l.leader_id.term < now.current_term);
+            (now.state == ServerState::Leader && joint.len() > 1 && earlier_term)
+                .then(|| joint.last().cloned().unwrap_or_default())
+        };
+        if let Some(voters) = interrupted {
+            tracing::info!(
+                ?voters,
+                "completing a membership change interrupted by a leader change"
+            );
+            if let Err(e) = raft
+                .change_membership(ChangeMembers::ReplaceAllVoters(voters), true)
+                .await
+            {
+                tracing::warn!(error = %e, "completing an interrupted membership change failed");
+            }
+        }
+        if metrics.changed().await.is_err() {
+            return;
+        }
+    }
 }
 
 /// A leader that is no longer a voter hands leadership to the most up-to-date voter (no

@@ -16,7 +16,9 @@ use tokio::task::JoinHandle;
 
 use super::bootstrap::first_start;
 use super::log_store::{DEFAULT_SEGMENT_BYTES, LogStore};
-use super::membership::{ChangeRefusal, change_on_leader, refused_for_leader};
+use super::membership::{
+    ChangeRefusal, change_on_leader, complete_interrupted_changes, refused_for_leader,
+};
 use super::network::client::{CallError, PeerClient, PeerNetwork};
 use super::network::wire::{PeerRequest, PeerResponse};
 use super::network::{quorum_addr, server};
@@ -107,6 +109,7 @@ impl Consensus {
             true => first_start(&raft, &me, &opts.members).await,
             false => None,
         };
+        let completer = tokio::spawn(complete_interrupted_changes(raft.clone()));
         let consensus = Consensus {
             my_id: opts.my_id,
             observer_spec: is_observer_spec(&me.spec),
@@ -116,7 +119,13 @@ impl Consensus {
             ack_window,
             catch_up: catch_up_time(&opts),
             idle_peers: Mutex::new(HashMap::new()),
-            tasks: Mutex::new(listener.into_iter().chain(joining).collect()),
+            tasks: Mutex::new(
+                listener
+                    .into_iter()
+                    .chain(joining)
+                    .chain([completer])
+                    .collect(),
+            ),
         };
         if !fresh
             && let Err(e) = consensus
@@ -261,10 +270,20 @@ impl Consensus {
         match (metrics.state, metrics.current_leader) {
             (ServerState::Leader, _) => Role::Leader,
             (ServerState::Follower, Some(_)) => Role::Follower,
-            (ServerState::Learner, Some(_)) if self.observer_spec => Role::Observer,
+            (ServerState::Learner, Some(_)) if self.follows_as_observer(&metrics) => Role::Observer,
             // A joiner syncing before it is added reports `follower`, as Apache's does.
             (ServerState::Learner, Some(_)) => Role::Follower,
             _ => Role::Looking,
+        }
+    }
+
+    /// Whether this non-voting member is an observer: its spec in the membership says so (a
+    /// reconfig may have changed its role), or, while it is not listed (a joiner, a removed
+    /// member), its start-up spec does.
+    fn follows_as_observer(&self, metrics: &RaftMetrics) -> bool {
+        match metrics.membership_config.membership().get_node(&self.my_id) {
+            Some(node) if !node.departed => is_observer_spec(&node.spec),
+            _ => self.observer_spec,
         }
     }
 
@@ -341,6 +360,12 @@ impl Consensus {
         if let Err(e) = self.raft.shutdown().await {
             tracing::warn!(error = %e, "raft did not stop cleanly");
         }
+    }
+
+    /// The Raft handle, for tests that drive Raft into states the API never produces.
+    #[cfg(test)]
+    pub(crate) fn raft(&self) -> &Raft {
+        &self.raft
     }
 
     fn metrics(&self) -> RaftMetrics {

@@ -1,6 +1,7 @@
 //! Membership changes on loopback (quorum ports 27401..=27404, 27501..=27503, 27601..=27603,
-//! 27701..=27704, 27801..=27802): a joiner syncing before it is added, refusing a member that
-//! cannot catch up, removing the leader, configured observers, a one-member ensemble that grows.
+//! 27701..=27704, 27801..=27802, 27901..=27903): a joiner syncing before it is added, refusing
+//! a member that cannot catch up, removing the leader, configured observers, a one-member
+//! ensemble that grows, a change interrupted by the leader's crash.
 
 use std::time::Duration;
 
@@ -218,4 +219,90 @@ async fn a_single_member_ensemble_grows_by_a_joiner() {
     );
     joiner.shutdown().await;
     seed.shutdown().await;
+}
+
+/// The leader writes only the joint entry of a change (as if it crashed before the final one) and
+/// stops: the next leader completes the change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_interrupted_by_a_leader_crash_is_completed() {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use openraft::entry::RaftPayload;
+    use openraft::rt::watch::WatchReceiver;
+
+    let dir = tempfile::tempdir().unwrap();
+    let all = voters(3, 27900);
+    let mut nodes = Vec::new();
+    for member in &all {
+        nodes.push(start(dir.path(), member.id, &all, 1000).await);
+    }
+    nodes[0].0.propose(b"x".to_vec()).await.unwrap();
+    let leader = nodes[0].0.leader_id().unwrap();
+    // The change removes the leader, which then crashes: the two others hold a quorum of both.
+    let kept: BTreeSet<u64> = all
+        .iter()
+        .map(|m| m.id)
+        .filter(|id| *id != leader)
+        .collect();
+
+    let raft = nodes
+        .iter()
+        .find(|(c, _)| c.my_id() == leader)
+        .unwrap()
+        .0
+        .raft()
+        .clone();
+    let observed = raft.metrics().borrow_watched().membership_config.clone();
+    let everyone: BTreeSet<u64> = all.iter().map(|m| m.id).collect();
+    let nodes_map: BTreeMap<u64, _> = observed
+        .membership()
+        .nodes()
+        .map(|(id, n)| (*id, n.clone()))
+        .collect();
+    let joint =
+        crate::consensus::typ::Membership::new(vec![everyone, kept.clone()], nodes_map).unwrap();
+    raft.append_membership(joint, RaftPayload::blank(), [])
+        .await
+        .unwrap();
+    nodes
+        .iter()
+        .find(|(c, _)| c.my_id() == leader)
+        .unwrap()
+        .0
+        .shutdown()
+        .await;
+
+    let survivor = nodes.iter().find(|(c, _)| c.my_id() != leader);
+    let survivor = &survivor.unwrap().0;
+    let mut completed = false;
+    for _ in 0..300 {
+        let voters: BTreeSet<u64> = survivor
+            .members()
+            .iter()
+            .filter(|m| m.voter)
+            .map(|m| m.id)
+            .collect();
+        if survivor
+            .raft()
+            .metrics()
+            .borrow_watched()
+            .membership_config
+            .membership()
+            .get_joint_config()
+            .len()
+            == 1
+            && voters == kept
+        {
+            completed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        completed,
+        "the next leader completes the change to {kept:?}"
+    );
+    for (consensus, _) in &nodes {
+        consensus.shutdown().await;
+    }
 }
