@@ -1,8 +1,10 @@
 //! Tests of the consensus layer with a small state machine of its own (`machine`): openraft's
-//! storage conformance suite, durability across restarts of one member, and replication between
-//! members on loopback (each cluster test module owns a port range).
+//! storage conformance suite, the log read back from disk, durability across restarts of one
+//! member, replication and membership changes between members on loopback (each cluster test
+//! module owns a port range).
 
 mod cluster;
+mod log_reopen;
 mod machine;
 mod membership;
 mod single;

@@ -1,0 +1,100 @@
+//! The log store read back from disk after appends, a truncation, a purge and a torn write.
+
+use openraft::rt::Oneshot;
+use openraft::storage::{IOFlushed, RaftLogReader, RaftLogStorage};
+use openraft::testing::{blank_ent, log_id};
+use openraft::type_config::alias::OneshotOf;
+
+use crate::consensus::log_store::LogStore;
+use crate::consensus::typ::{Entry, TypeConfig, Vote};
+
+async fn append_durably(store: &mut LogStore, entries: Vec<Entry>) {
+    let (tx, rx) = <OneshotOf<TypeConfig> as Oneshot>::channel();
+    store.append(entries, IOFlushed::signal(tx)).await.unwrap();
+    rx.await.unwrap().unwrap();
+}
+
+fn blanks(term: u64, indexes: std::ops::RangeInclusive<u64>) -> Vec<Entry> {
+    indexes
+        .map(|i| blank_ent::<TypeConfig>(term, 1, i))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn truncation_purge_vote_and_commit_survive_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    // Tiny segments: every operation crosses segment boundaries.
+    let mut store = LogStore::open(dir.path(), 128).unwrap();
+    append_durably(&mut store, blanks(1, 0..=29)).await;
+    store
+        .truncate_after(Some(log_id::<TypeConfig>(1, 1, 19)))
+        .await
+        .unwrap();
+    append_durably(&mut store, blanks(2, 20..=25)).await;
+    store.purge(log_id::<TypeConfig>(1, 1, 9)).await.unwrap();
+    let vote = Vote::new_committed(2, 1);
+    store.save_vote(&vote).await.unwrap();
+    store
+        .save_committed(Some(log_id::<TypeConfig>(2, 1, 24)))
+        .await
+        .unwrap();
+    append_durably(&mut store, blanks(2, 26..=26)).await;
+    drop(store);
+
+    let mut store = LogStore::open(dir.path(), 128).unwrap();
+    let state = store.get_log_state().await.unwrap();
+    assert_eq!(
+        state.last_purged_log_id,
+        Some(log_id::<TypeConfig>(1, 1, 9))
+    );
+    assert_eq!(state.last_log_id, Some(log_id::<TypeConfig>(2, 1, 26)));
+    let entries = store.try_get_log_entries(0..100).await.unwrap();
+    let ids: Vec<_> = entries.iter().map(|e| e.log_id).collect();
+    let mut expected: Vec<_> = (10..=19).map(|i| log_id::<TypeConfig>(1, 1, i)).collect();
+    expected.extend((20..=26).map(|i| log_id::<TypeConfig>(2, 1, i)));
+    assert_eq!(ids, expected);
+    assert_eq!(store.read_vote().await.unwrap(), Some(vote));
+    assert_eq!(
+        store.read_committed().await.unwrap(),
+        Some(log_id::<TypeConfig>(2, 1, 24))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_torn_last_record_is_cut_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = LogStore::open(dir.path(), 1 << 20).unwrap();
+    append_durably(&mut store, blanks(1, 0..=4)).await;
+    drop(store);
+
+    let segment_dir = dir.path().join("raft-log");
+    let segment = std::fs::read_dir(&segment_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "seg"))
+        .unwrap();
+    let len = std::fs::metadata(&segment).unwrap().len();
+    // A crash in the middle of writing the last entry.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&segment)
+        .unwrap()
+        .set_len(len - 3)
+        .unwrap();
+
+    let mut store = LogStore::open(dir.path(), 1 << 20).unwrap();
+    let state = store.get_log_state().await.unwrap();
+    assert_eq!(state.last_log_id, Some(log_id::<TypeConfig>(1, 1, 3)));
+    append_durably(&mut store, blanks(2, 4..=5)).await;
+    drop(store);
+    let mut store = LogStore::open(dir.path(), 1 << 20).unwrap();
+    let ids: Vec<_> = store
+        .try_get_log_entries(0..10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.log_id)
+        .collect();
+    assert_eq!(ids.last(), Some(&log_id::<TypeConfig>(2, 1, 5)));
+    assert_eq!(ids.len(), 6);
+}
