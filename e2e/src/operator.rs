@@ -51,12 +51,34 @@ pub async fn ensure_installed() -> Result<()> {
     if !installed().await {
         helm_apply(false, &[]).await?;
     }
-    if kubectl(&["get", "crd", "zkensembles.zookeeper.zkops.dev"]).await.is_err() {
+    if kubectl(&["get", "crd", "zkensembles.zookeeper.zkops.dev"])
+        .await
+        .is_err()
+    {
         let crd = repo_root().join("charts/zk-operator/crds/zkensemble.yaml");
         kubectl(&["apply", "-f", &crd.to_string_lossy()]).await?;
-        kubectl(&["wait", "--for=condition=Established", "crd/zkensembles.zookeeper.zkops.dev"]).await?;
+        kubectl(&[
+            "wait",
+            "--for=condition=Established",
+            "crd/zkensembles.zookeeper.zkops.dev",
+        ])
+        .await?;
     }
     Ok(())
+}
+
+/// `helm uninstall`, waiting for the release's objects to be deleted.
+pub async fn uninstall() -> Result<String> {
+    helm(&[
+        "uninstall",
+        RELEASE,
+        "-n",
+        NAMESPACE,
+        "--wait",
+        "--timeout",
+        "120s",
+    ])
+    .await
 }
 
 /// Names of the operator's pods.

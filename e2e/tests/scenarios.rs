@@ -8,11 +8,15 @@ use std::time::{Duration, Instant};
 
 use kube::Client;
 use zk_e2e::command::kubectl;
-use zk_e2e::ensemble::Ensemble;
+use zk_e2e::ensemble::{Ensemble, condition_true};
+use zk_e2e::freeze::signal_member;
 use zk_e2e::load::{self, ClientLoad};
 use zk_e2e::pods::{assert_untouched, kept};
+use zk_e2e::wait::{self, Poll};
 use zk_e2e::zookeeper::read_config;
 use zk_e2e::{Error, Result, operator};
+use zk_operator::types::ConditionType;
+use zookeeper_client::{Acls, CreateMode};
 
 /// Time for a fresh ensemble to become Ready.
 const CREATE_TIMEOUT: Duration = Duration::from_secs(300);
@@ -32,6 +36,23 @@ async fn setup() -> Result<Client> {
     Client::try_default()
         .await
         .map_err(zk_e2e::error::kube_err("client from KUBECONFIG"))
+}
+
+/// Creates the ensemble `namespace` with `replicas` members and waits until it is Ready.
+async fn settled(
+    client: &Client,
+    namespace: &str,
+    replicas: i32,
+    reclaim: &str,
+) -> Result<Ensemble> {
+    let start = Instant::now();
+    let ensemble = Ensemble::create(client, namespace, replicas, reclaim).await?;
+    ensemble.wait_settled(replicas, CREATE_TIMEOUT).await?;
+    println!(
+        "{namespace}: {replicas}-member ensemble Ready in {:.1?}",
+        start.elapsed()
+    );
+    Ok(ensemble)
 }
 
 /// Fails with the ensemble's diagnostics when `check` is false.
@@ -61,10 +82,8 @@ async fn scale_to(ensemble: &Ensemble, replicas: i32) -> Result<Duration> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s1_a_install_and_create_three_members() -> Result<()> {
     let client = setup().await?;
-    let start = Instant::now();
-    let ensemble = Ensemble::create(&client, "e2e-a", 3, "Delete").await?;
-    let status = ensemble.wait_settled(3, CREATE_TIMEOUT).await?;
-    println!("3-member ensemble Ready in {:.1?}", start.elapsed());
+    let ensemble = settled(&client, "e2e-a", 3, "Delete").await?;
+    let status = ensemble.status().await?;
 
     let config = read_config(&ensemble.client_address().await?).await?;
     ensure(
@@ -136,8 +155,7 @@ async fn s1_a_install_and_create_three_members() -> Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s2_b_scale_under_client_load_restarts_nobody() -> Result<()> {
     let client = setup().await?;
-    let ensemble = Ensemble::create(&client, "e2e-b", 3, "Delete").await?;
-    ensemble.wait_settled(3, CREATE_TIMEOUT).await?;
+    let ensemble = settled(&client, "e2e-b", 3, "Delete").await?;
     let address = ensemble.client_address().await?;
     let load = ClientLoad::start(&address, "/e2e-load").await?;
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -210,8 +228,7 @@ async fn s2_b_scale_under_client_load_restarts_nobody() -> Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_d_deleted_member_pod_rejoins_without_reconfig() -> Result<()> {
     let client = setup().await?;
-    let ensemble = Ensemble::create(&client, "e2e-d", 3, "Delete").await?;
-    ensemble.wait_settled(3, CREATE_TIMEOUT).await?;
+    let ensemble = settled(&client, "e2e-d", 3, "Delete").await?;
     let address = ensemble.client_address().await?;
     let config_before = read_config(&address).await?;
     let pvc_before = kubectl(&[
@@ -269,5 +286,319 @@ async fn s3_d_deleted_member_pod_rejoins_without_reconfig() -> Result<()> {
         format!("config changed: {config_before:?} -> {config_after:?}"),
     )
     .await?;
+    ensemble.delete().await
+}
+
+/// PVC names and UIDs of the ensemble's namespace.
+async fn volumes(ensemble: &Ensemble) -> Result<Vec<String>> {
+    let out = kubectl(&[
+        "get",
+        "pvc",
+        "-n",
+        &ensemble.namespace,
+        "-o",
+        "jsonpath={range .items[*]}{.metadata.name}={.metadata.uid}{\"\\n\"}{end}",
+    ])
+    .await?;
+    Ok(out.lines().map(str::to_string).collect())
+}
+
+/// f. With a majority of members stopped, a scale-up is refused with a Degraded condition and a Warning
+/// Event and nothing is created or deleted; once the members continue, the scale completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s4_f_unhealthy_ensemble_is_not_scaled() -> Result<()> {
+    let client = setup().await?;
+    let ensemble = settled(&client, "e2e-f", 3, "Delete").await?;
+    let before = ensemble.member_pods().await?;
+    let warnings_before = ensemble.warning_events().await?.len();
+    let stopped = [ensemble.pod(2), ensemble.pod(3)];
+    for pod in &stopped {
+        signal_member(&ensemble.namespace, pod, "STOP").await?;
+    }
+    // Members are continued whatever the checks find, so that a failure leaves a healthy ensemble behind.
+    let refused = async {
+        ensemble.scale(5).await?;
+        let degraded = wait::until(
+            "Degraded condition and a Warning Event while a majority is stopped",
+            Duration::from_secs(40),
+            || async {
+                let status = ensemble.status().await?;
+                let warnings = ensemble.warning_events().await?;
+                Ok(
+                    if condition_true(&status, ConditionType::Degraded)
+                        && warnings.len() > warnings_before
+                    {
+                        Poll::Done(warnings[warnings_before..].to_vec())
+                    } else {
+                        Poll::Pending(format!(
+                            "conditions {:?}, warnings {warnings:?}",
+                            status.conditions
+                        ))
+                    },
+                )
+            },
+            || ensemble.report(),
+        )
+        .await?;
+        println!("refused while degraded: {degraded:?}");
+        let during = ensemble.member_pods().await?;
+        let unchanged =
+            during.keys().eq(before.keys()) && during.iter().all(|(n, p)| p.uid == before[n].uid);
+        ensure(
+            &ensemble,
+            unchanged,
+            format!("pods changed while degraded: {before:?} -> {during:?}"),
+        )
+        .await
+    }
+    .await;
+    for pod in &stopped {
+        signal_member(&ensemble.namespace, pod, "CONT").await?;
+    }
+    refused?;
+    let took = scale_settled(&ensemble, 5).await?;
+    println!("recovered and scaled to 5 in {took:.1?} after the members continued");
+    let after = ensemble.member_pods().await?;
+    let same = before
+        .iter()
+        .all(|(n, p)| after.get(n).is_some_and(|a| a.uid == p.uid));
+    ensure(
+        &ensemble,
+        same,
+        format!("a stopped member was recreated: {before:?} -> {after:?}"),
+    )
+    .await?;
+    ensemble.delete().await
+}
+
+/// Waits for an already requested scale to `replicas` to settle; returns how long it took.
+async fn scale_settled(ensemble: &Ensemble, replicas: i32) -> Result<Duration> {
+    let start = Instant::now();
+    ensemble.wait_settled(replicas, SCALE_TIMEOUT).await?;
+    Ok(start.elapsed())
+}
+
+/// Scales to `target` and kills the operator pod once during every step the status shows; returns the steps
+/// it was killed in.
+async fn scale_killing_operator(
+    ensemble: &Ensemble,
+    target: i32,
+) -> Result<Vec<(String, Option<u32>)>> {
+    ensemble.scale(target).await?;
+    let generation = ensemble.get().await?.metadata.generation;
+    let start = Instant::now();
+    let mut killed: Vec<(String, Option<u32>)> = Vec::new();
+    loop {
+        let status = ensemble.status().await?;
+        match &status.step {
+            Some(step) => {
+                let key = (step.action.clone(), step.member);
+                if !killed.contains(&key) {
+                    for pod in operator::pods().await? {
+                        kubectl(&[
+                            "delete",
+                            "pod",
+                            "-n",
+                            operator::NAMESPACE,
+                            &pod,
+                            "--grace-period=0",
+                            "--force",
+                        ])
+                        .await?;
+                        println!("killed operator pod {pod} during {key:?}: {}", step.message);
+                    }
+                    killed.push(key);
+                }
+            }
+            None if status.observed_generation == generation && status.replicas == target => break,
+            None => {}
+        }
+        if start.elapsed() > SCALE_TIMEOUT {
+            return Err(Error::Unexpected(format!(
+                "scale to {target} with the operator killed in {killed:?} did not finish in {SCALE_TIMEOUT:?}\n{}",
+                ensemble.report().await
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    ensemble.wait_settled(target, SCALE_TIMEOUT).await?;
+    Ok(killed)
+}
+
+/// c. The operator pod is killed during each step of a scale-up and of a scale-down: the scale completes,
+/// with the committed config listing exactly the members and no other member restarted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s5_c_operator_killed_mid_step_resumes() -> Result<()> {
+    let client = setup().await?;
+    let ensemble = settled(&client, "e2e-c", 3, "Delete").await?;
+    let address = ensemble.client_address().await?;
+    for (from, target) in [(3, 5), (5, 3)] {
+        let before = ensemble.member_pods().await?;
+        let killed = scale_killing_operator(&ensemble, target).await?;
+        ensure(
+            &ensemble,
+            !killed.is_empty(),
+            format!("scale {from}→{target}: no step seen to kill in"),
+        )
+        .await?;
+        let after = ensemble.member_pods().await?;
+        let kept = kept(&before, &after);
+        ensure(
+            &ensemble,
+            kept.len() == from.min(target) as usize,
+            format!("scale {from}→{target}: kept {kept:?}"),
+        )
+        .await?;
+        assert_untouched(&before, &after, &kept)?;
+        let config = read_config(&address).await?;
+        let voters = ensemble.voter_ids().await?;
+        ensure(
+            &ensemble,
+            config.voters == voters && voters.len() == target as usize,
+            format!(
+                "scale {from}→{target}: config voters {:?}, status voters {voters:?}",
+                config.voters
+            ),
+        )
+        .await?;
+        println!("scale {from}→{target} completed with the operator killed during {killed:?}");
+    }
+    ensemble.delete().await
+}
+
+/// e. With the Retain policy, 3→1 keeps the removed members' volumes; 1→3 brings members back that join
+/// cleanly (Ready, never restarted) next to those stale volumes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s6_e_retain_policy_members_rejoin_cleanly() -> Result<()> {
+    let client = setup().await?;
+    let ensemble = settled(&client, "e2e-e", 3, "Retain").await?;
+    let address = ensemble.client_address().await?;
+    let writer = zk_e2e::zookeeper::connect(&address).await?;
+    let marker = "/e2e-retain";
+    writer
+        .create(
+            marker,
+            b"kept",
+            &CreateMode::Persistent.with_acls(Acls::anyone_all()),
+        )
+        .await
+        .map_err(|source| Error::ZooKeeper {
+            address: address.clone(),
+            source,
+        })?;
+    drop(writer);
+    let volumes_at_3 = volumes(&ensemble).await?;
+
+    scale_to(&ensemble, 1).await?;
+    let volumes_at_1 = volumes(&ensemble).await?;
+    ensure(
+        &ensemble,
+        volumes_at_1 == volumes_at_3,
+        format!("Retain: volumes changed on 3→1: {volumes_at_3:?} -> {volumes_at_1:?}"),
+    )
+    .await?;
+
+    let before = ensemble.member_pods().await?;
+    scale_to(&ensemble, 3).await?;
+    let after = ensemble.member_pods().await?;
+    assert_untouched(&before, &after, &kept(&before, &after))?;
+    ensure(
+        &ensemble,
+        after.values().all(|p| p.restarts == 0 && p.ready),
+        format!("re-added members not cleanly running: {after:?}"),
+    )
+    .await?;
+    let volumes_at_3_again = volumes(&ensemble).await?;
+    ensure(
+        &ensemble,
+        volumes_at_3.iter().all(|v| volumes_at_3_again.contains(v)),
+        format!("retained volumes gone: {volumes_at_3:?} -> {volumes_at_3_again:?}"),
+    )
+    .await?;
+    let config = read_config(&address).await?;
+    let voters = ensemble.voter_ids().await?;
+    ensure(
+        &ensemble,
+        config.voters == voters && voters.len() == 3,
+        format!(
+            "config voters {:?}, status voters {voters:?}",
+            config.voters
+        ),
+    )
+    .await?;
+    for pod in after.keys() {
+        let got = kubectl(&[
+            "exec",
+            "-n",
+            &ensemble.namespace,
+            pod,
+            "--",
+            "zkCli.sh",
+            "-server",
+            "127.0.0.1:2181",
+            "get",
+            marker,
+        ])
+        .await?;
+        ensure(
+            &ensemble,
+            got.lines().any(|l| l.trim() == "kept"),
+            format!("{pod} does not serve {marker}: {got}"),
+        )
+        .await?;
+    }
+    println!(
+        "volumes: at 3 {volumes_at_3:?}, at 1 {volumes_at_1:?}, at 3 again {volumes_at_3_again:?}"
+    );
+    ensemble.delete().await
+}
+
+/// g. `helm upgrade` rolls the operator without touching a running ensemble; `helm uninstall` removes every
+/// object of the release (the CRD stays, as Helm keeps `crds/`), and the ensemble keeps serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "helm uninstall leaves the operator's leader-election Lease (zk-operator-leader) behind"]
+async fn s7_g_helm_upgrade_and_uninstall_leave_no_orphans() -> Result<()> {
+    let client = setup().await?;
+    let ensemble = settled(&client, "e2e-g", 3, "Delete").await?;
+    let before = ensemble.member_pods().await?;
+    let operator_before = operator::pods().await?;
+    operator::helm_apply(true, &["--set", "podAnnotations.e2e/upgraded=yes"]).await?;
+    let operator_after = operator::pods().await?;
+    ensure(
+        &ensemble,
+        operator_after.iter().any(|p| !operator_before.contains(p)),
+        format!("operator pods after upgrade: {operator_before:?} -> {operator_after:?}"),
+    )
+    .await?;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    ensemble.wait_settled(3, SCALE_TIMEOUT).await?;
+    let after = ensemble.member_pods().await?;
+    assert_untouched(&before, &after, &before.keys().cloned().collect::<Vec<_>>())?;
+
+    operator::uninstall().await?;
+    let selector = format!("app.kubernetes.io/instance={}", operator::RELEASE);
+    let leftovers = wait::until(
+        "the release's objects to be gone after helm uninstall",
+        Duration::from_secs(120),
+        || async {
+            let left = kubectl(&["get",
+                "deployments,replicasets,pods,services,serviceaccounts,configmaps,secrets,roles,rolebindings,\
+                 clusterroles,clusterrolebindings",
+                "-A", "-l", &selector, "-o", "name"]).await?;
+            Ok(if left.trim().is_empty() { Poll::Done(()) } else { Poll::Pending(left) })
+        },
+        || ensemble.report(),
+    )
+    .await;
+    leftovers?;
+    let leases = kubectl(&["get", "leases", "-n", operator::NAMESPACE, "-o", "name"]).await?;
+    ensure(
+        &ensemble,
+        leases.trim().is_empty(),
+        format!("leases left in {}: {leases}", operator::NAMESPACE),
+    )
+    .await?;
+    let still = ensemble.member_pods().await?;
+    assert_untouched(&before, &still, &before.keys().cloned().collect::<Vec<_>>())?;
     ensemble.delete().await
 }
