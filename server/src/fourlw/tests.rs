@@ -263,6 +263,18 @@ fn mntr_has_apaches_keys_and_tab_separated_values() {
         for key in &keys {
             assert!(apache.contains(key), "{key} is not an Apache mntr key");
         }
+        // Every plain gauge and counter of Apache's leader, in Apache's order; of its summary sets
+        // (min/max/avg/count/sum of internal timings) only those this server measures.
+        let summary = [
+            "zk_avg_", "zk_min_", "zk_max_", "zk_cnt_", "zk_sum_", "zk_p50_", "zk_p95_", "zk_p99_",
+            "zk_p999_",
+        ];
+        let expected: Vec<&str> = apache
+            .iter()
+            .copied()
+            .filter(|k| !summary.iter().any(|p| k.starts_with(p)) || keys.contains(k))
+            .collect();
+        assert_eq!(keys, expected);
     }
     assert!(out.contains("zk_server_state\tleader\n"));
     assert!(out.contains("zk_peer_state\tleading - broadcast\n"));
