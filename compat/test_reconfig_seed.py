@@ -6,7 +6,9 @@ A one-member leader (standaloneEnabled=false) grows by `reconfig -add` with a se
 as a non-voting follower; the dynamic config files follow on both; a third server with only its
 own entry leads alone; `reconfig -remove 1` leaves server 1 running as a non-voting follower;
 adding the unsynced server fails with NewConfigNoQuorum; removing the last member fails with
-BadArguments; `-members` replaces the config; `-v` with a stale version fails with BadVersion.
+BadArguments; `-members` replaces the config; `-v` with a stale version fails with BadVersion;
+the removed server comes back as an observer (a watch on /zookeeper/config fires) and becomes a
+participant.
 Only times, zxids, versions and the scratch directory are normalised.
 """
 
@@ -137,6 +139,20 @@ def scenario(flavour: str, root: Path, ports: dict[str, int]) -> str:
             f"reconfig -v 1 -add server.1={spec(1)}:participant;{c[1]}",
             "config",
         ]))
+
+        # roles: the removed server comes back as an observer, then becomes a participant
+        out.append(run_session(c[0], [
+            "get -w /zookeeper/config",
+            f"reconfig -add server.1={spec(1)}:observer;{c[1]}",
+        ]))
+        out.append(f"# server 1 added as observer: {wait_for_mode(c[1], 'observer')}")
+        out.append(run_session(c[0], [
+            f"reconfig -add server.1={spec(1)}:participant;{c[1]}",
+            "config",
+        ]))
+        out.append(f"# server 1 participant: {wait_for_mode(c[1], 'follower')}, {mode(c[0])}")
+        out.append("# files on server 1")
+        out.extend(files(s1, 5))
         return "\n".join(out)
     finally:
         for server in reversed(servers):

@@ -15,7 +15,6 @@ use crate::config::{
     HostPort, LearnerType, Membership, ServerConfig, backup_static_config, write_dynamic_config,
 };
 use crate::consensus::{Consensus, ConsensusError, ConsensusOptions, Member, Role};
-use crate::fourlw::ServerInfo;
 use crate::net::{Context, run_listener};
 use crate::session::{ExpiryHost, now_ms, run_expiry};
 use crate::shutdown::{Shutdown, ShutdownSignal};
@@ -252,9 +251,9 @@ async fn sweep_expired_nodes(ctx: Arc<Context>, every: Duration, mut shutdown: S
 }
 
 /// Keeps the configuration files in step with the committed membership, as Apache does when
-/// `reconfigEnabled`: each new version is written to `<cfg>.dynamic.<hex version>` and the static file is
-/// repointed at it (`clientPort` leaves the static file once this member's server line carries its client
-/// address).
+/// `reconfigEnabled`: every committed version, in order, is written to `<cfg>.dynamic.<hex version>` and the
+/// static file is repointed at it (`clientPort` leaves the static file once this member's server line carries
+/// its client address).
 async fn persist_membership(ctx: Arc<Context>, every: Duration, mut shutdown: Shutdown) {
     let mut written = ctx
         .config
@@ -267,22 +266,24 @@ async fn persist_membership(ctx: Arc<Context>, every: Duration, mut shutdown: Sh
             _ = interval.tick() => {}
             _ = shutdown.recv() => return,
         }
-        let Ok(membership) = Membership::from_config_text(&ctx.membership_text()) else {
-            continue;
-        };
-        if membership.servers.is_empty() || written == Some(membership.version) {
-            continue;
-        }
-        let erase_client_address = membership
-            .servers
-            .get(&ctx.config.server_id())
-            .is_some_and(|spec| spec.client.is_some());
-        match write_dynamic_config(&ctx.config.config_path, &membership, erase_client_address) {
-            Ok(path) => {
-                info!(file = %path.display(), version = format_args!("{:x}", membership.version), "configuration written");
-                written = Some(membership.version);
+        for text in ctx.state.take_config_changes() {
+            let Ok(membership) = Membership::from_config_text(&text) else {
+                continue;
+            };
+            if membership.servers.is_empty() || written == Some(membership.version) {
+                continue;
             }
-            Err(e) => warn!(error = %e, "writing the dynamic configuration failed"),
+            let erase_client_address = membership
+                .servers
+                .get(&ctx.config.server_id())
+                .is_some_and(|spec| spec.client.is_some());
+            match write_dynamic_config(&ctx.config.config_path, &membership, erase_client_address) {
+                Ok(path) => {
+                    info!(file = %path.display(), version = format_args!("{:x}", membership.version), "configuration written");
+                    written = Some(membership.version);
+                }
+                Err(e) => warn!(error = %e, "writing the dynamic configuration failed"),
+            }
         }
     }
 }

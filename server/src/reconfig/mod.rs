@@ -19,7 +19,7 @@ use zk_proto::{
 pub use plan::{Facts, new_membership, plan};
 
 use crate::acl::{self, AclPolicy};
-use crate::config::Membership;
+use crate::config::{LearnerType, Membership, ServerSpec};
 use crate::consensus::{ConsensusError, Member, Role};
 use crate::net::Context;
 use crate::tree::CONFIG;
@@ -96,17 +96,22 @@ fn read_config(ctx: &Context) -> Vec<u8> {
     body
 }
 
-/// On the leader, itself and the members connected to it and caught up; elsewhere unknown (the
-/// leader's consensus layer then refuses a change whose new members do not catch up).
+/// On the leader, itself and the members following it (not observing) that are connected and
+/// caught up; elsewhere unknown (the leader's consensus layer then refuses a change whose new
+/// members do not catch up). As in Apache, a member connected as an observer does not count,
+/// even when the new config makes it a participant.
 fn synced_members(ctx: &Context) -> Option<BTreeSet<u64>> {
     if ctx.consensus.role() != Role::Leader {
         return None;
     }
+    let observer = |m: &Member| {
+        ServerSpec::parse(m.id, &m.spec).is_ok_and(|s| s.role == LearnerType::Observer)
+    };
     let mut synced: BTreeSet<u64> = ctx
         .consensus
         .followers()
         .into_iter()
-        .filter(|f| f.synced)
+        .filter(|f| f.synced && !observer(&f.member))
         .map(|f| f.member.id)
         .collect();
     synced.insert(ctx.consensus.my_id());

@@ -75,6 +75,9 @@ pub struct ZkState {
     settings: Settings,
     inner: Mutex<Inner>,
     watches: WatchManager,
+    /// Config texts committed since [`ZkState::take_config_changes`] last ran (kept only with
+    /// `reconfigEnabled`, where every version is written to a file of its own).
+    config_changes: Mutex<Vec<String>>,
 }
 
 impl ZkState {
@@ -90,6 +93,7 @@ impl ZkState {
             settings,
             inner: Mutex::new(Inner { image }),
             watches: WatchManager::default(),
+            config_changes: Mutex::new(Vec::new()),
         }
     }
 
@@ -132,6 +136,17 @@ impl ZkState {
             Ok(body) => (0, body),
             Err(err) => (err.code(), Vec::new()),
         }
+    }
+
+    /// The `/zookeeper/config` texts committed since the last call, oldest first (only kept with
+    /// `reconfigEnabled`): each becomes a dynamic config file.
+    pub fn take_config_changes(&self) -> Vec<String> {
+        std::mem::take(
+            &mut *self
+                .config_changes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        )
     }
 
     /// The watch manager (register a session's sink, drop a closed connection's watches, 4lw dumps).
@@ -327,6 +342,12 @@ impl StateMachine for ZkState {
         let text = format!("{lines}version={version:x}");
         let time = inner.image.last_time;
         inner.image.tree.set_config(&text, version, time);
+        if self.settings.reconfig_enabled {
+            self.config_changes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(text);
+        }
         self.watches
             .fire(zxid, &[Change::DataChanged(CONFIG.to_string())]);
     }
