@@ -556,7 +556,6 @@ async fn s6_e_retain_policy_members_rejoin_cleanly() -> Result<()> {
 /// g. `helm upgrade` rolls the operator without touching a running ensemble; `helm uninstall` removes every
 /// object of the release (the CRD stays, as Helm keeps `crds/`), and the ensemble keeps serving.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "helm uninstall leaves the operator's leader-election Lease (zk-operator-leader) behind"]
 async fn s7_g_helm_upgrade_and_uninstall_leave_no_orphans() -> Result<()> {
     let client = setup().await?;
     let ensemble = settled(&client, "e2e-g", 3, "Delete").await?;
@@ -583,7 +582,7 @@ async fn s7_g_helm_upgrade_and_uninstall_leave_no_orphans() -> Result<()> {
         || async {
             let left = kubectl(&["get",
                 "deployments,replicasets,pods,services,serviceaccounts,configmaps,secrets,roles,rolebindings,\
-                 clusterroles,clusterrolebindings",
+                 clusterroles,clusterrolebindings,leases",
                 "-A", "-l", &selector, "-o", "name"]).await?;
             Ok(if left.trim().is_empty() { Poll::Done(()) } else { Poll::Pending(left) })
         },
