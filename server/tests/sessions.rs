@@ -6,6 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{RawClient, start};
+use zk_proto::{ConnectResponse, Record};
 use zookeeper_client::{Acls, Client, CreateMode, EventType};
 
 #[tokio::test]
@@ -186,4 +187,34 @@ async fn a_session_closed_through_the_log_elsewhere_ends_its_connection() {
         raw.is_closed_by_server().await,
         "the next packet finds the session gone"
     );
+}
+
+#[tokio::test]
+async fn a_session_resumes_after_each_of_two_restarts_and_still_checks_its_password() {
+    let mut server = start("").await;
+    let (_first, session) = RawClient::handshake(server.addr()).await;
+    for restart_number in 1..=2 {
+        server = common::restart(server).await;
+        let mut wrong = RawClient::connect(server.addr()).await;
+        wrong
+            .send_connect(session.session_id, &[7; 16], 0, Some(false))
+            .await;
+        let refused = ConnectResponse::from_bytes(&wrong.read_frame().await.unwrap()).unwrap();
+        assert_eq!(
+            refused.session_id, 0,
+            "a wrong password after restart {restart_number}"
+        );
+
+        let mut client = RawClient::connect(server.addr()).await;
+        client
+            .send_connect(session.session_id, &session.passwd, 0, Some(false))
+            .await;
+        let resumed = ConnectResponse::from_bytes(&client.read_frame().await.unwrap()).unwrap();
+        assert_eq!(
+            (resumed.session_id, resumed.passwd.as_slice()),
+            (session.session_id, session.passwd.as_slice()),
+            "after restart {restart_number}"
+        );
+        assert!(resumed.timeout > 0);
+    }
 }

@@ -59,6 +59,26 @@ pub async fn start(extra: &str) -> TestServer {
     TestServer { server, dir }
 }
 
+/// Stops `server` and starts it again from the same configuration and data directory, on a new client
+/// port.
+pub async fn restart(server: TestServer) -> TestServer {
+    let TestServer { server, dir } = server;
+    server.shutdown().await;
+    let mut config = load_with_properties(&dir.path().join("zoo.cfg"), Vec::new()).unwrap();
+    config.client_address.port = 0;
+    config.admin.port = 0;
+    let server = Server::start(config).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while server.context().role() != Role::Leader {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the restarted server never became leader"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    TestServer { server, dir }
+}
+
 /// Writes `zoo.cfg` in `dir` and returns its path.
 pub fn write_config(dir: &Path, extra: &str) -> std::path::PathBuf {
     let cfg = dir.join("zoo.cfg");
