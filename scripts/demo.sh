@@ -8,10 +8,7 @@
 #   scripts/demo.sh          # leaves the cluster running; `e2e/cluster/cluster.sh down` stops it
 #   scripts/demo.sh --down   # stops the cluster at the end
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
-cd "$root"
-cache_dir="${ZK_CACHE_DIR:-$HOME/.cache/zkops}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$cache_dir/cargo-target-$(rustc --version | cut -d' ' -f2)}"
+source "$(dirname "$0")/lib/env.sh"
 cluster="$root/e2e/cluster/cluster.sh"
 ns=zk-demo
 

@@ -6,11 +6,7 @@
 #
 #   scripts/e2e.sh [extra cargo test arguments, e.g. a test name filter]
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
-cd "$root"
-cache_dir="${ZK_CACHE_DIR:-$HOME/.cache/zkops}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$cache_dir/cargo-target-$(rustc --version | cut -d' ' -f2)}"
-export CARGO_TERM_COLOR=never
+source "$(dirname "$0")/lib/env.sh"
 cluster="$root/e2e/cluster/cluster.sh"
 start=$SECONDS
 

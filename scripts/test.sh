@@ -5,11 +5,7 @@
 # end-to-end suite of the operator on a real local Kubernetes (scripts/e2e.sh).
 # Installs what it needs first (scripts/deps.sh). Usage: scripts/test.sh
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
-cd "$root"
-cache_dir="${ZK_CACHE_DIR:-$HOME/.cache/zkops}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$cache_dir/cargo-target-$(rustc --version | cut -d' ' -f2)}"
-export CARGO_TERM_COLOR=never
+source "$(dirname "$0")/lib/env.sh"
 
 step() { printf '\n==== %s ====\n' "$*"; }
 
