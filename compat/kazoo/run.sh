@@ -11,6 +11,7 @@ flavour="${1:?usage: run.sh apache|ours [pytest args]}"; shift
 venv="$("$here/../../scripts/deps.sh" | tail -n 1)"
 tests_dir="$("$venv/bin/python" -c 'import kazoo.tests, os; print(os.path.dirname(kazoo.tests.__file__))')"
 
+# The version of the server under test: kazoo gates tests on it (and checks it on CI).
 export ZOOKEEPER_VERSION=3.8.0
 export ZOOKEEPER_CLASSPATH="$("$here/../apache_classpath.sh")"
 export ZOOKEEPER_CLUSTER_SIZE="${KAZOO_CLUSTER_SIZE:-3}"
@@ -19,6 +20,8 @@ if [[ "$flavour" == ours ]]; then
   : "${ZK_SERVER_BIN:?set ZK_SERVER_BIN to the zk-server binary}"
   export ZK_SERVER_BIN REAL_JAVA="$(command -v java)"
   export PATH="$here/launcher:$PATH"
+  ZOOKEEPER_VERSION="$(sed -n 's/.*ZOOKEEPER_COMPATIBLE_VERSION: &str = "\(.*\)";/\1/p' \
+    "$here/../../server/src/fourlw/version.rs")"
 fi
 deselect=()
 if [[ -n "${KAZOO_EXCLUDE:-}" ]]; then
