@@ -12,6 +12,7 @@
 #                                    official image layout (/conf /data /datalog /logs)
 #   zkops.local/zk-server:dev        target/release/zk-server on the base
 #   zkops.local/zk-operator:dev      target/release/zk-operator on the base
+#                                    (target/debug/ with ZK_IMAGE_PROFILE=debug)
 #   zkops.local/coredns:1.14.7       the cluster's CoreDNS (static binary)
 set -euo pipefail
 
@@ -167,11 +168,12 @@ EOF
 	echo "$out"
 }
 
-# build_app NAME REF : runtime image for target/release/NAME.
+# build_app NAME REF : runtime image for target/$ZK_IMAGE_PROFILE/NAME
+# (release unless ZK_IMAGE_PROFILE=debug; the binary is stripped either way).
 build_app() {
-	local name="$1" ref="$2"
-	local bin="${CARGO_TARGET_DIR:-$REPO_DIR/target}/release/$name"
-	[[ -x "$bin" ]] || die "$bin not found: run 'cargo build --release -p ...' first"
+	local name="$1" ref="$2" profile="${ZK_IMAGE_PROFILE:-release}"
+	local bin="${CARGO_TARGET_DIR:-$REPO_DIR/target}/$profile/$name"
+	[[ -x "$bin" ]] || die "$bin not found: build it first (cargo build -p $name, with --release unless ZK_IMAGE_PROFILE=debug)"
 	require_root
 	build_base >/dev/null
 	ensure_pkgs attr
@@ -234,10 +236,10 @@ main() {
 			build_zookeeper
 			local app
 			for app in zk-server zk-operator; do
-				if [[ -x "${CARGO_TARGET_DIR:-$REPO_DIR/target}/release/$app" ]]; then
+				if [[ -x "${CARGO_TARGET_DIR:-$REPO_DIR/target}/${ZK_IMAGE_PROFILE:-release}/$app" ]]; then
 					build_app "$app" "$IMAGE_PREFIX/$app:dev"
 				else
-					log "skipping $app: no release binary"
+					log "skipping $app: no ${ZK_IMAGE_PROFILE:-release} binary"
 				fi
 			done
 			;;

@@ -72,7 +72,7 @@ main() {
 	up | down | load-image | build)
 		mkdir -p "$ZK_CACHE_DIR"
 		exec 9>"$ZK_CACHE_DIR/cluster.lock"
-		flock -w 1800 9 || die "timed out waiting for another cluster.sh $cmd"
+		flock -w 3600 9 || die "timed out waiting for another cluster.sh $cmd"
 		;;
 	esac
 	case "$backend:$cmd" in
@@ -92,6 +92,7 @@ main() {
 	kind:down) kind_down ;;
 	kind:status) kind_status ;;
 	kind:kubeconfig) echo "$KIND_KUBECONFIG" ;;
+	kind:build) "$CLUSTER_DIR/lib/build.sh" helm ;;
 	kind:load-image)
 		[[ $# -ge 1 && -f "$1" ]] || die "load-image needs an image archive (tar)"
 		local t

@@ -4,8 +4,8 @@
 #   build.sh [component...]     components: kubernetes etcd coredns local-path-provisioner helm crictl
 #
 # Each component is a Go module under e2e/cluster/build/<component> with a
-# pinned go.mod/go.sum. A component is rebuilt only when the hash of its
-# go.mod/go.sum, link flags and Go version differs from the stamp written
+# pinned go.mod/go.sum (and, for coredns, a main.go). A component is rebuilt
+# only when the hash of those files, link flags and Go version differs from the stamp written
 # after the last good build.
 set -euo pipefail
 
@@ -25,7 +25,7 @@ component_targets() {
 		done
 		;;
 	etcd) echo "etcd=go.etcd.io/etcd/server/v3" ;;
-	coredns) echo "coredns=github.com/coredns/coredns" ;;
+	coredns) echo "coredns=." ;; # main.go: the plugins the Corefile uses
 	local-path-provisioner) echo "local-path-provisioner=github.com/rancher/local-path-provisioner" ;;
 	helm) echo "helm=helm.sh/helm/v3/cmd/helm" ;;
 	crictl) echo "crictl=sigs.k8s.io/cri-tools/cmd/crictl" ;;
@@ -55,7 +55,7 @@ component_ldflags() {
 
 component_hash() {
 	{
-		cat "$CLUSTER_DIR/build/$1/go.mod" "$CLUSTER_DIR/build/$1/go.sum" 2>/dev/null
+		cat "$CLUSTER_DIR/build/$1"/{go.mod,go.sum,*.go} 2>/dev/null
 		component_ldflags "$1"
 		go env GOVERSION
 	} | sha256sum | cut -c1-16
