@@ -22,6 +22,8 @@ use zookeeper_client::{Acls, CreateMode};
 const CREATE_TIMEOUT: Duration = Duration::from_secs(300);
 /// Time for one scaling target (possibly several one-member steps) to be reached.
 const SCALE_TIMEOUT: Duration = Duration::from_secs(300);
+/// How long an ensemble with a stopped majority must keep reporting Degraded.
+const DEGRADED_HOLD: Duration = Duration::from_secs(36);
 
 async fn setup() -> Result<Client> {
     let _ = tracing_subscriber::fmt()
@@ -306,8 +308,6 @@ async fn volumes(ensemble: &Ensemble) -> Result<Vec<String>> {
 /// f. With a majority of members stopped, a scale-up is refused with a Degraded condition and a Warning
 /// Event and nothing is created or deleted; once the members continue, the scale completes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 4 (operator): flaky: with two of three members stopped the operator reports Degraded, then flips it back to False \
-            (\"waiting for member 2 to start\") while the majority is still stopped; passed 1 of 2 runs"]
 async fn s4_f_unhealthy_ensemble_is_not_scaled() -> Result<()> {
     let client = setup().await?;
     let ensemble = settled(&client, "e2e-f", 3, "Delete").await?;
@@ -343,6 +343,23 @@ async fn s4_f_unhealthy_ensemble_is_not_scaled() -> Result<()> {
         )
         .await?;
         println!("refused while degraded: {degraded:?}");
+        // The stopped members' pods turn NotReady within the hold (readiness: 3 failures, 5 s apart):
+        // a stopped member must stay "down", never become "starting" again.
+        let hold = Instant::now();
+        while hold.elapsed() < DEGRADED_HOLD {
+            let status = ensemble.status().await?;
+            ensure(
+                &ensemble,
+                condition_true(&status, ConditionType::Degraded),
+                format!(
+                    "Degraded went back to False {:.1?} into the hold while a majority is stopped: {:?}",
+                    hold.elapsed(),
+                    status.conditions
+                ),
+            )
+            .await?;
+            tokio::time::sleep(Duration::from_secs(3)).await;
+        }
         let during = ensemble.member_pods().await?;
         let unchanged =
             during.keys().eq(before.keys()) && during.iter().all(|(n, p)| p.uid == before[n].uid);

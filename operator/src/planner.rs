@@ -378,8 +378,12 @@ fn plan_without_config(observed: &Observed) -> Step {
     if let Some((id, _)) = pods().find(|(_, p)| p.terminating) {
         return Step::Wait(Wait::PodTerminating(id));
     }
-    if let Some((id, _)) = pods().find(|(_, p)| !p.running) {
-        return Step::Wait(Wait::MemberStarting(id));
+    if let Some((id, p)) = pods().find(|(_, p)| !p.running) {
+        return if p.starting {
+            Step::Wait(Wait::MemberStarting(id))
+        } else {
+            Step::Blocked(Blocker::MemberDown(id))
+        };
     }
     Step::Blocked(Blocker::NoCommittedConfig)
 }

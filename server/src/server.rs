@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use thiserror::Error;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::acl::AclPolicy;
 use crate::config::{
@@ -98,6 +98,9 @@ impl Server {
         let admin_address = admin_listener.as_ref().and_then(|l| l.local_addr().ok());
         let tick = Duration::from_millis(u64::from(config.tick_time_ms.max(1)));
         let command_url = config.admin.command_url.clone();
+        let session_activity = consensus
+            .session_activity()
+            .expect("a new consensus handle has its session activity");
         let ctx = Arc::new(Context::new(config, state, consensus));
         ctx.client_port
             .store(client_address.port(), std::sync::atomic::Ordering::Relaxed);
@@ -113,6 +116,7 @@ impl Server {
                 ctx.clone(),
                 ctx.tracker.clone(),
                 tick,
+                session_activity,
                 signal.subscribe(),
             )),
             tokio::spawn(sweep_expired_nodes(
@@ -224,6 +228,12 @@ impl ExpiryHost for Context {
     async fn close_session(self: Arc<Self>, session_id: i64) {
         if let Err(e) = Context::close_session(&self, session_id).await {
             warn!(session = format_args!("0x{session_id:x}"), error = %e, "closing an expired session failed");
+        }
+    }
+
+    async fn report_activity(self: Arc<Self>, sessions: Vec<i64>) {
+        if let Err(e) = self.consensus.report_session_activity(sessions).await {
+            debug!(error = %e, "reporting session activity to the leader failed");
         }
     }
 }

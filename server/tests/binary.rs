@@ -1,9 +1,14 @@
-//! The `zk-server` binary: exit codes, configuration errors, clean shutdown on SIGTERM.
+//! The `zk-server` binary: exit codes, configuration errors, clean shutdown on SIGTERM, and no
+//! acknowledged write lost to a SIGKILL under load.
 
 mod common;
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use zookeeper_client::{Acls, Client, CreateMode};
 
 fn zk_server() -> Command {
     Command::new(env!("CARGO_BIN_EXE_zk-server"))
@@ -29,33 +34,47 @@ fn missing_configuration_file_exits_2() {
     assert_eq!(output.status.code(), Some(2));
 }
 
-#[test]
-fn serves_then_exits_0_on_sigterm() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        probe.local_addr().unwrap().port()
-    };
-    let cfg = common::write_config(dir.path(), "");
+/// A port nobody listens on right now.
+fn free_port() -> u16 {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    probe.local_addr().unwrap().port()
+}
+
+/// A zoo.cfg in `dir` whose client port is `port`.
+fn config_on_port(dir: &Path, port: u16) -> PathBuf {
+    let cfg = common::write_config(dir, "");
     let text = std::fs::read_to_string(&cfg)
         .unwrap()
         .replace("clientPort=2181", &format!("clientPort={port}"));
     std::fs::write(&cfg, text).unwrap();
-    let mut child = zk_server().arg(&cfg).stderr(Stdio::null()).spawn().unwrap();
+    cfg
+}
+
+/// Waits until the server on `port` answers `srvr` as a standalone server; returns the answer.
+fn wait_until_serving(port: u16) -> String {
     let deadline = Instant::now() + Duration::from_secs(20);
-    let answer = loop {
+    loop {
         if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
             use std::io::{Read, Write};
             stream.write_all(b"srvr").unwrap();
             let mut out = String::new();
             let _ = stream.read_to_string(&mut out);
             if out.contains("Mode: standalone") {
-                break out;
+                return out;
             }
         }
         assert!(Instant::now() < deadline, "the server did not come up");
         std::thread::sleep(Duration::from_millis(100));
-    };
+    }
+}
+
+#[test]
+fn serves_then_exits_0_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let cfg = config_on_port(dir.path(), port);
+    let mut child = zk_server().arg(&cfg).stderr(Stdio::null()).spawn().unwrap();
+    let answer = wait_until_serving(port);
     assert!(answer.starts_with("Zookeeper version: 3.9.3-zkrs-"));
     let pid = child.id().to_string();
     assert!(
@@ -67,4 +86,114 @@ fn serves_then_exits_0_on_sigterm() {
     );
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
+}
+
+/// What one writer had acknowledged when the server was killed.
+#[derive(Default)]
+struct Acknowledged {
+    /// Sequential nodes created, with their data.
+    created: Vec<(String, Vec<u8>)>,
+    /// The last value `setData` acknowledged on the writer's counter node.
+    counter: Option<u64>,
+}
+
+/// Creates sequential nodes and bumps a counter node as fast as the server answers, recording every
+/// acknowledged write, until the connection fails.
+async fn write_until_failure(address: String, writer: usize, acked: Arc<Mutex<Acknowledged>>) {
+    let Ok(client) = Client::connect(&address).await else {
+        return;
+    };
+    let options = CreateMode::PersistentSequential.with_acls(Acls::anyone_all());
+    let counter = format!("/counter-{writer}");
+    let persistent = CreateMode::Persistent.with_acls(Acls::anyone_all());
+    if client.create(&counter, b"0", &persistent).await.is_err() {
+        return;
+    }
+    for n in 1u64.. {
+        let data = format!("writer {writer} write {n}").into_bytes();
+        let Ok((_, sequence)) = client
+            .create(&format!("/load/w{writer}-"), &data, &options)
+            .await
+        else {
+            return;
+        };
+        let path = format!("/load/w{writer}-{sequence}");
+        acked.lock().unwrap().created.push((path, data));
+        if client
+            .set_data(&counter, n.to_string().as_bytes(), None)
+            .await
+            .is_err()
+        {
+            return;
+        }
+        acked.lock().unwrap().counter = Some(n);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_writes_survive_kill_9_under_load() {
+    const WRITERS: usize = 4;
+    const BEFORE_KILL: usize = 100;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let cfg = config_on_port(dir.path(), port);
+    let address = format!("127.0.0.1:{port}");
+    let mut child = zk_server().arg(&cfg).stderr(Stdio::null()).spawn().unwrap();
+    wait_until_serving(port);
+    let setup = Client::connect(&address).await.unwrap();
+    let persistent = CreateMode::Persistent.with_acls(Acls::anyone_all());
+    setup.create("/load", b"", &persistent).await.unwrap();
+
+    let acked: Vec<Arc<Mutex<Acknowledged>>> = (0..WRITERS).map(|_| Arc::default()).collect();
+    let writers: Vec<_> = acked
+        .iter()
+        .enumerate()
+        .map(|(i, a)| tokio::spawn(write_until_failure(address.clone(), i, a.clone())))
+        .collect();
+    // Kill in the middle of the load: once every writer has some acknowledged writes.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while acked
+        .iter()
+        .any(|a| a.lock().unwrap().created.len() < BEFORE_KILL)
+    {
+        assert!(Instant::now() < deadline, "the writers made no progress");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // No answer can arrive once the process is gone: stop the writers before they reconnect.
+    for writer in writers {
+        writer.abort();
+        let _ = writer.await;
+    }
+    drop(setup);
+
+    let mut restarted = zk_server().arg(&cfg).stderr(Stdio::null()).spawn().unwrap();
+    wait_until_serving(port);
+    let reader = Client::connect(&address).await.unwrap();
+    let mut checked = 0;
+    for (writer, acked) in acked.iter().enumerate() {
+        let acked = std::mem::take(&mut *acked.lock().unwrap());
+        for (path, data) in &acked.created {
+            let (stored, _) = reader
+                .get_data(path)
+                .await
+                .unwrap_or_else(|e| panic!("acknowledged {path} is missing after kill -9: {e}"));
+            assert_eq!(&stored, data, "{path} lost its data");
+            checked += 1;
+        }
+        let (value, _) = reader
+            .get_data(&format!("/counter-{writer}"))
+            .await
+            .unwrap();
+        let value: u64 = String::from_utf8(value).unwrap().parse().unwrap();
+        assert!(
+            value >= acked.counter.unwrap_or(0),
+            "writer {writer}: setData {} was acknowledged, {value} survived",
+            acked.counter.unwrap_or(0)
+        );
+    }
+    assert!(checked >= WRITERS * BEFORE_KILL);
+    restarted.kill().unwrap();
+    restarted.wait().unwrap();
 }

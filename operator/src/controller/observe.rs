@@ -72,6 +72,30 @@ fn restart_count(pod: &Pod) -> i32 {
     statuses.map_or(0, |cs| cs.iter().map(|c| c.restart_count).sum())
 }
 
+/// A fresh start: not ready, never restarted, and not ready at any time since its containers started. A pod
+/// that was ready and then stopped answering (hung, stopped, cut off) has its Ready condition turned False
+/// after its containers started, and is down rather than starting.
+fn is_starting(pod: &Pod) -> bool {
+    if is_ready(pod) || restart_count(pod) > 0 {
+        return false;
+    }
+    let status = pod.status.as_ref();
+    let lost_readiness_at = status
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|cs| cs.iter().find(|c| c.type_ == "Ready"))
+        .and_then(|c| c.last_transition_time.as_ref());
+    let started_at = status
+        .and_then(|s| s.container_statuses.as_ref())
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.state.as_ref()?.running.as_ref()?.started_at.as_ref())
+        .max();
+    match (lost_readiness_at, started_at) {
+        (Some(lost), Some(started)) => lost.0 <= started.0,
+        _ => true,
+    }
+}
+
 fn pod_ip(pod: &Pod) -> Option<String> {
     pod.status
         .as_ref()?
@@ -146,7 +170,7 @@ pub(super) async fn observe(zk: &ZkEnsemble, ctx: &Context, password: &str) -> R
             terminating: pod.metadata.deletion_timestamp.is_some(),
             // Ready (the AdminServer answers) or answering `mntr`: either shows the server runs.
             running: is_ready(pod) || state.is_some(),
-            starting: !is_ready(pod) && state.is_none() && restart_count(pod) == 0,
+            starting: state.is_none() && is_starting(pod),
             role: state.map(|s| s.role),
             synced: state.is_some_and(|s| s.synced),
             up_to_date: annotations.get(POD_SPEC_HASH_ANNOTATION) == Some(&wanted_hash),

@@ -167,7 +167,10 @@ fn table() {
             World::ensemble(&[1], 1)
                 .unreadable()
                 .forget_voters()
-                .pod(1, |p| p.running = false),
+                .pod(1, |p| {
+                    p.running = false;
+                    p.starting = true;
+                }),
             Step::Wait(Wait::MemberStarting(1)),
         ),
         (
@@ -372,8 +375,20 @@ fn table() {
         (
             "without a committed config, a member still starting",
             want(3),
-            three().unreadable().pod(3, |p| p.running = false),
+            three().unreadable().pod(3, |p| {
+                p.running = false;
+                p.starting = true;
+            }),
             Step::Wait(Wait::MemberStarting(3)),
+        ),
+        (
+            "without a committed config, a member that stopped answering is down, not starting",
+            want(5),
+            three()
+                .unreadable()
+                .pod(2, |p| p.running = false)
+                .pod(3, |p| p.running = false),
+            Step::Blocked(Blocker::MemberDown(2)),
         ),
         // Rolling restarts for pod spec changes: followers first, leader last, never when unhealthy.
         (

@@ -64,13 +64,13 @@ pub fn parse_mntr(reply: &str) -> MemberState {
 mod tests {
     use super::*;
 
-    /// The `mntr` of an Apache ZooKeeper 3.8 leader, recorded in the shared reference material.
+    /// The `mntr` of an Apache ZooKeeper 3.8 leader, recorded in `reference/`.
     fn recorded_leader() -> String {
-        let path = concat!(
+        include_str!(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/reference/mntr-leader-apache-3.8.txt"
-        );
-        std::fs::read_to_string(path).expect("reference mntr output beside the repository")
+            "/../reference/mntr-leader-apache-3.8.txt"
+        ))
+        .to_string()
     }
 
     #[test]

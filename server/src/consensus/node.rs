@@ -4,6 +4,10 @@
 //! A write proposed on a member that does not lead is forwarded to the leader over the peer
 //! protocol; the caller gets the leader's apply output once this member has applied the entry
 //! too, so a client never sees its own write missing from the member it talks to.
+//!
+//! Session expiry is the leader's decision: the other members report the sessions their clients
+//! kept active ([`Consensus::report_session_activity`]), and the leader receives those reports
+//! from [`Consensus::session_activity`].
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -12,6 +16,7 @@ use std::time::{Duration, Instant};
 use openraft::rt::watch::WatchReceiver;
 use openraft::{Config, Instant as _, ReadPolicy, ServerState, SnapshotPolicy};
 use tokio::net::TcpListener;
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::bootstrap::first_start;
@@ -20,6 +25,7 @@ use super::membership::{
     ChangeRefusal, change_on_leader, complete_interrupted_changes, refused_for_leader,
 };
 use super::network::client::{CallError, PeerClient, PeerNetwork};
+use super::network::server::PeerContext;
 use super::network::wire::{PeerRequest, PeerResponse};
 use super::network::{quorum_addr, server};
 use super::snapshot_store::SnapshotStore;
@@ -44,7 +50,12 @@ pub struct Consensus {
     idle_peers: Mutex<HashMap<u64, Vec<PeerClient>>>,
     /// The peer listener and, until this member has joined, the join requests.
     tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// Reports of session activity from other members, until the server takes them.
+    session_activity: Mutex<Option<mpsc::Receiver<Vec<i64>>>>,
 }
+
+/// How many reports of session activity may wait for the leader's expiry task.
+const SESSION_ACTIVITY_QUEUE: usize = 256;
 
 impl Consensus {
     /// Opens the log under `data_log_dir` and the snapshots under `data_dir`, restores the newest
@@ -103,8 +114,12 @@ impl Consensus {
             .is_initialized()
             .await
             .map_err(|e| ConsensusError::Raft(e.to_string()))?;
-        let listener =
-            listener.map(|l| tokio::spawn(server::serve(l, raft.clone(), catch_up_time(&opts))));
+        let (activity_tx, activity_rx) = mpsc::channel(SESSION_ACTIVITY_QUEUE);
+        let peers = PeerContext {
+            catch_up: catch_up_time(&opts),
+            session_activity: activity_tx,
+        };
+        let listener = listener.map(|l| tokio::spawn(server::serve(l, raft.clone(), peers)));
         let joining = match fresh {
             true => first_start(&raft, &me, &opts.members).await,
             false => None,
@@ -126,6 +141,7 @@ impl Consensus {
                     .chain([completer])
                     .collect(),
             ),
+            session_activity: Mutex::new(Some(activity_rx)),
         };
         if !fresh
             && let Err(e) = consensus
@@ -213,6 +229,42 @@ impl Consensus {
             };
             return self.wait_applied(index, deadline).await;
         }
+    }
+
+    /// Tells the leader that the clients of `sessions`, connected to this member, were active, so
+    /// that it pushes their expiry back. Does nothing on the leader itself. Best effort: a report
+    /// lost in a leader change is followed by the next one, and a new leader gives every session
+    /// a full timeout anyway.
+    pub async fn report_session_activity(&self, sessions: Vec<i64>) -> Result<(), ConsensusError> {
+        let Some(leader) = self.leader_id().filter(|&l| l != self.my_id) else {
+            return Ok(());
+        };
+        match self
+            .forward(leader, PeerRequest::SessionsActive(sessions))
+            .await
+        {
+            Ok(PeerResponse::SessionsNoted) => Ok(()),
+            Ok(PeerResponse::NotLeader { leader }) => Err(ConsensusError::Raft(format!(
+                "session activity sent to a member that does not lead (leader: {leader:?})"
+            ))),
+            Ok(PeerResponse::Failed(reason)) => Err(ConsensusError::Raft(reason)),
+            Ok(_) => Err(ConsensusError::Raft(
+                "unexpected answer to a session activity report".into(),
+            )),
+            Err(e) => Err(ConsensusError::LeaderUnreachable {
+                leader_id: leader,
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    /// The reports of session activity other members send while this member leads (see
+    /// [`Consensus::report_session_activity`]); `None` after the first call.
+    pub fn session_activity(&self) -> Option<mpsc::Receiver<Vec<i64>>> {
+        self.session_activity
+            .lock()
+            .expect("session activity lock")
+            .take()
     }
 
     /// Replaces the membership with `members` (the whole new member list: voters, non-voting

@@ -251,31 +251,29 @@ fn mntr_has_apaches_keys_and_tab_separated_values() {
     let info = fixed(dir.path(), "*");
     let out = execute("mntr", &info);
     let keys: Vec<&str> = out.lines().map(|l| l.split('\t').next().unwrap()).collect();
-    let reference = std::fs::read_to_string(concat!(
+    let reference = include_str!(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/reference/mntr-leader-apache-3.8.txt"
+        "/../reference/mntr-leader-apache-3.8.txt"
     ));
-    if let Ok(reference) = reference {
-        let apache: Vec<&str> = reference
-            .lines()
-            .map(|l| l.split('\t').next().unwrap())
-            .collect();
-        for key in &keys {
-            assert!(apache.contains(key), "{key} is not an Apache mntr key");
-        }
-        // Every plain gauge and counter of Apache's leader, in Apache's order; of its summary sets
-        // (min/max/avg/count/sum of internal timings) only those this server measures.
-        let summary = [
-            "zk_avg_", "zk_min_", "zk_max_", "zk_cnt_", "zk_sum_", "zk_p50_", "zk_p95_", "zk_p99_",
-            "zk_p999_",
-        ];
-        let expected: Vec<&str> = apache
-            .iter()
-            .copied()
-            .filter(|k| !summary.iter().any(|p| k.starts_with(p)) || keys.contains(k))
-            .collect();
-        assert_eq!(keys, expected);
+    let apache: Vec<&str> = reference
+        .lines()
+        .map(|l| l.split('\t').next().unwrap())
+        .collect();
+    for key in &keys {
+        assert!(apache.contains(key), "{key} is not an Apache mntr key");
     }
+    // Every plain gauge and counter of Apache's leader, in Apache's order; of its summary sets
+    // (min/max/avg/count/sum of internal timings) only those this server measures.
+    let summary = [
+        "zk_avg_", "zk_min_", "zk_max_", "zk_cnt_", "zk_sum_", "zk_p50_", "zk_p95_", "zk_p99_",
+        "zk_p999_",
+    ];
+    let expected: Vec<&str> = apache
+        .iter()
+        .copied()
+        .filter(|k| !summary.iter().any(|p| k.starts_with(p)) || keys.contains(k))
+        .collect();
+    assert_eq!(keys, expected);
     assert!(out.contains("zk_server_state\tleader\n"));
     assert!(out.contains("zk_peer_state\tleading - broadcast\n"));
     assert!(out.contains("zk_avg_latency\t3.8333\n"));

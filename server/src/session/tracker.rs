@@ -2,8 +2,11 @@
 //!
 //! A session's deadline is `now + timeout` rounded up to the next tick boundary; every packet from the
 //! session moves it to a later bucket. Checking expiry once per tick then only looks at one bucket.
+//!
+//! The tracker also remembers which sessions were touched since it was last asked: a member that
+//! does not lead reports them to the leader, whose tracker is the one that expires sessions.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 
 /// One bucket of the tracker, for `dump`.
@@ -21,10 +24,13 @@ struct Inner {
     sessions: HashMap<i64, (i32, i64)>,
     /// Bucket time → sessions.
     buckets: BTreeMap<i64, BTreeSet<i64>>,
+    /// Sessions added or touched since the last [`SessionTracker::take_active`].
+    active: HashSet<i64>,
 }
 
 impl Inner {
     fn place(&mut self, id: i64, timeout_ms: i32, deadline: i64) {
+        self.active.insert(id);
         if let Some((_, old)) = self.sessions.insert(id, (timeout_ms, deadline))
             && old != deadline
         {
@@ -82,9 +88,41 @@ impl SessionTracker {
         true
     }
 
+    /// Makes the tracked sessions exactly the `live` ones (the leader does this every tick): a live
+    /// session not tracked yet (created or resumed on another member) gets a full timeout, tracked
+    /// ones keep their deadline, and those no longer live (closed on another member) are dropped.
+    pub fn align(&self, live: impl IntoIterator<Item = (i64, i32)>, now_ms: i64) {
+        let live: HashMap<i64, i32> = live.into_iter().collect();
+        let mut inner = self.lock();
+        let gone: Vec<(i64, i64)> = inner
+            .sessions
+            .iter()
+            .filter(|(id, _)| !live.contains_key(id))
+            .map(|(&id, &(_, bucket))| (id, bucket))
+            .collect();
+        for (id, bucket) in gone {
+            inner.sessions.remove(&id);
+            inner.unlink(id, bucket);
+        }
+        for (id, timeout_ms) in live {
+            if !inner.sessions.contains_key(&id) {
+                let deadline = self.round_up(now_ms + i64::from(timeout_ms));
+                inner.place(id, timeout_ms, deadline);
+            }
+        }
+    }
+
+    /// The sessions added or touched since the last call, in id order.
+    pub fn take_active(&self) -> Vec<i64> {
+        let mut active: Vec<i64> = self.lock().active.drain().collect();
+        active.sort_unstable();
+        active
+    }
+
     /// Stops tracking a session.
     pub fn remove(&self, id: i64) {
         let mut inner = self.lock();
+        inner.active.remove(&id);
         if let Some((_, bucket)) = inner.sessions.remove(&id) {
             inner.unlink(id, bucket);
         }
@@ -106,6 +144,7 @@ impl SessionTracker {
                 self.round_up(now_ms + i64::from(timeout_ms)),
             );
         }
+        fresh.active.clear();
         *self.lock() = fresh;
     }
 
@@ -204,6 +243,44 @@ mod tests {
         t.remove(1);
         assert!(t.is_empty());
         assert_eq!(t.next_deadline(), None);
+    }
+
+    #[test]
+    fn activity_is_reported_once_and_alignment_keeps_tracked_deadlines() {
+        let t = SessionTracker::new(1000);
+        t.add(3, 4000, 0);
+        t.add(5, 4000, 0);
+        t.touch(1, 0);
+        assert_eq!(
+            t.take_active(),
+            vec![3, 5],
+            "an untracked session is not touched"
+        );
+        assert!(t.take_active().is_empty());
+        t.touch(3, 1500);
+        t.align([(3, 4000), (7, 2000)], 1500);
+        assert!(!t.contains(5), "a session no longer live is dropped");
+        assert_eq!(t.take_active(), vec![3, 7]);
+        assert_eq!(
+            t.buckets(),
+            vec![
+                ExpiryBucket {
+                    expires_at_ms: 4000,
+                    sessions: vec![7]
+                },
+                ExpiryBucket {
+                    expires_at_ms: 6000,
+                    sessions: vec![3]
+                },
+            ]
+        );
+        t.remove(7);
+        t.touch(3, 2000);
+        t.remove(3);
+        assert!(
+            t.take_active().is_empty(),
+            "removed sessions are not reported"
+        );
     }
 
     #[test]

@@ -199,3 +199,77 @@ pub async fn four_letter_word(addr: SocketAddr, word: &str) -> String {
         .unwrap();
     out
 }
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts `size` members of one ensemble in this process, on loopback ports, each from a zoo.cfg with
+/// tickTime=200, initLimit=10, syncLimit=5, `extra` lines and every member's `server.N` line (which holds its client address);
+/// returns them in `myid` order once one of them leads and every other one follows.
+pub async fn start_ensemble(size: u64, extra: &str) -> Vec<TestServer> {
+    let ports: Vec<(u16, u16)> = (0..size).map(|_| (free_port(), free_port())).collect();
+    let mut lines = String::from(extra);
+    for (i, (client, quorum)) in ports.iter().enumerate() {
+        let election = free_port();
+        lines.push_str(&format!(
+            "server.{}=127.0.0.1:{quorum}:{election}:participant;127.0.0.1:{client}\n",
+            i + 1
+        ));
+    }
+    let starts = ports.iter().enumerate().map(|(i, (client, _))| {
+        let lines = lines.clone();
+        let client = *client;
+        async move {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::create_dir_all(dir.path().join("data")).unwrap();
+            std::fs::write(dir.path().join("data/myid"), format!("{}\n", i + 1)).unwrap();
+            let cfg = dir.path().join("zoo.cfg");
+            let text = format!(
+                "tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir={}/data\nadmin.enableServer=false\n{lines}",
+                dir.path().display()
+            );
+            std::fs::write(&cfg, text).unwrap();
+            let config = load_with_properties(&cfg, Vec::new()).unwrap();
+            assert_eq!(config.client_address.port, client);
+            let server = Server::start(config).await.unwrap();
+            TestServer { server, dir }
+        }
+    });
+    let members = join_all(starts).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let roles: Vec<Role> = members.iter().map(|m| m.server.context().role()).collect();
+        let leaders = roles.iter().filter(|r| **r == Role::Leader).count();
+        let followers = roles.iter().filter(|r| **r == Role::Follower).count();
+        if leaders == 1 && leaders + followers == members.len() {
+            // A few ticks, so that every member's periodic tasks have seen its role.
+            tokio::time::sleep(Duration::from_millis(600)).await;
+            return members;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no stable leader: {roles:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Runs every future to completion concurrently, keeping their order.
+async fn join_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::with_capacity(handles.len());
+    for handle in handles {
+        out.push(handle.await.unwrap());
+    }
+    out
+}

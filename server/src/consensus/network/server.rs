@@ -1,12 +1,14 @@
-//! The listener on the quorum port: answers Raft RPCs, forwarded writes and read-index requests.
+//! The listener on the quorum port: answers Raft RPCs, forwarded writes, read-index requests and
+//! reports of session activity.
 
 use std::io;
 use std::time::Duration;
 
-use openraft::ReadPolicy;
 use openraft::raft::VoteRequest;
 use openraft::rt::watch::WatchReceiver;
+use openraft::{ReadPolicy, ServerState};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use super::wire::{PeerRequest, PeerResponse, read_frame, write_frame};
@@ -14,17 +16,26 @@ use crate::consensus::bootstrap::answer_join;
 use crate::consensus::membership::{change_on_leader, refused_for_leader};
 use crate::consensus::typ::{Command, Raft, Snapshot, TypeConfig};
 
+/// What a peer connection needs besides Raft.
+#[derive(Clone)]
+pub(crate) struct PeerContext {
+    /// Bounds how long a new member may take to catch up in a forwarded membership change.
+    pub catch_up: Duration,
+    /// Where reports of session activity go while this member leads.
+    pub session_activity: mpsc::Sender<Vec<i64>>,
+}
+
 /// Accepts peer connections until the task is aborted (which also ends every connection).
-/// `catch_up` bounds how long a new member may take to catch up in a forwarded membership change.
-pub(crate) async fn serve(listener: TcpListener, raft: Raft, catch_up: Duration) {
+pub(crate) async fn serve(listener: TcpListener, raft: Raft, peers: PeerContext) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let raft = raft.clone();
+                    let peers = peers.clone();
                     connections.spawn(async move {
-                        if let Err(e) = serve_connection(stream, raft, catch_up).await {
+                        if let Err(e) = serve_connection(stream, raft, peers).await {
                             tracing::debug!(%peer, error = %e, "peer connection ended");
                         }
                     });
@@ -39,10 +50,10 @@ pub(crate) async fn serve(listener: TcpListener, raft: Raft, catch_up: Duration)
     }
 }
 
-async fn serve_connection(mut stream: TcpStream, raft: Raft, catch_up: Duration) -> io::Result<()> {
+async fn serve_connection(mut stream: TcpStream, raft: Raft, peers: PeerContext) -> io::Result<()> {
     stream.set_nodelay(true)?;
     while let Some(request) = read_frame::<_, PeerRequest>(&mut stream).await? {
-        let response = answer(&raft, request, catch_up).await;
+        let response = answer(&raft, request, &peers).await;
         write_frame(&mut stream, &response).await?;
     }
     Ok(())
@@ -58,7 +69,7 @@ fn may_campaign(raft: &Raft, rpc: &VoteRequest<TypeConfig>) -> bool {
         || membership.voter_ids().any(|id| id == candidate)
 }
 
-async fn answer(raft: &Raft, request: PeerRequest, catch_up: Duration) -> PeerResponse {
+async fn answer(raft: &Raft, request: PeerRequest, peers: &PeerContext) -> PeerResponse {
     let failed = |e: &dyn std::fmt::Display| PeerResponse::Failed(e.to_string());
     match request {
         PeerRequest::AppendEntries(rpc) => raft
@@ -115,12 +126,26 @@ async fn answer(raft: &Raft, request: PeerRequest, catch_up: Duration) -> PeerRe
                 None => failed(&e),
             },
         },
+        PeerRequest::SessionsActive(sessions) => {
+            let metrics = raft.metrics().borrow_watched().clone();
+            if metrics.state != ServerState::Leader {
+                return PeerResponse::NotLeader {
+                    leader: metrics.current_leader,
+                };
+            }
+            // A full queue means the expiry task is far behind: a session that stays active is
+            // touched, and reported, again.
+            if peers.session_activity.try_send(sessions).is_err() {
+                tracing::debug!("session activity queue full; report dropped");
+            }
+            PeerResponse::SessionsNoted
+        }
         PeerRequest::Join { id, spec } => PeerResponse::Joined(answer_join(raft, id, spec).await),
         PeerRequest::ChangeMembership {
             members,
             expected_version,
         } => PeerResponse::MembershipChanged(
-            change_on_leader(raft, &members, expected_version, catch_up).await,
+            change_on_leader(raft, &members, expected_version, peers.catch_up).await,
         ),
     }
 }

@@ -43,6 +43,9 @@ pub(crate) enum PeerRequest {
     Propose(Vec<u8>),
     /// The leader's current commit point, confirmed with a quorum (for `sync`).
     ReadIndex,
+    /// Sessions of clients connected to the sender that were active since its last report: the
+    /// leader, which decides expiry, pushes their deadlines back.
+    SessionsActive(Vec<i64>),
     /// A member starting with an empty log asks to join the ensemble.
     Join {
         /// The joiner's id.
@@ -83,6 +86,8 @@ pub(crate) enum PeerResponse {
         /// Log index to wait for.
         index: u64,
     },
+    /// The leader took [`PeerRequest::SessionsActive`] into account.
+    SessionsNoted,
     /// Answer to [`PeerRequest::Join`].
     Joined(JoinAnswer),
     /// Outcome of [`PeerRequest::ChangeMembership`]: the new config version, or why not.
