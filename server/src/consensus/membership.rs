@@ -234,7 +234,9 @@ async fn remove_learners(raft: &Raft, ids: BTreeSet<u64>) {
     }
 }
 
-/// Adds `member` as a learner and waits until it has acknowledged the entry that added it.
+/// Adds `member` as a learner; a future voter must then acknowledge the entry that added it within
+/// `catch_up`. A non-voting member (an observer) is not waited for: it never counts towards a quorum,
+/// so, as with Apache, it may be added before it runs and catches up whenever it starts.
 async fn catch_up_learner(
     raft: &Raft,
     member: &Member,
@@ -247,6 +249,9 @@ async fn catch_up_learner(
         .await
         .map_err(|e| refusal(e, version))?
         .log_id;
+    if !member.voter {
+        return Ok(());
+    }
     let caught_up = |metrics: &RaftMetrics| {
         let matched = metrics
             .replication
