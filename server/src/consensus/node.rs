@@ -25,7 +25,7 @@ use super::membership::{
     ChangeRefusal, change_on_leader, complete_interrupted_changes, refused_for_leader,
 };
 use super::network::client::{CallError, PeerClient, PeerNetwork};
-use super::network::server::PeerContext;
+use super::network::server::{LeaderContact, PeerContext};
 use super::network::wire::{PeerRequest, PeerResponse};
 use super::network::{quorum_addr, server};
 use super::snapshot_store::SnapshotStore;
@@ -44,6 +44,11 @@ pub struct Consensus {
     request_timeout: Duration,
     /// A member that acknowledged the leader within this window counts as connected.
     ack_window: Duration,
+    /// `syncLimit` ticks: a follower that has not heard from its leader, or a leader that has not
+    /// heard from a quorum, for this long is cut off and reports `looking`, as Apache's do.
+    sync_window: Duration,
+    /// When this member last heard from its leader.
+    leader_contact: Arc<LeaderContact>,
     /// How long a new member may take to catch up before a membership change gives up.
     catch_up: Duration,
     /// Idle connections to peers, reused by forwarded requests.
@@ -115,9 +120,11 @@ impl Consensus {
             .await
             .map_err(|e| ConsensusError::Raft(e.to_string()))?;
         let (activity_tx, activity_rx) = mpsc::channel(SESSION_ACTIVITY_QUEUE);
+        let leader_contact = Arc::new(LeaderContact::now());
         let peers = PeerContext {
             catch_up: catch_up_time(&opts),
             session_activity: activity_tx,
+            leader_contact: leader_contact.clone(),
         };
         let listener = listener.map(|l| tokio::spawn(server::serve(l, raft.clone(), peers)));
         let joining = match fresh {
@@ -132,6 +139,8 @@ impl Consensus {
             sm: adapter,
             request_timeout: request_timeout(&opts),
             ack_window,
+            sync_window: catch_up_time(&opts),
+            leader_contact,
             catch_up: catch_up_time(&opts),
             idle_peers: Mutex::new(HashMap::new()),
             tasks: Mutex::new(
@@ -319,6 +328,9 @@ impl Consensus {
     /// This member's role, in Apache's words.
     pub fn role(&self) -> Role {
         let metrics = self.metrics();
+        if self.cut_off(&metrics) {
+            return Role::Looking;
+        }
         match (metrics.state, metrics.current_leader) {
             (ServerState::Leader, _) => Role::Leader,
             (ServerState::Follower, Some(_)) => Role::Follower,
@@ -326,6 +338,32 @@ impl Consensus {
             // A joiner syncing before it is added reports `follower`, as Apache's does.
             (ServerState::Learner, Some(_)) => Role::Follower,
             _ => Role::Looking,
+        }
+    }
+
+    /// Whether this member is cut off from the ensemble while Raft still names a leader: a leader of
+    /// several voters without a quorum's acknowledgement, or a follower without word from its leader,
+    /// for `syncLimit` ticks. (Raft keeps such a leader until a new one is elected, and pre-vote keeps
+    /// a cut-off follower from starting an election that would clear its leader.)
+    fn cut_off(&self, metrics: &RaftMetrics) -> bool {
+        match metrics.state {
+            ServerState::Leader => {
+                let several_voters = metrics
+                    .membership_config
+                    .membership()
+                    .voter_ids()
+                    .nth(1)
+                    .is_some();
+                several_voters
+                    && metrics
+                        .last_quorum_acked
+                        .as_ref()
+                        .is_some_and(|at| at.elapsed() > self.sync_window)
+            }
+            ServerState::Follower | ServerState::Learner => {
+                self.leader_contact.elapsed() > self.sync_window
+            }
+            _ => false,
         }
     }
 

@@ -18,6 +18,8 @@ pub enum Mode {
     Observer,
     /// No leader known: not serving.
     Looking,
+    /// No leader known, and `readonlymode.enabled`: serving read-only sessions.
+    ReadOnly,
 }
 
 impl Mode {
@@ -29,13 +31,14 @@ impl Mode {
             Mode::Follower => "follower",
             Mode::Observer => "observer",
             Mode::Looking => "looking",
+            Mode::ReadOnly => "read-only",
         }
     }
 
     /// `zk_peer_state` of `mntr` for a quorum peer.
     pub fn peer_state(self) -> &'static str {
         match self {
-            Mode::Standalone | Mode::Looking => "looking - election",
+            Mode::Standalone | Mode::Looking | Mode::ReadOnly => "looking - election",
             Mode::Leader => "leading - broadcast",
             Mode::Follower => "following - broadcast",
             Mode::Observer => "observing - broadcast",

@@ -64,8 +64,8 @@ pub async fn serve(
         }
         _ = shutdown.recv() => None,
     };
-    if let Some((session_id, writer)) = session {
-        run_session(&ctx, &entry, session_id, reader, writer, buf, shutdown).await;
+    if let Some(opened) = session {
+        run_session(&ctx, &entry, opened, reader, buf, shutdown).await;
     }
     if let Some(session_id) = ctx.registry.remove(&entry) {
         ctx.state.watches().remove_session(session_id);
@@ -74,15 +74,23 @@ pub async fn serve(
     debug!(client = %remote, "connection closed");
 }
 
+/// An established session and the write half of its connection.
+struct Opened {
+    session_id: i64,
+    /// A read-only session local to this member.
+    read_only: bool,
+    writer: OwnedWriteHalf,
+}
+
 /// Reads the first bytes: answers a four-letter word, or runs the handshake. Returns the established
-/// session and the write half, or `None` when the connection is done.
+/// session, or `None` when the connection is done.
 async fn open(
     ctx: &Arc<Context>,
     entry: &Arc<ConnectionEntry>,
     reader: &mut OwnedReadHalf,
     mut writer: OwnedWriteHalf,
     buf: &mut BytesMut,
-) -> Option<(i64, OwnedWriteHalf)> {
+) -> Option<Opened> {
     while buf.len() < 4 {
         if reader.read_buf(buf).await.ok()? == 0 {
             return None;
@@ -118,13 +126,18 @@ async fn open(
         Handshake::Established {
             session_id,
             timeout_ms,
+            read_only,
             response,
         } => {
             ctx.registry.bind_session(entry, session_id, timeout_ms);
             writer.write_all(&record_frame(&response)).await.ok()?;
             ServerStats::bump(&ctx.stats.packets_sent);
             ServerStats::bump(&entry.stats.sent);
-            Some((session_id, writer))
+            Some(Opened {
+                session_id,
+                read_only,
+                writer,
+            })
         }
     }
 }
@@ -133,12 +146,16 @@ async fn open(
 async fn run_session(
     ctx: &Arc<Context>,
     entry: &Arc<ConnectionEntry>,
-    session_id: i64,
+    opened: Opened,
     mut reader: OwnedReadHalf,
-    writer: OwnedWriteHalf,
     mut buf: BytesMut,
     mut shutdown: Shutdown,
 ) {
+    let Opened {
+        session_id,
+        read_only,
+        writer,
+    } = opened;
     let (out_tx, out_rx) = mpsc::unbounded_channel::<BytesMut>();
     let (finish_tx, finish_rx) = oneshot::channel();
     ctx.state
@@ -155,7 +172,10 @@ async fn run_session(
     let dispatcher = tokio::spawn(dispatch::run(
         ctx.clone(),
         entry.clone(),
-        session_id,
+        dispatch::SessionKind {
+            id: session_id,
+            read_only,
+        },
         request_rx,
         out_tx,
     ));
@@ -180,17 +200,30 @@ async fn run_session(
             warn!(client = %entry.remote, "undecodable request header; closing the connection");
             break;
         };
-        // Every packet touches the session. A session closed or expired elsewhere (by the leader, or by
-        // another connection) ends this connection: the client reconnects and learns it expired.
-        let Some(record) = ctx.state.session(session_id) else {
-            debug!(
-                session = format_args!("0x{session_id:x}"),
-                "session no longer live; closing"
-            );
-            break;
-        };
-        if !ctx.tracker.touch(session_id, now_ms()) {
-            ctx.tracker.add(session_id, record.timeout_ms, now_ms());
+        if read_only {
+            // A read-only session lasts while the member is cut off: once it rejoins a quorum, the
+            // client reconnects, to a member that serves writes if it can.
+            if !ctx.read_only() {
+                debug!(
+                    session = format_args!("0x{session_id:x}"),
+                    "quorum back; ending a read-only session"
+                );
+                break;
+            }
+        } else {
+            // Every packet touches the session. A session closed or expired elsewhere (by the leader,
+            // or by another connection) ends this connection: the client reconnects and learns it
+            // expired.
+            let Some(record) = ctx.state.session(session_id) else {
+                debug!(
+                    session = format_args!("0x{session_id:x}"),
+                    "session no longer live; closing"
+                );
+                break;
+            };
+            if !ctx.tracker.touch(session_id, now_ms()) {
+                ctx.tracker.add(session_id, record.timeout_ms, now_ms());
+            }
         }
         let body = frame.slice(frame.len() - r.remaining()..);
         ctx.stats.outstanding.fetch_add(1, Relaxed);

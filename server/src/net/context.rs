@@ -115,6 +115,14 @@ impl Context {
         self.consensus.role()
     }
 
+    /// Read-only mode (`readonlymode.enabled`): a member of an ensemble that knows no leader serves
+    /// read-only sessions from its own state until it rejoins a quorum.
+    pub fn read_only(&self) -> bool {
+        self.config.read_only_mode_enabled
+            && self.config.is_distributed()
+            && self.role() == Role::Looking
+    }
+
     /// The port clients connect to.
     pub fn client_port(&self) -> u16 {
         self.client_port.load(Ordering::Relaxed)

@@ -2,7 +2,9 @@
 //! one starts, so a read that follows a write sees it, and replies leave in request order. Reads are served
 //! from the local state; writes go through the log; pings, auth, sync and closeSession are handled here.
 //! Watch notifications for the session go through the same outgoing queue, pushed while the write that
-//! triggers them is applied, so they precede the reply that reveals the change.
+//! triggers them is applied, so they precede the reply that reveals the change. A read-only session
+//! (read-only mode) is served reads only: every request that would change state, and `sync`, gets
+//! NotReadOnly, as from Apache's `ReadOnlyRequestProcessor`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -45,24 +47,35 @@ enum Step {
     Close,
 }
 
+/// Which session a connection serves.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionKind {
+    /// The session id.
+    pub id: i64,
+    /// A read-only session local to this member (read-only mode).
+    pub read_only: bool,
+}
+
 /// Per-session dispatch state.
 struct Session<'a> {
     ctx: &'a Context,
     id: i64,
+    read_only: bool,
     auth: Vec<Id>,
 }
 
-/// Serves `requests` for session `session_id` until the channel closes or a request ends the connection.
+/// Serves `requests` for `session` until the channel closes or a request ends the connection.
 pub async fn run(
     ctx: Arc<Context>,
     entry: Arc<ConnectionEntry>,
-    session_id: i64,
+    session: SessionKind,
     mut requests: UnboundedReceiver<Request>,
     out: UnboundedSender<BytesMut>,
 ) {
     let mut session = Session {
         ctx: &ctx,
-        id: session_id,
+        id: session.id,
+        read_only: session.read_only,
         auth: vec![acl::ip_id(entry.remote.ip())],
     };
     while let Some(request) = requests.recv().await {
@@ -118,6 +131,11 @@ impl Session<'_> {
         let Some(op) = OpCode::from_i32(request.op_code) else {
             return self.unimplemented(request);
         };
+        if self.read_only
+            && let Some(step) = self.read_only_refusal(op, request)
+        {
+            return step;
+        }
         if op == OpCode::Reconfig {
             return self.reconfig(request).await;
         }
@@ -159,6 +177,31 @@ impl Session<'_> {
             OpClass::Special => self.special(op, request, remote).await,
             OpClass::Session | OpClass::Unknown => self.unimplemented(request),
         }
+    }
+
+    /// For a read-only session: the answer to a request it may not make here (NotReadOnly), or the end
+    /// of the session for closeSession (a local session: nothing to replicate); `None` to serve it.
+    fn read_only_refusal(&self, op: OpCode, request: &Request) -> Option<Step> {
+        let zxid = self.ctx.state.last_zxid();
+        match (op, ZkState::classify(request.op_code)) {
+            (OpCode::Reconfig | OpCode::Sync, _) => {}
+            (OpCode::CloseSession, _) => {
+                info!(
+                    session = format_args!("0x{:x}", self.id),
+                    "read-only session closed"
+                );
+                return Some(Step::ReplyAndClose(reply_frame(
+                    &header(request.xid, zxid, 0),
+                    &[],
+                )));
+            }
+            (_, OpClass::Read | OpClass::Special) => return None,
+            _ => {}
+        }
+        Some(Step::Reply(reply_frame(
+            &header(request.xid, zxid, ErrorCode::NotReadOnly.code()),
+            &[],
+        )))
     }
 
     /// Ping, auth, SASL, sync.

@@ -2,7 +2,9 @@
 //! this member is refused (connection closed); the timeout is clamped to the configured bounds; a new
 //! session is created through the log; a resumed session needs the right password and must still be live,
 //! else the reply carries timeout 0 and session id 0 and the connection is closed. A client that sent no
-//! `readOnly` byte (an old client) gets a reply without it.
+//! `readOnly` byte (an old client) gets a reply without it. In read-only mode (see
+//! [`Context::read_only`]) a client that allows it gets a read-only session local to this member: it is
+//! not replicated, never resumed elsewhere, and ends when the member rejoins a quorum.
 
 use std::net::SocketAddr;
 
@@ -27,6 +29,8 @@ pub enum Handshake {
         session_id: i64,
         /// The negotiated timeout.
         timeout_ms: i32,
+        /// A read-only session local to this member.
+        read_only: bool,
         /// The reply to send.
         response: ConnectResponse,
     },
@@ -44,6 +48,22 @@ pub async fn handshake(ctx: &Context, request: &ConnectRequest, remote: SocketAd
         return Handshake::Refuse;
     }
     let timeout_ms = ctx.config.clamp_session_timeout(request.timeout);
+    if request.read_only == Some(true) && ctx.read_only() {
+        let session_id = ctx.session_ids.next_id();
+        info!(session = format_args!("0x{session_id:x}"), timeout_ms, client = %remote, "read-only session established");
+        return Handshake::Established {
+            session_id,
+            timeout_ms,
+            read_only: true,
+            response: ConnectResponse {
+                protocol_version: 0,
+                timeout: timeout_ms,
+                session_id,
+                passwd: session_password(session_id).to_vec(),
+                read_only: Some(true),
+            },
+        };
+    }
     // Old clients sent no readOnly byte and get none back.
     let reply = |timeout: i32, session_id: i64| ConnectResponse {
         protocol_version: 0,
@@ -90,6 +110,7 @@ pub async fn handshake(ctx: &Context, request: &ConnectRequest, remote: SocketAd
     Handshake::Established {
         session_id,
         timeout_ms,
+        read_only: false,
         response: reply(timeout_ms, session_id),
     }
 }

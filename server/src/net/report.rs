@@ -20,6 +20,9 @@ impl ServerInfo for Context {
     }
 
     fn mode(&self) -> Mode {
+        if self.read_only() {
+            return Mode::ReadOnly;
+        }
         match self.role() {
             Role::Leader if !self.config.is_distributed() => Mode::Standalone,
             Role::Leader => Mode::Leader,
@@ -30,11 +33,11 @@ impl ServerInfo for Context {
     }
 
     fn is_serving(&self) -> bool {
-        self.role() != Role::Looking
+        self.role() != Role::Looking || self.read_only()
     }
 
     fn is_read_only(&self) -> bool {
-        false
+        self.read_only()
     }
 
     fn client_port(&self) -> u16 {

@@ -2,9 +2,10 @@
 //! reports of session activity.
 
 use std::io;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use openraft::raft::VoteRequest;
+use openraft::raft::{AppendEntriesResponse, VoteRequest};
 use openraft::rt::watch::WatchReceiver;
 use openraft::{ReadPolicy, ServerState};
 use tokio::net::{TcpListener, TcpStream};
@@ -16,6 +17,27 @@ use crate::consensus::bootstrap::answer_join;
 use crate::consensus::membership::{change_on_leader, refused_for_leader};
 use crate::consensus::typ::{Command, Raft, Snapshot, TypeConfig};
 
+/// When this member last heard from a leader it accepts (an append-entries or a snapshot of the
+/// current term).
+#[derive(Debug)]
+pub(crate) struct LeaderContact(Mutex<Instant>);
+
+impl LeaderContact {
+    /// Contact as of now (a member starts as if it had just heard from its leader).
+    pub fn now() -> LeaderContact {
+        LeaderContact(Mutex::new(Instant::now()))
+    }
+
+    fn record(&self) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+    }
+
+    /// Time since the last contact.
+    pub fn elapsed(&self) -> Duration {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).elapsed()
+    }
+}
+
 /// What a peer connection needs besides Raft.
 #[derive(Clone)]
 pub(crate) struct PeerContext {
@@ -23,6 +45,8 @@ pub(crate) struct PeerContext {
     pub catch_up: Duration,
     /// Where reports of session activity go while this member leads.
     pub session_activity: mpsc::Sender<Vec<i64>>,
+    /// Updated on every request of an accepted leader.
+    pub leader_contact: Arc<LeaderContact>,
 }
 
 /// Accepts peer connections until the task is aborted (which also ends every connection).
@@ -72,10 +96,15 @@ fn may_campaign(raft: &Raft, rpc: &VoteRequest<TypeConfig>) -> bool {
 async fn answer(raft: &Raft, request: PeerRequest, peers: &PeerContext) -> PeerResponse {
     let failed = |e: &dyn std::fmt::Display| PeerResponse::Failed(e.to_string());
     match request {
-        PeerRequest::AppendEntries(rpc) => raft
-            .append_entries(rpc)
-            .await
-            .map_or_else(|e| failed(&e), PeerResponse::AppendEntries),
+        PeerRequest::AppendEntries(rpc) => match raft.append_entries(rpc).await {
+            Ok(response) => {
+                if !matches!(response, AppendEntriesResponse::HigherVote(_)) {
+                    peers.leader_contact.record();
+                }
+                PeerResponse::AppendEntries(response)
+            }
+            Err(e) => failed(&e),
+        },
         PeerRequest::Vote(rpc) | PeerRequest::PreVote(rpc) if !may_campaign(raft, &rpc) => {
             PeerResponse::Failed(format!(
                 "member {} is not a voter here",
@@ -90,16 +119,22 @@ async fn answer(raft: &Raft, request: PeerRequest, peers: &PeerContext) -> PeerR
             .pre_vote(rpc)
             .await
             .map_or_else(|e| failed(&e), PeerResponse::Vote),
-        PeerRequest::Snapshot { vote, meta, data } => raft
-            .install_full_snapshot(
-                vote,
-                Snapshot {
-                    meta,
-                    snapshot: data,
-                },
-            )
-            .await
-            .map_or_else(|e| failed(&e), PeerResponse::Snapshot),
+        PeerRequest::Snapshot { vote, meta, data } => {
+            let leader = vote;
+            let snapshot = Snapshot {
+                meta,
+                snapshot: data,
+            };
+            match raft.install_full_snapshot(vote, snapshot).await {
+                Ok(response) => {
+                    if response.vote == leader {
+                        peers.leader_contact.record();
+                    }
+                    PeerResponse::Snapshot(response)
+                }
+                Err(e) => failed(&e),
+            }
+        }
         PeerRequest::TransferLeader(req) => raft
             .handle_transfer_leader(req)
             .await
