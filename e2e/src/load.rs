@@ -1,7 +1,9 @@
 //! Continuous client load through the client Service while an ensemble is scaled: one session creates
 //! znodes one after another and reads each back. A request that fails with `ConnectionLoss` is retried (a
 //! retried create that finds its znode already there with its data counts as acknowledged); any other
-//! error is a client-visible failure.
+//! error is a client-visible failure. The `zookeeper-client` crate reports a connection the server reset
+//! (a removed member shutting down) to the requests in flight as the socket error itself rather than as
+//! `ConnectionLoss`: that is a connection loss too.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -48,7 +50,24 @@ enum Outcome<T> {
     Failed(String),
 }
 
-/// Runs `request` until it returns something other than `ConnectionLoss`, counting the retries.
+/// Whether `error` means the connection was lost with the request's outcome unknown.
+fn connection_lost(error: &zookeeper_client::Error) -> bool {
+    use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset, UnexpectedEof};
+    match error {
+        zookeeper_client::Error::ConnectionLoss => true,
+        zookeeper_client::Error::Custom(custom) => std::error::Error::source(custom)
+            .and_then(|source| source.downcast_ref::<std::io::Error>())
+            .is_some_and(|io| {
+                matches!(
+                    io.kind(),
+                    ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof
+                )
+            }),
+        _ => false,
+    }
+}
+
+/// Runs `request` until it returns something other than a connection loss, counting the retries.
 async fn retried<T, F, Fut>(report: &mut LoadReport, what: &str, mut request: F) -> Outcome<T>
 where
     F: FnMut() -> Fut,
@@ -58,7 +77,7 @@ where
     loop {
         match request().await {
             Ok(value) => return Outcome::Done(value),
-            Err(zookeeper_client::Error::ConnectionLoss) if start.elapsed() < RETRY_LIMIT => {
+            Err(e) if connection_lost(&e) && start.elapsed() < RETRY_LIMIT => {
                 report.connection_losses += 1;
                 tokio::time::sleep(RETRY_PAUSE).await;
             }

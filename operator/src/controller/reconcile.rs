@@ -118,10 +118,12 @@ async fn reconcile_once(zk: &ZkEnsemble, ctx: &Context) -> Result<Action> {
             } else {
                 EventType::Normal
             };
-            let reason = if step == Step::Idle {
-                "Reconciled"
-            } else {
-                step.action()
+            // Events are aggregated by reason: each blocker gets its own, so that a new one shows
+            // as a new Event rather than as one more occurrence of an earlier, different blocker.
+            let reason = match &step {
+                Step::Idle => "Reconciled",
+                Step::Blocked(blocker) => blocker.reason(),
+                _ => step.action(),
             };
             publish(zk, ctx, kind, reason, step.action(), step.to_string()).await;
         }
