@@ -2,8 +2,8 @@
 //! znodes one after another and reads each back. A request that fails with `ConnectionLoss` is retried (a
 //! retried create that finds its znode already there with its data counts as acknowledged); any other
 //! error is a client-visible failure. The `zookeeper-client` crate reports a connection the server reset
-//! (a removed member shutting down) to the requests in flight as the socket error itself rather than as
-//! `ConnectionLoss`: that is a connection loss too.
+//! (a removed member shutting down) to the requests in flight as the socket error itself (its `Custom`
+//! kind) rather than as `ConnectionLoss`: that is a connection loss too.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -50,21 +50,14 @@ enum Outcome<T> {
     Failed(String),
 }
 
-/// Whether `error` means the connection was lost with the request's outcome unknown.
+/// Whether `error` means the connection was lost with the request's outcome unknown: `ConnectionLoss`,
+/// or an error of the crate's `Custom` kind, which for this client (plain creates and reads: no SASL, no
+/// chroot) only carries failures of the connection itself.
 fn connection_lost(error: &zookeeper_client::Error) -> bool {
-    use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset, UnexpectedEof};
-    match error {
-        zookeeper_client::Error::ConnectionLoss => true,
-        zookeeper_client::Error::Custom(custom) => std::error::Error::source(custom)
-            .and_then(|source| source.downcast_ref::<std::io::Error>())
-            .is_some_and(|io| {
-                matches!(
-                    io.kind(),
-                    ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof
-                )
-            }),
-        _ => false,
-    }
+    matches!(
+        error,
+        zookeeper_client::Error::ConnectionLoss | zookeeper_client::Error::Custom(_)
+    )
 }
 
 /// Runs `request` until it returns something other than a connection loss, counting the retries.
