@@ -34,12 +34,6 @@ fn missing_configuration_file_exits_2() {
     assert_eq!(output.status.code(), Some(2));
 }
 
-/// A port nobody listens on right now.
-fn free_port() -> u16 {
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    probe.local_addr().unwrap().port()
-}
-
 /// A zoo.cfg in `dir` whose client port is `port`.
 fn config_on_port(dir: &Path, port: u16) -> PathBuf {
     let cfg = common::write_config(dir, "");
@@ -71,7 +65,7 @@ fn wait_until_serving(port: u16) -> String {
 #[test]
 fn serves_then_exits_0_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
+    let port = common::free_port();
     let cfg = config_on_port(dir.path(), port);
     let mut child = zk_server().arg(&cfg).stderr(Stdio::null()).spawn().unwrap();
     let answer = wait_until_serving(port);
@@ -135,7 +129,7 @@ async fn acknowledged_writes_survive_kill_9_under_load() {
     const WRITERS: usize = 4;
     const BEFORE_KILL: usize = 100;
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
+    let port = common::free_port();
     let cfg = config_on_port(dir.path(), port);
     let address = format!("127.0.0.1:{port}");
     let mut child = zk_server().arg(&cfg).stderr(Stdio::null()).spawn().unwrap();
