@@ -15,16 +15,20 @@ ns=zk-demo
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 [[ "${1:-}" == --down ]] && trap '"$cluster" down' EXIT
 
-say "cluster up (the first run builds Kubernetes from its Go modules: about 30-40 minutes)"
+say "cluster binaries (the first run builds Kubernetes and helm from their Go modules: about 30-40 minutes)"
+"$cluster" build
+
+say "cluster up"
 "$cluster" up
 KUBECONFIG="$("$cluster" kubeconfig)"
 export KUBECONFIG
 PATH="$("$cluster" bin-dir):$PATH"
 
+# The debug build, as the e2e suite uses: a first build takes minutes instead of the release build's twenty.
 say "build zk-operator and the images, load them into the cluster"
-cargo build --release -p zk-operator --bin zk-operator
+cargo build -p zk-operator --bin zk-operator
 for image in zk-operator zookeeper; do
-  "$cluster" load-image "$(images/build.sh "$image")"
+  "$cluster" load-image "$(ZK_IMAGE_PROFILE=debug images/build.sh "$image")"
 done
 
 say "install the operator with its Helm chart"
