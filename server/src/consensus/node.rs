@@ -543,7 +543,10 @@ impl Consensus {
 
 /// Raft timing from ZooKeeper's settings: the election timeout is one to two ticks (at least
 /// 150 ms), heartbeats four times per election timeout, a snapshot every `snapCount` entries,
-/// and `initLimit` ticks for a snapshot to be installed.
+/// and `initLimit` ticks for a snapshot to be installed. A member whose log turns out shorter
+/// than the leader last knew is caught up again from scratch: that is a removed member's id
+/// coming back with a new, empty volume (the operator reuses ids), which the leader still knows
+/// as a departed learner.
 fn raft_config(opts: &ConsensusOptions) -> Result<Config, ConsensusError> {
     let election_min = (opts.tick_time.as_millis() as u64).max(150);
     let snap_count = opts.snap_count.max(1);
@@ -556,6 +559,7 @@ fn raft_config(opts: &ConsensusOptions) -> Result<Config, ConsensusError> {
         snapshot_policy: SnapshotPolicy::LogsSinceLast(snap_count),
         max_in_snapshot_log_to_keep: snap_count.min(1000),
         enable_pre_vote: Some(true),
+        allow_log_reversion: Some(true),
         ..Default::default()
     }
     .validate()
