@@ -44,12 +44,11 @@ pub struct Consensus {
     request_timeout: Duration,
     /// A member that acknowledged the leader within this window counts as connected.
     ack_window: Duration,
-    /// `syncLimit` ticks: a follower that has not heard from its leader, or a leader that has not
-    /// heard from a quorum, for this long is cut off and reports `looking`, as Apache's do.
-    sync_window: Duration,
     /// When this member last heard from its leader.
     leader_contact: Arc<LeaderContact>,
-    /// How long a new member may take to catch up before a membership change gives up.
+    /// `syncLimit` ticks: how long a new member may take to catch up before a membership change
+    /// gives up, and how long a follower without word from its leader, or a leader without a
+    /// quorum's acknowledgement, stays in its role before it is cut off and reports `looking`.
     catch_up: Duration,
     /// Idle connections to peers, reused by forwarded requests.
     idle_peers: Mutex<HashMap<u64, Vec<PeerClient>>>,
@@ -139,7 +138,6 @@ impl Consensus {
             sm: adapter,
             request_timeout: request_timeout(&opts),
             ack_window,
-            sync_window: catch_up_time(&opts),
             leader_contact,
             catch_up: catch_up_time(&opts),
             idle_peers: Mutex::new(HashMap::new()),
@@ -358,10 +356,10 @@ impl Consensus {
                     && metrics
                         .last_quorum_acked
                         .as_ref()
-                        .is_some_and(|at| at.elapsed() > self.sync_window)
+                        .is_some_and(|at| at.elapsed() > self.catch_up)
             }
             ServerState::Follower | ServerState::Learner => {
-                self.leader_contact.elapsed() > self.sync_window
+                self.leader_contact.elapsed() > self.catch_up
             }
             _ => false,
         }

@@ -48,22 +48,6 @@ pub async fn handshake(ctx: &Context, request: &ConnectRequest, remote: SocketAd
         return Handshake::Refuse;
     }
     let timeout_ms = ctx.config.clamp_session_timeout(request.timeout);
-    if request.read_only == Some(true) && ctx.read_only() {
-        let session_id = ctx.session_ids.next_id();
-        info!(session = format_args!("0x{session_id:x}"), timeout_ms, client = %remote, "read-only session established");
-        return Handshake::Established {
-            session_id,
-            timeout_ms,
-            read_only: true,
-            response: ConnectResponse {
-                protocol_version: 0,
-                timeout: timeout_ms,
-                session_id,
-                passwd: session_password(session_id).to_vec(),
-                read_only: Some(true),
-            },
-        };
-    }
     // Old clients sent no readOnly byte and get none back.
     let reply = |timeout: i32, session_id: i64| ConnectResponse {
         protocol_version: 0,
@@ -76,6 +60,19 @@ pub async fn handshake(ctx: &Context, request: &ConnectRequest, remote: SocketAd
         },
         read_only: request.read_only.map(|_| false),
     };
+    if request.read_only == Some(true) && ctx.read_only() {
+        let session_id = ctx.session_ids.next_id();
+        info!(session = format_args!("0x{session_id:x}"), timeout_ms, client = %remote, "read-only session established");
+        return Handshake::Established {
+            session_id,
+            timeout_ms,
+            read_only: true,
+            response: ConnectResponse {
+                read_only: Some(true),
+                ..reply(timeout_ms, session_id)
+            },
+        };
+    }
     let session_id = if request.session_id == 0 {
         let session_id = ctx.session_ids.next_id();
         let password = session_password(session_id).to_vec();
