@@ -112,21 +112,27 @@ pub struct Launcher {
     pub server_bin: Option<PathBuf>,
     /// Where scratch directories are made.
     pub workdir: PathBuf,
+    /// The network namespace each member runs in, by index (`ip netns exec`); empty: this process's.
+    pub netns: Vec<String>,
 }
 
-/// One running member.
+/// One member: its files and, while it runs, its process.
 #[derive(Debug)]
 struct Member {
     id: usize,
     addr: SocketAddr,
+    dir: PathBuf,
     log: PathBuf,
     child: Child,
+    /// Killed on purpose: its exit is not an error.
+    killed: bool,
 }
 
-/// The running members of one flavour; stopped (killed) on [`Deployment::stop`] or drop.
+/// The members of one flavour; stopped (killed) on [`Deployment::stop`] or drop.
 #[derive(Debug)]
 pub struct Deployment {
     flavour: Flavour,
+    launcher: Launcher,
     members: Vec<Member>,
     _scratch: TempDir,
 }
@@ -159,10 +165,22 @@ impl Launcher {
         let mut members = Vec::new();
         for (index, addr) in topology.client_addrs().into_iter().enumerate() {
             let dir = scratch.path().join(format!("member{}", index + 1));
-            members.push(self.spawn(flavour, topology, index, addr, &dir)?);
+            write_member_files(flavour, topology, index, &dir)?;
+            let log = dir.join("server.log");
+            let child = self.spawn(flavour, index, &dir, &log)?;
+            tracing::info!(%flavour, member = index + 1, %addr, log = %log.display(), "started");
+            members.push(Member {
+                id: index + 1,
+                addr,
+                dir,
+                log,
+                child,
+                killed: false,
+            });
         }
         let mut deployment = Deployment {
             flavour,
+            launcher: self.clone(),
             members,
             _scratch: scratch,
         };
@@ -170,64 +188,81 @@ impl Launcher {
         Ok(deployment)
     }
 
-    /// Writes member `index`'s files under `dir` and starts its process.
+    /// Starts the process of member `index` from the files in `dir`, appending its output to `log`.
     fn spawn(
         &self,
         flavour: Flavour,
-        topology: &Topology,
         index: usize,
-        addr: SocketAddr,
         dir: &Path,
-    ) -> Result<Member, LaunchError> {
-        let data = dir.join("data");
-        std::fs::create_dir_all(&data).map_err(io(format!("create {}", data.display())))?;
-        if topology.is_ensemble() {
-            std::fs::write(data.join("myid"), format!("{}\n", index + 1))
-                .map_err(io("write myid"))?;
-        }
+        log: &Path,
+    ) -> Result<Child, LaunchError> {
         let cfg = dir.join("zoo.cfg");
-        std::fs::write(&cfg, topology.render(index, &data)).map_err(io("write zoo.cfg"))?;
-        let log = dir.join("server.log");
-        let log_file = std::fs::File::create(&log).map_err(io("create server.log"))?;
+        let log_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .map_err(io("open server.log"))?;
         let stderr = log_file.try_clone().map_err(io("open server.log"))?;
-        let mut command = match flavour {
+        let mut command = match self.netns.get(index) {
+            Some(netns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", netns]);
+                c
+            }
+            None => Command::new("env"),
+        };
+        match flavour {
             Flavour::Apache => {
-                let log4j = dir.join("log4j.properties");
-                std::fs::write(&log4j, LOG4J_PROPERTIES).map_err(io("write log4j.properties"))?;
-                let mut c = Command::new("java");
-                c.arg("-cp")
+                command
+                    .arg("java")
+                    .arg("-cp")
                     .arg(&self.apache_classpath)
-                    .arg(format!("-Dlog4j.configuration=file:{}", log4j.display()))
+                    .arg(format!(
+                        "-Dlog4j.configuration=file:{}",
+                        dir.join("log4j.properties").display()
+                    ))
                     .arg("org.apache.zookeeper.server.quorum.QuorumPeerMain")
                     .arg(&cfg);
-                c
             }
             Flavour::Ours => {
                 let bin = self
                     .server_bin
                     .as_ref()
                     .ok_or(LaunchError::NoServerBinary)?;
-                let mut c = Command::new(bin);
-                c.arg(&cfg);
-                c
+                command.arg(bin).arg(&cfg);
             }
-        };
-        let child = command
+        }
+        command
             .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(log_file)
             .stderr(stderr)
             .kill_on_drop(true)
             .spawn()
-            .map_err(io(format!("start {flavour} member {}", index + 1)))?;
-        tracing::info!(%flavour, member = index + 1, %addr, log = %log.display(), "started");
-        Ok(Member {
-            id: index + 1,
-            addr,
-            log,
-            child,
-        })
+            .map_err(io(format!("start {flavour} member {}", index + 1)))
     }
+}
+
+/// Writes member `index`'s files under `dir`: `zoo.cfg`, its data directory with `myid` and, for Apache,
+/// the log configuration.
+fn write_member_files(
+    flavour: Flavour,
+    topology: &Topology,
+    index: usize,
+    dir: &Path,
+) -> Result<(), LaunchError> {
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).map_err(io(format!("create {}", data.display())))?;
+    if topology.is_ensemble() {
+        std::fs::write(data.join("myid"), format!("{}\n", index + 1)).map_err(io("write myid"))?;
+    }
+    std::fs::write(dir.join("zoo.cfg"), topology.render(index, &data))
+        .map_err(io("write zoo.cfg"))?;
+    if flavour == Flavour::Apache {
+        std::fs::write(dir.join("log4j.properties"), LOG4J_PROPERTIES)
+            .map_err(io("write log4j.properties"))?;
+    }
+    Ok(())
 }
 
 impl Deployment {
@@ -249,26 +284,44 @@ impl Deployment {
     /// Waits until every member answers `ruok` with `imok` and serves a session.
     async fn wait_ready(&mut self) -> Result<(), LaunchError> {
         let deadline = Instant::now() + READY_TIMEOUT;
-        for index in 0..self.members.len() {
-            while !serves(self.members[index].addr).await {
-                self.check_alive()?;
-                if Instant::now() >= deadline {
-                    let member = &self.members[index];
-                    return Err(LaunchError::NotReady {
-                        flavour: self.flavour,
-                        id: member.id,
-                        log_tail: log_tail(&member.log),
-                    });
-                }
-                tokio::time::sleep(PROBE_INTERVAL).await;
-            }
+        for id in 1..=self.members.len() {
+            self.wait_member(id, deadline, true).await?;
         }
         Ok(())
     }
 
+    /// Waits until member `id` answers `ruok` with `imok` and, with `session`, serves a session.
+    async fn wait_member(
+        &mut self,
+        id: usize,
+        deadline: Instant,
+        session: bool,
+    ) -> Result<(), LaunchError> {
+        loop {
+            let addr = self.members[id - 1].addr;
+            let up = if session {
+                serves(addr).await
+            } else {
+                answers_ruok(addr).await
+            };
+            if up {
+                return Ok(());
+            }
+            self.check_alive()?;
+            if Instant::now() >= deadline {
+                return Err(LaunchError::NotReady {
+                    flavour: self.flavour,
+                    id,
+                    log_tail: log_tail(&self.members[id - 1].log),
+                });
+            }
+            tokio::time::sleep(PROBE_INTERVAL).await;
+        }
+    }
+
     /// A member that exited, if any, as an error.
     pub fn check_alive(&mut self) -> Result<(), LaunchError> {
-        for member in &mut self.members {
+        for member in self.members.iter_mut().filter(|m| !m.killed) {
             if let Ok(Some(status)) = member.child.try_wait() {
                 return Err(LaunchError::Exited {
                     flavour: self.flavour,
@@ -279,6 +332,45 @@ impl Deployment {
             }
         }
         Ok(())
+    }
+
+    /// Kills member `id` (SIGKILL: no chance to flush or say goodbye) and waits for it to exit. Its files
+    /// stay, for [`Deployment::restart`].
+    pub async fn kill(&mut self, id: usize) -> Result<(), LaunchError> {
+        let member = self.member_mut(id);
+        member.killed = true;
+        member
+            .child
+            .kill()
+            .await
+            .map_err(io(format!("kill member {id}")))
+    }
+
+    /// Starts member `id` again from its files (after [`Deployment::kill`]) and waits until it answers
+    /// `ruok`; whether it serves sessions depends on the ensemble, so that is left to the caller.
+    pub async fn restart(&mut self, id: usize) -> Result<(), LaunchError> {
+        let index = id - 1;
+        let (dir, log) = {
+            let member = self.member_mut(id);
+            (member.dir.clone(), member.log.clone())
+        };
+        let child = self.launcher.spawn(self.flavour, index, &dir, &log)?;
+        let member = self.member_mut(id);
+        member.child = child;
+        member.killed = false;
+        tracing::info!(flavour = %self.flavour, member = id, "restarted");
+        self.wait_member(id, Instant::now() + READY_TIMEOUT, false)
+            .await
+    }
+
+    /// The member with id `id` (from 1).
+    fn member_mut(&mut self, id: usize) -> &mut Member {
+        &mut self.members[id - 1]
+    }
+
+    /// The directory of member `id`: its `zoo.cfg`, `data/` and `server.log`.
+    pub fn member_dir(&self, id: usize) -> &Path {
+        &self.members[id - 1].dir
     }
 
     /// Kills every member and waits for it to exit; the scratch directory goes with the deployment.
@@ -309,7 +401,7 @@ fn log_tail(path: &Path) -> String {
 /// Whether the server at `addr` answers `ruok` with `imok` and serves a session (a member of an ensemble
 /// that has no quorum yet answers `ruok` but closes sessions).
 async fn serves(addr: SocketAddr) -> bool {
-    if !matches!(four_letter_word(addr, "ruok").await, Ok(reply) if reply == "imok") {
+    if !answers_ruok(addr).await {
         return false;
     }
     let Ok(mut session) = Session::connect(addr).await else {
@@ -320,4 +412,9 @@ async fn serves(addr: SocketAddr) -> bool {
         watch: false,
     };
     matches!(session.call(OpCode::Exists, &root).await, Ok(0)) && session.close().await.is_ok()
+}
+
+/// Whether the server at `addr` answers `ruok` with `imok`.
+async fn answers_ruok(addr: SocketAddr) -> bool {
+    matches!(four_letter_word(addr, "ruok").await, Ok(reply) if reply == "imok")
 }

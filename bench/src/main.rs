@@ -117,6 +117,7 @@ async fn main() -> anyhow::Result<()> {
         apache_classpath,
         server_bin: args.server_bin.clone(),
         workdir: args.workdir.clone(),
+        netns: Vec::new(),
     };
     let mut results = Results::new(&plan);
     for &flavour in &args.servers {

@@ -1,6 +1,6 @@
-//! The members of a benchmark deployment on loopback and the `zoo.cfg` each one starts from. Both flavours
-//! read the same text: a single member runs standalone (`clientPort` only); an ensemble lists every member
-//! as `server.N=host:quorumPort:electionPort;host:clientPort`.
+//! The members of a deployment (on loopback, or one address each) and the `zoo.cfg` each one starts from.
+//! Both flavours read the same text: a single member runs standalone (`clientPort` only); an ensemble lists
+//! every member as `server.N=host:quorumPort:electionPort;host:clientPort`.
 
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -11,9 +11,11 @@ const QUORUM_PORT_OFFSET: u16 = 100;
 /// Offset from a member's client port to its leader-election port.
 const ELECTION_PORT_OFFSET: u16 = 200;
 
-/// The ports one member listens on, all on 127.0.0.1.
+/// The address and ports one member listens on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MemberPorts {
+    /// The member's address (all its ports are on it).
+    pub host: Ipv4Addr,
     /// Client connections and four-letter words.
     pub client: u16,
     /// Followers to the leader.
@@ -26,6 +28,7 @@ pub struct MemberPorts {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Topology {
     members: Vec<MemberPorts>,
+    settings: String,
 }
 
 impl Topology {
@@ -34,12 +37,40 @@ impl Topology {
     pub fn loopback(size: usize, base_port: u16) -> Self {
         let members = (0..size as u16)
             .map(|i| MemberPorts {
+                host: Ipv4Addr::LOCALHOST,
                 client: base_port + i,
                 quorum: base_port + QUORUM_PORT_OFFSET + i,
                 election: base_port + ELECTION_PORT_OFFSET + i,
             })
             .collect();
-        Topology { members }
+        Topology {
+            members,
+            settings: String::new(),
+        }
+    }
+
+    /// One member on each of `hosts`, all with Apache's usual ports (client 2181, quorum 2888, election
+    /// 3888).
+    pub fn on_hosts(hosts: &[Ipv4Addr]) -> Self {
+        let members = hosts
+            .iter()
+            .map(|&host| MemberPorts {
+                host,
+                client: 2181,
+                quorum: 2888,
+                election: 3888,
+            })
+            .collect();
+        Topology {
+            members,
+            settings: String::new(),
+        }
+    }
+
+    /// The same members, every `zoo.cfg` also carrying `settings` (`key=value` lines).
+    pub fn with_settings(mut self, settings: &str) -> Self {
+        self.settings = settings.to_owned();
+        self
     }
 
     /// The members, in `myid` order.
@@ -56,7 +87,7 @@ impl Topology {
     pub fn client_addrs(&self) -> Vec<SocketAddr> {
         self.members
             .iter()
-            .map(|m| SocketAddr::from((Ipv4Addr::LOCALHOST, m.client)))
+            .map(|m| SocketAddr::from((m.host, m.client)))
             .collect()
     }
 
@@ -69,15 +100,17 @@ impl Topology {
              admin.enableServer=false\n4lw.commands.whitelist=ruok,srvr,mntr\n",
             data_dir.display()
         );
+        cfg.push_str(&self.settings);
         if self.is_ensemble() {
             for (i, m) in self.members.iter().enumerate() {
                 let _ = writeln!(
                     cfg,
-                    "server.{}=127.0.0.1:{}:{};127.0.0.1:{}",
+                    "server.{}={host}:{}:{};{host}:{}",
                     i + 1,
                     m.quorum,
                     m.election,
-                    m.client
+                    m.client,
+                    host = m.host,
                 );
             }
         } else {
@@ -115,5 +148,19 @@ mod tests {
              server.3=127.0.0.1:22283:22383;127.0.0.1:22183\n"
         ));
         assert_eq!(t.client_addrs()[2].to_string(), "127.0.0.1:22183");
+    }
+
+    #[test]
+    fn members_on_their_own_hosts_share_the_usual_ports() {
+        let hosts = [Ipv4Addr::new(10, 1, 0, 11), Ipv4Addr::new(10, 1, 0, 12)];
+        let t = Topology::on_hosts(&hosts).with_settings("syncLimit=2\n");
+        let cfg = t.render(0, Path::new("/d1"));
+        assert!(cfg.contains("dataDir=/d1\n"));
+        assert!(cfg.ends_with(
+            "syncLimit=2\n\
+             server.1=10.1.0.11:2888:3888;10.1.0.11:2181\n\
+             server.2=10.1.0.12:2888:3888;10.1.0.12:2181\n"
+        ));
+        assert_eq!(t.client_addrs()[1].to_string(), "10.1.0.12:2181");
     }
 }

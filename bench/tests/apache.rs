@@ -40,6 +40,7 @@ fn launcher() -> Launcher {
         apache_classpath: String::from_utf8(out.stdout).unwrap().trim().to_owned(),
         server_bin: None,
         workdir: std::env::temp_dir(),
+        netns: Vec::new(),
     }
 }
 

@@ -102,6 +102,15 @@ impl History {
             .count();
         (self.operations.len() - unknown, unknown)
     }
+
+    /// When the first write or compare-and-set invoked at or after `since` was acknowledged, if one was.
+    pub fn first_write_acknowledged_after(&self, since: u64) -> Option<u64> {
+        self.operations
+            .iter()
+            .filter(|op| op.call >= since && matches!(op.output, Output::Written { .. }))
+            .filter_map(|op| op.ret)
+            .min()
+    }
 }
 
 /// Records a history from many client tasks at once: one clock, one list.
@@ -134,7 +143,8 @@ impl Recorder {
         }
     }
 
-    fn now(&self) -> u64 {
+    /// The history's clock: nanoseconds since it began.
+    pub fn now(&self) -> u64 {
         u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX)
     }
 

@@ -3,7 +3,15 @@
 //! made with network namespaces), client operations recorded as a history, and the history checked by a
 //! linearizability checker (Porcupine, the Go library etcd uses).
 //!
+//! - [`network`]: network namespaces for the members, and partitions between them;
+//! - [`ensemble`]: `zk-server` member processes on that network: kill, restart, isolate, find the leader;
+//! - [`workload`]: client sessions reading, writing and compare-and-setting registers;
 //! - [`history`]: the operations clients invoked and what they saw;
+//! - [`verify`]: after the faults, every member holds every acknowledged write;
 //! - [`checker`]: builds and runs the Porcupine-based checker in `checker/` on a history.
 
+pub mod ensemble;
 pub mod history;
+pub mod network;
+pub mod verify;
+pub mod workload;

@@ -539,14 +539,16 @@ impl Consensus {
     }
 }
 
-/// Raft timing from ZooKeeper's settings: the election timeout is one to two ticks (at least
-/// 150 ms), heartbeats four times per election timeout, a snapshot every `snapCount` entries,
+/// Raft timing from ZooKeeper's settings: the election timeout is half a tick to a tick (at least
+/// 150 ms; a follower grants no vote while it heard from its leader within the upper bound, so a
+/// crashed leader is replaced after about one to one and a half ticks), heartbeats four times per
+/// election timeout, a snapshot every `snapCount` entries,
 /// and `initLimit` ticks for a snapshot to be installed. A member whose log turns out shorter
 /// than the leader last knew is caught up again from scratch: that is a removed member's id
 /// coming back with a new, empty volume (the operator reuses ids), which the leader still knows
 /// as a departed learner.
 fn raft_config(opts: &ConsensusOptions) -> Result<Config, ConsensusError> {
-    let election_min = (opts.tick_time.as_millis() as u64).max(150);
+    let election_min = (opts.tick_time.as_millis() as u64 / 2).max(150);
     let snap_count = opts.snap_count.max(1);
     Config {
         cluster_name: "zookeeper".into(),

@@ -1,0 +1,176 @@
+//! An ensemble of `zk-server` processes, one per network namespace of a [`Network`], with the faults a
+//! test injects: SIGKILL, restart from the same files, and partitions of a member from its peers.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use zk_bench::fourlw::four_letter_word;
+use zk_bench::launch::{Deployment, Flavour, LaunchError, Launcher};
+use zk_bench::zoocfg::Topology;
+
+use crate::network::{Network, NetworkError};
+
+/// Why the ensemble could not be started or changed.
+#[derive(Debug, thiserror::Error)]
+pub enum EnsembleError {
+    /// The network could not be made or changed.
+    #[error(transparent)]
+    Network(#[from] NetworkError),
+    /// A member could not be started, restarted or killed.
+    #[error(transparent)]
+    Launch(#[from] LaunchError),
+    /// A scratch directory could not be made.
+    #[error("scratch directory: {0}")]
+    Scratch(std::io::Error),
+    /// No single member reported itself leader in time.
+    #[error("no leader among members {candidates:?} after {waited:?} (modes: {modes:?})")]
+    NoLeader {
+        /// The members asked.
+        candidates: Vec<usize>,
+        /// How long.
+        waited: Duration,
+        /// What each reported last.
+        modes: Vec<Option<String>>,
+    },
+}
+
+/// The running ensemble. The members are stopped and the network deleted on drop.
+#[derive(Debug)]
+pub struct Ensemble {
+    // Field order is drop order: the processes go before their namespaces.
+    deployment: Deployment,
+    network: Network,
+    size: usize,
+}
+
+impl Ensemble {
+    /// Starts `size` members of `server_bin` (a `zk-server` binary), each in its own namespace, from a
+    /// `zoo.cfg` that lists them all and adds `settings` (`key=value` lines), and waits until every member
+    /// serves sessions.
+    pub async fn start(
+        server_bin: &Path,
+        size: usize,
+        settings: &str,
+    ) -> Result<Self, EnsembleError> {
+        let network = Network::new(size)?;
+        let topology = Topology::on_hosts(&network.addrs()).with_settings(settings);
+        let launcher = Launcher {
+            apache_classpath: String::new(),
+            server_bin: Some(server_bin.to_path_buf()),
+            workdir: scratch_root(),
+            netns: network.namespaces(),
+        };
+        std::fs::create_dir_all(&launcher.workdir).map_err(EnsembleError::Scratch)?;
+        let deployment = launcher.start(Flavour::Ours, &topology).await?;
+        Ok(Ensemble {
+            deployment,
+            network,
+            size,
+        })
+    }
+
+    /// The member ids, `1..=size`.
+    pub fn ids(&self) -> Vec<usize> {
+        (1..=self.size).collect()
+    }
+
+    /// Member `id`'s client address.
+    pub fn client_addr(&self, id: usize) -> SocketAddr {
+        self.deployment.client_addrs()[id - 1]
+    }
+
+    /// The connect string naming every member.
+    pub fn connect_string(&self) -> String {
+        self.deployment
+            .client_addrs()
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Member `id`'s directory (`zoo.cfg`, `data/`, `server.log`).
+    pub fn member_dir(&self, id: usize) -> &Path {
+        self.deployment.member_dir(id)
+    }
+
+    /// Kills member `id` with SIGKILL.
+    pub async fn kill(&mut self, id: usize) -> Result<(), EnsembleError> {
+        tracing::info!(member = id, "SIGKILL");
+        Ok(self.deployment.kill(id).await?)
+    }
+
+    /// Starts member `id` again from its files and waits until it answers `ruok`.
+    pub async fn restart(&mut self, id: usize) -> Result<(), EnsembleError> {
+        Ok(self.deployment.restart(id).await?)
+    }
+
+    /// Cuts member `id` off from every other member (both ways); clients still reach it.
+    pub fn isolate(&self, id: usize) -> Result<(), EnsembleError> {
+        let others: Vec<usize> = self.ids().into_iter().filter(|&o| o != id).collect();
+        Ok(self.network.isolate(id, &others)?)
+    }
+
+    /// Ends every partition of member `id`.
+    pub fn heal(&self, id: usize) -> Result<(), EnsembleError> {
+        Ok(self.network.heal(id)?)
+    }
+
+    /// What member `id` says it is (`Mode:` of `srvr`: leader, follower, observer, standalone,
+    /// read-only), or `None` if it does not answer or serves no requests.
+    pub async fn mode(&self, id: usize) -> Option<String> {
+        let reply = four_letter_word(self.client_addr(id), "srvr").await.ok()?;
+        reply
+            .lines()
+            .find_map(|l| l.strip_prefix("Mode: "))
+            .map(|m| m.trim().to_owned())
+    }
+
+    /// Waits until exactly one of `candidates` reports `leader` and returns it.
+    pub async fn leader_among(
+        &self,
+        candidates: &[usize],
+        within: Duration,
+    ) -> Result<usize, EnsembleError> {
+        let start = Instant::now();
+        loop {
+            let mut modes = Vec::new();
+            for &id in candidates {
+                modes.push(self.mode(id).await);
+            }
+            let leaders: Vec<usize> = candidates
+                .iter()
+                .zip(&modes)
+                .filter(|(_, m)| m.as_deref() == Some("leader"))
+                .map(|(&id, _)| id)
+                .collect();
+            if let [leader] = leaders[..] {
+                return Ok(leader);
+            }
+            if start.elapsed() > within {
+                return Err(EnsembleError::NoLeader {
+                    candidates: candidates.to_vec(),
+                    waited: start.elapsed(),
+                    modes,
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until exactly one member reports `leader` and returns it.
+    pub async fn leader(&self, within: Duration) -> Result<usize, EnsembleError> {
+        self.leader_among(&self.ids(), within).await
+    }
+
+    /// Stops every member.
+    pub async fn stop(self) {
+        self.deployment.stop().await;
+    }
+}
+
+/// Where members' scratch directories are made: under the system's temporary directory.
+fn scratch_root() -> PathBuf {
+    std::env::temp_dir().join("zk-robustness")
+}

@@ -1,0 +1,95 @@
+//! What must hold once the faults have stopped: every member, asked directly, has every acknowledged
+//! create and reads each register as every other member does. Those final reads join the history, so the
+//! linearizability check also covers what the members hold at the end.
+
+use std::collections::BTreeSet;
+
+use crate::ensemble::Ensemble;
+use crate::history::{Input, Output};
+use crate::workload::{CREATES, WorkloadError, WorkloadReport, connect, register_path};
+
+/// Client ids of the final reads start here (member `id` reads as `FINAL_READER + id`).
+pub const FINAL_READER: u32 = 1_000_000;
+
+/// What the members hold that they should not, or lack.
+#[derive(Debug, Default)]
+pub struct Convergence {
+    /// Acknowledged creates a member does not have, as `member N: path`.
+    pub missing_creates: Vec<String>,
+    /// Registers members disagree on, with what each read.
+    pub diverging_registers: Vec<String>,
+}
+
+impl Convergence {
+    /// Nothing missing, nothing diverging.
+    pub fn holds(&self) -> bool {
+        self.missing_creates.is_empty() && self.diverging_registers.is_empty()
+    }
+}
+
+/// Asks each of `members` directly (after `sync`) for the creates and the `registers` registers, adding
+/// the register reads to the load's history.
+pub async fn converged(
+    ensemble: &Ensemble,
+    members: &[usize],
+    report: &WorkloadReport,
+    registers: usize,
+) -> Result<Convergence, WorkloadError> {
+    let recorder = &report.recorder;
+    let mut convergence = Convergence::default();
+    let mut reads: Vec<Vec<(i64, i32)>> = Vec::new();
+    for &id in members {
+        let addr = ensemble.client_addr(id).to_string();
+        let session = connect(&addr).await?;
+        let zk = |what: String| move |source| WorkloadError::ZooKeeper { what, source };
+        session
+            .sync("/")
+            .await
+            .map_err(zk(format!("sync on member {id}")))?;
+        let children: BTreeSet<String> = session
+            .list_children(CREATES)
+            .await
+            .map_err(zk(format!("list {CREATES} on member {id}")))?
+            .into_iter()
+            .map(|child| format!("{CREATES}/{child}"))
+            .collect();
+        convergence.missing_creates.extend(
+            report
+                .created
+                .iter()
+                .filter(|path| !children.contains(*path))
+                .map(|path| format!("member {id}: {path}")),
+        );
+        let mut member_reads = Vec::new();
+        for index in 0..registers {
+            let key = register_path(index);
+            let pending = recorder.invoke(FINAL_READER + id as u32, &key, Input::Read);
+            let (data, stat) = session
+                .get_data(&key)
+                .await
+                .map_err(zk(format!("read {key} on member {id}")))?;
+            let value = String::from_utf8_lossy(&data).parse().unwrap_or(i64::MIN);
+            pending.complete(Output::Read {
+                value,
+                version: stat.version,
+            });
+            member_reads.push((value, stat.version));
+        }
+        reads.push(member_reads);
+    }
+    for index in 0..registers {
+        let seen: BTreeSet<(i64, i32)> = reads.iter().map(|r| r[index]).collect();
+        if seen.len() > 1 {
+            convergence.diverging_registers.push(format!(
+                "{}: {:?}",
+                register_path(index),
+                members
+                    .iter()
+                    .zip(&reads)
+                    .map(|(id, r)| (id, r[index]))
+                    .collect::<Vec<_>>()
+            ));
+        }
+    }
+    Ok(convergence)
+}
