@@ -23,6 +23,16 @@ pub enum EnsembleError {
     /// A scratch directory could not be made.
     #[error("scratch directory: {0}")]
     Scratch(std::io::Error),
+    /// A member did not reach a mode in time.
+    #[error("member {id} did not report mode {wanted:?} in time (last: {last:?})")]
+    ModeNotReached {
+        /// The member.
+        id: usize,
+        /// The mode waited for (`None`: not serving).
+        wanted: Option<String>,
+        /// What it reported last.
+        last: Option<String>,
+    },
     /// No single member reported itself leader in time.
     #[error("no leader among members {candidates:?} after {waited:?} (modes: {modes:?})")]
     NoLeader {
@@ -125,6 +135,30 @@ impl Ensemble {
             .lines()
             .find_map(|l| l.strip_prefix("Mode: "))
             .map(|m| m.trim().to_owned())
+    }
+
+    /// Waits until member `id` reports `mode` (see [`Ensemble::mode`]; `None`: not serving).
+    pub async fn wait_mode(
+        &self,
+        id: usize,
+        mode: Option<&str>,
+        within: Duration,
+    ) -> Result<(), EnsembleError> {
+        let start = Instant::now();
+        loop {
+            let now = self.mode(id).await;
+            if now.as_deref() == mode {
+                return Ok(());
+            }
+            if start.elapsed() > within {
+                return Err(EnsembleError::ModeNotReached {
+                    id,
+                    wanted: mode.map(str::to_owned),
+                    last: now,
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Waits until exactly one of `candidates` reports `leader` and returns it.

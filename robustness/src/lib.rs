@@ -15,3 +15,14 @@ pub mod history;
 pub mod network;
 pub mod verify;
 pub mod workload;
+
+/// Sends this process's `tracing` output to the test harness's captured output (`RUST_LOG` filters it,
+/// `info` by default); later calls do nothing.
+pub fn init_test_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_test_writer()
+        .try_init();
+}

@@ -27,6 +27,41 @@ impl Convergence {
     }
 }
 
+/// Everything that must hold once the faults are over, as the list of what does not: no session
+/// expired or lost its ephemeral znode, and every one of `members` holds every acknowledged create and
+/// the same registers (see [`converged`]).
+pub async fn problems_after(
+    ensemble: &Ensemble,
+    members: &[usize],
+    report: &WorkloadReport,
+    registers: usize,
+) -> Result<Vec<String>, WorkloadError> {
+    let mut problems = Vec::new();
+    if report.expirations > 0 {
+        problems.push(format!("{} sessions expired", report.expirations));
+    }
+    problems.extend(
+        report
+            .lost_ephemerals
+            .iter()
+            .map(|lost| format!("ephemeral lost: {lost}")),
+    );
+    let convergence = converged(ensemble, members, report, registers).await?;
+    problems.extend(
+        convergence
+            .missing_creates
+            .into_iter()
+            .map(|missing| format!("acknowledged create missing on {missing}")),
+    );
+    problems.extend(
+        convergence
+            .diverging_registers
+            .into_iter()
+            .map(|diverging| format!("members disagree on {diverging}")),
+    );
+    Ok(problems)
+}
+
 /// Asks each of `members` directly (after `sync`) for the creates and the `registers` registers, adding
 /// the register reads to the load's history.
 pub async fn converged(

@@ -218,7 +218,6 @@ impl WorkloadReport {
     }
 }
 
-
 /// One session's loop.
 struct SessionRun {
     id: u32,

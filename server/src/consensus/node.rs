@@ -505,6 +505,16 @@ impl Consensus {
             .await
     }
 
+    /// Resolves once Raft no longer names `leader` as the leader.
+    async fn leader_changes_from(&self, leader: u64) {
+        let mut metrics = self.raft.metrics();
+        while metrics.borrow_and_update().current_leader == Some(leader) {
+            if metrics.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
     /// Sends one request to `leader` on an idle connection (or a new one), keeping it for reuse.
     async fn forward(&self, leader: u64, request: PeerRequest) -> Result<PeerResponse, CallError> {
         let idle = self
@@ -526,7 +536,16 @@ impl Consensus {
                 PeerClient::new(leader, &spec)
             }
         };
-        let response = client.call(&request, self.request_timeout).await;
+        // A leader deposed while the call is under way (cut off, say: its packets dropped, so the
+        // call would wait out its timeout) will not answer usefully: give up on it at once. For a
+        // write this means "outcome unknown", as for any failure during the call.
+        let response = tokio::select! {
+            response = client.call(&request, self.request_timeout) => response,
+            () = self.leader_changes_from(leader) => Err(CallError::Network {
+                target: leader,
+                source: std::io::Error::other("another member took over as leader during the call"),
+            }),
+        };
         if response.is_ok() {
             self.idle_peers
                 .lock()

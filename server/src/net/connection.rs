@@ -22,6 +22,7 @@ use super::dispatch::{self, Request};
 use super::handshake::{Handshake, handshake};
 use super::registry::ConnectionEntry;
 use super::stats::ServerStats;
+use crate::consensus::Role;
 use crate::fourlw;
 use crate::session::now_ms;
 use crate::shutdown::Shutdown;
@@ -179,11 +180,23 @@ async fn run_session(
         request_rx,
         out_tx,
     ));
+    let mut quorum_check = tokio::time::interval(quorum_check_period(ctx));
     loop {
         let frame = tokio::select! {
             frame = next_frame(ctx, entry, &mut reader, &mut buf) => frame,
             _ = entry.closed() => break,
             _ = shutdown.recv() => break,
+            // A member cut off from the quorum ends its read-write sessions' connections, so that
+            // their clients reconnect to a member that can serve them (Apache's closes them when it
+            // starts looking for a leader).
+            _ = quorum_check.tick(), if !read_only => {
+                if ctx.role() == Role::Looking {
+                    debug!(session = format_args!("0x{session_id:x}"),
+                           "not in contact with a quorum; closing the connection");
+                    break;
+                }
+                continue;
+            }
         };
         let frame = match frame {
             Ok(frame) => frame,
@@ -246,6 +259,11 @@ async fn run_session(
     ctx.stats.outstanding.fetch_sub(unanswered, Relaxed);
     let _ = finish_tx.send(());
     let _ = writer_task.await;
+}
+
+/// How often a connection checks that its member is still in contact with a quorum: half a tick.
+fn quorum_check_period(ctx: &Context) -> Duration {
+    Duration::from_millis(u64::from(ctx.config.tick_time_ms / 2).max(10))
 }
 
 /// Reads until a whole frame is buffered.

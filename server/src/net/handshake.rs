@@ -13,6 +13,7 @@ use zk_proto::ConnectRequest;
 use zk_proto::ConnectResponse;
 
 use super::context::Context;
+use crate::consensus::Role;
 use crate::session::{PASSWORD_LEN, now_ms, session_password};
 use crate::state::Command;
 
@@ -72,6 +73,13 @@ pub async fn handshake(ctx: &Context, request: &ConnectRequest, remote: SocketAd
                 ..reply(timeout_ms, session_id)
             },
         };
+    }
+    // A member out of contact with a quorum serves no read-write session (as Apache's, which stops
+    // its server while it looks for a leader): the client tries another member.
+    if ctx.role() == Role::Looking {
+        info!(session = format_args!("0x{:x}", request.session_id), client = %remote,
+              "refusing a session: not in contact with a quorum");
+        return Handshake::Refuse;
     }
     let session_id = if request.session_id == 0 {
         let session_id = ctx.session_ids.next_id();
