@@ -123,9 +123,8 @@ struct Member {
     addr: SocketAddr,
     dir: PathBuf,
     log: PathBuf,
-    child: Child,
-    /// Killed on purpose: its exit is not an error.
-    killed: bool,
+    /// `None` until it is started, and after it is killed.
+    child: Option<Child>,
 }
 
 /// The members of one flavour; stopped (killed) on [`Deployment::stop`] or drop.
@@ -133,6 +132,8 @@ struct Member {
 pub struct Deployment {
     flavour: Flavour,
     launcher: Launcher,
+    /// Every member needs a `myid`.
+    ensemble: bool,
     members: Vec<Member>,
     _scratch: TempDir,
 }
@@ -150,6 +151,23 @@ impl Launcher {
         flavour: Flavour,
         topology: &Topology,
     ) -> Result<Deployment, LaunchError> {
+        let mut deployment = self.prepare(flavour, topology).await?;
+        for index in 0..topology.members().len() {
+            let id = index + 1;
+            let cfg = topology.render(index, &deployment.data_dir(id));
+            deployment.write_files(id, &cfg)?;
+            deployment.start_process(id)?;
+        }
+        deployment.wait_ready().await?;
+        Ok(deployment)
+    }
+
+    /// A deployment of `topology`'s members with none of them started: see [`Deployment::launch`].
+    pub async fn prepare(
+        &self,
+        flavour: Flavour,
+        topology: &Topology,
+    ) -> Result<Deployment, LaunchError> {
         for addr in topology.client_addrs() {
             if TcpStream::connect(addr).await.is_ok() {
                 return Err(LaunchError::PortBusy(addr.port()));
@@ -162,30 +180,28 @@ impl Launcher {
                 "scratch directory in {}",
                 self.workdir.display()
             )))?;
-        let mut members = Vec::new();
-        for (index, addr) in topology.client_addrs().into_iter().enumerate() {
-            let dir = scratch.path().join(format!("member{}", index + 1));
-            write_member_files(flavour, topology, index, &dir)?;
-            let log = dir.join("server.log");
-            let child = self.spawn(flavour, index, &dir, &log)?;
-            tracing::info!(%flavour, member = index + 1, %addr, log = %log.display(), "started");
-            members.push(Member {
-                id: index + 1,
-                addr,
-                dir,
-                log,
-                child,
-                killed: false,
-            });
-        }
-        let mut deployment = Deployment {
+        let members = topology
+            .client_addrs()
+            .into_iter()
+            .enumerate()
+            .map(|(index, addr)| {
+                let dir = scratch.path().join(format!("member{}", index + 1));
+                Member {
+                    id: index + 1,
+                    addr,
+                    log: dir.join("server.log"),
+                    dir,
+                    child: None,
+                }
+            })
+            .collect();
+        Ok(Deployment {
             flavour,
             launcher: self.clone(),
+            ensemble: topology.is_ensemble(),
             members,
             _scratch: scratch,
-        };
-        deployment.wait_ready().await?;
-        Ok(deployment)
+        })
     }
 
     /// Starts the process of member `index` from the files in `dir`, appending its output to `log`.
@@ -243,29 +259,50 @@ impl Launcher {
     }
 }
 
-/// Writes member `index`'s files under `dir`: `zoo.cfg`, its data directory with `myid` and, for Apache,
-/// the log configuration.
-fn write_member_files(
-    flavour: Flavour,
-    topology: &Topology,
-    index: usize,
-    dir: &Path,
-) -> Result<(), LaunchError> {
-    let data = dir.join("data");
-    std::fs::create_dir_all(&data).map_err(io(format!("create {}", data.display())))?;
-    if topology.is_ensemble() {
-        std::fs::write(data.join("myid"), format!("{}\n", index + 1)).map_err(io("write myid"))?;
-    }
-    std::fs::write(dir.join("zoo.cfg"), topology.render(index, &data))
-        .map_err(io("write zoo.cfg"))?;
-    if flavour == Flavour::Apache {
-        std::fs::write(dir.join("log4j.properties"), LOG4J_PROPERTIES)
-            .map_err(io("write log4j.properties"))?;
-    }
-    Ok(())
-}
-
 impl Deployment {
+    /// Member `id`'s data directory (`dataDir`).
+    pub fn data_dir(&self, id: usize) -> PathBuf {
+        self.members[id - 1].dir.join("data")
+    }
+
+    /// Writes member `id`'s files: `zoo.cfg` (the text `cfg`), its data directory with `myid` and, for
+    /// Apache, the log configuration.
+    fn write_files(&self, id: usize, cfg: &str) -> Result<(), LaunchError> {
+        let dir = &self.members[id - 1].dir;
+        let data = self.data_dir(id);
+        std::fs::create_dir_all(&data).map_err(io(format!("create {}", data.display())))?;
+        if self.ensemble {
+            std::fs::write(data.join("myid"), format!("{id}\n")).map_err(io("write myid"))?;
+        }
+        std::fs::write(dir.join("zoo.cfg"), cfg).map_err(io("write zoo.cfg"))?;
+        if self.flavour == Flavour::Apache {
+            std::fs::write(dir.join("log4j.properties"), LOG4J_PROPERTIES)
+                .map_err(io("write log4j.properties"))?;
+        }
+        Ok(())
+    }
+
+    /// Starts member `id`'s process from its files.
+    fn start_process(&mut self, id: usize) -> Result<(), LaunchError> {
+        let member = &self.members[id - 1];
+        let child = self
+            .launcher
+            .spawn(self.flavour, id - 1, &member.dir, &member.log)?;
+        tracing::info!(flavour = %self.flavour, member = id, addr = %member.addr,
+                       log = %member.log.display(), "started");
+        self.members[id - 1].child = Some(child);
+        Ok(())
+    }
+
+    /// Starts member `id` for the first time from the `zoo.cfg` text `cfg` (see [`Deployment::data_dir`]
+    /// for its `dataDir`) and waits until it answers `ruok`.
+    pub async fn launch(&mut self, id: usize, cfg: &str) -> Result<(), LaunchError> {
+        self.write_files(id, cfg)?;
+        self.start_process(id)?;
+        self.wait_member(id, Instant::now() + READY_TIMEOUT, false)
+            .await
+    }
+
     /// The flavour running.
     pub fn flavour(&self) -> Flavour {
         self.flavour
@@ -278,7 +315,10 @@ impl Deployment {
 
     /// Every member's process id, in id order (members that have exited are left out).
     pub fn pids(&self) -> Vec<u32> {
-        self.members.iter().filter_map(|m| m.child.id()).collect()
+        self.members
+            .iter()
+            .filter_map(|m| m.child.as_ref().and_then(Child::id))
+            .collect()
     }
 
     /// Waits until every member answers `ruok` with `imok` and serves a session.
@@ -321,8 +361,8 @@ impl Deployment {
 
     /// A member that exited, if any, as an error.
     pub fn check_alive(&mut self) -> Result<(), LaunchError> {
-        for member in self.members.iter_mut().filter(|m| !m.killed) {
-            if let Ok(Some(status)) = member.child.try_wait() {
+        for member in &mut self.members {
+            if let Some(Ok(Some(status))) = member.child.as_mut().map(Child::try_wait) {
                 return Err(LaunchError::Exited {
                     flavour: self.flavour,
                     id: member.id,
@@ -337,28 +377,19 @@ impl Deployment {
     /// Kills member `id` (SIGKILL: no chance to flush or say goodbye) and waits for it to exit. Its files
     /// stay, for [`Deployment::restart`].
     pub async fn kill(&mut self, id: usize) -> Result<(), LaunchError> {
-        let member = self.member_mut(id);
-        member.killed = true;
-        member
-            .child
-            .kill()
-            .await
-            .map_err(io(format!("kill member {id}")))
+        if let Some(mut child) = self.member_mut(id).child.take() {
+            child
+                .kill()
+                .await
+                .map_err(io(format!("kill member {id}")))?;
+        }
+        Ok(())
     }
 
     /// Starts member `id` again from its files (after [`Deployment::kill`]) and waits until it answers
     /// `ruok`; whether it serves sessions depends on the ensemble, so that is left to the caller.
     pub async fn restart(&mut self, id: usize) -> Result<(), LaunchError> {
-        let index = id - 1;
-        let (dir, log) = {
-            let member = self.member_mut(id);
-            (member.dir.clone(), member.log.clone())
-        };
-        let child = self.launcher.spawn(self.flavour, index, &dir, &log)?;
-        let member = self.member_mut(id);
-        member.child = child;
-        member.killed = false;
-        tracing::info!(flavour = %self.flavour, member = id, "restarted");
+        self.start_process(id)?;
         self.wait_member(id, Instant::now() + READY_TIMEOUT, false)
             .await
     }
@@ -376,7 +407,9 @@ impl Deployment {
     /// Kills every member and waits for it to exit; the scratch directory goes with the deployment.
     pub async fn stop(mut self) {
         for member in &mut self.members {
-            if let Err(e) = member.child.kill().await {
+            if let Some(child) = member.child.as_mut()
+                && let Err(e) = child.kill().await
+            {
                 tracing::warn!(flavour = %self.flavour, member = member.id, "kill: {e}");
             }
         }

@@ -95,27 +95,48 @@ impl Topology {
     /// Defaults that matter for the measurement are left alone (fsync on every write batch); only what the
     /// harness itself needs is set: `ruok` allowed, no AdminServer port, no per-address connection limit.
     pub fn render(&self, index: usize, data_dir: &Path) -> String {
+        if self.is_ensemble() {
+            let everyone: Vec<usize> = (0..self.members.len()).collect();
+            self.render_listing(data_dir, &everyone)
+        } else {
+            let mut cfg = self.common(data_dir);
+            let _ = writeln!(cfg, "clientPort={}", self.members[index].client);
+            cfg
+        }
+    }
+
+    /// A `zoo.cfg` keeping its data in `data_dir` that lists only the members `listed` (indices, from 0)
+    /// as `server.N` lines: for an ensemble whose membership changes by reconfig, where a member starts
+    /// from the servers it is told about.
+    pub fn render_listing(&self, data_dir: &Path, listed: &[usize]) -> String {
+        let mut cfg = self.common(data_dir);
+        for &i in listed {
+            let _ = writeln!(cfg, "{}", self.server_line(i));
+        }
+        cfg
+    }
+
+    /// Member `index`'s `server.N=host:quorumPort:electionPort;host:clientPort` line.
+    pub fn server_line(&self, index: usize) -> String {
+        let m = &self.members[index];
+        format!(
+            "server.{}={host}:{}:{};{host}:{}",
+            index + 1,
+            m.quorum,
+            m.election,
+            m.client,
+            host = m.host,
+        )
+    }
+
+    /// The settings every member has.
+    fn common(&self, data_dir: &Path) -> String {
         let mut cfg = format!(
             "tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir={}\nmaxClientCnxns=0\n\
              admin.enableServer=false\n4lw.commands.whitelist=ruok,srvr,mntr\n",
             data_dir.display()
         );
         cfg.push_str(&self.settings);
-        if self.is_ensemble() {
-            for (i, m) in self.members.iter().enumerate() {
-                let _ = writeln!(
-                    cfg,
-                    "server.{}={host}:{}:{};{host}:{}",
-                    i + 1,
-                    m.quorum,
-                    m.election,
-                    m.client,
-                    host = m.host,
-                );
-            }
-        } else {
-            let _ = writeln!(cfg, "clientPort={}", self.members[index].client);
-        }
         cfg
     }
 }
