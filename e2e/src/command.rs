@@ -19,9 +19,15 @@ pub fn helm_path() -> PathBuf {
     cache.join("k8s-v1.33.13/bin/helm")
 }
 
-/// Root of the repository (charts, manifests).
+/// Root of the repository (charts, manifests): the parent of `CARGO_MANIFEST_DIR` as `cargo test` sets it
+/// when it runs the tests, else as it was at build time. A checkout sharing its target directory with another
+/// one can run a test binary built from the other checkout (Cargo keys path packages by their path relative
+/// to the workspace), so the build-time path may name a checkout that is gone.
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+        .join("..")
 }
 
 /// Runs `program args…` and returns its standard output; a non-zero exit is an error quoting its output.

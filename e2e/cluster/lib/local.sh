@@ -19,6 +19,10 @@ FWD_CHAIN="ZKOPS-FORWARD"
 # `down` removes them again if they hold nothing but empty directories.
 HOST_DIRS=(/run/containerd /var/lib/kubelet /var/log/containers /run/netns /var/lib/cni)
 CREATED_DIRS="$ZK_CLUSTER_DIR/created-dirs"
+# Where containerd mounts the pods' network namespaces, and the mark that
+# `up` made it a mount point (see netns_dir_up).
+NETNS_DIR=/run/netns
+NETNS_MOUNTED="$ZK_CLUSTER_DIR/netns-mounted"
 # Processes in start order; `down` stops them in reverse.
 PROCS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy local-path-provisioner)
 # Kernel settings the kubelet (protectKernelDefaults: false) and kube-proxy
@@ -145,6 +149,32 @@ remove_created_dirs() {
 		find "$d" -depth -type d -empty -delete 2>/dev/null || true
 		[[ ! -e "$d" ]] || log "kept $d: not empty"
 	done <"$CREATED_DIRS"
+}
+
+# `ip netns add`, run by anything on the host (tests that put processes in
+# network namespaces), makes $NETNS_DIR a shared bind mount of itself the first
+# time it finds it is not a mount point. Done while pods run, that covers the
+# mounts of their network namespaces: containerd can no longer remove them
+# (unlinkat: device or resource busy), those pods stay Terminating for good
+# (a local-path helper pod among them: a PVC never binds) and `down` cannot
+# unmount them. So `up` makes it that mount point before any pod starts.
+netns_dir_up() {
+	mkdir -p "$NETNS_DIR"
+	if ! mountpoint -q "$NETNS_DIR"; then
+		mount --bind "$NETNS_DIR" "$NETNS_DIR"
+		touch "$NETNS_MOUNTED"
+	fi
+	mount --make-shared "$NETNS_DIR"
+}
+
+# Undoes netns_dir_up's mount unless it holds another program's namespaces.
+netns_dir_down() {
+	[[ -f "$NETNS_MOUNTED" ]] && mountpoint -q "$NETNS_DIR" || return 0
+	if [[ -n "$(ls -A "$NETNS_DIR" 2>/dev/null)" ]]; then
+		log "kept the mount of $NETNS_DIR: it holds $(ls -A "$NETNS_DIR" | tr '\n' ' ')"
+	else
+		umount "$NETNS_DIR" || log "could not unmount $NETNS_DIR"
+	fi
 }
 
 net_up() {
@@ -442,6 +472,7 @@ local_up() {
 	local start=$SECONDS
 	mkdir -p "$ZK_CLUSTER_DIR" "$ZK_RUN_DIR" "$LOG_DIR"
 	record_host_dirs
+	netns_dir_up
 	net_up
 	pki_all
 	start_etcd
@@ -542,6 +573,7 @@ local_down() {
 	for m in $(our_mounts); do umount -l "$m" 2>/dev/null || log "could not unmount $m"; done
 	local ns
 	for ns in $(ip netns list 2>/dev/null | awk '$1 ~ /^cni-/ {print $1}'); do ip netns delete "$ns" 2>/dev/null || true; done
+	netns_dir_down
 	local veth
 	for veth in $(ip -o link show master "$BRIDGE" 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1); do
 		ip link delete "$veth" 2>/dev/null || true
