@@ -7,7 +7,9 @@ use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
 use kube::api::{DeleteParams, PostParams};
 use kube::{Api, Client};
 use zk_operator::resources::meta::{client_service_name, selector_string};
-use zk_operator::types::{ConditionStatus, ConditionType, ZkEnsemble, ZkEnsembleStatus};
+use zk_operator::types::{
+    ConditionStatus, ConditionType, ServerFlavour, ZkEnsemble, ZkEnsembleStatus,
+};
 
 use crate::command::kubectl;
 use crate::error::kube_err;
@@ -15,8 +17,18 @@ use crate::pods::{self, Snapshot};
 use crate::wait::{self, Poll};
 use crate::{Error, Result, diagnostics};
 
-/// Image of the members: Apache ZooKeeper from `images/build.sh zookeeper`, preloaded in the cluster.
+/// Image of Apache ZooKeeper members: `images/build.sh zookeeper`, preloaded in the cluster.
 pub const APACHE_IMAGE: &str = "zkops.local/zookeeper:3.8.0";
+/// Image of zk-server members: `images/build.sh zk-server`, preloaded in the cluster.
+pub const NATIVE_IMAGE: &str = "zkops.local/zk-server:dev";
+
+/// The preloaded member image of `flavour`.
+pub fn image(flavour: ServerFlavour) -> &'static str {
+    match flavour {
+        ServerFlavour::Apache => APACHE_IMAGE,
+        ServerFlavour::Native => NATIVE_IMAGE,
+    }
+}
 
 /// A `ZkEnsemble` named after its namespace.
 pub struct Ensemble {
@@ -32,12 +44,14 @@ pub struct Ensemble {
 
 impl Ensemble {
     /// Creates namespace `namespace` (deleting a leftover one first) and in it a `ZkEnsemble` of the same
-    /// name with `replicas` Apache ZooKeeper members and the given PVC reclaim policy.
+    /// name with `replicas` members of `flavour` (running its preloaded [`image`]) and the given PVC reclaim
+    /// policy.
     pub async fn create(
         client: &Client,
         namespace: &str,
         replicas: i32,
         reclaim: &str,
+        flavour: ServerFlavour,
     ) -> Result<Self> {
         let namespaces: Api<Namespace> = Api::all(client.clone());
         if namespaces
@@ -69,9 +83,9 @@ impl Ensemble {
             "metadata": {"name": namespace, "namespace": namespace},
             "spec": {
                 "replicas": replicas,
-                "image": APACHE_IMAGE,
+                "image": image(flavour),
                 "imagePullPolicy": "Never",
-                "flavour": "Apache",
+                "flavour": flavour,
                 "resources": {"requests": {"cpu": "50m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}},
                 "storage": {"size": "256Mi", "reclaimPolicy": reclaim},
             }

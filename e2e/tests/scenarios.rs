@@ -1,5 +1,6 @@
-//! End-to-end scenarios on a real cluster with the Apache ZooKeeper image: the operator installed by its
-//! Helm chart grows and shrinks ensembles by reconfig without restarting a member.
+//! End-to-end scenarios on a real cluster: the operator installed by its Helm chart grows and shrinks
+//! ensembles by reconfig without restarting a member. Members run the Apache ZooKeeper image, and in one
+//! scenario this project's zk-server image (`flavour: Native`).
 //!
 //! Run with `scripts/e2e.sh` (or `cargo test -p zk-e2e -- --test-threads=1` against a cluster with the images
 //! loaded and `KUBECONFIG` set). Test names carry their run order: libtest runs them sorted by name.
@@ -15,7 +16,7 @@ use zk_e2e::pods::{assert_untouched, kept};
 use zk_e2e::wait::{self, Poll};
 use zk_e2e::zookeeper::read_config;
 use zk_e2e::{Error, Result, operator};
-use zk_operator::types::ConditionType;
+use zk_operator::types::{ConditionType, ServerFlavour};
 use zookeeper_client::{Acls, CreateMode};
 
 /// Time for a fresh ensemble to become Ready.
@@ -40,18 +41,19 @@ async fn setup() -> Result<Client> {
         .map_err(zk_e2e::error::kube_err("client from KUBECONFIG"))
 }
 
-/// Creates the ensemble `namespace` with `replicas` members and waits until it is Ready.
+/// Creates the ensemble `namespace` with `replicas` members of `flavour` and waits until it is Ready.
 async fn settled(
     client: &Client,
     namespace: &str,
     replicas: i32,
     reclaim: &str,
+    flavour: ServerFlavour,
 ) -> Result<Ensemble> {
     let start = Instant::now();
-    let ensemble = Ensemble::create(client, namespace, replicas, reclaim).await?;
+    let ensemble = Ensemble::create(client, namespace, replicas, reclaim, flavour).await?;
     ensemble.wait_settled(replicas, CREATE_TIMEOUT).await?;
     println!(
-        "{namespace}: {replicas}-member ensemble Ready in {:.1?}",
+        "{namespace}: {replicas}-member {flavour:?} ensemble Ready in {:.1?}",
         start.elapsed()
     );
     Ok(ensemble)
@@ -84,25 +86,34 @@ async fn scale_to(ensemble: &Ensemble, replicas: i32) -> Result<Duration> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s1_a_install_and_create_three_members() -> Result<()> {
     let client = setup().await?;
-    let ensemble = settled(&client, "e2e-a", 3, "Delete").await?;
+    let ensemble = settled(&client, "e2e-a", 3, "Delete", ServerFlavour::Apache).await?;
+    check_three_members(&ensemble).await?;
+    ensemble.delete().await
+}
+
+/// The checks of a freshly settled 3-member ensemble: `/zookeeper/config` lists voters 1, 2, 3 and no
+/// observer; `status.leader` is a member pod and the one member with role `leader`, every member synced and
+/// voting; `status.configVersion` is the config's version; `kubectl get zkensembles` prints the columns with
+/// those values.
+async fn check_three_members(ensemble: &Ensemble) -> Result<()> {
     let status = ensemble.status().await?;
 
     let config = read_config(&ensemble.client_address().await?).await?;
     ensure(
-        &ensemble,
+        ensemble,
         config.voters == [1, 2, 3] && config.observers.is_empty(),
         format!("expected voters 1, 2, 3 in /zookeeper/config, got {config:?}"),
     )
     .await?;
     let leader = status.leader.clone().unwrap_or_default();
     ensure(
-        &ensemble,
+        ensemble,
         (1..=3).any(|id| ensemble.pod(id) == leader),
         format!("status.leader {leader:?} is not a member pod"),
     )
     .await?;
     ensure(
-        &ensemble,
+        ensemble,
         status.config_version.as_deref() == Some(config.version.as_str()),
         format!(
             "status.configVersion {:?}, /zookeeper/config version {}",
@@ -112,7 +123,7 @@ async fn s1_a_install_and_create_three_members() -> Result<()> {
     .await?;
     let leaders = status.members.iter().filter(|m| m.role == "leader").count();
     ensure(
-        &ensemble,
+        ensemble,
         leaders == 1 && status.members.iter().all(|m| m.synced && m.voting),
         format!("members in status: {:?}", status.members),
     )
@@ -126,7 +137,7 @@ async fn s1_a_install_and_create_three_members() -> Result<()> {
         .split_whitespace()
         .collect();
     ensure(
-        &ensemble,
+        ensemble,
         header == ["NAME", "REPLICAS", "READY", "LEADER", "CONFIG", "AGE"],
         format!("kubectl get zkensembles header: {header:?}"),
     )
@@ -138,7 +149,7 @@ async fn s1_a_install_and_create_three_members() -> Result<()> {
         .split_whitespace()
         .collect();
     ensure(
-        &ensemble,
+        ensemble,
         row.len() == 6
             && row[1] == "3"
             && row[2] == "3"
@@ -148,7 +159,7 @@ async fn s1_a_install_and_create_three_members() -> Result<()> {
     )
     .await?;
     println!("{table}");
-    ensemble.delete().await
+    Ok(())
 }
 
 /// b. Under continuous client load through the client Service, scale 3→5→3→1→3: each target is reached, no
@@ -157,7 +168,16 @@ async fn s1_a_install_and_create_three_members() -> Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s2_b_scale_under_client_load_restarts_nobody() -> Result<()> {
     let client = setup().await?;
-    let ensemble = settled(&client, "e2e-b", 3, "Delete").await?;
+    let ensemble = settled(&client, "e2e-b", 3, "Delete", ServerFlavour::Apache).await?;
+    scale_under_client_load(&ensemble).await?;
+    ensemble.delete().await
+}
+
+/// Scales the settled 3-member `ensemble` 3→5→3→1→3 under continuous client load through its client
+/// Service: each target settles, the pods present before and after a step are the same pods, never
+/// restarted, `/zookeeper/config` lists exactly the status' voters, the client saw no failure beyond
+/// retried `ConnectionLoss`, and every acknowledged write is read back at the end.
+async fn scale_under_client_load(ensemble: &Ensemble) -> Result<()> {
     let address = ensemble.client_address().await?;
     let load = ClientLoad::start(&address, "/e2e-load").await?;
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -165,7 +185,7 @@ async fn s2_b_scale_under_client_load_restarts_nobody() -> Result<()> {
     let mut current = 3;
     for target in [5, 3, 1, 3] {
         let before = ensemble.member_pods().await?;
-        scale_to(&ensemble, target).await?;
+        scale_to(ensemble, target).await?;
         let after = ensemble.member_pods().await?;
         let kept = kept(&before, &after);
         if kept.len() != current.min(target) as usize {
@@ -184,7 +204,7 @@ async fn s2_b_scale_under_client_load_restarts_nobody() -> Result<()> {
         let config = read_config(&address).await?;
         let expected = ensemble.voter_ids().await?;
         ensure(
-            &ensemble,
+            ensemble,
             config.voters == expected && expected.len() == target as usize,
             format!(
                 "after scaling to {target}: /zookeeper/config voters {:?}, status voters {expected:?}",
@@ -205,7 +225,7 @@ async fn s2_b_scale_under_client_load_restarts_nobody() -> Result<()> {
         report.failures.len()
     );
     ensure(
-        &ensemble,
+        ensemble,
         report.failures.is_empty(),
         format!(
             "client-visible failures during scaling: {:?}",
@@ -214,7 +234,7 @@ async fn s2_b_scale_under_client_load_restarts_nobody() -> Result<()> {
     )
     .await?;
     ensure(
-        &ensemble,
+        ensemble,
         report.acknowledged.len() > 100,
         format!(
             "the load made too little progress: {} writes",
@@ -222,15 +242,14 @@ async fn s2_b_scale_under_client_load_restarts_nobody() -> Result<()> {
         ),
     )
     .await?;
-    load::verify(&address, "/e2e-load", &report).await?;
-    ensemble.delete().await
+    load::verify(&address, "/e2e-load", &report).await
 }
 
 /// d. A deleted member pod is recreated with its volume and rejoins without a reconfig.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_d_deleted_member_pod_rejoins_without_reconfig() -> Result<()> {
     let client = setup().await?;
-    let ensemble = settled(&client, "e2e-d", 3, "Delete").await?;
+    let ensemble = settled(&client, "e2e-d", 3, "Delete", ServerFlavour::Apache).await?;
     let address = ensemble.client_address().await?;
     let config_before = read_config(&address).await?;
     let pvc_before = kubectl(&[
@@ -310,7 +329,7 @@ async fn volumes(ensemble: &Ensemble) -> Result<Vec<String>> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s4_f_unhealthy_ensemble_is_not_scaled() -> Result<()> {
     let client = setup().await?;
-    let ensemble = settled(&client, "e2e-f", 3, "Delete").await?;
+    let ensemble = settled(&client, "e2e-f", 3, "Delete", ServerFlavour::Apache).await?;
     let before = ensemble.member_pods().await?;
     let warnings_before = ensemble.warning_events().await?.len();
     let stopped = [ensemble.pod(2), ensemble.pod(3)];
@@ -449,7 +468,7 @@ async fn scale_killing_operator(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s5_c_operator_killed_mid_step_resumes() -> Result<()> {
     let client = setup().await?;
-    let ensemble = settled(&client, "e2e-c", 3, "Delete").await?;
+    let ensemble = settled(&client, "e2e-c", 3, "Delete", ServerFlavour::Apache).await?;
     let address = ensemble.client_address().await?;
     for (from, target) in [(3, 5), (5, 3)] {
         let before = ensemble.member_pods().await?;
@@ -490,7 +509,7 @@ async fn s5_c_operator_killed_mid_step_resumes() -> Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s6_e_retain_policy_members_rejoin_cleanly() -> Result<()> {
     let client = setup().await?;
-    let ensemble = settled(&client, "e2e-e", 3, "Retain").await?;
+    let ensemble = settled(&client, "e2e-e", 3, "Retain", ServerFlavour::Apache).await?;
     let address = ensemble.client_address().await?;
     let writer = zk_e2e::zookeeper::connect(&address).await?;
     let marker = "/e2e-retain";
@@ -572,12 +591,24 @@ async fn s6_e_retain_policy_members_rejoin_cleanly() -> Result<()> {
     ensemble.delete().await
 }
 
-/// g. `helm upgrade` rolls the operator without touching a running ensemble; `helm uninstall` removes every
-/// object of the release (the CRD stays, as Helm keeps `crds/`), and the ensemble keeps serving.
+/// a and b with zk-server members (`flavour: Native`): the 3-member ensemble passes a's checks, then b's
+/// scaling under client load. It runs before g, which uninstalls the operator.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s7_g_helm_upgrade_and_uninstall_leave_no_orphans() -> Result<()> {
+async fn s7_ab_native_create_and_scale_under_client_load_restarts_nobody() -> Result<()> {
     let client = setup().await?;
-    let ensemble = settled(&client, "e2e-g", 3, "Delete").await?;
+    let ensemble = settled(&client, "e2e-native", 3, "Delete", ServerFlavour::Native).await?;
+    check_three_members(&ensemble).await?;
+    scale_under_client_load(&ensemble).await?;
+    ensemble.delete().await
+}
+
+/// g. `helm upgrade` rolls the operator without touching a running ensemble; `helm uninstall` removes every
+/// object of the release (the CRD stays, as Helm keeps `crds/`), and the ensemble keeps serving. It runs
+/// last: the scenarios before it share the installed operator.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s8_g_helm_upgrade_and_uninstall_leave_no_orphans() -> Result<()> {
+    let client = setup().await?;
+    let ensemble = settled(&client, "e2e-g", 3, "Delete", ServerFlavour::Apache).await?;
     let before = ensemble.member_pods().await?;
     let operator_before = operator::pods().await?;
     operator::helm_apply(true, &["--set", "podAnnotations.e2e/upgraded=yes"]).await?;
