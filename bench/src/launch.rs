@@ -303,6 +303,11 @@ impl Deployment {
             .await
     }
 
+    /// Whether member `id` has been started and not killed since.
+    pub fn is_running(&self, id: usize) -> bool {
+        self.members[id - 1].child.is_some()
+    }
+
     /// The flavour running.
     pub fn flavour(&self) -> Flavour {
         self.flavour

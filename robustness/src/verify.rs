@@ -27,8 +27,8 @@ impl Convergence {
     }
 }
 
-/// Everything that must hold once the faults are over, as the list of what does not: no session
-/// expired or lost its ephemeral znode, and every one of `members` holds every acknowledged create and
+/// Everything that must hold once the faults are over, as the list of what does not: no client saw an
+/// error other than a lost connection, no session expired or lost its ephemeral znode, and every one of `members` holds every acknowledged create and
 /// the same registers (see [`converged`]).
 pub async fn problems_after(
     ensemble: &Ensemble,
@@ -40,6 +40,12 @@ pub async fn problems_after(
     if report.expirations > 0 {
         problems.push(format!("{} sessions expired", report.expirations));
     }
+    problems.extend(
+        report
+            .unexpected_errors
+            .iter()
+            .map(|error| format!("client error: {error}")),
+    );
     problems.extend(
         report
             .lost_ephemerals

@@ -86,6 +86,8 @@ struct SessionReport {
     expirations: u32,
     /// Its ephemeral znode was not there, or not its own, at the end.
     lost_ephemeral: Option<String>,
+    /// Errors other than a lost connection or an expired session.
+    unexpected: Vec<String>,
 }
 
 /// What the whole load saw.
@@ -99,6 +101,9 @@ pub struct WorkloadReport {
     pub expirations: u32,
     /// Sessions whose ephemeral znode did not survive, with what was found.
     pub lost_ephemerals: Vec<String>,
+    /// Errors other than a lost connection or an expired session (none is expected), with the
+    /// session that saw them.
+    pub unexpected_errors: Vec<String>,
 }
 
 /// A running load; [`Workload::stop`] ends it.
@@ -200,12 +205,14 @@ impl Workload {
             created: Vec::new(),
             expirations: 0,
             lost_ephemerals: Vec::new(),
+            unexpected_errors: Vec::new(),
         };
         while let Some(done) = self.tasks.join_next().await {
             let session = done.expect("a workload session panicked");
             report.created.extend(session.created);
             report.expirations += session.expirations;
             report.lost_ephemerals.extend(session.lost_ephemeral);
+            report.unexpected_errors.extend(session.unexpected);
         }
         report
     }
@@ -268,6 +275,12 @@ impl SessionRun {
                 self.write(&session, &key, index, value, Some(expected), &mut versions)
                     .await
             };
+            match &result {
+                Err(e) if !transient(e) && *e != ZkError::SessionExpired => {
+                    report.unexpected.push(format!("client {}: {e}", self.id));
+                }
+                _ => {}
+            }
             if let Err(ZkError::SessionExpired) = result {
                 report.expirations += 1;
                 tracing::warn!(client = self.id, "session expired; starting a new one");

@@ -1,5 +1,8 @@
 //! An ensemble of `zk-server` processes, one per network namespace of a [`Network`], with the faults a
 //! test injects: SIGKILL, restart from the same files, and partitions of a member from its peers.
+//! [`membership`] grows and shrinks it by reconfig.
+
+pub mod membership;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -23,6 +26,14 @@ pub enum EnsembleError {
     /// A scratch directory could not be made.
     #[error("scratch directory: {0}")]
     Scratch(std::io::Error),
+    /// A reconfig or the read of the config failed.
+    #[error("{what}: {source}")]
+    Reconfig {
+        /// What was being done.
+        what: String,
+        /// The client's error.
+        source: zookeeper_client::Error,
+    },
     /// A member did not reach a mode in time.
     #[error("member {id} did not report mode {wanted:?} in time (last: {last:?})")]
     ModeNotReached {
@@ -51,6 +62,7 @@ pub struct Ensemble {
     // Field order is drop order: the processes go before their namespaces.
     deployment: Deployment,
     network: Network,
+    topology: Topology,
     size: usize,
 }
 
@@ -63,19 +75,12 @@ impl Ensemble {
         size: usize,
         settings: &str,
     ) -> Result<Self, EnsembleError> {
-        let network = Network::new(size)?;
-        let topology = Topology::on_hosts(&network.addrs()).with_settings(settings);
-        let launcher = Launcher {
-            apache_classpath: String::new(),
-            server_bin: Some(server_bin.to_path_buf()),
-            workdir: scratch_root(),
-            netns: network.namespaces(),
-        };
-        std::fs::create_dir_all(&launcher.workdir).map_err(EnsembleError::Scratch)?;
+        let (network, topology, launcher) = plan(server_bin, size, settings)?;
         let deployment = launcher.start(Flavour::Ours, &topology).await?;
         Ok(Ensemble {
             deployment,
             network,
+            topology,
             size,
         })
     }
@@ -96,6 +101,16 @@ impl Ensemble {
             .client_addrs()
             .iter()
             .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// The connect string naming the members whose process runs.
+    pub fn running_connect_string(&self) -> String {
+        self.ids()
+            .into_iter()
+            .filter(|&id| self.deployment.is_running(id))
+            .map(|id| self.client_addr(id).to_string())
             .collect::<Vec<_>>()
             .join(",")
     }
@@ -202,6 +217,24 @@ impl Ensemble {
     pub async fn stop(self) {
         self.deployment.stop().await;
     }
+}
+
+/// The network, the members' addresses and settings, and how to start them.
+fn plan(
+    server_bin: &Path,
+    size: usize,
+    settings: &str,
+) -> Result<(Network, Topology, Launcher), EnsembleError> {
+    let network = Network::new(size)?;
+    let topology = Topology::on_hosts(&network.addrs()).with_settings(settings);
+    let launcher = Launcher {
+        apache_classpath: String::new(),
+        server_bin: Some(server_bin.to_path_buf()),
+        workdir: scratch_root(),
+        netns: network.namespaces(),
+    };
+    std::fs::create_dir_all(&launcher.workdir).map_err(EnsembleError::Scratch)?;
+    Ok((network, topology, launcher))
 }
 
 /// Where members' scratch directories are made: under the system's temporary directory.
