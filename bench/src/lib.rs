@@ -9,11 +9,13 @@
 //! - [`stats`]: percentiles and throughput;
 //! - [`zoocfg`], [`launch`], [`fourlw`], [`rss`]: the servers under test — their config, processes,
 //!   readiness probe and resident memory;
-//! - [`suite`]: one flavour's whole part of a run; [`report`]: the tables.
+//! - [`suite`]: one flavour's whole part of a run; [`report`]: the tables;
+//! - [`reconfig`]: the reconfiguration benchmark (membership changes timed, not load).
 
 pub mod driver;
 pub mod fourlw;
 pub mod launch;
+pub mod reconfig;
 pub mod report;
 pub mod rss;
 pub mod runner;

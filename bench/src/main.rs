@@ -1,13 +1,15 @@
 //! `zk-bench`: starts each selected server in turn from a generated `zoo.cfg`, runs the same rows against
-//! it, and prints the Markdown tables of both flavours side by side with their ratios.
+//! it, and prints the Markdown tables of both flavours side by side with their ratios. `zk-bench reconfig`
+//! times membership changes by reconfig instead.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 use zk_bench::launch::{Flavour, Launcher};
+use zk_bench::reconfig::{self, summary};
 use zk_bench::report;
 use zk_bench::runner::Limits;
 use zk_bench::suite::{Plan, Results, run_flavour};
@@ -23,11 +25,19 @@ const APACHE_CLASSPATH_SCRIPT: &str =
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
+    /// Another measurement than the load rows.
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Servers to measure, in order: apache, ours.
-    #[arg(long, value_delimiter = ',', default_value = "apache,ours")]
+    #[arg(
+        long,
+        global = true,
+        value_delimiter = ',',
+        default_value = "apache,ours"
+    )]
     servers: Vec<Flavour>,
     /// The zk-server binary (build it with `cargo build --release -p zk-server`).
-    #[arg(long, env = "ZK_SERVER_BIN")]
+    #[arg(long, global = true, env = "ZK_SERVER_BIN")]
     server_bin: Option<PathBuf>,
     /// Operations measured: create, setData, getData.
     #[arg(long, value_delimiter = ',', default_value = "create,setData,getData")]
@@ -54,14 +64,29 @@ struct Args {
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=9))]
     ensemble: u16,
     /// Client port of the first member; quorum and election ports are 100 and 200 above.
-    #[arg(long, default_value_t = 22181)]
+    #[arg(long, global = true, default_value_t = 22181)]
     port: u16,
     /// Where the servers' scratch directories go (data, logs); removed afterwards.
-    #[arg(long, default_value_os_t = std::env::temp_dir())]
+    #[arg(long, global = true, default_value_os_t = std::env::temp_dir())]
     workdir: PathBuf,
     /// Java classpath of Apache ZooKeeper (default: printed by compat/apache_classpath.sh).
-    #[arg(long)]
+    #[arg(long, global = true)]
     apache_classpath: Option<String>,
+}
+
+/// Measurements other than the load rows.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Times reconfig on each flavour: members added one by one to a lone first member, a follower removed,
+    /// then the leader removed while sessions write; prints median and maximum per measurement.
+    Reconfig {
+        /// Rounds per flavour, each on a fresh deployment.
+        #[arg(long, default_value_t = 5)]
+        repetitions: usize,
+        /// Members each round grows to (the leader is then removed from members - 1).
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(3..=9))]
+        members: u16,
+    },
 }
 
 /// Seconds given on the command line as a duration.
@@ -90,6 +115,74 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
+    let launcher = Launcher {
+        apache_classpath: classpath_for(&args)?,
+        server_bin: args.server_bin.clone(),
+        workdir: args.workdir.clone(),
+        netns: Vec::new(),
+    };
+    match args.command {
+        Some(Command::Reconfig {
+            repetitions,
+            members,
+        }) => {
+            run_reconfig(
+                &launcher,
+                &args.servers,
+                members.into(),
+                args.port,
+                repetitions,
+            )
+            .await
+        }
+        None => run_load(&launcher, &args).await,
+    }
+}
+
+/// The Apache classpath: as given, from the repository's script if Apache is measured, else empty.
+fn classpath_for(args: &Args) -> anyhow::Result<String> {
+    match (
+        &args.apache_classpath,
+        args.servers.contains(&Flavour::Apache),
+    ) {
+        (Some(cp), _) => Ok(cp.clone()),
+        (None, true) => apache_classpath(),
+        (None, false) => Ok(String::new()),
+    }
+}
+
+/// The reconfiguration rounds on each flavour, then their table.
+async fn run_reconfig(
+    launcher: &Launcher,
+    servers: &[Flavour],
+    members: usize,
+    port: u16,
+    repetitions: usize,
+) -> anyhow::Result<()> {
+    let topology = reconfig::topology(members, port);
+    let (mut apache, mut ours) = (None, None);
+    for &flavour in servers {
+        let rounds = reconfig::run_rounds(launcher, flavour, &topology, repetitions).await;
+        match flavour {
+            Flavour::Apache => apache = Some(rounds),
+            Flavour::Ours => ours = Some(rounds),
+        }
+    }
+    println!(
+        "Rounds per flavour: {repetitions}, each growing 1→{members} members on loopback, then removing a \
+         follower and the leader. Times in ms from sending the reconfig.\n"
+    );
+    let rows = summary::rows(apache.as_ref(), ours.as_ref());
+    println!("{}", report::timings_table(&rows));
+    let notes = summary::notes(apache.as_ref(), ours.as_ref());
+    if !notes.is_empty() {
+        println!("Notes:\n\n{notes}");
+    }
+    Ok(())
+}
+
+/// The load rows and the memory measurement on each flavour, then their tables.
+async fn run_load(launcher: &Launcher, args: &Args) -> anyhow::Result<()> {
     let plan = Plan {
         topology: Topology::loopback(args.ensemble.into(), args.port),
         rows: args
@@ -105,23 +198,9 @@ async fn main() -> anyhow::Result<()> {
         value_size: args.value_size,
         memory_znodes: args.memory_znodes,
     };
-    let apache_classpath = match (
-        &args.apache_classpath,
-        args.servers.contains(&Flavour::Apache),
-    ) {
-        (Some(cp), _) => cp.clone(),
-        (None, true) => apache_classpath()?,
-        (None, false) => String::new(),
-    };
-    let launcher = Launcher {
-        apache_classpath,
-        server_bin: args.server_bin.clone(),
-        workdir: args.workdir.clone(),
-        netns: Vec::new(),
-    };
     let mut results = Results::new(&plan);
     for &flavour in &args.servers {
-        run_flavour(&launcher, flavour, &plan, &mut results).await;
+        run_flavour(launcher, flavour, &plan, &mut results).await;
     }
     println!(
         "Members per flavour: {}. Values: {} B. Each row: {} s warm-up, then at most {} s or {} requests.\n",

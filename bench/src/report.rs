@@ -1,12 +1,12 @@
-//! The Markdown tables printed at the end of a run: throughput and latency per row, memory, and the reasons
-//! of whatever failed. Every ratio is ours ÷ Apache: above 1 means more of the quantity for our server
+//! The Markdown tables printed at the end of a run: throughput and latency per row, memory, timings of
+//! repeated measurements (reconfiguration), and the reasons of whatever failed. Every ratio is ours ÷ Apache: above 1 means more of the quantity for our server
 //! (better for ops/s, worse for latency and memory).
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
 use crate::launch::Flavour;
-use crate::stats::RowStats;
+use crate::stats::{RowStats, Spread};
 use crate::workload::{Concurrency, OpKind};
 
 /// What a measurement gave on one flavour: `None` when it was not run, else a value or why it failed.
@@ -86,6 +86,15 @@ impl MemoryStats {
     }
 }
 
+/// One line of a timings table: a measurement repeated on each flavour.
+#[derive(Debug, Clone)]
+pub struct TimingRow {
+    /// What was measured.
+    pub label: String,
+    /// Median and maximum on each flavour.
+    pub spread: Pair<Spread>,
+}
+
 /// Milliseconds of a duration.
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
@@ -98,25 +107,47 @@ fn mib(bytes: u64) -> f64 {
 
 /// The throughput and latency table.
 pub fn rows_table(rows: &[RowReport]) -> String {
-    let mut out = String::from(
-        "| workload | sessions×in flight | Apache ops/s | ours ops/s | ops/s ratio | Apache p50 ms | ours p50 ms | Apache p99 ms | ours p99 ms | p99 ratio |\n\
-         |---|---|--:|--:|--:|--:|--:|--:|--:|--:|\n",
-    );
-    for row in rows {
+    let header = "| workload | sessions×in flight | Apache ops/s | ours ops/s | ops/s ratio | Apache p50 ms | ours p50 ms | Apache p99 ms | ours p99 ms | p99 ratio |\n\
+         |---|---|--:|--:|--:|--:|--:|--:|--:|--:|\n";
+    table(header, rows, |row| {
         let s = &row.stats;
         let [a_ops, o_ops] = s.cells(RowStats::throughput, |v| format!("{v:.0}"));
         let [a_p50, o_p50] = s.cells(|r| ms(r.p50), |v| format!("{v:.2}"));
         let [a_p99, o_p99] = s.cells(|r| ms(r.p99), |v| format!("{v:.2}"));
-        let _ = writeln!(
-            out,
+        format!(
             "| {} | {} | {a_ops} | {o_ops} | {} | {a_p50} | {o_p50} | {a_p99} | {o_p99} | {} |",
             row.kind,
             row.concurrency,
             s.ratio(RowStats::throughput),
             s.ratio(|r| ms(r.p99)),
-        );
+        )
+    })
+}
+
+/// A Markdown table: `header` (its heading and alignment lines), then one line per row, made by `line`.
+fn table<R>(header: &str, rows: &[R], line: impl Fn(&R) -> String) -> String {
+    let mut out = header.to_owned();
+    for row in rows {
+        let _ = writeln!(out, "{}", line(row));
     }
     out
+}
+
+/// The table of repeated timings: median and maximum in milliseconds on each flavour, and their ratios.
+pub fn timings_table(rows: &[TimingRow]) -> String {
+    let header = "| measurement | Apache median ms | Apache max ms | ours median ms | ours max ms | median ratio | max ratio |\n\
+         |---|--:|--:|--:|--:|--:|--:|\n";
+    table(header, rows, |row| {
+        let s = &row.spread;
+        let [a_med, o_med] = s.cells(|t| ms(t.median), |v| format!("{v:.1}"));
+        let [a_max, o_max] = s.cells(|t| ms(t.max), |v| format!("{v:.1}"));
+        format!(
+            "| {} | {a_med} | {a_max} | {o_med} | {o_max} | {} | {} |",
+            row.label,
+            s.ratio(|t| ms(t.median)),
+            s.ratio(|t| ms(t.max)),
+        )
+    })
 }
 
 /// The memory table for `znodes` znodes of `value_size` bytes on `members` members each.
@@ -158,7 +189,7 @@ pub fn failures(rows: &[RowReport], memory: &Pair<MemoryStats>) -> String {
     let mut out = String::new();
     let mut note = |flavour: Flavour, what: &str, outcome: Option<&String>| {
         if let Some(why) = outcome {
-            let _ = writeln!(out, "- {flavour}, {what}: {why}");
+            out.push_str(&note_line(flavour, what, why));
         }
     };
     for row in rows {
@@ -169,6 +200,11 @@ pub fn failures(rows: &[RowReport], memory: &Pair<MemoryStats>) -> String {
     note(Flavour::Apache, "memory", failure(&memory.apache));
     note(Flavour::Ours, "memory", failure(&memory.ours));
     out
+}
+
+/// One line of a list of notes under a table: `- flavour, what: why`.
+pub fn note_line(flavour: Flavour, what: &str, why: &str) -> String {
+    format!("- {flavour}, {what}: {why}\n")
 }
 
 /// The reason of a failed outcome.
@@ -222,6 +258,27 @@ mod tests {
         );
         let notes = failures(&rows, &Pair::default());
         assert_eq!(notes, "- ours, getData 1×1: refused\n");
+    }
+
+    #[test]
+    fn timings_table_shows_median_max_and_ratios() {
+        let spread = |median, max| Spread {
+            median: Duration::from_millis(median),
+            max: Duration::from_millis(max),
+            count: 5,
+        };
+        let rows = [TimingRow {
+            label: "add 1→2: reply".to_owned(),
+            spread: Pair {
+                apache: Some(Ok(spread(40, 80))),
+                ours: Some(Ok(spread(10, 40))),
+            },
+        }];
+        let table = timings_table(&rows);
+        assert_eq!(
+            table.lines().nth(2),
+            Some("| add 1→2: reply | 40.0 | 80.0 | 10.0 | 40.0 | 0.25 | 0.50 |")
+        );
     }
 
     #[test]

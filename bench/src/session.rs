@@ -233,6 +233,34 @@ impl Session {
 
     /// Sends one request and waits for its reply; returns the reply's error code (0 on success).
     pub async fn call(&mut self, op: OpCode, body: &impl Record) -> Result<i32, SessionError> {
+        Ok(self.exchange(op, body).await?.0)
+    }
+
+    /// Sends one request and waits for its reply; returns the reply's error code and, on success, the
+    /// reply's body decoded as `R`.
+    pub async fn request<R: Record>(
+        &mut self,
+        op: OpCode,
+        body: &impl Record,
+    ) -> Result<Result<R, i32>, SessionError> {
+        let (code, frame) = self.exchange(op, body).await?;
+        if code != 0 {
+            return Ok(Err(code));
+        }
+        R::from_bytes(&frame[REPLY_HEADER_LEN..])
+            .map(Ok)
+            .map_err(|source| SessionError::Decode {
+                addr: self.addr,
+                source,
+            })
+    }
+
+    /// Sends one request, waits for its reply, and returns its error code and whole frame.
+    async fn exchange(
+        &mut self,
+        op: OpCode,
+        body: &impl Record,
+    ) -> Result<(i32, Bytes), SessionError> {
         let xid = self.next_xid();
         let mut out = BytesMut::new();
         encode_request(&mut out, xid, op, body);
@@ -240,7 +268,7 @@ impl Session {
         loop {
             let frame = self.read_frame().await?;
             if let Some(header) = self.reply_header(&frame, Some(xid))? {
-                return Ok(header.err);
+                return Ok((header.err, frame));
             }
         }
     }

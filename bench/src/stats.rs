@@ -50,6 +50,29 @@ impl RowStats {
     }
 }
 
+/// The median and the largest of a few repeated measurements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spread {
+    /// The median (nearest rank).
+    pub median: Duration,
+    /// The largest.
+    pub max: Duration,
+    /// How many measurements.
+    pub count: usize,
+}
+
+impl Spread {
+    /// The spread of `samples` (in any order); `None` when there are none.
+    pub fn of(mut samples: Vec<Duration>) -> Option<Self> {
+        samples.sort_unstable();
+        Some(Spread {
+            median: percentile(&samples, 0.5)?,
+            max: *samples.last()?,
+            count: samples.len(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,5 +110,14 @@ mod tests {
             RowStats::from_samples(Vec::new(), Duration::from_secs(1)),
             None
         );
+    }
+
+    #[test]
+    fn spread_of_repetitions() {
+        let spread = Spread::of(ms(&[30, 10, 50, 20, 40])).unwrap();
+        assert_eq!(spread.median, Duration::from_millis(30));
+        assert_eq!(spread.max, Duration::from_millis(50));
+        assert_eq!(spread.count, 5);
+        assert_eq!(Spread::of(Vec::new()), None);
     }
 }
