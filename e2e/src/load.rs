@@ -6,12 +6,13 @@
 //! kind) rather than as `ConnectionLoss`: that is a connection loss too.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
 use zookeeper_client::{Acls, Client, CreateMode};
 
+use crate::wait::{self, Poll};
 use crate::zookeeper::connect;
 use crate::{Error, Result};
 
@@ -38,6 +39,8 @@ pub struct LoadReport {
 /// A running load; [`ClientLoad::stop`] ends it and returns its report.
 pub struct ClientLoad {
     stop: Arc<AtomicBool>,
+    /// Writes acknowledged so far.
+    acknowledged: Arc<AtomicUsize>,
     task: JoinHandle<LoadReport>,
 }
 
@@ -121,14 +124,22 @@ async fn read(client: &Client, report: &mut LoadReport, path: &str, data: &[u8])
     }
 }
 
-async fn run(client: Client, root: String, stop: Arc<AtomicBool>) -> LoadReport {
+async fn run(
+    client: Client,
+    root: String,
+    stop: Arc<AtomicBool>,
+    acknowledged: Arc<AtomicUsize>,
+) -> LoadReport {
     let mut report = LoadReport::default();
     let mut i = 0;
     while !stop.load(Ordering::Relaxed) {
         let path = znode(&root, i);
         let data = i.to_string().into_bytes();
         match write(&client, &mut report, &path, &data).await {
-            Outcome::Done(()) => report.acknowledged.push(i),
+            Outcome::Done(()) => {
+                report.acknowledged.push(i);
+                acknowledged.store(report.acknowledged.len(), Ordering::Relaxed);
+            }
             Outcome::Failed(e) => {
                 report.failures.push(e);
                 // The znode's fate is unknown; skip its index so later checks stay exact.
@@ -162,8 +173,38 @@ impl ClientLoad {
                 source,
             })?;
         let stop = Arc::new(AtomicBool::new(false));
-        let task = tokio::spawn(run(client, root.to_string(), stop.clone()));
-        Ok(Self { stop, task })
+        let acknowledged = Arc::new(AtomicUsize::new(0));
+        let task = tokio::spawn(run(
+            client,
+            root.to_string(),
+            stop.clone(),
+            acknowledged.clone(),
+        ));
+        Ok(Self {
+            stop,
+            acknowledged,
+            task,
+        })
+    }
+
+    /// Waits until `writes` more writes than now are acknowledged: the load is making progress. Fails after
+    /// `timeout`.
+    pub async fn progress(&self, writes: usize, timeout: Duration) -> Result<()> {
+        let target = self.acknowledged.load(Ordering::Relaxed) + writes;
+        wait::until(
+            &format!("{writes} more acknowledged writes of the client load"),
+            timeout,
+            || async {
+                let done = self.acknowledged.load(Ordering::Relaxed);
+                Ok(if done >= target {
+                    Poll::Done(())
+                } else {
+                    Poll::Pending(format!("{done} acknowledged, waiting for {target}"))
+                })
+            },
+            || async { String::new() },
+        )
+        .await
     }
 
     /// Stops the load after its current request and returns what it saw.

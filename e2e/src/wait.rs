@@ -5,8 +5,9 @@ use std::time::{Duration, Instant};
 
 use crate::{Error, Result};
 
-/// How often a wait polls.
-pub const POLL: Duration = Duration::from_millis(1000);
+/// How often a wait polls: a poll is a few reads from the API server, and a wait that ends sooner makes the
+/// suite shorter.
+pub const POLL: Duration = Duration::from_millis(250);
 
 /// What one poll of a wait saw.
 pub enum Poll<T> {

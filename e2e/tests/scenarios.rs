@@ -23,6 +23,8 @@ use zookeeper_client::{Acls, CreateMode};
 const CREATE_TIMEOUT: Duration = Duration::from_secs(300);
 /// Time for one scaling target (possibly several one-member steps) to be reached.
 const SCALE_TIMEOUT: Duration = Duration::from_secs(300);
+/// Writes the client load must have acknowledged before the first scaling step, and again after the last one.
+const LOAD_PROGRESS: usize = 50;
 /// How long an ensemble with a stopped majority must keep reporting Degraded.
 const DEGRADED_HOLD: Duration = Duration::from_secs(36);
 
@@ -180,7 +182,7 @@ async fn s2_b_scale_under_client_load_restarts_nobody() -> Result<()> {
 async fn scale_under_client_load(ensemble: &Ensemble) -> Result<()> {
     let address = ensemble.client_address().await?;
     let load = ClientLoad::start(&address, "/e2e-load").await?;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    load.progress(LOAD_PROGRESS, SCALE_TIMEOUT).await?;
 
     let mut current = 3;
     for target in [5, 3, 1, 3] {
@@ -215,7 +217,7 @@ async fn scale_under_client_load(ensemble: &Ensemble) -> Result<()> {
         current = target;
     }
 
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    load.progress(LOAD_PROGRESS, SCALE_TIMEOUT).await?;
     let report = load.stop().await?;
     println!(
         "client load: {} writes acknowledged, {} reads, {} ConnectionLoss retried, {} failures",
