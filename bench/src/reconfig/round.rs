@@ -30,6 +30,8 @@ pub struct RoundTimings {
     pub remove_leader: Duration,
     /// Write availability after the leader removal was sent.
     pub gap: WriteGap,
+    /// Writes (or reconnections) that failed after the leader removal was sent, and the first reason.
+    pub failed_writes: (usize, Option<String>),
 }
 
 /// Runs one round on a fresh deployment of `topology` (at least three members, carrying
@@ -70,7 +72,7 @@ async fn measure(
         .copied()
         .filter(|&id| id != leader && id != follower)
         .collect();
-    let (remove_leader, gap) = remove_leader(ensemble, leader, &survivors).await?;
+    let (remove_leader, gap, failed_writes) = remove_leader(ensemble, leader, &survivors).await?;
     let new_leader = ensemble.leader(&survivors).await?;
     tracing::info!(flavour = %ensemble.flavour(), removed = leader, new_leader, ?gap, "leader replaced");
     Ok(RoundTimings {
@@ -78,23 +80,24 @@ async fn measure(
         remove_follower,
         remove_leader,
         gap,
+        failed_writes,
     })
 }
 
 /// Removes `leader` by a reconfig sent to the first of `survivors` while sessions on the survivors write;
-/// returns the reply time and the write gap.
+/// returns the reply time, the write gap and the writes that failed after the reconfig was sent.
 async fn remove_leader(
     ensemble: &mut GrowingEnsemble,
     leader: usize,
     survivors: &[usize],
-) -> Result<(Duration, WriteGap), ReconfigError> {
+) -> Result<(Duration, WriteGap, (usize, Option<String>)), ReconfigError> {
     let addrs: Vec<_> = survivors.iter().map(|&id| ensemble.addr(id)).collect();
     let writers = Writers::start(&addrs, WRITERS).await?;
     tokio::time::sleep(STEADY).await;
     let removed = ensemble.remove(leader, survivors[0]).await;
     // Let writes resume (or not) before stopping the writers, so that the gap is measured either way.
     let deadline = Instant::now() + RESUME_TIMEOUT;
-    let acks = loop {
+    let log = loop {
         tokio::time::sleep(AFTER_RESUME).await;
         let resumed = match &removed {
             Ok(answered) => writers.acked_since(answered.sent + answered.reply),
@@ -105,9 +108,23 @@ async fn remove_leader(
         }
     };
     let answered = removed?;
-    let gap = WriteGap::measure(&acks, answered.sent).ok_or_else(|| ReconfigError::Timeout {
-        what: format!("a write acknowledged after removing leader {leader}"),
-        waited: RESUME_TIMEOUT,
-    })?;
-    Ok((answered.reply, gap))
+    let gap =
+        WriteGap::measure(&log.acks, answered.sent).ok_or_else(|| ReconfigError::Timeout {
+            what: format!("a write acknowledged after removing leader {leader}"),
+            waited: RESUME_TIMEOUT,
+        })?;
+    let mut failures: Vec<_> = log
+        .failures
+        .into_iter()
+        .filter(|f| f.at >= answered.sent)
+        .collect();
+    failures.sort_by_key(|f| f.at);
+    let first = failures.first().map(|f| {
+        format!(
+            "{} ms after the reconfig was sent: {}",
+            (f.at - answered.sent).as_millis(),
+            f.why
+        )
+    });
+    Ok((answered.reply, gap, (failures.len(), first)))
 }

@@ -35,6 +35,15 @@ impl Rounds {
                 ));
             }
         }
+        if let (count @ 1.., first) = &timings.failed_writes {
+            self.notes.push((
+                repetition,
+                format!(
+                    "{count} write(s) or reconnection(s) failed while the leader was removed; the first {}",
+                    first.as_deref().unwrap_or("?")
+                ),
+            ));
+        }
         self.done.push(timings);
     }
 

@@ -25,13 +25,31 @@ pub struct Ack {
     pub acked: Instant,
 }
 
+/// A write that failed: when, and how (an error code, or the connection lost).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// When the failure was seen.
+    pub at: Instant,
+    /// What went wrong.
+    pub why: String,
+}
+
+/// What the writers saw, over all sessions.
+#[derive(Debug, Clone, Default)]
+pub struct WriteLog {
+    /// Every acknowledged write, in no particular order.
+    pub acks: Vec<Ack>,
+    /// Every failed write or connection attempt, in no particular order.
+    pub failures: Vec<Failure>,
+}
+
 /// Sessions writing in a loop until stopped.
 #[derive(Debug)]
 pub struct Writers {
     stop: Arc<AtomicBool>,
     /// The latest acknowledgement of any writer.
     latest: Arc<Mutex<Option<Instant>>>,
-    tasks: Vec<JoinHandle<Vec<Ack>>>,
+    tasks: Vec<JoinHandle<WriteLog>>,
 }
 
 impl Writers {
@@ -67,17 +85,20 @@ impl Writers {
         latest.is_some_and(|t| t > instant)
     }
 
-    /// Stops the writers and returns every acknowledged write, in no particular order.
-    pub async fn stop(self) -> Vec<Ack> {
+    /// Stops the writers and returns what they saw.
+    pub async fn stop(self) -> WriteLog {
         self.stop.store(true, Ordering::Relaxed);
-        let mut acks = Vec::new();
+        let mut log = WriteLog::default();
         for task in self.tasks {
             match task.await {
-                Ok(mine) => acks.extend(mine),
+                Ok(mine) => {
+                    log.acks.extend(mine.acks);
+                    log.failures.extend(mine.failures);
+                }
                 Err(e) => tracing::warn!("writer task: {e}"),
             }
         }
-        acks
+        log
     }
 }
 
@@ -90,8 +111,8 @@ fn node(i: usize) -> String {
 type Shared = (Arc<AtomicBool>, Arc<Mutex<Option<Instant>>>);
 
 /// Writes `path` at `addr` until stopped; a failed write or connection is followed by a new session.
-async fn write_loop(addr: SocketAddr, path: String, (stop, latest): Shared) -> Vec<Ack> {
-    let mut acks = Vec::new();
+async fn write_loop(addr: SocketAddr, path: String, (stop, latest): Shared) -> WriteLog {
+    let mut log = WriteLog::default();
     let request = SetDataRequest {
         path,
         data: Some(vec![b'w'; 16]),
@@ -104,7 +125,10 @@ async fn write_loop(addr: SocketAddr, path: String, (stop, latest): Shared) -> V
             None => match Session::connect(addr).await {
                 Ok(s) => session.insert(s),
                 Err(e) => {
-                    tracing::debug!(%addr, "writer reconnect: {e}");
+                    log.failures.push(Failure {
+                        at: Instant::now(),
+                        why: format!("connect: {e}"),
+                    });
                     tokio::time::sleep(RECONNECT_PAUSE).await;
                     continue;
                 }
@@ -114,18 +138,25 @@ async fn write_loop(addr: SocketAddr, path: String, (stop, latest): Shared) -> V
         match current.call(OpCode::SetData, &request).await {
             Ok(0) => {
                 let acked = Instant::now();
-                acks.push(Ack { invoked, acked });
+                log.acks.push(Ack { invoked, acked });
                 let mut latest = latest.lock().unwrap_or_else(|e| e.into_inner());
                 *latest = latest.max(Some(acked));
             }
             outcome => {
-                tracing::debug!(%addr, ?outcome, "write failed; new session");
+                let why = match outcome {
+                    Ok(code) => current.reply_error(OpCode::SetData, code).to_string(),
+                    Err(e) => e.to_string(),
+                };
+                log.failures.push(Failure {
+                    at: Instant::now(),
+                    why,
+                });
                 session = None;
                 tokio::time::sleep(RECONNECT_PAUSE).await;
             }
         }
     }
-    acks
+    log
 }
 
 /// Write availability around the instant a change was sent.
