@@ -28,6 +28,9 @@ const LOG4J_PROPERTIES: &str = "log4j.rootLogger=INFO, C\n\
     log4j.appender.C.layout=org.apache.log4j.PatternLayout\n\
     log4j.appender.C.layout.ConversionPattern=%d %-5p [%t] %c{1} - %m%n\n";
 
+/// Set (to anything) to keep the members' scratch directories after a run.
+pub const KEEP_SCRATCH: &str = "ZK_KEEP_SCRATCH";
+
 /// Which server implementation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flavour {
@@ -173,13 +176,18 @@ impl Launcher {
                 return Err(LaunchError::PortBusy(addr.port()));
             }
         }
-        let scratch = tempfile::Builder::new()
+        let mut scratch = tempfile::Builder::new()
             .prefix(&format!("zk-bench-{flavour}-"))
             .tempdir_in(&self.workdir)
             .map_err(io(format!(
                 "scratch directory in {}",
                 self.workdir.display()
             )))?;
+        // Members' files and logs, kept for a post-mortem when asked.
+        if std::env::var_os(KEEP_SCRATCH).is_some() {
+            scratch.disable_cleanup(true);
+            tracing::info!(dir = %scratch.path().display(), "{KEEP_SCRATCH} is set: keeping");
+        }
         let members = topology
             .client_addrs()
             .into_iter()

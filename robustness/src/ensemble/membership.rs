@@ -57,6 +57,15 @@ fn reconfig_error(what: impl Into<String>) -> impl FnOnce(ZkError) -> EnsembleEr
     move |source| EnsembleError::Reconfig { what, source }
 }
 
+/// A session with the members of `connect_string`.
+async fn connect_admin(connect_string: &str) -> Result<Client, EnsembleError> {
+    Client::connector()
+        .with_session_timeout(Duration::from_secs(15))
+        .connect(connect_string)
+        .await
+        .map_err(reconfig_error(format!("connect to {connect_string}")))
+}
+
 impl Ensemble {
     /// Starts member 1 alone, as a one-member ensemble that grows by reconfig (`standaloneEnabled=false`,
     /// `reconfigEnabled=true`, `skipACL=yes` are added to `settings`); members `2..=capacity` are
@@ -82,14 +91,14 @@ impl Ensemble {
         Ok(ensemble)
     }
 
-    /// A session with the running members.
-    async fn admin(&self) -> Result<Client, EnsembleError> {
-        let running = self.running_connect_string();
-        Client::connector()
-            .with_session_timeout(Duration::from_secs(15))
-            .connect(&running)
-            .await
-            .map_err(reconfig_error(format!("connect to {running}")))
+    /// A session with the running members, for reconfig.
+    pub async fn admin(&self) -> Result<Client, EnsembleError> {
+        connect_admin(&self.running_connect_string()).await
+    }
+
+    /// A session with member `id` only.
+    pub async fn admin_on(&self, id: usize) -> Result<Client, EnsembleError> {
+        connect_admin(&self.client_addr(id).to_string()).await
     }
 
     /// The committed config, read (after `sync`) from a running member.
@@ -110,6 +119,17 @@ impl Ensemble {
     /// non-voting follower, adds it by reconfig and waits until the committed config lists it as a
     /// voter.
     pub async fn join(&mut self, id: usize) -> Result<(), EnsembleError> {
+        self.start_joiner(id).await?;
+        let joining = self.joining_spec(id);
+        self.reconfig(id, vec![joining.as_str()], Vec::new(), true)
+            .await?;
+        tracing::info!(member = id, "joined");
+        Ok(())
+    }
+
+    /// Starts member `id` from the committed servers plus itself and waits until it has synced as a
+    /// non-voting follower: ready to be added.
+    pub async fn start_joiner(&mut self, id: usize) -> Result<(), EnsembleError> {
         let committed = self.committed_config().await?;
         let own = self.topology.server_line(id - 1);
         let mut cfg = self
@@ -120,12 +140,43 @@ impl Ensemble {
             cfg.push('\n');
         }
         self.deployment.launch(id, &cfg).await?;
-        self.wait_mode(id, Some("follower"), STEP_LIMIT).await?;
-        let joining = own.replacen(';', ":participant;", 1);
-        self.reconfig(id, vec![joining.as_str()], Vec::new(), true)
-            .await?;
-        tracing::info!(member = id, "joined");
-        Ok(())
+        self.wait_mode(id, Some("follower"), STEP_LIMIT).await
+    }
+
+    /// What `reconfig -add` names member `id` as: `server.N=host:quorum:election:participant;client`.
+    pub fn joining_spec(&self, id: usize) -> String {
+        self.topology
+            .server_line(id - 1)
+            .replacen(';', ":participant;", 1)
+    }
+
+    /// The config as member `id` itself has it (no `sync`: what that member applied).
+    pub async fn config_on(&self, id: usize) -> Result<CommittedConfig, EnsembleError> {
+        let session = self.admin_on(id).await?;
+        let (data, _) = session.get_config().await.map_err(reconfig_error(format!(
+            "read /zookeeper/config on member {id}"
+        )))?;
+        Ok(CommittedConfig::parse(&String::from_utf8_lossy(&data)))
+    }
+
+    /// Waits until every one of `members` has applied the same config, and returns it.
+    pub async fn agreed_config(&self, members: &[usize]) -> Result<CommittedConfig, EnsembleError> {
+        let start = Instant::now();
+        loop {
+            let mut configs = Vec::new();
+            for &id in members {
+                configs.push(self.config_on(id).await.ok());
+            }
+            if let Some(Some(first)) = configs.first()
+                && configs.iter().all(|c| c.as_ref() == Some(first))
+            {
+                return Ok(first.clone());
+            }
+            if start.elapsed() > STEP_LIMIT {
+                return Err(EnsembleError::ConfigsDiffer(format!("{configs:?}")));
+            }
+            tokio::time::sleep(RETRY_PAUSE).await;
+        }
     }
 
     /// Removes member `id` by reconfig, then stops it.

@@ -34,6 +34,9 @@ pub enum EnsembleError {
         /// The client's error.
         source: zookeeper_client::Error,
     },
+    /// Members did not come to apply the same config in time.
+    #[error("members still differ in their configs: {0}")]
+    ConfigsDiffer(String),
     /// A member did not reach a mode in time.
     #[error("member {id} did not report mode {wanted:?} in time (last: {last:?})")]
     ModeNotReached {
@@ -109,10 +112,15 @@ impl Ensemble {
     pub fn running_connect_string(&self) -> String {
         self.ids()
             .into_iter()
-            .filter(|&id| self.deployment.is_running(id))
+            .filter(|&id| self.is_running(id))
             .map(|id| self.client_addr(id).to_string())
             .collect::<Vec<_>>()
             .join(",")
+    }
+
+    /// Whether member `id`'s process runs (started, and not killed since).
+    pub fn is_running(&self, id: usize) -> bool {
+        self.deployment.is_running(id)
     }
 
     /// Member `id`'s directory (`zoo.cfg`, `data/`, `server.log`).

@@ -339,6 +339,12 @@ impl Consensus {
         }
     }
 
+    /// Whether this member has been out of contact with a quorum for `syncLimit` ticks (see
+    /// below): it then serves no read-write session. A leader change alone does not count.
+    pub fn is_cut_off(&self) -> bool {
+        self.cut_off(&self.metrics())
+    }
+
     /// Whether this member is cut off from the ensemble while Raft still names a leader: a leader of
     /// several voters without a quorum's acknowledgement, or a follower without word from its leader,
     /// for `syncLimit` ticks. (Raft keeps such a leader until a new one is elected, and pre-vote keeps
@@ -536,12 +542,17 @@ impl Consensus {
                 PeerClient::new(leader, &spec)
             }
         };
-        // A leader deposed while the call is under way (cut off, say: its packets dropped, so the
-        // call would wait out its timeout) will not answer usefully: give up on it at once. For a
+        // A leader deposed while the call is under way answers at once if it runs (it refuses as
+        // a non-leader, or finishes what it had begun); one that is cut off (its packets dropped)
+        // would leave the call waiting out its timeout: give up on it after a short grace. For a
         // write this means "outcome unknown", as for any failure during the call.
+        let deposed = async {
+            self.leader_changes_from(leader).await;
+            tokio::time::sleep(DEPOSED_LEADER_GRACE).await;
+        };
         let response = tokio::select! {
             response = client.call(&request, self.request_timeout) => response,
-            () = self.leader_changes_from(leader) => Err(CallError::Network {
+            () = deposed => Err(CallError::Network {
                 target: leader,
                 source: std::io::Error::other("another member took over as leader during the call"),
             }),
@@ -558,6 +569,10 @@ impl Consensus {
     }
 }
 
+/// How long a call to a member that was leader when it began may still take once another member
+/// leads.
+const DEPOSED_LEADER_GRACE: Duration = Duration::from_millis(200);
+
 /// Raft timing from ZooKeeper's settings: the election timeout is half a tick to a tick (at least
 /// 150 ms; a follower grants no vote while it heard from its leader within the upper bound, so a
 /// crashed leader is replaced after about one to one and a half ticks), heartbeats four times per
@@ -565,7 +580,9 @@ impl Consensus {
 /// and `initLimit` ticks for a snapshot to be installed. A member whose log turns out shorter
 /// than the leader last knew is caught up again from scratch: that is a removed member's id
 /// coming back with a new, empty volume (the operator reuses ids), which the leader still knows
-/// as a departed learner.
+/// as a departed learner. A leader that restarts is a follower until an election (as in standard
+/// Raft): resuming its leadership in the same term could hand out log positions that followers
+/// already hold with entries it never persisted, and they stopped answering it.
 fn raft_config(opts: &ConsensusOptions) -> Result<Config, ConsensusError> {
     let election_min = (opts.tick_time.as_millis() as u64 / 2).max(150);
     let snap_count = opts.snap_count.max(1);
@@ -578,6 +595,7 @@ fn raft_config(opts: &ConsensusOptions) -> Result<Config, ConsensusError> {
         snapshot_policy: SnapshotPolicy::LogsSinceLast(snap_count),
         max_in_snapshot_log_to_keep: snap_count.min(1000),
         enable_pre_vote: Some(true),
+        enable_leader_restore: Some(false),
         allow_log_reversion: Some(true),
         ..Default::default()
     }

@@ -22,7 +22,6 @@ use super::dispatch::{self, Request};
 use super::handshake::{Handshake, handshake};
 use super::registry::ConnectionEntry;
 use super::stats::ServerStats;
-use crate::consensus::Role;
 use crate::fourlw;
 use crate::session::now_ms;
 use crate::shutdown::Shutdown;
@@ -188,9 +187,9 @@ async fn run_session(
             _ = shutdown.recv() => break,
             // A member cut off from the quorum ends its read-write sessions' connections, so that
             // their clients reconnect to a member that can serve them (Apache's closes them when it
-            // starts looking for a leader).
+            // starts looking for a leader; a mere leader change closes nothing here).
             _ = quorum_check.tick(), if !read_only => {
-                if ctx.role() == Role::Looking {
+                if ctx.cut_off() {
                     debug!(session = format_args!("0x{session_id:x}"),
                            "not in contact with a quorum; closing the connection");
                     break;

@@ -115,6 +115,12 @@ impl Context {
         self.consensus.role()
     }
 
+    /// Out of contact with a quorum for `syncLimit` ticks: read-write sessions are refused and
+    /// their connections closed, so that clients move to a member that can serve them.
+    pub fn cut_off(&self) -> bool {
+        self.consensus.is_cut_off()
+    }
+
     /// Read-only mode (`readonlymode.enabled`): a member of an ensemble that knows no leader serves
     /// read-only sessions from its own state until it rejoins a quorum.
     pub fn read_only(&self) -> bool {

@@ -13,7 +13,6 @@ use zk_proto::ConnectRequest;
 use zk_proto::ConnectResponse;
 
 use super::context::Context;
-use crate::consensus::Role;
 use crate::session::{PASSWORD_LEN, now_ms, session_password};
 use crate::state::Command;
 
@@ -74,9 +73,9 @@ pub async fn handshake(ctx: &Context, request: &ConnectRequest, remote: SocketAd
             },
         };
     }
-    // A member out of contact with a quorum serves no read-write session (as Apache's, which stops
-    // its server while it looks for a leader): the client tries another member.
-    if ctx.role() == Role::Looking {
+    // A member cut off from the quorum serves no read-write session (as Apache's, which stops its
+    // server while it looks for a leader): the client tries another member.
+    if ctx.cut_off() {
         info!(session = format_args!("0x{:x}", request.session_id), client = %remote,
               "refusing a session: not in contact with a quorum");
         return Handshake::Refuse;
