@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::launch::{Deployment, Flavour, Launcher};
 use crate::reconfig::admin::{self, Mode, wait_for};
-use crate::reconfig::config::participant_spec;
+use crate::reconfig::config::{DynamicConfig, participant_spec};
 use crate::reconfig::error::ReconfigError;
 use crate::session::Session;
 use crate::zoocfg::Topology;
@@ -26,8 +26,9 @@ const RETRY_PAUSE: Duration = Duration::from_millis(100);
 /// What adding one member took.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AddTiming {
-    /// From sending the reconfig until its reply.
-    pub reply: Duration,
+    /// From sending the reconfig until its reply; `None` when the connection closed before the reply came
+    /// (the change was then confirmed in the committed configuration).
+    pub reply: Option<Duration>,
     /// From sending the reconfig until the member follows and its own configuration lists it as a voter.
     pub voting: Duration,
     /// Reconfigs refused as premature before the one timed.
@@ -39,8 +40,11 @@ pub struct AddTiming {
 pub struct Answered {
     /// When the request that succeeded was sent.
     pub sent: Instant,
-    /// From then until its reply.
-    pub reply: Duration,
+    /// From then until its reply; `None` when the connection closed before the reply came and the change
+    /// was found committed afterwards.
+    pub reply: Option<Duration>,
+    /// When the change was known to be committed: its reply, or the look at the configuration.
+    pub settled: Instant,
     /// Attempts refused as premature before it.
     pub retries: u32,
 }
@@ -135,7 +139,7 @@ impl GrowingEnsemble {
         via: usize,
         joining: Option<&str>,
         leaving: Option<&str>,
-        took: impl Fn(&crate::reconfig::config::DynamicConfig) -> bool,
+        took: impl Fn(&DynamicConfig) -> bool,
     ) -> Result<Answered, ReconfigError> {
         let what = admin::describe(joining, leaving);
         let mut session = Session::connect(self.addr(via)).await?;
@@ -144,13 +148,25 @@ impl GrowingEnsemble {
             let sent = Instant::now();
             match admin::reconfig(&mut session, joining, leaving).await {
                 Ok(config) if took(&config) => {
-                    let reply = sent.elapsed();
+                    let settled = Instant::now();
+                    let reply = settled - sent;
                     tracing::info!(flavour = %self.flavour(), %what, ?reply, retries, version = %config.version, "reconfig done");
                     // The session may be on a member the change removed: closing it is not part of the test.
                     let _ = session.close().await;
                     return Ok(Answered {
                         sent,
-                        reply,
+                        reply: Some(reply),
+                        settled,
+                        retries,
+                    });
+                }
+                Err(ReconfigError::Session(lost)) => {
+                    tracing::warn!(flavour = %self.flavour(), %what, "no reply ({lost}); looking for the change");
+                    self.wait_committed(via, &what, &took).await?;
+                    return Ok(Answered {
+                        sent,
+                        reply: None,
+                        settled: Instant::now(),
                         retries,
                     });
                 }
@@ -167,6 +183,23 @@ impl GrowingEnsemble {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// Waits until member `via` knows a configuration for which `took` holds (`what` names the change).
+    async fn wait_committed(
+        &self,
+        via: usize,
+        what: &str,
+        took: impl Fn(&DynamicConfig) -> bool,
+    ) -> Result<(), ReconfigError> {
+        let addr = self.addr(via);
+        wait_for(&format!("{what} committed"), STATE_TIMEOUT, async || {
+            let mut session = Session::connect(addr).await.ok()?;
+            let config = admin::read_config(&mut session).await.ok()?;
+            let _ = session.close().await;
+            took(&config).then_some(())
+        })
+        .await
     }
 
     /// The member among `ids` that reports leading, waited for.

@@ -24,10 +24,10 @@ const AFTER_RESUME: Duration = Duration::from_millis(300);
 pub struct RoundTimings {
     /// One per add, in order: member 2 joining member 1, member 3 joining both, and so on.
     pub adds: Vec<AddTiming>,
-    /// Reply time of removing a follower (the highest id).
-    pub remove_follower: Duration,
-    /// Reply time of removing the leader.
-    pub remove_leader: Duration,
+    /// Reply time of removing a follower (the highest id); `None`: the reply was lost.
+    pub remove_follower: Option<Duration>,
+    /// Reply time of removing the leader; `None`: the reply was lost.
+    pub remove_leader: Option<Duration>,
     /// Write availability after the leader removal was sent.
     pub gap: WriteGap,
     /// Writes (or reconnections) that failed after the leader removal was sent, and the first reason.
@@ -90,7 +90,7 @@ async fn remove_leader(
     ensemble: &mut GrowingEnsemble,
     leader: usize,
     survivors: &[usize],
-) -> Result<(Duration, WriteGap, (usize, Option<String>)), ReconfigError> {
+) -> Result<(Option<Duration>, WriteGap, (usize, Option<String>)), ReconfigError> {
     let addrs: Vec<_> = survivors.iter().map(|&id| ensemble.addr(id)).collect();
     let writers = Writers::start(&addrs, WRITERS).await?;
     tokio::time::sleep(STEADY).await;
@@ -100,7 +100,7 @@ async fn remove_leader(
     let log = loop {
         tokio::time::sleep(AFTER_RESUME).await;
         let resumed = match &removed {
-            Ok(answered) => writers.acked_since(answered.sent + answered.reply),
+            Ok(answered) => writers.acked_since(answered.settled),
             Err(_) => true,
         };
         if resumed || Instant::now() >= deadline {

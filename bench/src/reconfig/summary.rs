@@ -44,6 +44,17 @@ impl Rounds {
                 ),
             ));
         }
+        for (label, value) in measurements(&timings) {
+            if value.is_none() {
+                self.notes.push((
+                    repetition,
+                    format!(
+                        "{label}: none, the connection was closed before the reply came (the change was then \
+                         found in the committed configuration)"
+                    ),
+                ));
+            }
+        }
         self.done.push(timings);
     }
 
@@ -58,13 +69,13 @@ fn growth(step: usize) -> String {
     format!("{}→{}", step + 1, step + 2)
 }
 
-/// Every measurement of one round, labelled, in table order.
-pub fn measurements(round: &RoundTimings) -> Vec<(String, Duration)> {
+/// Every measurement of one round, labelled, in table order; `None` where a reply was lost.
+pub fn measurements(round: &RoundTimings) -> Vec<(String, Option<Duration>)> {
     let size = round.adds.len() + 1;
     let mut out = Vec::new();
     for (step, add) in round.adds.iter().enumerate() {
         out.push((format!("add {}: reply", growth(step)), add.reply));
-        out.push((format!("add {}: voting", growth(step)), add.voting));
+        out.push((format!("add {}: voting", growth(step)), Some(add.voting)));
     }
     out.push((
         format!("remove follower {size}→{}: reply", size - 1),
@@ -74,11 +85,11 @@ pub fn measurements(round: &RoundTimings) -> Vec<(String, Duration)> {
     out.push((format!("{leader}: reply"), round.remove_leader));
     out.push((
         format!("{leader}: first write ack after send"),
-        round.gap.first_ack,
+        Some(round.gap.first_ack),
     ));
     out.push((
         format!("{leader}: longest write pause"),
-        round.gap.longest_pause,
+        Some(round.gap.longest_pause),
     ));
     out
 }
@@ -109,9 +120,9 @@ fn spread_of(rounds: &Rounds, index: usize) -> Result<Spread, String> {
     let samples = rounds
         .done
         .iter()
-        .filter_map(|r| measurements(r).get(index).map(|&(_, d)| d))
+        .filter_map(|r| measurements(r).get(index).and_then(|&(_, d)| d))
         .collect();
-    Spread::of(samples).ok_or_else(|| "no round completed".to_owned())
+    Spread::of(samples).ok_or_else(|| "no round measured it".to_owned())
 }
 
 /// The notes of both flavours, one line each.
