@@ -42,8 +42,8 @@ pub enum EnsembleError {
     ModeNotReached {
         /// The member.
         id: usize,
-        /// The mode waited for (`None`: not serving).
-        wanted: Option<String>,
+        /// The mode waited for.
+        wanted: String,
         /// What it reported last.
         last: Option<String>,
     },
@@ -160,6 +160,14 @@ impl Ensemble {
             .map(|m| m.trim().to_owned())
     }
 
+    /// Waits until member `id` is back in the quorum: it reports `leader` or `follower`.
+    pub async fn wait_in_quorum(&self, id: usize, within: Duration) -> Result<(), EnsembleError> {
+        self.wait_until(id, within, "leader or follower", |mode| {
+            matches!(mode, Some("leader" | "follower"))
+        })
+        .await
+    }
+
     /// Waits until member `id` reports `mode` (see [`Ensemble::mode`]; `None`: not serving).
     pub async fn wait_mode(
         &self,
@@ -167,16 +175,28 @@ impl Ensemble {
         mode: Option<&str>,
         within: Duration,
     ) -> Result<(), EnsembleError> {
+        self.wait_until(id, within, &format!("{mode:?}"), |now| now == mode)
+            .await
+    }
+
+    /// Waits until what member `id` reports is `accept`ed (`wanted` describes it for the error).
+    async fn wait_until(
+        &self,
+        id: usize,
+        within: Duration,
+        wanted: &str,
+        accept: impl Fn(Option<&str>) -> bool,
+    ) -> Result<(), EnsembleError> {
         let start = Instant::now();
         loop {
             let now = self.mode(id).await;
-            if now.as_deref() == mode {
+            if accept(now.as_deref()) {
                 return Ok(());
             }
             if start.elapsed() > within {
                 return Err(EnsembleError::ModeNotReached {
                     id,
-                    wanted: mode.map(str::to_owned),
+                    wanted: wanted.to_owned(),
                     last: now,
                 });
             }
