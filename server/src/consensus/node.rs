@@ -581,8 +581,8 @@ const DEPOSED_LEADER_GRACE: Duration = Duration::from_millis(200);
 /// than the leader last knew is caught up again from scratch: that is a removed member's id
 /// coming back with a new, empty volume (the operator reuses ids), which the leader still knows
 /// as a departed learner. A leader that restarts is a follower until an election (as in standard
-/// Raft): resuming its leadership in the same term could hand out log positions that followers
-/// already hold with entries it never persisted, and they stopped answering it.
+/// Raft): resuming its leadership in its old term (openraft's leader restore) left its followers
+/// not answering it, and the ensemble stalled.
 fn raft_config(opts: &ConsensusOptions) -> Result<Config, ConsensusError> {
     let election_min = (opts.tick_time.as_millis() as u64 / 2).max(150);
     let snap_count = opts.snap_count.max(1);
