@@ -11,8 +11,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use openraft::ServerState;
 use openraft::rt::watch::WatchReceiver;
+use openraft::{ChangeMembers, ServerState};
 use serde::{Deserialize, Serialize};
 
 use super::Member;
@@ -59,14 +59,27 @@ pub(crate) async fn answer_join(raft: &Raft, id: u64, spec: String) -> JoinAnswe
     if membership.membership().nodes().next().is_none() {
         return JoinAnswer::Uninitialized;
     }
-    if membership.membership().get_node(&id).is_some() {
-        return JoinAnswer::Member;
-    }
+    // A removed member stays listed as a departed learner. A new member under its id (this is a
+    // first start: an empty log) joins as any new member does; left departed, it would be neither
+    // listed nor counted towards the quorum of the reconfig that adds it, however caught up.
+    let departed = match membership.membership().get_node(&id) {
+        Some(node) if !node.departed => return JoinAnswer::Member,
+        Some(_) => true,
+        None => false,
+    };
     if state != ServerState::Leader {
         return JoinAnswer::NotLeader(leader);
     }
-    tracing::info!(id, %spec, "a new member joins as a learner");
-    match raft.add_learner(id, PeerNode::new(&spec), false).await {
+    tracing::info!(id, %spec, departed, "a new member joins as a learner");
+    let node = PeerNode::new(&spec);
+    let added = if departed {
+        // Adding a learner keeps a node that is listed already as it is: replace it.
+        raft.change_membership(ChangeMembers::SetNodes(BTreeMap::from([(id, node)])), true)
+            .await
+    } else {
+        raft.add_learner(id, node, false).await
+    };
+    match added {
         Ok(_) => JoinAnswer::AddedAsLearner,
         Err(e) => {
             tracing::warn!(id, error = %e, "adding a joining member failed");

@@ -1,7 +1,8 @@
 //! Membership changes on loopback (quorum ports 27401..=27404, 27501..=27503, 27601..=27603,
-//! 27701..=27704, 27801..=27802, 27901..=27903): a joiner syncing before it is added, refusing
-//! a member that cannot catch up, removing the leader, configured observers, a one-member
-//! ensemble that grows, a change interrupted by the leader's crash.
+//! 27701..=27704, 27801..=27802, 27901..=27903, 28001..=28002): a joiner syncing before it is
+//! added, refusing a member that cannot catch up, removing the leader, configured observers, a
+//! one-member ensemble that grows, a removed id that comes back, a change interrupted by the
+//! leader's crash.
 
 use std::time::Duration;
 
@@ -218,6 +219,51 @@ async fn a_single_member_ensemble_grows_by_a_joiner() {
         "{progress:?}"
     );
     joiner.shutdown().await;
+    seed.shutdown().await;
+}
+
+/// A removed member stays listed as a departed learner. A new member under its id, on an empty
+/// log, joins again: the leader lists it, counts it as synced once it has caught up (what a
+/// reconfig's quorum check asks of it) and adds it back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_id_back_on_an_empty_log_joins_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let both = voters(2, 28000);
+    let (seed, _) = start(dir.path(), 1, &both[..1], 1000).await;
+    seed.propose(b"first".to_vec()).await.unwrap();
+    let (joiner, _) = start(dir.path(), 2, &both, 1000).await;
+    joiner.sync().await.unwrap();
+    seed.change_membership(both.clone(), Some(seed.config_version()))
+        .await
+        .unwrap();
+    seed.change_membership(both[..1].to_vec(), Some(seed.config_version()))
+        .await
+        .unwrap();
+    joiner.shutdown().await;
+    std::fs::remove_dir_all(dir.path().join("2")).unwrap();
+    seed.propose(b"second".to_vec()).await.unwrap();
+    assert!(seed.followers().is_empty(), "{:?}", seed.followers());
+
+    let (reborn, machine) = start(dir.path(), 2, &both, 1000).await;
+    reborn.sync().await.unwrap();
+    assert_eq!(machine.commands(), [b"first".to_vec(), b"second".to_vec()]);
+    let mut progress = Vec::new();
+    for _ in 0..100 {
+        progress = seed.followers();
+        if progress.iter().any(|f| f.member.id == 2 && f.synced) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        progress.iter().any(|f| f.member.id == 2 && f.synced),
+        "the leader does not count the member back as synced: {progress:?}"
+    );
+    seed.change_membership(both.clone(), Some(seed.config_version()))
+        .await
+        .unwrap();
+    assert_eq!(reborn.members(), both);
+    reborn.shutdown().await;
     seed.shutdown().await;
 }
 
