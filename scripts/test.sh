@@ -26,10 +26,12 @@ trap 'kill -- -"$cluster_build" 2>/dev/null || true' EXIT
 step "format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
+(cd robustness/checker && gofmt -l . | (! grep .) && go vet ./...)
 
 step "Rust tests"
 # zk-e2e needs a cluster: scripts/e2e.sh runs it at the end.
 cargo test --workspace --exclude zk-e2e -- --include-ignored
+(cd robustness/checker && go test ./...)
 
 step "build zk-server"
 cargo build -p zk-server --bin zk-server

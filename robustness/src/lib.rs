@@ -10,6 +10,7 @@
 //! - [`verify`]: after the faults, every member holds every acknowledged write;
 //! - [`checker`]: builds and runs the Porcupine-based checker in `checker/` on a history.
 
+pub mod checker;
 pub mod ensemble;
 pub mod history;
 pub mod network;
