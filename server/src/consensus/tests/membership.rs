@@ -4,10 +4,13 @@
 //! one-member ensemble that grows, a removed id that comes back, a change interrupted by the
 //! leader's crash.
 
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
+use super::machine::TestMachine;
 use super::{start, voters};
-use crate::consensus::{ConsensusError, Member, Role};
+use crate::consensus::{Consensus, ConsensusError, Member, Role};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_caught_up_member_is_added_as_a_voter() {
@@ -191,17 +194,27 @@ async fn configured_observers_follow_without_voting() {
     }
 }
 
+/// Member 1 alone, leading, with `first` committed, and member 2 started from the config of both,
+/// synced as a joiner; returns the two members' specs, the seed, the joiner and its machine.
+async fn seed_and_joiner(
+    dir: &Path,
+    base: u16,
+    first: &[u8],
+) -> (Vec<Member>, Consensus, Consensus, Arc<TestMachine>) {
+    let both = voters(2, base);
+    let (seed, _) = start(dir, 1, &both[..1], 1000).await;
+    seed.propose(first.to_vec()).await.unwrap();
+    assert_eq!(seed.role(), Role::Leader);
+    let (joiner, joiner_machine) = start(dir, 2, &both, 1000).await;
+    joiner.sync().await.unwrap();
+    assert_eq!(joiner_machine.commands(), [first.to_vec()]);
+    (both, seed, joiner, joiner_machine)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_single_member_ensemble_grows_by_a_joiner() {
     let dir = tempfile::tempdir().unwrap();
-    let both = voters(2, 27800);
-    let (seed, _) = start(dir.path(), 1, &both[..1], 1000).await;
-    seed.propose(b"alone".to_vec()).await.unwrap();
-    assert_eq!(seed.role(), Role::Leader);
-
-    let (joiner, joiner_machine) = start(dir.path(), 2, &both, 1000).await;
-    joiner.sync().await.unwrap();
-    assert_eq!(joiner_machine.commands(), [b"alone".to_vec()]);
+    let (both, seed, joiner, _) = seed_and_joiner(dir.path(), 27800, b"alone").await;
     let progress = seed.followers();
     assert_eq!(progress.len(), 1);
     assert_eq!(progress[0].member.id, 2);
@@ -228,11 +241,7 @@ async fn a_single_member_ensemble_grows_by_a_joiner() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_removed_id_back_on_an_empty_log_joins_again() {
     let dir = tempfile::tempdir().unwrap();
-    let both = voters(2, 28000);
-    let (seed, _) = start(dir.path(), 1, &both[..1], 1000).await;
-    seed.propose(b"first".to_vec()).await.unwrap();
-    let (joiner, _) = start(dir.path(), 2, &both, 1000).await;
-    joiner.sync().await.unwrap();
+    let (both, seed, joiner, _) = seed_and_joiner(dir.path(), 28000, b"first").await;
     seed.change_membership(both.clone(), Some(seed.config_version()))
         .await
         .unwrap();
