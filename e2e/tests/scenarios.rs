@@ -24,7 +24,7 @@ const CREATE_TIMEOUT: Duration = Duration::from_secs(300);
 /// Time for one scaling target (possibly several one-member steps) to be reached.
 const SCALE_TIMEOUT: Duration = Duration::from_secs(300);
 /// Writes the client load must have acknowledged before the first scaling step, and again after the last one.
-const LOAD_PROGRESS: usize = 50;
+const LOAD_PROGRESS: usize = 25;
 /// How long an ensemble with a stopped majority must keep reporting Degraded.
 const DEGRADED_HOLD: Duration = Duration::from_secs(36);
 
@@ -83,13 +83,23 @@ async fn scale_to(ensemble: &Ensemble, replicas: i32) -> Result<Duration> {
     Ok(took)
 }
 
-/// a. Helm install; a 3-member ensemble becomes Ready with 3 voters; status shows the leader and the config
-/// version; `kubectl get zkensembles` prints the columns.
+/// a and b with Apache ZooKeeper members. a: helm install; a 3-member ensemble becomes Ready with 3 voters;
+/// status shows the leader and the config version; `kubectl get zkensembles` prints the columns. b: under
+/// continuous client load through the client Service, the same ensemble is scaled 3→5→3→1→3: each target is
+/// reached, no other pod restarts or is recreated, no client operation fails beyond retried ConnectionLoss,
+/// and every acknowledged write is readable at the end.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s1_a_install_and_create_three_members() -> Result<()> {
+async fn s1_ab_install_create_and_scale_under_client_load_restarts_nobody() -> Result<()> {
+    create_and_scale_under_client_load("e2e-ab", ServerFlavour::Apache).await
+}
+
+/// a then b with members of `flavour`, in namespace `namespace`: a fresh 3-member ensemble passes the
+/// checks of a new ensemble, then is scaled under client load.
+async fn create_and_scale_under_client_load(namespace: &str, flavour: ServerFlavour) -> Result<()> {
     let client = setup().await?;
-    let ensemble = settled(&client, "e2e-a", 3, "Delete", ServerFlavour::Apache).await?;
+    let ensemble = settled(&client, namespace, 3, "Delete", flavour).await?;
     check_three_members(&ensemble).await?;
+    scale_under_client_load(&ensemble).await?;
     ensemble.delete().await
 }
 
@@ -162,17 +172,6 @@ async fn check_three_members(ensemble: &Ensemble) -> Result<()> {
     .await?;
     println!("{table}");
     Ok(())
-}
-
-/// b. Under continuous client load through the client Service, scale 3→5→3→1→3: each target is reached, no
-/// other pod restarts or is recreated, no client operation fails beyond retried ConnectionLoss, and every
-/// acknowledged write is readable at the end.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s2_b_scale_under_client_load_restarts_nobody() -> Result<()> {
-    let client = setup().await?;
-    let ensemble = settled(&client, "e2e-b", 3, "Delete", ServerFlavour::Apache).await?;
-    scale_under_client_load(&ensemble).await?;
-    ensemble.delete().await
 }
 
 /// Scales the settled 3-member `ensemble` 3→5→3→1→3 under continuous client load through its client
@@ -249,7 +248,7 @@ async fn scale_under_client_load(ensemble: &Ensemble) -> Result<()> {
 
 /// d. A deleted member pod is recreated with its volume and rejoins without a reconfig.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s3_d_deleted_member_pod_rejoins_without_reconfig() -> Result<()> {
+async fn s2_d_deleted_member_pod_rejoins_without_reconfig() -> Result<()> {
     let client = setup().await?;
     let ensemble = settled(&client, "e2e-d", 3, "Delete", ServerFlavour::Apache).await?;
     let address = ensemble.client_address().await?;
@@ -329,7 +328,7 @@ async fn volumes(ensemble: &Ensemble) -> Result<Vec<String>> {
 /// f. With a majority of members stopped, a scale-up is refused with a Degraded condition and a Warning
 /// Event and nothing is created or deleted; once the members continue, the scale completes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s4_f_unhealthy_ensemble_is_not_scaled() -> Result<()> {
+async fn s3_f_unhealthy_ensemble_is_not_scaled() -> Result<()> {
     let client = setup().await?;
     let ensemble = settled(&client, "e2e-f", 3, "Delete", ServerFlavour::Apache).await?;
     let before = ensemble.member_pods().await?;
@@ -468,7 +467,7 @@ async fn scale_killing_operator(
 /// c. The operator pod is killed during each step of a scale-up and of a scale-down: the scale completes,
 /// with the committed config listing exactly the members and no other member restarted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s5_c_operator_killed_mid_step_resumes() -> Result<()> {
+async fn s4_c_operator_killed_mid_step_resumes() -> Result<()> {
     let client = setup().await?;
     let ensemble = settled(&client, "e2e-c", 3, "Delete", ServerFlavour::Apache).await?;
     let address = ensemble.client_address().await?;
@@ -509,7 +508,7 @@ async fn s5_c_operator_killed_mid_step_resumes() -> Result<()> {
 /// e. With the Retain policy, 3→1 keeps the removed members' volumes; 1→3 brings members back that join
 /// cleanly (Ready, never restarted) next to those stale volumes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s6_e_retain_policy_members_rejoin_cleanly() -> Result<()> {
+async fn s5_e_retain_policy_members_rejoin_cleanly() -> Result<()> {
     let client = setup().await?;
     let ensemble = settled(&client, "e2e-e", 3, "Retain", ServerFlavour::Apache).await?;
     let address = ensemble.client_address().await?;
@@ -593,22 +592,17 @@ async fn s6_e_retain_policy_members_rejoin_cleanly() -> Result<()> {
     ensemble.delete().await
 }
 
-/// a and b with zk-server members (`flavour: Native`): the 3-member ensemble passes a's checks, then b's
-/// scaling under client load. It runs before g, which uninstalls the operator.
+/// a and b with zk-server members (`flavour: Native`). It runs before g, which uninstalls the operator.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s7_ab_native_create_and_scale_under_client_load_restarts_nobody() -> Result<()> {
-    let client = setup().await?;
-    let ensemble = settled(&client, "e2e-native", 3, "Delete", ServerFlavour::Native).await?;
-    check_three_members(&ensemble).await?;
-    scale_under_client_load(&ensemble).await?;
-    ensemble.delete().await
+async fn s6_ab_native_create_and_scale_under_client_load_restarts_nobody() -> Result<()> {
+    create_and_scale_under_client_load("e2e-native", ServerFlavour::Native).await
 }
 
 /// g. `helm upgrade` rolls the operator without touching a running ensemble; `helm uninstall` removes every
 /// object of the release (the CRD stays, as Helm keeps `crds/`), and the ensemble keeps serving. It runs
 /// last: the scenarios before it share the installed operator.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s8_g_helm_upgrade_and_uninstall_leave_no_orphans() -> Result<()> {
+async fn s7_g_helm_upgrade_and_uninstall_leave_no_orphans() -> Result<()> {
     let client = setup().await?;
     let ensemble = settled(&client, "e2e-g", 3, "Delete", ServerFlavour::Apache).await?;
     let before = ensemble.member_pods().await?;
