@@ -3,6 +3,9 @@
 //! linearizability check also covers what the members hold at the end.
 
 use std::collections::BTreeSet;
+use std::path::Path;
+
+use crate::checker::{Checker, CheckerError, Verdict};
 
 use crate::ensemble::Ensemble;
 use crate::history::{Input, Output};
@@ -27,15 +30,28 @@ impl Convergence {
     }
 }
 
+/// Why the checks could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// A member could not be asked.
+    #[error(transparent)]
+    Workload(#[from] WorkloadError),
+    /// The linearizability checker could not be built or run.
+    #[error(transparent)]
+    Checker(#[from] CheckerError),
+}
+
 /// Everything that must hold once the faults are over, as the list of what does not: no client saw an
 /// error other than a lost connection, no session expired or lost its ephemeral znode, and every one of `members` holds every acknowledged create and
-/// the same registers (see [`converged`]).
+/// the same registers (see [`converged`]), and the history, final reads included, is linearizable
+/// (the checker is built in, and keeps the report of a violation under, `checker_dir`).
 pub async fn problems_after(
     ensemble: &Ensemble,
     members: &[usize],
     report: &WorkloadReport,
     registers: usize,
-) -> Result<Vec<String>, WorkloadError> {
+    checker_dir: &Path,
+) -> Result<Vec<String>, VerifyError> {
     let mut problems = Vec::new();
     if report.expirations > 0 {
         problems.push(format!("{} sessions expired", report.expirations));
@@ -65,7 +81,37 @@ pub async fn problems_after(
             .into_iter()
             .map(|diverging| format!("members disagree on {diverging}")),
     );
+    let verdict = linearizability(report, checker_dir).await?;
+    if !verdict.is_linearizable() {
+        problems.push(format!("history {verdict}"));
+    }
+    tracing::info!(%verdict, "linearizability");
     Ok(problems)
+}
+
+/// [`problems_after`], for a test: panics with the list of problems if there is any.
+pub async fn assert_no_problems(
+    ensemble: &Ensemble,
+    members: &[usize],
+    report: &WorkloadReport,
+    registers: usize,
+    checker_dir: &Path,
+) {
+    let problems = problems_after(ensemble, members, report, registers, checker_dir)
+        .await
+        .expect("the checks could not be made");
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+/// The checker's verdict on the load's history as recorded so far.
+pub async fn linearizability(
+    report: &WorkloadReport,
+    checker_dir: &Path,
+) -> Result<Verdict, CheckerError> {
+    Checker::build(checker_dir)
+        .await?
+        .check(&report.history())
+        .await
 }
 
 /// Asks each of `members` directly (after `sync`) for the creates and the `registers` registers, adding

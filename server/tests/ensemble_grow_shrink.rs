@@ -5,7 +5,7 @@
 //!
 //! Needs root: the members run in network namespaces.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use zk_robustness::ensemble::Ensemble;
@@ -18,6 +18,11 @@ const SETTINGS: &str = "tickTime=500\ninitLimit=10\nsyncLimit=5\n";
 const SETTLE: Duration = Duration::from_secs(2);
 /// How long a leader may take to be named.
 const LIMIT: Duration = Duration::from_secs(30);
+
+/// Where the linearizability checker is built and keeps its reports.
+fn checker_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("linearizability-checker")
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_to_five_and_back_to_one_under_load() {
@@ -61,10 +66,7 @@ async fn one_to_five_and_back_to_one_under_load() {
     tokio::time::sleep(SETTLE).await;
     let report = load.stop().await;
 
-    let problems = verify::problems_after(&ensemble, &members, &report, spec.registers)
-        .await
-        .unwrap();
-    assert!(problems.is_empty(), "{problems:#?}");
+    verify::assert_no_problems(&ensemble, &members, &report, spec.registers, &checker_dir()).await;
     let (answered, unknown) = report.history().outcome_counts();
     println!(
         "steps: {}; member {} left; {answered} operations answered, {unknown} unknown, {} creates \

@@ -7,7 +7,7 @@
 //!
 //! Needs root: the members run in network namespaces.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rand::rngs::StdRng;
@@ -34,6 +34,11 @@ enum Fault {
     Kill,
     /// Cut off from its peers, then healed.
     Isolate,
+}
+
+/// Where the linearizability checker is built and keeps its reports.
+fn checker_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("linearizability-checker")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -89,10 +94,14 @@ async fn five_members_under_kills_and_partitions_stay_linearizable() {
     tokio::time::sleep(SETTLE).await;
     let report = load.stop().await;
 
-    let problems = verify::problems_after(&ensemble, &ensemble.ids(), &report, spec.registers)
-        .await
-        .unwrap();
-    assert!(problems.is_empty(), "{problems:#?}");
+    verify::assert_no_problems(
+        &ensemble,
+        &ensemble.ids(),
+        &report,
+        spec.registers,
+        &checker_dir(),
+    )
+    .await;
     let (answered, unknown) = report.history().outcome_counts();
     println!(
         "faults: {}; {answered} operations answered, {unknown} unknown",

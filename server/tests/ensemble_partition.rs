@@ -7,7 +7,7 @@
 //!
 //! Needs root: the members run in network namespaces.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use zk_robustness::ensemble::Ensemble;
@@ -25,6 +25,11 @@ const LIMIT: Duration = Duration::from_secs(30);
 const PARTITION: Duration = Duration::from_secs(6);
 /// A znode outside the registers, written through the isolated member only.
 const PROBE: &str = "/probe";
+
+/// Where the linearizability checker is built and keeps its reports.
+fn checker_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("linearizability-checker")
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_isolated_leader_stops_acknowledging_and_rejoins_after_healing() {
@@ -92,10 +97,14 @@ async fn an_isolated_leader_stops_acknowledging_and_rejoins_after_healing() {
     tokio::time::sleep(SETTLE).await;
     let report = load.stop().await;
 
-    let problems = verify::problems_after(&ensemble, &ensemble.ids(), &report, spec.registers)
-        .await
-        .unwrap();
-    assert!(problems.is_empty(), "{problems:#?}");
+    verify::assert_no_problems(
+        &ensemble,
+        &ensemble.ids(),
+        &report,
+        spec.registers,
+        &checker_dir(),
+    )
+    .await;
     let (answered, unknown) = report.history().outcome_counts();
     println!(
         "member {leader} isolated: member {successor} leads, first write acknowledged after \
