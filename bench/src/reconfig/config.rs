@@ -48,6 +48,15 @@ impl DynamicConfig {
         self.servers.iter().any(|s| s.id == id && s.participant)
     }
 
+    /// The ids of the members listed as voters, in the order listed.
+    pub fn voters(&self) -> Vec<usize> {
+        self.servers
+            .iter()
+            .filter(|s| s.participant)
+            .map(|s| s.id)
+            .collect()
+    }
+
     /// Whether member `id` is listed at all.
     pub fn lists(&self, id: usize) -> bool {
         self.servers.iter().any(|s| s.id == id)

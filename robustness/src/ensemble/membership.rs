@@ -8,6 +8,7 @@
 use std::time::{Duration, Instant};
 
 use zk_bench::launch::Flavour;
+use zk_bench::reconfig::config::{DynamicConfig, participant_spec};
 use zookeeper_client::{Client, EnsembleUpdate, Error as ZkError};
 
 use super::{Ensemble, EnsembleError, plan};
@@ -17,39 +18,10 @@ const STEP_LIMIT: Duration = Duration::from_secs(60);
 /// Pause between retries of a reconfig.
 const RETRY_PAUSE: Duration = Duration::from_millis(300);
 
-/// What the ensemble has committed: its `server.N=…` lines and its version.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CommittedConfig {
-    /// The `server.N=…` lines, as `/zookeeper/config` lists them.
-    pub servers: Vec<String>,
-    /// `version=` of the config, parsed from hex.
-    pub version: i64,
-}
-
-impl CommittedConfig {
-    /// Parses the text of `/zookeeper/config`.
-    pub fn parse(text: &str) -> Self {
-        let servers = text
-            .lines()
-            .filter(|l| l.starts_with("server."))
-            .map(str::to_owned)
-            .collect();
-        let version = text
-            .lines()
-            .find_map(|l| l.strip_prefix("version="))
-            .and_then(|v| i64::from_str_radix(v.trim(), 16).ok())
-            .unwrap_or(-1);
-        CommittedConfig { servers, version }
-    }
-
-    /// The ids of the members listed as voters (`participant`).
-    pub fn voters(&self) -> Vec<usize> {
-        self.servers
-            .iter()
-            .filter(|l| l.contains(":participant"))
-            .filter_map(|l| l.strip_prefix("server.")?.split('=').next()?.parse().ok())
-            .collect()
-    }
+/// The config in the data of `/zookeeper/config`.
+fn parse_config(data: &[u8]) -> Result<DynamicConfig, EnsembleError> {
+    let text = String::from_utf8_lossy(data);
+    DynamicConfig::parse(&text).ok_or_else(|| EnsembleError::UnreadableConfig(text.into_owned()))
 }
 
 fn reconfig_error(what: impl Into<String>) -> impl FnOnce(ZkError) -> EnsembleError {
@@ -102,7 +74,7 @@ impl Ensemble {
     }
 
     /// The committed config, read (after `sync`) from a running member.
-    pub async fn committed_config(&self) -> Result<CommittedConfig, EnsembleError> {
+    pub async fn committed_config(&self) -> Result<DynamicConfig, EnsembleError> {
         let admin = self.admin().await?;
         admin
             .sync("/zookeeper/config")
@@ -112,7 +84,7 @@ impl Ensemble {
             .get_config()
             .await
             .map_err(reconfig_error("read /zookeeper/config"))?;
-        Ok(CommittedConfig::parse(&String::from_utf8_lossy(&data)))
+        parse_config(&data)
     }
 
     /// Starts member `id` from the committed servers plus itself, waits until it has synced as a
@@ -135,32 +107,29 @@ impl Ensemble {
         let mut cfg = self
             .topology
             .render_listing(&self.deployment.data_dir(id), &[]);
-        for line in committed.servers.iter().chain([&own]) {
-            cfg.push_str(line);
-            cfg.push('\n');
-        }
+        cfg.push_str(&committed.server_lines());
+        cfg.push_str(&own);
+        cfg.push('\n');
         self.deployment.launch(id, &cfg).await?;
         self.wait_mode(id, Some("follower"), STEP_LIMIT).await
     }
 
     /// What `reconfig -add` names member `id` as: `server.N=host:quorum:election:participant;client`.
     pub fn joining_spec(&self, id: usize) -> String {
-        self.topology
-            .server_line(id - 1)
-            .replacen(';', ":participant;", 1)
+        participant_spec(&self.topology.server_line(id - 1))
     }
 
     /// The config as member `id` itself has it (no `sync`: what that member applied).
-    pub async fn config_on(&self, id: usize) -> Result<CommittedConfig, EnsembleError> {
+    pub async fn config_on(&self, id: usize) -> Result<DynamicConfig, EnsembleError> {
         let session = self.admin_on(id).await?;
         let (data, _) = session.get_config().await.map_err(reconfig_error(format!(
             "read /zookeeper/config on member {id}"
         )))?;
-        Ok(CommittedConfig::parse(&String::from_utf8_lossy(&data)))
+        parse_config(&data)
     }
 
     /// Waits until every one of `members` has applied the same config, and returns it.
-    pub async fn agreed_config(&self, members: &[usize]) -> Result<CommittedConfig, EnsembleError> {
+    pub async fn agreed_config(&self, members: &[usize]) -> Result<DynamicConfig, EnsembleError> {
         let start = Instant::now();
         loop {
             let mut configs = Vec::new();
@@ -242,22 +211,5 @@ impl Ensemble {
             tracing::info!(member = id, "reconfig to retry: {source}");
             tokio::time::sleep(RETRY_PAUSE).await;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_the_config_znode() {
-        let text = "server.1=10.0.0.1:2888:3888:participant;10.0.0.1:2181\n\
-                    server.2=10.0.0.2:2888:3888:observer;10.0.0.2:2181\n\
-                    server.3=10.0.0.3:2888:3888:participant;10.0.0.3:2181\n\
-                    version=10000000a";
-        let config = CommittedConfig::parse(text);
-        assert_eq!(config.servers.len(), 3);
-        assert_eq!(config.version, 0x1_0000_000a);
-        assert_eq!(config.voters(), vec![1, 3]);
     }
 }

@@ -34,6 +34,9 @@ pub enum EnsembleError {
         /// The client's error.
         source: zookeeper_client::Error,
     },
+    /// `/zookeeper/config` held something that is not a config.
+    #[error("unreadable /zookeeper/config: {0:?}")]
+    UnreadableConfig(String),
     /// Members did not come to apply the same config in time.
     #[error("members still differ in their configs: {0}")]
     ConfigsDiffer(String),
