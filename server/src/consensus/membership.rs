@@ -9,13 +9,13 @@
 //! leader that removes itself hands over to the most up-to-date voter by leader transfer once the
 //! change is committed, and then follows too.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::{Duration, Instant};
 
 use openraft::errors::{ChangeMembershipError, ClientWriteError, RaftError};
 use openraft::raft::Precondition;
 use openraft::rt::watch::WatchReceiver;
-use openraft::{ChangeMembers, ServerState};
+use openraft::{ChangeMembers, Instant as _, ServerState};
 use serde::{Deserialize, Serialize};
 
 use super::state_machine::zxid_of;
@@ -182,6 +182,55 @@ pub(crate) async fn complete_interrupted_changes(raft: Raft) {
         }
         if metrics.changed().await.is_err() {
             return;
+        }
+    }
+}
+
+/// Runs on every member: while it leads, a departed member (removed from the config) that has
+/// not answered for `after` is dropped from the learners, so that the leader stops replicating to
+/// it (the operator deletes the members it removes). A removed server that still runs keeps
+/// answering, and keeps following, as a removed Apache server does.
+pub(crate) async fn forget_departed(raft: Raft, after: Duration) {
+    let mut silent_since: HashMap<u64, Instant> = HashMap::new();
+    let mut check = tokio::time::interval((after / 4).max(Duration::from_millis(100)));
+    loop {
+        check.tick().await;
+        let gone: BTreeSet<u64> = {
+            let metrics = raft.metrics();
+            let now = metrics.borrow_watched();
+            if now.state != ServerState::Leader {
+                silent_since.clear();
+                continue;
+            }
+            let departed: Vec<u64> = now
+                .membership_config
+                .membership()
+                .nodes()
+                .filter(|(_, node)| node.departed)
+                .map(|(id, _)| *id)
+                .collect();
+            silent_since.retain(|id, _| departed.contains(id));
+            for id in departed {
+                let answered = now
+                    .heartbeat
+                    .as_ref()
+                    .and_then(|acks| acks.get(&id).cloned().flatten())
+                    .is_some_and(|at| at.elapsed() < after);
+                if answered {
+                    silent_since.remove(&id);
+                } else {
+                    silent_since.entry(id).or_insert_with(Instant::now);
+                }
+            }
+            silent_since
+                .iter()
+                .filter(|(_, since)| since.elapsed() >= after)
+                .map(|(id, _)| *id)
+                .collect()
+        };
+        if !gone.is_empty() {
+            tracing::info!(members = ?gone, "forgetting removed members that stopped answering");
+            remove_learners(&raft, gone).await;
         }
     }
 }

@@ -22,7 +22,8 @@ use tokio::task::JoinHandle;
 use super::bootstrap::first_start;
 use super::log_store::{DEFAULT_SEGMENT_BYTES, LogStore};
 use super::membership::{
-    ChangeRefusal, change_on_leader, complete_interrupted_changes, refused_for_leader,
+    ChangeRefusal, change_on_leader, complete_interrupted_changes, forget_departed,
+    refused_for_leader,
 };
 use super::network::client::{CallError, PeerClient, PeerNetwork};
 use super::network::server::{LeaderContact, PeerContext};
@@ -131,6 +132,7 @@ impl Consensus {
             false => None,
         };
         let completer = tokio::spawn(complete_interrupted_changes(raft.clone()));
+        let forgetter = tokio::spawn(forget_departed(raft.clone(), request_timeout(&opts)));
         let consensus = Consensus {
             my_id: opts.my_id,
             observer_spec: is_observer_spec(&me.spec),
@@ -145,7 +147,7 @@ impl Consensus {
                 listener
                     .into_iter()
                     .chain(joining)
-                    .chain([completer])
+                    .chain([completer, forgetter])
                     .collect(),
             ),
             session_activity: Mutex::new(Some(activity_rx)),
@@ -444,6 +446,18 @@ impl Consensus {
             .log_id()
             .as_ref()
             .map_or(0, zxid_of)
+    }
+
+    /// The members removed from the config that the leader still replicates to (departed learners).
+    #[cfg(test)]
+    pub(crate) fn departed_members(&self) -> Vec<u64> {
+        self.metrics()
+            .membership_config
+            .membership()
+            .nodes()
+            .filter(|(_, node)| node.departed)
+            .map(|(id, _)| *id)
+            .collect()
     }
 
     /// Stops listening to peers and stops Raft. Proposals after this fail with `Shutdown`.

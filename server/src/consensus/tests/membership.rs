@@ -1,5 +1,5 @@
 //! Membership changes on loopback (quorum ports 27401..=27404, 27501..=27503, 27601..=27603,
-//! 27701..=27704, 27801..=27802, 27901..=27903, 28001..=28002): a joiner syncing before it is
+//! 27701..=27704, 27801..=27802, 27901..=27903, 28001..=28002, 28101..=28102): a joiner syncing before it is
 //! added, refusing a member that cannot catch up, removing the leader, configured observers, a
 //! one-member ensemble that grows, a removed id that comes back, a change interrupted by the
 //! leader's crash.
@@ -235,19 +235,57 @@ async fn a_single_member_ensemble_grows_by_a_joiner() {
     seed.shutdown().await;
 }
 
-/// A removed member stays listed as a departed learner. A new member under its id, on an empty
-/// log, joins again: the leader lists it, counts it as synced once it has caught up (what a
-/// reconfig's quorum check asks of it) and adds it back.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_removed_id_back_on_an_empty_log_joins_again() {
-    let dir = tempfile::tempdir().unwrap();
-    let (both, seed, joiner, _) = seed_and_joiner(dir.path(), 28000, b"first").await;
+/// The one-member ensemble and its synced joiner (see `seed_and_joiner`), the joiner added as a
+/// voter and removed again: the members, the seed, the removed joiner (still running).
+async fn added_then_removed(dir: &Path, base_port: u16) -> (Vec<Member>, Consensus, Consensus) {
+    let (both, seed, joiner, _) = seed_and_joiner(dir, base_port, b"first").await;
     seed.change_membership(both.clone(), Some(seed.config_version()))
         .await
         .unwrap();
     seed.change_membership(both[..1].to_vec(), Some(seed.config_version()))
         .await
         .unwrap();
+    (both, seed, joiner)
+}
+
+/// How long a removed member may stay silent before the leader forgets it: `initLimit` ticks of
+/// these tests' options (4 s), but at least 5 s.
+const FORGET_AFTER: Duration = Duration::from_secs(5);
+
+/// A removed member that keeps running stays a departed learner (it follows the leader, as a
+/// removed Apache server does); once it stops answering for `initLimit` ticks the leader forgets it
+/// and stops replicating to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_member_is_forgotten_once_it_stops_answering() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, seed, joiner) = added_then_removed(dir.path(), 28100).await;
+    tokio::time::sleep(FORGET_AFTER + Duration::from_secs(1)).await;
+    assert_eq!(
+        seed.departed_members(),
+        [2],
+        "a running removed member was forgotten"
+    );
+
+    joiner.shutdown().await;
+    let mut departed = seed.departed_members();
+    for _ in 0..200 {
+        if departed.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        departed = seed.departed_members();
+    }
+    assert!(departed.is_empty(), "still replicating to {departed:?}");
+    seed.shutdown().await;
+}
+
+/// A removed member stays listed as a departed learner. A new member under its id, on an empty
+/// log, joins again: the leader lists it, counts it as synced once it has caught up (what a
+/// reconfig's quorum check asks of it) and adds it back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_id_back_on_an_empty_log_joins_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (both, seed, joiner) = added_then_removed(dir.path(), 28000).await;
     joiner.shutdown().await;
     std::fs::remove_dir_all(dir.path().join("2")).unwrap();
     seed.propose(b"second".to_vec()).await.unwrap();
