@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the tests need on a fresh Debian machine, idempotently:
 # Apache ZooKeeper (the reference server, its Java CLI and C client) from Debian,
+# ip and iptables (the robustness tests put members in network namespaces),
 # and a Python virtualenv with kazoo and its test dependencies from PyPI.
 # Prints the virtualenv path as its last line.
 set -euo pipefail
@@ -8,7 +9,8 @@ set -euo pipefail
 cache_dir="${ZK_CACHE_DIR:-$HOME/.cache/zkops}"
 venv="$cache_dir/venv-kazoo-2.11.0-r1"
 
-apt_packages=(zookeeper zookeeper-bin libzookeeper-mt-dev libservlet-api-java netcat-openbsd openjdk-17-jre-headless)
+apt_packages=(zookeeper zookeeper-bin libzookeeper-mt-dev libservlet-api-java netcat-openbsd openjdk-17-jre-headless
+  iproute2 iptables)
 
 missing=()
 for p in "${apt_packages[@]}"; do
