@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
-use kube::api::{DeleteParams, PostParams};
-use kube::{Api, Client};
+use kube::api::{DeleteParams, ListParams, PostParams};
+use kube::{Api, Client, ResourceExt};
 use zk_operator::resources::meta::{client_service_name, selector_string};
 use zk_operator::types::{
     ConditionStatus, ConditionType, ServerFlavour, ZkEnsemble, ZkEnsembleStatus,
@@ -21,6 +21,9 @@ use crate::{Error, Result, diagnostics};
 pub const APACHE_IMAGE: &str = "zkops.local/zookeeper:3.8.0";
 /// Image of zk-server members: `images/build.sh zk-server`, preloaded in the cluster.
 pub const NATIVE_IMAGE: &str = "zkops.local/zk-server:dev";
+
+/// Label of the namespaces the scenarios create.
+const NAMESPACE_LABEL: &str = "zkops.dev/e2e";
 
 /// The preloaded member image of `flavour`.
 pub fn image(flavour: ServerFlavour) -> &'static str {
@@ -70,7 +73,7 @@ impl Ensemble {
             .await?;
         }
         let ns: Namespace = serde_json::from_value(serde_json::json!({
-            "metadata": {"name": namespace}
+            "metadata": {"name": namespace, "labels": {NAMESPACE_LABEL: "true"}}
         }))
         .expect("namespace manifest");
         namespaces
@@ -243,35 +246,52 @@ impl Ensemble {
         Ok(ids)
     }
 
-    /// Deletes the namespace (and so the ensemble), waiting for it to go.
-    pub async fn delete(self) -> Result<()> {
+    /// Deletes the namespace (and so the ensemble) at the end of a scenario. Its deletion overlaps the next
+    /// scenario, whose own `delete` waits for it to be gone first; the last scenario passes `wait`, to wait for
+    /// its own. Every deleted namespace must be gone within 3 minutes of that wait's start.
+    pub async fn delete(self, wait: bool) -> Result<()> {
         let namespaces: Api<Namespace> = Api::all(self.client.clone());
+        wait_deleted(&namespaces, |ns| ns.name_any() != self.namespace).await?;
         namespaces
             .delete(&self.namespace, &DeleteParams::default())
             .await
             .map_err(kube_err("delete namespace"))?;
-        let what = format!("namespace {} to be deleted", self.namespace);
-        wait::until(
-            &what,
-            Duration::from_secs(180),
-            || async {
-                Ok(
-                    match namespaces
-                        .get_opt(&self.namespace)
-                        .await
-                        .map_err(kube_err("get namespace"))?
-                    {
-                        None => Poll::Done(()),
-                        Some(ns) => Poll::Pending(format!("{:?}", ns.status.and_then(|s| s.phase))),
-                    },
-                )
-            },
-            || async { String::new() },
-        )
-        .await?;
-        tracing::info!(namespace = %self.namespace, "namespace deleted");
+        if wait {
+            wait_deleted(&namespaces, |_| true).await?;
+        }
+        tracing::info!(namespace = %self.namespace, wait, "namespace deletion under way");
         Ok(())
     }
+}
+
+/// Waits until no scenario namespace that `which` selects is being deleted.
+async fn wait_deleted(
+    namespaces: &Api<Namespace>,
+    which: impl Fn(&Namespace) -> bool,
+) -> Result<()> {
+    let selector = format!("{NAMESPACE_LABEL}=true");
+    wait::until(
+        "deleted scenario namespaces to be gone",
+        Duration::from_secs(180),
+        || async {
+            let deleting: Vec<String> = namespaces
+                .list(&ListParams::default().labels(&selector))
+                .await
+                .map_err(kube_err("list namespaces"))?
+                .items
+                .iter()
+                .filter(|ns| ns.metadata.deletion_timestamp.is_some() && which(ns))
+                .map(|ns| ns.name_any())
+                .collect();
+            Ok(if deleting.is_empty() {
+                Poll::Done(())
+            } else {
+                Poll::Pending(format!("still being deleted: {deleting:?}"))
+            })
+        },
+        || async { String::new() },
+    )
+    .await
 }
 
 /// Whether condition `kind` is True in `status`.

@@ -100,7 +100,7 @@ async fn create_and_scale_under_client_load(namespace: &str, flavour: ServerFlav
     let ensemble = settled(&client, namespace, 3, "Delete", flavour).await?;
     check_three_members(&ensemble).await?;
     scale_under_client_load(&ensemble).await?;
-    ensemble.delete().await
+    ensemble.delete(false).await
 }
 
 /// The checks of a freshly settled 3-member ensemble: `/zookeeper/config` lists voters 1, 2, 3 and no
@@ -308,7 +308,7 @@ async fn s2_d_deleted_member_pod_rejoins_without_reconfig() -> Result<()> {
         format!("config changed: {config_before:?} -> {config_after:?}"),
     )
     .await?;
-    ensemble.delete().await
+    ensemble.delete(false).await
 }
 
 /// PVC names and UIDs of the ensemble's namespace.
@@ -407,7 +407,7 @@ async fn s3_f_unhealthy_ensemble_is_not_scaled() -> Result<()> {
         format!("a stopped member was recreated: {before:?} -> {after:?}"),
     )
     .await?;
-    ensemble.delete().await
+    ensemble.delete(false).await
 }
 
 /// Waits for an already requested scale to `replicas` to settle; returns how long it took.
@@ -502,7 +502,7 @@ async fn s4_c_operator_killed_mid_step_resumes() -> Result<()> {
         .await?;
         println!("scale {from}→{target} completed with the operator killed during {killed:?}");
     }
-    ensemble.delete().await
+    ensemble.delete(false).await
 }
 
 /// e. With the Retain policy, 3→1 keeps the removed members' volumes; 1→3 brings members back that join
@@ -589,7 +589,7 @@ async fn s5_e_retain_policy_members_rejoin_cleanly() -> Result<()> {
     println!(
         "volumes: at 3 {volumes_at_3:?}, at 1 {volumes_at_1:?}, at 3 again {volumes_at_3_again:?}"
     );
-    ensemble.delete().await
+    ensemble.delete(false).await
 }
 
 /// a and b with zk-server members (`flavour: Native`). It runs before g, which uninstalls the operator.
@@ -645,5 +645,5 @@ async fn s7_g_helm_upgrade_and_uninstall_leave_no_orphans() -> Result<()> {
     .await?;
     let still = ensemble.member_pods().await?;
     assert_untouched(&before, &still, &before.keys().cloned().collect::<Vec<_>>())?;
-    ensemble.delete().await
+    ensemble.delete(true).await
 }
