@@ -46,8 +46,22 @@ KAZOO_CLUSTER_SIZE=3 KAZOO_EXCLUDE="$root/compat/kazoo/excluded.txt" setsid comp
 kazoo=$!
 trap 'kill -- -"$cluster_build" -"$kazoo" 2>/dev/null || true' EXIT
 
+# What scripts/e2e.sh builds first (the operator, the e2e tests) builds while the
+# compatibility tests mostly wait on Java; e2e.sh then finds it built.
+step "zk-operator and the e2e tests: building in the background"
+e2e_build_log="$cache_dir/e2e-build.log"
+(nice cargo build -p zk-operator --bin zk-operator && nice cargo test -p zk-e2e --no-run) \
+  >"$e2e_build_log" 2>&1 &
+e2e_build=$!
+
 step "compatibility with Apache ZooKeeper (zkCli, four-letter words)"
 "$venv/bin/python" -m pytest -p no:cacheprovider -q compat
+
+step "zk-operator and the e2e tests: waiting for the background build"
+e2e_build_rc=0
+wait "$e2e_build" || e2e_build_rc=$?
+cat "$e2e_build_log"
+echo "background build exit status: $e2e_build_rc (scripts/e2e.sh builds whatever is missing)"
 
 step "cluster binaries and images: waiting for the background build"
 cluster_rc=0
