@@ -3,7 +3,8 @@
 //! Layout, from the outside in:
 //! - `config` — `zoo.cfg`, its dynamic file, `myid` and `-Dzookeeper.*` system properties.
 //! - `net` — the client listener: connection limits, framing, the connect handshake, per-connection
-//!   request dispatch in FIFO order, notifications and pings.
+//!   request dispatch, notifications and pings; `pipeline` — a session's requests in flight,
+//!   answered in ZooKeeper's order.
 //! - `session` — session ids, passwords, and the leader's session tracker (expiry).
 //! - `fourlw` — the four-letter words (`ruok`, `srvr`, `mntr`, ...).
 //! - `admin` — the AdminServer (HTTP `/commands/<name>`).
@@ -20,6 +21,7 @@ pub mod consensus;
 pub mod fourlw;
 pub mod net;
 pub mod ops;
+pub mod pipeline;
 pub mod reconfig;
 pub mod server;
 pub mod session;

@@ -55,6 +55,7 @@ proptest! {
             let before_stats = state.stats();
             let outcome = apply(&state, 2 + i as i64, Command::Request {
                 session_id: SESSION,
+                xid: 0,
                 time_ms: 1000 + i as i64,
                 auth: vec![],
                 op_code: OpCode::Multi.code(),

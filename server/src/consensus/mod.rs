@@ -11,7 +11,8 @@
 //!   vote and committed index.
 //! - `snapshot_store` — snapshot files under `dataDir` and their retention.
 //! - `state_machine` — the adapter from Raft's state machine to our [`StateMachine`].
-//! - `network/` — the peer protocol on the quorum port (framing, outgoing client, incoming listener).
+//! - `network/` — the peer protocol on the quorum port (framing, outgoing client, incoming listener,
+//!   the ordered stream of forwarded writes).
 //! - `membership` — membership changes (reconfig) with joint consensus, on the leader.
 //! - `bootstrap` — a first start: join the existing ensemble, or found a new one.
 //! - `node` — start-up, bootstrap and the [`Consensus`] handle.
@@ -32,6 +33,9 @@ use std::time::Duration;
 
 pub use error::{ConsensusError, SnapshotError};
 pub use node::Consensus;
+
+/// Called once, with the reason, when a submitted write failed or its outcome became unknown.
+pub type OnFailure = Box<dyn FnOnce(String) + Send>;
 
 /// Deterministic application state driven by the replicated log.
 pub trait StateMachine: Send + Sync + 'static {
@@ -81,6 +85,18 @@ impl Role {
             Role::Looking => "looking",
         }
     }
+}
+
+/// Where a session's pipelined writes go: to this member's own log as leader, or on one stream
+/// to the leader. Writes submitted on one route enter the log in submission order; a session that
+/// changes route waits until its writes on the old one are settled (applied or failed), so that a
+/// write can never commit after an earlier one of the same session was lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    /// The leader the writes go to.
+    leader: u64,
+    /// The stream to it (0 when this member leads).
+    stream: u64,
 }
 
 /// How one member keeps up with the leader, as the leader sees it.

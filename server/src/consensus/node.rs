@@ -28,11 +28,15 @@ use super::membership::{
 use super::network::client::{CallError, PeerClient, PeerNetwork};
 use super::network::server::{LeaderContact, PeerContext};
 use super::network::wire::{PeerRequest, PeerResponse};
+use super::network::write_stream::Forwarder;
 use super::network::{quorum_addr, server};
 use super::snapshot_store::SnapshotStore;
 use super::state_machine::{StateMachineAdapter, members_of, zxid_of};
-use super::typ::{Command, Raft, RaftMetrics};
-use super::{ConsensusError, ConsensusOptions, FollowerProgress, Member, Role, StateMachine};
+use super::typ::{CallbackResponder, Command, Raft, RaftMetrics};
+use super::{
+    ConsensusError, ConsensusOptions, FollowerProgress, Member, OnFailure, Role, Route,
+    StateMachine,
+};
 
 /// A running member of the replicated log. See the module documentation of `consensus`.
 pub struct Consensus {
@@ -53,6 +57,8 @@ pub struct Consensus {
     catch_up: Duration,
     /// Idle connections to peers, reused by forwarded requests.
     idle_peers: Mutex<HashMap<u64, Vec<PeerClient>>>,
+    /// Streams of pipelined writes to the leader.
+    forwarder: Forwarder,
     /// The peer listener and, until this member has joined, the join requests.
     tasks: Mutex<Vec<JoinHandle<()>>>,
     /// Reports of session activity from other members, until the server takes them.
@@ -143,6 +149,7 @@ impl Consensus {
             leader_contact,
             catch_up: catch_up_time(&opts),
             idle_peers: Mutex::new(HashMap::new()),
+            forwarder: Forwarder::new(request_timeout(&opts)),
             tasks: Mutex::new(
                 listener
                     .into_iter()
@@ -203,6 +210,45 @@ impl Consensus {
                 }
             }
         }
+    }
+
+    /// The route pipelined writes take now, waiting for a leader if none is known (up to the
+    /// request timeout).
+    pub async fn route(&self) -> Result<Route, ConsensusError> {
+        let leader = self
+            .wait_for_leader(Instant::now() + self.request_timeout)
+            .await?;
+        if leader == self.my_id {
+            return Ok(Route { leader, stream: 0 });
+        }
+        let stream = self.forwarder.stream_to(&self.raft, leader);
+        Ok(Route { leader, stream })
+    }
+
+    /// Submits a write on `route` without waiting for it: writes submitted one after the other
+    /// on one route enter the log in that order. Success is not reported here (the state machine
+    /// sees the entry applied); `on_failure` is called if the write was refused or its outcome
+    /// became unknown (the route broke, its leader was replaced).
+    pub async fn submit(
+        &self,
+        route: Route,
+        command: Vec<u8>,
+        on_failure: OnFailure,
+    ) -> Result<(), ConsensusError> {
+        if route.stream != 0 {
+            self.forwarder
+                .send(route.leader, route.stream, command, on_failure);
+            return Ok(());
+        }
+        let responder = CallbackResponder::new(move |result: Result<_, _>| {
+            if let Err(e) = result {
+                on_failure(format!("{e}"));
+            }
+        });
+        self.raft
+            .client_write_ff(Command(command), Some(responder))
+            .await
+            .map_err(|e| ConsensusError::Raft(e.to_string()))
     }
 
     /// Waits until this member has applied everything the leader had committed when called

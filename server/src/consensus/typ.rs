@@ -35,14 +35,54 @@ impl PeerNode {
     }
 }
 
-openraft::declare_raft_types!(
-    /// Raft types of the ZooKeeper server: opaque command bytes in, reply bytes out.
-    pub(crate) TypeConfig:
-        D = Command,
-        R = Vec<u8>,
-        NodeId = u64,
-        Node = PeerNode,
-);
+/// Hands the result of a write proposed without waiting for it (`client_write_ff`) to a callback:
+/// a pipelined write is answered when it is applied, so its proposer only needs to hear of
+/// failures, and no task waits on a channel per write.
+pub(crate) struct CallbackResponder<T>(Box<dyn FnOnce(T) + Send>);
+
+impl<T> CallbackResponder<T> {
+    /// A responder that calls `callback` with the result.
+    pub(crate) fn new(callback: impl FnOnce(T) + Send + 'static) -> CallbackResponder<T> {
+        CallbackResponder(Box::new(callback))
+    }
+}
+
+impl<T: Send + 'static> openraft::raft::responder::Responder<TypeConfig, T>
+    for CallbackResponder<T>
+{
+    fn on_complete(self, result: T) {
+        (self.0)(result)
+    }
+}
+
+/// Raft types of the ZooKeeper server: opaque command bytes in, reply bytes out, writes answered
+/// through [`CallbackResponder`]s. Written out in full (openraft's `declare_raft_types!` takes no
+/// generic responder); the other types are openraft's defaults.
+#[derive(Debug, Clone, Copy, Default, Eq, PartialEq, Ord, PartialOrd)]
+pub(crate) struct TypeConfig {}
+
+impl openraft::RaftTypeConfig for TypeConfig {
+    type D = Command;
+    type R = Vec<u8>;
+    type NodeId = u64;
+    type Node = PeerNode;
+    type Term = u64;
+    type LeaderId = openraft::impls::leader_id_adv::LeaderId<u64, u64>;
+    type Vote = openraft::impls::Vote<Self::LeaderId>;
+    type Payload = openraft::EntryPayload<Self::D, Self::NodeId, Self::Node>;
+    type Entry =
+        openraft::Entry<<Self::LeaderId as openraft::vote::RaftLeaderId>::Committed, Self::Payload>;
+    type AsyncRuntime = openraft::impls::TokioRuntime;
+    type Responder<T>
+        = CallbackResponder<T>
+    where
+        T: openraft::OptionalSend + 'static;
+    type Batch<T>
+        = openraft::impls::InlineBatch<T>
+    where
+        T: openraft::OptionalSend + 'static;
+    type ErrorSource = openraft::impls::BoxedErrorSource;
+}
 
 pub(crate) type Raft =
     openraft::Raft<TypeConfig, crate::consensus::state_machine::StateMachineAdapter>;

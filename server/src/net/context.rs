@@ -5,8 +5,6 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use zk_proto::Id;
-
 use super::limiter::ConnectionLimiter;
 use super::registry::Registry;
 use super::stats::ServerStats;
@@ -77,24 +75,6 @@ impl Context {
         self.stats.proposals.record(bytes.len());
         let reply = self.consensus.propose(bytes).await?;
         Ok(Outcome::decode(&reply)?)
-    }
-
-    /// Proposes a client write on behalf of `session`.
-    pub async fn propose_request(
-        &self,
-        session_id: i64,
-        auth: &[Id],
-        op_code: i32,
-        body: &[u8],
-    ) -> Result<Outcome, ProposeError> {
-        self.propose(Command::Request {
-            session_id,
-            time_ms: now_ms(),
-            auth: auth.to_vec(),
-            op_code,
-            body: body.to_vec(),
-        })
-        .await
     }
 
     /// Closes a session through the log, then its connection.

@@ -1,10 +1,12 @@
-//! Request dispatch for one established session, in FIFO order: each request is answered before the next
-//! one starts, so a read that follows a write sees it, and replies leave in request order. Reads are served
-//! from the local state; writes go through the log; pings, auth, sync and closeSession are handled here.
-//! Watch notifications for the session go through the same outgoing queue, pushed while the write that
-//! triggers them is applied, so they precede the reply that reveals the change. A read-only session
-//! (read-only mode) is served reads only: every request that would change state, and `sync`, gets
-//! NotReadOnly, as from Apache's `ReadOnlyRequestProcessor`.
+//! Request dispatch for one established session, pipelined in ZooKeeper's order (see
+//! `crate::pipeline`): reads and pings go to the session's pipeline, answered at once or after the
+//! session's pending writes; writes are submitted to the log without waiting for earlier ones and
+//! answered when this member applies them; watch events go through the same outgoing queue,
+//! pushed while the write that fires them is applied, so they precede the reply that reveals the
+//! change. The rare requests that change the session itself or wait on the ensemble (closeSession,
+//! sync, auth, SASL, reconfig, unknown op codes) wait until the pipeline is empty and are answered
+//! here. A read-only session (read-only mode) is served reads only: every request that would
+//! change state, and `sync`, gets NotReadOnly, as from Apache's `ReadOnlyRequestProcessor`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,8 +23,10 @@ use super::context::Context;
 use super::registry::ConnectionEntry;
 use super::stats::ServerStats;
 use crate::acl;
+use crate::consensus::Route;
+use crate::pipeline::{AnswerHook, LocalRequest, Pipeline};
 use crate::session::now_ms;
-use crate::state::{OpClass, ZkState};
+use crate::state::{Command, OpClass, ZkState};
 
 /// One request as read from the connection.
 #[derive(Debug)]
@@ -37,7 +41,7 @@ pub struct Request {
     pub received: Instant,
 }
 
-/// What to do after a request.
+/// What to do after a request answered outside the pipeline.
 enum Step {
     /// Send this frame and go on.
     Reply(BytesMut),
@@ -61,10 +65,31 @@ struct Session<'a> {
     ctx: &'a Context,
     id: i64,
     read_only: bool,
-    auth: Vec<Id>,
+    auth: Arc<[Id]>,
+    pipeline: Arc<Pipeline>,
+    /// Where this session's last write went.
+    route: Option<Route>,
 }
 
-/// Serves `requests` for `session` until the channel closes or a request ends the connection.
+/// Keeps a session's pipeline registered with the state machine while its dispatcher runs
+/// (the dispatcher is aborted when the connection ends).
+struct Registered<'a> {
+    ctx: &'a Context,
+    session: i64,
+    pipeline: Arc<Pipeline>,
+}
+
+impl Drop for Registered<'_> {
+    fn drop(&mut self) {
+        self.ctx
+            .state
+            .pipelines()
+            .unregister(self.session, &self.pipeline);
+    }
+}
+
+/// Serves `requests` for `session` until the channel closes, a request ends the connection, or
+/// a write of the session fails.
 pub async fn run(
     ctx: Arc<Context>,
     entry: Arc<ConnectionEntry>,
@@ -72,35 +97,50 @@ pub async fn run(
     mut requests: UnboundedReceiver<Request>,
     out: UnboundedSender<BytesMut>,
 ) {
+    let pipeline = Arc::new(Pipeline::new(out, answer_hook(&ctx, &entry)));
+    ctx.state.pipelines().register(session.id, pipeline.clone());
+    let _registered = Registered {
+        ctx: &ctx,
+        session: session.id,
+        pipeline: pipeline.clone(),
+    };
     let mut session = Session {
         ctx: &ctx,
         id: session.id,
         read_only: session.read_only,
-        auth: vec![acl::ip_id(entry.remote.ip())],
+        auth: Arc::from(vec![acl::ip_id(entry.remote.ip())]),
+        pipeline: pipeline.clone(),
+        route: None,
     };
-    while let Some(request) = requests.recv().await {
-        let step = session.handle(&request, entry.remote).await;
-        let (frame, close) = match step {
-            Step::Reply(frame) => (Some(frame), false),
-            Step::ReplyAndClose(frame) => (Some(frame), true),
-            Step::Close => (None, true),
+    loop {
+        let request = tokio::select! {
+            biased;
+            reason = pipeline.failed() => {
+                warn!(session = format_args!("0x{:x}", session.id), %reason,
+                      "write failed; closing the connection");
+                break;
+            }
+            request = requests.recv() => match request {
+                Some(request) => request,
+                None => return,
+            },
         };
-        record_done(&ctx, &entry, &request);
-        if let Some(frame) = frame
-            && out.send(frame).is_err()
-        {
-            break;
-        }
-        if close {
-            entry.close();
+        if !session.handle(request, entry.remote).await {
             break;
         }
     }
+    entry.close();
+}
+
+/// Updates counters as each request is answered.
+fn answer_hook(ctx: &Arc<Context>, entry: &Arc<ConnectionEntry>) -> AnswerHook {
+    let (ctx, entry) = (ctx.clone(), entry.clone());
+    Box::new(move |op_code, xid, received| record_done(&ctx, &entry, op_code, xid, received))
 }
 
 /// Updates counters once a request is answered.
-fn record_done(ctx: &Context, entry: &ConnectionEntry, request: &Request) {
-    let latency = request.received.elapsed().as_millis() as u64;
+fn record_done(ctx: &Context, entry: &ConnectionEntry, op_code: i32, xid: i32, received: Instant) {
+    let latency = received.elapsed().as_millis() as u64;
     ctx.stats.latency.record(latency);
     entry.stats.latency.record(latency);
     ctx.stats.outstanding.fetch_sub(1, Relaxed);
@@ -110,13 +150,13 @@ fn record_done(ctx: &Context, entry: &ConnectionEntry, request: &Request) {
         .stats
         .last_operation
         .lock()
-        .unwrap_or_else(|e| e.into_inner()) = operation_name(request.op_code);
-    if request.xid >= 0 {
+        .unwrap_or_else(|e| e.into_inner()) = operation_name(op_code);
+    if xid >= 0 {
         *entry
             .stats
             .last_cxid
             .lock()
-            .unwrap_or_else(|e| e.into_inner()) = i64::from(request.xid);
+            .unwrap_or_else(|e| e.into_inner()) = i64::from(xid);
     }
 }
 
@@ -125,41 +165,108 @@ fn header(xid: i32, zxid: i64, err: i32) -> ReplyHeader {
 }
 
 impl Session<'_> {
-    async fn handle(&mut self, request: &Request, remote: SocketAddr) -> Step {
+    /// Takes one request; `false` when the connection must close.
+    async fn handle(&mut self, request: Request, remote: SocketAddr) -> bool {
+        let op = OpCode::from_i32(request.op_code);
+        let refused = match op {
+            Some(op) if self.read_only => self.read_only_refusal(op, &request),
+            _ => None,
+        };
+        if refused.is_none() {
+            match (op, ZkState::classify(request.op_code)) {
+                (Some(OpCode::Ping), _) | (_, OpClass::Read) => {
+                    self.serve_local(request);
+                    return true;
+                }
+                (Some(op), OpClass::Write) if op != OpCode::Reconfig => {
+                    return self.submit(request).await;
+                }
+                _ => {}
+            }
+        }
+        // Everything else is answered once the session's earlier requests are.
+        self.pipeline.settled().await;
+        if self.pipeline.failure().is_some() {
+            return false;
+        }
+        let step = match (refused, op) {
+            (Some(step), _) => step,
+            (None, Some(op)) => self.serve(op, &request, remote).await,
+            (None, None) => self.unimplemented(&request),
+        };
+        let (frame, keep) = match step {
+            Step::Reply(frame) => (frame, true),
+            Step::ReplyAndClose(frame) => (frame, false),
+            // The connection's end settles the counters of what it leaves unanswered.
+            Step::Close => return false,
+        };
+        self.pipeline
+            .send_now(frame, request.op_code, request.xid, request.received);
+        keep
+    }
+
+    /// A read or a ping, in the session's order.
+    fn serve_local(&self, request: Request) {
+        let local = LocalRequest {
+            session: self.id,
+            xid: request.xid,
+            op_code: request.op_code,
+            body: request.body,
+            auth: self.auth.clone(),
+            received: request.received,
+        };
+        self.ctx.state.serve_in_order(&self.pipeline, local);
+    }
+
+    /// Submits a write to the log without waiting for it; `false` when the connection must close.
+    async fn submit(&mut self, request: Request) -> bool {
+        let ctx = self.ctx;
+        let route = match ctx.consensus.route().await {
+            Ok(route) => route,
+            Err(e) => {
+                warn!(session = format_args!("0x{:x}", self.id), error = %e, "write failed; closing the connection");
+                return false;
+            }
+        };
+        // Writes still in flight on another route must settle first: a later write must not
+        // commit if an earlier one is lost.
+        if self.route.is_some_and(|r| r != route) {
+            self.pipeline.settled().await;
+            if self.pipeline.failure().is_some() {
+                return false;
+            }
+        }
+        self.route = Some(route);
+        let command = Command::Request {
+            session_id: self.id,
+            xid: request.xid,
+            time_ms: now_ms(),
+            auth: self.auth.to_vec(),
+            op_code: request.op_code,
+            body: request.body.to_vec(),
+        }
+        .encode();
+        ctx.stats.proposals.record(command.len());
+        self.pipeline
+            .push_write(request.xid, request.op_code, request.received);
+        let (pipeline, xid) = (self.pipeline.clone(), request.xid);
+        let on_failure = Box::new(move |reason| pipeline.fail(xid, reason));
+        if let Err(e) = ctx.consensus.submit(route, command, on_failure).await {
+            warn!(session = format_args!("0x{:x}", self.id), error = %e, "write failed; closing the connection");
+            return false;
+        }
+        true
+    }
+
+    /// closeSession, sync, auth, SASL and reconfig, with nothing of the session ahead of them.
+    async fn serve(&mut self, op: OpCode, request: &Request, remote: SocketAddr) -> Step {
         let ctx = self.ctx;
         let xid = request.xid;
-        let Some(op) = OpCode::from_i32(request.op_code) else {
-            return self.unimplemented(request);
-        };
-        if self.read_only
-            && let Some(step) = self.read_only_refusal(op, request)
-        {
-            return step;
-        }
-        if op == OpCode::Reconfig {
-            return self.reconfig(request).await;
-        }
-        match ZkState::classify(request.op_code) {
-            OpClass::Read => {
-                let (err, body) = ctx.state.read(self.id, &self.auth, op, &request.body);
-                Step::Reply(reply_frame(&header(xid, ctx.state.last_zxid(), err), &body))
-            }
-            OpClass::Write => match ctx
-                .propose_request(self.id, &self.auth, request.op_code, &request.body)
-                .await
-            {
-                Ok(outcome) => Step::Reply(reply_frame(
-                    &header(xid, outcome.zxid, outcome.err),
-                    &outcome.body,
-                )),
-                Err(e) => {
-                    warn!(session = format_args!("0x{:x}", self.id), error = %e, "write failed; closing the connection");
-                    Step::Close
-                }
-            },
-            OpClass::Session if op == OpCode::CloseSession => {
+        match op {
+            OpCode::Reconfig => self.reconfig(request).await,
+            OpCode::CloseSession => {
                 ctx.tracker.remove(self.id);
-                let command = crate::state::Command::CloseSession {
+                let command = Command::CloseSession {
                     session_id: self.id,
                     time_ms: now_ms(),
                 };
@@ -174,8 +281,40 @@ impl Session<'_> {
                     }
                 }
             }
-            OpClass::Special => self.special(op, request, remote).await,
-            OpClass::Session | OpClass::Unknown => self.unimplemented(request),
+            OpCode::Auth => self.auth(request, remote),
+            OpCode::Sync => self.sync(request).await,
+            // SASL is not offered: the client is told authentication failed, and the connection closes,
+            // as Apache does when SASL authentication fails.
+            OpCode::Sasl => {
+                warn!(client = %remote, "SASL authentication is not supported; closing the connection");
+                ServerStats::bump(&ctx.stats.auth_failed);
+                Step::ReplyAndClose(reply_frame(
+                    &header(xid, 0, ErrorCode::AuthFailed.code()),
+                    &[],
+                ))
+            }
+            _ => self.unimplemented(request),
+        }
+    }
+
+    /// sync: this member catches up with the leader's commit point, then answers.
+    async fn sync(&self, request: &Request) -> Step {
+        let ctx = self.ctx;
+        let Ok(sync) = SyncRequest::from_bytes(&request.body) else {
+            return Step::Close;
+        };
+        match ctx.consensus.sync().await {
+            Ok(()) => {
+                let body = SyncResponse { path: sync.path }.to_bytes();
+                Step::Reply(reply_frame(
+                    &header(request.xid, ctx.state.last_zxid(), 0),
+                    &body,
+                ))
+            }
+            Err(e) => {
+                warn!(error = %e, "sync failed; closing the connection");
+                Step::Close
+            }
         }
     }
 
@@ -202,41 +341,6 @@ impl Session<'_> {
             &header(request.xid, zxid, ErrorCode::NotReadOnly.code()),
             &[],
         )))
-    }
-
-    /// Ping, auth, SASL, sync.
-    async fn special(&mut self, op: OpCode, request: &Request, remote: SocketAddr) -> Step {
-        let ctx = self.ctx;
-        let xid = request.xid;
-        match op {
-            OpCode::Ping => Step::Reply(reply_frame(&header(xid, ctx.state.last_zxid(), 0), &[])),
-            OpCode::Auth => self.auth(request, remote),
-            OpCode::Sync => {
-                let Ok(sync) = SyncRequest::from_bytes(&request.body) else {
-                    return Step::Close;
-                };
-                match ctx.consensus.sync().await {
-                    Ok(()) => {
-                        let body = SyncResponse { path: sync.path }.to_bytes();
-                        Step::Reply(reply_frame(&header(xid, ctx.state.last_zxid(), 0), &body))
-                    }
-                    Err(e) => {
-                        warn!(error = %e, "sync failed; closing the connection");
-                        Step::Close
-                    }
-                }
-            }
-            // SASL is not offered: the client is told authentication failed, and the connection closes,
-            // as Apache does when SASL authentication fails.
-            _ => {
-                warn!(client = %remote, "SASL authentication is not supported; closing the connection");
-                ServerStats::bump(&ctx.stats.auth_failed);
-                Step::ReplyAndClose(reply_frame(
-                    &header(xid, 0, ErrorCode::AuthFailed.code()),
-                    &[],
-                ))
-            }
-        }
     }
 
     /// reconfig: checked here, carried out by the consensus layer (see `crate::reconfig`).
@@ -277,11 +381,13 @@ impl Session<'_> {
         match ids {
             Some(ids) => {
                 info!(session = format_args!("0x{:x}", self.id), client = %remote, "auth success");
+                let mut auth = self.auth.to_vec();
                 for id in ids {
-                    if !self.auth.contains(&id) {
-                        self.auth.push(id);
+                    if !auth.contains(&id) {
+                        auth.push(id);
                     }
                 }
+                self.auth = Arc::from(auth);
                 Step::Reply(reply_frame(&header(xid, 0, 0), &[]))
             }
             None => {

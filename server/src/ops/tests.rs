@@ -46,6 +46,7 @@ impl Harness {
     fn write(&self, op: OpCode, body: &impl Record) -> Outcome {
         self.command(Command::Request {
             session_id: SESSION,
+            xid: 0,
             time_ms: 1_000 + self.next.get(),
             auth: self.auth.clone(),
             op_code: op.code(),
@@ -767,6 +768,7 @@ fn unknown_session_and_undecodable_body_errors() {
     let h = Harness::new();
     let o = h.command(Command::Request {
         session_id: 0x999,
+        xid: 0,
         time_ms: 0,
         auth: vec![],
         op_code: 1,

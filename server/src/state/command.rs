@@ -27,6 +27,9 @@ pub enum Command {
     Request {
         /// The requesting session.
         session_id: i64,
+        /// The client's xid: the member the client is connected to answers it when it applies
+        /// the entry (see `crate::pipeline`).
+        xid: i32,
         /// The leader's wall clock at proposal, ms (becomes ctime/mtime).
         time_ms: i64,
         /// The session's authenticated identities on its connection.
@@ -47,8 +50,13 @@ pub enum Command {
 
 const CREATE_SESSION: u8 = 1;
 const CLOSE_SESSION: u8 = 2;
-const REQUEST: u8 = 3;
 const DELETE_EXPIRED: u8 = 4;
+/// A request without its xid, as logs written before pipelining hold them.
+const REQUEST_WITHOUT_XID: u8 = 3;
+const REQUEST: u8 = 5;
+
+/// The xid given to requests of [`REQUEST_WITHOUT_XID`] entries: no pipeline waits for it.
+const NO_XID: i32 = i32::MIN;
 
 impl Command {
     /// The command as log-entry bytes.
@@ -75,6 +83,7 @@ impl Command {
             }
             Command::Request {
                 session_id,
+                xid,
                 time_ms,
                 auth,
                 op_code,
@@ -82,6 +91,7 @@ impl Command {
             } => {
                 w.raw(&[REQUEST]);
                 w.long(*session_id);
+                w.int(*xid);
                 w.long(*time_ms);
                 w.vec(auth);
                 w.int(*op_code);
@@ -113,8 +123,9 @@ impl Command {
                 session_id: r.long()?,
                 time_ms: r.long()?,
             },
-            REQUEST => Command::Request {
+            REQUEST | REQUEST_WITHOUT_XID => Command::Request {
                 session_id: r.long()?,
+                xid: if tag == REQUEST { r.int()? } else { NO_XID },
                 time_ms: r.long()?,
                 auth: r.vec()?,
                 op_code: r.int()?,
@@ -185,6 +196,7 @@ mod tests {
             },
             Command::Request {
                 session_id: 7,
+                xid: 12,
                 time_ms: 1,
                 auth: vec![Id::new("ip", "127.0.0.1")],
                 op_code: 1,
@@ -198,6 +210,22 @@ mod tests {
         for c in commands {
             assert_eq!(Command::decode(&c.encode()).unwrap(), c);
         }
+        // A request logged before requests carried their xid.
+        let mut legacy = vec![REQUEST_WITHOUT_XID];
+        legacy.extend_from_slice(&7i64.to_be_bytes());
+        legacy.extend_from_slice(&1i64.to_be_bytes());
+        legacy.extend_from_slice(&(-1i32).to_be_bytes());
+        legacy.extend_from_slice(&2i32.to_be_bytes());
+        legacy.extend_from_slice(&0i32.to_be_bytes());
+        assert!(matches!(
+            Command::decode(&legacy).unwrap(),
+            Command::Request {
+                session_id: 7,
+                xid: NO_XID,
+                op_code: 2,
+                ..
+            }
+        ));
         assert!(Command::decode(&[9]).is_err());
         assert!(Command::decode(&[]).is_err());
     }

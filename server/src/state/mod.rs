@@ -18,7 +18,9 @@ mod snapshot;
 
 use std::sync::{Mutex, MutexGuard};
 
-use zk_proto::{ErrorCode, Id, OpCode};
+use bytes::BytesMut;
+use zk_proto::frame::reply_frame;
+use zk_proto::{ErrorCode, Id, OpCode, ReplyHeader};
 
 pub use command::{Command, Outcome};
 pub use sessions::{SessionRecord, SessionTable};
@@ -27,6 +29,7 @@ use crate::config::{LearnerType, ServerSpec};
 use crate::consensus::{Member, SnapshotError, StateMachine};
 pub use crate::ops::Settings;
 use crate::ops::{ReadCtx, WriteCtx};
+use crate::pipeline::{LocalRequest, Pipeline, Pipelines};
 use crate::tree::CONFIG;
 use crate::tree::DataTree;
 use crate::watch::{Change, WatchManager};
@@ -75,6 +78,9 @@ pub struct ZkState {
     settings: Settings,
     inner: Mutex<Inner>,
     watches: WatchManager,
+    /// The pipelines of the sessions connected to this member: applied writes are answered
+    /// through them.
+    pipelines: Pipelines,
     /// Config texts committed since [`ZkState::take_config_changes`] last ran (kept only with
     /// `reconfigEnabled`, where every version is written to a file of its own).
     config_changes: Mutex<Vec<String>>,
@@ -93,6 +99,7 @@ impl ZkState {
             settings,
             inner: Mutex::new(Inner { image }),
             watches: WatchManager::default(),
+            pipelines: Pipelines::default(),
             config_changes: Mutex::new(Vec::new()),
         }
     }
@@ -124,7 +131,17 @@ impl ZkState {
     /// body (empty on error). Watches asked for are registered for `session`; the tree cannot change
     /// between the read and the registration.
     pub fn read(&self, session: i64, auth: &[Id], op: OpCode, body: &[u8]) -> (i32, Vec<u8>) {
-        let inner = self.lock();
+        self.read_in(&self.lock(), session, auth, op, body)
+    }
+
+    fn read_in(
+        &self,
+        inner: &Inner,
+        session: i64,
+        auth: &[Id],
+        op: OpCode,
+        body: &[u8],
+    ) -> (i32, Vec<u8>) {
         let ctx = ReadCtx {
             tree: &inner.image.tree,
             watches: &self.watches,
@@ -136,6 +153,34 @@ impl ZkState {
             Ok(body) => (0, body),
             Err(err) => (err.code(), Vec::new()),
         }
+    }
+
+    /// Serves a read or a ping of a pipelined session in the session's order: at once if none
+    /// of its writes is pending, else once they are applied (see `crate::pipeline`).
+    pub fn serve_in_order(&self, pipeline: &Pipeline, request: LocalRequest) {
+        let inner = self.lock();
+        pipeline.serve_local(request, |r| self.answer_local(&inner, r));
+    }
+
+    /// The pipelines of the sessions connected to this member.
+    pub fn pipelines(&self) -> &Pipelines {
+        &self.pipelines
+    }
+
+    /// The reply frame to a read or a ping, from the state in `inner`.
+    fn answer_local(&self, inner: &Inner, request: &LocalRequest) -> BytesMut {
+        let zxid = inner.image.last_zxid;
+        let (err, body) = match OpCode::from_i32(request.op_code) {
+            Some(OpCode::Ping) => (0, Vec::new()),
+            Some(op) => self.read_in(inner, request.session, &request.auth, op, &request.body),
+            None => (ErrorCode::Unimplemented.code(), Vec::new()),
+        };
+        let header = ReplyHeader {
+            xid: request.xid,
+            zxid,
+            err,
+        };
+        reply_frame(&header, &body)
     }
 
     /// The `/zookeeper/config` texts committed since the last call, oldest first (only kept with
@@ -242,6 +287,7 @@ impl ZkState {
             }
             Command::Request {
                 session_id,
+                xid: _,
                 time_ms,
                 auth,
                 op_code,
@@ -302,7 +348,27 @@ impl StateMachine for ZkState {
     fn apply(&self, zxid: i64, command: &[u8]) -> Vec<u8> {
         let mut inner = self.lock();
         let outcome = match Command::decode(command) {
-            Ok(command) => self.apply_command(&mut inner, zxid, command),
+            Ok(command) => {
+                let request = match &command {
+                    Command::Request {
+                        session_id, xid, ..
+                    } => self.pipelines.get(*session_id).map(|p| (p, *xid)),
+                    _ => None,
+                };
+                let outcome = self.apply_command(&mut inner, zxid, command);
+                // Answered here, after the watch events the write fired and before any later
+                // entry's: the order Apache's clients see.
+                if let Some((pipeline, xid)) = request {
+                    let header = ReplyHeader {
+                        xid,
+                        zxid: outcome.zxid,
+                        err: outcome.err,
+                    };
+                    let frame = reply_frame(&header, &outcome.body);
+                    pipeline.write_applied(xid, frame, |r| self.answer_local(&inner, r));
+                }
+                outcome
+            }
             Err(_) => {
                 inner.image.last_zxid = zxid;
                 Outcome {

@@ -22,6 +22,7 @@ fn open(state: &ZkState, zxid: i64, session: i64) {
 fn request(state: &ZkState, zxid: i64, session: i64, op: OpCode, body: &impl Record) -> Outcome {
     let c = Command::Request {
         session_id: session,
+        xid: 0,
         time_ms: zxid * 10,
         auth: vec![],
         op_code: op.code(),

@@ -50,6 +50,26 @@ impl CallError {
     }
 }
 
+/// Opens a connection to member `target` at its quorum address `addr`.
+pub(crate) async fn connect(target: u64, addr: Option<&str>) -> Result<TcpStream, CallError> {
+    let unreachable = |source| CallError::Unreachable { target, source };
+    let addr = addr.ok_or_else(|| {
+        unreachable(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "no quorum address in the server spec",
+        ))
+    })?;
+    let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, format!("connecting to {addr}")))
+        .and_then(|r| r)
+        .map_err(unreachable)?;
+    stream
+        .set_nodelay(true)
+        .map_err(|source| CallError::Network { target, source })?;
+    Ok(stream)
+}
+
 /// Creates a [`PeerClient`] per target, as Raft asks for them.
 pub(crate) struct PeerNetwork;
 
@@ -87,22 +107,7 @@ impl PeerClient {
         let target = self.target;
         let network = |source| CallError::Network { target, source };
         if self.conn.is_none() {
-            let addr = self.addr.clone().ok_or_else(|| CallError::Unreachable {
-                target,
-                source: io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "no quorum address in the server spec",
-                ),
-            })?;
-            let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&addr))
-                .await
-                .map_err(|_| {
-                    io::Error::new(io::ErrorKind::TimedOut, format!("connecting to {addr}"))
-                })
-                .and_then(|r| r)
-                .map_err(|source| CallError::Unreachable { target, source })?;
-            stream.set_nodelay(true).map_err(network)?;
-            self.conn = Some(stream);
+            self.conn = Some(connect(target, self.addr.as_deref()).await?);
         }
         let conn = self.conn.as_mut().expect("connected above");
         let exchange = async {

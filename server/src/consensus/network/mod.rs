@@ -8,11 +8,13 @@
 //!
 //! Each connection carries requests and replies in turn, framed as `u32 length (big-endian) |
 //! postcard-encoded message` (`wire`). `client` is the outgoing side (one connection per peer,
-//! re-opened after an error), `server` the listener that answers them.
+//! re-opened after an error), `server` the listener that answers them. A follower's pipelined
+//! client writes travel on a connection of their own, an ordered stream (`write_stream`).
 
 pub(crate) mod client;
 pub(crate) mod server;
 pub(crate) mod wire;
+pub(crate) mod write_stream;
 
 /// The `host:quorumPort` address in an Apache server spec
 /// (`host:quorumPort:electionPort[:role][;[clientHost:]clientPort]`).

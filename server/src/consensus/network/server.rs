@@ -1,5 +1,5 @@
-//! The listener on the quorum port: answers Raft RPCs, forwarded writes, read-index requests and
-//! reports of session activity.
+//! The listener on the quorum port: answers Raft RPCs, forwarded writes (one at a time, or on a
+//! stream of their own), read-index requests and reports of session activity.
 
 use std::io;
 use std::sync::{Arc, Mutex};
@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use super::wire::{PeerRequest, PeerResponse, read_frame, write_frame};
+use super::write_stream;
 use crate::consensus::bootstrap::answer_join;
 use crate::consensus::membership::{change_on_leader, refused_for_leader};
 use crate::consensus::typ::{Command, Raft, Snapshot, TypeConfig};
@@ -77,6 +78,9 @@ pub(crate) async fn serve(listener: TcpListener, raft: Raft, peers: PeerContext)
 async fn serve_connection(mut stream: TcpStream, raft: Raft, peers: PeerContext) -> io::Result<()> {
     stream.set_nodelay(true)?;
     while let Some(request) = read_frame::<_, PeerRequest>(&mut stream).await? {
+        if matches!(request, PeerRequest::WriteStream) {
+            return write_stream::serve(stream, raft).await;
+        }
         let response = answer(&raft, request, &peers).await;
         write_frame(&mut stream, &response).await?;
     }
@@ -150,6 +154,9 @@ async fn answer(raft: &Raft, request: PeerRequest, peers: &PeerContext) -> PeerR
                 None => failed(&e),
             },
         },
+        PeerRequest::WriteStream | PeerRequest::Writes(_) => {
+            failed(&"writes belong on a stream of their own")
+        }
         PeerRequest::ReadIndex => match raft.ensure_linearizable(ReadPolicy::ReadIndex).await {
             Ok(read) => PeerResponse::ReadIndex {
                 index: read.index(),

@@ -41,6 +41,10 @@ pub(crate) enum PeerRequest {
     TransferLeader(TransferLeaderRequest<TypeConfig>),
     /// A write forwarded by a member that does not lead.
     Propose(Vec<u8>),
+    /// Turns the connection into an ordered stream of forwarded writes (`write_stream`).
+    WriteStream,
+    /// Writes on a stream, in submission order, each with its sequence number.
+    Writes(Vec<(u64, Vec<u8>)>),
     /// The leader's current commit point, confirmed with a quorum (for `sync`).
     ReadIndex,
     /// Sessions of clients connected to the sender that were active since its last report: the
@@ -81,6 +85,8 @@ pub(crate) enum PeerResponse {
         /// What the state machine returned for it.
         reply: Vec<u8>,
     },
+    /// Outcomes of writes on a stream, by sequence number: applied, or why not.
+    Written(Vec<(u64, Result<(), String>)>),
     /// Everything up to `index` was committed when the request arrived.
     ReadIndex {
         /// Log index to wait for.
