@@ -76,6 +76,7 @@ impl Server {
             sync_limit: config.sync_limit,
             snap_count: config.snap_count,
             snap_retain_count: config.snap_retain_count,
+            force_sync: config.force_sync,
         };
         let consensus = Arc::new(Consensus::start(options, state.clone()).await?);
         let client_listener = bind(&config.client_address).await?;

@@ -36,6 +36,7 @@ const KNOWN_PROPERTIES: &[&str] = &[
     "jute.maxbuffer",
     "readonlymode.enabled",
     "zookeeper.readonlymode.enabled",
+    "zookeeper.forceSync",
 ];
 
 /// Apache keys accepted for compatibility that change nothing here.
@@ -61,8 +62,6 @@ const IGNORED_KEYS: &[&str] = &[
     "globalOutstandingLimit",
     "preAllocSize",
     "zookeeper.preAllocSize",
-    "forceSync",
-    "zookeeper.forceSync",
     "multiAddress.enabled",
 ];
 
@@ -288,6 +287,7 @@ fn build(
         purge_interval_hours: number("autopurge.purgeInterval", raw.purge_interval.as_deref())?
             .unwrap_or(0),
         snap_count: number("snapCount", prop("zookeeper.snapCount"))?.unwrap_or(DEFAULT_SNAP_COUNT),
+        force_sync: yes_no("forceSync", prop("zookeeper.forceSync"))?.unwrap_or(true),
         extended_types_enabled: boolean(
             "extendedTypesEnabled",
             prop("zookeeper.extendedTypesEnabled"),

@@ -104,6 +104,9 @@ pub struct ServerConfig {
     pub purge_interval_hours: u32,
     /// `snapCount`: log entries between snapshots.
     pub snap_count: u64,
+    /// `forceSync` (default yes): every batch of log writes is fsynced before it counts as
+    /// written; `no` leaves it to the operating system, as Apache's does.
+    pub force_sync: bool,
     /// `extendedTypesEnabled` (TTL nodes).
     pub extended_types_enabled: bool,
     /// `jute.maxbuffer`: the largest accepted frame.

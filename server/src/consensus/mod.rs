@@ -131,6 +131,8 @@ pub struct ConsensusOptions {
     pub snap_count: u64,
     /// `autopurge.snapRetainCount`: how many snapshots are kept on disk.
     pub snap_retain_count: u32,
+    /// `forceSync`: fsync every batch of log writes before reporting it written.
+    pub force_sync: bool,
 }
 
 #[cfg(test)]

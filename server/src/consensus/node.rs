@@ -88,7 +88,8 @@ impl Consensus {
         let storage = |e: std::io::Error| ConsensusError::Storage(e.to_string());
         std::fs::create_dir_all(&opts.data_dir).map_err(storage)?;
         std::fs::create_dir_all(&opts.data_log_dir).map_err(storage)?;
-        let log = LogStore::open(&opts.data_log_dir, DEFAULT_SEGMENT_BYTES).map_err(storage)?;
+        let log = LogStore::open(&opts.data_log_dir, DEFAULT_SEGMENT_BYTES, opts.force_sync)
+            .map_err(storage)?;
         let snapshots =
             SnapshotStore::open(&opts.data_dir, opts.snap_retain_count).map_err(storage)?;
         let adapter = StateMachineAdapter::open(sm, snapshots).map_err(storage)?;

@@ -58,6 +58,7 @@ fn standalone_defaults_are_apaches() {
     assert!(!c.is_distributed());
     assert_eq!(c.snap_retain_count, 3);
     assert_eq!(c.snap_count, 100_000);
+    assert!(c.force_sync);
 }
 
 #[test]
@@ -140,6 +141,14 @@ fn system_properties_and_zoo_cfg_fallbacks() {
     );
     assert!(c.skip_acl);
     assert_eq!(c.jute_max_buffer, 77);
+}
+
+#[test]
+fn force_sync_is_read_from_zoo_cfg_and_from_the_system_property() {
+    let base = "dataDir={dir}/data\nclientPort=2181\n";
+    assert!(!load_ok(&format!("{base}forceSync=no\n"), None, &[]).force_sync);
+    assert!(!load_ok(base, None, &[("zookeeper.forceSync", "no")]).force_sync);
+    assert!(load_ok(base, None, &[("zookeeper.forceSync", "yes")]).force_sync);
 }
 
 #[test]

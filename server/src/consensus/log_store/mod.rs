@@ -42,11 +42,18 @@ struct Shared {
 struct State {
     entries: BTreeMap<u64, Entry>,
     purged: Option<LogId>,
+    /// The committed log id last saved through this store (its file is written behind).
+    committed: Option<Option<LogId>>,
 }
 
 impl LogStore {
-    /// Opens the log in `dir` (created if missing) and starts its writer thread.
-    pub(crate) fn open(dir: &Path, max_segment_bytes: u64) -> io::Result<LogStore> {
+    /// Opens the log in `dir` (created if missing) and starts its writer thread, which fsyncs
+    /// every batch of writes when `force_sync` is set (`forceSync`).
+    pub(crate) fn open(
+        dir: &Path,
+        max_segment_bytes: u64,
+        force_sync: bool,
+    ) -> io::Result<LogStore> {
         let segment_dir = dir.join("raft-log");
         let meta = Meta::new(&segment_dir);
         let (segments, raw) = Segments::open(&segment_dir, max_segment_bytes)?;
@@ -77,14 +84,19 @@ impl LogStore {
             ));
         }
         let (tx, rx) = mpsc::channel();
+        let writer_meta = meta.clone();
         std::thread::Builder::new()
             .name("raft-log-writer".into())
-            .spawn(move || segments.run(rx))?;
+            .spawn(move || segments.run(rx, &writer_meta, force_sync))?;
         tracing::info!(dir = %segment_dir.display(), entries = entries.len(), ?purged, "raft log opened");
         Ok(LogStore {
             shared: Arc::new(Shared {
                 meta,
-                state: Mutex::new(State { entries, purged }),
+                state: Mutex::new(State {
+                    entries,
+                    purged,
+                    committed: None,
+                }),
                 writer: Mutex::new(tx),
             }),
         })
@@ -153,12 +165,18 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         blocking(move || meta.save_vote(&vote)).await
     }
 
+    /// Queued for the writer thread, which records the latest one after its next pass: Raft
+    /// awaits this before applying, so it must not cost a file write on every commit. (The
+    /// committed mark only speeds up recovery; losing the last one costs nothing.)
     async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), io::Error> {
-        let meta = self.shared.meta.clone();
-        blocking(move || meta.save_committed(&committed)).await
+        self.state().committed = Some(committed);
+        self.send(WriteOp::SaveCommitted(committed))
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId>, io::Error> {
+        if let Some(committed) = self.state().committed {
+            return Ok(committed);
+        }
         let meta = self.shared.meta.clone();
         blocking(move || meta.read_committed()).await
     }

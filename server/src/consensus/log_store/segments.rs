@@ -11,8 +11,9 @@ use std::io::{self, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
+use super::meta::Meta;
 use super::record;
-use crate::consensus::typ::IoFlushed;
+use crate::consensus::typ::{IoFlushed, LogId};
 
 /// A segment is closed and a new one started once it grows past this size.
 pub(crate) const DEFAULT_SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
@@ -28,6 +29,8 @@ pub(crate) enum WriteOp {
     TruncateFrom(u64),
     /// Delete the segment files whose entries all have an index up to this one.
     PurgeUpTo(u64),
+    /// Record the committed log id (after the pass's writes; only the pass's last one).
+    SaveCommitted(Option<LogId>),
 }
 
 struct Segment {
@@ -113,14 +116,17 @@ impl Segments {
         Ok((this, entries))
     }
 
-    /// Runs the writer loop until every sender is gone. Errors are reported to the appends of the
-    /// pass that failed and of every later pass: the log must not go on after a lost write.
-    pub(crate) fn run(mut self, ops: mpsc::Receiver<WriteOp>) {
+    /// Runs the writer loop until every sender is gone, fsyncing each pass when `force_sync`
+    /// and then recording the pass's last committed log id in `meta`. Errors are reported to the
+    /// appends of the pass that failed and of every later pass: the log must not go on after a
+    /// lost write.
+    pub(crate) fn run(mut self, ops: mpsc::Receiver<WriteOp>, meta: &Meta, force_sync: bool) {
         let mut broken: Option<String> = None;
         while let Ok(op) = ops.recv() {
             let mut batch = vec![op];
             batch.extend(ops.try_iter());
             let mut flushed = Vec::new();
+            let mut committed = None;
             let mut result = Ok(());
             for op in batch {
                 let step = match op {
@@ -130,13 +136,20 @@ impl Segments {
                     }
                     WriteOp::TruncateFrom(index) => self.truncate_from(index),
                     WriteOp::PurgeUpTo(index) => self.purge_up_to(index),
+                    WriteOp::SaveCommitted(log_id) => {
+                        committed = Some(log_id);
+                        Ok(())
+                    }
                 };
                 if result.is_ok() {
                     result = step;
                 }
             }
-            if result.is_ok() {
+            if result.is_ok() && force_sync {
                 result = self.sync();
+            }
+            if let (Ok(()), Some(log_id)) = (&result, committed) {
+                result = meta.save_committed(&log_id);
             }
             if let Err(e) = result {
                 tracing::error!(error = %e, "writing the raft log failed");

@@ -24,7 +24,7 @@ fn blanks(term: u64, indexes: std::ops::RangeInclusive<u64>) -> Vec<Entry> {
 async fn truncation_purge_vote_and_commit_survive_a_reopen() {
     let dir = tempfile::tempdir().unwrap();
     // Tiny segments: every operation crosses segment boundaries.
-    let mut store = LogStore::open(dir.path(), 128).unwrap();
+    let mut store = LogStore::open(dir.path(), 128, true).unwrap();
     append_durably(&mut store, blanks(1, 0..=29)).await;
     store
         .truncate_after(Some(log_id::<TypeConfig>(1, 1, 19)))
@@ -41,7 +41,7 @@ async fn truncation_purge_vote_and_commit_survive_a_reopen() {
     append_durably(&mut store, blanks(2, 26..=26)).await;
     drop(store);
 
-    let mut store = LogStore::open(dir.path(), 128).unwrap();
+    let mut store = LogStore::open(dir.path(), 128, true).unwrap();
     let state = store.get_log_state().await.unwrap();
     assert_eq!(
         state.last_purged_log_id,
@@ -63,7 +63,7 @@ async fn truncation_purge_vote_and_commit_survive_a_reopen() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_torn_last_record_is_cut_off() {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = LogStore::open(dir.path(), 1 << 20).unwrap();
+    let mut store = LogStore::open(dir.path(), 1 << 20, true).unwrap();
     append_durably(&mut store, blanks(1, 0..=4)).await;
     drop(store);
 
@@ -82,12 +82,12 @@ async fn a_torn_last_record_is_cut_off() {
         .set_len(len - 3)
         .unwrap();
 
-    let mut store = LogStore::open(dir.path(), 1 << 20).unwrap();
+    let mut store = LogStore::open(dir.path(), 1 << 20, true).unwrap();
     let state = store.get_log_state().await.unwrap();
     assert_eq!(state.last_log_id, Some(log_id::<TypeConfig>(1, 1, 3)));
     append_durably(&mut store, blanks(2, 4..=5)).await;
     drop(store);
-    let mut store = LogStore::open(dir.path(), 1 << 20).unwrap();
+    let mut store = LogStore::open(dir.path(), 1 << 20, true).unwrap();
     let ids: Vec<_> = store
         .try_get_log_entries(0..10)
         .await

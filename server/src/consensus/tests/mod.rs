@@ -29,6 +29,7 @@ fn options(root: &Path, id: u64, members: &[Member], snap_count: u64) -> Consens
         sync_limit: 5,
         snap_count,
         snap_retain_count: 3,
+        force_sync: true,
     }
 }
 

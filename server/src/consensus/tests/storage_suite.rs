@@ -20,7 +20,7 @@ impl StoreBuilder<TypeConfig, LogStore, StateMachineAdapter, TempDir> for OnDisk
     ) -> Result<(TempDir, LogStore, StateMachineAdapter), StorageError<TypeConfig>> {
         let dir = tempfile::tempdir().expect("temp dir");
         // Small segments, so the suite's truncations and purges cross segment boundaries.
-        let log = LogStore::open(dir.path(), 256).expect("open log");
+        let log = LogStore::open(dir.path(), 256, true).expect("open log");
         let snapshots = SnapshotStore::open(dir.path(), 2).expect("open snapshots");
         let sm = StateMachineAdapter::open(Arc::new(TestMachine::default()), snapshots)
             .expect("open sm");
