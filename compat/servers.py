@@ -37,6 +37,27 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
     raise TimeoutError(f"no server answered srvr on port {port} within {timeout}s")
 
 
+def mode(port: int) -> str:
+    """The `Mode:` line of the server's srvr reply (`Mode: ?` if it has none)."""
+    reply = four_letter_word(port, "srvr")
+    return next((l for l in reply.splitlines() if l.startswith("Mode:")), "Mode: ?")
+
+
+def wait_for_mode(port: int, wanted: str, timeout: float = 30.0) -> str:
+    """Polls srvr until the server reports `Mode: wanted`; returns the last Mode line seen."""
+    deadline = time.monotonic() + timeout
+    seen = "Mode: ?"
+    while time.monotonic() < deadline:
+        try:
+            seen = mode(port)
+        except OSError:
+            pass
+        if seen == f"Mode: {wanted}":
+            break
+        time.sleep(0.2)
+    return seen
+
+
 def four_letter_word(port: int, word: str, timeout: float = 5.0) -> str:
     """Sends a four-letter word and returns the whole reply (read until the server closes)."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
@@ -95,3 +116,55 @@ class Server:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
+
+
+class Ensemble:
+    """Three voting members of one flavour on loopback, each with its own scratch directory,
+    zoo.cfg (`base` plus `server.N=127.0.0.1:quorum:election;127.0.0.1:client` lines) and myid."""
+
+    SIZE = 3
+
+    def __init__(self, flavour: str, root: Path, base: str, ports: dict[str, list[int]]):
+        members = "".join(
+            f"server.{n}=127.0.0.1:{ports['quorum'][n]}:{ports['election'][n]};"
+            f"127.0.0.1:{ports['client'][n]}\n" for n in range(self.SIZE))
+        self.client_ports = ports["client"]
+        self.servers = [
+            Server(flavour, root / f"zk{n}", base.replace("@PORT@", str(ports["client"][n]))
+                   + members, myid=n)
+            for n in range(self.SIZE)]
+
+    @staticmethod
+    def ports() -> dict[str, list[int]]:
+        """Free loopback ports for a three-member ensemble: quorum, election and client."""
+        return {kind: [free_port() for _ in range(Ensemble.SIZE)]
+                for kind in ("quorum", "election", "client")}
+
+    def start(self) -> "Ensemble":
+        for server in self.servers:
+            server.start()
+        return self
+
+    def roles(self, timeout: float = 60.0) -> dict[str, int]:
+        """Polls srvr until one member leads and the others follow; returns the client ports of
+        the leader and of one follower as `{"leader": port, "follower": port}`."""
+        deadline = time.monotonic() + timeout
+        modes: list[str] = []
+        while time.monotonic() < deadline:
+            modes = [self._mode(port) for port in self.client_ports]
+            if sorted(modes) == ["Mode: follower", "Mode: follower", "Mode: leader"]:
+                return {"leader": self.client_ports[modes.index("Mode: leader")],
+                        "follower": self.client_ports[modes.index("Mode: follower")]}
+            time.sleep(0.2)
+        raise TimeoutError(f"no leader with two followers within {timeout}s: {modes}")
+
+    @staticmethod
+    def _mode(port: int) -> str:
+        try:
+            return mode(port)
+        except OSError:
+            return "Mode: ?"
+
+    def stop(self) -> None:
+        for server in reversed(self.servers):
+            server.stop()

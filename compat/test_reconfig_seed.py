@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from servers import Server, four_letter_word, free_port, wait_for_port
+from servers import Ensemble, Server, mode, wait_for_mode, wait_for_port
 from zkcli import run_session
 
 BASE = """tickTime=2000
@@ -34,25 +34,6 @@ skipACL=yes
 admin.enableServer=false
 4lw.commands.whitelist=*
 """
-
-
-def mode(port: int) -> str:
-    reply = four_letter_word(port, "srvr")
-    return next((l for l in reply.splitlines() if l.startswith("Mode:")), "Mode: ?")
-
-
-def wait_for_mode(port: int, wanted: str, timeout: float = 30.0) -> str:
-    deadline = time.monotonic() + timeout
-    seen = "Mode: ?"
-    while time.monotonic() < deadline:
-        try:
-            seen = mode(port)
-        except OSError:
-            pass
-        if seen == f"Mode: {wanted}":
-            break
-        time.sleep(0.2)
-    return seen
 
 
 def files(server: Server, versions: int, timeout: float = 10.0) -> list[str]:
@@ -161,7 +142,7 @@ def scenario(flavour: str, root: Path, ports: dict[str, int]) -> str:
 
 @pytest.mark.skipif(not os.environ.get("ZK_SERVER_BIN"), reason="ZK_SERVER_BIN names zk-server")
 def test_seed_scenario_matches_apache(tmp_path):
-    ports = {kind: [free_port() for _ in range(3)] for kind in ("quorum", "election", "client")}
+    ports = Ensemble.ports()
     out = {}
     for flavour in ("apache", "ours"):
         root = tmp_path / flavour
