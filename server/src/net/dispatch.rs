@@ -143,8 +143,16 @@ fn record_done(ctx: &Context, entry: &ConnectionEntry, op_code: i32, xid: i32, r
     let latency = received.elapsed().as_millis() as u64;
     ctx.stats.latency.record(latency);
     entry.stats.latency.record(latency);
-    ctx.stats.outstanding.fetch_sub(1, Relaxed);
-    entry.stats.outstanding.fetch_sub(1, Relaxed);
+    // A write applied just as its connection ended finds the connection's count already
+    // settled (set to zero, and taken off the server's): it counts for neither.
+    if entry
+        .stats
+        .outstanding
+        .fetch_update(Relaxed, Relaxed, |n| n.checked_sub(1))
+        .is_ok()
+    {
+        ctx.stats.outstanding.fetch_sub(1, Relaxed);
+    }
     entry.stats.last_response_ms.store(now_ms() as u64, Relaxed);
     *entry
         .stats
