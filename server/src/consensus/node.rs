@@ -637,7 +637,8 @@ const DEPOSED_LEADER_GRACE: Duration = Duration::from_millis(200);
 /// Raft timing from ZooKeeper's settings: the election timeout is half a tick to a tick (at least
 /// 150 ms; a follower grants no vote while it heard from its leader within the upper bound, so a
 /// crashed leader is replaced after about one to one and a half ticks), heartbeats four times per
-/// election timeout, a snapshot every `snapCount` entries,
+/// election timeout, replication payloads of up to [`MAX_PAYLOAD_ENTRIES`], a snapshot every
+/// `snapCount` entries,
 /// and `initLimit` ticks for a snapshot to be installed. A member whose log turns out shorter
 /// than the leader last knew is caught up again from scratch: that is a removed member's id
 /// coming back with a new, empty volume (the operator reuses ids), which the leader still knows
@@ -655,6 +656,7 @@ fn raft_config(opts: &ConsensusOptions) -> Result<Config, ConsensusError> {
         install_snapshot_timeout: request_timeout(opts).as_millis() as u64,
         snapshot_policy: SnapshotPolicy::LogsSinceLast(snap_count),
         max_in_snapshot_log_to_keep: snap_count.min(1000),
+        max_payload_entries: MAX_PAYLOAD_ENTRIES,
         enable_pre_vote: Some(true),
         enable_leader_restore: Some(false),
         allow_log_reversion: Some(true),
@@ -663,6 +665,10 @@ fn raft_config(opts: &ConsensusOptions) -> Result<Config, ConsensusError> {
     .validate()
     .map_err(|e| ConsensusError::Config(e.to_string()))
 }
+
+/// The most entries one append-entries message carries: enough for every write pipelined
+/// sessions keep in flight (hundreds of sessions × tens of requests) to travel in one round.
+const MAX_PAYLOAD_ENTRIES: u64 = 4096;
 
 /// `syncLimit` ticks, at least one second: how long a new member may take to catch up.
 fn catch_up_time(opts: &ConsensusOptions) -> Duration {
