@@ -94,8 +94,8 @@ fn refusal(
 /// every new voter that is connected and caught up ([`synced_ids`]); observers never count. A
 /// joiner that is not connected does not hold the change up: it becomes a voter of the committed
 /// configuration at once and catches up when it connects. A voter known to this leader that is
-/// connected but still catching up, or not heard from yet by a leader just elected, is waited for
-/// up to `settle`; an unknown one is not.
+/// connected but still catching up (or any, while a leader just elected has heard from nobody) is
+/// waited for up to `settle`; one that is not connected is not.
 pub(crate) async fn change_on_leader(
     raft: &Raft,
     members: &[Member],
@@ -185,8 +185,9 @@ pub(crate) fn is_observer_spec(spec: &str) -> bool {
 
 /// Waits until the synced members (this leader included; members connected as observers never
 /// count, even when the new config makes them participants) are a majority of `voters`, for at most
-/// `settle`, and only while some voter that this leader replicates to may still count: one that
-/// acknowledged but lags, or one not heard from yet. Refuses with `NoQuorum` otherwise.
+/// `settle`, and only while some voter may still count: one that is connected but still catching
+/// up, or any, while this leader (just elected) has heard from nobody yet. Refuses with
+/// `NoQuorum` otherwise, at once for voters that are not connected.
 async fn wait_for_synced_quorum(
     raft: &Raft,
     voters: &BTreeSet<u64>,
@@ -204,19 +205,20 @@ async fn wait_for_synced_quorum(
     let quorum = voters.len() / 2 + 1;
     let may_still_count = |metrics: &RaftMetrics| {
         let known = metrics.membership_config.membership();
-        let heartbeat = metrics.heartbeat.as_ref();
-        voters.iter().any(|id| {
-            *id != me
+        let acked = |id: &u64| {
+            metrics
+                .heartbeat
+                .as_ref()
+                .and_then(|acks| acks.get(id).cloned().flatten())
+        };
+        let nobody_heard = known.nodes().all(|(id, _)| *id == me || acked(id).is_none());
+        let lagging = |id: &u64| {
+            acked(id).is_some_and(|at| at.elapsed() <= ack_window)
                 && known
                     .get_node(id)
                     .is_some_and(|node| !is_observer_spec(&node.spec))
-                && heartbeat.is_none_or(|acks| {
-                    acks.get(id)
-                        .cloned()
-                        .flatten()
-                        .is_none_or(|at| at.elapsed() <= ack_window)
-                })
-        })
+        };
+        nobody_heard || voters.iter().any(|id| *id != me && lagging(id))
     };
     let deadline = Instant::now() + settle;
     let mut watch = raft.metrics();
