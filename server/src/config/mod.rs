@@ -24,10 +24,10 @@ mod whitelist;
 use std::path::PathBuf;
 
 pub use dynamic_file::{backup_static_config, dynamic_file_path, write_dynamic_config};
-pub use membership_files::MembershipFiles;
 pub use error::ConfigError;
 pub use load::{load, load_with_properties};
 pub use membership::{Membership, parse_hex_version};
+pub use membership_files::MembershipFiles;
 pub use server_spec::{HostPort, LearnerType, ServerSpec, ServerSpecError};
 pub use whitelist::{ALL_COMMANDS, FourLetterWhitelist};
 

@@ -198,7 +198,11 @@ async fn wait_for_synced_quorum(
     let counted = |metrics: &RaftMetrics| {
         let known = metrics.membership_config.membership();
         let mut synced = synced_ids(metrics, ack_window);
-        synced.retain(|id| known.get_node(id).is_some_and(|n| !is_observer_spec(&n.spec)));
+        synced.retain(|id| {
+            known
+                .get_node(id)
+                .is_some_and(|n| !is_observer_spec(&n.spec))
+        });
         synced.insert(me);
         voters.intersection(&synced).count()
     };
@@ -211,7 +215,9 @@ async fn wait_for_synced_quorum(
                 .as_ref()
                 .and_then(|acks| acks.get(id).cloned().flatten())
         };
-        let nobody_heard = known.nodes().all(|(id, _)| *id == me || acked(id).is_none());
+        let nobody_heard = known
+            .nodes()
+            .all(|(id, _)| *id == me || acked(id).is_none());
         let lagging = |id: &u64| {
             acked(id).is_some_and(|at| at.elapsed() <= ack_window)
                 && known
