@@ -183,11 +183,23 @@ pub(crate) fn is_observer_spec(spec: &str) -> bool {
         .is_some_and(|servers| servers.split(':').any(|f| f.trim() == "observer"))
 }
 
+/// How a voter of a new config that is not synced yet may still come to count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Pending {
+    /// Not at all: not connected (down, or running on its own), or an observer now.
+    No,
+    /// Not heard from yet: replicated to without an answer so far (added a moment ago), or any
+    /// voter while this leader, just elected, has heard from nobody.
+    Unheard,
+    /// Connected (acknowledged lately) but still catching up.
+    CatchingUp,
+}
+
 /// Waits until the synced members (this leader included; members connected as observers never
-/// count, even when the new config makes them participants) are a majority of `voters`, for at most
-/// `settle`, and only while some voter may still count: one that is connected but still catching
-/// up, or any, while this leader (just elected) has heard from nobody yet. Refuses with
-/// `NoQuorum` otherwise, at once for voters that are not connected.
+/// count, even when the new config makes them participants) are a majority of `voters`. While a
+/// voter that is not synced is connected and catching up, it is waited for up to `settle`; one
+/// not heard from yet, up to an election timeout; when no voter may still count, the change is
+/// refused at once with `NoQuorum`, as Apache refuses it.
 async fn wait_for_synced_quorum(
     raft: &Raft,
     voters: &BTreeSet<u64>,
@@ -195,54 +207,29 @@ async fn wait_for_synced_quorum(
 ) -> Result<(), ChangeRefusal> {
     let ack_window = Duration::from_millis(raft.config().election_timeout_max);
     let me = *raft.node_id();
-    let counted = |metrics: &RaftMetrics| {
-        let known = metrics.membership_config.membership();
-        let mut synced = synced_ids(metrics, ack_window);
-        synced.retain(|id| {
-            known
-                .get_node(id)
-                .is_some_and(|n| !is_observer_spec(&n.spec))
-        });
-        synced.insert(me);
-        voters.intersection(&synced).count()
-    };
     let quorum = voters.len() / 2 + 1;
-    let may_still_count = |metrics: &RaftMetrics| {
-        let known = metrics.membership_config.membership();
-        let acked = |id: &u64| {
-            metrics
-                .heartbeat
-                .as_ref()
-                .and_then(|acks| acks.get(id).cloned().flatten())
-        };
-        let nobody_heard = known
-            .nodes()
-            .all(|(id, _)| *id == me || acked(id).is_none());
-        let lagging = |id: &u64| {
-            acked(id).is_some_and(|at| at.elapsed() <= ack_window)
-                && known
-                    .get_node(id)
-                    .is_some_and(|node| !is_observer_spec(&node.spec))
-        };
-        nobody_heard || voters.iter().any(|id| *id != me && lagging(id))
-    };
-    let deadline = Instant::now() + settle;
+    let started = Instant::now();
     let mut watch = raft.metrics();
     loop {
-        let (count, waiting) = {
+        let (count, pending) = {
             let now = watch.borrow_watched();
             if now.state != ServerState::Leader {
                 return Err(ChangeRefusal::NotLeader(now.current_leader));
             }
-            (counted(&now), may_still_count(&now))
+            quorum_progress(&now, voters, ack_window)
         };
         if count >= quorum {
             return Ok(());
         }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if !waiting || left.is_zero() {
+        let bound = match pending {
+            Pending::No => Duration::ZERO,
+            Pending::Unheard => settle.min(ack_window),
+            Pending::CatchingUp => settle,
+        };
+        let left = bound.saturating_sub(started.elapsed());
+        if left.is_zero() {
             return Err(ChangeRefusal::NoQuorum(format!(
-                "{count} of the {} new voters synced with the leader",
+                "{count} of the {} new voters synced with leader {me}",
                 voters.len()
             )));
         }
@@ -250,6 +237,49 @@ async fn wait_for_synced_quorum(
         let tick = left.min(Duration::from_millis(50));
         let _ = tokio::time::timeout(tick, watch.changed()).await;
     }
+}
+
+/// How many of `voters` count as synced on this leader (itself included), and how the others
+/// may still come to count (the most hopeful of them).
+fn quorum_progress(
+    metrics: &RaftMetrics,
+    voters: &BTreeSet<u64>,
+    ack_window: Duration,
+) -> (usize, Pending) {
+    let me = metrics.id;
+    let known = metrics.membership_config.membership();
+    let participant = |id: &u64| {
+        known
+            .get_node(id)
+            .is_some_and(|node| !is_observer_spec(&node.spec))
+    };
+    let synced = synced_ids(metrics, ack_window);
+    let counts = |id: &u64| *id == me || (synced.contains(id) && participant(id));
+    let acked = |id: &u64| {
+        metrics
+            .heartbeat
+            .as_ref()
+            .and_then(|acks| acks.get(id).cloned().flatten())
+    };
+    let replicating = |id: &u64| {
+        metrics
+            .replication
+            .as_ref()
+            .is_some_and(|r| r.contains_key(id))
+    };
+    let mut others = known.voter_ids().filter(|id| *id != me).peekable();
+    let nobody_heard = others.peek().is_some() && others.all(|id| acked(&id).is_none());
+    let pending = voters
+        .iter()
+        .filter(|id| !counts(id) && participant(id))
+        .map(|id| match acked(id) {
+            Some(at) if at.elapsed() <= ack_window => Pending::CatchingUp,
+            None if nobody_heard || replicating(id) => Pending::Unheard,
+            _ => Pending::No,
+        })
+        .max()
+        .unwrap_or(Pending::No);
+    (voters.iter().filter(|id| counts(id)).count(), pending)
 }
 
 /// Runs on every member: when it leads and finds a joint config written under an earlier term

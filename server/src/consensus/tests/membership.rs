@@ -87,8 +87,9 @@ async fn a_caught_up_member_is_added_as_a_voter() {
 async fn a_change_without_a_synced_quorum_of_the_new_voters_is_refused_at_once() {
     let dir = tempfile::tempdir().unwrap();
     // The seed rule: a one-member ensemble cannot add an unconnected voter ({1} of {1, 2}).
+    let seed_dir = tempfile::tempdir().unwrap();
     let pair = voters(2, 28300);
-    let (seed, _) = start(dir.path(), 1, &pair[..1], 1000).await;
+    let (seed, _) = start(seed_dir.path(), 1, &pair[..1], 1000).await;
     seed.propose(b"alone".to_vec()).await.unwrap();
     let started = std::time::Instant::now();
     let refused = seed.change_membership(pair.clone(), None).await;
