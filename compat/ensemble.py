@@ -60,7 +60,8 @@ def files(server: Server, versions: int, timeout: float = 10.0) -> list[str]:
     zoo.cfg, and the newest dynamic file's content. A member writes its files before it serves
     with them, so nothing half written may show here."""
     def dynamic_count() -> str:
-        return str(sum(1 for p in server.workdir.iterdir() if ".dynamic." in p.name))
+        return str(sum(1 for p in server.workdir.iterdir()
+                       if ".dynamic." in p.name and not p.name.endswith(".tmp")))
     poll(dynamic_count, lambda n: int(n) >= versions, timeout)
     names = sorted(p.name for p in server.workdir.iterdir() if p.name.startswith("zoo.cfg"))
     pointer = [l for l in server.cfg.read_text().splitlines() if l.startswith("dynamicConfigFile=")]
