@@ -1,8 +1,8 @@
-//! Membership changes on loopback (quorum ports 27401..=27404, 27501..=27509, 28201..=28204,
-//! 28301..=28302, 27601..=27603,
-//! 27701..=27704, 27801..=27802, 27901..=27903, 28001..=28002, 28101..=28102): a joiner syncing before it is
-//! added, refusing a change without a synced quorum of the new voters, an unconnected voter that
-//! joins at once and votes once it connects, removing the leader, configured observers, a
+//! Membership changes on loopback (quorum ports 27401..=27404, 27501..=27509, 27601..=27603,
+//! 27701..=27704, 27801..=27802, 27901..=27903, 28001..=28002, 28101..=28102, 28201..=28204,
+//! 28301..=28302, 28401..=28404): a joiner syncing before it is added, refusing a change without
+//! a synced quorum of the new voters, an unconnected voter that joins at once and votes once it
+//! connects (also right after a leader change), removing the leader, configured observers, a
 //! one-member ensemble that grows, a removed id that comes back, a change interrupted by the
 //! leader's crash.
 
@@ -468,6 +468,53 @@ async fn a_change_interrupted_by_a_leader_crash_is_completed() {
         completed,
         "the next leader completes the change to {kept:?}"
     );
+    for (consensus, _) in &nodes {
+        consensus.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn right_after_a_leader_change_an_unconnected_voter_joins_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = voters(4, 28400);
+    let mut nodes = Vec::new();
+    for member in &all[..3] {
+        nodes.push(start(dir.path(), member.id, &all[..3], 1000).await);
+    }
+    nodes[0].0.propose(b"before".to_vec()).await.unwrap();
+    let old = nodes
+        .iter()
+        .position(|(c, _)| c.role() == Role::Leader)
+        .expect("a leader");
+    let (old_leader, _) = nodes.remove(old);
+    let gone = old_leader.my_id();
+    old_leader.shutdown().await;
+    // The old leader's id leaves and server 4, not running, joins, as soon as a new leader is
+    // known: the survivors are a synced quorum of the new config.
+    for _ in 0..200 {
+        if nodes.iter().any(|(c, _)| c.role() == Role::Leader) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut next: Vec<Member> = all[..3].iter().filter(|m| m.id != gone).cloned().collect();
+    next.push(all[3].clone());
+    let started = std::time::Instant::now();
+    nodes[0]
+        .0
+        .change_membership(next.clone(), None)
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    let (joiner, joiner_machine) = start(dir.path(), 4, &next, 1000).await;
+    joiner.sync().await.unwrap();
+    assert!(joiner_machine.commands().contains(&b"before".to_vec()));
+    assert_eq!(joiner.role(), Role::Follower);
+    joiner.shutdown().await;
     for (consensus, _) in &nodes {
         consensus.shutdown().await;
     }
