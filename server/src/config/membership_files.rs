@@ -10,6 +10,13 @@
 //! installed). Each file goes to a temporary file, is fsynced, renamed over its name, and the
 //! directory fsynced; so a member never answers with a configuration whose files are not
 //! complete on disk. Membership entries are rare: normal writes never touch the disk here.
+//!
+//! Why in the apply rather than in `srvr` or the client path: the apply is the one place every
+//! new configuration passes through on every member, in log order, before any client can read
+//! it, so no reader has to wait on a writer. One gap is left: the mode `srvr` reports follows the
+//! consensus layer's membership, which takes effect when its entry is appended, a moment before
+//! the entry is committed and applied; a member newly made a voter may report `follower` that
+//! moment before its files are renamed into place.
 
 use std::path::PathBuf;
 
