@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import time
+from typing import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -43,19 +44,23 @@ def mode(port: int) -> str:
     return next((l for l in reply.splitlines() if l.startswith("Mode:")), "Mode: ?")
 
 
-def wait_for_mode(port: int, wanted: str, timeout: float = 30.0) -> str:
-    """Polls srvr until the server reports `Mode: wanted`; returns the last Mode line seen."""
+def poll(probe: Callable[[], str], done: Callable[[str], bool], timeout: float = 30.0) -> str:
+    """Calls `probe` every 0.1 s until `done` accepts its answer or `timeout` passes; returns
+    the last answer (an OSError counts as the answer `error`)."""
     deadline = time.monotonic() + timeout
-    seen = "Mode: ?"
-    while time.monotonic() < deadline:
+    while True:
         try:
-            seen = mode(port)
+            seen = probe()
         except OSError:
-            pass
-        if seen == f"Mode: {wanted}":
-            break
-        time.sleep(0.2)
-    return seen
+            seen = "error"
+        if done(seen) or time.monotonic() >= deadline:
+            return seen
+        time.sleep(0.1)
+
+
+def wait_for_mode(port: int, wanted: str, timeout: float = 30.0) -> str:
+    """Polls `srvr` until the member reports `wanted` (or `timeout` passes); the last mode seen."""
+    return poll(lambda: mode(port), lambda m: m == f"Mode: {wanted}", timeout)
 
 
 def four_letter_word(port: int, word: str, timeout: float = 5.0) -> str:

@@ -14,55 +14,13 @@ Only times, zxids, versions and the scratch directory are normalised.
 
 import difflib
 import os
-import re
-import time
 from pathlib import Path
 
 import pytest
 
-from servers import Ensemble, Server, mode, wait_for_mode, wait_for_port
+from ensemble import BASE, files, mode, normalise_files, wait_for_mode
+from servers import Ensemble, Server, wait_for_port
 from zkcli import run_session
-
-BASE = """tickTime=2000
-initLimit=10
-syncLimit=5
-dataDir=@DATA@
-clientPort={client}
-standaloneEnabled=false
-reconfigEnabled=true
-skipACL=yes
-admin.enableServer=false
-4lw.commands.whitelist=*
-"""
-
-
-def files(server: Server, versions: int, timeout: float = 10.0) -> list[str]:
-    """The server's config files once `versions` dynamic files exist: names, the pointer in
-    zoo.cfg, and the newest dynamic file's content."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        dynamic = sorted(p for p in server.workdir.iterdir() if ".dynamic." in p.name)
-        if len(dynamic) >= versions:
-            break
-        time.sleep(0.2)
-    names = sorted(p.name for p in server.workdir.iterdir() if p.name.startswith("zoo.cfg"))
-    pointer = [l for l in server.cfg.read_text().splitlines() if l.startswith("dynamicConfigFile=")]
-    out = [f"ls: {' '.join(names)}", *pointer]
-    if pointer:
-        target = Path(pointer[0].split("=", 1)[1])
-        target = target if target.is_absolute() else server.workdir / target
-        out.append(target.read_text() if target.exists() else f"missing {target}")
-    return out
-
-
-def normalise_files(text: str, workdir: Path) -> str:
-    labels: dict[str, str] = {}
-
-    def label(m: re.Match) -> str:
-        return "dynamic." + labels.setdefault(m.group(1), f"<v{len(labels)}>")
-
-    text = text.replace(str(workdir), "<dir>")
-    return re.sub(r"dynamic\.([0-9a-f]+)", label, text)
 
 
 def scenario(flavour: str, root: Path, ports: dict[str, int]) -> str:
@@ -106,8 +64,9 @@ def scenario(flavour: str, root: Path, ports: dict[str, int]) -> str:
         out.append(f"# server 2 with only its own entry: {wait_for_mode(c[2], 'leader')}")
 
         out.append(run_session(c[0], ["reconfig -remove 1", "config"]))
-        time.sleep(2)
-        out.append(f"# after remove: {mode(c[0])}; removed server 1 still runs: {mode(c[1])}")
+        leader = wait_for_mode(c[0], "leader")
+        out.append(f"# after remove: {leader}; removed server 1 still runs: "
+                   f"{wait_for_mode(c[1], 'follower')}")
         out.append("# files on server 0")
         out.extend(files(s0, 3))
 

@@ -2,7 +2,8 @@
 
 Commands go to ZooKeeperMain's stdin one at a time; after each one the CLI's own
 `version` command is sent as a marker, so the transcript is cut exactly at command
-boundaries without timing guesses. Only times, zxids, session ids and ports are
+boundaries without timing guesses. Watch events, which zkCli prints from another thread,
+are listed after the replies. Only times, zxids, session ids and ports are
 normalised; everything else must match byte for byte.
 """
 
@@ -27,13 +28,22 @@ def run_session(port: int, commands: list[str], timeout: float = 120.0) -> str:
             current = []
         elif not line.startswith(("log4j:", "SLF4J:")):
             current.append(line)
-    transcript = []
+    transcript, events = [], []
     for cmd, block in zip(commands, blocks):
         transcript.append(f"$ {cmd}")
-        transcript.extend(l for l in block if l.strip() and not _is_noise(l))
+        for line in block:
+            if line.startswith("WatchedEvent ") and not _is_noise(line):
+                events.append(line)
+            elif line.strip() and not _is_noise(line):
+                transcript.append(line)
     if len(blocks) < len(commands):
         transcript.append(f"!! session ended after {len(blocks)} of {len(commands)} commands")
         transcript.extend(current)
+    else:
+        events.extend(l for l in current if l.startswith("WatchedEvent ") and " type:None" not in l)
+    # zkCli prints watch events from its event thread, racing the main thread's replies: their
+    # place among the replies is the client's timing, so they are listed last, in arrival order.
+    transcript.extend(f"# watch event: {e}" for e in events)
     return normalise("\n".join(transcript))
 
 

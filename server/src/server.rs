@@ -11,9 +11,7 @@ use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
 use crate::acl::AclPolicy;
-use crate::config::{
-    HostPort, LearnerType, Membership, ServerConfig, backup_static_config, write_dynamic_config,
-};
+use crate::config::{HostPort, LearnerType, MembershipFiles, ServerConfig, backup_static_config};
 use crate::consensus::{Consensus, ConsensusError, ConsensusOptions, Member, Role};
 use crate::net::{Context, run_listener};
 use crate::session::{ExpiryHost, now_ms, run_expiry};
@@ -79,6 +77,17 @@ impl Server {
             force_sync: config.force_sync,
         };
         let consensus = Arc::new(Consensus::start(options, state.clone()).await?);
+        if config.is_distributed() && config.reconfig_enabled {
+            let written = config
+                .dynamic_config_file
+                .as_ref()
+                .map(|_| config.membership.version);
+            state.install_config_files(MembershipFiles::new(
+                config.config_path.clone(),
+                config.server_id(),
+                written,
+            ));
+        }
         let client_listener = bind(&config.client_address).await?;
         let client_address = client_listener
             .local_addr()
@@ -126,13 +135,6 @@ impl Server {
                 signal.subscribe(),
             )),
         ];
-        if ctx.config.is_distributed() && ctx.config.reconfig_enabled {
-            tasks.push(tokio::spawn(persist_membership(
-                ctx.clone(),
-                tick,
-                signal.subscribe(),
-            )));
-        }
         if let Some(listener) = admin_listener {
             let info: Arc<dyn crate::fourlw::ServerInfo> = ctx.clone();
             let shutdown = signal.subscribe();
@@ -257,44 +259,6 @@ async fn sweep_expired_nodes(ctx: Arc<Context>, every: Duration, mut shutdown: S
         }
         if let Err(e) = ctx.propose(Command::DeleteExpired { time_ms, paths }).await {
             warn!(error = %e, "deleting expired containers and TTL nodes failed");
-        }
-    }
-}
-
-/// Keeps the configuration files in step with the committed membership, as Apache does when
-/// `reconfigEnabled`: every committed version, in order, is written to `<cfg>.dynamic.<hex version>` and the
-/// static file is repointed at it (`clientPort` leaves the static file once this member's server line carries
-/// its client address).
-async fn persist_membership(ctx: Arc<Context>, every: Duration, mut shutdown: Shutdown) {
-    let mut written = ctx
-        .config
-        .dynamic_config_file
-        .as_ref()
-        .map(|_| ctx.config.membership.version);
-    let mut interval = tokio::time::interval(every);
-    loop {
-        tokio::select! {
-            _ = interval.tick() => {}
-            _ = shutdown.recv() => return,
-        }
-        for text in ctx.state.take_config_changes() {
-            let Ok(membership) = Membership::from_config_text(&text) else {
-                continue;
-            };
-            if membership.servers.is_empty() || written == Some(membership.version) {
-                continue;
-            }
-            let erase_client_address = membership
-                .servers
-                .get(&ctx.config.server_id())
-                .is_some_and(|spec| spec.client.is_some());
-            match write_dynamic_config(&ctx.config.config_path, &membership, erase_client_address) {
-                Ok(path) => {
-                    info!(file = %path.display(), version = format_args!("{:x}", membership.version), "configuration written");
-                    written = Some(membership.version);
-                }
-                Err(e) => warn!(error = %e, "writing the dynamic configuration failed"),
-            }
         }
     }
 }

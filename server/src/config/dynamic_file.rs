@@ -96,7 +96,8 @@ pub fn write_dynamic_config(
     Ok(dynamic_path)
 }
 
-/// Writes through a temporary file in the same directory, synced, then renamed over `path`.
+/// Writes through a temporary file in the same directory, synced, then renamed over `path`; the
+/// directory is synced last, so the rename itself survives a crash.
 fn write_atomically(path: &Path, content: &[u8]) -> Result<(), ConfigError> {
     let io_error = |source| ConfigError::Io {
         path: path.into(),
@@ -108,7 +109,17 @@ fn write_atomically(path: &Path, content: &[u8]) -> Result<(), ConfigError> {
     let mut file = std::fs::File::create(&tmp).map_err(io_error)?;
     file.write_all(content).map_err(io_error)?;
     file.sync_all().map_err(io_error)?;
-    std::fs::rename(&tmp, path).map_err(io_error)
+    std::fs::rename(&tmp, path).map_err(io_error)?;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|source| ConfigError::Io {
+            path: dir.into(),
+            source,
+        })
 }
 
 #[cfg(test)]

@@ -9,12 +9,14 @@
 //! - `whitelist` — the four-letter-word whitelist.
 //! - `load` — from files and properties to a validated [`ServerConfig`].
 //! - `dynamic_file` — reading and writing `<cfg>.dynamic.<hex>` and rewriting the static file.
+//! - `membership_files` — writing those files for each committed version, before it is served.
 
 mod dynamic_file;
 mod error;
 mod jvm_flags;
 mod load;
 mod membership;
+mod membership_files;
 mod properties;
 mod server_spec;
 mod whitelist;
@@ -25,6 +27,7 @@ pub use dynamic_file::{backup_static_config, dynamic_file_path, write_dynamic_co
 pub use error::ConfigError;
 pub use load::{load, load_with_properties};
 pub use membership::{Membership, parse_hex_version};
+pub use membership_files::MembershipFiles;
 pub use server_spec::{HostPort, LearnerType, ServerSpec, ServerSpecError};
 pub use whitelist::{ALL_COMMANDS, FourLetterWhitelist};
 

@@ -1,8 +1,13 @@
 //! Membership changes (reconfig), carried out by the leader with joint consensus.
 //!
-//! New members first join as learners and must catch up with the leader within the catch-up
-//! time (Apache's "connected and caught up"), else the change is refused with no effect. Then
-//! one joint change sets the voters, the non-voting members and every member's spec, guarded by
+//! The leader accepts a change when a quorum of the NEW voters is synced with it, as Apache's
+//! `isQuorumSynced` decides: itself if it stays a voter, and the members that are connected and
+//! caught up; observers never count. A voter that is not connected (down, or running on its own)
+//! does not hold the change up when the others make up that quorum: it becomes a voter of the
+//! committed config at once and catches up when it connects; otherwise the change is refused with
+//! no effect (NewConfigNoQuorum). The decision is taken here, on the leader, from its replication
+//! and heartbeat metrics, so a change forwarded by a follower is judged the same way. Then one
+//! joint change sets the voters, the non-voting members and every member's spec, guarded by
 //! the membership it was computed from, so a concurrent change makes it fail instead of being
 //! overwritten. Members that leave stay as learners marked departed: like a removed Apache
 //! server they keep following the leader, but neither vote nor appear in the member list. A
@@ -31,7 +36,7 @@ pub(crate) enum ChangeRefusal {
     BadVersion(i64),
     /// Another change is being committed.
     InProgress,
-    /// A new member did not catch up in time.
+    /// No quorum of the new voters is synced with the leader.
     NoQuorum(String),
     /// The requested membership is unusable.
     Invalid(String),
@@ -83,41 +88,37 @@ fn refusal(
 }
 
 /// Replaces the membership with `members` on the leader and returns the new config version.
+///
+/// The change goes ahead only when a quorum of the new voters is synced with this leader
+/// (Apache's `isQuorumSynced` on the new configuration): this leader if it stays a voter, and
+/// every new voter that is connected and caught up ([`synced_ids`]); observers never count. A
+/// joiner that is not connected does not hold the change up: it becomes a voter of the committed
+/// configuration at once and catches up when it connects. A voter known to this leader that is
+/// connected but still catching up (or any, while a leader just elected has heard from nobody) is
+/// waited for up to `settle`; one that is not connected is not.
 pub(crate) async fn change_on_leader(
     raft: &Raft,
     members: &[Member],
     expected_version: Option<i64>,
-    catch_up: Duration,
+    settle: Duration,
 ) -> Result<i64, ChangeRefusal> {
     let voters: BTreeSet<u64> = members.iter().filter(|m| m.voter).map(|m| m.id).collect();
     if voters.is_empty() {
         return Err(ChangeRefusal::Invalid("no voter left".into()));
     }
-    let current = raft.metrics().borrow_watched().membership_config.clone();
-    let version = current.log_id().as_ref().map_or(0, zxid_of);
+    let base = raft.metrics().borrow_watched().membership_config.clone();
+    let version = base.log_id().as_ref().map_or(0, zxid_of);
     if expected_version.is_some_and(|v| v != version) {
         return Err(ChangeRefusal::BadVersion(version));
     }
-    if current.membership().get_joint_config().len() > 1 {
+    if base.membership().get_joint_config().len() > 1 {
         return Err(ChangeRefusal::InProgress);
     }
+    wait_for_synced_quorum(raft, &voters, settle).await?;
 
-    let joining: Vec<&Member> = members
-        .iter()
-        .filter(|m| current.membership().get_node(&m.id).is_none())
-        .collect();
-    for (n, member) in joining.iter().enumerate() {
-        if let Err(refused) = catch_up_learner(raft, member, catch_up, version).await {
-            // Undo: the members added so far (this one included) must not stay behind.
-            let added: BTreeSet<u64> = joining[..=n].iter().map(|m| m.id).collect();
-            remove_learners(raft, added).await;
-            return Err(refused);
-        }
-    }
-
-    // One joint change: specs and voters. Members that leave stay as departed learners, as a
-    // removed Apache server keeps following the leader without voting or being listed.
-    let base = raft.metrics().borrow_watched().membership_config.clone();
+    // One joint change: specs (joiners included) and voters. Members that leave stay as departed
+    // learners, as a removed Apache server keeps following the leader without voting or being
+    // listed.
     let mut nodes: BTreeMap<u64, PeerNode> = base
         .membership()
         .nodes()
@@ -150,6 +151,135 @@ pub(crate) async fn change_on_leader(
         hand_over(raft).await;
     }
     Ok(zxid_of(&written))
+}
+
+/// The members a leader counts as synced: connected (an acknowledgement within `ack_window`) and
+/// caught up (within 1000 entries of the committed index), like a learner handler of Apache's
+/// that has synced and keeps acknowledging. This leader is not included. Empty on a member that
+/// does not lead.
+pub(crate) fn synced_ids(metrics: &RaftMetrics, ack_window: Duration) -> BTreeSet<u64> {
+    let (Some(replication), Some(heartbeat)) = (&metrics.replication, &metrics.heartbeat) else {
+        return BTreeSet::new();
+    };
+    let committed = metrics.cluster_committed.map_or(0, |c| c.index);
+    metrics
+        .membership_config
+        .membership()
+        .nodes()
+        .filter(|(id, _)| {
+            let matched = replication.get(*id).cloned().flatten().map(|l| l.index);
+            let acked = heartbeat.get(*id).cloned().flatten();
+            let recent = acked.is_some_and(|at| at.elapsed() <= ack_window);
+            **id != metrics.id && recent && matched.is_some_and(|m| m + 1000 >= committed)
+        })
+        .map(|(id, _)| *id)
+        .collect()
+}
+
+/// Whether an Apache server spec (`host:port:port[:role][;client]`) says `observer`.
+pub(crate) fn is_observer_spec(spec: &str) -> bool {
+    spec.split(';')
+        .next()
+        .is_some_and(|servers| servers.split(':').any(|f| f.trim() == "observer"))
+}
+
+/// How a voter of a new config that is not synced yet may still come to count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Pending {
+    /// Not at all: not connected (down, or running on its own), or an observer now.
+    No,
+    /// Not heard from yet: replicated to without an answer so far (added a moment ago), or any
+    /// voter while this leader, just elected, has heard from nobody.
+    Unheard,
+    /// Connected (acknowledged lately) but still catching up.
+    CatchingUp,
+}
+
+/// Waits until the synced members (this leader included; members connected as observers never
+/// count, even when the new config makes them participants) are a majority of `voters`. While a
+/// voter that is not synced is connected and catching up, it is waited for up to `settle`; one
+/// not heard from yet, up to an election timeout; when no voter may still count, the change is
+/// refused at once with `NoQuorum`, as Apache refuses it.
+async fn wait_for_synced_quorum(
+    raft: &Raft,
+    voters: &BTreeSet<u64>,
+    settle: Duration,
+) -> Result<(), ChangeRefusal> {
+    let ack_window = Duration::from_millis(raft.config().election_timeout_max);
+    let me = *raft.node_id();
+    let quorum = voters.len() / 2 + 1;
+    let started = Instant::now();
+    let mut watch = raft.metrics();
+    loop {
+        let (count, pending) = {
+            let now = watch.borrow_watched();
+            if now.state != ServerState::Leader {
+                return Err(ChangeRefusal::NotLeader(now.current_leader));
+            }
+            quorum_progress(&now, voters, ack_window)
+        };
+        if count >= quorum {
+            return Ok(());
+        }
+        let bound = match pending {
+            Pending::No => Duration::ZERO,
+            Pending::Unheard => settle.min(ack_window),
+            Pending::CatchingUp => settle,
+        };
+        let left = bound.saturating_sub(started.elapsed());
+        if left.is_zero() {
+            return Err(ChangeRefusal::NoQuorum(format!(
+                "{count} of the {} new voters synced with leader {me}",
+                voters.len()
+            )));
+        }
+        // Metrics change with every acknowledgement; a short tick also ages the ones seen.
+        let tick = left.min(Duration::from_millis(50));
+        let _ = tokio::time::timeout(tick, watch.changed()).await;
+    }
+}
+
+/// How many of `voters` count as synced on this leader (itself included), and how the others
+/// may still come to count (the most hopeful of them).
+fn quorum_progress(
+    metrics: &RaftMetrics,
+    voters: &BTreeSet<u64>,
+    ack_window: Duration,
+) -> (usize, Pending) {
+    let me = metrics.id;
+    let known = metrics.membership_config.membership();
+    let participant = |id: &u64| {
+        known
+            .get_node(id)
+            .is_some_and(|node| !is_observer_spec(&node.spec))
+    };
+    let synced = synced_ids(metrics, ack_window);
+    let counts = |id: &u64| *id == me || (synced.contains(id) && participant(id));
+    let acked = |id: &u64| {
+        metrics
+            .heartbeat
+            .as_ref()
+            .and_then(|acks| acks.get(id).cloned().flatten())
+    };
+    let replicating = |id: &u64| {
+        metrics
+            .replication
+            .as_ref()
+            .is_some_and(|r| r.contains_key(id))
+    };
+    let mut others = known.voter_ids().filter(|id| *id != me).peekable();
+    let nobody_heard = others.peek().is_some() && others.all(|id| acked(&id).is_none());
+    let pending = voters
+        .iter()
+        .filter(|id| !counts(id) && participant(id))
+        .map(|id| match acked(id) {
+            Some(at) if at.elapsed() <= ack_window => Pending::CatchingUp,
+            None if nobody_heard || replicating(id) => Pending::Unheard,
+            _ => Pending::No,
+        })
+        .max()
+        .unwrap_or(Pending::No);
+    (voters.iter().filter(|id| counts(id)).count(), pending)
 }
 
 /// Runs on every member: when it leads and finds a joint config written under an earlier term
@@ -281,41 +411,4 @@ async fn remove_learners(raft: &Raft, ids: BTreeSet<u64>) {
             }
         }
     }
-}
-
-/// Adds `member` as a learner; a future voter must then acknowledge the entry that added it within
-/// `catch_up`. A non-voting member (an observer) is not waited for: it never counts towards a quorum,
-/// so, as with Apache, it may be added before it runs and catches up whenever it starts.
-async fn catch_up_learner(
-    raft: &Raft,
-    member: &Member,
-    catch_up: Duration,
-    version: i64,
-) -> Result<(), ChangeRefusal> {
-    let node = PeerNode::new(&member.spec);
-    let added = raft
-        .add_learner(member.id, node, false)
-        .await
-        .map_err(|e| refusal(e, version))?
-        .log_id;
-    if !member.voter {
-        return Ok(());
-    }
-    let caught_up = |metrics: &RaftMetrics| {
-        let matched = metrics
-            .replication
-            .as_ref()
-            .and_then(|r| r.get(&member.id).cloned().flatten());
-        matched.is_some_and(|m| m.index >= added.index)
-    };
-    raft.wait(Some(catch_up))
-        .metrics(caught_up, "new member catching up")
-        .await
-        .map(|_| ())
-        .map_err(|_| {
-            ChangeRefusal::NoQuorum(format!(
-                "member {} did not catch up in {catch_up:?}",
-                member.id
-            ))
-        })
 }

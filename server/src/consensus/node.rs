@@ -23,7 +23,7 @@ use super::bootstrap::first_start;
 use super::log_store::{DEFAULT_SEGMENT_BYTES, LogStore};
 use super::membership::{
     ChangeRefusal, change_on_leader, complete_interrupted_changes, forget_departed,
-    refused_for_leader,
+    is_observer_spec, refused_for_leader, synced_ids,
 };
 use super::network::client::{CallError, PeerClient, PeerNetwork};
 use super::network::server::{LeaderContact, PeerContext};
@@ -461,27 +461,16 @@ impl Consensus {
     /// commit point at most 1000 entries behind.
     pub fn followers(&self) -> Vec<FollowerProgress> {
         let metrics = self.metrics();
-        let (Some(replication), Some(heartbeat)) = (&metrics.replication, &metrics.heartbeat)
-        else {
+        if metrics.replication.is_none() {
             return Vec::new();
-        };
-        let committed = metrics.cluster_committed.map_or(0, |c| c.index);
+        }
+        let synced = synced_ids(&metrics, self.ack_window);
         members_of(metrics.membership_config.membership())
             .into_iter()
             .filter(|m| m.id != self.my_id)
-            .map(|member| {
-                let matched = replication
-                    .get(&member.id)
-                    .cloned()
-                    .flatten()
-                    .map(|l| l.index);
-                let acked = heartbeat.get(&member.id).cloned().flatten();
-                let recent = acked.is_some_and(|at| at.elapsed() <= self.ack_window);
-                let caught_up = matched.is_some_and(|m| m + 1000 >= committed);
-                FollowerProgress {
-                    member,
-                    synced: recent && caught_up,
-                }
+            .map(|member| FollowerProgress {
+                synced: synced.contains(&member.id),
+                member,
             })
             .collect()
     }
@@ -678,10 +667,4 @@ fn catch_up_time(opts: &ConsensusOptions) -> Duration {
 /// `initLimit` ticks, at least five seconds: how long a request may wait for a leader.
 fn request_timeout(opts: &ConsensusOptions) -> Duration {
     (opts.tick_time * opts.init_limit.max(1)).max(Duration::from_secs(5))
-}
-
-fn is_observer_spec(spec: &str) -> bool {
-    spec.split(';')
-        .next()
-        .is_some_and(|servers| servers.split(':').any(|f| f.trim() == "observer"))
 }

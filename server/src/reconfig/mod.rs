@@ -1,15 +1,14 @@
 //! The reconfig request (op 16): incremental `-add`/`-remove`, whole `-members`, `-v`.
 //!
 //! `plan` is pure: Apache's checks in Apache's order and the new membership. This module gathers
-//! the facts those checks need (the committed `/zookeeper/config`, which members are synced with
-//! the leader, the requester's permission), hands the new member list to the consensus layer —
-//! which forwards it to the leader when this member does not lead, catches new members up,
-//! commits it with joint consensus and hands leadership over when the leader leaves — and answers
-//! with the committed config text and its Stat, as Apache's GetDataResponse.
+//! the facts those checks need (the committed `/zookeeper/config`, the requester's permission),
+//! hands the new member list to the consensus layer — which forwards it to the leader when this
+//! member does not lead; the leader refuses it unless a quorum of the new voters is synced with
+//! it, commits it with joint consensus (joiners not connected yet become voters at once) and
+//! hands leadership over when it leaves — and answers with the committed config text and its
+//! Stat, as Apache's GetDataResponse.
 
 mod plan;
-
-use std::collections::BTreeSet;
 
 use zk_proto::{
     ErrorCode, GetAclRequest, GetAclResponse, GetDataRequest, Id, OpCode, ReconfigRequest, Record,
@@ -19,8 +18,8 @@ use zk_proto::{
 pub use plan::{Facts, new_membership, plan};
 
 use crate::acl::{self, AclPolicy};
-use crate::config::{LearnerType, Membership, ServerSpec};
-use crate::consensus::{ConsensusError, Member, Role};
+use crate::config::Membership;
+use crate::consensus::{ConsensusError, Member};
 use crate::net::Context;
 use crate::tree::CONFIG;
 
@@ -36,12 +35,10 @@ pub async fn serve(
         return Ok(Err(ErrorCode::MarshallingError));
     };
     let current = committed_membership(ctx);
-    let synced = synced_members(ctx);
     let facts = Facts {
         reconfig_enabled: ctx.config.reconfig_enabled,
         distributed: ctx.config.is_distributed(),
         current: &current,
-        synced: synced.as_ref(),
         may_write_config: may_write_config(ctx, auth),
     };
     let next = match plan(&facts, &request) {
@@ -94,28 +91,6 @@ fn read_config(ctx: &Context) -> Vec<u8> {
         .state
         .read(0, &[acl::super_id()], OpCode::GetData, &request.to_bytes());
     body
-}
-
-/// On the leader, itself and the members following it (not observing) that are connected and
-/// caught up; elsewhere unknown (the leader's consensus layer then refuses a change whose new
-/// members do not catch up). As in Apache, a member connected as an observer does not count,
-/// even when the new config makes it a participant.
-fn synced_members(ctx: &Context) -> Option<BTreeSet<u64>> {
-    if ctx.consensus.role() != Role::Leader {
-        return None;
-    }
-    let observer = |m: &Member| {
-        ServerSpec::parse(m.id, &m.spec).is_ok_and(|s| s.role == LearnerType::Observer)
-    };
-    let mut synced: BTreeSet<u64> = ctx
-        .consensus
-        .followers()
-        .into_iter()
-        .filter(|f| f.synced && !observer(&f.member))
-        .map(|f| f.member.id)
-        .collect();
-    synced.insert(ctx.consensus.my_id());
-    Some(synced)
 }
 
 /// Whether the requester may write `/zookeeper/config` (`skipACL` and the super user always may).

@@ -25,7 +25,7 @@ use zk_proto::{ErrorCode, Id, OpCode, ReplyHeader};
 pub use command::{Command, Outcome};
 pub use sessions::{SessionRecord, SessionTable};
 
-use crate::config::{LearnerType, ServerSpec};
+use crate::config::{LearnerType, MembershipFiles, ServerSpec};
 use crate::consensus::{Member, SnapshotError, StateMachine};
 pub use crate::ops::Settings;
 use crate::ops::{ReadCtx, WriteCtx};
@@ -67,6 +67,15 @@ pub struct StateStats {
     pub last_zxid: i64,
 }
 
+/// Where committed config texts go.
+#[derive(Debug)]
+enum ConfigFiles {
+    /// Kept until the server installs the writer (while the consensus layer starts).
+    Queued(Vec<String>),
+    /// Written at once.
+    Writing(MembershipFiles),
+}
+
 #[derive(Debug)]
 struct Inner {
     image: Image,
@@ -81,9 +90,9 @@ pub struct ZkState {
     /// The pipelines of the sessions connected to this member: applied writes are answered
     /// through them.
     pipelines: Pipelines,
-    /// Config texts committed since [`ZkState::take_config_changes`] last ran (kept only with
-    /// `reconfigEnabled`, where every version is written to a file of its own).
-    config_changes: Mutex<Vec<String>>,
+    /// Where committed config texts go (only with `reconfigEnabled`, where every version is
+    /// written to files of its own): queued until the server installs the writer.
+    config_files: Mutex<ConfigFiles>,
 }
 
 impl ZkState {
@@ -100,7 +109,7 @@ impl ZkState {
             inner: Mutex::new(Inner { image }),
             watches: WatchManager::default(),
             pipelines: Pipelines::default(),
-            config_changes: Mutex::new(Vec::new()),
+            config_files: Mutex::new(ConfigFiles::Queued(Vec::new())),
         }
     }
 
@@ -183,15 +192,17 @@ impl ZkState {
         reply_frame(&header, &body)
     }
 
-    /// The `/zookeeper/config` texts committed since the last call, oldest first (only kept with
-    /// `reconfigEnabled`): each becomes a dynamic config file.
-    pub fn take_config_changes(&self) -> Vec<String> {
-        std::mem::take(
-            &mut *self
-                .config_changes
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()),
-        )
+    /// Installs the writer of the membership files: the versions committed so far are written
+    /// now, every later one from the apply of its membership entry, before the new
+    /// `/zookeeper/config` is visible.
+    pub fn install_config_files(&self, mut files: MembershipFiles) {
+        let mut sink = self.config_files.lock().unwrap_or_else(|e| e.into_inner());
+        if let ConfigFiles::Queued(texts) = &*sink {
+            for text in texts {
+                files.write(text);
+            }
+        }
+        *sink = ConfigFiles::Writing(files);
     }
 
     /// The watch manager (register a session's sink, drop a closed connection's watches, 4lw dumps).
@@ -406,14 +417,14 @@ impl StateMachine for ZkState {
         // with the first leader's epoch and counter 0.
         let version = if zxid >> 32 == 0 { 1 << 32 } else { zxid };
         let text = format!("{lines}version={version:x}");
+        if self.settings.reconfig_enabled {
+            match &mut *self.config_files.lock().unwrap_or_else(|e| e.into_inner()) {
+                ConfigFiles::Queued(texts) => texts.push(text.clone()),
+                ConfigFiles::Writing(files) => files.write(&text),
+            }
+        }
         let time = inner.image.last_time;
         inner.image.tree.set_config(&text, version, time);
-        if self.settings.reconfig_enabled {
-            self.config_changes
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(text);
-        }
         self.watches
             .fire(zxid, &[Change::DataChanged(CONFIG.to_string())]);
     }

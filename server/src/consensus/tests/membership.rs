@@ -1,6 +1,8 @@
-//! Membership changes on loopback (quorum ports 27401..=27404, 27501..=27503, 27601..=27603,
-//! 27701..=27704, 27801..=27802, 27901..=27903, 28001..=28002, 28101..=28102): a joiner syncing before it is
-//! added, refusing a member that cannot catch up, removing the leader, configured observers, a
+//! Membership changes on loopback (quorum ports 27401..=27404, 27501..=27509, 27601..=27603,
+//! 27701..=27704, 27801..=27802, 27901..=27903, 28001..=28002, 28101..=28102, 28201..=28204,
+//! 28301..=28302, 28401..=28404): a joiner syncing before it is added, refusing a change without
+//! a synced quorum of the new voters, an unconnected voter that joins at once and votes once it
+//! connects (also right after a leader change), removing the leader, configured observers, a
 //! one-member ensemble that grows, a removed id that comes back, a change interrupted by the
 //! leader's crash.
 
@@ -82,8 +84,27 @@ async fn a_caught_up_member_is_added_as_a_voter() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_member_that_cannot_catch_up_is_refused_without_effect() {
+async fn a_change_without_a_synced_quorum_of_the_new_voters_is_refused_at_once() {
     let dir = tempfile::tempdir().unwrap();
+    // The seed rule: a one-member ensemble cannot add an unconnected voter ({1} of {1, 2}).
+    let seed_dir = tempfile::tempdir().unwrap();
+    let pair = voters(2, 28300);
+    let (seed, _) = start(seed_dir.path(), 1, &pair[..1], 1000).await;
+    seed.propose(b"alone".to_vec()).await.unwrap();
+    let started = std::time::Instant::now();
+    let refused = seed.change_membership(pair.clone(), None).await;
+    assert!(
+        matches!(refused, Err(ConsensusError::NewConfigNoQuorum(_))),
+        "{refused:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "refused at once"
+    );
+    assert_eq!(seed.members(), pair[..1]);
+    seed.shutdown().await;
+
+    // Three synced voters are no quorum of six new ones.
     let mut all = voters(3, 27500);
     let mut nodes = Vec::new();
     for member in &all {
@@ -91,11 +112,13 @@ async fn a_member_that_cannot_catch_up_is_refused_without_effect() {
     }
     nodes[0].0.propose(b"x".to_vec()).await.unwrap();
     let before = nodes[0].0.config_version();
-    all.push(Member {
-        id: 9,
-        spec: "127.0.0.1:27509:27609:participant;127.0.0.1:27709".into(),
-        voter: true,
-    });
+    for id in 7..=9u64 {
+        all.push(Member {
+            id,
+            spec: format!("127.0.0.1:275{id:02}:276{id:02}:participant;127.0.0.1:277{id:02}"),
+            voter: true,
+        });
+    }
     let refused = nodes[0].0.change_membership(all.clone(), None).await;
     assert!(
         matches!(refused, Err(ConsensusError::NewConfigNoQuorum(_))),
@@ -104,12 +127,62 @@ async fn a_member_that_cannot_catch_up_is_refused_without_effect() {
     nodes[0].0.propose(b"y".to_vec()).await.unwrap();
     for (consensus, _) in &nodes {
         consensus.sync().await.unwrap();
-        assert!(consensus.members().iter().all(|m| m.id != 9));
+        assert!(consensus.members().iter().all(|m| m.id < 7));
         assert!(consensus.config_version() >= before);
     }
     for (consensus, _) in &nodes {
         consensus.shutdown().await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unconnected_voter_joins_at_once_then_catches_up_and_votes() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = voters(4, 28200);
+    let mut nodes = Vec::new();
+    for member in &all[..3] {
+        nodes.push(start(dir.path(), member.id, &all[..3], 1000).await);
+    }
+    nodes[0].0.propose(b"before".to_vec()).await.unwrap();
+    // From a follower (forwarded to the leader): remove 3, add 4, which is not running. {1, 2}
+    // is a synced quorum of {1, 2, 4}, so the change commits at once.
+    let next = vec![all[0].clone(), all[1].clone(), all[3].clone()];
+    let follower = nodes
+        .iter()
+        .position(|(c, _)| c.role() == Role::Follower && c.my_id() != 3)
+        .unwrap_or(1);
+    let started = std::time::Instant::now();
+    nodes[follower]
+        .0
+        .change_membership(next.clone(), None)
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "no wait for the joiner: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(nodes[follower].0.members(), next);
+
+    // Server 4 comes up later with the committed config: it catches up, then its vote counts.
+    let (joiner, joiner_machine) = start(dir.path(), 4, &next, 1000).await;
+    joiner.sync().await.unwrap();
+    assert_eq!(joiner.role(), Role::Follower);
+    assert!(joiner_machine.commands().contains(&b"before".to_vec()));
+    let (third, _) = nodes.pop().unwrap();
+    third.shutdown().await;
+    let leader = nodes
+        .iter()
+        .position(|(c, _)| c.role() == Role::Leader)
+        .expect("a leader among 1 and 2");
+    let (other, _) = nodes.remove(1 - leader);
+    other.shutdown().await;
+    // Only the leader and server 4 are left of {1, 2, 4}: a write commits with 4's vote.
+    nodes[0].0.propose(b"needs 4".to_vec()).await.unwrap();
+    joiner.sync().await.unwrap();
+    assert!(joiner_machine.commands().contains(&b"needs 4".to_vec()));
+    joiner.shutdown().await;
+    nodes[0].0.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -395,6 +468,53 @@ async fn a_change_interrupted_by_a_leader_crash_is_completed() {
         completed,
         "the next leader completes the change to {kept:?}"
     );
+    for (consensus, _) in &nodes {
+        consensus.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn right_after_a_leader_change_an_unconnected_voter_joins_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = voters(4, 28400);
+    let mut nodes = Vec::new();
+    for member in &all[..3] {
+        nodes.push(start(dir.path(), member.id, &all[..3], 1000).await);
+    }
+    nodes[0].0.propose(b"before".to_vec()).await.unwrap();
+    let old = nodes
+        .iter()
+        .position(|(c, _)| c.role() == Role::Leader)
+        .expect("a leader");
+    let (old_leader, _) = nodes.remove(old);
+    let gone = old_leader.my_id();
+    old_leader.shutdown().await;
+    // The old leader's id leaves and server 4, not running, joins, as soon as a new leader is
+    // known: the survivors are a synced quorum of the new config.
+    for _ in 0..200 {
+        if nodes.iter().any(|(c, _)| c.role() == Role::Leader) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut next: Vec<Member> = all[..3].iter().filter(|m| m.id != gone).cloned().collect();
+    next.push(all[3].clone());
+    let started = std::time::Instant::now();
+    nodes[0]
+        .0
+        .change_membership(next.clone(), None)
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    let (joiner, joiner_machine) = start(dir.path(), 4, &next, 1000).await;
+    joiner.sync().await.unwrap();
+    assert!(joiner_machine.commands().contains(&b"before".to_vec()));
+    assert_eq!(joiner.role(), Role::Follower);
+    joiner.shutdown().await;
     for (consensus, _) in &nodes {
         consensus.shutdown().await;
     }
