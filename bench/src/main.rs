@@ -39,7 +39,7 @@ struct Args {
     /// The zk-server binary (build it with `cargo build --release -p zk-server`).
     #[arg(long, global = true, env = "ZK_SERVER_BIN")]
     server_bin: Option<PathBuf>,
-    /// Operations measured: create, setData, getData.
+    /// Operations measured: create, setData, getData, mixed90 (90 % getData, 10 % setData), mixed50.
     #[arg(long, value_delimiter = ',', default_value = "create,setData,getData")]
     workloads: Vec<OpKind>,
     /// Sessions × requests in flight per session, e.g. 8x32.
