@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 
 use crate::session::{REPLY_HEADER_LEN, Session, SessionError};
-use crate::workload::Workload;
+use crate::workload::{Op, Workload};
 
 /// The phase a request is sent in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +73,7 @@ pub struct SessionOutcome {
 /// One request on the wire.
 struct Outstanding {
     xid: i32,
+    op: Op,
     sent: Instant,
     measured: bool,
 }
@@ -87,7 +88,6 @@ pub async fn drive(
     workload: &Workload,
     clock: &RowClock,
 ) -> Result<SessionOutcome, SessionError> {
-    let op = workload.kind().op_code();
     let mut outcome = SessionOutcome::default();
     let mut pending: VecDeque<Outstanding> = VecDeque::with_capacity(in_flight);
     let mut out = BytesMut::new();
@@ -101,10 +101,11 @@ pub async fn drive(
                 Phase::Done => done = true,
                 phase => {
                     let xid = session.next_xid();
-                    workload.encode(&mut out, xid, worker, seq);
+                    let op = workload.encode(&mut out, xid, worker, seq);
                     seq += 1;
                     pending.push_back(Outstanding {
                         xid,
+                        op,
                         sent: now,
                         measured: phase == Phase::Measured,
                     });
@@ -124,17 +125,19 @@ pub async fn drive(
             let Some(header) = session.reply_header(&frame, pending.front().map(|p| p.xid))? else {
                 continue;
             };
-            if header.err != 0 {
-                return Err(session.reply_error(op, header.err));
-            }
-            let body = frame.get(REPLY_HEADER_LEN..).unwrap_or_default();
-            if let Err(why) = workload.check_reply(body) {
-                let addr = session.addr();
-                return Err(SessionError::WrongReply { addr, op, why });
-            }
             let answered = pending
                 .pop_front()
                 .expect("a reply matched an outstanding request");
+            let op = answered.op;
+            if header.err != 0 {
+                return Err(session.reply_error(op.code(), header.err));
+            }
+            let body = frame.get(REPLY_HEADER_LEN..).unwrap_or_default();
+            if let Err(why) = workload.check_reply(op, body) {
+                let addr = session.addr();
+                let op = op.code();
+                return Err(SessionError::WrongReply { addr, op, why });
+            }
             if answered.measured {
                 outcome.latencies.push(received - answered.sent);
                 outcome.last_reply = Some(received);

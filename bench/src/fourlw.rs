@@ -1,4 +1,5 @@
-//! Four-letter words: a command sent as the first bytes of a connection, answered with text and a close.
+//! Four-letter words: a command sent as the first bytes of a connection, answered with text and a close;
+//! and what `srvr` says about a member's role.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -22,4 +23,39 @@ pub async fn four_letter_word(addr: SocketAddr, word: &str) -> std::io::Result<S
     tokio::time::timeout(TIMEOUT, exchange).await.map_err(|_| {
         std::io::Error::new(std::io::ErrorKind::TimedOut, "four-letter word timed out")
     })?
+}
+
+/// A member's role as `srvr` reports it on its `Mode:` line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Leads the ensemble.
+    Leader,
+    /// Follows a leader (voting or not).
+    Follower,
+    /// Anything else: looking, observer, standalone, or no answer.
+    Other,
+}
+
+/// The mode member `addr` reports with `srvr`; [`Mode::Other`] when it does not answer.
+pub async fn mode(addr: SocketAddr) -> Mode {
+    let reply = four_letter_word(addr, "srvr").await.unwrap_or_default();
+    match reply
+        .lines()
+        .find_map(|l| l.strip_prefix("Mode:"))
+        .map(str::trim)
+    {
+        Some("leader") => Mode::Leader,
+        Some("follower") => Mode::Follower,
+        _ => Mode::Other,
+    }
+}
+
+/// The index in `addrs` of the first member that reports leading, if any (one look at each).
+pub async fn find_leader(addrs: &[SocketAddr]) -> Option<usize> {
+    for (index, &addr) in addrs.iter().enumerate() {
+        if mode(addr).await == Mode::Leader {
+            return Some(index);
+        }
+    }
+    None
 }

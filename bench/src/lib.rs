@@ -10,9 +10,13 @@
 //! - [`zoocfg`], [`launch`], [`fourlw`], [`rss`]: the servers under test — their config, processes,
 //!   readiness probe and resident memory;
 //! - [`suite`]: one flavour's whole part of a run; [`report`]: the tables;
-//! - [`reconfig`]: the reconfiguration benchmark (membership changes timed, not load).
+//! - [`writers`]: sessions writing through a change to the ensemble, and the write gap they saw;
+//!   [`wait`]: polling until something happens;
+//! - [`reconfig`]: the reconfiguration benchmark (membership changes timed, not load);
+//! - [`failover`]: the failover benchmark (writes paused by killing the leader).
 
 pub mod driver;
+pub mod failover;
 pub mod fourlw;
 pub mod launch;
 pub mod reconfig;
@@ -22,5 +26,7 @@ pub mod runner;
 pub mod session;
 pub mod stats;
 pub mod suite;
+pub mod wait;
 pub mod workload;
+pub mod writers;
 pub mod zoocfg;

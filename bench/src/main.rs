@@ -1,6 +1,7 @@
 //! `zk-bench`: starts each selected server in turn from a generated `zoo.cfg`, runs the same rows against
 //! it, and prints the Markdown tables of both flavours side by side with their ratios. `zk-bench reconfig`
-//! times membership changes by reconfig instead.
+//! times membership changes by reconfig instead, `zk-bench failover` the write pause when the leader is
+//! killed.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -8,6 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
+use zk_bench::failover;
 use zk_bench::launch::{Flavour, Launcher};
 use zk_bench::reconfig::{self, summary};
 use zk_bench::report;
@@ -39,7 +41,7 @@ struct Args {
     /// The zk-server binary (build it with `cargo build --release -p zk-server`).
     #[arg(long, global = true, env = "ZK_SERVER_BIN")]
     server_bin: Option<PathBuf>,
-    /// Operations measured: create, setData, getData.
+    /// Operations measured: create, setData, getData, mixed90 (90 % getData, 10 % setData), mixed50.
     #[arg(long, value_delimiter = ',', default_value = "create,setData,getData")]
     workloads: Vec<OpKind>,
     /// Sessions × requests in flight per session, e.g. 8x32.
@@ -86,6 +88,13 @@ enum Command {
         /// Members each round grows to (the leader is then removed from members - 1).
         #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(3..=9))]
         members: u16,
+    },
+    /// Kills the leader of three members while 8 sessions write, resuming on the next member when their
+    /// connection drops; prints the longest write pause and the time to the first write after the kill.
+    Failover {
+        /// Repetitions per flavour, each on a fresh deployment.
+        #[arg(long, default_value_t = 5)]
+        repetitions: usize,
     },
 }
 
@@ -135,6 +144,9 @@ async fn main() -> anyhow::Result<()> {
             )
             .await
         }
+        Some(Command::Failover { repetitions }) => {
+            run_failover(&launcher, &args.servers, args.port, repetitions).await
+        }
         None => run_load(&launcher, &args).await,
     }
 }
@@ -178,6 +190,42 @@ async fn run_reconfig(
     if !notes.is_empty() {
         println!("Notes:\n\n{notes}");
     }
+    Ok(())
+}
+
+/// The failover repetitions on each flavour, then their table.
+async fn run_failover(
+    launcher: &Launcher,
+    servers: &[Flavour],
+    port: u16,
+    repetitions: usize,
+) -> anyhow::Result<()> {
+    let topology = failover::topology(port);
+    let (mut apache, mut ours) = (None, None);
+    for &flavour in servers {
+        let done = failover::run_repetitions(launcher, flavour, &topology, repetitions).await;
+        match flavour {
+            Flavour::Apache => apache = Some(done),
+            Flavour::Ours => ours = Some(done),
+        }
+    }
+    println!(
+        "Repetitions per flavour: {repetitions}, each on a fresh ensemble of {} members on loopback. {} \
+         sessions write (setData, one at a time each, resuming on the next member when disconnected); the \
+         leader is killed (SIGKILL) after {} s. Longest pause: between consecutive acknowledged writes, from \
+         {} s before the kill until {} s after writes resumed.\n",
+        failover::MEMBERS,
+        failover::WRITERS,
+        failover::LOAD_BEFORE_KILL.as_secs_f64(),
+        failover::LEAD_IN.as_secs_f64(),
+        failover::AFTER_RESUME.as_secs_f64(),
+    );
+    let rows = failover::rows(apache.as_ref(), ours.as_ref());
+    println!("{}", report::repetitions_table(&rows));
+    println!(
+        "Notes:\n\n{}",
+        failover::notes(apache.as_ref(), ours.as_ref())
+    );
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! The Markdown tables printed at the end of a run: throughput and latency per row, memory, timings of
-//! repeated measurements (reconfiguration), and the reasons of whatever failed. Every ratio is ours ÷ Apache: above 1 means more of the quantity for our server
+//! repeated measurements (reconfiguration: median and maximum; failover: every repetition, median and
+//! range), and the reasons of whatever failed. Every ratio is ours ÷ Apache: above 1 means more of the quantity for our server
 //! (better for ops/s, worse for latency and memory).
 
 use std::fmt::Write as _;
@@ -95,6 +96,17 @@ pub struct TimingRow {
     pub spread: Pair<Spread>,
 }
 
+/// One measurement repeated on fresh deployments: every repetition's value on each flavour.
+#[derive(Debug, Clone)]
+pub struct RepeatedRow {
+    /// What was measured.
+    pub label: String,
+    /// On Apache, by repetition (`None`: that repetition failed); `None` when Apache was not run.
+    pub apache: Option<Vec<Option<Duration>>>,
+    /// On our server, likewise.
+    pub ours: Option<Vec<Option<Duration>>>,
+}
+
 /// Milliseconds of a duration.
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
@@ -148,6 +160,62 @@ pub fn timings_table(rows: &[TimingRow]) -> String {
             s.ratio(|t| ms(t.max)),
         )
     })
+}
+
+/// The table of repeated measurements: one line per measurement and flavour with every repetition's value,
+/// the median and the range (min–max) in milliseconds, and on our server's line the ratio of the medians.
+pub fn repetitions_table(rows: &[RepeatedRow]) -> String {
+    let repetitions = rows
+        .iter()
+        .flat_map(|r| [&r.apache, &r.ours])
+        .filter_map(|v| v.as_ref().map(Vec::len))
+        .max()
+        .unwrap_or(0);
+    let mut out = String::from("| measurement | server |");
+    for n in 1..=repetitions {
+        let _ = write!(out, " {n} |");
+    }
+    out.push_str(" median | min–max | median ours ÷ Apache |\n|---|---|");
+    out.push_str(&"--:|".repeat(repetitions + 3));
+    out.push('\n');
+    for row in rows {
+        let apache = row.apache.as_deref().and_then(spread);
+        let ours = row.ours.as_deref().and_then(spread);
+        let ratio = match (apache, ours) {
+            (Some(a), Some(o)) if !a.median.is_zero() => {
+                format!("{:.2}", ms(o.median) / ms(a.median))
+            }
+            _ => "—".to_owned(),
+        };
+        for (server, values, spread, ratio) in [
+            ("Apache", &row.apache, apache, String::new()),
+            ("ours", &row.ours, ours, ratio),
+        ] {
+            let Some(values) = values else { continue };
+            let _ = write!(out, "| {} | {server} |", row.label);
+            for n in 0..repetitions {
+                let _ = match values.get(n) {
+                    Some(Some(d)) => write!(out, " {:.1} |", ms(*d)),
+                    Some(None) => write!(out, " failed |"),
+                    None => write!(out, " — |"),
+                };
+            }
+            let [median, range] = match spread {
+                Some(s) => [
+                    format!("{:.1}", ms(s.median)),
+                    format!("{:.1}–{:.1}", ms(s.min), ms(s.max)),
+                ],
+                None => ["—".to_owned(), "—".to_owned()],
+            };
+            let _ = writeln!(out, " {median} | {range} | {ratio} |");
+        }
+    }
+    out
+}
+
+/// The spread of the repetitions that gave a value.
+fn spread(values: &[Option<Duration>]) -> Option<Spread> {
+    Spread::of(values.iter().flatten().copied().collect())
 }
 
 /// The memory table for `znodes` znodes of `value_size` bytes on `members` members each.
@@ -264,6 +332,7 @@ mod tests {
     fn timings_table_shows_median_max_and_ratios() {
         let spread = |median, max| Spread {
             median: Duration::from_millis(median),
+            min: Duration::ZERO,
             max: Duration::from_millis(max),
             count: 5,
         };
@@ -278,6 +347,31 @@ mod tests {
         assert_eq!(
             table.lines().nth(2),
             Some("| add 1→2: reply | 40.0 | 80.0 | 10.0 | 40.0 | 0.25 | 0.50 |")
+        );
+    }
+
+    #[test]
+    fn repetitions_table_lists_every_repetition_median_range_and_ratio() {
+        let ms = |v: u64| Some(Duration::from_millis(v));
+        let rows = [RepeatedRow {
+            label: "longest write pause".to_owned(),
+            apache: Some(vec![ms(800), ms(600), ms(700)]),
+            ours: Some(vec![ms(70), None, ms(50)]),
+        }];
+        let table = repetitions_table(&rows);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(
+            lines[0],
+            "| measurement | server | 1 | 2 | 3 | median | min–max | median ours ÷ Apache |"
+        );
+        assert_eq!(lines[1], "|---|---|--:|--:|--:|--:|--:|--:|");
+        assert_eq!(
+            lines[2],
+            "| longest write pause | Apache | 800.0 | 600.0 | 700.0 | 700.0 | 600.0–800.0 |  |"
+        );
+        assert_eq!(
+            lines[3],
+            "| longest write pause | ours | 70.0 | failed | 50.0 | 50.0 | 50.0–70.0 | 0.07 |"
         );
     }
 

@@ -1,4 +1,5 @@
-//! Running a workload over many sessions at once: connect them, drive them together under one
+//! Running a workload over many sessions at once: connect them all (one after the other, before the row's
+//! clock starts, so that set-up is neither warm-up nor measured), drive them together under one
 //! [`RowClock`], merge what they measured, close them. Populating a pool of nodes and the memory load are
 //! runs of the same machinery without warm-up or time limit.
 
@@ -59,10 +60,16 @@ pub async fn run(
     concurrency: Concurrency,
     limits: Limits,
 ) -> Result<RowStats, RunError> {
+    let connecting = Instant::now();
     let mut sessions = Vec::with_capacity(concurrency.sessions);
     for i in 0..concurrency.sessions {
         sessions.push(Session::connect(addrs[i % addrs.len()]).await?);
     }
+    tracing::debug!(
+        sessions = sessions.len(),
+        ms = connecting.elapsed().as_millis() as u64,
+        "sessions connected"
+    );
     let workload = Arc::new(workload.clone());
     let clock = Arc::new(RowClock::new(
         Instant::now(),

@@ -1,5 +1,5 @@
-//! A client session on one TCP connection, spoken with `zk-proto`: the connect handshake, writing request
-//! frames, reading whole reply frames, and a plain one-at-a-time call for setup and closing. Pipelining is
+//! A client session on one TCP connection, spoken with `zk-proto`: the connect handshake (a new session, or
+//! an existing one resumed with its id and password), writing request frames, reading whole reply frames, and a plain one-at-a-time call for setup and closing. Pipelining is
 //! the caller's business (see [`crate::driver`]); this layer only moves frames.
 
 use std::net::SocketAddr;
@@ -98,6 +98,15 @@ pub fn encode_request(out: &mut BytesMut, xid: i32, op: OpCode, body: &impl Reco
     out.extend_from_slice(&w.into_frame());
 }
 
+/// What identifies a session to any member: its id and password, as the server gave them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// The session id.
+    pub id: i64,
+    /// The session password.
+    pub passwd: Vec<u8>,
+}
+
 /// An established session.
 #[derive(Debug)]
 pub struct Session {
@@ -105,11 +114,28 @@ pub struct Session {
     stream: TcpStream,
     buf: BytesMut,
     next_xid: i32,
+    credentials: Credentials,
 }
 
 impl Session {
     /// Opens a connection to `addr` and creates a new session on it.
     pub async fn connect(addr: SocketAddr) -> Result<Self, SessionError> {
+        Self::handshake(addr, 0, vec![0; 16]).await
+    }
+
+    /// Opens a connection to `addr` and resumes the session of `credentials` on it, as a client does after
+    /// losing its connection. A session that has expired is [`SessionError::Refused`]. The last zxid seen
+    /// is sent as 0, so no member refuses the client for being behind it.
+    pub async fn resume(addr: SocketAddr, credentials: &Credentials) -> Result<Self, SessionError> {
+        Self::handshake(addr, credentials.id, credentials.passwd.clone()).await
+    }
+
+    /// Connects to `addr` and sends a connect request for `session_id` (0: a new session) with `passwd`.
+    async fn handshake(
+        addr: SocketAddr,
+        session_id: i64,
+        passwd: Vec<u8>,
+    ) -> Result<Self, SessionError> {
         let io = |source| SessionError::Io { addr, source };
         let stream = TcpStream::connect(addr).await.map_err(io)?;
         stream.set_nodelay(true).map_err(io)?;
@@ -118,10 +144,15 @@ impl Session {
             stream,
             buf: BytesMut::with_capacity(64 * 1024),
             next_xid: 1,
+            credentials: Credentials {
+                id: 0,
+                passwd: Vec::new(),
+            },
         };
         let request = ConnectRequest {
             timeout: SESSION_TIMEOUT_MS,
-            passwd: vec![0; 16],
+            session_id,
+            passwd,
             read_only: Some(false),
             ..ConnectRequest::default()
         };
@@ -132,7 +163,16 @@ impl Session {
         if response.timeout <= 0 {
             return Err(SessionError::Refused(addr));
         }
+        session.credentials = Credentials {
+            id: response.session_id,
+            passwd: response.passwd,
+        };
         Ok(session)
+    }
+
+    /// The session's id and password, to resume it on another connection.
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
     }
 
     /// The server this session is connected to.

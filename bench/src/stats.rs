@@ -50,11 +50,13 @@ impl RowStats {
     }
 }
 
-/// The median and the largest of a few repeated measurements.
+/// The median, the smallest and the largest of a few repeated measurements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Spread {
     /// The median (nearest rank).
     pub median: Duration,
+    /// The smallest.
+    pub min: Duration,
     /// The largest.
     pub max: Duration,
     /// How many measurements.
@@ -67,6 +69,7 @@ impl Spread {
         samples.sort_unstable();
         Some(Spread {
             median: percentile(&samples, 0.5)?,
+            min: *samples.first()?,
             max: *samples.last()?,
             count: samples.len(),
         })
@@ -116,6 +119,7 @@ mod tests {
     fn spread_of_repetitions() {
         let spread = Spread::of(ms(&[30, 10, 50, 20, 40])).unwrap();
         assert_eq!(spread.median, Duration::from_millis(30));
+        assert_eq!(spread.min, Duration::from_millis(10));
         assert_eq!(spread.max, Duration::from_millis(50));
         assert_eq!(spread.count, 5);
         assert_eq!(Spread::of(Vec::new()), None);

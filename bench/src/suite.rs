@@ -106,7 +106,7 @@ pub async fn run_flavour(
 async fn run_rows(deployment: &mut Deployment, plan: &Plan, rows: &mut [RowReport], value: &[u8]) {
     let flavour = deployment.flavour();
     let addrs = deployment.client_addrs();
-    let needs_pool = plan.rows.iter().any(|(k, _)| *k != OpKind::Create);
+    let needs_pool = plan.rows.iter().any(|(k, _)| k.uses_pool());
     let pool = if needs_pool {
         let made = match runner::populate(addrs[0], POOL_PARENT, POOL_SIZE, value).await {
             Ok(stats) => runner::sync_all(&addrs, POOL_PARENT)
@@ -127,7 +127,7 @@ async fn run_rows(deployment: &mut Deployment, plan: &Plan, rows: &mut [RowRepor
     };
     for (index, row) in rows.iter_mut().enumerate() {
         let outcome = match &pool {
-            Err(why) if row.kind != OpKind::Create => Err(why.clone()),
+            Err(why) if row.kind.uses_pool() => Err(why.clone()),
             _ => run_row(&addrs, index, row, plan, value).await,
         };
         let outcome = outcome.map_err(|why| match deployment.check_alive() {

@@ -1,8 +1,10 @@
 //! What a row sends: the operation ([`OpKind`]), how many sessions and requests in flight
 //! ([`Concurrency`]), and which path each request names ([`Workload`]).
 //!
-//! Creates go to unique paths `<parent>/w<worker>-<seq>`. setData and getData cycle over a pool of nodes
-//! made beforehand by a one-session create run, so the pool's names follow the same pattern (`w0-<i>`).
+//! Creates go to unique paths `<parent>/w<worker>-<seq>`. setData, getData and the mixes of both cycle over
+//! a pool of nodes made beforehand by a one-session create run, so the pool's names follow the same pattern
+//! (`w0-<i>`). A mix decides each request's operation from its number in the session ([`OpKind::op`]), so
+//! every run sends the same sequence.
 
 use std::fmt;
 use std::str::FromStr;
@@ -26,9 +28,9 @@ pub fn open_acl() -> Vec<Acl> {
     }]
 }
 
-/// The operation a row measures.
+/// The operation of one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OpKind {
+pub enum Op {
     /// create of a persistent node at a unique path.
     Create,
     /// setData (any version) on a pool node.
@@ -37,17 +39,62 @@ pub enum OpKind {
     GetData,
 }
 
+impl Op {
+    /// The op code sent.
+    pub fn code(self) -> OpCode {
+        match self {
+            Op::Create => OpCode::Create,
+            Op::SetData => OpCode::SetData,
+            Op::GetData => OpCode::GetData,
+        }
+    }
+}
+
+/// What a row measures: one operation, or a mix of setData and getData on the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpKind {
+    /// Every request a create.
+    Create,
+    /// Every request a setData.
+    SetData,
+    /// Every request a getData.
+    GetData,
+    /// 90 % getData, 10 % setData: every 10th request of a session is a setData.
+    Mixed90,
+    /// 50 % getData, 50 % setData: every 2nd request of a session is a setData.
+    Mixed50,
+}
+
 impl OpKind {
     /// Every kind, in table order.
-    pub const ALL: [OpKind; 3] = [OpKind::Create, OpKind::SetData, OpKind::GetData];
+    pub const ALL: [OpKind; 5] = [
+        OpKind::Create,
+        OpKind::SetData,
+        OpKind::GetData,
+        OpKind::Mixed90,
+        OpKind::Mixed50,
+    ];
 
-    /// The op code sent.
-    pub fn op_code(self) -> OpCode {
-        match self {
-            OpKind::Create => OpCode::Create,
-            OpKind::SetData => OpCode::SetData,
-            OpKind::GetData => OpCode::GetData,
+    /// The operation of request `seq` (from 0) of a session: a mix sends setData as the last request of
+    /// every group of 10 (mixed90) or 2 (mixed50) and getData otherwise.
+    pub fn op(self, seq: u64) -> Op {
+        let write_every = match self {
+            OpKind::Create => return Op::Create,
+            OpKind::SetData => return Op::SetData,
+            OpKind::GetData => return Op::GetData,
+            OpKind::Mixed90 => 10,
+            OpKind::Mixed50 => 2,
+        };
+        if seq % write_every == write_every - 1 {
+            Op::SetData
+        } else {
+            Op::GetData
         }
+    }
+
+    /// Whether the rows of this kind work on the pool (everything but create).
+    pub fn uses_pool(self) -> bool {
+        self != OpKind::Create
     }
 }
 
@@ -57,6 +104,8 @@ impl fmt::Display for OpKind {
             OpKind::Create => "create",
             OpKind::SetData => "setData",
             OpKind::GetData => "getData",
+            OpKind::Mixed90 => "mixed90",
+            OpKind::Mixed50 => "mixed50",
         })
     }
 }
@@ -68,7 +117,9 @@ impl FromStr for OpKind {
         OpKind::ALL
             .into_iter()
             .find(|k| k.to_string().eq_ignore_ascii_case(s))
-            .ok_or_else(|| format!("unknown workload {s:?} (create, setData, getData)"))
+            .ok_or_else(|| {
+                format!("unknown workload {s:?} (create, setData, getData, mixed90, mixed50)")
+            })
     }
 }
 
@@ -125,8 +176,8 @@ impl Workload {
         }
     }
 
-    /// setData (of `value`) or getData over the `pool` nodes that a one-session [`Workload::create`]
-    /// run of `pool` requests made under `parent`.
+    /// setData (of `value`), getData or a mix of both over the `pool` nodes that a one-session
+    /// [`Workload::create`] run of `pool` requests made under `parent`.
     pub fn on_pool(kind: OpKind, parent: impl Into<String>, pool: u64, value: Vec<u8>) -> Self {
         Workload {
             kind,
@@ -143,61 +194,64 @@ impl Workload {
 
     /// The path of request number `seq` (from 0) of session `worker` (from 0).
     pub fn path(&self, worker: usize, seq: u64) -> String {
-        match self.kind {
-            OpKind::Create => format!("{}/w{worker}-{seq}", self.parent),
-            OpKind::SetData | OpKind::GetData => {
-                let node = (worker as u64 * POOL_STRIDE + seq) % self.pool;
-                format!("{}/w0-{node}", self.parent)
-            }
+        if self.kind.uses_pool() {
+            let node = (worker as u64 * POOL_STRIDE + seq) % self.pool;
+            format!("{}/w0-{node}", self.parent)
+        } else {
+            format!("{}/w{worker}-{seq}", self.parent)
         }
     }
 
-    /// Appends the frame of request `seq` of session `worker`, with `xid`, to `out`.
-    pub fn encode(&self, out: &mut BytesMut, xid: i32, worker: usize, seq: u64) {
+    /// Appends the frame of request `seq` of session `worker`, with `xid`, to `out`; returns its operation.
+    pub fn encode(&self, out: &mut BytesMut, xid: i32, worker: usize, seq: u64) -> Op {
         let path = self.path(worker, seq);
-        let op = self.kind.op_code();
-        match self.kind {
-            OpKind::Create => {
+        let op = self.kind.op(seq);
+        let code = op.code();
+        match op {
+            Op::Create => {
                 let body = CreateRequest {
                     path,
                     data: Some(self.value.clone()),
                     acl: open_acl(),
                     flags: 0,
                 };
-                encode_request(out, xid, op, &body);
+                encode_request(out, xid, code, &body);
             }
-            OpKind::SetData => {
+            Op::SetData => {
                 let body = SetDataRequest {
                     path,
                     data: Some(self.value.clone()),
                     version: -1,
                 };
-                encode_request(out, xid, op, &body);
+                encode_request(out, xid, code, &body);
             }
-            OpKind::GetData => encode_request(out, xid, op, &GetDataRequest { path, watch: false }),
+            Op::GetData => {
+                encode_request(out, xid, code, &GetDataRequest { path, watch: false });
+            }
         }
+        op
     }
 }
 
 impl Workload {
-    /// Checks the body of a successful reply: a create names a path under the parent, a setData's stat
-    /// and a getData's data have the value's length. A server that answers without doing the work would
-    /// otherwise look fast.
-    pub fn check_reply(&self, body: &[u8]) -> Result<(), String> {
+    /// Checks the body of a successful reply to `op`: a create names a path under the parent, a setData's
+    /// stat and a getData's data have the value's length. A server that answers without doing the work
+    /// would otherwise look fast.
+    pub fn check_reply(&self, op: Op, body: &[u8]) -> Result<(), String> {
         let size = self.value.len();
-        let length = match self.kind {
-            OpKind::Create => {
+        let length = match op {
+            Op::Create => {
                 let reply = CreateResponse::from_bytes(body).map_err(|e| e.to_string())?;
                 return match reply.path.strip_prefix(self.parent.as_str()) {
                     Some(rest) if rest.starts_with('/') => Ok(()),
                     _ => Err(format!("create answered path {:?}", reply.path)),
                 };
             }
-            OpKind::SetData => {
+            Op::SetData => {
                 let reply = SetDataResponse::from_bytes(body).map_err(|e| e.to_string())?;
                 usize::try_from(reply.stat.data_length).unwrap_or(usize::MAX)
             }
-            OpKind::GetData => {
+            Op::GetData => {
                 let reply = GetDataResponse::from_bytes(body).map_err(|e| e.to_string())?;
                 reply.data.map_or(usize::MAX, |d| d.len())
             }
@@ -206,8 +260,7 @@ impl Workload {
             Ok(())
         } else {
             Err(format!(
-                "{} answered {length} bytes of data, expected {size}",
-                self.kind
+                "{op:?} answered {length} bytes of data, expected {size}"
             ))
         }
     }
@@ -238,7 +291,43 @@ mod tests {
     #[test]
     fn kinds_parse_case_insensitively() {
         assert_eq!("setdata".parse::<OpKind>().unwrap(), OpKind::SetData);
+        assert_eq!("Mixed90".parse::<OpKind>().unwrap(), OpKind::Mixed90);
         assert!("delete".parse::<OpKind>().is_err());
+    }
+
+    #[test]
+    fn mixes_write_every_nth_request_of_a_session() {
+        let writes = |kind: OpKind, seqs: std::ops::Range<u64>| {
+            seqs.filter(|&seq| kind.op(seq) == Op::SetData)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(writes(OpKind::Mixed90, 0..30), [9, 19, 29]);
+        assert_eq!(writes(OpKind::Mixed50, 0..6), [1, 3, 5]);
+        assert_eq!(OpKind::Mixed90.op(0), Op::GetData);
+        assert_eq!(OpKind::SetData.op(0), Op::SetData);
+        assert!(OpKind::Mixed50.uses_pool() && !OpKind::Create.uses_pool());
+    }
+
+    #[test]
+    fn a_mixed_request_is_encoded_and_checked_as_its_own_operation() {
+        let mixed = Workload::on_pool(OpKind::Mixed50, "/p", 10, vec![1; 100]);
+        let mut out = BytesMut::new();
+        assert_eq!(mixed.encode(&mut out, 1, 0, 0), Op::GetData);
+        assert_eq!(mixed.encode(&mut out, 2, 0, 1), Op::SetData);
+        let second = &out[4 + i32::from_be_bytes(out[..4].try_into().unwrap()) as usize..];
+        let header = RequestHeader::from_bytes(&second[4..]).unwrap();
+        assert_eq!((header.xid, header.op_type), (2, OpCode::SetData.code()));
+        let stat = |data_length| {
+            SetDataResponse {
+                stat: Stat {
+                    data_length,
+                    ..Stat::default()
+                },
+            }
+            .to_bytes()
+        };
+        assert_eq!(mixed.check_reply(Op::SetData, &stat(100)), Ok(()));
+        assert!(mixed.check_reply(Op::SetData, &stat(3)).is_err());
     }
 
     #[test]
@@ -258,7 +347,7 @@ mod tests {
     fn create_request_frame_carries_the_value() {
         let w = Workload::create("/c", vec![7; 100]);
         let mut out = BytesMut::new();
-        w.encode(&mut out, 42, 3, 9);
+        assert_eq!(w.encode(&mut out, 42, 3, 9), Op::Create);
         let len = i32::from_be_bytes(out[..4].try_into().unwrap()) as usize;
         assert_eq!(len, out.len() - 4);
         let header = RequestHeader::from_bytes(&out[4..]).unwrap();
@@ -278,14 +367,20 @@ mod tests {
             }
             .to_bytes()
         };
-        assert_eq!(get.check_reply(&reply(Some(vec![0; 100]))), Ok(()));
-        assert!(get.check_reply(&reply(Some(Vec::new()))).is_err());
-        assert!(get.check_reply(&reply(None)).is_err());
-        assert!(get.check_reply(&[]).is_err());
+        assert_eq!(
+            get.check_reply(Op::GetData, &reply(Some(vec![0; 100]))),
+            Ok(())
+        );
+        assert!(
+            get.check_reply(Op::GetData, &reply(Some(Vec::new())))
+                .is_err()
+        );
+        assert!(get.check_reply(Op::GetData, &reply(None)).is_err());
+        assert!(get.check_reply(Op::GetData, &[]).is_err());
 
         let create = Workload::create("/c", vec![1; 100]);
         let path = |p: &str| CreateResponse { path: p.to_owned() }.to_bytes();
-        assert_eq!(create.check_reply(&path("/c/w0-1")), Ok(()));
-        assert!(create.check_reply(&path("/cx/w0-1")).is_err());
+        assert_eq!(create.check_reply(Op::Create, &path("/c/w0-1")), Ok(()));
+        assert!(create.check_reply(Op::Create, &path("/cx/w0-1")).is_err());
     }
 }

@@ -67,7 +67,12 @@ async fn every_workload_is_answered_in_full_by_apache() {
         sessions: 2,
         in_flight: 4,
     };
-    for kind in [OpKind::SetData, OpKind::GetData] {
+    for kind in [
+        OpKind::SetData,
+        OpKind::GetData,
+        OpKind::Mixed90,
+        OpKind::Mixed50,
+    ] {
         let workload = Workload::on_pool(kind, "/t/pool", 10, value.clone());
         let stats = runner::run(&addrs, &workload, pipelined, exactly(200))
             .await

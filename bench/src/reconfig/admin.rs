@@ -1,43 +1,14 @@
-//! What the benchmark asks one member: its view of the configuration (`/zookeeper/config`), a reconfig,
-//! its mode (`srvr`), and waiting until an answer comes out right.
-
-use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+//! What the benchmark asks one member: its view of the configuration (`/zookeeper/config`) and a reconfig
+//! (its mode is [`crate::fourlw::mode`]).
 
 use zk_proto::{GetDataRequest, GetDataResponse, OpCode, ReconfigRequest};
 
-use crate::fourlw::four_letter_word;
 use crate::reconfig::config::DynamicConfig;
 use crate::reconfig::error::ReconfigError;
 use crate::session::Session;
 
 /// The node holding the dynamic configuration.
 const CONFIG_NODE: &str = "/zookeeper/config";
-
-/// A member's role as `srvr` reports it on its `Mode:` line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Leads the ensemble.
-    Leader,
-    /// Follows a leader (voting or not).
-    Follower,
-    /// Anything else: looking, observer, standalone, or no answer.
-    Other,
-}
-
-/// The mode member `addr` reports with `srvr`; [`Mode::Other`] when it does not answer.
-pub async fn mode(addr: SocketAddr) -> Mode {
-    let reply = four_letter_word(addr, "srvr").await.unwrap_or_default();
-    match reply
-        .lines()
-        .find_map(|l| l.strip_prefix("Mode:"))
-        .map(str::trim)
-    {
-        Some("leader") => Mode::Leader,
-        Some("follower") => Mode::Follower,
-        _ => Mode::Other,
-    }
-}
 
 /// The configuration as the member `session` is connected to knows it (a local read, no sync).
 pub async fn read_config(session: &mut Session) -> Result<DynamicConfig, ReconfigError> {
@@ -89,29 +60,4 @@ fn parse(data: Vec<u8>) -> Result<DynamicConfig, ReconfigError> {
     let text = String::from_utf8_lossy(&data);
     DynamicConfig::parse(&text)
         .ok_or_else(|| ReconfigError::Unexpected(format!("unreadable configuration {text:?}")))
-}
-
-/// Pause between two looks at something awaited.
-pub const POLL_INTERVAL: Duration = Duration::from_millis(5);
-
-/// Calls `check` every [`POLL_INTERVAL`] until it gives `Some`, for at most `timeout`; `what` names the
-/// wait in the error.
-pub async fn wait_for<T>(
-    what: &str,
-    timeout: Duration,
-    mut check: impl AsyncFnMut() -> Option<T>,
-) -> Result<T, ReconfigError> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(found) = check().await {
-            return Ok(found);
-        }
-        if Instant::now() >= deadline {
-            return Err(ReconfigError::Timeout {
-                what: what.to_owned(),
-                waited: timeout,
-            });
-        }
-        tokio::time::sleep(POLL_INTERVAL).await;
-    }
 }

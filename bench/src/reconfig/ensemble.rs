@@ -5,11 +5,13 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use crate::fourlw::{Mode, find_leader, mode};
 use crate::launch::{Deployment, Flavour, Launcher};
-use crate::reconfig::admin::{self, Mode, wait_for};
+use crate::reconfig::admin;
 use crate::reconfig::config::{DynamicConfig, participant_spec};
 use crate::reconfig::error::ReconfigError;
 use crate::session::Session;
+use crate::wait::wait_for;
 use crate::zoocfg::Topology;
 
 /// Settings every member needs to be grown by reconfig: no standalone mode for a lone member,
@@ -114,7 +116,7 @@ impl GrowingEnsemble {
         wait_for(&format!("member {id} voting"), STATE_TIMEOUT, async || {
             let listed =
                 matches!(admin::read_config(&mut own).await, Ok(c) if c.is_participant(id));
-            (listed && admin::mode(addr).await == Mode::Follower).then_some(())
+            (listed && mode(addr).await == Mode::Follower).then_some(())
         })
         .await?;
         let voting = answered.sent.elapsed();
@@ -199,31 +201,30 @@ impl GrowingEnsemble {
             let _ = session.close().await;
             took(&config).then_some(())
         })
-        .await
+        .await?;
+        Ok(())
     }
 
     /// The member among `ids` that reports leading, waited for.
     pub async fn leader(&self, ids: &[usize]) -> Result<usize, ReconfigError> {
-        wait_for("a leader", STATE_TIMEOUT, async || {
-            for &id in ids {
-                if admin::mode(self.addr(id)).await == Mode::Leader {
-                    return Some(id);
-                }
-            }
-            None
+        let addrs: Vec<SocketAddr> = ids.iter().map(|&id| self.addr(id)).collect();
+        let leader = wait_for("a leader", STATE_TIMEOUT, async || {
+            find_leader(&addrs).await.map(|index| ids[index])
         })
-        .await
+        .await?;
+        Ok(leader)
     }
 
-    /// Waits until member `id` reports `mode`.
-    async fn wait_mode(&self, id: usize, mode: Mode) -> Result<(), ReconfigError> {
+    /// Waits until member `id` reports `wanted`.
+    async fn wait_mode(&self, id: usize, wanted: Mode) -> Result<(), ReconfigError> {
         let addr = self.addr(id);
         wait_for(
-            &format!("member {id} {mode:?}"),
+            &format!("member {id} {wanted:?}"),
             STATE_TIMEOUT,
-            async || (admin::mode(addr).await == mode).then_some(()),
+            async || (mode(addr).await == wanted).then_some(()),
         )
-        .await
+        .await?;
+        Ok(())
     }
 
     /// Kills member `id` (after it left: it would otherwise keep running as a non-voting member).

@@ -6,6 +6,7 @@ use zk_proto::ErrorCode;
 
 use crate::launch::LaunchError;
 use crate::session::SessionError;
+use crate::wait::TimedOut;
 
 /// Why a round of the reconfiguration benchmark stopped.
 #[derive(Debug, thiserror::Error)]
@@ -59,5 +60,11 @@ impl ReconfigError {
                 ..
             }
         )
+    }
+}
+
+impl From<TimedOut> for ReconfigError {
+    fn from(TimedOut { what, waited }: TimedOut) -> Self {
+        ReconfigError::Timeout { what, waited }
     }
 }

@@ -4,8 +4,8 @@
 //! - [`config`]: the text of `/zookeeper/config`;
 //! - [`admin`]: reading it, sending a reconfig, a member's mode, waiting;
 //! - [`ensemble`]: starting joiners, adding and removing members;
-//! - [`writers`]: sessions writing through a change, and the write gap they saw;
-//! - [`round`]: one round of every measurement; [`summary`]: rounds of both flavours as table rows.
+//! - [`round`]: one round of every measurement, with [`crate::writers`] writing through the leader's
+//!   removal; [`summary`]: rounds of both flavours as table rows.
 
 pub mod admin;
 pub mod config;
@@ -13,7 +13,6 @@ pub mod ensemble;
 pub mod error;
 pub mod round;
 pub mod summary;
-pub mod writers;
 
 use crate::launch::{Flavour, Launcher};
 use crate::zoocfg::Topology;

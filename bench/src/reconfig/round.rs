@@ -7,11 +7,13 @@ use std::time::{Duration, Instant};
 use crate::launch::{Flavour, Launcher};
 use crate::reconfig::ensemble::{AddTiming, GrowingEnsemble};
 use crate::reconfig::error::ReconfigError;
-use crate::reconfig::writers::{WriteGap, Writers};
+use crate::writers::{Reconnect, WriteGap, Writers};
 use crate::zoocfg::Topology;
 
 /// Sessions writing while the leader is removed.
 const WRITERS: usize = 3;
+/// Parent of the writers' nodes.
+const WRITERS_PARENT: &str = "/zkbench/reconfig";
 /// How long the writers run before the leader is removed.
 const STEADY: Duration = Duration::from_millis(500);
 /// How long writes may take to resume after the leader is removed.
@@ -92,7 +94,7 @@ async fn remove_leader(
     survivors: &[usize],
 ) -> Result<(Option<Duration>, WriteGap, (usize, Option<String>)), ReconfigError> {
     let addrs: Vec<_> = survivors.iter().map(|&id| ensemble.addr(id)).collect();
-    let writers = Writers::start(&addrs, WRITERS).await?;
+    let writers = Writers::start(&addrs, WRITERS_PARENT, WRITERS, Reconnect::NewSession).await?;
     tokio::time::sleep(STEADY).await;
     let removed = ensemble.remove(leader, survivors[0]).await;
     // Let writes resume (or not) before stopping the writers, so that the gap is measured either way.
@@ -108,11 +110,12 @@ async fn remove_leader(
         }
     };
     let answered = removed?;
-    let gap =
-        WriteGap::measure(&log.acks, answered.sent).ok_or_else(|| ReconfigError::Timeout {
+    let gap = WriteGap::measure(&log.acks, answered.sent, Duration::ZERO).ok_or_else(|| {
+        ReconfigError::Timeout {
             what: format!("a write acknowledged after removing leader {leader}"),
             waited: RESUME_TIMEOUT,
-        })?;
+        }
+    })?;
     let mut failures: Vec<_> = log
         .failures
         .into_iter()
