@@ -8,10 +8,12 @@
 //! - [`workload`]: client sessions reading, writing and compare-and-setting registers;
 //! - [`history`]: the operations clients invoked and what they saw;
 //! - [`verify`]: after the faults, every member holds every acknowledged write;
-//! - [`checker`]: builds and runs the Porcupine-based checker in `checker/` on a history.
+//! - [`checker`]: builds and runs the Porcupine-based checker in `checker/` on a history;
+//! - [`fifo`]: sessions pipelining their writes, and the check that each session's writes commit in order.
 
 pub mod checker;
 pub mod ensemble;
+pub mod fifo;
 pub mod history;
 pub mod network;
 pub mod verify;
