@@ -5,8 +5,10 @@
 //! Every follower and learner keeps one connection open to its leader's quorum port, a watch
 //! ([`PeerRequest::Watch`]) that the leader holds and never answers. When the watch ends, the
 //! member connects again at once: a connection accepted means the leader's process still runs
-//! (the link broke, or the leader closed it), and the member watches again; a connection
-//! **refused** means nothing listens on the leader's quorum port any more: its process is gone.
+//! (the link broke, or the leader closed it), and the member watches again (a connection that is
+//! reset at once, as a dying process's listener may still accept one, is retried within
+//! milliseconds); a connection **refused** means nothing listens on the leader's quorum port any
+//! more: its process is gone.
 //! Only a refusal counts. A timeout, a dropped packet or an unknown host is what a partition looks
 //! like, and a partitioned leader is replaced by the ordinary election timeout.
 //!
@@ -45,10 +47,16 @@ pub(crate) struct WatchTiming {
 
 /// How many pre-vote rounds a member starts after one refusal.
 const CAMPAIGNS: u32 = 3;
-/// A watch that ends sooner than this after it was opened is opened again only after
-/// [`RETRY`] (a member that closes watches at once must not be flooded with them).
+/// A watch that ends sooner than this after it was opened is a short one.
 const SHORT_WATCH: Duration = Duration::from_secs(1);
-/// How long to wait before watching again after a failed connection or a short watch.
+/// How many short watches in a row are opened again after [`QUICK_RETRY`]: a dying leader's
+/// kernel may still accept a connection on its listener and then reset it, just before it
+/// refuses connections.
+const QUICK_RETRIES: u32 = 3;
+/// How long to wait before watching again after one of the first short watches.
+const QUICK_RETRY: Duration = Duration::from_millis(20);
+/// How long to wait before watching again after a failed connection or more short watches (a
+/// member that closes watches at once must not be flooded with them).
 const RETRY: Duration = Duration::from_millis(500);
 
 /// The leader being watched.
@@ -100,6 +108,7 @@ enum Ended {
 /// Watches the leader of member `my_id` for as long as Raft runs (see the module documentation).
 pub(crate) async fn watch_leaders(raft: Raft, my_id: u64, timing: WatchTiming) {
     let mut metrics = raft.metrics();
+    let mut short_watches = 0;
     loop {
         let watched = Watched::of(&metrics.borrow_and_update(), my_id);
         let Some(watched) = watched else {
@@ -110,18 +119,33 @@ pub(crate) async fn watch_leaders(raft: Raft, my_id: u64, timing: WatchTiming) {
         };
         let ended = tokio::select! {
             ended = hold(watched.leader, watched.addr.as_deref()) => ended,
-            () = vote_changes_from(&raft, &watched.vote) => continue,
+            () = vote_changes_from(&raft, &watched.vote) => {
+                short_watches = 0;
+                continue;
+            }
         };
         let pause = match ended {
             Ended::Refused => {
+                short_watches = 0;
                 tokio::select! {
                     () = campaign(&raft, &watched, timing) => {}
                     () = vote_changes_from(&raft, &watched.vote) => continue,
                 }
                 timing.settle
             }
-            Ended::Closed(open) if open >= SHORT_WATCH => Duration::ZERO,
-            Ended::Closed(_) | Ended::Unreachable => RETRY,
+            Ended::Closed(open) if open >= SHORT_WATCH => {
+                short_watches = 0;
+                Duration::ZERO
+            }
+            Ended::Closed(_) => {
+                short_watches += 1;
+                if short_watches <= QUICK_RETRIES {
+                    QUICK_RETRY
+                } else {
+                    RETRY
+                }
+            }
+            Ended::Unreachable => RETRY,
         };
         tokio::select! {
             () = tokio::time::sleep(pause) => {}
