@@ -196,6 +196,40 @@ impl Network {
         Ok(())
     }
 
+    /// Makes member `from`'s connections to port `port` of member `to` fail as if nothing listened
+    /// there: new ones are refused with a TCP reset and those open are aborted. Connections `to`
+    /// opens to `from` still flow. Undone by [`Network::heal`] of `from`.
+    pub fn reset_link(&self, from: usize, to: usize, port: u16) -> Result<(), NetworkError> {
+        let ns = self.netns(from);
+        let peer = self.addr(to).to_string();
+        let port = port.to_string();
+        run(&[
+            "ip",
+            "netns",
+            "exec",
+            &ns,
+            "iptables",
+            "-A",
+            "OUTPUT",
+            "-d",
+            &peer,
+            "-p",
+            "tcp",
+            "--dport",
+            &port,
+            "-j",
+            "REJECT",
+            "--reject-with",
+            "tcp-reset",
+        ])?;
+        let dport = format!(":{port}");
+        run(&[
+            "ip", "netns", "exec", &ns, "ss", "-K", "dst", &peer, "dport", "=", &dport,
+        ])?;
+        tracing::info!(member = from, peer = to, %port, "connections reset");
+        Ok(())
+    }
+
     /// Undoes every partition of member `id`.
     pub fn heal(&self, id: usize) -> Result<(), NetworkError> {
         let ns = self.netns(id);

@@ -5,6 +5,10 @@
 //! elsewhere, no session expires); once healed it must rejoin and hold what the others hold, and the
 //! whole history must be linearizable.
 //!
+//! A follower whose own link refuses its connections to a leader that still runs (what it sees when a
+//! leader's process is gone) must not depose that leader: its campaign is refused by the member that
+//! still hears the leader, the leader keeps its epoch, and nothing is lost.
+//!
 //! Needs root: the members run in network namespaces.
 
 use std::path::{Path, PathBuf};
@@ -23,6 +27,8 @@ const SETTLE: Duration = Duration::from_secs(3);
 const LIMIT: Duration = Duration::from_secs(30);
 /// How long the leader stays cut off.
 const PARTITION: Duration = Duration::from_secs(6);
+/// How long a follower's connections to its live leader are refused: several election timeouts.
+const RESET: Duration = Duration::from_secs(4);
 /// A znode outside the registers, written through the isolated member only.
 const PROBE: &str = "/probe";
 
@@ -109,6 +115,66 @@ async fn an_isolated_leader_stops_acknowledging_and_rejoins_after_healing() {
     println!(
         "member {leader} isolated: member {successor} leads, first write acknowledged after \
          {gap:.2?}; {answered} operations answered, {unknown} unknown"
+    );
+    ensemble.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_refused_by_its_live_leader_deposes_nobody() {
+    zk_robustness::init_test_tracing();
+    let ensemble = Ensemble::start(Path::new(env!("CARGO_BIN_EXE_zk-server")), 3, SETTINGS)
+        .await
+        .expect("start the ensemble");
+    let spec = WorkloadSpec {
+        clients: 6,
+        registers: 3,
+        seed: 11,
+    };
+    let load = Workload::start(&ensemble.connect_string(), &spec)
+        .await
+        .expect("start the load");
+    tokio::time::sleep(SETTLE).await;
+    let leader = ensemble.leader(LIMIT).await.unwrap();
+    let epoch = ensemble.zxid(leader).await.expect("the leader's zxid") >> 32;
+    let follower = ensemble.ids().into_iter().find(|&id| id != leader).unwrap();
+
+    ensemble.reset_quorum_link(follower, leader).unwrap();
+    let reset_at = std::time::Instant::now();
+    while reset_at.elapsed() < RESET {
+        for id in ensemble.ids() {
+            let mode = ensemble.mode(id).await;
+            if id == leader {
+                assert_eq!(mode.as_deref(), Some("leader"), "member {id} was deposed");
+            } else {
+                assert_ne!(mode.as_deref(), Some("leader"), "member {id} took over");
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    ensemble.heal(follower).unwrap();
+    let after = ensemble.zxid(leader).await.expect("the leader's zxid") >> 32;
+    assert_eq!(after, epoch, "the leader's epoch changed");
+    // The follower did take the refusals for its leader's death, and campaigned.
+    let log = std::fs::read_to_string(ensemble.member_dir(follower).join("server.log")).unwrap();
+    assert!(
+        log.contains("refuses connections"),
+        "member {follower} never saw its leader refuse a connection"
+    );
+    tokio::time::sleep(SETTLE).await;
+    let report = load.stop().await;
+
+    verify::assert_no_problems(
+        &ensemble,
+        &ensemble.ids(),
+        &report,
+        spec.registers,
+        &checker_dir(),
+    )
+    .await;
+    let (answered, unknown) = report.history().outcome_counts();
+    println!(
+        "member {follower} refused by leader {leader} for {RESET:?}: leader kept epoch {epoch}; \
+         {answered} operations answered, {unknown} unknown"
     );
     ensemble.stop().await;
 }

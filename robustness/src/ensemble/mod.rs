@@ -148,6 +148,22 @@ impl Ensemble {
         Ok(self.network.isolate(id, &others)?)
     }
 
+    /// Makes member `from`'s connections to member `to`'s quorum port fail as if `to`'s process
+    /// were gone (refused, open ones aborted), while `to` still reaches `from`: what a member sees
+    /// when its leader dies, although the leader runs. Undone by [`Ensemble::heal`] of `from`.
+    pub fn reset_quorum_link(&self, from: usize, to: usize) -> Result<(), EnsembleError> {
+        let port = self.topology.members()[to - 1].quorum;
+        Ok(self.network.reset_link(from, to, port)?)
+    }
+
+    /// The zxid of the last entry member `id` applied (`Zxid:` of `srvr`; its upper 32 bits are
+    /// the epoch), or `None` if it does not answer or serves no requests.
+    pub async fn zxid(&self, id: usize) -> Option<i64> {
+        let reply = four_letter_word(self.client_addr(id), "srvr").await.ok()?;
+        let hex = reply.lines().find_map(|l| l.strip_prefix("Zxid: 0x"))?;
+        i64::from_str_radix(hex.trim(), 16).ok()
+    }
+
     /// Ends every partition of member `id`.
     pub fn heal(&self, id: usize) -> Result<(), EnsembleError> {
         Ok(self.network.heal(id)?)

@@ -13,6 +13,8 @@
 //! - `state_machine` — the adapter from Raft's state machine to our [`StateMachine`].
 //! - `network/` — the peer protocol on the quorum port (framing, outgoing client, incoming listener,
 //!   the ordered stream of forwarded writes).
+//! - `leader_watch` — a follower's watch on its leader's process: a leader whose quorum port
+//!   refuses connections is replaced at once, without waiting for the election timeout.
 //! - `membership` — membership changes (reconfig) with joint consensus, on the leader.
 //! - `bootstrap` — a first start: join the existing ensemble, or found a new one.
 //! - `node` — start-up, bootstrap and the [`Consensus`] handle.
@@ -20,6 +22,7 @@
 mod bootstrap;
 mod codec;
 mod error;
+mod leader_watch;
 mod log_store;
 mod membership;
 mod network;

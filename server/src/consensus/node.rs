@@ -20,6 +20,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::bootstrap::first_start;
+use super::leader_watch::{WatchTiming, watch_leaders};
 use super::log_store::{DEFAULT_SEGMENT_BYTES, LogStore};
 use super::membership::{
     ChangeRefusal, change_on_leader, complete_interrupted_changes, forget_departed,
@@ -112,6 +113,7 @@ impl Consensus {
 
         let config = raft_config(&opts)?;
         let ack_window = Duration::from_millis(config.election_timeout_max);
+        let watch_timing = watch_timing(&config);
         let raft = Raft::new(
             opts.my_id,
             Arc::new(config),
@@ -140,6 +142,7 @@ impl Consensus {
         };
         let completer = tokio::spawn(complete_interrupted_changes(raft.clone()));
         let forgetter = tokio::spawn(forget_departed(raft.clone(), request_timeout(&opts)));
+        let watcher = tokio::spawn(watch_leaders(raft.clone(), opts.my_id, watch_timing));
         let consensus = Consensus {
             my_id: opts.my_id,
             observer_spec: is_observer_spec(&me.spec),
@@ -155,7 +158,7 @@ impl Consensus {
                 listener
                     .into_iter()
                     .chain(joining)
-                    .chain([completer, forgetter])
+                    .chain([completer, forgetter, watcher])
                     .collect(),
             ),
             session_activity: Mutex::new(Some(activity_rx)),
@@ -625,7 +628,8 @@ const DEPOSED_LEADER_GRACE: Duration = Duration::from_millis(200);
 
 /// Raft timing from ZooKeeper's settings: the election timeout is half a tick to a tick (at least
 /// 150 ms; a follower grants no vote while it heard from its leader within the upper bound, so a
-/// crashed leader is replaced after about one to one and a half ticks), heartbeats four times per
+/// leader cut off by the network is replaced after about one to one and a half ticks, one whose
+/// process is gone at once: see `leader_watch`), heartbeats four times per
 /// election timeout, replication payloads of up to [`MAX_PAYLOAD_ENTRIES`], a snapshot every
 /// `snapCount` entries,
 /// and `initLimit` ticks for a snapshot to be installed. A member whose log turns out shorter
@@ -653,6 +657,16 @@ fn raft_config(opts: &ConsensusOptions) -> Result<Config, ConsensusError> {
     }
     .validate()
     .map_err(|e| ConsensusError::Config(e.to_string()))
+}
+
+/// Pacing of the leader watch: voters campaign a tenth of the shortest election timeout apart
+/// (20 to 100 ms), and a campaign that elected nobody gives way to a new watch after the longest
+/// election timeout.
+fn watch_timing(config: &Config) -> WatchTiming {
+    WatchTiming {
+        stagger: Duration::from_millis((config.election_timeout_min / 10).clamp(20, 100)),
+        settle: Duration::from_millis(config.election_timeout_max),
+    }
 }
 
 /// The most entries one append-entries message carries: enough for every write pipelined

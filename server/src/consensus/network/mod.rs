@@ -9,7 +9,9 @@
 //! Each connection carries requests and replies in turn, framed as `u32 length (big-endian) |
 //! postcard-encoded message` (`wire`). `client` is the outgoing side (one connection per peer,
 //! re-opened after an error), `server` the listener that answers them. A follower's pipelined
-//! client writes travel on a connection of their own, an ordered stream (`write_stream`).
+//! client writes travel on a connection of their own, an ordered stream (`write_stream`); so does a
+//! follower's watch on its leader (`consensus::leader_watch`), which the leader holds open and
+//! never answers.
 
 pub(crate) mod client;
 pub(crate) mod server;

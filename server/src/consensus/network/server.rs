@@ -1,5 +1,6 @@
 //! The listener on the quorum port: answers Raft RPCs, forwarded writes (one at a time, or on a
-//! stream of their own), read-index requests and reports of session activity.
+//! stream of their own), read-index requests and reports of session activity, and holds the
+//! leader watches of other members open.
 
 use std::io;
 use std::sync::{Arc, Mutex};
@@ -78,12 +79,21 @@ pub(crate) async fn serve(listener: TcpListener, raft: Raft, peers: PeerContext)
 async fn serve_connection(mut stream: TcpStream, raft: Raft, peers: PeerContext) -> io::Result<()> {
     stream.set_nodelay(true)?;
     while let Some(request) = read_frame::<_, PeerRequest>(&mut stream).await? {
-        if matches!(request, PeerRequest::WriteStream) {
-            return write_stream::serve(stream, raft).await;
+        match request {
+            PeerRequest::WriteStream => return write_stream::serve(stream, raft).await,
+            PeerRequest::Watch => return hold_watch(stream).await,
+            _ => {}
         }
         let response = answer(&raft, request, &peers).await;
         write_frame(&mut stream, &response).await?;
     }
+    Ok(())
+}
+
+/// Holds a leader watch open until its sender closes it (or this process ends, which is the
+/// point: see `leader_watch`). Whatever arrives on it is ignored.
+async fn hold_watch(mut stream: TcpStream) -> io::Result<()> {
+    while read_frame::<_, PeerRequest>(&mut stream).await?.is_some() {}
     Ok(())
 }
 
@@ -157,6 +167,7 @@ async fn answer(raft: &Raft, request: PeerRequest, peers: &PeerContext) -> PeerR
         PeerRequest::WriteStream | PeerRequest::Writes(_) => {
             failed(&"writes belong on a stream of their own")
         }
+        PeerRequest::Watch => failed(&"a watch is a connection of its own"),
         PeerRequest::ReadIndex => match raft.ensure_linearizable(ReadPolicy::ReadIndex).await {
             Ok(read) => PeerResponse::ReadIndex {
                 index: read.index(),

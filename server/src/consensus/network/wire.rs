@@ -45,6 +45,9 @@ pub(crate) enum PeerRequest {
     WriteStream,
     /// Writes on a stream, in submission order, each with its sequence number.
     Writes(Vec<(u64, Vec<u8>)>),
+    /// Turns the connection into a leader watch (`leader_watch`): the receiver holds it open and
+    /// answers nothing, so that its end tells the sender the receiver's process may be gone.
+    Watch,
     /// The leader's current commit point, confirmed with a quorum (for `sync`).
     ReadIndex,
     /// Sessions of clients connected to the sender that were active since its last report: the
