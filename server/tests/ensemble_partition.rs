@@ -37,8 +37,9 @@ fn checker_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("linearizability-checker")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_isolated_leader_stops_acknowledging_and_rejoins_after_healing() {
+/// Three members under a load of 6 clients on 3 registers (operation mix `seed`), run for
+/// [`SETTLE`]; and the member that leads then.
+async fn under_load(seed: u64) -> (Ensemble, WorkloadSpec, Workload, usize) {
     zk_robustness::init_test_tracing();
     let ensemble = Ensemble::start(Path::new(env!("CARGO_BIN_EXE_zk-server")), 3, SETTINGS)
         .await
@@ -46,13 +47,19 @@ async fn an_isolated_leader_stops_acknowledging_and_rejoins_after_healing() {
     let spec = WorkloadSpec {
         clients: 6,
         registers: 3,
-        seed: 7,
+        seed,
     };
     let load = Workload::start(&ensemble.connect_string(), &spec)
         .await
         .expect("start the load");
     tokio::time::sleep(SETTLE).await;
     let leader = ensemble.leader(LIMIT).await.unwrap();
+    (ensemble, spec, load, leader)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_isolated_leader_stops_acknowledging_and_rejoins_after_healing() {
+    let (ensemble, spec, load, leader) = under_load(7).await;
     // A client that knows only the leader.
     let lonely = workload::connect(&ensemble.client_addr(leader).to_string())
         .await
@@ -121,20 +128,7 @@ async fn an_isolated_leader_stops_acknowledging_and_rejoins_after_healing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_follower_refused_by_its_live_leader_deposes_nobody() {
-    zk_robustness::init_test_tracing();
-    let ensemble = Ensemble::start(Path::new(env!("CARGO_BIN_EXE_zk-server")), 3, SETTINGS)
-        .await
-        .expect("start the ensemble");
-    let spec = WorkloadSpec {
-        clients: 6,
-        registers: 3,
-        seed: 11,
-    };
-    let load = Workload::start(&ensemble.connect_string(), &spec)
-        .await
-        .expect("start the load");
-    tokio::time::sleep(SETTLE).await;
-    let leader = ensemble.leader(LIMIT).await.unwrap();
+    let (ensemble, spec, load, leader) = under_load(11).await;
     let epoch = ensemble.zxid(leader).await.expect("the leader's zxid") >> 32;
     let follower = ensemble.ids().into_iter().find(|&id| id != leader).unwrap();
 
