@@ -12,11 +12,15 @@ pub struct Membership {
     pub servers: BTreeMap<u64, ServerSpec>,
     /// Configuration version (the zxid that committed it; 0 before the first commit).
     pub version: i64,
+    /// The ids in the order the configuration lists them (Apache's order, see
+    /// [`super::apache_order`]); id order where it does not name exactly the members.
+    pub order: Vec<u64>,
 }
 
 impl Membership {
     /// Collects the `server.N` entries of parsed properties; other keys are left to the caller.
-    /// A `version` key (hex) sets the version.
+    /// A `version` key (hex) sets the version. The members are listed as Apache lists a
+    /// configuration it parsed (see [`super::apache_order::parsed`]), whatever the file's order.
     pub fn from_entries(entries: &[(String, String)]) -> Result<Membership, ConfigError> {
         let mut membership = Membership::default();
         for (key, value) in entries {
@@ -43,12 +47,25 @@ impl Membership {
                     })?;
             }
         }
+        membership.order = super::apache_order::parsed(membership.servers.keys().copied());
         Ok(membership)
     }
 
-    /// Parses the text of `/zookeeper/config` (server lines, then `version=<hex>`).
+    /// Parses the text of `/zookeeper/config` (server lines, then `version=<hex>`), keeping the
+    /// order of its lines: the order the committing leader gave them.
     pub fn from_config_text(text: &str) -> Result<Membership, ConfigError> {
-        Membership::from_entries(&super::properties::parse(text))
+        let entries = super::properties::parse(text);
+        let mut membership = Membership::from_entries(&entries)?;
+        let mut order = Vec::new();
+        for (key, _) in &entries {
+            if let Some(id) = key.strip_prefix("server.").and_then(|id| id.parse().ok())
+                && !order.contains(&id)
+            {
+                order.push(id);
+            }
+        }
+        membership.order = order;
+        Ok(membership)
     }
 
     /// Members that vote.
@@ -58,11 +75,24 @@ impl Membership {
             .filter(|s| s.role == LearnerType::Participant)
     }
 
-    /// The text of `/zookeeper/config` and of `conf`'s membership: one `server.N=spec` line per member in id
-    /// order, then `version=<hex>`, without a trailing newline.
+    /// The members' ids in the configuration's order ([`Membership::order`]), or in id order where
+    /// that does not name exactly the members.
+    pub fn listed_ids(&self) -> Vec<u64> {
+        let mut order = self.order.clone();
+        order.sort_unstable();
+        if order.iter().eq(self.servers.keys()) {
+            self.order.clone()
+        } else {
+            self.servers.keys().copied().collect()
+        }
+    }
+
+    /// The text of `/zookeeper/config` and of `conf`'s membership: one `server.N=spec` line per member in the
+    /// configuration's order, then `version=<hex>`, without a trailing newline.
     pub fn config_text(&self) -> String {
         let mut out = String::new();
-        for spec in self.servers.values() {
+        for id in self.listed_ids() {
+            let spec = &self.servers[&id];
             out.push_str(&format!("server.{}={}\n", spec.id, spec.render()));
         }
         out.push_str(&format!("version={:x}", self.version));

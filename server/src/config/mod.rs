@@ -6,11 +6,13 @@
 //! - `jvm_flags` — `-Dname=value` flags from the environment.
 //! - `server_spec` — one `server.N=` line, parsed and rendered as Apache does.
 //! - `membership` — the set of server lines with its version, as `/zookeeper/config` shows it.
+//! - `apache_order` — the order Apache lists server lines in (its Java `HashMap`'s).
 //! - `whitelist` — the four-letter-word whitelist.
 //! - `load` — from files and properties to a validated [`ServerConfig`].
 //! - `dynamic_file` — reading and writing `<cfg>.dynamic.<hex>` and rewriting the static file.
 //! - `membership_files` — writing those files for each committed version, before it is served.
 
+pub mod apache_order;
 mod dynamic_file;
 mod error;
 mod jvm_flags;

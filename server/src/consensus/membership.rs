@@ -24,7 +24,7 @@ use openraft::{ChangeMembers, Instant as _, ServerState};
 use serde::{Deserialize, Serialize};
 
 use super::state_machine::zxid_of;
-use super::typ::{PeerNode, Raft, RaftMetrics, TypeConfig};
+use super::typ::{MAX_RANK, PeerNode, Raft, RaftMetrics, TypeConfig};
 use super::{ConsensusError, Member};
 
 /// Why the leader refused (or could not carry out) a change; travels back to a forwarding member.
@@ -127,13 +127,19 @@ pub(crate) async fn change_on_leader(
                 *id,
                 PeerNode {
                     departed: true,
+                    rank: None,
                     ..node.clone()
                 },
             )
         })
         .collect();
-    for member in members {
-        nodes.insert(member.id, PeerNode::new(&member.spec));
+    // `members` come in the configuration's order; ranks are stored only where that is not id
+    // order, so most entries read the same to a member that predates ranks.
+    let in_id_order = members.windows(2).all(|pair| pair[0].id < pair[1].id);
+    let ranked = !in_id_order && members.len() <= MAX_RANK + 1;
+    for (rank, member) in members.iter().enumerate() {
+        let rank = ranked.then_some(rank as u8);
+        nodes.insert(member.id, PeerNode::ranked(&member.spec, rank));
     }
     let steps = vec![
         ChangeMembers::SetNodes(nodes),

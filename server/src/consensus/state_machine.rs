@@ -16,7 +16,9 @@ use openraft::{EntryPayload, OptionalSend};
 use tokio::sync::Mutex;
 
 use super::snapshot_store::SnapshotStore;
-use super::typ::{LogId, Membership, Snapshot, SnapshotMeta, StoredMembership, TypeConfig};
+use super::typ::{
+    LogId, Membership, PeerNode, Snapshot, SnapshotMeta, StoredMembership, TypeConfig,
+};
 use super::{Member, StateMachine};
 
 /// The zxid of the entry at `log_id`: the term in the high 32 bits, the index in the low 32.
@@ -24,12 +26,17 @@ pub(crate) fn zxid_of(log_id: &LogId) -> i64 {
     ((log_id.leader_id.term << 32) | (log_id.index & 0xffff_ffff)) as i64
 }
 
-/// Our members as listed in a Raft membership (voters and learners, not the departed), by id.
+/// Our members as listed in a Raft membership (voters and learners, not the departed), in the
+/// configuration's order: by rank where the change gave ranks, else by id.
 pub(crate) fn members_of(membership: &Membership) -> Vec<Member> {
     let voters: std::collections::BTreeSet<u64> = membership.voter_ids().collect();
-    membership
+    let mut listed: Vec<(&u64, &PeerNode)> = membership
         .nodes()
         .filter(|(_, node)| !node.departed)
+        .collect();
+    listed.sort_by_key(|(id, node)| (node.rank.unwrap_or(u8::MAX), **id));
+    listed
+        .into_iter()
         .map(|(id, node)| Member {
             id: *id,
             spec: node.spec.clone(),
@@ -195,5 +202,32 @@ impl RaftStateMachine<TypeConfig> for StateMachineAdapter {
             .await
             .map_err(io::Error::other)??;
         Ok(latest.map(|(meta, snapshot)| Snapshot { meta, snapshot }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use super::*;
+
+    fn membership(nodes: &[(u64, PeerNode)]) -> Membership {
+        let voters: BTreeSet<u64> = nodes.iter().map(|(id, _)| *id).collect();
+        let nodes: BTreeMap<u64, PeerNode> = nodes.iter().cloned().collect();
+        Membership::new(vec![voters], nodes).unwrap()
+    }
+
+    #[test]
+    fn members_are_listed_by_rank_where_ranked_else_by_id() {
+        let ranked = membership(&[
+            (1, PeerNode::ranked("a", Some(1))),
+            (2, PeerNode::ranked("b", Some(2))),
+            (4, PeerNode::ranked("d", Some(0))),
+        ]);
+        let ids: Vec<u64> = members_of(&ranked).iter().map(|m| m.id).collect();
+        assert_eq!(ids, vec![4, 1, 2]);
+        let plain = membership(&[(2, PeerNode::new("b")), (1, PeerNode::new("a"))]);
+        let ids: Vec<u64> = members_of(&plain).iter().map(|m| m.id).collect();
+        assert_eq!(ids, vec![1, 2]);
     }
 }

@@ -15,23 +15,60 @@ impl fmt::Display for Command {
 }
 
 /// What Raft stores about a member in a membership entry: its Apache server spec, from which
-/// the peer address (host and quorum port) is taken.
+/// the peer address (host and quorum port) is taken, and its place in the printed configuration.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "StoredPeerNode", into = "StoredPeerNode")]
 pub(crate) struct PeerNode {
     /// The spec after `server.N=`, e.g. `127.0.0.1:2888:3888:participant;127.0.0.1:2181`.
     pub(crate) spec: String,
     /// Removed by a membership change: still replicated to (as Apache keeps a removed server
     /// following), but not a member any more.
     pub(crate) departed: bool,
+    /// Its line's place in the configuration text when that is not id order (Apache's order
+    /// after an incremental reconfig); `None` for id order.
+    pub(crate) rank: Option<u8>,
 }
 
 impl PeerNode {
-    /// A current member with this spec.
+    /// A current member with this spec, listed in id order.
     pub(crate) fn new(spec: &str) -> PeerNode {
+        PeerNode::ranked(spec, None)
+    }
+
+    /// A current member with this spec and place in the configuration text.
+    pub(crate) fn ranked(spec: &str, rank: Option<u8>) -> PeerNode {
         PeerNode {
             spec: spec.to_string(),
             departed: false,
+            rank,
         }
+    }
+}
+
+/// The highest rank [`StoredPeerNode`] can hold; larger memberships are listed in id order.
+pub(crate) const MAX_RANK: usize = 126;
+
+/// [`PeerNode`] as stored and sent: the spec and one byte whose bit 0 is `departed` and whose
+/// other bits are `rank + 1` (0: no rank). Entries written before ranks existed held `departed`
+/// as a bool in that byte (0 or 1) and decode unchanged; an entry with a rank is only written for
+/// a configuration whose order is not id order.
+#[derive(Serialize, Deserialize)]
+struct StoredPeerNode(String, u8);
+
+impl From<StoredPeerNode> for PeerNode {
+    fn from(StoredPeerNode(spec, flags): StoredPeerNode) -> PeerNode {
+        PeerNode {
+            spec,
+            departed: flags & 1 == 1,
+            rank: (flags >> 1).checked_sub(1),
+        }
+    }
+}
+
+impl From<PeerNode> for StoredPeerNode {
+    fn from(node: PeerNode) -> StoredPeerNode {
+        let rank = node.rank.map_or(0, |rank| rank.min(MAX_RANK as u8) + 1);
+        StoredPeerNode(node.spec, (rank << 1) | u8::from(node.departed))
     }
 }
 
@@ -96,3 +133,46 @@ pub(crate) type Snapshot = openraft::type_config::alias::SnapshotOf<TypeConfig, 
 pub(crate) type LogState = openraft::LogState<TypeConfig>;
 pub(crate) type IoFlushed = openraft::storage::IOFlushed<TypeConfig>;
 pub(crate) type RaftMetrics = openraft::RaftMetrics<TypeConfig>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::consensus::codec;
+
+    /// `PeerNode` as entries written before ranks existed stored it.
+    #[derive(Serialize)]
+    struct PeerNodeWithoutRank {
+        spec: String,
+        departed: bool,
+    }
+
+    #[test]
+    fn nodes_stored_before_ranks_existed_decode_unchanged() {
+        for departed in [false, true] {
+            let old = PeerNodeWithoutRank {
+                spec: "h:1:2:participant".into(),
+                departed,
+            };
+            let node: PeerNode = codec::decode(&codec::encode(&old).unwrap()).unwrap();
+            assert_eq!(node.spec, "h:1:2:participant");
+            assert_eq!(node.departed, departed);
+            assert_eq!(node.rank, None);
+        }
+    }
+
+    #[test]
+    fn an_unranked_node_is_stored_as_before_and_a_ranked_one_round_trips() {
+        let plain = PeerNode::new("h:1:2:participant");
+        let old = PeerNodeWithoutRank {
+            spec: "h:1:2:participant".into(),
+            departed: false,
+        };
+        assert_eq!(codec::encode(&plain).unwrap(), codec::encode(&old).unwrap());
+        for rank in [0, 1, 5, MAX_RANK as u8] {
+            let mut node = PeerNode::ranked("h:1:2:participant", Some(rank));
+            node.departed = rank % 2 == 1;
+            let back: PeerNode = codec::decode(&codec::encode(&node).unwrap()).unwrap();
+            assert_eq!(back, node);
+        }
+    }
+}

@@ -2,17 +2,13 @@
 
 use std::sync::atomic::Ordering::Relaxed;
 
-use zk_proto::{GetDataRequest, GetDataResponse, OpCode, Record};
-
 use super::context::Context;
-use crate::acl;
 use crate::config::ServerConfig;
 use crate::consensus::Role;
 use crate::fourlw::{
     ConnectionInfo, ConnectionSession, DataSummary, Mode, QuorumSummary, ServerInfo, StatsSnapshot,
 };
 use crate::session::ExpiryBucket;
-use crate::tree::CONFIG;
 
 impl ServerInfo for Context {
     fn config(&self) -> &ServerConfig {
@@ -160,20 +156,8 @@ impl ServerInfo for Context {
     }
 
     fn membership_text(&self) -> String {
-        let request = GetDataRequest {
-            path: CONFIG.to_string(),
-            watch: false,
-        }
-        .to_bytes();
-        let (err, body) = self
-            .state
-            .read(0, &[acl::super_id()], OpCode::GetData, &request);
-        match GetDataResponse::from_bytes(&body) {
-            Ok(response) if err == 0 => {
-                String::from_utf8_lossy(&response.data.unwrap_or_default()).into_owned()
-            }
-            _ => String::new(),
-        }
+        let data = crate::reconfig::config_as_seen(self).data;
+        String::from_utf8_lossy(&data.unwrap_or_default()).into_owned()
     }
 
     fn uptime_ms(&self) -> u64 {

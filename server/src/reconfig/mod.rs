@@ -11,15 +11,15 @@
 mod plan;
 
 use zk_proto::{
-    ErrorCode, GetAclRequest, GetAclResponse, GetDataRequest, Id, OpCode, ReconfigRequest, Record,
-    perms,
+    ErrorCode, GetAclRequest, GetAclResponse, GetDataRequest, GetDataResponse, Id, OpCode,
+    ReconfigRequest, Record, perms,
 };
 
 pub use plan::{Facts, new_membership, plan};
 
 use crate::acl::{self, AclPolicy};
-use crate::config::Membership;
-use crate::consensus::{ConsensusError, Member};
+use crate::config::{Membership, apache_order};
+use crate::consensus::{ConsensusError, Member, Role};
 use crate::net::Context;
 use crate::tree::CONFIG;
 
@@ -46,8 +46,9 @@ pub async fn serve(
         Err(code) => return Ok(Err(code)),
     };
     let members: Vec<Member> = next
-        .servers
-        .values()
+        .listed_ids()
+        .iter()
+        .map(|id| &next.servers[id])
         .map(|spec| Member {
             id: spec.id,
             spec: spec.render(),
@@ -60,7 +61,7 @@ pub async fn serve(
         "reconfig"
     );
     match ctx.consensus.change_membership(members, None).await {
-        Ok(_) => Ok(Ok(read_config(ctx))),
+        Ok(_) => Ok(Ok(config_as_seen(ctx).to_bytes())),
         Err(ConsensusError::BadVersion { .. }) => Ok(Err(ErrorCode::BadVersion)),
         Err(ConsensusError::ReconfigInProgress) => Ok(Err(ErrorCode::ReconfigInProgress)),
         Err(ConsensusError::NewConfigNoQuorum(reason)) => {
@@ -74,11 +75,24 @@ pub async fn serve(
 
 /// The committed membership as `/zookeeper/config` holds it.
 fn committed_membership(ctx: &Context) -> Membership {
-    let data = zk_proto::GetDataResponse::from_bytes(&read_config(ctx))
+    let data = GetDataResponse::from_bytes(&read_config(ctx))
         .ok()
         .and_then(|r| r.data)
         .unwrap_or_default();
     Membership::from_config_text(&String::from_utf8_lossy(&data)).unwrap_or_default()
+}
+
+/// The committed configuration as this member's quorum view prints it (the reconfig reply,
+/// `conf`): as committed on the leader, which built it; elsewhere in the order of a parsed
+/// configuration, as an Apache member that read the committed text prints it.
+pub fn config_as_seen(ctx: &Context) -> GetDataResponse {
+    let mut response = GetDataResponse::from_bytes(&read_config(ctx)).unwrap_or_default();
+    if ctx.role() != Role::Leader
+        && let Some(data) = response.data.as_mut()
+    {
+        *data = apache_order::as_parsed(&String::from_utf8_lossy(data)).into_bytes();
+    }
+    response
 }
 
 /// `/zookeeper/config` as a GetDataResponse (text and Stat).

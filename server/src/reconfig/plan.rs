@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use zk_proto::{ErrorCode, ReconfigRequest};
 
-use crate::config::{LearnerType, Membership, ServerSpec};
+use crate::config::{LearnerType, Membership, ServerSpec, apache_order};
 
 /// What the checks need to know about the server and the ensemble.
 #[derive(Debug, Clone)]
@@ -46,31 +46,38 @@ pub fn plan(facts: &Facts<'_>, request: &ReconfigRequest) -> Result<Membership, 
     Ok(next)
 }
 
-/// The membership a request asks for: `newMembers` replaces it whole; otherwise the joining
-/// servers are added (or replace the entry with their id: role and client address changes) and
-/// the leaving ids are dropped (an id that is not a member is ignored, as in Apache).
+/// The membership a request asks for, its members in Apache's order: `newMembers` replaces it
+/// whole (parsed, as Apache parses it); otherwise the leaving ids are dropped (an id that is not a
+/// member is ignored, as in Apache), then the joining servers are added (or replace the entry with
+/// their id: role and client address changes), on a copy of the current order.
 pub fn new_membership(
     current: &Membership,
     request: &ReconfigRequest,
 ) -> Result<Membership, ErrorCode> {
     let mut next = Membership {
-        servers: Default::default(),
         version: current.version,
+        ..Membership::default()
     };
     match &request.new_members {
         Some(members) => {
             for spec in parse_server_lines(members)? {
                 next.servers.insert(spec.id, spec);
             }
+            next.order = apache_order::parsed(next.servers.keys().copied());
         }
         None => {
+            let leaving = parse_ids(request.leaving_servers.as_deref().unwrap_or(""))?;
+            let joining = parse_server_lines(request.joining_servers.as_deref().unwrap_or(""))?;
             next.servers = current.servers.clone();
-            for spec in parse_server_lines(request.joining_servers.as_deref().unwrap_or(""))? {
+            for id in &leaving {
+                next.servers.remove(id);
+            }
+            let joining_ids: Vec<u64> = joining.iter().map(|spec| spec.id).collect();
+            for spec in joining {
                 next.servers.insert(spec.id, spec);
             }
-            for id in parse_ids(request.leaving_servers.as_deref().unwrap_or(""))? {
-                next.servers.remove(&id);
-            }
+            next.order =
+                apache_order::after_incremental(&current.listed_ids(), &leaving, &joining_ids);
         }
     }
     check_unique_addresses(&next)?;
@@ -129,8 +136,8 @@ mod tests {
 
     fn membership(lines: &[(u64, &str)], version: i64) -> Membership {
         let mut m = Membership {
-            servers: Default::default(),
             version,
+            ..Membership::default()
         };
         for (id, spec) in lines {
             m.servers.insert(*id, ServerSpec::parse(*id, spec).unwrap());
@@ -154,6 +161,16 @@ mod tests {
 
     fn one() -> Membership {
         membership(&[(0, "127.0.0.1:2888:3888:participant")], 0x1_0000_0000)
+    }
+
+    fn two() -> Membership {
+        membership(
+            &[
+                (0, "127.0.0.1:2888:3888:participant"),
+                (1, "127.0.0.1:2889:3889:participant;2182"),
+            ],
+            5,
+        )
     }
 
     fn facts(current: &Membership) -> Facts<'_> {
@@ -183,27 +200,66 @@ mod tests {
     }
 
     #[test]
-    fn remove_drops_and_ignores_unknown_ids() {
-        let current = membership(
-            &[
-                (0, "127.0.0.1:2888:3888:participant"),
-                (1, "127.0.0.1:2889:3889:participant;2182"),
-            ],
-            5,
+    fn incremental_changes_list_members_in_apaches_order() {
+        let three = Membership::from_config_text(
+            "server.1=127.0.0.1:2881:3881:participant\n\
+             server.2=127.0.0.1:2882:3882:participant\n\
+             server.3=127.0.0.1:2883:3883:participant\nversion=100000002",
+        )
+        .unwrap();
+        let two = new_membership(&three, &request(None, Some("3"), None, -1)).unwrap();
+        assert_eq!(two.listed_ids(), vec![1, 2]);
+        let add = request(
+            Some("server.4=127.0.0.1:2884:3884:participant"),
+            None,
+            None,
+            -1,
         );
+        let next = new_membership(&two, &add).unwrap();
+        assert_eq!(
+            next.config_text(),
+            "server.4=127.0.0.1:2884:3884:participant\n\
+             server.1=127.0.0.1:2881:3881:participant\n\
+             server.2=127.0.0.1:2882:3882:participant\nversion=100000002"
+        );
+        // The committed text read back keeps that order; `-members` lists by id.
+        let read = Membership::from_config_text(&next.config_text()).unwrap();
+        assert_eq!(read.listed_ids(), vec![4, 1, 2]);
+        let members = request(
+            None,
+            None,
+            Some(
+                "server.4=127.0.0.1:2884:3884:participant,server.1=127.0.0.1:2881:3881:participant",
+            ),
+            -1,
+        );
+        let whole = new_membership(&read, &members);
+        assert_eq!(whole.unwrap().listed_ids(), vec![1, 4]);
+    }
+
+    #[test]
+    fn a_server_both_leaving_and_joining_stays_as_it_joins() {
+        let current = two();
+        let both = request(
+            Some("server.1=127.0.0.1:2889:3889:observer;2183"),
+            Some("1"),
+            None,
+            -1,
+        );
+        let next = new_membership(&current, &both).unwrap();
+        assert_eq!(next.servers[&1].role, LearnerType::Observer);
+    }
+
+    #[test]
+    fn remove_drops_and_ignores_unknown_ids() {
+        let current = two();
         let next = new_membership(&current, &request(None, Some("1,7"), None, -1)).unwrap();
         assert_eq!(next.servers.keys().copied().collect::<Vec<_>>(), vec![0]);
     }
 
     #[test]
     fn joiner_with_a_known_id_changes_role_and_client_address() {
-        let current = membership(
-            &[
-                (0, "127.0.0.1:2888:3888:participant"),
-                (1, "127.0.0.1:2889:3889:participant;2182"),
-            ],
-            5,
-        );
+        let current = two();
         let change = request(
             Some("server.1=127.0.0.1:2889:3889:observer;127.0.0.1:2190"),
             None,

@@ -440,20 +440,17 @@ impl StateMachine for ZkState {
     }
 }
 
-/// The server lines of `/zookeeper/config` for `members`, in id order, each ending with a newline.
+/// The server lines of `/zookeeper/config` for `members`, in their order (the configuration's),
+/// each ending with a newline.
 /// A non-voting member whose spec says `participant` is a joiner still catching up: not listed
 /// until a reconfig adds it, as in Apache.
 fn config_lines(members: &[Member]) -> String {
-    let mut listed: Vec<&Member> = members
+    members
         .iter()
         .filter(|m| {
             m.voter
                 || ServerSpec::parse(m.id, &m.spec).is_ok_and(|s| s.role == LearnerType::Observer)
         })
-        .collect();
-    listed.sort_by_key(|m| m.id);
-    listed
-        .iter()
         .map(|m| format!("server.{}={}\n", m.id, m.spec))
         .collect()
 }

@@ -241,7 +241,8 @@ fn membership_writes_the_config_node() {
     );
     assert_eq!(err, 0);
     let r = GetDataResponse::from_bytes(&body).unwrap();
-    let text = "server.0=127.0.0.1:2888:3888:participant\nserver.1=127.0.0.1:2889:3889:participant;0.0.0.0:2182\nversion=100000002";
+    // Lines keep the members' order: the configuration's, which the consensus layer gives.
+    let text = "server.1=127.0.0.1:2889:3889:participant;0.0.0.0:2182\nserver.0=127.0.0.1:2888:3888:participant\nversion=100000002";
     assert_eq!(r.data.as_deref(), Some(text.as_bytes()));
     assert_eq!(
         (
