@@ -12,13 +12,15 @@
 //!   tree; `acl` — access control; `watch` — watches and notifications.
 //! - `consensus` — the replicated log every write goes through; `reconfig` — membership changes
 //!   requested by clients (op 16).
-//! - `server` — wiring it all together; `shutdown` — graceful shutdown.
+//! - `server` — wiring it all together; `shutdown` — graceful shutdown; `logging` — what the log
+//!   shows and how.
 
 pub mod acl;
 pub mod admin;
 pub mod config;
 pub mod consensus;
 pub mod fourlw;
+pub mod logging;
 pub mod net;
 pub mod ops;
 pub mod pipeline;

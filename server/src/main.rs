@@ -1,14 +1,15 @@
 //! `zk-server <path/to/zoo.cfg>`: runs the server in the foreground, as `zkServer.sh start-foreground`.
-//! Logs go to stderr, filtered by `RUST_LOG` (default `info`). Exit codes: 0 after a clean shutdown
-//! (SIGINT/SIGTERM), 2 for an invalid configuration, 1 when the server cannot start or fails.
+//! Logs go to stderr (see [`zk_server::logging`]: `RUST_LOG`, or Apache's root logger level; text or
+//! JSON). Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM), 2 for an invalid configuration, 1
+//! when the server cannot start or fails.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
 use tracing::error;
-use tracing_subscriber::EnvFilter;
 use zk_server::config;
+use zk_server::logging::{self, LogFormat};
 use zk_server::server::Server;
 
 /// A ZooKeeper-compatible server.
@@ -17,16 +18,14 @@ use zk_server::server::Server;
 struct Args {
     /// The zoo.cfg file.
     config: PathBuf,
+    /// Log format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text")]
+    log_format: LogFormat,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    logging::init(args.log_format);
     let config = match config::load(&args.config) {
         Ok(config) => config,
         Err(e) => {

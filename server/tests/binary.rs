@@ -36,7 +36,12 @@ fn missing_configuration_file_exits_2() {
 
 /// A zoo.cfg in `dir` whose client port is `port`.
 fn config_on_port(dir: &Path, port: u16) -> PathBuf {
-    let cfg = common::write_config(dir, "");
+    config_with(dir, port, "")
+}
+
+/// A zoo.cfg in `dir` whose client port is `port`, with `extra` lines.
+fn config_with(dir: &Path, port: u16, extra: &str) -> PathBuf {
+    let cfg = common::write_config(dir, extra);
     let text = std::fs::read_to_string(&cfg)
         .unwrap()
         .replace("clientPort=2181", &format!("clientPort={port}"));
@@ -46,6 +51,11 @@ fn config_on_port(dir: &Path, port: u16) -> PathBuf {
 
 /// Waits until the server on `port` answers `srvr` as a standalone server; returns the answer.
 fn wait_until_serving(port: u16) -> String {
+    wait_for_mode(port, "standalone")
+}
+
+/// Waits until the server on `port` answers `srvr` with `Mode: <mode>`; returns the answer.
+fn wait_for_mode(port: u16, mode: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
@@ -53,7 +63,7 @@ fn wait_until_serving(port: u16) -> String {
             stream.write_all(b"srvr").unwrap();
             let mut out = String::new();
             let _ = stream.read_to_string(&mut out);
-            if out.contains("Mode: standalone") {
+            if out.contains(&format!("Mode: {mode}")) {
                 return out;
             }
         }
@@ -190,4 +200,86 @@ async fn acknowledged_writes_survive_kill_9_under_load() {
     assert!(checked >= WRITERS * BEFORE_KILL);
     restarted.kill().unwrap();
     restarted.wait().unwrap();
+}
+
+/// Starts a one-voter ensemble (standaloneEnabled=false) with `env`, adds an observer that is not
+/// running by reconfig, stops it with SIGTERM and returns what it wrote to stderr.
+async fn log_of_election_and_reconfig(env: &[(&str, &str)]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let [client, quorum, election] = [(); 3].map(|_| common::free_port());
+    let cfg = config_with(
+        dir.path(),
+        client,
+        &format!(
+            "initLimit=10\nsyncLimit=5\nstandaloneEnabled=false\nreconfigEnabled=true\nskipACL=yes\n\
+             server.1=127.0.0.1:{quorum}:{election}:participant;{client}\n"
+        ),
+    );
+    std::fs::create_dir_all(dir.path().join("data")).unwrap();
+    std::fs::write(dir.path().join("data/myid"), "1").unwrap();
+    let stderr = std::fs::File::create(dir.path().join("stderr")).unwrap();
+    let mut command = zk_server();
+    command.arg(&cfg).stderr(stderr);
+    for var in [
+        "RUST_LOG",
+        "LOG_FORMAT",
+        "ZOO_LOG4J_PROP",
+        "SERVER_JVMFLAGS",
+        "JVMFLAGS",
+    ] {
+        command.env_remove(var);
+    }
+    command.envs(env.iter().copied());
+    let mut child = command.spawn().unwrap();
+
+    tokio::task::spawn_blocking(move || wait_for_mode(client, "leader"))
+        .await
+        .unwrap();
+    let session = Client::connect(&format!("127.0.0.1:{client}"))
+        .await
+        .unwrap();
+    let observer = format!(
+        "server.2=127.0.0.1:{}:{}:observer;127.0.0.1:{}",
+        common::free_port(),
+        common::free_port(),
+        common::free_port()
+    );
+    let joining = [observer.as_str()];
+    let add = zookeeper_client::EnsembleUpdate::Incremental {
+        joinings: joining.iter().copied(),
+        leavings: [].iter().copied(),
+    };
+    session.update_ensemble(add, None).await.unwrap();
+    drop(session);
+    let pid = child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    child.wait().unwrap();
+    std::fs::read_to_string(dir.path().join("stderr")).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_info_log_tells_the_ensembles_story_without_raft_internals() {
+    let log = log_of_election_and_reconfig(&[]).await;
+    assert!(log.contains("LEADING - LEADER ELECTION TOOK - "), "{log}");
+    assert!(log.contains("observers=[2]"), "{log}");
+    for internal in ["RaftState", "Vote {", "openraft::", "\u{1b}["] {
+        assert!(!log.contains(internal), "{internal:?} in the log:\n{log}");
+    }
+    // Apache's DEBUG level brings the consensus library's INFO lines back.
+    let debug = log_of_election_and_reconfig(&[("ZOO_LOG4J_PROP", "DEBUG,CONSOLE")]).await;
+    assert!(debug.contains("openraft::"), "{debug}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_are_one_object_a_line() {
+    let log = log_of_election_and_reconfig(&[("LOG_FORMAT", "json")]).await;
+    let mut leading = false;
+    for line in log.lines() {
+        assert!(
+            line.starts_with('{') && line.ends_with('}') && line.contains("\"level\":"),
+            "not a JSON object: {line}"
+        );
+        leading |= line.contains("LEADING - LEADER ELECTION TOOK");
+    }
+    assert!(leading, "{log}");
 }

@@ -15,7 +15,7 @@
 pub mod apache_order;
 mod dynamic_file;
 mod error;
-mod jvm_flags;
+pub mod jvm_flags;
 mod load;
 mod membership;
 mod membership_files;

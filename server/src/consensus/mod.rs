@@ -16,12 +16,14 @@
 //! - `leader_watch` — a follower's watch on its leader's process: a leader whose quorum port
 //!   refuses connections is replaced at once, without waiting for the election timeout.
 //! - `membership` — membership changes (reconfig) with joint consensus, on the leader.
+//! - `events` — roles and configurations as they change, logged in ZooKeeper's words.
 //! - `bootstrap` — a first start: join the existing ensemble, or found a new one.
 //! - `node` — start-up, bootstrap and the [`Consensus`] handle.
 
 mod bootstrap;
 mod codec;
 mod error;
+mod events;
 mod leader_watch;
 mod log_store;
 mod membership;

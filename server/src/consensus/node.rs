@@ -20,6 +20,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::bootstrap::first_start;
+use super::events::log_ensemble_events;
 use super::leader_watch::{WatchTiming, watch_leaders};
 use super::log_store::{DEFAULT_SEGMENT_BYTES, LogStore};
 use super::membership::{
@@ -143,6 +144,7 @@ impl Consensus {
         let completer = tokio::spawn(complete_interrupted_changes(raft.clone()));
         let forgetter = tokio::spawn(forget_departed(raft.clone(), request_timeout(&opts)));
         let watcher = tokio::spawn(watch_leaders(raft.clone(), opts.my_id, watch_timing));
+        let narrator = tokio::spawn(log_ensemble_events(raft.clone(), opts.my_id));
         let consensus = Consensus {
             my_id: opts.my_id,
             observer_spec: is_observer_spec(&me.spec),
@@ -158,7 +160,7 @@ impl Consensus {
                 listener
                     .into_iter()
                     .chain(joining)
-                    .chain([completer, forgetter, watcher])
+                    .chain([completer, forgetter, watcher, narrator])
                     .collect(),
             ),
             session_activity: Mutex::new(Some(activity_rx)),
