@@ -15,8 +15,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
-def apache_classpath() -> str:
-    return subprocess.check_output([str(HERE / "apache_classpath.sh")], text=True).strip()
+def apache_classpath(*options: str) -> str:
+    """Apache's classpath; `--metrics` adds the Prometheus provider (see apache_classpath.sh)."""
+    return subprocess.check_output([str(HERE / "apache_classpath.sh"), *options],
+                                   text=True).strip()
 
 
 def free_port() -> int:
@@ -100,7 +102,9 @@ class Server:
                 "log4j.rootLogger=INFO, F\nlog4j.appender.F=org.apache.log4j.ConsoleAppender\n"
                 "log4j.appender.F.layout=org.apache.log4j.PatternLayout\n"
                 "log4j.appender.F.layout.ConversionPattern=%d %-5p [%t] %c{1} - %m%n\n")
-            args = ["java", "-cp", apache_classpath(),
+            # A configuration that names Apache's Prometheus provider gets its jars.
+            options = ("--metrics",) if "metricsProvider.className" in self.cfg.read_text() else ()
+            args = ["java", "-cp", apache_classpath(*options),
                     f"-Dlog4j.configuration=file:{self.workdir / 'log4j.properties'}",
                     *self.jvm_flags,
                     "org.apache.zookeeper.server.quorum.QuorumPeerMain", str(self.cfg)]

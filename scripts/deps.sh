@@ -2,15 +2,17 @@
 # Installs everything the tests need on a fresh Debian machine, idempotently:
 # Apache ZooKeeper (the reference server, its Java CLI and C client) from Debian,
 # ip and iptables (the robustness tests put members in network namespaces),
-# and a Python virtualenv with kazoo and its test dependencies from PyPI.
+# Apache's Prometheus metrics provider and its client library from Maven Central
+# (Debian packages neither), and a Python virtualenv with kazoo and its test
+# dependencies from PyPI.
 # Prints the virtualenv path as its last line.
 set -euo pipefail
 
 cache_dir="${ZK_CACHE_DIR:-$HOME/.cache/zkops}"
 venv="$cache_dir/venv-kazoo-2.11.0-r1"
 
-apt_packages=(zookeeper zookeeper-bin libzookeeper-mt-dev libservlet-api-java netcat-openbsd openjdk-17-jre-headless
-  iproute2 iptables)
+apt_packages=(zookeeper zookeeper-bin libzookeeper-mt-dev libservlet-api-java libjetty9-java netcat-openbsd
+  openjdk-17-jre-headless iproute2 iptables curl)
 
 missing=()
 for p in "${apt_packages[@]}"; do
@@ -21,6 +23,20 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >&2
   apt-get install -y -qq "${missing[@]}" >&2
+fi
+
+# The jars Apache ZooKeeper 3.8.0's PrometheusMetricsProvider needs beside Debian's (jetty, servlet-api).
+metrics_jars="$cache_dir/maven/zookeeper-prometheus-metrics-3.8.0"
+if [[ ! -f "$metrics_jars/complete" ]]; then
+  echo "deps: fetching Apache's Prometheus metrics provider into $metrics_jars" >&2
+  mkdir -p "$metrics_jars"
+  for artifact in org/apache/zookeeper/zookeeper-prometheus-metrics/3.8.0 io/prometheus/simpleclient/0.9.0 \
+    io/prometheus/simpleclient_common/0.9.0 io/prometheus/simpleclient_hotspot/0.9.0 \
+    io/prometheus/simpleclient_servlet/0.9.0; do
+    name="$(basename "$(dirname "$artifact")")-$(basename "$artifact").jar"
+    curl -fsSL --retry 3 -o "$metrics_jars/$name" "https://repo1.maven.org/maven2/$artifact/$name"
+  done
+  touch "$metrics_jars/complete"
 fi
 
 if [[ ! -x "$venv/bin/python" ]]; then

@@ -7,7 +7,7 @@
 //!   answered in ZooKeeper's order.
 //! - `session` — session ids, passwords, and the leader's session tracker (expiry).
 //! - `fourlw` — the four-letter words (`ruok`, `srvr`, `mntr`, ...).
-//! - `admin` — the AdminServer (HTTP `/commands/<name>`).
+//! - `admin` — the AdminServer (HTTP `/commands/<name>`); `metrics` — Prometheus `/metrics`.
 //! - `state` — the replicated state machine; `ops` — one module per request type; `tree` — the data
 //!   tree; `acl` — access control; `watch` — watches and notifications.
 //! - `consensus` — the replicated log every write goes through; `reconfig` — membership changes
@@ -21,6 +21,7 @@ pub mod config;
 pub mod consensus;
 pub mod fourlw;
 pub mod logging;
+pub mod metrics;
 pub mod net;
 pub mod ops;
 pub mod pipeline;

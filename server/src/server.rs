@@ -106,6 +106,10 @@ impl Server {
             false => None,
         };
         let admin_address = admin_listener.as_ref().and_then(|l| l.local_addr().ok());
+        let metrics_listener = match &config.metrics {
+            Some(address) => Some(bind(address).await?),
+            None => None,
+        };
         let tick = Duration::from_millis(u64::from(config.tick_time_ms.max(1)));
         let command_url = config.admin.command_url.clone();
         let session_activity = consensus
@@ -141,6 +145,15 @@ impl Server {
             tasks.push(tokio::spawn(async move {
                 if let Err(e) = crate::admin::serve(listener, command_url, info, shutdown).await {
                     warn!(error = %e, "AdminServer stopped");
+                }
+            }));
+        }
+        if let Some(listener) = metrics_listener {
+            let info: Arc<dyn crate::fourlw::ServerInfo> = ctx.clone();
+            let shutdown = signal.subscribe();
+            tasks.push(tokio::spawn(async move {
+                if let Err(e) = crate::metrics::serve(listener, info, shutdown).await {
+                    warn!(error = %e, "metrics endpoint stopped");
                 }
             }));
         }

@@ -18,7 +18,8 @@ use super::server_spec::{HostPort, LearnerType};
 use super::whitelist::FourLetterWhitelist;
 use super::{
     AdminConfig, DEFAULT_ADMIN_PORT, DEFAULT_JUTE_MAX_BUFFER, DEFAULT_MAX_CLIENT_CNXNS,
-    DEFAULT_SNAP_COUNT, DEFAULT_TICK_TIME_MS, MIN_SNAP_RETAIN_COUNT, ServerConfig, jvm_flags,
+    DEFAULT_METRICS_PORT, DEFAULT_SNAP_COUNT, DEFAULT_TICK_TIME_MS, MIN_SNAP_RETAIN_COUNT,
+    NULL_METRICS_PROVIDER, PROMETHEUS_METRICS_PROVIDER, ServerConfig, jvm_flags,
 };
 
 /// System properties this server reads (after zoo.cfg fallbacks are prefixed with `zookeeper.`).
@@ -51,8 +52,6 @@ const IGNORED_KEYS: &[&str] = &[
     "secureClientPort",
     "secureClientPortAddress",
     "observerMasterPort",
-    "metricsProvider.className",
-    "metricsProvider.httpPort",
     "metricsProvider.exportJvmInfo",
     "admin.idleTimeout",
     "zookeeper.admin.idleTimeout",
@@ -112,6 +111,28 @@ pub fn load_with_properties(
     build(path, raw, membership, props)
 }
 
+/// The Prometheus endpoint `metricsProvider.*` asks for: Apache's Prometheus provider serves one
+/// (on `httpHost`, default `0.0.0.0`, and `httpPort`, default 7000); its null provider, the default,
+/// serves none; any other class is one this server cannot load, as Apache could not.
+fn metrics_endpoint(raw: &RawKeys) -> Result<Option<HostPort>, ConfigError> {
+    match raw.metrics_provider.as_deref().map(str::trim) {
+        None | Some(NULL_METRICS_PROVIDER) => Ok(None),
+        Some(PROMETHEUS_METRICS_PROVIDER) => Ok(Some(HostPort {
+            host: raw.metrics_host.clone().unwrap_or_else(|| "0.0.0.0".into()),
+            port: number("metricsProvider.httpPort", raw.metrics_port.as_deref())?
+                .unwrap_or(DEFAULT_METRICS_PORT),
+        })),
+        Some(other) => Err(ConfigError::InvalidValue {
+            key: "metricsProvider.className".into(),
+            value: other.into(),
+            reason: format!(
+                "the metrics providers available are {PROMETHEUS_METRICS_PROVIDER} and \
+                 {NULL_METRICS_PROVIDER}"
+            ),
+        }),
+    }
+}
+
 /// True for keys that belong in the dynamic file.
 fn is_membership_key(key: &str) -> bool {
     key.starts_with("server.") || key.starts_with("group") || key.starts_with("weight")
@@ -145,6 +166,9 @@ struct RawKeys {
     purge_interval: Option<String>,
     standalone_enabled: Option<String>,
     reconfig_enabled: Option<String>,
+    metrics_provider: Option<String>,
+    metrics_host: Option<String>,
+    metrics_port: Option<String>,
 }
 
 impl RawKeys {
@@ -167,6 +191,9 @@ impl RawKeys {
             "autopurge.purgeInterval" => &mut self.purge_interval,
             "standaloneEnabled" => &mut self.standalone_enabled,
             "reconfigEnabled" => &mut self.reconfig_enabled,
+            "metricsProvider.className" => &mut self.metrics_provider,
+            "metricsProvider.httpHost" => &mut self.metrics_host,
+            "metricsProvider.httpPort" => &mut self.metrics_port,
             _ => return false,
         };
         *slot = Some(value.to_string());
@@ -180,6 +207,7 @@ fn build(
     mut membership: Membership,
     props: BTreeMap<String, String>,
 ) -> Result<ServerConfig, ConfigError> {
+    let metrics = metrics_endpoint(&raw)?;
     let data_dir = PathBuf::from(
         raw.data_dir
             .ok_or_else(|| ConfigError::Invalid("dataDir is not set".into()))?,
@@ -280,6 +308,7 @@ fn build(
                 .unwrap_or("/commands")
                 .to_string(),
         },
+        metrics,
         dynamic_config_file: raw.dynamic_config_file.map(PathBuf::from),
         membership,
         my_id,

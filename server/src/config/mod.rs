@@ -41,6 +41,13 @@ pub const DEFAULT_MAX_CLIENT_CNXNS: u32 = 60;
 pub const DEFAULT_JUTE_MAX_BUFFER: usize = 0xfffff;
 /// Apache's default `admin.serverPort`.
 pub const DEFAULT_ADMIN_PORT: u16 = 8080;
+/// `metricsProvider.httpPort` when not set.
+pub const DEFAULT_METRICS_PORT: u16 = 7000;
+/// `metricsProvider.className` of Apache's Prometheus provider: turns `/metrics` on.
+pub const PROMETHEUS_METRICS_PROVIDER: &str =
+    "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider";
+/// `metricsProvider.className` of Apache's default provider, which exports nothing.
+pub const NULL_METRICS_PROVIDER: &str = "org.apache.zookeeper.metrics.impl.NullMetricsProvider";
 /// Apache's default `snapCount`.
 pub const DEFAULT_SNAP_COUNT: u64 = 100_000;
 /// Apache's minimum (and default) `autopurge.snapRetainCount`.
@@ -97,6 +104,8 @@ pub struct ServerConfig {
     pub four_letter_whitelist: FourLetterWhitelist,
     /// AdminServer settings.
     pub admin: AdminConfig,
+    /// Where to serve Prometheus metrics (`metricsProvider.*`), if anywhere.
+    pub metrics: Option<HostPort>,
     /// `dynamicConfigFile`, when the membership lives in a separate file.
     pub dynamic_config_file: Option<PathBuf>,
     /// The `server.N` lines and their version.

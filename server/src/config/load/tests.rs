@@ -266,3 +266,20 @@ fn dynamic_config_file_holds_the_membership() {
         "parameter: server.1 must be in a separate dynamic config file"
     );
 }
+
+#[test]
+fn metrics_are_served_only_for_apaches_prometheus_provider() {
+    let base = "dataDir={dir}/data\nclientPort=2181\n";
+    assert_eq!(load_ok(base, None, &[]).metrics, None);
+    let null = format!("{base}metricsProvider.className={NULL_METRICS_PROVIDER}\n");
+    assert_eq!(load_ok(&null, None, &[]).metrics, None);
+    let prometheus = format!("{base}metricsProvider.className={PROMETHEUS_METRICS_PROVIDER}\n");
+    let endpoint = load_ok(&prometheus, None, &[]).metrics.unwrap();
+    assert_eq!((endpoint.host.as_str(), endpoint.port), ("0.0.0.0", 7000));
+    let placed =
+        format!("{prometheus}metricsProvider.httpHost=127.0.0.1\nmetricsProvider.httpPort=7001\n");
+    let endpoint = load_ok(&placed, None, &[]).metrics.unwrap();
+    assert_eq!((endpoint.host.as_str(), endpoint.port), ("127.0.0.1", 7001));
+    let other = format!("{base}metricsProvider.className=com.example.Metrics\n");
+    assert!(load_err(&other, None).contains("metricsProvider.className"));
+}

@@ -1,0 +1,117 @@
+//! `mntr`'s metrics in the Prometheus text format, named and typed as Apache's Prometheus
+//! provider names and types them: `zk_<name>` becomes `<name>`; a summary set's
+//! `zk_{avg,min,max,cnt,sum}_<name>` becomes the summary `<name>` with `<name>_count` and
+//! `<name>_sum` (this server keeps no quantile estimates, so a summary has no `quantile` lines);
+//! text values (`zk_version`, `zk_server_state`, `zk_peer_state`) are left out, as Apache's
+//! provider has no metric for them.
+
+use std::fmt::Write;
+
+use super::apache_types::{SUMMARIES, type_of};
+use crate::fourlw::MetricValue;
+
+/// The parts of a summary set in `mntr`.
+const SUMMARY_PARTS: [&str; 5] = ["avg", "min", "max", "cnt", "sum"];
+
+/// Renders `metrics` (as [`crate::fourlw::metrics`] lists them) as a Prometheus text exposition.
+pub fn render(metrics: &[(&str, MetricValue)]) -> String {
+    let mut out = String::new();
+    for (key, value) in metrics {
+        let Some(name) = key.strip_prefix("zk_") else {
+            continue;
+        };
+        let number = match value {
+            MetricValue::Int(v) => *v as f64,
+            MetricValue::Float(v) => *v,
+            MetricValue::Text(_) => continue,
+        };
+        match summary_part(name) {
+            // A summary is written once, at its `cnt` line, with the sum found beside it.
+            Some(("cnt", summary)) => {
+                let sum = metrics
+                    .iter()
+                    .find(|(k, _)| k.strip_prefix("zk_sum_") == Some(summary))
+                    .map_or(0.0, |(_, v)| as_number(v));
+                header(&mut out, summary, "summary");
+                let _ = writeln!(out, "{summary}_count {}", java_number(number));
+                let _ = writeln!(out, "{summary}_sum {}", java_number(sum));
+            }
+            Some(_) => {}
+            None => {
+                header(&mut out, name, type_of(name));
+                let _ = writeln!(out, "{name} {}", java_number(number));
+            }
+        }
+    }
+    out
+}
+
+/// `Some((part, summary))` when `name` is `<part>_<summary>` of a summary Apache exports.
+fn summary_part(name: &str) -> Option<(&str, &str)> {
+    let (part, rest) = name.split_once('_')?;
+    (SUMMARY_PARTS.contains(&part) && SUMMARIES.contains(&rest)).then_some((part, rest))
+}
+
+fn as_number(value: &MetricValue) -> f64 {
+    match value {
+        MetricValue::Int(v) => *v as f64,
+        MetricValue::Float(v) => *v,
+        MetricValue::Text(_) => 0.0,
+    }
+}
+
+fn header(out: &mut String, name: &str, kind: &str) {
+    let _ = writeln!(out, "# HELP {name} {name}\n# TYPE {name} {kind}");
+}
+
+/// A number as Java's `Double.toString` writes it for the values metrics take (`5.0`, `0.25`).
+fn java_number(value: f64) -> String {
+    if value.is_finite() && value.fract() == 0.0 && value.abs() < 1e7 {
+        format!("{value:.1}")
+    } else if value.is_nan() {
+        "NaN".to_string()
+    } else {
+        format!("{value}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gauges_counters_and_summaries_are_named_and_typed_as_apache_does() {
+        let metrics = vec![
+            ("zk_version", MetricValue::Text("3.9.3".into())),
+            ("zk_avg_latency", MetricValue::Float(0.25)),
+            ("zk_znode_count", MetricValue::Int(5)),
+            ("zk_commit_count", MetricValue::Int(7)),
+            ("zk_avg_fsynctime", MetricValue::Float(1.5)),
+            ("zk_min_fsynctime", MetricValue::Int(1)),
+            ("zk_max_fsynctime", MetricValue::Int(2)),
+            ("zk_cnt_fsynctime", MetricValue::Int(2)),
+            ("zk_sum_fsynctime", MetricValue::Int(3)),
+        ];
+        assert_eq!(
+            render(&metrics),
+            "# HELP avg_latency avg_latency\n# TYPE avg_latency gauge\navg_latency 0.25\n\
+             # HELP znode_count znode_count\n# TYPE znode_count gauge\nznode_count 5.0\n\
+             # HELP commit_count commit_count\n# TYPE commit_count counter\ncommit_count 7.0\n\
+             # HELP fsynctime fsynctime\n# TYPE fsynctime summary\nfsynctime_count 2.0\nfsynctime_sum 3.0\n"
+        );
+    }
+
+    #[test]
+    fn every_metric_of_a_live_mntr_is_rendered_once_and_text_is_left_out() {
+        let metrics = vec![
+            ("zk_server_state", MetricValue::Text("leader".into())),
+            ("zk_packets_received", MetricValue::Int(12)),
+            ("zk_cnt_sync_processor_batch_size", MetricValue::Int(0)),
+            ("zk_sum_sync_processor_batch_size", MetricValue::Int(0)),
+        ];
+        let text = render(&metrics);
+        assert_eq!(text.matches("# TYPE").count(), 2, "{text}");
+        assert!(!text.contains("server_state"));
+        assert!(text.contains("sync_processor_batch_size_count 0.0\n"));
+    }
+}
