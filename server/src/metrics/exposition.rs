@@ -20,10 +20,8 @@ pub fn render(metrics: &[(&str, MetricValue)]) -> String {
         let Some(name) = key.strip_prefix("zk_") else {
             continue;
         };
-        let number = match value {
-            MetricValue::Int(v) => *v as f64,
-            MetricValue::Float(v) => *v,
-            MetricValue::Text(_) => continue,
+        let Some(number) = as_number(value) else {
+            continue;
         };
         match summary_part(name) {
             // A summary is written once, at its `cnt` line, with the sum found beside it.
@@ -31,7 +29,8 @@ pub fn render(metrics: &[(&str, MetricValue)]) -> String {
                 let sum = metrics
                     .iter()
                     .find(|(k, _)| k.strip_prefix("zk_sum_") == Some(summary))
-                    .map_or(0.0, |(_, v)| as_number(v));
+                    .and_then(|(_, v)| as_number(v))
+                    .unwrap_or(0.0);
                 header(&mut out, summary, "summary");
                 let _ = writeln!(out, "{summary}_count {}", java_number(number));
                 let _ = writeln!(out, "{summary}_sum {}", java_number(sum));
@@ -52,11 +51,12 @@ fn summary_part(name: &str) -> Option<(&str, &str)> {
     (SUMMARY_PARTS.contains(&part) && SUMMARIES.contains(&rest)).then_some((part, rest))
 }
 
-fn as_number(value: &MetricValue) -> f64 {
+/// A numeric value; `None` for text.
+fn as_number(value: &MetricValue) -> Option<f64> {
     match value {
-        MetricValue::Int(v) => *v as f64,
-        MetricValue::Float(v) => *v,
-        MetricValue::Text(_) => 0.0,
+        MetricValue::Int(v) => Some(*v as f64),
+        MetricValue::Float(v) => Some(*v),
+        MetricValue::Text(_) => None,
     }
 }
 
