@@ -19,7 +19,7 @@ pub mod jvm_flags;
 mod load;
 mod membership;
 mod membership_files;
-mod properties;
+pub mod properties;
 mod server_spec;
 mod whitelist;
 

@@ -19,11 +19,14 @@
 //! - `events` — roles and configurations as they change, logged in ZooKeeper's words.
 //! - `bootstrap` — a first start: join the existing ensemble, or found a new one.
 //! - `node` — start-up, bootstrap and the [`Consensus`] handle.
+//! - `fuzzing` (feature `fuzzing`) — the peer and log decoders, for the fuzz targets.
 
 mod bootstrap;
 mod codec;
 mod error;
 mod events;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod leader_watch;
 mod log_store;
 mod membership;

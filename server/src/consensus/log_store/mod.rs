@@ -224,3 +224,15 @@ async fn blocking<T: Send + 'static>(
         .await
         .map_err(io::Error::other)?
 }
+
+/// Decodes the bytes of a segment file as opening the log does (records, their indexes, the
+/// entries), for the fuzz targets; returns how many entries decoded.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn decode_segment(bytes: &[u8]) -> usize {
+    record::split(bytes)
+        .0
+        .into_iter()
+        .filter_map(|(_, payload)| segments::split_index(payload))
+        .filter(|(_, body)| codec::decode::<Entry>(body).is_ok())
+        .count()
+}

@@ -275,7 +275,8 @@ fn segment_path(dir: &Path, first: u64) -> PathBuf {
     dir.join(format!("{first:020}.seg"))
 }
 
-fn split_index(payload: &[u8]) -> Option<(u64, &[u8])> {
+/// A record's payload: the entry's index (8 bytes, big-endian), then the encoded entry.
+pub(super) fn split_index(payload: &[u8]) -> Option<(u64, &[u8])> {
     let (index, body) = payload.split_at_checked(8)?;
     Some((u64::from_be_bytes(index.try_into().ok()?), body))
 }
