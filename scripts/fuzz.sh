@@ -4,8 +4,8 @@
 # configuration text, peer messages and log segments (fuzz/fuzz_targets/).
 # Each target runs for the given seconds (default 60), starting from the seeds
 # captured from real traffic (fuzz/seeds/, see fuzz/seeds/capture.py) and the
-# corpus earlier runs grew (kept in the cache). Needs the nightly toolchain
-# (libFuzzer's instrumentation); installs cargo-fuzz into the cache. A crash
+# corpus earlier runs grew (kept in the cache). Builds with the stable toolchain
+# (no sanitizer needs nightly's flags); installs cargo-fuzz into the cache. A crash
 # fails the run and leaves its input under fuzz/artifacts/<target>/: make it a
 # regression test.
 #
@@ -21,19 +21,15 @@ if [[ ! -x "$tools/bin/cargo-fuzz" ]]; then
   cargo install --locked cargo-fuzz --version "$cargo_fuzz_version" --root "$tools"
 fi
 export PATH="$tools/bin:$PATH"
-if ! cargo +nightly --version >/dev/null 2>&1; then
-  echo "fuzz: the nightly toolchain is missing (rustup toolchain install nightly)" >&2
-  exit 1
-fi
 
 cd "$root/fuzz"
 # Its own target directory: libFuzzer's instrumentation rebuilds everything.
-export CARGO_TARGET_DIR="$cache_dir/fuzz-target-$(cargo +nightly --version | cut -d' ' -f2-4 | tr -c 'a-zA-Z0-9.\n' '-')"
+export CARGO_TARGET_DIR="$cache_dir/fuzz-target-$(rustc --version | cut -d' ' -f2)"
 targets=("$@")
-((${#targets[@]})) || mapfile -t targets < <(cargo +nightly fuzz list)
+((${#targets[@]})) || mapfile -t targets < <(cargo fuzz list)
 # No sanitizer (the code under test has no unsafe block of its own) and debug assertions on:
 # overflow and the other assertions count as crashes.
-nice cargo +nightly fuzz build -s none -a
+nice cargo fuzz build -s none -a
 
 failed=()
 log="$(mktemp)"
@@ -45,7 +41,7 @@ for target in "${targets[@]}"; do
   [[ -d seeds/$target ]] && seeds=("seeds/$target")
   echo "==== fuzz $target: ${seconds}s"
   rc=0
-  cargo +nightly fuzz run -s none -a "$target" "$corpus" "${seeds[@]}" -- \
+  cargo fuzz run -s none -a "$target" "$corpus" "${seeds[@]}" -- \
     -max_total_time="$seconds" -print_final_stats=1 >"$log" 2>&1 || rc=$?
   grep -E "^Done|panicked|ERROR|SUMMARY|Test unit written" "$log" || true
   if ((rc != 0)); then

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the project: formatting and lints, the Rust unit and
 # integration tests, the compatibility suites that compare zk-server with Apache
-# ZooKeeper side by side (Apache's zkCli, kazoo's own test suite), and the
-# end-to-end suite of the operator on a real local Kubernetes (scripts/e2e.sh).
+# ZooKeeper side by side (Apache's zkCli, kazoo's own test suite), a short run of
+# every fuzz target (scripts/fuzz.sh), and the end-to-end suite of the operator
+# on a real local Kubernetes (scripts/e2e.sh).
 # Installs what it needs first (scripts/deps.sh). Usage: scripts/test.sh
 set -euo pipefail
 source "$(dirname "$0")/lib/env.sh"
@@ -25,6 +26,7 @@ trap 'kill -- -"$cluster_build" 2>/dev/null || true' EXIT
 
 step "format and lints"
 cargo fmt --all -- --check
+(cd fuzz && cargo fmt -- --check)
 cargo clippy --workspace --all-targets -- -D warnings
 (cd robustness/checker && gofmt -l . | (! grep .) && go vet ./...)
 
@@ -56,6 +58,9 @@ e2e_build=$!
 
 step "compatibility with Apache ZooKeeper (zkCli, four-letter words)"
 "$venv/bin/python" -m pytest -p no:cacheprovider -q compat
+
+step "fuzzing: every target for ${FUZZ_SECONDS:-10}s from its seeds and earlier corpus (scripts/fuzz.sh)"
+scripts/fuzz.sh "${FUZZ_SECONDS:-10}"
 
 step "zk-operator and the e2e tests: waiting for the background build"
 e2e_build_rc=0
