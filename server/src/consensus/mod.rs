@@ -16,6 +16,8 @@
 //! - `leader_watch` — a follower's watch on its leader's process: a leader whose quorum port
 //!   refuses connections is replaced at once, without waiting for the election timeout.
 //! - `membership` — membership changes (reconfig) with joint consensus, on the leader.
+//! - `sync_phase` — how far a follower has caught up with its leader (Apache's Zab phases
+//!   synchronization and broadcast), from the leader's commit index in its append-entries.
 //! - `bootstrap` — a first start: join the existing ensemble, or found a new one.
 //! - `node` — start-up, bootstrap and the [`Consensus`] handle.
 
@@ -29,6 +31,7 @@ mod network;
 mod node;
 mod snapshot_store;
 mod state_machine;
+mod sync_phase;
 mod typ;
 
 use std::path::PathBuf;
@@ -36,6 +39,7 @@ use std::time::Duration;
 
 pub use error::{ConsensusError, SnapshotError};
 pub use node::Consensus;
+pub use sync_phase::Phase;
 
 /// Called once, with the reason, when a submitted write failed or its outcome became unknown.
 pub type OnFailure = Box<dyn FnOnce(String) + Send>;

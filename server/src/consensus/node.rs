@@ -27,12 +27,13 @@ use super::membership::{
     is_observer_spec, refused_for_leader, synced_ids,
 };
 use super::network::client::{CallError, PeerClient, PeerNetwork};
-use super::network::server::{LeaderContact, PeerContext};
+use super::network::server::PeerContext;
 use super::network::wire::{PeerRequest, PeerResponse};
 use super::network::write_stream::Forwarder;
 use super::network::{quorum_addr, server};
 use super::snapshot_store::SnapshotStore;
 use super::state_machine::{StateMachineAdapter, members_of, zxid_of};
+use super::sync_phase::{LeaderContact, Phase};
 use super::typ::{CallbackResponder, Command, Raft, RaftMetrics};
 use super::{
     ConsensusError, ConsensusOptions, FollowerProgress, Member, OnFailure, Role, Route,
@@ -50,7 +51,7 @@ pub struct Consensus {
     request_timeout: Duration,
     /// A member that acknowledged the leader within this window counts as connected.
     ack_window: Duration,
-    /// When this member last heard from its leader.
+    /// When this member last heard from its leader, and how far it has caught up with it.
     leader_contact: Arc<LeaderContact>,
     /// `syncLimit` ticks: how long a new member may take to catch up before a membership change
     /// gives up, and how long a follower without word from its leader, or a leader without a
@@ -129,7 +130,7 @@ impl Consensus {
             .await
             .map_err(|e| ConsensusError::Raft(e.to_string()))?;
         let (activity_tx, activity_rx) = mpsc::channel(SESSION_ACTIVITY_QUEUE);
-        let leader_contact = Arc::new(LeaderContact::now());
+        let leader_contact = Arc::new(LeaderContact::now(catch_up_time(&opts)));
         let peers = PeerContext {
             catch_up: catch_up_time(&opts),
             session_activity: activity_tx,
@@ -388,6 +389,21 @@ impl Consensus {
             // A joiner syncing before it is added reports `follower`, as Apache's does.
             (ServerState::Learner, Some(_)) => Role::Follower,
             _ => Role::Looking,
+        }
+    }
+
+    /// How far this member has caught up with its leader (see `sync_phase`): a leader is in
+    /// broadcast; a follower or observer in synchronization until it has applied the leader's
+    /// commit index as of the start of its phase. Meaningless while the role is
+    /// [`Role::Looking`].
+    pub fn phase(&self) -> Phase {
+        let metrics = self.metrics();
+        match metrics.state {
+            ServerState::Leader => Phase::Broadcast,
+            _ => {
+                let applied = metrics.last_applied.map_or(0, |l| l.index + 1);
+                self.leader_contact.phase(applied)
+            }
         }
     }
 

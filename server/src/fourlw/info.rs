@@ -35,13 +35,20 @@ impl Mode {
         }
     }
 
-    /// `zk_peer_state` of `mntr` for a quorum peer.
-    pub fn peer_state(self) -> &'static str {
-        match self {
-            Mode::Standalone | Mode::Looking | Mode::ReadOnly => "looking - election",
-            Mode::Leader => "leading - broadcast",
-            Mode::Follower => "following - broadcast",
-            Mode::Observer => "observing - broadcast",
+    /// `zk_peer_state` of `mntr` (Apache's `QuorumPeer.getDetailedPeerState`): the peer state,
+    /// then the Zab phase once past the election — a follower or observer is in
+    /// `synchronization` while it catches up with its leader. `None` where Apache prints no
+    /// such line: a standalone server, and a member in read-only mode (Apache's read-only server
+    /// is no quorum server).
+    pub fn peer_state(self, synchronizing: bool) -> Option<&'static str> {
+        match (self, synchronizing) {
+            (Mode::Standalone | Mode::ReadOnly, _) => None,
+            (Mode::Looking, _) => Some("looking"),
+            (Mode::Leader, _) => Some("leading - broadcast"),
+            (Mode::Follower, true) => Some("following - synchronization"),
+            (Mode::Follower, false) => Some("following - broadcast"),
+            (Mode::Observer, true) => Some("observing - synchronization"),
+            (Mode::Observer, false) => Some("observing - broadcast"),
         }
     }
 }
@@ -179,8 +186,13 @@ pub trait ServerInfo: Send + Sync {
     fn config(&self) -> &ServerConfig;
     /// The current mode.
     fn mode(&self) -> Mode;
-    /// True while the member serves clients (it knows a leader).
+    /// True while the member serves requests as Apache's would: it knows a leader and has caught
+    /// up with it, or it is in read-only mode.
     fn is_serving(&self) -> bool;
+    /// True while the member follows a leader but has not caught up with it yet (Apache's
+    /// synchronization phase): `srvr` and the like then answer that it is not serving, as
+    /// Apache's do, while `mntr` reports the phase.
+    fn synchronizing(&self) -> bool;
     /// True in read-only mode.
     fn is_read_only(&self) -> bool;
     /// The port clients connect to (as bound).

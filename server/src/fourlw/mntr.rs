@@ -100,8 +100,8 @@ pub fn metrics(info: &dyn ServerInfo) -> Vec<(&'static str, MetricValue)> {
         ("zk_version", Text(full_version())),
         ("zk_server_state", Text(mode.as_str().to_string())),
     ];
-    if distributed {
-        out.push(("zk_peer_state", Text(mode.peer_state().to_string())));
+    if distributed && let Some(state) = mode.peer_state(info.synchronizing()) {
+        out.push(("zk_peer_state", Text(state.to_string())));
     }
     out.extend([
         ("zk_ephemerals_count", n(data.ephemerals_count)),

@@ -13,6 +13,7 @@ struct Fixed {
     config: ServerConfig,
     mode: Mode,
     serving: bool,
+    synchronizing: bool,
     stats: Mutex<StatsSnapshot>,
     connections: Vec<ConnectionInfo>,
 }
@@ -25,7 +26,10 @@ impl ServerInfo for Fixed {
         self.mode
     }
     fn is_serving(&self) -> bool {
-        self.serving
+        self.serving && !self.synchronizing
+    }
+    fn synchronizing(&self) -> bool {
+        self.synchronizing
     }
     fn is_read_only(&self) -> bool {
         false
@@ -111,6 +115,7 @@ fn fixed(dir: &Path, whitelist: &str) -> Fixed {
         config: seed_config(dir, whitelist),
         mode: Mode::Leader,
         serving: true,
+        synchronizing: false,
         stats: Mutex::new(StatsSnapshot {
             min_latency_ms: 0,
             avg_latency_ms: 3.833333,
@@ -280,6 +285,41 @@ fn mntr_has_apaches_keys_and_tab_separated_values() {
     assert!(out.contains("zk_znode_count\t5\n"));
     assert!(out.contains("zk_max_proposal_size\t185\n"));
     assert!(out.starts_with(&format!("zk_version\t{}\n", full_version())));
+}
+
+#[test]
+fn a_syncing_follower_reports_its_phase_in_mntr_and_is_not_serving_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut info = fixed(dir.path(), "*");
+    info.mode = Mode::Follower;
+    info.synchronizing = true;
+    let out = execute("mntr", &info);
+    assert!(out.contains("zk_server_state\tfollower\n"), "{out}");
+    assert!(
+        out.contains("zk_peer_state\tfollowing - synchronization\n"),
+        "{out}"
+    );
+    // Apache's member answers these only once it has synced with its leader.
+    assert_eq!(execute("srvr", &info), NOT_SERVING);
+    assert_eq!(execute("stat", &info), NOT_SERVING);
+    assert_eq!(execute("isro", &info), "null");
+    assert_eq!(execute("ruok", &info), "imok");
+
+    info.synchronizing = false;
+    assert!(execute("mntr", &info).contains("zk_peer_state\tfollowing - broadcast\n"));
+    assert!(execute("srvr", &info).contains("Mode: follower\n"));
+    info.mode = Mode::Observer;
+    assert!(execute("mntr", &info).contains("zk_peer_state\tobserving - broadcast\n"));
+}
+
+#[test]
+fn a_read_only_member_prints_no_peer_state_as_apache() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut info = fixed(dir.path(), "*");
+    info.mode = Mode::ReadOnly;
+    let out = execute("mntr", &info);
+    assert!(out.contains("zk_server_state\tread-only\n"), "{out}");
+    assert!(!out.contains("zk_peer_state"), "{out}");
 }
 
 #[test]

@@ -7,7 +7,7 @@ use zk_proto::{GetDataRequest, GetDataResponse, OpCode, Record};
 use super::context::Context;
 use crate::acl;
 use crate::config::ServerConfig;
-use crate::consensus::Role;
+use crate::consensus::{Phase, Role};
 use crate::fourlw::{
     ConnectionInfo, ConnectionSession, DataSummary, Mode, QuorumSummary, ServerInfo, StatsSnapshot,
 };
@@ -33,7 +33,12 @@ impl ServerInfo for Context {
     }
 
     fn is_serving(&self) -> bool {
-        self.role() != Role::Looking || self.read_only()
+        self.read_only() || (self.role() != Role::Looking && !self.synchronizing())
+    }
+
+    fn synchronizing(&self) -> bool {
+        matches!(self.role(), Role::Follower | Role::Observer)
+            && self.consensus.phase() == Phase::Synchronization
     }
 
     fn is_read_only(&self) -> bool {
