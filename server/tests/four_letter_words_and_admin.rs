@@ -2,10 +2,7 @@
 
 mod common;
 
-use std::time::Duration;
-
-use common::{four_letter_word, start};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use common::{four_letter_word, http_get, start};
 use zk_server::fourlw::full_version;
 
 #[tokio::test]
@@ -80,23 +77,6 @@ async fn whitelisted_words_answer_in_apaches_formats() {
     );
 }
 
-/// GET over plain HTTP/1.1; returns the status line and the body.
-async fn http_get(addr: std::net::SocketAddr, path: &str) -> (String, String) {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    tokio::time::timeout(
-        Duration::from_secs(10),
-        stream.read_to_string(&mut response),
-    )
-    .await
-    .unwrap()
-    .unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    (head.lines().next().unwrap().to_string(), body.to_string())
-}
-
 #[tokio::test]
 async fn admin_server_answers_json() {
     let server = start("admin.enableServer=true\n").await;
@@ -130,4 +110,12 @@ async fn admin_server_answers_json() {
     let (status, body) = http_get(admin, "/commands").await;
     assert!(status.contains("200"));
     assert!(body.contains("/commands/monitor"));
+    assert!(body.contains("/commands/leader_transfer"));
+
+    // Alone, the server has nobody to hand leadership to.
+    let (status, body) = http_get(admin, "/commands/leader_transfer").await;
+    assert!(status.contains("409"), "{status}");
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["command"], "leader_transfer");
+    assert_eq!(json["error"], "no other voter is synced with the leader");
 }

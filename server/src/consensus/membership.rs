@@ -24,6 +24,7 @@ use openraft::{ChangeMembers, Instant as _, ServerState};
 use serde::{Deserialize, Serialize};
 
 use super::state_machine::zxid_of;
+use super::transfer::most_caught_up;
 use super::typ::{PeerNode, Raft, RaftMetrics, TypeConfig};
 use super::{ConsensusError, Member};
 
@@ -371,14 +372,7 @@ async fn hand_over(raft: &Raft) {
     let target = {
         let metrics = raft.metrics();
         let now = metrics.borrow_watched();
-        let matched = |id: &u64| {
-            now.replication
-                .as_ref()
-                .and_then(|r| r.get(id).cloned().flatten())
-        };
-        now.membership_config
-            .voter_ids()
-            .max_by_key(|id| matched(id))
+        most_caught_up(&now, now.membership_config.voter_ids())
     };
     let Some(target) = target else { return };
     tracing::info!(

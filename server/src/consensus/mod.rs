@@ -18,6 +18,7 @@
 //! - `membership` — membership changes (reconfig) with joint consensus, on the leader.
 //! - `sync_phase` — how far a follower has caught up with its leader (Apache's Zab phases
 //!   synchronization and broadcast), from the leader's commit index in its append-entries.
+//! - `transfer` — leadership handed to a synced follower on request (before a restart).
 //! - `bootstrap` — a first start: join the existing ensemble, or found a new one.
 //! - `node` — start-up, bootstrap and the [`Consensus`] handle.
 
@@ -32,12 +33,13 @@ mod node;
 mod snapshot_store;
 mod state_machine;
 mod sync_phase;
+mod transfer;
 mod typ;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use error::{ConsensusError, SnapshotError};
+pub use error::{ConsensusError, SnapshotError, TransferError};
 pub use node::Consensus;
 pub use sync_phase::Phase;
 

@@ -34,10 +34,11 @@ use super::network::{quorum_addr, server};
 use super::snapshot_store::SnapshotStore;
 use super::state_machine::{StateMachineAdapter, members_of, zxid_of};
 use super::sync_phase::{LeaderContact, Phase};
+use super::transfer::transfer_leadership;
 use super::typ::{CallbackResponder, Command, Raft, RaftMetrics};
 use super::{
     ConsensusError, ConsensusOptions, FollowerProgress, Member, OnFailure, Role, Route,
-    StateMachine,
+    StateMachine, TransferError,
 };
 
 /// A running member of the replicated log. See the module documentation of `consensus`.
@@ -374,6 +375,14 @@ impl Consensus {
                 Err(refusal) => return Err(refusal.into()),
             }
         }
+    }
+
+    /// Hands leadership over to member `to` (or, without it, to the synced voter with the most
+    /// entries) and returns the member that leads afterwards (see `transfer`). Only the leader
+    /// does this; `to` must be a voter that is connected and caught up. Waits up to the request
+    /// timeout (`initLimit` ticks) for another member to take over.
+    pub async fn transfer_leadership(&self, to: Option<u64>) -> Result<u64, TransferError> {
+        transfer_leadership(&self.raft, to, self.ack_window, self.request_timeout).await
     }
 
     /// This member's role, in Apache's words.

@@ -1,4 +1,5 @@
-//! The running server as the four-letter words and the AdminServer see it.
+//! The running server as the four-letter words and the AdminServer see it (and act on it:
+//! `leader_transfer`).
 
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -6,6 +7,7 @@ use zk_proto::{GetDataRequest, GetDataResponse, OpCode, Record};
 
 use super::context::Context;
 use crate::acl;
+use crate::admin::{LeaderTransfer, Transfer};
 use crate::config::ServerConfig;
 use crate::consensus::{Phase, Role};
 use crate::fourlw::{
@@ -187,6 +189,16 @@ impl ServerInfo for Context {
 
     fn leader_id(&self) -> Option<u64> {
         self.consensus.leader_id()
+    }
+}
+
+impl LeaderTransfer for Context {
+    fn my_id(&self) -> u64 {
+        self.consensus.my_id()
+    }
+
+    fn transfer_leadership(&self, to: Option<u64>) -> Transfer<'_> {
+        Box::pin(self.consensus.transfer_leadership(to))
     }
 }
 
