@@ -1,9 +1,93 @@
-//! Four-letter words and AdminServer commands against a running server.
+//! Four-letter words and AdminServer commands against a running server, and the write path's
+//! figures in `mntr` on a standalone server and on a three-member ensemble.
 
 mod common;
 
-use common::{four_letter_word, http_get, start};
+use common::{four_letter_word, http_get, start, start_ensemble};
+use futures::future::join_all;
+use zk_server::consensus::Role;
 use zk_server::fourlw::full_version;
+use zookeeper_client::{Acls, Client, CreateMode};
+
+/// The value of `key` in a `mntr` reply, as a number.
+fn metric(mntr: &str, key: &str) -> f64 {
+    mntr.lines()
+        .find_map(|line| line.strip_prefix(key)?.strip_prefix('\t'))
+        .unwrap_or_else(|| panic!("no {key} in {mntr}"))
+        .parse()
+        .unwrap()
+}
+
+/// Creates `count` znodes through `address`, all sent at once.
+async fn create_many(address: &str, count: usize) {
+    let client = Client::connect(address).await.unwrap();
+    let options = CreateMode::Persistent.with_acls(Acls::anyone_all());
+    let paths: Vec<String> = (0..count).map(|i| format!("/n{i}")).collect();
+    for created in join_all(paths.iter().map(|p| client.create(p, b"x", &options))).await {
+        created.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mntr_reports_log_batches_fsyncs_and_commits_of_the_real_write_path() {
+    const WRITES: usize = 200;
+    let server = start("4lw.commands.whitelist=*\n").await;
+    create_many(&server.connect_string(), WRITES).await;
+    let mntr = four_letter_word(server.addr(), "mntr").await;
+    let batches = metric(&mntr, "zk_cnt_sync_processor_batch_size");
+    let entries = metric(&mntr, "zk_sum_sync_processor_batch_size");
+    assert!(batches >= 1.0 && entries >= WRITES as f64, "{mntr}");
+    assert!(
+        metric(&mntr, "zk_max_sync_processor_batch_size") >= 1.0,
+        "{mntr}"
+    );
+    assert!(
+        metric(&mntr, "zk_cnt_fsynctime") >= batches,
+        "one fsync per pass: {mntr}"
+    );
+    assert_eq!(
+        metric(&mntr, "zk_commit_count"),
+        0.0,
+        "standalone, as Apache"
+    );
+    assert_eq!(
+        four_letter_word(server.addr(), "srst").await,
+        "Server stats reset.\n"
+    );
+    let mntr = four_letter_word(server.addr(), "mntr").await;
+    assert_eq!(metric(&mntr, "zk_cnt_fsynctime"), 0.0, "{mntr}");
+
+    let members = start_ensemble(3, "4lw.commands.whitelist=*\nskipACL=yes\n").await;
+    let leader = members
+        .iter()
+        .position(|m| m.server.context().role() == Role::Leader)
+        .unwrap();
+    let follower = &members[(leader + 1) % 3];
+    create_many(&follower.connect_string(), WRITES).await;
+    let leader_mntr = four_letter_word(members[leader].addr(), "mntr").await;
+    assert!(
+        metric(&leader_mntr, "zk_commit_count") >= WRITES as f64,
+        "{leader_mntr}"
+    );
+    let follower_mntr = four_letter_word(follower.addr(), "mntr").await;
+    assert_eq!(metric(&follower_mntr, "zk_commit_count"), 0.0);
+    for mntr in [&leader_mntr, &follower_mntr] {
+        assert!(
+            metric(mntr, "zk_sum_sync_processor_batch_size") >= WRITES as f64,
+            "{mntr}"
+        );
+        assert!(metric(mntr, "zk_cnt_fsynctime") >= 1.0, "{mntr}");
+    }
+    println!(
+        "leader: {} entries in {} log writes, fsync {} ms on average",
+        metric(&leader_mntr, "zk_sum_sync_processor_batch_size"),
+        metric(&leader_mntr, "zk_cnt_sync_processor_batch_size"),
+        metric(&leader_mntr, "zk_avg_fsynctime")
+    );
+    for member in members {
+        member.server.shutdown().await;
+    }
+}
 
 #[tokio::test]
 async fn default_whitelist_allows_srvr_only() {

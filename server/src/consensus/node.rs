@@ -21,7 +21,7 @@ use tokio::task::JoinHandle;
 
 use super::bootstrap::first_start;
 use super::leader_watch::{WatchTiming, watch_leaders};
-use super::log_store::{DEFAULT_SEGMENT_BYTES, LogStore};
+use super::log_store::{DEFAULT_SEGMENT_BYTES, LogStore, WriterStats};
 use super::membership::{
     ChangeRefusal, change_on_leader, complete_interrupted_changes, forget_departed,
     is_observer_spec, refused_for_leader, synced_ids,
@@ -40,6 +40,7 @@ use super::{
     ConsensusError, ConsensusOptions, FollowerProgress, Member, OnFailure, Role, Route,
     StateMachine, TransferError,
 };
+use crate::summary::SummaryFigures;
 
 /// A running member of the replicated log. See the module documentation of `consensus`.
 pub struct Consensus {
@@ -48,6 +49,8 @@ pub struct Consensus {
     observer_spec: bool,
     raft: Raft,
     sm: StateMachineAdapter,
+    /// The log writer's batch sizes and fsync times.
+    writer_stats: Arc<WriterStats>,
     /// How long `propose` and `sync` wait for a leader, and for a forwarded request.
     request_timeout: Duration,
     /// A member that acknowledged the leader within this window counts as connected.
@@ -113,6 +116,7 @@ impl Consensus {
             None => None,
         };
 
+        let writer_stats = log.writer_stats();
         let config = raft_config(&opts)?;
         let ack_window = Duration::from_millis(config.election_timeout_max);
         let watch_timing = watch_timing(&config);
@@ -126,6 +130,7 @@ impl Consensus {
         .await
         .map_err(|e| ConsensusError::Raft(e.to_string()))?;
 
+        adapter.count_commits(opts.my_id, raft.metrics().borrow_watched().current_term);
         let fresh = !raft
             .is_initialized()
             .await
@@ -150,6 +155,7 @@ impl Consensus {
             observer_spec: is_observer_spec(&me.spec),
             raft,
             sm: adapter,
+            writer_stats,
             request_timeout: request_timeout(&opts),
             ack_window,
             leader_contact,
@@ -510,6 +516,31 @@ impl Consensus {
             .log_id()
             .as_ref()
             .map_or(0, zxid_of)
+    }
+
+    /// Entries written per pass of the log writer, each pass ending with one fsync (Apache's
+    /// `sync_processor_batch_size`).
+    pub fn log_batch_sizes(&self) -> SummaryFigures {
+        self.writer_stats.batch_sizes.figures()
+    }
+
+    /// Milliseconds each fsync of the log took (Apache's `fsynctime`; none with `forceSync=no`).
+    pub fn fsync_times_ms(&self) -> SummaryFigures {
+        self.writer_stats.fsync_ms.figures()
+    }
+
+    /// Entries this member proposed as leader that were committed since it started, blank
+    /// entries of new leaders aside (Apache's `commit_count`, which its leader counts).
+    pub fn commit_count(&self) -> u64 {
+        self.sm.commit_count()
+    }
+
+    /// Back to no batch, no fsync and no commit counted (`srst`, which resets Apache's
+    /// `ServerMetrics`).
+    pub fn reset_write_path_figures(&self) {
+        self.writer_stats.batch_sizes.reset();
+        self.writer_stats.fsync_ms.reset();
+        self.sm.reset_commit_count();
     }
 
     /// The members removed from the config that the leader still replicates to (departed learners).

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 
 use crate::config::ServerConfig;
 use crate::session::ExpiryBucket;
+use crate::summary::SummaryFigures;
 
 /// The server's mode, as `srvr` prints it after `Mode:`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,6 +181,17 @@ pub struct QuorumSummary {
     pub elections: u64,
 }
 
+/// The write path's figures (Apache's `ServerMetrics` of its sync and commit processors).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WritePathSummary {
+    /// Entries per pass of the log writer, one fsync each (`sync_processor_batch_size`).
+    pub log_batch_sizes: SummaryFigures,
+    /// Milliseconds per fsync of the log (`fsynctime`).
+    pub fsync_ms: SummaryFigures,
+    /// Entries this member proposed as leader that were committed (`commit_count`).
+    pub commit_count: u64,
+}
+
 /// Everything the reports need, supplied by the running server.
 pub trait ServerInfo: Send + Sync {
     /// The configuration in force.
@@ -199,7 +211,7 @@ pub trait ServerInfo: Send + Sync {
     fn client_port(&self) -> u16;
     /// Request counters.
     fn stats(&self) -> StatsSnapshot;
-    /// Resets the latency and packet counters (`srst`).
+    /// Resets the latency, packet and write-path counters (`srst`).
     fn reset_stats(&self);
     /// Open client connections.
     fn connections(&self) -> Vec<ConnectionInfo>;
@@ -211,6 +223,8 @@ pub trait ServerInfo: Send + Sync {
     fn data_summary(&self) -> DataSummary;
     /// Quorum figures (meaningful on a leader).
     fn quorum_summary(&self) -> QuorumSummary;
+    /// Log writer and commit figures.
+    fn write_path(&self) -> WritePathSummary;
     /// Watched paths, each with the sessions watching it.
     fn watches_by_path(&self) -> Vec<(String, Vec<i64>)>;
     /// Watching sessions, each with its watched paths.

@@ -23,6 +23,7 @@ pub use conf::{directory_size, environment};
 pub use dump::java_date;
 pub use info::{
     ConnectionInfo, ConnectionSession, DataSummary, Mode, QuorumSummary, ServerInfo, StatsSnapshot,
+    WritePathSummary,
 };
 pub use mntr::{MetricValue, metrics};
 pub use stat::connection_line;

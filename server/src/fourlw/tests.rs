@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use super::*;
 use crate::config::{ServerConfig, load_with_properties};
 use crate::session::ExpiryBucket;
+use crate::summary::SummaryFigures;
 
 /// Fixed figures standing for a running server.
 struct Fixed {
@@ -62,6 +63,23 @@ impl ServerInfo for Fixed {
             proposal_sizes: (48, 48, 185),
             quorum_size: 1,
             ..QuorumSummary::default()
+        }
+    }
+    fn write_path(&self) -> WritePathSummary {
+        WritePathSummary {
+            log_batch_sizes: SummaryFigures {
+                count: 3,
+                sum: 70,
+                min: 1,
+                max: 64,
+            },
+            fsync_ms: SummaryFigures {
+                count: 3,
+                sum: 4,
+                min: 1,
+                max: 2,
+            },
+            commit_count: 70,
         }
     }
     fn watches_by_path(&self) -> Vec<(String, Vec<i64>)> {
@@ -284,6 +302,16 @@ fn mntr_has_apaches_keys_and_tab_separated_values() {
     assert!(out.contains("zk_avg_latency\t3.8333\n"));
     assert!(out.contains("zk_znode_count\t5\n"));
     assert!(out.contains("zk_max_proposal_size\t185\n"));
+    assert!(out.contains("zk_commit_count\t70\n"));
+    assert!(out.contains(
+        "zk_avg_fsynctime\t1.3333\nzk_min_fsynctime\t1\nzk_max_fsynctime\t2\nzk_cnt_fsynctime\t3\n\
+         zk_sum_fsynctime\t4\n"
+    ));
+    assert!(out.ends_with(
+        "zk_avg_sync_processor_batch_size\t23.3333\nzk_min_sync_processor_batch_size\t1\n\
+         zk_max_sync_processor_batch_size\t64\nzk_cnt_sync_processor_batch_size\t3\n\
+         zk_sum_sync_processor_batch_size\t70\n"
+    ));
     assert!(out.starts_with(&format!("zk_version\t{}\n", full_version())));
 }
 

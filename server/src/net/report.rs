@@ -12,6 +12,7 @@ use crate::config::ServerConfig;
 use crate::consensus::{Phase, Role};
 use crate::fourlw::{
     ConnectionInfo, ConnectionSession, DataSummary, Mode, QuorumSummary, ServerInfo, StatsSnapshot,
+    WritePathSummary,
 };
 use crate::session::ExpiryBucket;
 use crate::tree::CONFIG;
@@ -57,6 +58,7 @@ impl ServerInfo for Context {
 
     fn reset_stats(&self) {
         self.stats.reset();
+        self.consensus.reset_write_path_figures();
     }
 
     fn connections(&self) -> Vec<ConnectionInfo> {
@@ -136,6 +138,18 @@ impl ServerInfo for Context {
             leader_uptime_ms,
             elections: self.consensus.term(),
             ..QuorumSummary::default()
+        }
+    }
+
+    fn write_path(&self) -> WritePathSummary {
+        WritePathSummary {
+            log_batch_sizes: self.consensus.log_batch_sizes(),
+            fsync_ms: self.consensus.fsync_times_ms(),
+            // Apache's standalone server commits nothing: only its quorum leader counts commits.
+            commit_count: match self.config.is_distributed() {
+                true => self.consensus.commit_count(),
+                false => 0,
+            },
         }
     }
 
