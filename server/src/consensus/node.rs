@@ -34,7 +34,7 @@ use super::network::{quorum_addr, server};
 use super::snapshot_store::SnapshotStore;
 use super::state_machine::{StateMachineAdapter, members_of, zxid_of};
 use super::sync_phase::{LeaderContact, Phase};
-use super::transfer::transfer_leadership;
+use super::transfer::{Handover, transfer_leadership};
 use super::typ::{CallbackResponder, Command, Raft, RaftMetrics};
 use super::{
     ConsensusError, ConsensusOptions, FollowerProgress, Member, OnFailure, Role, Route,
@@ -57,6 +57,8 @@ pub struct Consensus {
     ack_window: Duration,
     /// When this member last heard from its leader, and how far it has caught up with it.
     leader_contact: Arc<LeaderContact>,
+    /// A leader handing leadership over, which requests wait out.
+    handover: Arc<Handover>,
     /// `syncLimit` ticks: how long a new member may take to catch up before a membership change
     /// gives up, and how long a follower without word from its leader, or a leader without a
     /// quorum's acknowledgement, stays in its role before it is cut off and reports `looking`.
@@ -137,10 +139,14 @@ impl Consensus {
             .map_err(|e| ConsensusError::Raft(e.to_string()))?;
         let (activity_tx, activity_rx) = mpsc::channel(SESSION_ACTIVITY_QUEUE);
         let leader_contact = Arc::new(LeaderContact::now(catch_up_time(&opts)));
+        let handover = Arc::new(Handover::new(Duration::from_millis(
+            2 * raft.config().election_timeout_max,
+        )));
         let peers = PeerContext {
             catch_up: catch_up_time(&opts),
             session_activity: activity_tx,
             leader_contact: leader_contact.clone(),
+            handover: handover.clone(),
         };
         let listener = listener.map(|l| tokio::spawn(server::serve(l, raft.clone(), peers)));
         let joining = match fresh {
@@ -159,6 +165,7 @@ impl Consensus {
             request_timeout: request_timeout(&opts),
             ack_window,
             leader_contact,
+            handover,
             catch_up: catch_up_time(&opts),
             idle_peers: Mutex::new(HashMap::new()),
             forwarder: Forwarder::new(request_timeout(&opts)),
@@ -388,7 +395,14 @@ impl Consensus {
     /// does this; `to` must be a voter that is connected and caught up. Waits up to the request
     /// timeout (`initLimit` ticks) for another member to take over.
     pub async fn transfer_leadership(&self, to: Option<u64>) -> Result<u64, TransferError> {
-        transfer_leadership(&self.raft, to, self.ack_window, self.request_timeout).await
+        transfer_leadership(
+            &self.raft,
+            &self.handover,
+            to,
+            self.ack_window,
+            self.request_timeout,
+        )
+        .await
     }
 
     /// This member's role, in Apache's words.
@@ -429,8 +443,10 @@ impl Consensus {
     }
 
     /// Whether this member is cut off from the ensemble while Raft still names a leader: a leader of
-    /// several voters without a quorum's acknowledgement, or a follower without word from its leader,
-    /// for `syncLimit` ticks. (Raft keeps such a leader until a new one is elected, and pre-vote keeps
+    /// several voters without a quorum's acknowledgement, or a follower without word from its leader
+    /// (or, since it led, from its quorum), for `syncLimit` ticks. A leader found in contact counts
+    /// as a contact, so that one that hands over does not close its clients' connections before its
+    /// successor's first append-entries reaches it. (Raft keeps such a leader until a new one is elected, and pre-vote keeps
     /// a cut-off follower from starting an election that would clear its leader.)
     fn cut_off(&self, metrics: &RaftMetrics) -> bool {
         match metrics.state {
@@ -441,11 +457,15 @@ impl Consensus {
                     .voter_ids()
                     .nth(1)
                     .is_some();
-                several_voters
+                let cut_off = several_voters
                     && metrics
                         .last_quorum_acked
                         .as_ref()
-                        .is_some_and(|at| at.elapsed() > self.catch_up)
+                        .is_some_and(|at| at.elapsed() > self.catch_up);
+                if !cut_off {
+                    self.leader_contact.leading();
+                }
+                cut_off
             }
             ServerState::Follower | ServerState::Learner => {
                 self.leader_contact.elapsed() > self.catch_up
@@ -575,22 +595,29 @@ impl Consensus {
         self.raft.metrics().borrow_watched().clone()
     }
 
-    /// The leader's id, waiting for an election to end if none is known.
+    /// The leader's id, waiting for an election to end if none is known, or for the successor of
+    /// a leader that is handing over (see `transfer`).
     async fn wait_for_leader(&self, deadline: Instant) -> Result<u64, ConsensusError> {
         let mut metrics = self.raft.metrics();
         loop {
-            {
+            let until = {
                 let now = metrics.borrow_and_update();
                 if now.state == ServerState::Shutdown || now.running_state.is_err() {
                     return Err(ConsensusError::Shutdown);
                 }
-                if let Some(leader) = now.current_leader {
-                    return Ok(leader);
+                match now.current_leader {
+                    Some(leader) => match self.handover.pending(leader, now.current_term) {
+                        Some(until) => until.min(deadline),
+                        None => return Ok(leader),
+                    },
+                    None => deadline,
                 }
-            }
-            match tokio::time::timeout_at(deadline.into(), metrics.changed()).await {
+            };
+            match tokio::time::timeout_at(until.into(), metrics.changed()).await {
                 Ok(Ok(())) => {}
                 Ok(Err(_)) => return Err(ConsensusError::Shutdown),
+                // The hand-over notice ran out: look again.
+                Err(_) if until < deadline => {}
                 Err(_) => return Err(ConsensusError::NoLeader),
             }
         }

@@ -92,6 +92,13 @@ impl LeaderContact {
         contact.at = Instant::now();
     }
 
+    /// This member leads, acknowledged by a quorum: it is in contact with the ensemble. Counted
+    /// as a contact (the phase stays as it is), so that a leader that steps down (a hand-over) is
+    /// not taken for cut off before its successor's first append-entries reaches it.
+    pub(crate) fn leading(&self) {
+        self.contact.lock().unwrap_or_else(|e| e.into_inner()).at = Instant::now();
+    }
+
     /// Time since the last contact.
     pub(crate) fn elapsed(&self) -> Duration {
         self.contact

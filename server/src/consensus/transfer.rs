@@ -6,48 +6,137 @@
 //! [`synced_ids`] counts it; without a target, the synced voter with the most entries), then
 //! starts openraft's leader transfer: it stops proposing and heart-beating, and tells every voter;
 //! the target waits until it has flushed the leader's last entry and campaigns at once, the others
-//! grant it their vote without waiting for the leader lease to run out. Writes that reach the old
-//! leader meanwhile are refused (their sessions reconnect, as after any leader change). If the
-//! target does not take over, the ensemble elects a leader after the election timeout, as it does
-//! when a leader falls silent.
+//! grant it their vote without waiting for the leader lease to run out. If the target does not
+//! take over, the ensemble elects a leader after the election timeout, as it does when a leader
+//! falls silent.
+//!
+//! The old leader refuses every write from the moment the transfer starts, and a session whose
+//! write is refused is disconnected (see `pipeline`); a leader that steps down also fails the
+//! writes still pending on it, though its successor commits them. So that writes wait for the
+//! successor instead, every member keeps a [`Handover`] notice, and while the leader that is
+//! handing over still leads in the same term, writes, `sync` and forwarded requests wait for the
+//! next leader (at most two election timeouts) rather than go to it. The leader notes its own
+//! hand-over, tells the other members (`HandingOver`, best effort; they also note openraft's
+//! transfer message when it reaches them), lets the entries already appended commit and apply
+//! (for at most an election timeout), and only then starts the transfer.
 
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use openraft::ServerState;
 use openraft::rt::watch::WatchReceiver;
 
+use futures::future::join_all;
+
 use super::TransferError;
 use super::membership::synced_ids;
+use super::network::client::PeerClient;
+use super::network::wire::{PeerRequest, PeerResponse};
 use super::typ::{Raft, RaftMetrics};
+
+/// A member's notice of a leader that is handing leadership over.
+#[derive(Debug)]
+pub(crate) struct Handover {
+    /// How long a notice holds at most (the successor campaigns well within it).
+    lasts: Duration,
+    notice: Mutex<Option<Notice>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Notice {
+    leader: u64,
+    term: u64,
+    until: Instant,
+}
+
+impl Handover {
+    /// No notice yet; each holds for at most `lasts`.
+    pub(crate) fn new(lasts: Duration) -> Handover {
+        Handover {
+            lasts,
+            notice: Mutex::new(None),
+        }
+    }
+
+    /// `leader`, leading in `term`, is handing leadership over.
+    pub(crate) fn note(&self, leader: u64, term: u64) {
+        let until = Instant::now() + self.lasts;
+        *self.notice.lock().unwrap_or_else(|e| e.into_inner()) = Some(Notice {
+            leader,
+            term,
+            until,
+        });
+    }
+
+    /// Until when to wait for another leader than `leader`, leading in `term`: `None` when it is
+    /// not handing over (or the notice ran out).
+    pub(crate) fn pending(&self, leader: u64, term: u64) -> Option<Instant> {
+        let notice = *self.notice.lock().unwrap_or_else(|e| e.into_inner());
+        notice
+            .filter(|n| n.leader == leader && n.term == term && n.until > Instant::now())
+            .map(|n| n.until)
+    }
+}
 
 /// Hands leadership over to `to` (or, without it, to the synced voter with the most entries)
 /// and returns the member that leads afterwards, once this one knows it (at most `within`).
-/// `to` naming this leader is no change.
+/// `to` naming this leader is no change. The transfer is noted in `handover` first, and the
+/// entries already appended are given up to the shortest election timeout to be applied.
 pub(crate) async fn transfer_leadership(
     raft: &Raft,
+    handover: &Handover,
     to: Option<u64>,
     ack_window: Duration,
     within: Duration,
 ) -> Result<u64, TransferError> {
+    let drain = Duration::from_millis(raft.config().election_timeout_min);
     let me = *raft.node_id();
-    let target = {
+    let (target, term) = {
         let metrics = raft.metrics().borrow_watched().clone();
         if metrics.state != ServerState::Leader {
             return Err(TransferError::NotLeader {
                 leader: metrics.current_leader,
             });
         }
-        choose_target(&metrics, to, ack_window)?
+        (
+            choose_target(&metrics, to, ack_window)?,
+            metrics.current_term,
+        )
     };
     if target == me {
         return Ok(me);
     }
     tracing::info!(to = target, "handing leadership over on request");
+    handover.note(me, term);
+    let peers: Vec<(u64, String)> = raft
+        .metrics()
+        .borrow_watched()
+        .membership_config
+        .membership()
+        .nodes()
+        .filter(|(id, _)| **id != me)
+        .map(|(id, node)| (*id, node.spec.clone()))
+        .collect();
+    announce(peers, me, term, drain).await;
+    let mut metrics = raft.metrics();
+    let drained = async {
+        loop {
+            {
+                let now = metrics.borrow_and_update();
+                if now.last_applied.map(|l| l.index) >= now.last_log_index {
+                    return;
+                }
+            }
+            if metrics.changed().await.is_err() {
+                return;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(drain, drained).await;
     raft.trigger()
         .transfer_leader(target)
         .await
         .map_err(|_| TransferError::Shutdown)?;
-    let mut metrics = raft.metrics();
     let successor = async {
         loop {
             {
@@ -67,6 +156,27 @@ pub(crate) async fn transfer_leadership(
     tokio::time::timeout(within, successor)
         .await
         .unwrap_or(Err(TransferError::TimedOut(within)))
+}
+
+/// Tells `peers` that leader `me` of `term` hands over, waiting at most `within` for them all.
+/// Best effort: a member that does not hear it learns of the hand-over from openraft's transfer
+/// message.
+async fn announce(peers: Vec<(u64, String)>, me: u64, term: u64, within: Duration) {
+    let request = PeerRequest::HandingOver { leader: me, term };
+    let calls = peers.into_iter().map(|(id, spec)| {
+        let request = &request;
+        async move {
+            let mut client = PeerClient::new(id, &spec);
+            match tokio::time::timeout(within, client.call(request, within)).await {
+                Ok(Ok(PeerResponse::HandoverNoted)) => {}
+                outcome => {
+                    let outcome = outcome.map(|r| r.map(|_| ()));
+                    tracing::debug!(member = id, ?outcome, "hand-over notice not taken");
+                }
+            }
+        }
+    });
+    join_all(calls).await;
 }
 
 /// The member leadership goes to: `to` if it may take over, else the most caught-up synced voter.
@@ -110,4 +220,25 @@ pub(crate) fn most_caught_up(
     candidates
         .filter(|id| *id != metrics.id)
         .max_by_key(|id| matched(id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_notice_holds_for_its_leader_and_term_until_it_runs_out() {
+        let handover = Handover::new(Duration::from_millis(30));
+        assert_eq!(handover.pending(1, 4), None);
+        handover.note(1, 4);
+        assert!(handover.pending(1, 4).is_some());
+        assert_eq!(
+            handover.pending(1, 5),
+            None,
+            "a new term: the hand-over is over"
+        );
+        assert_eq!(handover.pending(2, 4), None);
+        std::thread::sleep(Duration::from_millis(40));
+        assert_eq!(handover.pending(1, 4), None, "ran out");
+    }
 }

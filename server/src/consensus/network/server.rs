@@ -18,6 +18,7 @@ use super::write_stream;
 use crate::consensus::bootstrap::answer_join;
 use crate::consensus::membership::{change_on_leader, refused_for_leader};
 use crate::consensus::sync_phase::LeaderContact;
+use crate::consensus::transfer::Handover;
 use crate::consensus::typ::{Command, Raft, Snapshot, TypeConfig};
 
 /// What a peer connection needs besides Raft.
@@ -29,6 +30,8 @@ pub(crate) struct PeerContext {
     pub session_activity: mpsc::Sender<Vec<i64>>,
     /// Updated on every append-entries and snapshot of an accepted leader.
     pub leader_contact: Arc<LeaderContact>,
+    /// Noted when a leader announces that it hands leadership over.
+    pub handover: Arc<Handover>,
 }
 
 /// Accepts peer connections until the task is aborted (which also ends every connection).
@@ -135,10 +138,13 @@ async fn answer(raft: &Raft, request: PeerRequest, peers: &PeerContext) -> PeerR
                 Err(e) => failed(&e),
             }
         }
-        PeerRequest::TransferLeader(req) => raft
-            .handle_transfer_leader(req)
-            .await
-            .map_or_else(|e| failed(&e), PeerResponse::TransferLeader),
+        PeerRequest::TransferLeader(req) => {
+            let from = &req.from_leader().leader_id;
+            peers.handover.note(from.node_id, from.term);
+            raft.handle_transfer_leader(req)
+                .await
+                .map_or_else(|e| failed(&e), PeerResponse::TransferLeader)
+        }
         PeerRequest::Propose(command) => match raft.client_write(Command(command)).await {
             Ok(written) => PeerResponse::Proposed {
                 index: written.log_id.index,
@@ -178,6 +184,10 @@ async fn answer(raft: &Raft, request: PeerRequest, peers: &PeerContext) -> PeerR
                 tracing::debug!("session activity queue full; report dropped");
             }
             PeerResponse::SessionsNoted
+        }
+        PeerRequest::HandingOver { leader, term } => {
+            peers.handover.note(leader, term);
+            PeerResponse::HandoverNoted
         }
         PeerRequest::Join { id, spec } => PeerResponse::Joined(answer_join(raft, id, spec).await),
         PeerRequest::ChangeMembership {
