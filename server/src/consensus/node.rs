@@ -444,10 +444,11 @@ impl Consensus {
 
     /// Whether this member is cut off from the ensemble while Raft still names a leader: a leader of
     /// several voters without a quorum's acknowledgement, or a follower without word from its leader
-    /// (or, since it led, from its quorum), for `syncLimit` ticks. A leader found in contact counts
-    /// as a contact, so that one that hands over does not close its clients' connections before its
-    /// successor's first append-entries reaches it. (Raft keeps such a leader until a new one is elected, and pre-vote keeps
-    /// a cut-off follower from starting an election that would clear its leader.)
+    /// (or, since it led, from its quorum), for `syncLimit` ticks. (Raft keeps such a leader until a
+    /// new one is elected, and pre-vote keeps a cut-off follower from starting an election that
+    /// would clear its leader.) A leader found in contact counts as a contact, so that one that
+    /// hands over does not close its clients' connections before its successor's first
+    /// append-entries reaches it.
     fn cut_off(&self, metrics: &RaftMetrics) -> bool {
         match metrics.state {
             ServerState::Leader => {

@@ -23,10 +23,9 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use futures::future::join_all;
 use openraft::ServerState;
 use openraft::rt::watch::WatchReceiver;
-
-use futures::future::join_all;
 
 use super::TransferError;
 use super::membership::synced_ids;

@@ -12,7 +12,7 @@ use crate::consensus::{Consensus, Phase, Role};
 
 /// Entries written before the joiner starts (1 KiB each): far more than the log keeps behind a
 /// snapshot, so the joiner must install one.
-const BEHIND: usize = 3000;
+const BEHIND: usize = 1500;
 /// How long the joiner takes to restore a snapshot, as a large one would.
 const RESTORE_TIME: Duration = Duration::from_millis(400);
 
@@ -37,7 +37,7 @@ async fn a_joiner_behind_by_a_snapshot_synchronizes_then_broadcasts() {
     let first_three = &all[..3];
     let mut nodes = Vec::new();
     for member in first_three {
-        nodes.push(start(dir.path(), member.id, first_three, 500).await);
+        nodes.push(start(dir.path(), member.id, first_three, 200).await);
     }
     let leader = loop {
         if let Some((c, _)) = nodes.iter().find(|(c, _)| c.role() == Role::Leader) {
@@ -49,7 +49,7 @@ async fn a_joiner_behind_by_a_snapshot_synchronizes_then_broadcasts() {
     write(leader, 0, BEHIND).await;
 
     let machine = TestMachine::slow_to_restore(RESTORE_TIME);
-    let (joiner, machine) = start_with(dir.path(), 4, &all, 500, machine).await;
+    let (joiner, machine) = start_with(dir.path(), 4, &all, 200, machine).await;
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut synchronizing_behind = 0;
     loop {
