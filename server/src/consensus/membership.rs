@@ -24,7 +24,7 @@ use openraft::{ChangeMembers, Instant as _, ServerState};
 use serde::{Deserialize, Serialize};
 
 use super::state_machine::zxid_of;
-use super::transfer::most_caught_up;
+use super::transfer::{self, Handover, most_caught_up};
 use super::typ::{PeerNode, Raft, RaftMetrics, TypeConfig};
 use super::{ConsensusError, Member};
 
@@ -99,6 +99,7 @@ fn refusal(
 /// waited for up to `settle`; one that is not connected is not.
 pub(crate) async fn change_on_leader(
     raft: &Raft,
+    handover: &Handover,
     members: &[Member],
     expected_version: Option<i64>,
     settle: Duration,
@@ -149,7 +150,7 @@ pub(crate) async fn change_on_leader(
         .map_err(|e| refusal(e, version))?
         .log_id;
     if !members.iter().any(|m| m.voter && m.id == *raft.node_id()) {
-        hand_over(raft).await;
+        hand_over(raft, handover).await;
     }
     Ok(zxid_of(&written))
 }
@@ -367,8 +368,9 @@ pub(crate) async fn forget_departed(raft: Raft, after: Duration) {
 }
 
 /// A leader that is no longer a voter hands leadership to the most up-to-date voter (no
-/// election timeout), then follows it as a departed learner.
-async fn hand_over(raft: &Raft) {
+/// election timeout, and writes wait for it: see `transfer`), then follows it as a departed
+/// learner.
+async fn hand_over(raft: &Raft, handover: &Handover) {
     let target = {
         let metrics = raft.metrics();
         let now = metrics.borrow_watched();
@@ -379,7 +381,7 @@ async fn hand_over(raft: &Raft) {
         to = target,
         "removed from the voters: handing leadership over"
     );
-    if let Err(e) = raft.trigger().transfer_leader(target).await {
+    if let Err(e) = transfer::hand_over(raft, handover, target).await {
         tracing::warn!(to = target, error = %e, "leader transfer failed");
     }
 }

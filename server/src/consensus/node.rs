@@ -357,7 +357,14 @@ impl Consensus {
         loop {
             let leader = self.wait_for_leader(deadline).await?;
             let outcome = if leader == self.my_id {
-                change_on_leader(&self.raft, &members, expected_version, self.catch_up).await
+                change_on_leader(
+                    &self.raft,
+                    &self.handover,
+                    &members,
+                    expected_version,
+                    self.catch_up,
+                )
+                .await
             } else {
                 let request = PeerRequest::ChangeMembership {
                     members: members.clone(),

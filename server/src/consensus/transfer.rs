@@ -79,8 +79,7 @@ impl Handover {
 
 /// Hands leadership over to `to` (or, without it, to the synced voter with the most entries)
 /// and returns the member that leads afterwards, once this one knows it (at most `within`).
-/// `to` naming this leader is no change. The transfer is noted in `handover` first, and the
-/// entries already appended are given up to the shortest election timeout to be applied.
+/// `to` naming this leader is no change. See [`hand_over`] for how.
 pub(crate) async fn transfer_leadership(
     raft: &Raft,
     handover: &Handover,
@@ -88,54 +87,22 @@ pub(crate) async fn transfer_leadership(
     ack_window: Duration,
     within: Duration,
 ) -> Result<u64, TransferError> {
-    let drain = Duration::from_millis(raft.config().election_timeout_min);
     let me = *raft.node_id();
-    let (target, term) = {
+    let target = {
         let metrics = raft.metrics().borrow_watched().clone();
         if metrics.state != ServerState::Leader {
             return Err(TransferError::NotLeader {
                 leader: metrics.current_leader,
             });
         }
-        (
-            choose_target(&metrics, to, ack_window)?,
-            metrics.current_term,
-        )
+        choose_target(&metrics, to, ack_window)?
     };
     if target == me {
         return Ok(me);
     }
     tracing::info!(to = target, "handing leadership over on request");
-    handover.note(me, term);
-    let peers: Vec<(u64, String)> = raft
-        .metrics()
-        .borrow_watched()
-        .membership_config
-        .membership()
-        .nodes()
-        .filter(|(id, _)| **id != me)
-        .map(|(id, node)| (*id, node.spec.clone()))
-        .collect();
-    announce(peers, me, term, drain).await;
+    hand_over(raft, handover, target).await?;
     let mut metrics = raft.metrics();
-    let drained = async {
-        loop {
-            {
-                let now = metrics.borrow_and_update();
-                if now.last_applied.map(|l| l.index) >= now.last_log_index {
-                    return;
-                }
-            }
-            if metrics.changed().await.is_err() {
-                return;
-            }
-        }
-    };
-    let _ = tokio::time::timeout(drain, drained).await;
-    raft.trigger()
-        .transfer_leader(target)
-        .await
-        .map_err(|_| TransferError::Shutdown)?;
     let successor = async {
         loop {
             {
@@ -155,6 +122,55 @@ pub(crate) async fn transfer_leadership(
     tokio::time::timeout(within, successor)
         .await
         .unwrap_or(Err(TransferError::TimedOut(within)))
+}
+
+/// Hands leadership over to `target` without waiting for it to take over: notes the hand-over
+/// in `handover`, tells the other members, lets the entries already appended be applied (for at
+/// most the shortest election timeout), then starts openraft's transfer. Does nothing on a member
+/// that does not lead.
+pub(crate) async fn hand_over(
+    raft: &Raft,
+    handover: &Handover,
+    target: u64,
+) -> Result<(), TransferError> {
+    let me = *raft.node_id();
+    let drain = Duration::from_millis(raft.config().election_timeout_min);
+    let (term, peers) = {
+        let metrics = raft.metrics();
+        let now = metrics.borrow_watched();
+        if now.state != ServerState::Leader {
+            return Ok(());
+        }
+        let peers: Vec<(u64, String)> = now
+            .membership_config
+            .membership()
+            .nodes()
+            .filter(|(id, _)| **id != me)
+            .map(|(id, node)| (*id, node.spec.clone()))
+            .collect();
+        (now.current_term, peers)
+    };
+    handover.note(me, term);
+    announce(peers, me, term, drain).await;
+    let mut metrics = raft.metrics();
+    let drained = async {
+        loop {
+            {
+                let now = metrics.borrow_and_update();
+                if now.last_applied.map(|l| l.index) >= now.last_log_index {
+                    return;
+                }
+            }
+            if metrics.changed().await.is_err() {
+                return;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(drain, drained).await;
+    raft.trigger()
+        .transfer_leader(target)
+        .await
+        .map_err(|_| TransferError::Shutdown)
 }
 
 /// Tells `peers` that leader `me` of `term` hands over, waiting at most `within` for them all.

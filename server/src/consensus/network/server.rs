@@ -194,7 +194,14 @@ async fn answer(raft: &Raft, request: PeerRequest, peers: &PeerContext) -> PeerR
             members,
             expected_version,
         } => PeerResponse::MembershipChanged(
-            change_on_leader(raft, &members, expected_version, peers.catch_up).await,
+            change_on_leader(
+                raft,
+                &peers.handover,
+                &members,
+                expected_version,
+                peers.catch_up,
+            )
+            .await,
         ),
     }
 }
