@@ -12,8 +12,9 @@
 //!   tree; `acl` — access control; `watch` — watches and notifications.
 //! - `consensus` — the replicated log every write goes through; `reconfig` — membership changes
 //!   requested by clients (op 16).
-//! - `server` — wiring it all together; `shutdown` — graceful shutdown; `logging` — what the log
-//!   shows and how.
+//! - `server` — wiring it all together; `shutdown` — graceful shutdown; `summary` — count, sum,
+//!   min and max of a stream of values (latencies, batch sizes, fsync times); `logging` — what
+//!   the log shows and how.
 
 pub mod acl;
 pub mod admin;
@@ -30,5 +31,6 @@ pub mod server;
 pub mod session;
 pub mod shutdown;
 pub mod state;
+pub mod summary;
 pub mod tree;
 pub mod watch;

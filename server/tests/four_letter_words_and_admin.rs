@@ -1,12 +1,93 @@
-//! Four-letter words and AdminServer commands against a running server.
+//! Four-letter words and AdminServer commands against a running server, and the write path's
+//! figures in `mntr` on a standalone server and on a three-member ensemble.
 
 mod common;
 
-use std::time::Duration;
-
-use common::{four_letter_word, start};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use common::{four_letter_word, http_get, start, start_ensemble};
+use futures::future::join_all;
+use zk_server::consensus::Role;
 use zk_server::fourlw::full_version;
+use zookeeper_client::{Acls, Client, CreateMode};
+
+/// The value of `key` in a `mntr` reply, as a number.
+fn metric(mntr: &str, key: &str) -> f64 {
+    mntr.lines()
+        .find_map(|line| line.strip_prefix(key)?.strip_prefix('\t'))
+        .unwrap_or_else(|| panic!("no {key} in {mntr}"))
+        .parse()
+        .unwrap()
+}
+
+/// Creates `count` znodes through `address`, all sent at once.
+async fn create_many(address: &str, count: usize) {
+    let client = Client::connect(address).await.unwrap();
+    let options = CreateMode::Persistent.with_acls(Acls::anyone_all());
+    let paths: Vec<String> = (0..count).map(|i| format!("/n{i}")).collect();
+    for created in join_all(paths.iter().map(|p| client.create(p, b"x", &options))).await {
+        created.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mntr_reports_log_batches_fsyncs_and_commits_of_the_real_write_path() {
+    const WRITES: usize = 200;
+    let server = start("4lw.commands.whitelist=*\n").await;
+    create_many(&server.connect_string(), WRITES).await;
+    let mntr = four_letter_word(server.addr(), "mntr").await;
+    let batches = metric(&mntr, "zk_cnt_sync_processor_batch_size");
+    let entries = metric(&mntr, "zk_sum_sync_processor_batch_size");
+    assert!(batches >= 1.0 && entries >= WRITES as f64, "{mntr}");
+    assert!(
+        metric(&mntr, "zk_max_sync_processor_batch_size") >= 1.0,
+        "{mntr}"
+    );
+    assert!(
+        metric(&mntr, "zk_cnt_fsynctime") >= batches,
+        "one fsync per pass: {mntr}"
+    );
+    assert_eq!(
+        metric(&mntr, "zk_commit_count"),
+        0.0,
+        "standalone, as Apache"
+    );
+    assert_eq!(
+        four_letter_word(server.addr(), "srst").await,
+        "Server stats reset.\n"
+    );
+    let mntr = four_letter_word(server.addr(), "mntr").await;
+    assert_eq!(metric(&mntr, "zk_cnt_fsynctime"), 0.0, "{mntr}");
+
+    let members = start_ensemble(3, "4lw.commands.whitelist=*\nskipACL=yes\n").await;
+    let leader = members
+        .iter()
+        .position(|m| m.server.context().role() == Role::Leader)
+        .unwrap();
+    let follower = &members[(leader + 1) % 3];
+    create_many(&follower.connect_string(), WRITES).await;
+    let leader_mntr = four_letter_word(members[leader].addr(), "mntr").await;
+    assert!(
+        metric(&leader_mntr, "zk_commit_count") >= WRITES as f64,
+        "{leader_mntr}"
+    );
+    let follower_mntr = four_letter_word(follower.addr(), "mntr").await;
+    assert_eq!(metric(&follower_mntr, "zk_commit_count"), 0.0);
+    for mntr in [&leader_mntr, &follower_mntr] {
+        assert!(
+            metric(mntr, "zk_sum_sync_processor_batch_size") >= WRITES as f64,
+            "{mntr}"
+        );
+        assert!(metric(mntr, "zk_cnt_fsynctime") >= 1.0, "{mntr}");
+    }
+    println!(
+        "leader: {} entries in {} log writes, fsync {} ms on average",
+        metric(&leader_mntr, "zk_sum_sync_processor_batch_size"),
+        metric(&leader_mntr, "zk_cnt_sync_processor_batch_size"),
+        metric(&leader_mntr, "zk_avg_fsynctime")
+    );
+    for member in members {
+        member.server.shutdown().await;
+    }
+}
 
 #[tokio::test]
 async fn default_whitelist_allows_srvr_only() {
@@ -80,23 +161,6 @@ async fn whitelisted_words_answer_in_apaches_formats() {
     );
 }
 
-/// GET over plain HTTP/1.1; returns the status line and the body.
-async fn http_get(addr: std::net::SocketAddr, path: &str) -> (String, String) {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    tokio::time::timeout(
-        Duration::from_secs(10),
-        stream.read_to_string(&mut response),
-    )
-    .await
-    .unwrap()
-    .unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    (head.lines().next().unwrap().to_string(), body.to_string())
-}
-
 #[tokio::test]
 async fn admin_server_answers_json() {
     let server = start("admin.enableServer=true\n").await;
@@ -130,4 +194,12 @@ async fn admin_server_answers_json() {
     let (status, body) = http_get(admin, "/commands").await;
     assert!(status.contains("200"));
     assert!(body.contains("/commands/monitor"));
+    assert!(body.contains("/commands/leader_transfer"));
+
+    // Alone, the server has nobody to hand leadership to.
+    let (status, body) = http_get(admin, "/commands/leader_transfer").await;
+    assert!(status.contains("409"), "{status}");
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["command"], "leader_transfer");
+    assert_eq!(json["error"], "no other voter is synced with the leader");
 }

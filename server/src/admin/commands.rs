@@ -114,9 +114,10 @@ const COMMANDS: &[Command] = &[
     },
 ];
 
-/// The primary names, sorted (the command list page).
+/// The primary names, sorted (the command list page), `leader_transfer` included.
 pub fn primary_names() -> Vec<&'static str> {
     let mut names: Vec<&'static str> = COMMANDS.iter().map(|c| c.names[0]).collect();
+    names.push(super::leader_transfer::NAME);
     names.sort_unstable();
     names
 }

@@ -4,10 +4,13 @@
 //! use it, so a command that needs a serving member answers 503 while the member does not serve.
 //!
 //! - `commands` — the command table and each command's JSON.
+//! - `leader_transfer` — the one command of our own: leadership handed to a synced follower.
 //! - `http` — the HTTP listener (axum).
 
 mod commands;
 mod http;
+mod leader_transfer;
 
 pub use commands::{CommandOutput, run_command};
 pub use http::{router, serve};
+pub use leader_transfer::{LeaderTransfer, Transfer};

@@ -19,6 +19,8 @@
 //! configuration is assumed to be put in id order; Apache puts it in the order of its
 //! `Properties`, which only such ids would reveal.
 
+use crate::tree::java_order::{copy_capacity, hash_bucket};
+
 /// A Java `HashMap` with `Long` keys, reduced to what decides iteration order.
 #[derive(Debug, Clone)]
 pub struct JavaLongMap {
@@ -52,8 +54,7 @@ impl JavaLongMap {
     pub fn copy_of(listed: &[u64]) -> JavaLongMap {
         let mut copy = JavaLongMap::new();
         if !listed.is_empty() {
-            let wanted = (listed.len() as f32 / 0.75 + 1.0) as usize;
-            copy.initial_capacity = wanted.next_power_of_two();
+            copy.initial_capacity = copy_capacity(listed.len());
         }
         for &id in listed {
             copy.put(id);
@@ -134,10 +135,10 @@ impl Default for JavaLongMap {
     }
 }
 
-/// `Long.hashCode` spread as `HashMap.hash` does, masked by a power-of-two table length.
+/// The bucket of a `Long` key (`Long.hashCode`: the high word folded into the low one) in a table
+/// of `length` (a power of two).
 fn bucket_of(id: u64, length: usize) -> usize {
-    let h = (id ^ (id >> 32)) as u32;
-    ((h ^ (h >> 16)) as usize) & (length - 1)
+    hash_bucket((id ^ (id >> 32)) as u32 as i32, length)
 }
 
 /// The order of an incremental reconfig's result: the last configuration's map (`listed`, in its

@@ -47,3 +47,32 @@ pub enum ConsensusError {
 #[derive(Debug, thiserror::Error)]
 #[error("invalid snapshot: {0}")]
 pub struct SnapshotError(pub String);
+
+/// Leadership could not be handed over ([`Consensus::transfer_leadership`](super::Consensus::transfer_leadership)).
+#[derive(Debug, thiserror::Error)]
+pub enum TransferError {
+    /// This member does not lead; the leader it knows of, if any.
+    #[error("this member does not lead (leader: {leader:?})")]
+    NotLeader {
+        /// The member believed to lead.
+        leader: Option<u64>,
+    },
+    /// The requested member is not in the configuration.
+    #[error("member {0} is not in the configuration")]
+    UnknownMember(u64),
+    /// The requested member does not vote (an observer, or a joiner not added yet).
+    #[error("member {0} is not a voter")]
+    NotVoter(u64),
+    /// The requested member is not connected and caught up with the leader.
+    #[error("member {0} is not synced with the leader")]
+    NotSynced(u64),
+    /// No voter but the leader is connected and caught up.
+    #[error("no other voter is synced with the leader")]
+    NoSyncedFollower,
+    /// No other member took over in time (an election follows, as after any silent leader).
+    #[error("no other member took over within {0:?}")]
+    TimedOut(std::time::Duration),
+    /// The member is shutting down or has shut down.
+    #[error("consensus is shut down")]
+    Shutdown,
+}

@@ -24,6 +24,7 @@ use openraft::{ChangeMembers, Instant as _, ServerState};
 use serde::{Deserialize, Serialize};
 
 use super::state_machine::zxid_of;
+use super::transfer::{self, Handover, most_caught_up};
 use super::typ::{MAX_RANK, PeerNode, Raft, RaftMetrics, TypeConfig};
 use super::{ConsensusError, Member};
 
@@ -98,6 +99,7 @@ fn refusal(
 /// waited for up to `settle`; one that is not connected is not.
 pub(crate) async fn change_on_leader(
     raft: &Raft,
+    handover: &Handover,
     members: &[Member],
     expected_version: Option<i64>,
     settle: Duration,
@@ -154,7 +156,7 @@ pub(crate) async fn change_on_leader(
         .map_err(|e| refusal(e, version))?
         .log_id;
     if !members.iter().any(|m| m.voter && m.id == *raft.node_id()) {
-        hand_over(raft).await;
+        hand_over(raft, handover).await;
     }
     Ok(zxid_of(&written))
 }
@@ -372,26 +374,20 @@ pub(crate) async fn forget_departed(raft: Raft, after: Duration) {
 }
 
 /// A leader that is no longer a voter hands leadership to the most up-to-date voter (no
-/// election timeout), then follows it as a departed learner.
-async fn hand_over(raft: &Raft) {
+/// election timeout, and writes wait for it: see `transfer`), then follows it as a departed
+/// learner.
+async fn hand_over(raft: &Raft, handover: &Handover) {
     let target = {
         let metrics = raft.metrics();
         let now = metrics.borrow_watched();
-        let matched = |id: &u64| {
-            now.replication
-                .as_ref()
-                .and_then(|r| r.get(id).cloned().flatten())
-        };
-        now.membership_config
-            .voter_ids()
-            .max_by_key(|id| matched(id))
+        most_caught_up(&now, now.membership_config.voter_ids())
     };
     let Some(target) = target else { return };
     tracing::info!(
         to = target,
         "removed from the voters: handing leadership over"
     );
-    if let Err(e) = raft.trigger().transfer_leader(target).await {
+    if let Err(e) = transfer::hand_over(raft, handover, target).await {
         tracing::warn!(to = target, error = %e, "leader transfer failed");
     }
 }

@@ -17,6 +17,9 @@
 //!   refuses connections is replaced at once, without waiting for the election timeout.
 //! - `membership` — membership changes (reconfig) with joint consensus, on the leader.
 //! - `events` — roles and configurations as they change, logged in ZooKeeper's words.
+//! - `sync_phase` — how far a follower has caught up with its leader (Apache's Zab phases
+//!   synchronization and broadcast), from the leader's commit index in its append-entries.
+//! - `transfer` — leadership handed to a synced follower on request (before a restart).
 //! - `bootstrap` — a first start: join the existing ensemble, or found a new one.
 //! - `node` — start-up, bootstrap and the [`Consensus`] handle.
 //! - `fuzzing` (feature `fuzzing`) — the peer and log decoders, for the fuzz targets.
@@ -34,13 +37,16 @@ mod network;
 mod node;
 mod snapshot_store;
 mod state_machine;
+mod sync_phase;
+mod transfer;
 mod typ;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use error::{ConsensusError, SnapshotError};
+pub use error::{ConsensusError, SnapshotError, TransferError};
 pub use node::Consensus;
+pub use sync_phase::Phase;
 
 /// Called once, with the reason, when a submitted write failed or its outcome became unknown.
 pub type OnFailure = Box<dyn FnOnce(String) + Send>;

@@ -22,23 +22,26 @@ use tokio::task::JoinHandle;
 use super::bootstrap::first_start;
 use super::events::log_ensemble_events;
 use super::leader_watch::{WatchTiming, watch_leaders};
-use super::log_store::{DEFAULT_SEGMENT_BYTES, LogStore};
+use super::log_store::{DEFAULT_SEGMENT_BYTES, LogStore, WriterStats};
 use super::membership::{
     ChangeRefusal, change_on_leader, complete_interrupted_changes, forget_departed,
     is_observer_spec, refused_for_leader, synced_ids,
 };
 use super::network::client::{CallError, PeerClient, PeerNetwork};
-use super::network::server::{LeaderContact, PeerContext};
+use super::network::server::PeerContext;
 use super::network::wire::{PeerRequest, PeerResponse};
 use super::network::write_stream::Forwarder;
 use super::network::{quorum_addr, server};
 use super::snapshot_store::SnapshotStore;
 use super::state_machine::{StateMachineAdapter, members_of, zxid_of};
+use super::sync_phase::{LeaderContact, Phase};
+use super::transfer::{Handover, transfer_leadership};
 use super::typ::{CallbackResponder, Command, Raft, RaftMetrics};
 use super::{
     ConsensusError, ConsensusOptions, FollowerProgress, Member, OnFailure, Role, Route,
-    StateMachine,
+    StateMachine, TransferError,
 };
+use crate::summary::SummaryFigures;
 
 /// A running member of the replicated log. See the module documentation of `consensus`.
 pub struct Consensus {
@@ -47,12 +50,16 @@ pub struct Consensus {
     observer_spec: bool,
     raft: Raft,
     sm: StateMachineAdapter,
+    /// The log writer's batch sizes and fsync times.
+    writer_stats: Arc<WriterStats>,
     /// How long `propose` and `sync` wait for a leader, and for a forwarded request.
     request_timeout: Duration,
     /// A member that acknowledged the leader within this window counts as connected.
     ack_window: Duration,
-    /// When this member last heard from its leader.
+    /// When this member last heard from its leader, and how far it has caught up with it.
     leader_contact: Arc<LeaderContact>,
+    /// A leader handing leadership over, which requests wait out.
+    handover: Arc<Handover>,
     /// `syncLimit` ticks: how long a new member may take to catch up before a membership change
     /// gives up, and how long a follower without word from its leader, or a leader without a
     /// quorum's acknowledgement, stays in its role before it is cut off and reports `looking`.
@@ -112,6 +119,7 @@ impl Consensus {
             None => None,
         };
 
+        let writer_stats = log.writer_stats();
         let config = raft_config(&opts)?;
         let ack_window = Duration::from_millis(config.election_timeout_max);
         let watch_timing = watch_timing(&config);
@@ -125,16 +133,21 @@ impl Consensus {
         .await
         .map_err(|e| ConsensusError::Raft(e.to_string()))?;
 
+        adapter.count_commits(opts.my_id, raft.metrics().borrow_watched().current_term);
         let fresh = !raft
             .is_initialized()
             .await
             .map_err(|e| ConsensusError::Raft(e.to_string()))?;
         let (activity_tx, activity_rx) = mpsc::channel(SESSION_ACTIVITY_QUEUE);
-        let leader_contact = Arc::new(LeaderContact::now());
+        let leader_contact = Arc::new(LeaderContact::now(catch_up_time(&opts)));
+        let handover = Arc::new(Handover::new(Duration::from_millis(
+            2 * raft.config().election_timeout_max,
+        )));
         let peers = PeerContext {
             catch_up: catch_up_time(&opts),
             session_activity: activity_tx,
             leader_contact: leader_contact.clone(),
+            handover: handover.clone(),
         };
         let listener = listener.map(|l| tokio::spawn(server::serve(l, raft.clone(), peers)));
         let joining = match fresh {
@@ -150,9 +163,11 @@ impl Consensus {
             observer_spec: is_observer_spec(&me.spec),
             raft,
             sm: adapter,
+            writer_stats,
             request_timeout: request_timeout(&opts),
             ack_window,
             leader_contact,
+            handover,
             catch_up: catch_up_time(&opts),
             idle_peers: Mutex::new(HashMap::new()),
             forwarder: Forwarder::new(request_timeout(&opts)),
@@ -344,7 +359,14 @@ impl Consensus {
         loop {
             let leader = self.wait_for_leader(deadline).await?;
             let outcome = if leader == self.my_id {
-                change_on_leader(&self.raft, &members, expected_version, self.catch_up).await
+                change_on_leader(
+                    &self.raft,
+                    &self.handover,
+                    &members,
+                    expected_version,
+                    self.catch_up,
+                )
+                .await
             } else {
                 let request = PeerRequest::ChangeMembership {
                     members: members.clone(),
@@ -377,6 +399,21 @@ impl Consensus {
         }
     }
 
+    /// Hands leadership over to member `to` (or, without it, to the synced voter with the most
+    /// entries) and returns the member that leads afterwards (see `transfer`). Only the leader
+    /// does this; `to` must be a voter that is connected and caught up. Waits up to the request
+    /// timeout (`initLimit` ticks) for another member to take over.
+    pub async fn transfer_leadership(&self, to: Option<u64>) -> Result<u64, TransferError> {
+        transfer_leadership(
+            &self.raft,
+            &self.handover,
+            to,
+            self.ack_window,
+            self.request_timeout,
+        )
+        .await
+    }
+
     /// This member's role, in Apache's words.
     pub fn role(&self) -> Role {
         let metrics = self.metrics();
@@ -393,6 +430,21 @@ impl Consensus {
         }
     }
 
+    /// How far this member has caught up with its leader (see `sync_phase`): a leader is in
+    /// broadcast; a follower or observer in synchronization until it has applied the leader's
+    /// commit index as of the start of its phase. Meaningless while the role is
+    /// [`Role::Looking`].
+    pub fn phase(&self) -> Phase {
+        let metrics = self.metrics();
+        match metrics.state {
+            ServerState::Leader => Phase::Broadcast,
+            _ => {
+                let applied = metrics.last_applied.map_or(0, |l| l.index + 1);
+                self.leader_contact.phase(applied)
+            }
+        }
+    }
+
     /// Whether this member has been out of contact with a quorum for `syncLimit` ticks (see
     /// below): it then serves no read-write session. A leader change alone does not count.
     pub fn is_cut_off(&self) -> bool {
@@ -400,9 +452,12 @@ impl Consensus {
     }
 
     /// Whether this member is cut off from the ensemble while Raft still names a leader: a leader of
-    /// several voters without a quorum's acknowledgement, or a follower without word from its leader,
-    /// for `syncLimit` ticks. (Raft keeps such a leader until a new one is elected, and pre-vote keeps
-    /// a cut-off follower from starting an election that would clear its leader.)
+    /// several voters without a quorum's acknowledgement, or a follower without word from its leader
+    /// (or, since it led, from its quorum), for `syncLimit` ticks. (Raft keeps such a leader until a
+    /// new one is elected, and pre-vote keeps a cut-off follower from starting an election that
+    /// would clear its leader.) A leader found in contact counts as a contact, so that one that
+    /// hands over does not close its clients' connections before its successor's first
+    /// append-entries reaches it.
     fn cut_off(&self, metrics: &RaftMetrics) -> bool {
         match metrics.state {
             ServerState::Leader => {
@@ -412,11 +467,15 @@ impl Consensus {
                     .voter_ids()
                     .nth(1)
                     .is_some();
-                several_voters
+                let cut_off = several_voters
                     && metrics
                         .last_quorum_acked
                         .as_ref()
-                        .is_some_and(|at| at.elapsed() > self.catch_up)
+                        .is_some_and(|at| at.elapsed() > self.catch_up);
+                if !cut_off {
+                    self.leader_contact.leading();
+                }
+                cut_off
             }
             ServerState::Follower | ServerState::Learner => {
                 self.leader_contact.elapsed() > self.catch_up
@@ -489,6 +548,31 @@ impl Consensus {
             .map_or(0, zxid_of)
     }
 
+    /// Entries written per pass of the log writer, each pass ending with one fsync (Apache's
+    /// `sync_processor_batch_size`).
+    pub fn log_batch_sizes(&self) -> SummaryFigures {
+        self.writer_stats.batch_sizes.figures()
+    }
+
+    /// Milliseconds each fsync of the log took (Apache's `fsynctime`; none with `forceSync=no`).
+    pub fn fsync_times_ms(&self) -> SummaryFigures {
+        self.writer_stats.fsync_ms.figures()
+    }
+
+    /// Entries this member proposed as leader that were committed since it started, blank
+    /// entries of new leaders aside (Apache's `commit_count`, which its leader counts).
+    pub fn commit_count(&self) -> u64 {
+        self.sm.commit_count()
+    }
+
+    /// Back to no batch, no fsync and no commit counted (`srst`, which resets Apache's
+    /// `ServerMetrics`).
+    pub fn reset_write_path_figures(&self) {
+        self.writer_stats.batch_sizes.reset();
+        self.writer_stats.fsync_ms.reset();
+        self.sm.reset_commit_count();
+    }
+
     /// The members removed from the config that the leader still replicates to (departed learners).
     #[cfg(test)]
     pub(crate) fn departed_members(&self) -> Vec<u64> {
@@ -521,22 +605,29 @@ impl Consensus {
         self.raft.metrics().borrow_watched().clone()
     }
 
-    /// The leader's id, waiting for an election to end if none is known.
+    /// The leader's id, waiting for an election to end if none is known, or for the successor of
+    /// a leader that is handing over (see `transfer`).
     async fn wait_for_leader(&self, deadline: Instant) -> Result<u64, ConsensusError> {
         let mut metrics = self.raft.metrics();
         loop {
-            {
+            let until = {
                 let now = metrics.borrow_and_update();
                 if now.state == ServerState::Shutdown || now.running_state.is_err() {
                     return Err(ConsensusError::Shutdown);
                 }
-                if let Some(leader) = now.current_leader {
-                    return Ok(leader);
+                match now.current_leader {
+                    Some(leader) => match self.handover.pending(leader, now.current_term) {
+                        Some(until) => until.min(deadline),
+                        None => return Ok(leader),
+                    },
+                    None => deadline,
                 }
-            }
-            match tokio::time::timeout_at(deadline.into(), metrics.changed()).await {
+            };
+            match tokio::time::timeout_at(until.into(), metrics.changed()).await {
                 Ok(Ok(())) => {}
                 Ok(Err(_)) => return Err(ConsensusError::Shutdown),
+                // The hand-over notice ran out: look again.
+                Err(_) if until < deadline => {}
                 Err(_) => return Err(ConsensusError::NoLeader),
             }
         }

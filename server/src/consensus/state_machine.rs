@@ -8,7 +8,7 @@
 
 use std::io;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use futures::{Stream, TryStreamExt};
 use openraft::storage::{EntryResponder, RaftSnapshotBuilder, RaftStateMachine};
@@ -56,6 +56,18 @@ struct Shared {
     snapshots: SnapshotStore,
     applied: Mutex<Applied>,
     last_zxid: AtomicI64,
+    commits: Commits,
+}
+
+/// Apache's `commit_count`: the entries this member proposed as leader that were committed (and
+/// are now applied), since this process started. Entries of terms up to the one it started in are
+/// left out: those are replayed from the log, not committed now.
+struct Commits {
+    /// This member's id (set with `after_term`).
+    me: AtomicU64,
+    /// Only entries of later terms count; `u64::MAX` (nothing counts) until set.
+    after_term: AtomicU64,
+    count: AtomicU64,
 }
 
 struct Applied {
@@ -91,8 +103,31 @@ impl StateMachineAdapter {
                 snapshots,
                 applied: Mutex::new(applied),
                 last_zxid: AtomicI64::new(last_zxid),
+                commits: Commits {
+                    me: AtomicU64::new(0),
+                    after_term: AtomicU64::new(u64::MAX),
+                    count: AtomicU64::new(0),
+                },
             }),
         })
+    }
+
+    /// Starts counting the commits of entries that member `me` proposes as leader in terms after
+    /// `after_term` (the term this process started in).
+    pub(crate) fn count_commits(&self, me: u64, after_term: u64) {
+        let commits = &self.shared.commits;
+        commits.me.store(me, Ordering::Relaxed);
+        commits.after_term.store(after_term, Ordering::Release);
+    }
+
+    /// Back to no commit counted.
+    pub(crate) fn reset_commit_count(&self) {
+        self.shared.commits.count.store(0, Ordering::Relaxed);
+    }
+
+    /// How many entries this member proposed as leader were committed (see [`Commits`]).
+    pub(crate) fn commit_count(&self) -> u64 {
+        self.shared.commits.count.load(Ordering::Relaxed)
     }
 
     /// The zxid of the last applied entry (0 before the first).
@@ -141,8 +176,19 @@ impl RaftStateMachine<TypeConfig> for StateMachineAdapter {
         Strm: Stream<Item = Result<EntryResponder<TypeConfig>, io::Error>> + Unpin + OptionalSend,
     {
         let mut applied = self.shared.applied.lock().await;
+        let commits = &self.shared.commits;
+        let after_term = commits.after_term.load(Ordering::Acquire);
+        let me = commits.me.load(Ordering::Relaxed);
+        let mut committed_here = 0;
         while let Some((entry, responder)) = entries.try_next().await? {
             let zxid = zxid_of(&entry.log_id);
+            let leader = &entry.log_id.leader_id;
+            if leader.node_id == me
+                && leader.term > after_term
+                && !matches!(entry.payload, EntryPayload::Blank)
+            {
+                committed_here += 1;
+            }
             let reply = match &entry.payload {
                 EntryPayload::Blank => Vec::new(),
                 EntryPayload::Normal(command) => self.shared.app.apply(zxid, &command.0),
@@ -161,6 +207,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineAdapter {
                 responder.send(reply);
             }
         }
+        commits.count.fetch_add(committed_here, Ordering::Relaxed);
         Ok(())
     }
 

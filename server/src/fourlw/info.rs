@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 
 use crate::config::ServerConfig;
 use crate::session::ExpiryBucket;
+use crate::summary::SummaryFigures;
 
 /// The server's mode, as `srvr` prints it after `Mode:`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,13 +36,20 @@ impl Mode {
         }
     }
 
-    /// `zk_peer_state` of `mntr` for a quorum peer.
-    pub fn peer_state(self) -> &'static str {
-        match self {
-            Mode::Standalone | Mode::Looking | Mode::ReadOnly => "looking - election",
-            Mode::Leader => "leading - broadcast",
-            Mode::Follower => "following - broadcast",
-            Mode::Observer => "observing - broadcast",
+    /// `zk_peer_state` of `mntr` (Apache's `QuorumPeer.getDetailedPeerState`): the peer state,
+    /// then the Zab phase once past the election — a follower or observer is in
+    /// `synchronization` while it catches up with its leader. `None` where Apache prints no
+    /// such line: a standalone server, and a member in read-only mode (Apache's read-only server
+    /// is no quorum server).
+    pub fn peer_state(self, synchronizing: bool) -> Option<&'static str> {
+        match (self, synchronizing) {
+            (Mode::Standalone | Mode::ReadOnly, _) => None,
+            (Mode::Looking, _) => Some("looking"),
+            (Mode::Leader, _) => Some("leading - broadcast"),
+            (Mode::Follower, true) => Some("following - synchronization"),
+            (Mode::Follower, false) => Some("following - broadcast"),
+            (Mode::Observer, true) => Some("observing - synchronization"),
+            (Mode::Observer, false) => Some("observing - broadcast"),
         }
     }
 }
@@ -173,21 +181,37 @@ pub struct QuorumSummary {
     pub elections: u64,
 }
 
+/// The write path's figures (Apache's `ServerMetrics` of its sync and commit processors).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WritePathSummary {
+    /// Entries per pass of the log writer, one fsync each (`sync_processor_batch_size`).
+    pub log_batch_sizes: SummaryFigures,
+    /// Milliseconds per fsync of the log (`fsynctime`).
+    pub fsync_ms: SummaryFigures,
+    /// Entries this member proposed as leader that were committed (`commit_count`).
+    pub commit_count: u64,
+}
+
 /// Everything the reports need, supplied by the running server.
 pub trait ServerInfo: Send + Sync {
     /// The configuration in force.
     fn config(&self) -> &ServerConfig;
     /// The current mode.
     fn mode(&self) -> Mode;
-    /// True while the member serves clients (it knows a leader).
+    /// True while the member serves requests as Apache's would: it knows a leader and has caught
+    /// up with it, or it is in read-only mode.
     fn is_serving(&self) -> bool;
+    /// True while the member follows a leader but has not caught up with it yet (Apache's
+    /// synchronization phase): `srvr` and the like then answer that it is not serving, as
+    /// Apache's do, while `mntr` reports the phase.
+    fn synchronizing(&self) -> bool;
     /// True in read-only mode.
     fn is_read_only(&self) -> bool;
     /// The port clients connect to (as bound).
     fn client_port(&self) -> u16;
     /// Request counters.
     fn stats(&self) -> StatsSnapshot;
-    /// Resets the latency and packet counters (`srst`).
+    /// Resets the latency, packet and write-path counters (`srst`).
     fn reset_stats(&self);
     /// Open client connections.
     fn connections(&self) -> Vec<ConnectionInfo>;
@@ -199,6 +223,8 @@ pub trait ServerInfo: Send + Sync {
     fn data_summary(&self) -> DataSummary;
     /// Quorum figures (meaningful on a leader).
     fn quorum_summary(&self) -> QuorumSummary;
+    /// Log writer and commit figures.
+    fn write_path(&self) -> WritePathSummary;
     /// Watched paths, each with the sessions watching it.
     fn watches_by_path(&self) -> Vec<(String, Vec<i64>)>;
     /// Watching sessions, each with its watched paths.

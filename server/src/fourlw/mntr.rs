@@ -4,6 +4,7 @@
 use super::info::{Mode, ServerInfo};
 use super::stat::java_double;
 use super::version::full_version;
+use crate::summary::SummaryFigures;
 
 /// One metric value.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,7 +62,7 @@ const NEVER_COUNTED_AFTER_BYTES_RECEIVED: [&str; 8] = [
     "zk_learner_commit_received_count",
     "zk_stale_replies",
 ];
-const NEVER_COUNTED_AFTER_RESPONSE_BYTES: [&str; 18] = [
+const NEVER_COUNTED_AFTER_RESPONSE_BYTES: [&str; 8] = [
     "zk_ensemble_auth_fail",
     "zk_diff_count",
     "zk_response_packet_get_children_cache_misses",
@@ -70,7 +71,8 @@ const NEVER_COUNTED_AFTER_RESPONSE_BYTES: [&str; 18] = [
     "zk_snap_count",
     "zk_unrecoverable_error_count",
     "zk_unsuccessful_handshake",
-    "zk_commit_count",
+];
+const NEVER_COUNTED_AFTER_COMMIT_COUNT: [&str; 9] = [
     "zk_stale_sessions_expired",
     "zk_response_packet_get_children_cache_hits",
     "zk_sync_processor_request_queued",
@@ -81,6 +83,36 @@ const NEVER_COUNTED_AFTER_RESPONSE_BYTES: [&str; 18] = [
     "zk_tls_handshake_exceeded",
     "zk_revalidate_count",
 ];
+
+/// The summary sets (`zk_{avg,min,max,cnt,sum}_<name>`) this server measures, each in Apache's
+/// key order; they follow the plain counters, in Apache's order of sets.
+const FSYNC_TIME: [&str; 5] = [
+    "zk_avg_fsynctime",
+    "zk_min_fsynctime",
+    "zk_max_fsynctime",
+    "zk_cnt_fsynctime",
+    "zk_sum_fsynctime",
+];
+const SYNC_PROCESSOR_BATCH_SIZE: [&str; 5] = [
+    "zk_avg_sync_processor_batch_size",
+    "zk_min_sync_processor_batch_size",
+    "zk_max_sync_processor_batch_size",
+    "zk_cnt_sync_processor_batch_size",
+    "zk_sum_sync_processor_batch_size",
+];
+
+/// One summary set's lines: avg (a double, as Apache's `AvgMinMaxCounter`), min, max, cnt, sum.
+fn summary(keys: [&'static str; 5], f: SummaryFigures) -> [(&'static str, MetricValue); 5] {
+    let n = |v: u64| MetricValue::Int(v as i64);
+    let [avg, min, max, cnt, sum] = keys;
+    [
+        (avg, MetricValue::Float(f.avg())),
+        (min, n(f.min)),
+        (max, n(f.max)),
+        (cnt, n(f.count)),
+        (sum, n(f.sum)),
+    ]
+}
 
 /// The metrics this server reports, in the order Apache's leader printed them. Leader-only metrics appear
 /// only on the leader, quorum metrics only on a quorum peer, as in Apache.
@@ -100,8 +132,8 @@ pub fn metrics(info: &dyn ServerInfo) -> Vec<(&'static str, MetricValue)> {
         ("zk_version", Text(full_version())),
         ("zk_server_state", Text(mode.as_str().to_string())),
     ];
-    if distributed {
-        out.push(("zk_peer_state", Text(mode.peer_state().to_string())));
+    if distributed && let Some(state) = mode.peer_state(info.synchronizing()) {
+        out.push(("zk_peer_state", Text(state.to_string())));
     }
     out.extend([
         ("zk_ephemerals_count", n(data.ephemerals_count)),
@@ -203,6 +235,14 @@ pub fn metrics(info: &dyn ServerInfo) -> Vec<(&'static str, MetricValue)> {
         ("zk_response_bytes", n(stats.response_bytes)),
     ]);
     out.extend(zeros(&NEVER_COUNTED_AFTER_RESPONSE_BYTES));
+    let write_path = info.write_path();
+    out.push(("zk_commit_count", n(write_path.commit_count)));
+    out.extend(zeros(&NEVER_COUNTED_AFTER_COMMIT_COUNT));
+    out.extend(summary(FSYNC_TIME, write_path.fsync_ms));
+    out.extend(summary(
+        SYNC_PROCESSOR_BATCH_SIZE,
+        write_path.log_batch_sizes,
+    ));
     out
 }
 

@@ -23,6 +23,7 @@ pub use conf::{directory_size, environment};
 pub use dump::java_date;
 pub use info::{
     ConnectionInfo, ConnectionSession, DataSummary, Mode, QuorumSummary, ServerInfo, StatsSnapshot,
+    WritePathSummary,
 };
 pub use mntr::{MetricValue, metrics};
 pub use stat::connection_line;
@@ -49,6 +50,8 @@ pub fn execute(command: &str, info: &dyn ServerInfo) -> String {
         "envi" => conf::envi(),
         "isro" if !serving => "null".to_string(),
         "isro" => if info.is_read_only() { "ro" } else { "rw" }.to_string(),
+        // Apache's syncing member answers no command but `ruok`; its phase is worth seeing.
+        "mntr" if info.synchronizing() => mntr::mntr(info),
         _ if !serving => NOT_SERVING.to_string(),
         "srvr" => stat::stat(info, false),
         "stat" => stat::stat(info, true),

@@ -7,12 +7,14 @@ use std::sync::Mutex;
 use super::*;
 use crate::config::{ServerConfig, load_with_properties};
 use crate::session::ExpiryBucket;
+use crate::summary::SummaryFigures;
 
 /// Fixed figures standing for a running server.
 struct Fixed {
     config: ServerConfig,
     mode: Mode,
     serving: bool,
+    synchronizing: bool,
     stats: Mutex<StatsSnapshot>,
     connections: Vec<ConnectionInfo>,
 }
@@ -25,7 +27,10 @@ impl ServerInfo for Fixed {
         self.mode
     }
     fn is_serving(&self) -> bool {
-        self.serving
+        self.serving && !self.synchronizing
+    }
+    fn synchronizing(&self) -> bool {
+        self.synchronizing
     }
     fn is_read_only(&self) -> bool {
         false
@@ -58,6 +63,23 @@ impl ServerInfo for Fixed {
             proposal_sizes: (48, 48, 185),
             quorum_size: 1,
             ..QuorumSummary::default()
+        }
+    }
+    fn write_path(&self) -> WritePathSummary {
+        WritePathSummary {
+            log_batch_sizes: SummaryFigures {
+                count: 3,
+                sum: 70,
+                min: 1,
+                max: 64,
+            },
+            fsync_ms: SummaryFigures {
+                count: 3,
+                sum: 4,
+                min: 1,
+                max: 2,
+            },
+            commit_count: 70,
         }
     }
     fn watches_by_path(&self) -> Vec<(String, Vec<i64>)> {
@@ -111,6 +133,7 @@ fn fixed(dir: &Path, whitelist: &str) -> Fixed {
         config: seed_config(dir, whitelist),
         mode: Mode::Leader,
         serving: true,
+        synchronizing: false,
         stats: Mutex::new(StatsSnapshot {
             min_latency_ms: 0,
             avg_latency_ms: 3.833333,
@@ -279,7 +302,52 @@ fn mntr_has_apaches_keys_and_tab_separated_values() {
     assert!(out.contains("zk_avg_latency\t3.8333\n"));
     assert!(out.contains("zk_znode_count\t5\n"));
     assert!(out.contains("zk_max_proposal_size\t185\n"));
+    assert!(out.contains("zk_commit_count\t70\n"));
+    assert!(out.contains(
+        "zk_avg_fsynctime\t1.3333\nzk_min_fsynctime\t1\nzk_max_fsynctime\t2\nzk_cnt_fsynctime\t3\n\
+         zk_sum_fsynctime\t4\n"
+    ));
+    assert!(out.ends_with(
+        "zk_avg_sync_processor_batch_size\t23.3333\nzk_min_sync_processor_batch_size\t1\n\
+         zk_max_sync_processor_batch_size\t64\nzk_cnt_sync_processor_batch_size\t3\n\
+         zk_sum_sync_processor_batch_size\t70\n"
+    ));
     assert!(out.starts_with(&format!("zk_version\t{}\n", full_version())));
+}
+
+#[test]
+fn a_syncing_follower_reports_its_phase_in_mntr_and_is_not_serving_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut info = fixed(dir.path(), "*");
+    info.mode = Mode::Follower;
+    info.synchronizing = true;
+    let out = execute("mntr", &info);
+    assert!(out.contains("zk_server_state\tfollower\n"), "{out}");
+    assert!(
+        out.contains("zk_peer_state\tfollowing - synchronization\n"),
+        "{out}"
+    );
+    // Apache's member answers these only once it has synced with its leader.
+    assert_eq!(execute("srvr", &info), NOT_SERVING);
+    assert_eq!(execute("stat", &info), NOT_SERVING);
+    assert_eq!(execute("isro", &info), "null");
+    assert_eq!(execute("ruok", &info), "imok");
+
+    info.synchronizing = false;
+    assert!(execute("mntr", &info).contains("zk_peer_state\tfollowing - broadcast\n"));
+    assert!(execute("srvr", &info).contains("Mode: follower\n"));
+    info.mode = Mode::Observer;
+    assert!(execute("mntr", &info).contains("zk_peer_state\tobserving - broadcast\n"));
+}
+
+#[test]
+fn a_read_only_member_prints_no_peer_state_as_apache() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut info = fixed(dir.path(), "*");
+    info.mode = Mode::ReadOnly;
+    let out = execute("mntr", &info);
+    assert!(out.contains("zk_server_state\tread-only\n"), "{out}");
+    assert!(!out.contains("zk_peer_state"), "{out}");
 }
 
 #[test]

@@ -1,12 +1,15 @@
-//! The running server as the four-letter words and the AdminServer see it.
+//! The running server as the four-letter words and the AdminServer see it (and act on it:
+//! `leader_transfer`).
 
 use std::sync::atomic::Ordering::Relaxed;
 
 use super::context::Context;
+use crate::admin::{LeaderTransfer, Transfer};
 use crate::config::ServerConfig;
-use crate::consensus::Role;
+use crate::consensus::{Phase, Role};
 use crate::fourlw::{
     ConnectionInfo, ConnectionSession, DataSummary, Mode, QuorumSummary, ServerInfo, StatsSnapshot,
+    WritePathSummary,
 };
 use crate::session::ExpiryBucket;
 
@@ -29,7 +32,12 @@ impl ServerInfo for Context {
     }
 
     fn is_serving(&self) -> bool {
-        self.role() != Role::Looking || self.read_only()
+        self.read_only() || (self.role() != Role::Looking && !self.synchronizing())
+    }
+
+    fn synchronizing(&self) -> bool {
+        matches!(self.role(), Role::Follower | Role::Observer)
+            && self.consensus.phase() == Phase::Synchronization
     }
 
     fn is_read_only(&self) -> bool {
@@ -46,6 +54,7 @@ impl ServerInfo for Context {
 
     fn reset_stats(&self) {
         self.stats.reset();
+        self.consensus.reset_write_path_figures();
     }
 
     fn connections(&self) -> Vec<ConnectionInfo> {
@@ -128,6 +137,18 @@ impl ServerInfo for Context {
         }
     }
 
+    fn write_path(&self) -> WritePathSummary {
+        WritePathSummary {
+            log_batch_sizes: self.consensus.log_batch_sizes(),
+            fsync_ms: self.consensus.fsync_times_ms(),
+            // Apache's standalone server commits nothing: only its quorum leader counts commits.
+            commit_count: match self.config.is_distributed() {
+                true => self.consensus.commit_count(),
+                false => 0,
+            },
+        }
+    }
+
     fn watches_by_path(&self) -> Vec<(String, Vec<i64>)> {
         grouped(&self.state.watches().dump(true))
             .into_iter()
@@ -166,6 +187,16 @@ impl ServerInfo for Context {
 
     fn leader_id(&self) -> Option<u64> {
         self.consensus.leader_id()
+    }
+}
+
+impl LeaderTransfer for Context {
+    fn my_id(&self) -> u64 {
+        self.consensus.my_id()
+    }
+
+    fn transfer_leadership(&self, to: Option<u64>) -> Transfer<'_> {
+        Box::pin(self.consensus.transfer_leadership(to))
     }
 }
 

@@ -4,61 +4,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use crate::fourlw::StatsSnapshot;
-
-/// Latency figures: count, sum, min, max (ms).
-#[derive(Debug, Default)]
-pub struct Latency {
-    count: AtomicU64,
-    total: AtomicU64,
-    min: AtomicU64,
-    max: AtomicU64,
-    last: AtomicU64,
-}
-
-impl Latency {
-    /// Records one request's latency.
-    pub fn record(&self, ms: u64) {
-        if self.count.fetch_add(1, Relaxed) == 0 {
-            self.min.store(ms, Relaxed);
-        } else {
-            self.min.fetch_min(ms, Relaxed);
-        }
-        self.total.fetch_add(ms, Relaxed);
-        self.max.fetch_max(ms, Relaxed);
-        self.last.store(ms, Relaxed);
-    }
-
-    /// Lowest latency (0 before any request).
-    pub fn min(&self) -> u64 {
-        self.min.load(Relaxed)
-    }
-
-    /// Highest latency.
-    pub fn max(&self) -> u64 {
-        self.max.load(Relaxed)
-    }
-
-    /// Latency of the last request.
-    pub fn last(&self) -> u64 {
-        self.last.load(Relaxed)
-    }
-
-    /// Mean latency (0 before any request).
-    pub fn avg(&self) -> f64 {
-        let count = self.count.load(Relaxed);
-        if count == 0 {
-            0.0
-        } else {
-            self.total.load(Relaxed) as f64 / count as f64
-        }
-    }
-
-    fn reset(&self) {
-        for counter in [&self.count, &self.total, &self.min, &self.max, &self.last] {
-            counter.store(0, Relaxed);
-        }
-    }
-}
+use crate::summary::Summary;
 
 /// Sizes of a stream of buffers, such as the proposals this member made or the responses sent to
 /// clients (Apache's `BufferStats`: last/min/max, -1 before any), with their count.
@@ -110,7 +56,7 @@ impl BufferSizes {
 #[derive(Debug, Default)]
 pub struct ServerStats {
     /// Request latencies.
-    pub latency: Latency,
+    pub latency: Summary,
     /// Packets received from clients.
     pub packets_received: AtomicU64,
     /// Packets sent to clients.
@@ -197,7 +143,7 @@ impl ServerStats {
 #[derive(Debug, Default)]
 pub struct ConnectionStats {
     /// Request latencies.
-    pub latency: Latency,
+    pub latency: Summary,
     /// Packets received.
     pub received: AtomicU64,
     /// Packets sent.
@@ -242,19 +188,6 @@ impl ConnectionStats {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn latency_min_avg_max() {
-        let l = Latency::default();
-        assert_eq!((l.min(), l.avg(), l.max()), (0, 0.0, 0));
-        l.record(4);
-        l.record(2);
-        l.record(9);
-        assert_eq!((l.min(), l.max(), l.last()), (2, 9, 9));
-        assert!((l.avg() - 5.0).abs() < 1e-9);
-        l.reset();
-        assert_eq!(l.max(), 0);
-    }
 
     #[test]
     fn buffer_sizes_last_min_max() {

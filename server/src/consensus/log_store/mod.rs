@@ -15,6 +15,7 @@ use std::io;
 use std::ops::RangeBounds;
 use std::path::Path;
 use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
 
 use openraft::OptionalSend;
 use openraft::storage::{RaftLogReader, RaftLogStorage};
@@ -23,6 +24,7 @@ use self::meta::Meta;
 use self::segments::{Segments, WriteOp};
 use super::codec;
 use super::typ::{Entry, IoFlushed, LogId, LogState, TypeConfig, Vote};
+use crate::summary::Summary;
 
 pub(crate) use self::record::{put as put_record, split as split_records, sync_dir};
 pub(crate) use self::segments::DEFAULT_SEGMENT_BYTES;
@@ -37,6 +39,31 @@ struct Shared {
     meta: Meta,
     state: Mutex<State>,
     writer: Mutex<mpsc::Sender<WriteOp>>,
+    stats: Arc<WriterStats>,
+}
+
+/// What the writer thread measures, recorded with atomics (no lock on the write path): Apache's
+/// `sync_processor_batch_size` and `fsynctime`.
+#[derive(Debug, Default)]
+pub(crate) struct WriterStats {
+    /// Entries written per pass (one pass ends with one fsync).
+    pub(crate) batch_sizes: Summary,
+    /// Milliseconds each fsync of a pass took (none with `forceSync=no`).
+    pub(crate) fsync_ms: Summary,
+}
+
+impl WriterStats {
+    /// A pass wrote `entries` entries.
+    pub(crate) fn batch_written(&self, entries: usize) {
+        if entries > 0 {
+            self.batch_sizes.record(entries as u64);
+        }
+    }
+
+    /// A pass's fsync took `took`.
+    pub(crate) fn fsynced(&self, took: Duration) {
+        self.fsync_ms.record(took.as_millis() as u64);
+    }
 }
 
 struct State {
@@ -85,9 +112,11 @@ impl LogStore {
         }
         let (tx, rx) = mpsc::channel();
         let writer_meta = meta.clone();
+        let stats = Arc::new(WriterStats::default());
+        let writer_stats = stats.clone();
         std::thread::Builder::new()
             .name("raft-log-writer".into())
-            .spawn(move || segments.run(rx, &writer_meta, force_sync))?;
+            .spawn(move || segments.run(rx, &writer_meta, force_sync, &writer_stats))?;
         tracing::info!(dir = %segment_dir.display(), entries = entries.len(), ?purged, "raft log opened");
         Ok(LogStore {
             shared: Arc::new(Shared {
@@ -98,8 +127,14 @@ impl LogStore {
                     committed: None,
                 }),
                 writer: Mutex::new(tx),
+                stats,
             }),
         })
+    }
+
+    /// The writer thread's batch sizes and fsync times.
+    pub(crate) fn writer_stats(&self) -> Arc<WriterStats> {
+        self.shared.stats.clone()
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {

@@ -10,7 +10,9 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
+use std::time::Instant;
 
+use super::WriterStats;
 use super::meta::Meta;
 use super::record;
 use crate::consensus::typ::{IoFlushed, LogId};
@@ -120,7 +122,14 @@ impl Segments {
     /// and then recording the pass's last committed log id in `meta`. Errors are reported to the
     /// appends of the pass that failed and of every later pass: the log must not go on after a
     /// lost write.
-    pub(crate) fn run(mut self, ops: mpsc::Receiver<WriteOp>, meta: &Meta, force_sync: bool) {
+    /// Each pass's number of entries and fsync time go to `stats`.
+    pub(crate) fn run(
+        mut self,
+        ops: mpsc::Receiver<WriteOp>,
+        meta: &Meta,
+        force_sync: bool,
+        stats: &WriterStats,
+    ) {
         let mut broken: Option<String> = None;
         while let Ok(op) = ops.recv() {
             let mut batch = vec![op];
@@ -128,10 +137,12 @@ impl Segments {
             let mut flushed = Vec::new();
             let mut committed = None;
             let mut result = Ok(());
+            let mut written = 0;
             for op in batch {
                 let step = match op {
                     WriteOp::Append(entries, done) => {
                         flushed.push(done);
+                        written += entries.len();
                         self.append(&entries)
                     }
                     WriteOp::TruncateFrom(index) => self.truncate_from(index),
@@ -145,8 +156,11 @@ impl Segments {
                     result = step;
                 }
             }
+            stats.batch_written(written);
             if result.is_ok() && force_sync {
+                let started = Instant::now();
                 result = self.sync();
+                stats.fsynced(started.elapsed());
             }
             if let (Ok(()), Some(log_id)) = (&result, committed) {
                 result = meta.save_committed(&log_id);

@@ -3,7 +3,8 @@
 //! Of Apache's `server.N=host:quorumPort:electionPort` ports, the quorum port carries everything
 //! between members: Raft's append-entries, vote, pre-vote, snapshot and leader-transfer RPCs, and
 //! what a follower sends its leader for clients — a forwarded write, the read index behind
-//! `sync`, and which sessions its clients kept active. The election port is accepted in the config and not used: Raft elects
+//! `sync`, and which sessions its clients kept active — and a leader's notice that it is about
+//! to hand leadership over (`consensus::transfer`). The election port is accepted in the config and not used: Raft elects
 //! over the same connection.
 //!
 //! Each connection carries requests and replies in turn, framed as `u32 length (big-endian) |

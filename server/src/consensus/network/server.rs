@@ -3,8 +3,8 @@
 //! leader watches of other members open.
 
 use std::io;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use openraft::raft::{AppendEntriesResponse, VoteRequest};
 use openraft::rt::watch::WatchReceiver;
@@ -17,28 +17,9 @@ use super::wire::{PeerRequest, PeerResponse, read_frame, write_frame};
 use super::write_stream;
 use crate::consensus::bootstrap::answer_join;
 use crate::consensus::membership::{change_on_leader, refused_for_leader};
+use crate::consensus::sync_phase::LeaderContact;
+use crate::consensus::transfer::Handover;
 use crate::consensus::typ::{Command, Raft, Snapshot, TypeConfig};
-
-/// When this member last heard from a leader it accepts (an append-entries or a snapshot of the
-/// current term).
-#[derive(Debug)]
-pub(crate) struct LeaderContact(Mutex<Instant>);
-
-impl LeaderContact {
-    /// Contact as of now (a member starts as if it had just heard from its leader).
-    pub fn now() -> LeaderContact {
-        LeaderContact(Mutex::new(Instant::now()))
-    }
-
-    fn record(&self) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
-    }
-
-    /// Time since the last contact.
-    pub fn elapsed(&self) -> Duration {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).elapsed()
-    }
-}
 
 /// What a peer connection needs besides Raft.
 #[derive(Clone)]
@@ -47,8 +28,10 @@ pub(crate) struct PeerContext {
     pub catch_up: Duration,
     /// Where reports of session activity go while this member leads.
     pub session_activity: mpsc::Sender<Vec<i64>>,
-    /// Updated on every request of an accepted leader.
+    /// Updated on every append-entries and snapshot of an accepted leader.
     pub leader_contact: Arc<LeaderContact>,
+    /// Noted when a leader announces that it hands leadership over.
+    pub handover: Arc<Handover>,
 }
 
 /// Accepts peer connections until the task is aborted (which also ends every connection).
@@ -110,15 +93,19 @@ fn may_campaign(raft: &Raft, rpc: &VoteRequest<TypeConfig>) -> bool {
 async fn answer(raft: &Raft, request: PeerRequest, peers: &PeerContext) -> PeerResponse {
     let failed = |e: &dyn std::fmt::Display| PeerResponse::Failed(e.to_string());
     match request {
-        PeerRequest::AppendEntries(rpc) => match raft.append_entries(rpc).await {
-            Ok(response) => {
-                if !matches!(response, AppendEntriesResponse::HigherVote(_)) {
-                    peers.leader_contact.record();
+        PeerRequest::AppendEntries(rpc) => {
+            let term = rpc.vote.leader_id.term;
+            let committed = rpc.leader_commit.map_or(0, |c| c.index + 1);
+            match raft.append_entries(rpc).await {
+                Ok(response) => {
+                    if !matches!(response, AppendEntriesResponse::HigherVote(_)) {
+                        peers.leader_contact.append_accepted(term, committed);
+                    }
+                    PeerResponse::AppendEntries(response)
                 }
-                PeerResponse::AppendEntries(response)
+                Err(e) => failed(&e),
             }
-            Err(e) => failed(&e),
-        },
+        }
         PeerRequest::Vote(rpc) | PeerRequest::PreVote(rpc) if !may_campaign(raft, &rpc) => {
             PeerResponse::Failed(format!(
                 "member {} is not a voter here",
@@ -142,17 +129,22 @@ async fn answer(raft: &Raft, request: PeerRequest, peers: &PeerContext) -> PeerR
             match raft.install_full_snapshot(vote, snapshot).await {
                 Ok(response) => {
                     if response.vote == leader {
-                        peers.leader_contact.record();
+                        peers
+                            .leader_contact
+                            .snapshot_installed(leader.leader_id.term);
                     }
                     PeerResponse::Snapshot(response)
                 }
                 Err(e) => failed(&e),
             }
         }
-        PeerRequest::TransferLeader(req) => raft
-            .handle_transfer_leader(req)
-            .await
-            .map_or_else(|e| failed(&e), PeerResponse::TransferLeader),
+        PeerRequest::TransferLeader(req) => {
+            let from = &req.from_leader().leader_id;
+            peers.handover.note(from.node_id, from.term);
+            raft.handle_transfer_leader(req)
+                .await
+                .map_or_else(|e| failed(&e), PeerResponse::TransferLeader)
+        }
         PeerRequest::Propose(command) => match raft.client_write(Command(command)).await {
             Ok(written) => PeerResponse::Proposed {
                 index: written.log_id.index,
@@ -193,12 +185,23 @@ async fn answer(raft: &Raft, request: PeerRequest, peers: &PeerContext) -> PeerR
             }
             PeerResponse::SessionsNoted
         }
+        PeerRequest::HandingOver { leader, term } => {
+            peers.handover.note(leader, term);
+            PeerResponse::HandoverNoted
+        }
         PeerRequest::Join { id, spec } => PeerResponse::Joined(answer_join(raft, id, spec).await),
         PeerRequest::ChangeMembership {
             members,
             expected_version,
         } => PeerResponse::MembershipChanged(
-            change_on_leader(raft, &members, expected_version, peers.catch_up).await,
+            change_on_leader(
+                raft,
+                &peers.handover,
+                &members,
+                expected_version,
+                peers.catch_up,
+            )
+            .await,
         ),
     }
 }

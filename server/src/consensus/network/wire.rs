@@ -67,6 +67,14 @@ pub(crate) enum PeerRequest {
         /// The config version it was computed from, if it must still be current.
         expected_version: Option<i64>,
     },
+    /// The sender, leading in `term`, is about to hand leadership over (`transfer`): requests
+    /// should wait for its successor rather than go to it.
+    HandingOver {
+        /// The sender's id.
+        leader: u64,
+        /// Its term.
+        term: u64,
+    },
 }
 
 /// The answer to a [`PeerRequest`].
@@ -108,6 +116,8 @@ pub(crate) enum PeerResponse {
     },
     /// The receiver failed the request.
     Failed(String),
+    /// Answer to [`PeerRequest::HandingOver`].
+    HandoverNoted,
 }
 
 /// Writes one framed message.

@@ -1,6 +1,8 @@
 //! A small deterministic state machine for the tests: it records every command with its zxid.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -19,9 +21,31 @@ pub(super) struct Applied {
 #[derive(Debug, Default)]
 pub(super) struct TestMachine {
     state: Mutex<Applied>,
+    /// How long restoring a snapshot takes (as a large one would).
+    restore_time: Duration,
+    /// How many snapshots were restored.
+    restores: AtomicUsize,
 }
 
 impl TestMachine {
+    /// A machine whose restores take `restore_time`, as a large snapshot's would.
+    pub(super) fn slow_to_restore(restore_time: Duration) -> TestMachine {
+        TestMachine {
+            restore_time,
+            ..TestMachine::default()
+        }
+    }
+
+    /// How many commands were applied.
+    pub(super) fn command_count(&self) -> usize {
+        self.state.lock().unwrap().commands.len()
+    }
+
+    /// How many snapshots were restored.
+    pub(super) fn restores(&self) -> usize {
+        self.restores.load(Ordering::SeqCst)
+    }
+
     pub(super) fn applied(&self) -> Applied {
         self.state.lock().unwrap().clone()
     }
@@ -61,6 +85,8 @@ impl StateMachine for TestMachine {
     }
 
     fn restore(&self, snapshot: &[u8]) -> Result<(), SnapshotError> {
+        std::thread::sleep(self.restore_time);
+        self.restores.fetch_add(1, Ordering::SeqCst);
         *self.state.lock().unwrap() =
             codec::decode(snapshot).map_err(|e| SnapshotError(e.to_string()))?;
         Ok(())

@@ -51,6 +51,9 @@ async fn a_caught_up_member_is_added_as_a_voter() {
         .iter()
         .find(|(c, _)| c.role() == Role::Follower)
         .unwrap();
+    // As a client does before it reads the config for `-v`: the joiner's entry may not have
+    // reached this follower yet.
+    follower.0.sync().await.unwrap();
     let version = follower.0.config_version();
     let stale = version - 1;
     assert!(matches!(

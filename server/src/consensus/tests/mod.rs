@@ -1,7 +1,7 @@
 //! Tests of the consensus layer with a small state machine of its own (`machine`): openraft's
 //! storage conformance suite, the log read back from disk, durability across restarts of one
-//! member, replication and membership changes between members on loopback (each cluster test
-//! module owns a port range).
+//! member, replication and membership changes between members on loopback, a joiner's sync phase
+//! (each cluster test module owns a port range).
 
 mod cluster;
 mod log_reopen;
@@ -9,6 +9,7 @@ mod machine;
 mod membership;
 mod single;
 mod storage_suite;
+mod sync_phase;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -56,7 +57,18 @@ async fn start(
     members: &[Member],
     snap_count: u64,
 ) -> (Consensus, Arc<TestMachine>) {
-    let machine = Arc::new(TestMachine::default());
+    start_with(root, id, members, snap_count, TestMachine::default()).await
+}
+
+/// Starts member `id` with `machine`.
+async fn start_with(
+    root: &Path,
+    id: u64,
+    members: &[Member],
+    snap_count: u64,
+    machine: TestMachine,
+) -> (Consensus, Arc<TestMachine>) {
+    let machine = Arc::new(machine);
     let consensus = Consensus::start(options(root, id, members, snap_count), machine.clone())
         .await
         .expect("start");
