@@ -399,7 +399,7 @@ async fn unhealthy_ensemble_is_not_scaled(ensemble: Ensemble) -> Result<Ensemble
     let warnings_before = ensemble.warning_events().await?.len();
     let stopped = [ensemble.pod(2), ensemble.pod(3)];
     for pod in &stopped {
-        signal_member(&ensemble.namespace, pod, "STOP").await?;
+        signal_member(&ensemble.client, &ensemble.namespace, pod, "STOP").await?;
     }
     // Members are continued whatever the checks find, so that a failure leaves a healthy ensemble behind.
     let refused = async {
@@ -473,7 +473,7 @@ async fn unhealthy_ensemble_is_not_scaled(ensemble: Ensemble) -> Result<Ensemble
     }
     .await;
     for pod in &stopped {
-        signal_member(&ensemble.namespace, pod, "CONT").await?;
+        signal_member(&ensemble.client, &ensemble.namespace, pod, "CONT").await?;
     }
     refused?;
     let took = scale_settled(&ensemble, 5).await?;
