@@ -164,7 +164,8 @@ async fn create_and_scale_under_client_load(namespace: &str, flavour: ServerFlav
 
 /// The checks of a freshly settled 3-member ensemble: `/zookeeper/config` lists voters 1, 2, 3 and no
 /// observer; `status.leader` is a member pod and the one member with role `leader`, every member synced and
-/// voting; `status.configVersion` is the config's version; `kubectl get zkensembles` prints the columns with
+/// voting; `status.configVersion` is the config's version; `status.connectionString` is the client Service's
+/// host and port; `kubectl get zkensembles` prints the columns with
 /// those values.
 async fn check_three_members(ensemble: &Ensemble) -> Result<()> {
     let status = ensemble.status().await?;
@@ -189,6 +190,20 @@ async fn check_three_members(ensemble: &Ensemble) -> Result<()> {
         format!(
             "status.configVersion {:?}, /zookeeper/config version {}",
             status.config_version, config.version
+        ),
+    )
+    .await?;
+    let connection = format!(
+        "{}-client.{}.svc.cluster.local:2181",
+        ensemble.name(),
+        ensemble.namespace
+    );
+    ensure(
+        ensemble,
+        status.connection_string.as_deref() == Some(connection.as_str()),
+        format!(
+            "status.connectionString {:?}, expected {connection}",
+            status.connection_string
         ),
     )
     .await?;
@@ -686,6 +701,9 @@ async fn retain_policy_members_rejoin_cleanly(ensemble: Ensemble) -> Result<Ense
         "{namespace}: deleted and re-created over its retained volumes, settled in {:.1?}",
         start.elapsed()
     );
+    // The client Service went with the deleted object and came back with the new one, at a new address (its
+    // DNS name, the status' connection string, stays).
+    let address = ensemble.client_address().await?;
     let config_again = read_config(&address).await?;
     ensure(
         &ensemble,
