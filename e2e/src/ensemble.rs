@@ -3,10 +3,13 @@
 
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
-use kube::api::{DeleteParams, ListParams, PostParams};
+use k8s_openapi::api::core::v1::{Namespace, Pod, Secret, Service};
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client, ResourceExt};
-use zk_operator::resources::meta::{client_service_name, selector_string};
+use zk_operator::resources::meta::{client_service_name, secret_name, selector_string};
+use zk_operator::resources::secret::{
+    DIGEST_KEY, PASSWORD_KEY, credentials_fingerprint, super_digest,
+};
 use zk_operator::types::{
     ConditionStatus, ConditionType, ServerFlavour, ZkEnsemble, ZkEnsembleStatus,
 };
@@ -206,6 +209,24 @@ impl Ensemble {
             .and_then(|s| s.cluster_ip)
             .ok_or_else(|| Error::Unexpected("client Service has no ClusterIP".into()))?;
         Ok(format!("{ip}:2181"))
+    }
+
+    /// Rotates the super credential as a user would: writes `password` and its digest into the ensemble's
+    /// credentials Secret. Returns the fingerprint the operator records on pods started with it.
+    pub async fn rotate_credentials(&self, password: &str) -> Result<String> {
+        let digest = super_digest(password);
+        let secrets: Api<Secret> = Api::namespaced(self.client.clone(), &self.namespace);
+        let patch =
+            serde_json::json!({"stringData": {PASSWORD_KEY: password, DIGEST_KEY: &digest}});
+        secrets
+            .patch(
+                &secret_name(&self.manifest),
+                &PatchParams::default(),
+                &Patch::Merge(&patch),
+            )
+            .await
+            .map_err(kube_err("rotate the credentials Secret"))?;
+        Ok(credentials_fingerprint(&digest))
     }
 
     /// `kubectl scale zkensemble/<name> --replicas=<n>`, through the scale subresource.

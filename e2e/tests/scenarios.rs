@@ -10,7 +10,8 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use kube::Client;
+use kube::api::ListParams;
+use kube::{Client, ResourceExt};
 use zk_e2e::command::kubectl;
 use zk_e2e::ensemble::{Ensemble, condition_true, delete_all};
 use zk_e2e::freeze::signal_member;
@@ -19,6 +20,7 @@ use zk_e2e::pods::{assert_untouched, kept};
 use zk_e2e::wait::{self, Poll};
 use zk_e2e::zookeeper::{read_config, read_data};
 use zk_e2e::{Error, Result, operator};
+use zk_operator::resources::meta::{CREDENTIALS_ANNOTATION, selector_string};
 use zk_operator::types::{ConditionType, ServerFlavour};
 use zookeeper_client::{Acls, CreateMode};
 
@@ -320,10 +322,74 @@ async fn scale_under_client_load(ensemble: &Ensemble) -> Result<()> {
     load::verify(&address, "/e2e-load", &report).await
 }
 
-/// d. A deleted member pod is recreated with its volume and rejoins without a reconfig, for each flavour.
+/// d. A deleted member pod is recreated with its volume and rejoins without a reconfig. Then the super
+/// credential is rotated and a scale to 4 asked for at once: the members restart with the new credential, one
+/// at a time, before the operator's reconfig adds member 4. For each flavour.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s2_d_deleted_member_pod_rejoins_without_reconfig() -> Result<()> {
-    both_flavours("d", "Delete", deleted_member_pod_rejoins).await
+async fn s2_d_deleted_pod_rejoins_and_rotated_credentials_roll_members() -> Result<()> {
+    both_flavours("d", "Delete", |ensemble| async {
+        let ensemble = deleted_member_pod_rejoins(ensemble).await?;
+        rotated_credentials_roll_members(ensemble).await
+    })
+    .await
+}
+
+/// Rotates the super credential of the settled 3-member `ensemble` and scales it to 4 at once: the scale
+/// settles, every member pod records the new credential, each of the three original members was restarted
+/// exactly once (a new pod, never a container restart), and the committed config lists the four voters, which
+/// took a reconfig authenticated with the new credential.
+async fn rotated_credentials_roll_members(ensemble: Ensemble) -> Result<Ensemble> {
+    let before = ensemble.member_pods().await?;
+    let fingerprint = ensemble
+        .rotate_credentials(&format!("rotated-{}", ensemble.name()))
+        .await?;
+    let took = scale_to(&ensemble, 4).await?;
+    println!(
+        "{}: credential rotated and scaled to 4 in {took:.1?}",
+        ensemble.name()
+    );
+    let after = ensemble.member_pods().await?;
+    let restarted_once = before.iter().all(|(name, pod)| {
+        after
+            .get(name)
+            .is_some_and(|p| p.uid != pod.uid && p.restarts == 0)
+    });
+    ensure(
+        &ensemble,
+        restarted_once,
+        format!(
+            "members not restarted exactly once for the new credential: {before:?} -> {after:?}"
+        ),
+    )
+    .await?;
+    let pods = ensemble
+        .pods
+        .list(&ListParams::default().labels(&selector_string(&ensemble.get().await?)))
+        .await
+        .map_err(zk_e2e::error::kube_err("list pods"))?;
+    let stale: Vec<String> = pods
+        .items
+        .iter()
+        .filter(|p| p.annotations().get(CREDENTIALS_ANNOTATION) != Some(&fingerprint))
+        .map(|p| p.name_any())
+        .collect();
+    ensure(
+        &ensemble,
+        stale.is_empty(),
+        format!("pods without the new credential: {stale:?}"),
+    )
+    .await?;
+    let config = read_config(&ensemble.client_address().await?).await?;
+    ensure(
+        &ensemble,
+        config.voters == [1, 2, 3, 4],
+        format!(
+            "after the rotation and the scale: voters {:?}",
+            config.voters
+        ),
+    )
+    .await?;
+    Ok(ensemble)
 }
 
 async fn deleted_member_pod_rejoins(ensemble: Ensemble) -> Result<Ensemble> {
