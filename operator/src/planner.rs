@@ -227,7 +227,10 @@ impl fmt::Display for Step {
             Step::RemoveMember { id } => write!(f, "removing member {id} by reconfig"),
             Step::DeletePod { id } => write!(f, "deleting the pod of non-member {id}"),
             Step::RestartMember { id } => {
-                write!(f, "restarting member {id} to apply the current pod spec")
+                write!(
+                    f,
+                    "restarting member {id} to apply the current pod spec and super credential"
+                )
             }
             Step::DeleteVolume { id } => write!(f, "deleting the volume of removed member {id}"),
             Step::ReleaseVolume { id } => {
