@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # Multi-stage build of the ZooKeeper-compatible server and the operator.
 #
-#   docker build --target server   -t zkops.local/zk-server:dev .
+#   docker build --target server   -t zkops.local/zk-server:dev -t zkops.local/zk-server:0.1.0 .
+#   (the version tag, the workspace version, is the operator's default image of Native members)
 #   docker build --target operator -t zkops.local/zk-operator:dev .
 #
 # Without a Docker engine, images/build.sh produces equivalent images from

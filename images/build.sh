@@ -10,7 +10,9 @@
 #   zkops.local/pause:3.10           static pod sandbox binary
 #   zkops.local/zookeeper:3.8.0      Apache ZooKeeper from Debian's package,
 #                                    official image layout (/conf /data /datalog /logs)
-#   zkops.local/zk-server:dev        target/release/zk-server on the base
+#   zkops.local/zk-server:dev        target/release/zk-server on the base, also
+#   zkops.local/zk-server:<version>  tagged with the workspace version: the operator's
+#                                    default image of Native members
 #   zkops.local/zk-operator:dev      target/release/zk-operator on the base
 #                                    (target/debug/ with ZK_IMAGE_PROFILE=debug)
 #   zkops.local/coredns:1.14.7       the cluster's CoreDNS (static binary)
@@ -32,7 +34,9 @@ APP_UID=65532
 PAUSE_REF="$IMAGE_PREFIX/pause:3.10"
 BASE_REF="$IMAGE_PREFIX/debian:$DEBIAN_SUITE"
 ZOOKEEPER_REF="$IMAGE_PREFIX/zookeeper:3.8.0"
-ZK_SERVER_REF="$IMAGE_PREFIX/zk-server:dev"
+# The workspace version, which the operator's default Native image carries as its tag.
+VERSION="$(sed -n 's/^version = "\(.*\)"$/\1/p' "$REPO_DIR/Cargo.toml" | head -n 1)"
+ZK_SERVER_REF="$IMAGE_PREFIX/zk-server:dev $IMAGE_PREFIX/zk-server:$VERSION"
 ZK_OPERATOR_REF="$IMAGE_PREFIX/zk-operator:dev"
 COREDNS_REF="$IMAGE_PREFIX/coredns:1.14.7"
 # Where the cluster's binaries are cached (see e2e/cluster/lib/build.sh).
@@ -235,9 +239,10 @@ main() {
 			build_base
 			build_zookeeper
 			local app
+			local -A refs=([zk-server]="$ZK_SERVER_REF" [zk-operator]="$ZK_OPERATOR_REF")
 			for app in zk-server zk-operator; do
 				if [[ -x "${CARGO_TARGET_DIR:-$REPO_DIR/target}/${ZK_IMAGE_PROFILE:-release}/$app" ]]; then
-					build_app "$app" "$IMAGE_PREFIX/$app:dev"
+					build_app "$app" "${refs[$app]}"
 				else
 					log "skipping $app: no ${ZK_IMAGE_PROFILE:-release} binary"
 				fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job, end to end on this machine: a real single-node Kubernetes
 # (e2e/cluster/cluster.sh; kind where Docker and kind are present), the operator
-# installed by its Helm chart, a three-member ZooKeeper ensemble, then
+# installed by its Helm chart, a three-member ensemble of zk-server (the
+# default flavour, operator/examples/demo.yaml as it is), then
 # `kubectl scale` to 5 and back to 3 — one member per step, by reconfig, with
 # no member restarted. Progress is printed as it happens.
 #
@@ -25,9 +26,11 @@ export KUBECONFIG
 PATH="$("$cluster" bin-dir):$PATH"
 
 # The debug build, as the e2e suite uses: a first build takes minutes instead of the release build's twenty.
-say "build zk-operator and the images, load them into the cluster"
+# One package a build: building both in one invocation unifies their dependencies' features and rebuilds both.
+say "build zk-operator, zk-server and their images, load them into the cluster"
 cargo build -p zk-operator --bin zk-operator
-for image in zk-operator zookeeper; do
+cargo build -p zk-server --bin zk-server
+for image in zk-operator zk-server; do
   "$cluster" load-image "$(ZK_IMAGE_PROFILE=debug images/build.sh "$image")"
 done
 
@@ -35,10 +38,9 @@ say "install the operator with its Helm chart"
 helm upgrade --install zk-operator charts/zk-operator -n zk-operator --create-namespace \
   --set image.pullPolicy=Never --wait --timeout 180s
 
-say "create a three-member ensemble"
+say "create a three-member ensemble: kubectl apply -f operator/examples/demo.yaml (no flavour, no image)"
 kubectl create namespace "$ns" --dry-run=client -o yaml | kubectl apply -f -
-sed -e 's#image: zookeeper:3.8#image: zkops.local/zookeeper:3.8.0\n  imagePullPolicy: Never#' \
-  operator/examples/demo.yaml | kubectl apply -n "$ns" -f -
+kubectl apply -n "$ns" -f operator/examples/demo.yaml
 
 # Prints the ensemble's columns whenever they change, until Ready with `want` members.
 watch_until() {
@@ -66,5 +68,6 @@ done
 
 say "the result"
 kubectl get zke,pods,pvc -n "$ns" -o wide
+kubectl get pods -n "$ns" -o custom-columns=POD:.metadata.name,IMAGE:.spec.containers[0].image
 kubectl get pods -n "$ns" -o custom-columns=POD:.metadata.name,RESTARTS:.status.containerStatuses[0].restartCount,STARTED:.status.startTime
 kubectl get events -n "$ns" --field-selector involvedObject.kind=ZkEnsemble --sort-by=.lastTimestamp | tail -n 20

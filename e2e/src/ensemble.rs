@@ -3,10 +3,13 @@
 
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
-use kube::api::{DeleteParams, ListParams, PostParams};
+use k8s_openapi::api::core::v1::{Namespace, Pod, Secret, Service};
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client, ResourceExt};
-use zk_operator::resources::meta::{client_service_name, selector_string};
+use zk_operator::resources::meta::{client_service_name, secret_name, selector_string};
+use zk_operator::resources::secret::{
+    DIGEST_KEY, PASSWORD_KEY, credentials_fingerprint, super_digest,
+};
 use zk_operator::types::{
     ConditionStatus, ConditionType, ServerFlavour, ZkEnsemble, ZkEnsembleStatus,
 };
@@ -19,17 +22,17 @@ use crate::{Error, Result, diagnostics};
 
 /// Image of Apache ZooKeeper members: `images/build.sh zookeeper`, preloaded in the cluster.
 pub const APACHE_IMAGE: &str = "zkops.local/zookeeper:3.8.0";
-/// Image of zk-server members: `images/build.sh zk-server`, preloaded in the cluster.
-pub const NATIVE_IMAGE: &str = "zkops.local/zk-server:dev";
 
 /// Label of the namespaces the scenarios create.
 const NAMESPACE_LABEL: &str = "zkops.dev/e2e";
 
-/// The preloaded member image of `flavour`.
-pub fn image(flavour: ServerFlavour) -> &'static str {
+/// The member image the scenarios name for `flavour`: Apache's preloaded image, and none for Native, whose
+/// members get the operator's default (`images/build.sh zk-server` tags the image with the workspace version,
+/// which that default names).
+pub fn image(flavour: ServerFlavour) -> Option<&'static str> {
     match flavour {
-        ServerFlavour::Apache => APACHE_IMAGE,
-        ServerFlavour::Native => NATIVE_IMAGE,
+        ServerFlavour::Apache => Some(APACHE_IMAGE),
+        ServerFlavour::Native => None,
     }
 }
 
@@ -43,12 +46,37 @@ pub struct Ensemble {
     pub api: Api<ZkEnsemble>,
     /// Pods of the namespace.
     pub pods: Api<Pod>,
+    /// The manifest it was created from.
+    manifest: ZkEnsemble,
+}
+
+/// The manifest of a `ZkEnsemble` named `name` with `replicas` members of `flavour` (running its [`image`]) and
+/// the given PVC reclaim policy.
+fn manifest(
+    name: &str,
+    replicas: i32,
+    reclaim: &str,
+    flavour: ServerFlavour,
+) -> Result<ZkEnsemble> {
+    serde_json::from_value(serde_json::json!({
+        "apiVersion": "zookeeper.zkops.dev/v1alpha1",
+        "kind": "ZkEnsemble",
+        "metadata": {"name": name, "namespace": name},
+        "spec": {
+            "replicas": replicas,
+            "image": image(flavour),
+            "imagePullPolicy": "Never",
+            "flavour": flavour,
+            "resources": {"requests": {"cpu": "50m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}},
+            "storage": {"size": "256Mi", "reclaimPolicy": reclaim},
+        }
+    }))
+    .map_err(|e| Error::Unexpected(format!("ZkEnsemble manifest: {e}")))
 }
 
 impl Ensemble {
     /// Creates namespace `namespace` (deleting a leftover one first) and in it a `ZkEnsemble` of the same
-    /// name with `replicas` members of `flavour` (running its preloaded [`image`]) and the given PVC reclaim
-    /// policy.
+    /// name with `replicas` members of `flavour` (running its [`image`]) and the given PVC reclaim policy.
     pub async fn create(
         client: &Client,
         namespace: &str,
@@ -80,30 +108,63 @@ impl Ensemble {
             .create(&PostParams::default(), &ns)
             .await
             .map_err(kube_err("create namespace"))?;
-        let zk: ZkEnsemble = serde_json::from_value(serde_json::json!({
-            "apiVersion": "zookeeper.zkops.dev/v1alpha1",
-            "kind": "ZkEnsemble",
-            "metadata": {"name": namespace, "namespace": namespace},
-            "spec": {
-                "replicas": replicas,
-                "image": image(flavour),
-                "imagePullPolicy": "Never",
-                "flavour": flavour,
-                "resources": {"requests": {"cpu": "50m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}},
-                "storage": {"size": "256Mi", "reclaimPolicy": reclaim},
-            }
-        }))
-        .map_err(|e| Error::Unexpected(format!("ZkEnsemble manifest: {e}")))?;
-        let api: Api<ZkEnsemble> = Api::namespaced(client.clone(), namespace);
-        api.create(&PostParams::default(), &zk)
-            .await
-            .map_err(kube_err("create ZkEnsemble"))?;
-        Ok(Self {
+        let ensemble = Self {
             client: client.clone(),
             namespace: namespace.to_string(),
-            api,
+            api: Api::namespaced(client.clone(), namespace),
             pods: Api::namespaced(client.clone(), namespace),
-        })
+            manifest: manifest(namespace, replicas, reclaim, flavour)?,
+        };
+        ensemble.submit().await?;
+        Ok(ensemble)
+    }
+
+    /// Creates the `ZkEnsemble` object from its manifest.
+    async fn submit(&self) -> Result<()> {
+        self.api
+            .create(&PostParams::default(), &self.manifest)
+            .await
+            .map_err(kube_err("create ZkEnsemble"))?;
+        Ok(())
+    }
+
+    /// Deletes the `ZkEnsemble` object alone (its namespace stays, and so do volumes it does not own), waits
+    /// until it and its member pods are gone, and creates it again from the same manifest, as a user applying
+    /// the same file would.
+    pub async fn recreate(&self) -> Result<()> {
+        self.api
+            .delete(self.name(), &DeleteParams::foreground())
+            .await
+            .map_err(kube_err("delete ZkEnsemble"))?;
+        let selector = selector_string(&self.manifest);
+        wait::until(
+            "the deleted ZkEnsemble and its member pods to be gone",
+            Duration::from_secs(120),
+            || async {
+                let object = self
+                    .api
+                    .get_opt(self.name())
+                    .await
+                    .map_err(kube_err("get ZkEnsemble"))?;
+                let pods = self
+                    .pods
+                    .list(&ListParams::default().labels(&selector))
+                    .await
+                    .map_err(kube_err("list pods"))?;
+                Ok(if object.is_none() && pods.items.is_empty() {
+                    Poll::Done(())
+                } else {
+                    Poll::Pending(format!(
+                        "ZkEnsemble present: {}, pods: {}",
+                        object.is_some(),
+                        pods.items.len()
+                    ))
+                })
+            },
+            || self.report(),
+        )
+        .await?;
+        self.submit().await
     }
 
     /// Name of the ensemble.
@@ -148,6 +209,24 @@ impl Ensemble {
             .and_then(|s| s.cluster_ip)
             .ok_or_else(|| Error::Unexpected("client Service has no ClusterIP".into()))?;
         Ok(format!("{ip}:2181"))
+    }
+
+    /// Rotates the super credential as a user would: writes `password` and its digest into the ensemble's
+    /// credentials Secret. Returns the fingerprint the operator records on pods started with it.
+    pub async fn rotate_credentials(&self, password: &str) -> Result<String> {
+        let digest = super_digest(password);
+        let secrets: Api<Secret> = Api::namespaced(self.client.clone(), &self.namespace);
+        let patch =
+            serde_json::json!({"stringData": {PASSWORD_KEY: password, DIGEST_KEY: &digest}});
+        secrets
+            .patch(
+                &secret_name(&self.manifest),
+                &PatchParams::default(),
+                &Patch::Merge(&patch),
+            )
+            .await
+            .map_err(kube_err("rotate the credentials Secret"))?;
+        Ok(credentials_fingerprint(&digest))
     }
 
     /// `kubectl scale zkensemble/<name> --replicas=<n>`, through the scale subresource.
@@ -246,22 +325,33 @@ impl Ensemble {
         Ok(ids)
     }
 
-    /// Deletes the namespace (and so the ensemble) at the end of a scenario. Its deletion overlaps the next
-    /// scenario, whose own `delete` waits for it to be gone first; the last scenario passes `wait`, to wait for
-    /// its own. Every deleted namespace must be gone within 3 minutes of that wait's start.
+    /// Deletes the namespace (and so the ensemble) at the end of a scenario: [`delete_all`] of this one.
     pub async fn delete(self, wait: bool) -> Result<()> {
-        let namespaces: Api<Namespace> = Api::all(self.client.clone());
-        wait_deleted(&namespaces, |ns| ns.name_any() != self.namespace).await?;
+        delete_all(vec![self], wait).await
+    }
+}
+
+/// Deletes the namespaces of `ensembles` (and so the ensembles) at the end of a scenario. Their deletion overlaps
+/// the next scenario, whose own `delete_all` waits for them to be gone first; the last scenario passes `wait`, to
+/// wait for its own. Every deleted namespace must be gone within 3 minutes of that wait's start.
+pub async fn delete_all(ensembles: Vec<Ensemble>, wait: bool) -> Result<()> {
+    let Some(first) = ensembles.first() else {
+        return Ok(());
+    };
+    let namespaces: Api<Namespace> = Api::all(first.client.clone());
+    let ours: Vec<&str> = ensembles.iter().map(|e| e.namespace.as_str()).collect();
+    wait_deleted(&namespaces, |ns| !ours.contains(&ns.name_any().as_str())).await?;
+    for namespace in &ours {
         namespaces
-            .delete(&self.namespace, &DeleteParams::default())
+            .delete(namespace, &DeleteParams::default())
             .await
             .map_err(kube_err("delete namespace"))?;
-        if wait {
-            wait_deleted(&namespaces, |_| true).await?;
-        }
-        tracing::info!(namespace = %self.namespace, wait, "namespace deletion under way");
-        Ok(())
     }
+    if wait {
+        wait_deleted(&namespaces, |_| true).await?;
+    }
+    tracing::info!(namespaces = ?ours, wait, "namespace deletion under way");
+    Ok(())
 }
 
 /// Waits until no scenario namespace that `which` selects is being deleted.

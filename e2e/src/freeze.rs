@@ -1,85 +1,93 @@
 //! Making a member unable to serve without Kubernetes noticing a missing pod: every process of its container
-//! is stopped (`SIGSTOP`) from the host, and continued (`SIGCONT`) later. Local backend only: the test runs as
-//! root on the node and reaches containerd through `crictl`.
+//! is stopped (`SIGSTOP`) on its node, and continued (`SIGCONT`) later. The container's processes are those in
+//! the PID namespace of its main process, as `crictl` reports it. On the local backend the test runs as root on
+//! the node and reaches containerd through `crictl` from the cluster cache; on kind (a node whose provider id
+//! starts with `kind://`) the node is a Docker container, and the same script runs in it through `docker exec`,
+//! with the node's own `crictl`.
 
 use std::path::PathBuf;
 
+use k8s_openapi::api::core::v1::{Node, Pod};
+use kube::{Api, Client};
+
 use crate::command::{helm_path, run};
+use crate::error::kube_err;
 use crate::{Error, Result};
 
 /// containerd socket of the local cluster.
 const RUNTIME_ENDPOINT: &str = "unix:///run/zkops-cluster/containerd.sock";
 
-fn crictl() -> String {
-    let bin: PathBuf = helm_path().with_file_name("crictl");
-    bin.to_string_lossy().into_owned()
-}
+/// Signals every process of a pod's container, run on the node by `sh -c` with the arguments `$1` (crictl
+/// command), `$2` (namespace), `$3` (pod) and `$4` (signal); prints the pids it signalled.
+const SIGNAL_SCRIPT: &str = r#"set -eu
+crictl=$1
+id=$($crictl ps -q --state Running --label "io.kubernetes.pod.namespace=$2" --label "io.kubernetes.pod.name=$3" | head -n 1)
+[ -n "$id" ] || { echo "no running container of $2/$3" >&2; exit 1; }
+pid=$($crictl inspect -o go-template --template '{{.info.pid}}' "$id")
+ns=$(readlink "/proc/$pid/ns/pid")
+pids=""
+for dir in /proc/[0-9]*; do
+    [ "$(readlink "$dir/ns/pid" 2>/dev/null)" = "$ns" ] && pids="$pids ${dir#/proc/}"
+done
+kill "-$4" $pids
+echo $pids
+"#;
 
-/// Host pid of the main process of the running container of `pod` in `namespace`.
-async fn container_pid(namespace: &str, pod: &str) -> Result<u32> {
-    let pod_label = format!("io.kubernetes.pod.name={pod}");
-    let ns_label = format!("io.kubernetes.pod.namespace={namespace}");
-    let crictl = crictl();
-    let ids = run(
-        &crictl,
-        &[
-            "-r",
-            RUNTIME_ENDPOINT,
-            "ps",
-            "-q",
-            "--state",
-            "Running",
-            "--label",
-            &pod_label,
-            "--label",
-            &ns_label,
-        ],
-    )
-    .await?;
-    let id = ids
-        .lines()
-        .next()
-        .ok_or_else(|| Error::Unexpected(format!("no running container of {namespace}/{pod}")))?;
-    let pid = run(
-        &crictl,
-        &[
-            "-r",
-            RUNTIME_ENDPOINT,
-            "inspect",
-            "-o",
-            "go-template",
-            "--template",
-            "{{.info.pid}}",
-            id,
-        ],
-    )
-    .await?;
-    pid.trim()
-        .parse()
-        .map_err(|_| Error::Unexpected(format!("crictl inspect {id}: no pid in {pid:?}")))
-}
-
-/// Pids in the same `pids` cgroup as `pid`: every process of its container.
-fn container_processes(pid: u32) -> Result<Vec<String>> {
-    let io = |e: std::io::Error| Error::Unexpected(format!("reading the cgroup of pid {pid}: {e}"));
-    let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).map_err(io)?;
-    let path = cgroups
-        .lines()
-        .find_map(|l| l.split_once(":pids:").map(|(_, p)| p.to_string()))
-        .ok_or_else(|| Error::Unexpected(format!("pid {pid} has no pids cgroup: {cgroups}")))?;
-    let procs =
-        std::fs::read_to_string(format!("/sys/fs/cgroup/pids{path}/cgroup.procs")).map_err(io)?;
-    Ok(procs.lines().map(str::to_string).collect())
+/// Where the script runs: `docker exec` into a kind node, or this machine as the local cluster's node.
+async fn node_command(client: &Client, namespace: &str, pod: &str) -> Result<Vec<String>> {
+    let pod = Api::<Pod>::namespaced(client.clone(), namespace)
+        .get(pod)
+        .await
+        .map_err(kube_err("get pod"))?;
+    let node_name = pod.spec.and_then(|s| s.node_name).ok_or_else(|| {
+        Error::Unexpected(format!(
+            "{namespace}/{:?} is not scheduled",
+            pod.metadata.name
+        ))
+    })?;
+    let node = Api::<Node>::all(client.clone())
+        .get(&node_name)
+        .await
+        .map_err(kube_err("get node"))?;
+    let kind = node
+        .spec
+        .and_then(|s| s.provider_id)
+        .is_some_and(|id| id.starts_with("kind://"));
+    Ok(if kind {
+        vec![
+            "docker".into(),
+            "exec".into(),
+            node_name,
+            "sh".into(),
+            "-c".into(),
+            SIGNAL_SCRIPT.into(),
+            "sh".into(),
+            "crictl".into(),
+        ]
+    } else {
+        let crictl: PathBuf = helm_path().with_file_name("crictl");
+        let crictl = format!("{} -r {RUNTIME_ENDPOINT}", crictl.display());
+        vec![
+            "sh".into(),
+            "-c".into(),
+            SIGNAL_SCRIPT.into(),
+            "sh".into(),
+            crictl,
+        ]
+    })
 }
 
 /// Sends `signal` (`STOP` or `CONT`) to every process of `pod`'s container.
-pub async fn signal_member(namespace: &str, pod: &str, signal: &str) -> Result<()> {
-    let pid = container_pid(namespace, pod).await?;
-    let pids = container_processes(pid)?;
-    let flag = format!("-{signal}");
-    let mut args = vec![flag.as_str()];
-    args.extend(pids.iter().map(String::as_str));
-    run("kill", &args).await?;
-    tracing::info!(%namespace, %pod, signal, processes = pids.len(), "signalled member");
+pub async fn signal_member(
+    client: &Client,
+    namespace: &str,
+    pod: &str,
+    signal: &str,
+) -> Result<()> {
+    let mut command = node_command(client, namespace, pod).await?;
+    command.extend([namespace.to_string(), pod.to_string(), signal.to_string()]);
+    let args: Vec<&str> = command[1..].iter().map(String::as_str).collect();
+    let pids = run(&command[0], &args).await?;
+    tracing::info!(%namespace, %pod, signal, pids = pids.trim(), "signalled member");
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! Talking to an ensemble as a client: connect through an address, read the committed dynamic
-//! configuration (`/zookeeper/config`).
+//! configuration (`/zookeeper/config`) and a znode's data.
 
 use std::time::Duration;
 
@@ -88,6 +88,18 @@ pub async fn read_config(address: &str) -> Result<DynamicConfig> {
     client.sync("/").await.map_err(zk_err)?;
     let (data, _) = client.get_config().await.map_err(zk_err)?;
     DynamicConfig::parse(&String::from_utf8_lossy(&data))
+}
+
+/// Syncs and reads the data of `path` through `address` (one member, when it is a pod's address).
+pub async fn read_data(address: &str, path: &str) -> Result<Vec<u8>> {
+    let client = connect(address).await?;
+    let zk_err = |source| Error::ZooKeeper {
+        address: address.to_string(),
+        source,
+    };
+    client.sync(path).await.map_err(zk_err)?;
+    let (data, _) = client.get_data(path).await.map_err(zk_err)?;
+    Ok(data)
 }
 
 #[cfg(test)]

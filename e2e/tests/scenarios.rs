@@ -1,21 +1,26 @@
 //! End-to-end scenarios on a real cluster: the operator installed by its Helm chart grows and shrinks
-//! ensembles by reconfig without restarting a member. Members run the Apache ZooKeeper image, and in one
-//! scenario this project's zk-server image (`flavour: Native`).
+//! ensembles by reconfig without restarting a member. Every scenario runs with both flavours: Apache ZooKeeper
+//! members and this project's zk-server members (`flavour: Native`, the default). Scenarios a and b run one
+//! flavour a test, under client load; d, f, c, e and g run the two flavours side by side, each in a namespace
+//! of its own (`e2e-<scenario>` and `e2e-<scenario>-native`), so that their waits overlap.
 //!
 //! Run with `scripts/e2e.sh` (or `cargo test -p zk-e2e -- --test-threads=1` against a cluster with the images
 //! loaded and `KUBECONFIG` set). Test names carry their run order: libtest runs them sorted by name.
 
+use std::future::Future;
 use std::time::{Duration, Instant};
 
-use kube::Client;
+use kube::api::ListParams;
+use kube::{Client, ResourceExt};
 use zk_e2e::command::kubectl;
-use zk_e2e::ensemble::{Ensemble, condition_true};
+use zk_e2e::ensemble::{Ensemble, condition_true, delete_all};
 use zk_e2e::freeze::signal_member;
 use zk_e2e::load::{self, ClientLoad};
 use zk_e2e::pods::{assert_untouched, kept};
 use zk_e2e::wait::{self, Poll};
-use zk_e2e::zookeeper::read_config;
+use zk_e2e::zookeeper::{read_config, read_data};
 use zk_e2e::{Error, Result, operator};
+use zk_operator::resources::meta::{CREDENTIALS_ANNOTATION, selector_string};
 use zk_operator::types::{ConditionType, ServerFlavour};
 use zookeeper_client::{Acls, CreateMode};
 
@@ -25,8 +30,64 @@ const CREATE_TIMEOUT: Duration = Duration::from_secs(300);
 const SCALE_TIMEOUT: Duration = Duration::from_secs(300);
 /// Writes the client load must have acknowledged before the first scaling step, and again after the last one.
 const LOAD_PROGRESS: usize = 25;
-/// How long an ensemble with a stopped majority must keep reporting Degraded.
-const DEGRADED_HOLD: Duration = Duration::from_secs(36);
+/// How long an ensemble with a stopped majority must keep reporting Degraded once the stopped members' pods are
+/// NotReady: two reconciles, each of which waits out the `mntr` timeout (5 s) of the stopped members.
+const DEGRADED_HOLD: Duration = Duration::from_secs(12);
+/// Time for the stopped members' pods to turn NotReady (readiness probe: 3 failures, 5 s apart).
+const NOT_READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The two flavours, in the order their results are reported.
+const FLAVOURS: [ServerFlavour; 2] = [ServerFlavour::Apache, ServerFlavour::Native];
+
+/// Namespace (and ensemble name) of `scenario` with members of `flavour`.
+fn namespace(scenario: &str, flavour: ServerFlavour) -> String {
+    match flavour {
+        ServerFlavour::Apache => format!("e2e-{scenario}"),
+        ServerFlavour::Native => format!("e2e-{scenario}-native"),
+    }
+}
+
+/// Runs `scenario` for both flavours side by side: for each, a new settled 3-member ensemble with the `reclaim`
+/// policy in its own namespace is handed to `body`, and the time of both is printed. Then deletes the
+/// namespaces of the runs that passed and fails with every flavour's failure.
+async fn both_flavours<F, Fut>(scenario: &str, reclaim: &str, body: F) -> Result<()>
+where
+    F: Fn(Ensemble) -> Fut,
+    Fut: Future<Output = Result<Ensemble>>,
+{
+    let client = setup().await?;
+    let runs = FLAVOURS.map(|flavour| {
+        let namespace = namespace(scenario, flavour);
+        let (client, body) = (&client, &body);
+        async move {
+            let start = Instant::now();
+            let result = match settled(client, &namespace, 3, reclaim, flavour).await {
+                Ok(ensemble) => body(ensemble).await,
+                Err(error) => Err(error),
+            };
+            println!(
+                "scenario {scenario} with {flavour:?} members: {} in {:.1?}",
+                if result.is_ok() { "passed" } else { "failed" },
+                start.elapsed()
+            );
+            (flavour, result)
+        }
+    });
+    let mut passed = Vec::new();
+    let mut failures = Vec::new();
+    for (flavour, result) in futures::future::join_all(runs).await {
+        match result {
+            Ok(ensemble) => passed.push(ensemble),
+            Err(error) => failures.push(format!("{flavour:?} members: {error}")),
+        }
+    }
+    delete_all(passed, false).await?;
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Unexpected(failures.join("\n\n")))
+    }
+}
 
 async fn setup() -> Result<Client> {
     let _ = tracing_subscriber::fmt()
@@ -105,7 +166,8 @@ async fn create_and_scale_under_client_load(namespace: &str, flavour: ServerFlav
 
 /// The checks of a freshly settled 3-member ensemble: `/zookeeper/config` lists voters 1, 2, 3 and no
 /// observer; `status.leader` is a member pod and the one member with role `leader`, every member synced and
-/// voting; `status.configVersion` is the config's version; `kubectl get zkensembles` prints the columns with
+/// voting; `status.configVersion` is the config's version; `status.connectionString` is the client Service's
+/// host and port; `kubectl get zkensembles` prints the columns with
 /// those values.
 async fn check_three_members(ensemble: &Ensemble) -> Result<()> {
     let status = ensemble.status().await?;
@@ -130,6 +192,20 @@ async fn check_three_members(ensemble: &Ensemble) -> Result<()> {
         format!(
             "status.configVersion {:?}, /zookeeper/config version {}",
             status.config_version, config.version
+        ),
+    )
+    .await?;
+    let connection = format!(
+        "{}-client.{}.svc.cluster.local:2181",
+        ensemble.name(),
+        ensemble.namespace
+    );
+    ensure(
+        ensemble,
+        status.connection_string.as_deref() == Some(connection.as_str()),
+        format!(
+            "status.connectionString {:?}, expected {connection}",
+            status.connection_string
         ),
     )
     .await?;
@@ -246,11 +322,77 @@ async fn scale_under_client_load(ensemble: &Ensemble) -> Result<()> {
     load::verify(&address, "/e2e-load", &report).await
 }
 
-/// d. A deleted member pod is recreated with its volume and rejoins without a reconfig.
+/// d. A deleted member pod is recreated with its volume and rejoins without a reconfig. Then the super
+/// credential is rotated and a scale to 4 asked for at once: the members restart with the new credential, one
+/// at a time, before the operator's reconfig adds member 4. For each flavour.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s2_d_deleted_member_pod_rejoins_without_reconfig() -> Result<()> {
-    let client = setup().await?;
-    let ensemble = settled(&client, "e2e-d", 3, "Delete", ServerFlavour::Apache).await?;
+async fn s2_d_deleted_pod_rejoins_and_rotated_credentials_roll_members() -> Result<()> {
+    both_flavours("d", "Delete", |ensemble| async {
+        let ensemble = deleted_member_pod_rejoins(ensemble).await?;
+        rotated_credentials_roll_members(ensemble).await
+    })
+    .await
+}
+
+/// Rotates the super credential of the settled 3-member `ensemble` and scales it to 4 at once: the scale
+/// settles, every member pod records the new credential, each of the three original members was restarted
+/// exactly once (a new pod, never a container restart), and the committed config lists the four voters, which
+/// took a reconfig authenticated with the new credential.
+async fn rotated_credentials_roll_members(ensemble: Ensemble) -> Result<Ensemble> {
+    let before = ensemble.member_pods().await?;
+    let fingerprint = ensemble
+        .rotate_credentials(&format!("rotated-{}", ensemble.name()))
+        .await?;
+    let took = scale_to(&ensemble, 4).await?;
+    println!(
+        "{}: credential rotated and scaled to 4 in {took:.1?}",
+        ensemble.name()
+    );
+    let after = ensemble.member_pods().await?;
+    let restarted_once = before.iter().all(|(name, pod)| {
+        after
+            .get(name)
+            .is_some_and(|p| p.uid != pod.uid && p.restarts == 0)
+    });
+    ensure(
+        &ensemble,
+        restarted_once,
+        format!(
+            "members not restarted exactly once for the new credential: {before:?} -> {after:?}"
+        ),
+    )
+    .await?;
+    let pods = ensemble
+        .pods
+        .list(&ListParams::default().labels(&selector_string(&ensemble.get().await?)))
+        .await
+        .map_err(zk_e2e::error::kube_err("list pods"))?;
+    let stale: Vec<String> = pods
+        .items
+        .iter()
+        .filter(|p| p.annotations().get(CREDENTIALS_ANNOTATION) != Some(&fingerprint))
+        .map(|p| p.name_any())
+        .collect();
+    ensure(
+        &ensemble,
+        stale.is_empty(),
+        format!("pods without the new credential: {stale:?}"),
+    )
+    .await?;
+    let config = read_config(&ensemble.client_address().await?).await?;
+    ensure(
+        &ensemble,
+        config.voters == [1, 2, 3, 4],
+        format!(
+            "after the rotation and the scale: voters {:?}",
+            config.voters
+        ),
+    )
+    .await?;
+    Ok(ensemble)
+}
+
+async fn deleted_member_pod_rejoins(ensemble: Ensemble) -> Result<Ensemble> {
     let address = ensemble.client_address().await?;
     let config_before = read_config(&address).await?;
     let pvc_before = kubectl(&[
@@ -308,7 +450,7 @@ async fn s2_d_deleted_member_pod_rejoins_without_reconfig() -> Result<()> {
         format!("config changed: {config_before:?} -> {config_after:?}"),
     )
     .await?;
-    ensemble.delete(false).await
+    Ok(ensemble)
 }
 
 /// PVC names and UIDs of the ensemble's namespace.
@@ -326,16 +468,19 @@ async fn volumes(ensemble: &Ensemble) -> Result<Vec<String>> {
 }
 
 /// f. With a majority of members stopped, a scale-up is refused with a Degraded condition and a Warning
-/// Event and nothing is created or deleted; once the members continue, the scale completes.
+/// Event and nothing is created or deleted; once the members continue, the scale completes. For each flavour.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_f_unhealthy_ensemble_is_not_scaled() -> Result<()> {
-    let client = setup().await?;
-    let ensemble = settled(&client, "e2e-f", 3, "Delete", ServerFlavour::Apache).await?;
+    both_flavours("f", "Delete", unhealthy_ensemble_is_not_scaled).await
+}
+
+async fn unhealthy_ensemble_is_not_scaled(ensemble: Ensemble) -> Result<Ensemble> {
+    let namespace = ensemble.namespace.clone();
     let before = ensemble.member_pods().await?;
     let warnings_before = ensemble.warning_events().await?.len();
     let stopped = [ensemble.pod(2), ensemble.pod(3)];
     for pod in &stopped {
-        signal_member(&ensemble.namespace, pod, "STOP").await?;
+        signal_member(&ensemble.client, &ensemble.namespace, pod, "STOP").await?;
     }
     // Members are continued whatever the checks find, so that a failure leaves a healthy ensemble behind.
     let refused = async {
@@ -362,9 +507,26 @@ async fn s3_f_unhealthy_ensemble_is_not_scaled() -> Result<()> {
             || ensemble.report(),
         )
         .await?;
-        println!("refused while degraded: {degraded:?}");
-        // The stopped members' pods turn NotReady within the hold (readiness: 3 failures, 5 s apart):
-        // a stopped member must stay "down", never become "starting" again.
+        println!("{namespace}: refused while degraded: {degraded:?}");
+        // Once the stopped members' pods are NotReady, a stopped member must stay "down", never become
+        // "starting" again: Degraded holds through the reconciles that follow.
+        let stopped_names = stopped.clone();
+        wait::until(
+            "the stopped members' pods to turn NotReady",
+            NOT_READY_TIMEOUT,
+            || async {
+                let pods = ensemble.member_pods().await?;
+                let ready: Vec<&String> =
+                    stopped_names.iter().filter(|n| pods.get(*n).is_some_and(|p| p.ready)).collect();
+                Ok(if ready.is_empty() {
+                    Poll::Done(())
+                } else {
+                    Poll::Pending(format!("still Ready: {ready:?}"))
+                })
+            },
+            || ensemble.report(),
+        )
+        .await?;
         let hold = Instant::now();
         while hold.elapsed() < DEGRADED_HOLD {
             let status = ensemble.status().await?;
@@ -392,11 +554,11 @@ async fn s3_f_unhealthy_ensemble_is_not_scaled() -> Result<()> {
     }
     .await;
     for pod in &stopped {
-        signal_member(&ensemble.namespace, pod, "CONT").await?;
+        signal_member(&ensemble.client, &ensemble.namespace, pod, "CONT").await?;
     }
     refused?;
     let took = scale_settled(&ensemble, 5).await?;
-    println!("recovered and scaled to 5 in {took:.1?} after the members continued");
+    println!("{namespace}: recovered and scaled to 5 in {took:.1?} after the members continued");
     let after = ensemble.member_pods().await?;
     let same = before
         .iter()
@@ -407,7 +569,7 @@ async fn s3_f_unhealthy_ensemble_is_not_scaled() -> Result<()> {
         format!("a stopped member was recreated: {before:?} -> {after:?}"),
     )
     .await?;
-    ensemble.delete(false).await
+    Ok(ensemble)
 }
 
 /// Waits for an already requested scale to `replicas` to settle; returns how long it took.
@@ -442,6 +604,7 @@ async fn scale_killing_operator(
                             &pod,
                             "--grace-period=0",
                             "--force",
+                            "--ignore-not-found",
                         ])
                         .await?;
                         println!("killed operator pod {pod} during {key:?}: {}", step.message);
@@ -465,11 +628,15 @@ async fn scale_killing_operator(
 }
 
 /// c. The operator pod is killed during each step of a scale-up and of a scale-down: the scale completes,
-/// with the committed config listing exactly the members and no other member restarted.
+/// with the committed config listing exactly the members and no other member restarted. For each flavour; the
+/// two ensembles share the operator, so each is also scaled through the kills the other's steps cause.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s4_c_operator_killed_mid_step_resumes() -> Result<()> {
-    let client = setup().await?;
-    let ensemble = settled(&client, "e2e-c", 3, "Delete", ServerFlavour::Apache).await?;
+    both_flavours("c", "Delete", operator_killed_mid_step_resumes).await
+}
+
+async fn operator_killed_mid_step_resumes(ensemble: Ensemble) -> Result<Ensemble> {
+    let namespace = ensemble.namespace.clone();
     let address = ensemble.client_address().await?;
     for (from, target) in [(3, 5), (5, 3)] {
         let before = ensemble.member_pods().await?;
@@ -500,17 +667,39 @@ async fn s4_c_operator_killed_mid_step_resumes() -> Result<()> {
             ),
         )
         .await?;
-        println!("scale {from}→{target} completed with the operator killed during {killed:?}");
+        println!(
+            "{namespace}: scale {from}→{target} completed with the operator killed during {killed:?}"
+        );
     }
-    ensemble.delete(false).await
+    Ok(ensemble)
 }
 
 /// e. With the Retain policy, 3→1 keeps the removed members' volumes; 1→3 brings members back that join
-/// cleanly (Ready, never restarted) next to those stale volumes.
+/// cleanly (Ready, never restarted) next to those stale volumes. Then the `ZkEnsemble` is deleted and created
+/// again from the same manifest: it comes back on its retained volumes, with its data. For each flavour.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s5_e_retain_policy_members_rejoin_cleanly() -> Result<()> {
-    let client = setup().await?;
-    let ensemble = settled(&client, "e2e-e", 3, "Retain", ServerFlavour::Apache).await?;
+    both_flavours("e", "Retain", retain_policy_members_rejoin_cleanly).await
+}
+
+/// Fails unless every member pod of `ensemble` serves `path` with `data` (through its own address, after a
+/// sync).
+async fn every_member_serves(ensemble: &Ensemble, path: &str, data: &[u8]) -> Result<()> {
+    for (pod, state) in ensemble.member_pods().await? {
+        let address = format!("{}:2181", state.ip.as_deref().unwrap_or_default());
+        let got = read_data(&address, path).await?;
+        ensure(
+            ensemble,
+            got == data,
+            format!("{pod} ({address}) serves {path} as {got:?}"),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn retain_policy_members_rejoin_cleanly(ensemble: Ensemble) -> Result<Ensemble> {
+    let namespace = ensemble.namespace.clone();
     let address = ensemble.client_address().await?;
     let writer = zk_e2e::zookeeper::connect(&address).await?;
     let marker = "/e2e-retain";
@@ -565,31 +754,40 @@ async fn s5_e_retain_policy_members_rejoin_cleanly() -> Result<()> {
         ),
     )
     .await?;
-    for pod in after.keys() {
-        let got = kubectl(&[
-            "exec",
-            "-n",
-            &ensemble.namespace,
-            pod,
-            "--",
-            "zkCli.sh",
-            "-server",
-            "127.0.0.1:2181",
-            "get",
-            marker,
-        ])
-        .await?;
-        ensure(
-            &ensemble,
-            got.lines().any(|l| l.trim() == "kept"),
-            format!("{pod} does not serve {marker}: {got}"),
-        )
-        .await?;
-    }
+    every_member_serves(&ensemble, marker, b"kept").await?;
     println!(
-        "volumes: at 3 {volumes_at_3:?}, at 1 {volumes_at_1:?}, at 3 again {volumes_at_3_again:?}"
+        "{namespace}: volumes at 3 {volumes_at_3:?}, at 1 {volumes_at_1:?}, at 3 again {volumes_at_3_again:?}"
     );
-    ensemble.delete(false).await
+
+    // Deleted and created again: the members come back on the volumes of the last voters, with the data.
+    let start = Instant::now();
+    ensemble.recreate().await?;
+    ensemble.wait_settled(3, CREATE_TIMEOUT).await?;
+    println!(
+        "{namespace}: deleted and re-created over its retained volumes, settled in {:.1?}",
+        start.elapsed()
+    );
+    // The client Service went with the deleted object and came back with the new one, at a new address (its
+    // DNS name, the status' connection string, stays).
+    let address = ensemble.client_address().await?;
+    let config_again = read_config(&address).await?;
+    ensure(
+        &ensemble,
+        config_again.voters == voters,
+        format!(
+            "re-created over retained volumes: voters {:?}, before {voters:?}",
+            config_again.voters
+        ),
+    )
+    .await?;
+    ensure(
+        &ensemble,
+        volumes(&ensemble).await? == volumes_at_3_again,
+        "the re-created ensemble did not keep to the retained volumes".into(),
+    )
+    .await?;
+    every_member_serves(&ensemble, marker, b"kept").await?;
+    Ok(ensemble)
 }
 
 /// a and b with zk-server members (`flavour: Native`). It runs before g, which uninstalls the operator.
@@ -598,27 +796,39 @@ async fn s6_ab_native_create_and_scale_under_client_load_restarts_nobody() -> Re
     create_and_scale_under_client_load("e2e-native", ServerFlavour::Native).await
 }
 
-/// g. `helm upgrade` rolls the operator without touching a running ensemble; `helm uninstall` removes every
-/// object of the release (the CRD stays, as Helm keeps `crds/`), and the ensemble keeps serving. It runs
-/// last: the scenarios before it share the installed operator.
+/// g. `helm upgrade` rolls the operator without touching running ensembles; `helm uninstall` removes every
+/// object of the release (the CRD stays, as Helm keeps `crds/`), and the ensembles keep serving. One ensemble of
+/// each flavour. It runs last: the scenarios before it share the installed operator.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s7_g_helm_upgrade_and_uninstall_leave_no_orphans() -> Result<()> {
     let client = setup().await?;
-    let ensemble = settled(&client, "e2e-g", 3, "Delete", ServerFlavour::Apache).await?;
-    let before = ensemble.member_pods().await?;
+    let start = Instant::now();
+    let created = futures::future::join_all(
+        FLAVOURS.map(|flavour| settled_owned(&client, namespace("g", flavour), flavour)),
+    )
+    .await;
+    let ensembles = created.into_iter().collect::<Result<Vec<_>>>()?;
+    let mut before = Vec::new();
+    for ensemble in &ensembles {
+        before.push(ensemble.member_pods().await?);
+    }
     let operator_before = operator::pods().await?;
     operator::helm_apply(true, &["--set", "podAnnotations.e2e/upgraded=yes"]).await?;
     let operator_after = operator::pods().await?;
     ensure(
-        &ensemble,
+        &ensembles[0],
         operator_after.iter().any(|p| !operator_before.contains(p)),
         format!("operator pods after upgrade: {operator_before:?} -> {operator_after:?}"),
     )
     .await?;
+    // The new operator reconciles every ensemble once it holds the Lease: give it the time of a few
+    // reconciles to touch something it should not.
     tokio::time::sleep(Duration::from_secs(10)).await;
-    ensemble.wait_settled(3, SCALE_TIMEOUT).await?;
-    let after = ensemble.member_pods().await?;
-    assert_untouched(&before, &after, &before.keys().cloned().collect::<Vec<_>>())?;
+    for (ensemble, before) in ensembles.iter().zip(&before) {
+        ensemble.wait_settled(3, SCALE_TIMEOUT).await?;
+        let after = ensemble.member_pods().await?;
+        assert_untouched(before, &after, &before.keys().cloned().collect::<Vec<_>>())?;
+    }
 
     operator::uninstall().await?;
     let selector = format!("app.kubernetes.io/instance={}", operator::RELEASE);
@@ -632,18 +842,30 @@ async fn s7_g_helm_upgrade_and_uninstall_leave_no_orphans() -> Result<()> {
                 "-A", "-l", &selector, "-o", "name"]).await?;
             Ok(if left.trim().is_empty() { Poll::Done(()) } else { Poll::Pending(left) })
         },
-        || ensemble.report(),
+        || ensembles[0].report(),
     )
     .await;
     leftovers?;
     let leases = kubectl(&["get", "leases", "-n", operator::NAMESPACE, "-o", "name"]).await?;
     ensure(
-        &ensemble,
+        &ensembles[0],
         leases.trim().is_empty(),
         format!("leases left in {}: {leases}", operator::NAMESPACE),
     )
     .await?;
-    let still = ensemble.member_pods().await?;
-    assert_untouched(&before, &still, &before.keys().cloned().collect::<Vec<_>>())?;
-    ensemble.delete(true).await
+    for (ensemble, before) in ensembles.iter().zip(&before) {
+        let still = ensemble.member_pods().await?;
+        assert_untouched(before, &still, &before.keys().cloned().collect::<Vec<_>>())?;
+    }
+    println!("scenario g with both flavours: {:.1?}", start.elapsed());
+    delete_all(ensembles, true).await
+}
+
+/// [`settled`] with an owned namespace name, for runs side by side.
+async fn settled_owned(
+    client: &Client,
+    namespace: String,
+    flavour: ServerFlavour,
+) -> Result<Ensemble> {
+    settled(client, &namespace, 3, "Delete", flavour).await
 }

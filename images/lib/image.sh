@@ -50,6 +50,7 @@ json_str_array() {
 }
 
 # write_archive OUT REF CONFIG_JSON LAYER_TAR...
+#   REF may name several tags of the image, separated by spaces.
 #   CONFIG_JSON is the image's "config" object (Env, Entrypoint, ...).
 #   Writes a docker-archive to OUT naming the image REF.
 write_archive() {
@@ -69,8 +70,10 @@ write_archive() {
 		"$cfg" "$(json_str_array "${diff_ids[@]}")")"
 	sum="$(printf '%s' "$config" | sha256sum | cut -d' ' -f1)"
 	printf '%s' "$config" >"$work/$sum.json"
-	printf '[{"Config":"%s.json","RepoTags":["%s"],"Layers":%s}]' \
-		"$sum" "$ref" "$(json_str_array "${layer_paths[@]}")" >"$work/manifest.json"
+	local refs
+	read -ra refs <<<"$ref"
+	printf '[{"Config":"%s.json","RepoTags":%s,"Layers":%s}]' \
+		"$sum" "$(json_str_array "${refs[@]}")" "$(json_str_array "${layer_paths[@]}")" >"$work/manifest.json"
 	# Entries without a leading "./": image loaders look up "manifest.json".
 	local entries=()
 	mapfile -t entries < <(ls -A "$work")

@@ -5,6 +5,7 @@
 //! - [`ensemble_config`]: the dynamic configuration text of `/zookeeper/config`.
 //! - [`planner`]: the pure decision of the next step from desired and observed state.
 //! - [`validate`]: checks of a spec beyond what its schema enforces.
+//! - [`images`]: the default member image of each flavour, and the check that an image runs its flavour.
 //! - [`resources`]: one builder per Kubernetes kind the operator creates.
 //! - [`zk`]: the adapter over the ZooKeeper client and the four-letter-word reader.
 //! - [`controller`]: fetch → validate → plan → build → apply → status, and the controller's wiring.
@@ -13,6 +14,7 @@
 pub mod controller;
 pub mod ensemble_config;
 pub mod http;
+pub mod images;
 pub mod leader_election;
 pub mod metrics;
 pub mod planner;

@@ -13,6 +13,7 @@ use tracing_subscriber::EnvFilter;
 
 use zk_operator::controller::{self, Context, Settings};
 use zk_operator::http::{self, Health};
+use zk_operator::images::DefaultImages;
 use zk_operator::leader_election::LeaseLock;
 use zk_operator::metrics::Metrics;
 use zk_operator::types::ZkEnsemble;
@@ -50,6 +51,13 @@ struct Args {
     /// Bound, in seconds, on every call to a ZooKeeper member.
     #[arg(long, env = "ZK_TIMEOUT_SECONDS", default_value_t = 5)]
     zk_timeout_seconds: u64,
+    /// Image of Native members whose spec names none; this project's server at the operator's version when
+    /// unset.
+    #[arg(long, env = "NATIVE_IMAGE")]
+    native_image: Option<String>,
+    /// Image of Apache members whose spec names none; `zookeeper:3.8` when unset.
+    #[arg(long, env = "APACHE_IMAGE")]
+    apache_image: Option<String>,
     /// Compete for a Lease before reconciling, so several replicas are safe.
     #[arg(long, env = "LEADER_ELECT", default_value_t = true, action = clap::ArgAction::Set)]
     leader_elect: bool,
@@ -91,6 +99,16 @@ async fn check_crd(client: &Client, namespaces: &[String]) -> anyhow::Result<()>
     }
 }
 
+/// The default member images, each from its flag when given and not empty.
+fn default_images(args: &Args) -> DefaultImages {
+    let given = |flag: &Option<String>| flag.clone().filter(|image| !image.trim().is_empty());
+    let builtin = DefaultImages::default();
+    DefaultImages {
+        native: given(&args.native_image).unwrap_or(builtin.native),
+        apache: given(&args.apache_image).unwrap_or(builtin.apache),
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let mut args = Args::parse();
@@ -113,7 +131,9 @@ async fn main() -> anyhow::Result<()> {
     let settings = Settings {
         cluster_domain: args.cluster_domain.clone(),
         zk_timeout: Duration::from_secs(args.zk_timeout_seconds),
+        images: default_images(&args),
     };
+    info!(native = %settings.images.native, apache = %settings.images.apache, "default member images");
     let ctx = Arc::new(Context::new(
         client.clone(),
         metrics.clone(),

@@ -4,14 +4,17 @@
 //! half-finished add shows up as a synced joiner pod, a half-finished removal as the pod of a non-voter, and so
 //! on. Rules, in order:
 //!
-//! 1. Without a readable committed configuration, only restore the last known voters' pods (or bootstrap the
-//!    very first member); never change membership.
+//! 1. Without a readable committed configuration, only restore the last known voters' pods, start members on
+//!    the retained volumes of an ensemble re-created under the same name (it remembers no voters), or bootstrap
+//!    the very first member; never change membership.
 //! 2. A voter whose pod is gone gets it back (its volume still holds its data and config).
 //! 3. Pods of non-voters that are not the one valid joiner go: leftovers of a removal, a second joiner, a
 //!    joiner whose start-up config is no longer the committed one, or one built from an outdated pod spec.
 //! 4. Volumes of ids that are neither voters nor pods are deleted or marked released, per the reclaim policy.
 //! 5. Nothing below happens unless every voter is up, synced, and there is one leader (a voter that is still
-//!    starting, e.g. during a rolling restart, is waited for; one that fails is a blocker).
+//!    starting, e.g. during a rolling restart, is waited for; one that fails is a blocker). Voters started with a
+//!    super credential the Secret no longer holds are restarted first, followers first, the leader last: a
+//!    reconfig needs the leader to know the current one.
 //! 6. One member at a time: a joiner is added by reconfig once caught up; otherwise the lowest free id whose
 //!    volume is not a released one gets a new member; otherwise the highest-id follower is removed.
 //! 7. Members built from an outdated pod spec are restarted one at a time, followers first, the leader last.
@@ -61,6 +64,8 @@ pub struct PodView {
     pub up_to_date: bool,
     /// Version of the committed configuration the pod's start-up config was derived from.
     pub bootstrap_version: i64,
+    /// Started with the super credential the Secret holds now.
+    pub credentials_current: bool,
 }
 
 /// A member volume as observed.
@@ -114,6 +119,8 @@ pub enum Blocker {
     MemberNotSynced(u32),
     /// No voter reports being the leader.
     NoLeader,
+    /// The members started on the retained volumes of a re-created ensemble run, but form no quorum.
+    NoQuorumOnRetainedVolumes,
 }
 
 /// The one next step.
@@ -125,6 +132,8 @@ pub enum Step {
     CreateMember { id: u32 },
     /// Recreate the pod of a voter (its volume keeps its data and config).
     RecreatePod { id: u32 },
+    /// Start a member on the retained volume of an ensemble of the same name that was deleted.
+    AdoptVolume { id: u32 },
     /// Add a caught-up joiner by reconfig, conditional on the committed version.
     AddMember { id: u32 },
     /// Remove a voter by reconfig, conditional on the committed version.
@@ -152,6 +161,7 @@ impl Step {
             Step::Bootstrap { .. } => "Bootstrap",
             Step::CreateMember { .. } => "CreateMember",
             Step::RecreatePod { .. } => "RecreatePod",
+            Step::AdoptVolume { .. } => "AdoptVolume",
             Step::AddMember { .. } => "AddMember",
             Step::RemoveMember { .. } => "RemoveMember",
             Step::DeletePod { .. } => "DeletePod",
@@ -170,6 +180,7 @@ impl Step {
             Step::Bootstrap { id }
             | Step::CreateMember { id }
             | Step::RecreatePod { id }
+            | Step::AdoptVolume { id }
             | Step::AddMember { id }
             | Step::RemoveMember { id }
             | Step::DeletePod { id }
@@ -180,7 +191,10 @@ impl Step {
                 Wait::MemberStarting(id) | Wait::PodTerminating(id) | Wait::JoinerCatchingUp(id),
             ) => Some(id),
             Step::Blocked(Blocker::MemberDown(id) | Blocker::MemberNotSynced(id)) => Some(id),
-            Step::Blocked(Blocker::NoCommittedConfig | Blocker::NoLeader) | Step::Idle => None,
+            Step::Blocked(
+                Blocker::NoCommittedConfig | Blocker::NoLeader | Blocker::NoQuorumOnRetainedVolumes,
+            )
+            | Step::Idle => None,
         }
     }
 }
@@ -193,6 +207,7 @@ impl Blocker {
             Blocker::MemberDown(_) => "MemberDown",
             Blocker::MemberNotSynced(_) => "MemberNotSynced",
             Blocker::NoLeader => "NoLeader",
+            Blocker::NoQuorumOnRetainedVolumes => "NoQuorumOnRetainedVolumes",
         }
     }
 }
@@ -205,11 +220,17 @@ impl fmt::Display for Step {
                 write!(f, "creating member {id} from the committed configuration")
             }
             Step::RecreatePod { id } => write!(f, "recreating the pod of voting member {id}"),
+            Step::AdoptVolume { id } => {
+                write!(f, "starting member {id} on its retained volume")
+            }
             Step::AddMember { id } => write!(f, "adding member {id} by reconfig"),
             Step::RemoveMember { id } => write!(f, "removing member {id} by reconfig"),
             Step::DeletePod { id } => write!(f, "deleting the pod of non-member {id}"),
             Step::RestartMember { id } => {
-                write!(f, "restarting member {id} to apply the current pod spec")
+                write!(
+                    f,
+                    "restarting member {id} to apply the current pod spec and super credential"
+                )
             }
             Step::DeleteVolume { id } => write!(f, "deleting the volume of removed member {id}"),
             Step::ReleaseVolume { id } => {
@@ -233,6 +254,10 @@ impl fmt::Display for Step {
                 write!(f, "not scaling: member {id} is not in sync with the leader")
             }
             Step::Blocked(Blocker::NoLeader) => write!(f, "not scaling: no leader"),
+            Step::Blocked(Blocker::NoQuorumOnRetainedVolumes) => write!(
+                f,
+                "not scaling: the members started on retained volumes form no quorum"
+            ),
             Step::Idle => write!(f, "ensemble matches its spec"),
         }
     }
@@ -266,7 +291,10 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Step {
         if p.terminating {
             return Step::Wait(Wait::PodTerminating(id));
         }
-        let valid = wants_more && p.up_to_date && p.bootstrap_version == committed.version;
+        let valid = wants_more
+            && p.up_to_date
+            && p.credentials_current
+            && p.bootstrap_version == committed.version;
         if !valid
             || observed
                 .members
@@ -314,6 +342,11 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Step {
     let Some(leader) = leader else {
         return Step::Blocked(Blocker::NoLeader);
     };
+    if let Some(id) =
+        restart_order(&voters, leader).find(|&id| pod(id).is_some_and(|p| !p.credentials_current))
+    {
+        return Step::RestartMember { id };
+    }
 
     // 6. One membership change at a time.
     if let Some((id, p)) = joiner {
@@ -341,20 +374,31 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Step {
     }
 
     // 7. Rolling restart, followers first (highest id first), the leader last.
-    let outdated = |id: &u32| pod(*id).is_some_and(|p| !p.up_to_date);
-    if let Some(id) = voters
+    match restart_order(&voters, leader).find(|&id| pod(id).is_some_and(|p| !p.up_to_date)) {
+        Some(id) => Step::RestartMember { id },
+        None => Step::Idle,
+    }
+}
+
+/// The order in which voters restart: followers from the highest id down, then the leader.
+fn restart_order(voters: &BTreeSet<u32>, leader: u32) -> impl Iterator<Item = u32> + '_ {
+    voters
         .iter()
         .rev()
         .copied()
-        .filter(|&id| id != leader)
-        .find(outdated)
-    {
-        return Step::RestartMember { id };
-    }
-    if outdated(&leader) {
-        return Step::RestartMember { id: leader };
-    }
-    Step::Idle
+        .filter(move |&id| id != leader)
+        .chain(std::iter::once(leader))
+}
+
+/// Ids whose volume a re-created ensemble starts members on: every volume that is not released (removed
+/// members' volumes never come back) and not being deleted.
+pub fn adoptable_volumes(observed: &Observed) -> BTreeSet<u32> {
+    observed
+        .members
+        .iter()
+        .filter(|(_, m)| m.volume.is_some_and(|v| !v.released && !v.terminating))
+        .map(|(&id, _)| id)
+        .collect()
 }
 
 /// Rule 1: no committed configuration could be read.
@@ -370,7 +414,18 @@ fn plan_without_config(observed: &Observed) -> Step {
             return Step::RecreatePod { id };
         }
     }
-    if observed.remembered_voters.is_empty() && pods().next().is_none() {
+    // An ensemble that remembers no voters and finds volumes is one re-created over its retained volumes (or
+    // one whose first member's pod was not created yet): every such volume gets its member back, whose own
+    // dynamic config file then names the ensemble it belonged to.
+    let adopted = observed.remembered_voters.is_empty();
+    if adopted
+        && let Some(id) = adoptable_volumes(observed)
+            .into_iter()
+            .find(|id| observed.members[id].pod.is_none())
+    {
+        return Step::AdoptVolume { id };
+    }
+    if adopted && pods().next().is_none() {
         return Step::Bootstrap {
             id: free_id(&BTreeSet::new(), observed),
         };
@@ -384,6 +439,9 @@ fn plan_without_config(observed: &Observed) -> Step {
         } else {
             Step::Blocked(Blocker::MemberDown(id))
         };
+    }
+    if adopted && pods().count() > 1 {
+        return Step::Blocked(Blocker::NoQuorumOnRetainedVolumes);
     }
     Step::Blocked(Blocker::NoCommittedConfig)
 }

@@ -71,7 +71,7 @@ pub fn validate(spec: &ZkEnsembleSpec) -> Result<(), InvalidSpec> {
             "minSessionTimeout {min} exceeds maxSessionTimeout {max}"
         ));
     }
-    if spec.image.trim().is_empty() {
+    if spec.image.as_deref().is_some_and(|i| i.trim().is_empty()) {
         problems.push("image must not be empty".to_string());
     }
     if problems.is_empty() {

@@ -2,15 +2,18 @@
 
 use k8s_openapi::api::core::v1::{Container, Pod};
 use zk_operator::ensemble_config::EnsembleConfig;
+use zk_operator::images::{DefaultImages, SKIP_CHECK_ANNOTATION, check_image, native_image};
 use zk_operator::resources::config_map::{config_map, static_config};
 use zk_operator::resources::meta::{
-    BOOTSTRAP_SERVERS_ANNOTATION, BOOTSTRAP_VERSION_ANNOTATION, POD_SPEC_HASH_ANNOTATION,
-    server_line,
+    BOOTSTRAP_SERVERS_ANNOTATION, BOOTSTRAP_VERSION_ANNOTATION, CREDENTIALS_ANNOTATION,
+    POD_SPEC_HASH_ANNOTATION, client_service_host, server_line,
 };
 use zk_operator::resources::pdb::disruption_budget;
 use zk_operator::resources::pod::member_pod;
 use zk_operator::resources::pvc::volume_claim;
-use zk_operator::resources::secret::{DIGEST_KEY, super_digest, super_secret};
+use zk_operator::resources::secret::{
+    DIGEST_KEY, credentials_fingerprint, super_digest, super_secret,
+};
 use zk_operator::resources::service::{client_service, headless_service};
 use zk_operator::types::{ServerFlavour, ZkEnsemble};
 use zk_operator::validate::validate;
@@ -48,6 +51,20 @@ fn committed(zk: &ZkEnsemble, n: u32, version: i64) -> EnsembleConfig {
     config
 }
 
+/// Fingerprint of the super credential the test pods start with.
+const CREDENTIALS: &str = "0123456789ab";
+
+/// The pod of member `id` of `zk`, running the image the operator would give it by default.
+fn built_pod(zk: &ZkEnsemble, id: u32, bootstrap: &EnsembleConfig) -> Pod {
+    member_pod(
+        zk,
+        id,
+        &DefaultImages::default().member_image(zk),
+        CREDENTIALS,
+        bootstrap,
+    )
+}
+
 fn container(pod: &Pod) -> &Container {
     &pod.spec.as_ref().unwrap().containers[0]
 }
@@ -66,8 +83,16 @@ fn env(pod: &Pod, name: &str) -> Option<String> {
 fn an_empty_spec_gets_the_schema_defaults_and_is_valid() {
     let zk = minimal();
     assert_eq!(zk.spec.replicas, 3);
-    assert_eq!(zk.spec.image, "zookeeper:3.8");
-    assert_eq!(zk.spec.flavour, ServerFlavour::Apache);
+    assert_eq!(
+        zk.spec.image, None,
+        "the image default is the operator's, not the schema's"
+    );
+    assert_eq!(zk.spec.flavour, ServerFlavour::Native);
+    let member = built_pod(&zk, 1, &committed(&zk, 1, 0));
+    assert_eq!(container(&member).image, Some(native_image()));
+    let apache = ensemble_with("  flavour: Apache\n");
+    let member = built_pod(&apache, 1, &committed(&apache, 1, 0));
+    assert_eq!(container(&member).image.as_deref(), Some("zookeeper:3.8"));
     assert_eq!(zk.spec.server.tick_time, 2000);
     assert_eq!(zk.spec.storage.size, "1Gi");
     validate(&zk.spec).unwrap();
@@ -140,7 +165,7 @@ fn static_settings_enable_reconfig_and_never_bypass_acls() {
 fn a_joiner_pod_starts_from_the_committed_config_plus_itself() {
     let zk = minimal();
     let config = committed(&zk, 3, 0x1_0000_0004);
-    let pod = member_pod(&zk, 4, &config.with_server(server_line(&zk, 4, DOMAIN)));
+    let pod = built_pod(&zk, 4, &config.with_server(server_line(&zk, 4, DOMAIN)));
     let annotations = pod.metadata.annotations.as_ref().unwrap();
     assert_eq!(annotations[BOOTSTRAP_VERSION_ANNOTATION], "100000004");
     let servers: Vec<&str> = annotations[BOOTSTRAP_SERVERS_ANNOTATION].lines().collect();
@@ -159,7 +184,7 @@ fn a_joiner_pod_starts_from_the_committed_config_plus_itself() {
 #[test]
 fn probes_use_the_admin_server_and_nothing_runs_nc() {
     let zk = minimal();
-    let pod = member_pod(&zk, 1, &committed(&zk, 1, 0));
+    let pod = built_pod(&zk, 1, &committed(&zk, 1, 0));
     let c = container(&pod);
     for probe in [
         c.readiness_probe.as_ref().unwrap(),
@@ -180,8 +205,8 @@ fn probes_use_the_admin_server_and_nothing_runs_nc() {
 
 #[test]
 fn members_run_as_non_root_with_config_on_their_volume() {
-    let zk = minimal();
-    let pod = member_pod(&zk, 2, &committed(&zk, 3, 1));
+    let zk = ensemble_with("  flavour: Apache\n");
+    let pod = built_pod(&zk, 2, &committed(&zk, 3, 1));
     let spec = pod.spec.as_ref().unwrap();
     let security = spec.security_context.as_ref().unwrap();
     assert_eq!(security.run_as_non_root, Some(true));
@@ -253,8 +278,8 @@ fn members_run_as_non_root_with_config_on_their_volume() {
 
 #[test]
 fn the_native_flavour_gets_its_digest_through_the_config_file() {
-    let zk = ensemble_with("  flavour: Native\n  image: zk-server:dev\n");
-    let pod = member_pod(&zk, 1, &committed(&zk, 1, 0));
+    let zk = ensemble_with("  image: zk-server:dev\n");
+    let pod = built_pod(&zk, 1, &committed(&zk, 1, 0));
     assert_eq!(env(&pod, "ZK_FLAVOUR").as_deref(), Some("Native"));
     assert_eq!(env(&pod, "SERVER_JVMFLAGS"), None);
     let start = vec!["/bin/sh".to_string(), "/config/start.sh".to_string()];
@@ -269,7 +294,7 @@ fn the_native_flavour_gets_its_digest_through_the_config_file() {
 #[test]
 fn the_pod_hash_follows_restart_worthy_changes_only() {
     let hash = |zk: &ZkEnsemble, config: &EnsembleConfig| {
-        member_pod(zk, 1, config).metadata.annotations.unwrap()[POD_SPEC_HASH_ANNOTATION].clone()
+        built_pod(zk, 1, config).metadata.annotations.unwrap()[POD_SPEC_HASH_ANNOTATION].clone()
     };
     let zk = minimal();
     let base = hash(&zk, &committed(&zk, 1, 0));
@@ -279,7 +304,7 @@ fn the_pod_hash_follows_restart_worthy_changes_only() {
         "membership never restarts a member"
     );
     let mut new_image = zk.clone();
-    new_image.spec.image = "zookeeper:3.9".into();
+    new_image.spec.image = Some("zk-server:0.2".into());
     assert_ne!(base, hash(&new_image, &committed(&zk, 1, 0)));
     let mut new_tick = zk.clone();
     new_tick.spec.server.tick_time = 3000;
@@ -309,10 +334,36 @@ fn services_and_budget() {
     let client = client_service(&zk).spec.unwrap();
     assert_eq!(client.type_.as_deref(), Some("ClusterIP"));
     assert_eq!(client.ports.unwrap()[0].port, 2181);
-    let pdb = disruption_budget(&zk).spec.unwrap();
+    let max_unavailable =
+        |zk: &ZkEnsemble| match disruption_budget(zk).spec.unwrap().max_unavailable {
+            Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(n)) => n,
+            other => panic!("maxUnavailable {other:?}"),
+        };
+    assert_eq!(max_unavailable(&zk), 1, "three members: one may go");
+    let with = |spec: i32, committed: i32| {
+        let mut zk = ensemble_with(&format!("  replicas: {spec}\n"));
+        zk.status = Some(zk_operator::types::ZkEnsembleStatus {
+            replicas: committed,
+            ..Default::default()
+        });
+        max_unavailable(&zk)
+    };
+    assert_eq!(with(1, 0), 0, "a new one-member ensemble: none");
     assert_eq!(
-        pdb.max_unavailable,
-        Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(1))
+        with(2, 2),
+        0,
+        "two members: none, a majority of two is both"
+    );
+    assert_eq!(with(3, 2), 0, "growing 2→3, not there yet: none");
+    assert_eq!(with(1, 3), 0, "shrinking 3→1 as asked: none already");
+    assert_eq!(with(5, 5), 1);
+    assert_eq!(
+        disruption_budget(&zk)
+            .spec
+            .unwrap()
+            .unhealthy_pod_eviction_policy
+            .as_deref(),
+        Some("AlwaysAllow")
     );
 }
 
@@ -328,13 +379,115 @@ fn the_super_digest_is_zookeepers() {
     );
 }
 
+/// An example manifest as `kubectl apply -n apps` would send it.
+fn example(file: &str) -> ZkEnsemble {
+    let path = format!("{}/examples/{file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let mut zk = ensemble(&text);
+    zk.metadata.namespace = Some("apps".into());
+    zk
+}
+
 #[test]
-fn the_example_manifest_is_a_valid_three_member_ensemble() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/demo.yaml"))
-        .unwrap();
-    let mut zk = ensemble(&text.replace("name: demo\n", "name: demo\n  namespace: apps\n"));
+fn the_default_example_runs_zk_server_members_of_the_operator_version() {
+    let zk = example("demo.yaml");
     validate(&zk.spec).unwrap();
     assert_eq!(zk.spec.replicas, 3);
-    zk.metadata.namespace = Some("apps".into());
+    assert_eq!(
+        (zk.spec.flavour, zk.spec.image.as_deref()),
+        (ServerFlavour::Native, None)
+    );
+    let image = DefaultImages::default().member_image(&zk);
+    assert_eq!(image, native_image());
+    check_image(&zk, &image).unwrap();
+    let member = built_pod(&zk, 1, &committed(&zk, 1, 0));
+    assert_eq!(env(&member, "ZK_FLAVOUR").as_deref(), Some("Native"));
+}
+
+#[test]
+fn the_apache_example_runs_apache_members() {
+    let zk = example("apache.yaml");
+    validate(&zk.spec).unwrap();
+    assert_eq!(zk.spec.flavour, ServerFlavour::Apache);
+    let image = DefaultImages::default().member_image(&zk);
+    check_image(&zk, &image).unwrap();
     assert!(static_config(&zk).contains("autopurge.purgeInterval=1\n"));
+    let member = built_pod(&zk, 1, &committed(&zk, 1, 0));
+    assert_eq!(container(&member).image.as_deref(), Some("zookeeper:3.8"));
+}
+
+#[test]
+fn an_image_of_the_other_flavour_is_refused_unless_the_check_is_off() {
+    let native_on_apache = ensemble_with("  image: zookeeper:3.8\n");
+    let refused = check_image(&native_on_apache, "zookeeper:3.8").unwrap_err();
+    let message = refused.to_string();
+    for needle in [
+        "zookeeper:3.8",
+        "Apache ZooKeeper",
+        "flavour is Native",
+        SKIP_CHECK_ANNOTATION,
+    ] {
+        assert!(message.contains(needle), "{needle} not in {message}");
+    }
+    let apache_on_native = ensemble_with("  flavour: Apache\n  image: registry/zk-server:1\n");
+    let refused = check_image(&apache_on_native, "registry/zk-server:1").unwrap_err();
+    assert_eq!(refused.found_flavour, ServerFlavour::Native);
+    let mut skipped = native_on_apache.clone();
+    skipped.metadata.annotations =
+        Some([(SKIP_CHECK_ANNOTATION.to_string(), "true".to_string())].into());
+    check_image(&skipped, "zookeeper:3.8").unwrap();
+    let unknown = ensemble_with("  image: registry/kv:1\n");
+    check_image(&unknown, "registry/kv:1").unwrap();
+}
+
+#[test]
+fn members_run_with_a_read_only_root_no_token_and_the_default_seccomp_profile() {
+    for zk in [minimal(), ensemble_with("  flavour: Apache\n")] {
+        let pod = built_pod(&zk, 1, &committed(&zk, 1, 0));
+        let spec = pod.spec.as_ref().unwrap();
+        assert_eq!(spec.automount_service_account_token, Some(false));
+        let security = container(&pod).security_context.as_ref().unwrap();
+        assert_eq!(security.read_only_root_filesystem, Some(true));
+        assert_eq!(
+            security.seccomp_profile.as_ref().map(|p| p.type_.as_str()),
+            Some("RuntimeDefault")
+        );
+        // What the servers and their scripts write goes to the volume or to empty directories.
+        let mounts: Vec<&str> = container(&pod)
+            .volume_mounts
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|m| m.mount_path.as_str())
+            .collect();
+        for path in ["/data", "/datalog", "/conf", "/tmp", "/logs"] {
+            assert!(mounts.contains(&path), "{path} not writable: {mounts:?}");
+        }
+    }
+    // A user's pod security context replaces the default one, but not the container's.
+    let custom = ensemble_with("  pod:\n    securityContext: { runAsUser: 2000 }\n");
+    let pod = built_pod(&custom, 1, &committed(&custom, 1, 0));
+    let security = container(&pod).security_context.as_ref().unwrap();
+    assert_eq!(security.read_only_root_filesystem, Some(true));
+}
+
+#[test]
+fn a_pod_records_the_credential_it_starts_with() {
+    let zk = minimal();
+    let pod = built_pod(&zk, 1, &committed(&zk, 1, 0));
+    assert_eq!(
+        pod.metadata.annotations.unwrap()[CREDENTIALS_ANNOTATION],
+        CREDENTIALS
+    );
+    let before = credentials_fingerprint(&super_digest("old"));
+    assert_ne!(before, credentials_fingerprint(&super_digest("new")));
+    assert_eq!(before, credentials_fingerprint(&super_digest("old")));
+}
+
+#[test]
+fn the_connection_string_names_the_client_service() {
+    assert_eq!(
+        client_service_host(&minimal(), DOMAIN),
+        "demo-client.apps.svc.cluster.local"
+    );
 }

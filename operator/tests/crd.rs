@@ -74,3 +74,21 @@ fn scale_subresource_and_printer_columns() {
     assert_eq!(replicas["minimum"].as_f64(), Some(1.0));
     assert_eq!(replicas["default"].as_i64(), Some(3));
 }
+
+#[test]
+fn flavour_defaults_to_native_and_cannot_change() {
+    let crd: serde_yaml::Value = serde_yaml::from_str(&crd_yaml()).unwrap();
+    let spec = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
+    let flavour = &spec["properties"]["flavour"];
+    assert_eq!(flavour["default"], "Native");
+    let rules = flavour["x-kubernetes-validations"].as_sequence().unwrap();
+    assert!(
+        rules.iter().any(|r| r["rule"] == "self == oldSelf"
+            && r["message"].as_str().unwrap().contains("immutable")),
+        "{rules:?}"
+    );
+    assert!(
+        spec["properties"]["image"].get("default").is_none(),
+        "the image default is the operator's, so an operator upgrade can move it"
+    );
+}

@@ -10,9 +10,10 @@ use serde_json::json;
 use tracing::info;
 
 use super::observe::Observation;
+use super::reconcile::Credentials;
 use super::{Context, FIELD_MANAGER};
 use crate::ensemble_config::EnsembleConfig;
-use crate::planner::Step;
+use crate::planner::{Step, adoptable_volumes};
 use crate::resources::meta::{RELEASED_LABEL, pod_name, pvc_name, server_line};
 use crate::resources::pod::member_pod;
 use crate::resources::pvc::volume_claim;
@@ -62,6 +63,7 @@ where
 async fn create_member(
     zk: &ZkEnsemble,
     ctx: &Context,
+    credentials: &Credentials,
     id: u32,
     bootstrap: &EnsembleConfig,
 ) -> Result<()> {
@@ -71,7 +73,13 @@ async fn create_member(
     let pods = Api::<Pod>::namespaced(ctx.client.clone(), &namespace);
     create_if_absent(
         &pods,
-        &member_pod(zk, id, bootstrap),
+        &member_pod(
+            zk,
+            id,
+            &ctx.settings.images.member_image(zk),
+            &credentials.fingerprint,
+            bootstrap,
+        ),
         "creating a member pod",
     )
     .await
@@ -89,6 +97,7 @@ pub(super) async fn apply_step(
     zk: &ZkEnsemble,
     ctx: &Context,
     obs: &Observation,
+    credentials: &Credentials,
 ) -> Result<()> {
     let namespace = zk.namespace().unwrap_or_default();
     let domain = &ctx.settings.cluster_domain;
@@ -98,18 +107,29 @@ pub(super) async fn apply_step(
     match step {
         Step::Bootstrap { id } => {
             let alone = EnsembleConfig::default().with_server(server_line(zk, id, domain));
-            create_member(zk, ctx, id, &alone).await?;
+            create_member(zk, ctx, credentials, id, &alone).await?;
         }
         Step::CreateMember { id } => {
             create_member(
                 zk,
                 ctx,
+                credentials,
                 id,
                 &membership.with_server(server_line(zk, id, domain)),
             )
             .await?;
         }
-        Step::RecreatePod { id } => create_member(zk, ctx, id, &membership).await?,
+        Step::RecreatePod { id } => create_member(zk, ctx, credentials, id, &membership).await?,
+        Step::AdoptVolume { id } => {
+            // A volume holding a newer dynamic config that lists its member boots from that (the start
+            // script's rule); an empty one from every adopted volume's member, as all the others would.
+            let adopted = adoptable_volumes(&obs.observed)
+                .into_iter()
+                .fold(EnsembleConfig::default(), |config, other| {
+                    config.with_server(server_line(zk, other, domain))
+                });
+            create_member(zk, ctx, credentials, id, &adopted).await?;
+        }
         Step::AddMember { id } => {
             let config = session(obs)?
                 .ensure_added(&server_line(zk, id, domain), membership.version)

@@ -25,6 +25,7 @@ use kube::{Api, Client, ResourceExt};
 use tracing::{info, warn};
 
 use crate::Error;
+use crate::images::DefaultImages;
 use crate::metrics::Metrics;
 use crate::types::ZkEnsemble;
 
@@ -40,6 +41,8 @@ pub struct Settings {
     pub cluster_domain: String,
     /// Bound on every call to an ensemble or a member.
     pub zk_timeout: Duration,
+    /// Member images of specs that name none.
+    pub images: DefaultImages,
 }
 
 /// What every reconcile shares.

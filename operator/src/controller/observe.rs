@@ -9,11 +9,12 @@ use kube::{Api, ResourceExt};
 use tracing::{debug, warn};
 
 use super::Context;
+use super::reconcile::Credentials;
 use crate::ensemble_config::EnsembleConfig;
 use crate::planner::{MemberView, Observed, PodView, VolumeView};
 use crate::resources::meta::{
-    BOOTSTRAP_VERSION_ANNOTATION, CLIENT_PORT, MEMBER_ID_LABEL, POD_SPEC_HASH_ANNOTATION,
-    RELEASED_LABEL, selector_string, server_line,
+    BOOTSTRAP_VERSION_ANNOTATION, CLIENT_PORT, CREDENTIALS_ANNOTATION, MEMBER_ID_LABEL,
+    POD_SPEC_HASH_ANNOTATION, RELEASED_LABEL, selector_string, server_line,
 };
 use crate::resources::pod::{pod_spec_hash, pod_template};
 use crate::types::ZkEnsemble;
@@ -105,7 +106,11 @@ fn pod_ip(pod: &Pod) -> Option<String> {
 }
 
 /// Fetches everything the planner needs for `zk`.
-pub(super) async fn observe(zk: &ZkEnsemble, ctx: &Context, password: &str) -> Result<Observation> {
+pub(super) async fn observe(
+    zk: &ZkEnsemble,
+    ctx: &Context,
+    credentials: &Credentials,
+) -> Result<Observation> {
     let namespace = zk.namespace().unwrap_or_default();
     let selector = ListParams::default().labels(&selector_string(zk));
     let pod_list = Api::<Pod>::namespaced(ctx.client.clone(), &namespace)
@@ -147,7 +152,7 @@ pub(super) async fn observe(zk: &ZkEnsemble, ctx: &Context, password: &str) -> R
     let mut session = None;
     let mut committed = None;
     if !addresses.is_empty() {
-        match EnsembleClient::connect(&addresses, password, timeout).await {
+        match EnsembleClient::connect(&addresses, &credentials.password, timeout).await {
             Ok(client) => {
                 match client.committed_config().await {
                     Ok(config) => committed = Some(config),
@@ -161,11 +166,12 @@ pub(super) async fn observe(zk: &ZkEnsemble, ctx: &Context, password: &str) -> R
         }
     }
 
+    let image = ctx.settings.images.member_image(zk);
     let mut members: BTreeMap<u32, MemberView> = BTreeMap::new();
     for (&id, pod) in &pods {
         let state = states.get(&id);
         let annotations = pod.annotations();
-        let wanted_hash = pod_spec_hash(zk, &pod_template(zk, id));
+        let wanted_hash = pod_spec_hash(zk, &pod_template(zk, id, &image));
         members.entry(id).or_default().pod = Some(PodView {
             terminating: pod.metadata.deletion_timestamp.is_some(),
             // Ready (the AdminServer answers) or answering `mntr`: either shows the server runs.
@@ -178,6 +184,8 @@ pub(super) async fn observe(zk: &ZkEnsemble, ctx: &Context, password: &str) -> R
                 .get(BOOTSTRAP_VERSION_ANNOTATION)
                 .and_then(|v| i64::from_str_radix(v, 16).ok())
                 .unwrap_or(-1),
+            credentials_current: annotations.get(CREDENTIALS_ANNOTATION)
+                == Some(&credentials.fingerprint),
         });
     }
     for volume in &volume_list.items {

@@ -14,13 +14,16 @@ use tracing::{info, instrument};
 
 use super::apply::{apply_step, create_if_absent};
 use super::observe::observe;
-use super::status::{build_status, invalid_spec_status, write_status};
+use super::status::{build_status, refused_status, write_status};
 use super::{Context, FIELD_MANAGER};
+use crate::images::check_image;
 use crate::planner::{Desired, Step, plan};
 use crate::resources::config_map::config_map;
 use crate::resources::meta::secret_name;
 use crate::resources::pdb::disruption_budget;
-use crate::resources::secret::{DIGEST_KEY, PASSWORD_KEY, generate_password, super_secret};
+use crate::resources::secret::{
+    DIGEST_KEY, PASSWORD_KEY, credentials_fingerprint, generate_password, super_secret,
+};
 use crate::resources::service::{client_service, headless_service};
 use crate::types::ZkEnsemble;
 use crate::validate::validate;
@@ -40,27 +43,13 @@ async fn reconcile_once(zk: &ZkEnsemble, ctx: &Context) -> Result<Action> {
         .strftime("%Y-%m-%dT%H:%M:%SZ")
         .to_string();
     if let Err(invalid) = validate(&zk.spec) {
-        let already_reported = zk
-            .status
-            .as_ref()
-            .and_then(|s| s.conditions.first())
-            .is_some_and(|c| c.reason == "InvalidSpec");
-        if !already_reported {
-            publish(
-                zk,
-                ctx,
-                EventType::Warning,
-                "InvalidSpec",
-                "Validate",
-                invalid.to_string(),
-            )
-            .await;
-        }
-        write_status(zk, ctx, &invalid_spec_status(zk, &now, invalid.to_string())).await?;
-        return Ok(Action::requeue(Duration::from_secs(300)));
+        return refuse(zk, ctx, &now, "InvalidSpec", invalid.to_string()).await;
+    }
+    if let Err(mismatch) = check_image(zk, &ctx.settings.images.member_image(zk)) {
+        return refuse(zk, ctx, &now, "ImageMismatch", mismatch.to_string()).await;
     }
 
-    let password = ensure_credentials(zk, ctx).await?;
+    let credentials = ensure_credentials(zk, ctx).await?;
     apply_object(zk, ctx, &config_map(zk), "applying the ConfigMap").await?;
     apply_object(
         zk,
@@ -78,7 +67,7 @@ async fn reconcile_once(zk: &ZkEnsemble, ctx: &Context) -> Result<Action> {
     )
     .await?;
 
-    let observation = observe(zk, ctx, &password).await?;
+    let observation = observe(zk, ctx, &credentials).await?;
     let desired = Desired {
         replicas: zk.spec.replicas.max(1) as u32,
         reclaim_policy: zk.spec.storage.reclaim_policy,
@@ -91,7 +80,7 @@ async fn reconcile_once(zk: &ZkEnsemble, ctx: &Context) -> Result<Action> {
     let acting = !matches!(step, Step::Wait(_) | Step::Blocked(_) | Step::Idle);
     info!(step = %step, "planned");
 
-    let applied = apply_step(step, zk, ctx, &observation).await;
+    let applied = apply_step(step, zk, ctx, &observation, &credentials).await;
     let domain = &ctx.settings.cluster_domain;
     write_status(
         zk,
@@ -141,6 +130,35 @@ async fn reconcile_once(zk: &ZkEnsemble, ctx: &Context) -> Result<Action> {
     })))
 }
 
+/// Refuses to act on `zk` before anything is created: Degraded with `reason` and `message`, and a Warning Event
+/// the first time. A change of the object triggers the next reconcile, so the requeue is only a safety net.
+async fn refuse(
+    zk: &ZkEnsemble,
+    ctx: &Context,
+    now: &str,
+    reason: &'static str,
+    message: String,
+) -> Result<Action> {
+    let already_reported = zk
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.first())
+        .is_some_and(|c| c.reason == reason && c.message == message);
+    if !already_reported {
+        publish(
+            zk,
+            ctx,
+            EventType::Warning,
+            reason,
+            "Validate",
+            message.clone(),
+        )
+        .await;
+    }
+    write_status(zk, ctx, &refused_status(zk, now, reason, message)).await?;
+    Ok(Action::requeue(Duration::from_secs(300)))
+}
+
 /// Server-side applies an object the ensemble owns.
 async fn apply_object<K>(
     zk: &ZkEnsemble,
@@ -166,8 +184,17 @@ where
     Ok(())
 }
 
-/// Returns the super-user password, generating the Secret when it does not exist.
-async fn ensure_credentials(zk: &ZkEnsemble, ctx: &Context) -> Result<String> {
+/// The super credential as the Secret holds it now.
+pub(super) struct Credentials {
+    /// The password the operator authenticates with.
+    pub password: String,
+    /// Fingerprint of the digest members start with ([`credentials_fingerprint`]).
+    pub fingerprint: String,
+}
+
+/// Reads the super credential, generating the Secret when it does not exist. It is read at every reconcile, so a
+/// rotated Secret is used from the next one on.
+async fn ensure_credentials(zk: &ZkEnsemble, ctx: &Context) -> Result<Credentials> {
     let name = secret_name(zk);
     let api = Api::<Secret>::namespaced(ctx.client.clone(), &zk.namespace().unwrap_or_default());
     let mut secret = api
@@ -197,17 +224,18 @@ async fn ensure_credentials(zk: &ZkEnsemble, ctx: &Context) -> Result<String> {
         );
     }
     let data = secret.and_then(|s| s.data).unwrap_or_default();
-    if !data.contains_key(DIGEST_KEY) {
-        return Err(Error::Credentials {
-            secret: name,
-            key: DIGEST_KEY,
-        });
-    }
-    let password = data.get(PASSWORD_KEY).ok_or_else(|| Error::Credentials {
-        secret: name.clone(),
-        key: PASSWORD_KEY,
-    })?;
-    Ok(String::from_utf8_lossy(&password.0).into_owned())
+    let value = |key: &'static str| {
+        data.get(key)
+            .map(|v| String::from_utf8_lossy(&v.0).into_owned())
+            .ok_or_else(|| Error::Credentials {
+                secret: name.clone(),
+                key,
+            })
+    };
+    Ok(Credentials {
+        fingerprint: credentials_fingerprint(&value(DIGEST_KEY)?),
+        password: value(PASSWORD_KEY)?,
+    })
 }
 
 /// Publishes an Event on the ensemble; a failure to publish is logged, never fatal.

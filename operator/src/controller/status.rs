@@ -6,8 +6,10 @@ use serde_json::json;
 
 use super::observe::Observation;
 use super::{Context, FIELD_MANAGER};
-use crate::planner::{Role, Step};
-use crate::resources::meta::{pod_name, selector_string};
+use crate::planner::{Blocker, Role, Step, adoptable_volumes};
+use crate::resources::meta::{
+    CLIENT_PORT, RELEASED_LABEL, client_service_host, pod_name, pvc_name, selector_string,
+};
 use crate::types::{
     Condition, ConditionStatus, ConditionType, MemberStatus, StepStatus, ZkEnsemble,
     ZkEnsembleStatus,
@@ -46,9 +48,25 @@ fn condition(
     }
 }
 
-/// The three conditions for a planned `step`.
-fn conditions(zk: &ZkEnsemble, now: &str, step: &Step) -> Vec<Condition> {
-    let message = step.to_string();
+/// What the conditions say about `step`: the step itself, and for a blocker the user must resolve, what to do.
+fn describe(zk: &ZkEnsemble, obs: &Observation, step: &Step) -> String {
+    match step {
+        Step::Blocked(Blocker::NoQuorumOnRetainedVolumes) => {
+            let volumes: Vec<String> = adoptable_volumes(&obs.observed)
+                .into_iter()
+                .map(|id| pvc_name(zk, id))
+                .collect();
+            format!(
+                "{step}: volumes {} hold configurations that do not make one ensemble (or the members are still                  electing). If this lasts, keep the volumes of the ensemble's last members: delete each other                  volume, or label it {RELEASED_LABEL}=true to keep it out, and delete its member's pod",
+                volumes.join(", ")
+            )
+        }
+        _ => step.to_string(),
+    }
+}
+
+/// The three conditions for a planned `step`, described by `message`.
+fn conditions(zk: &ZkEnsemble, now: &str, step: &Step, message: String) -> Vec<Condition> {
     let (progressing, degraded) = match step {
         Step::Idle => (false, false),
         Step::Blocked(_) => (false, true),
@@ -147,6 +165,7 @@ pub(super) fn build_status(
         selector: selector_string(zk),
         members,
         leader,
+        connection_string: Some(format!("{}:{CLIENT_PORT}", client_service_host(zk, domain))),
         config_version: obs
             .observed
             .committed
@@ -154,13 +173,18 @@ pub(super) fn build_status(
             .map(|c| c.version_hex())
             .or_else(|| zk.status.as_ref().and_then(|s| s.config_version.clone())),
         observed_generation: zk.metadata.generation,
-        conditions: conditions(zk, now, step),
+        conditions: conditions(zk, now, step, describe(zk, obs, step)),
         step: step_status,
     }
 }
 
-/// The status of a spec that cannot be acted on: the rest is kept, Degraded says why.
-pub(super) fn invalid_spec_status(zk: &ZkEnsemble, now: &str, reason: String) -> ZkEnsembleStatus {
+/// The status of a spec that cannot be acted on: the rest is kept, Degraded says why (`reason`, `message`).
+pub(super) fn refused_status(
+    zk: &ZkEnsemble,
+    now: &str,
+    reason: &str,
+    message: String,
+) -> ZkEnsembleStatus {
     let mut status = zk.status.clone().unwrap_or_default();
     status.selector = selector_string(zk);
     status.observed_generation = zk.metadata.generation;
@@ -170,7 +194,7 @@ pub(super) fn invalid_spec_status(zk: &ZkEnsemble, now: &str, reason: String) ->
         (ConditionType::Degraded, true),
     ]
     .into_iter()
-    .map(|(type_, holds)| condition(zk, now, type_, holds, "InvalidSpec", reason.clone()))
+    .map(|(type_, holds)| condition(zk, now, type_, holds, reason, message.clone()))
     .collect();
     status
 }

@@ -29,6 +29,7 @@ fn healthy(role: Role) -> PodView {
         synced: true,
         up_to_date: true,
         bootstrap_version: 0,
+        credentials_current: true,
     }
 }
 
@@ -419,6 +420,74 @@ fn table() {
             want(4),
             three().pod(2, |p| p.up_to_date = false),
             Step::CreateMember { id: 4 },
+        ),
+        // A rotated super credential.
+        (
+            "members started with the old credential restart before any reconfig, followers first",
+            want(5),
+            three()
+                .pod(1, |p| p.credentials_current = false)
+                .pod(2, |p| p.credentials_current = false)
+                .pod(3, |p| p.credentials_current = false),
+            Step::RestartMember { id: 3 },
+        ),
+        (
+            "the leader restarts last for a rotated credential",
+            want(5),
+            three().pod(1, |p| p.credentials_current = false),
+            Step::RestartMember { id: 1 },
+        ),
+        (
+            "a joiner started with the old credential is replaced before it is added",
+            want(4),
+            three()
+                .joiner(4, true, true)
+                .pod(4, |p| p.credentials_current = false),
+            Step::DeletePod { id: 4 },
+        ),
+        // An ensemble re-created over its retained volumes.
+        (
+            "re-created over retained volumes: each gets its member back, not a fresh bootstrap",
+            retain(3),
+            World::empty()
+                .volume(1, |_| {})
+                .volume(2, |_| {})
+                .volume(3, |_| {}),
+            Step::AdoptVolume { id: 1 },
+        ),
+        (
+            "re-created: the next retained volume without a pod",
+            retain(3),
+            World::ensemble(&[1, 2, 3], 1)
+                .unreadable()
+                .forget_voters()
+                .without_pod(2)
+                .without_pod(3),
+            Step::AdoptVolume { id: 2 },
+        ),
+        (
+            "re-created: released volumes stay out, the rest bootstraps nothing new",
+            retain(3),
+            World::ensemble(&[1], 1)
+                .unreadable()
+                .forget_voters()
+                .volume(2, |v| v.released = true)
+                .volume(3, |v| v.released = true),
+            Step::Blocked(Blocker::NoCommittedConfig),
+        ),
+        (
+            "re-created: every adopted member runs but no quorum answers",
+            retain(3),
+            World::ensemble(&[1, 2, 3], 1).unreadable().forget_voters(),
+            Step::Blocked(Blocker::NoQuorumOnRetainedVolumes),
+        ),
+        (
+            "a member that remembers its voters never adopts a stray volume",
+            retain(3),
+            World::ensemble(&[1, 2, 3], 1)
+                .unreadable()
+                .volume(4, |_| {}),
+            Step::Blocked(Blocker::NoCommittedConfig),
         ),
         (
             "a joiner from an outdated pod spec is replaced before it is added",

@@ -25,6 +25,8 @@ pub const RELEASED_LABEL: &str = "zookeeper.zkops.dev/released";
 pub const BOOTSTRAP_VERSION_ANNOTATION: &str = "zookeeper.zkops.dev/bootstrap-version";
 /// Annotation: the server lines of the pod's start-up config.
 pub const BOOTSTRAP_SERVERS_ANNOTATION: &str = "zookeeper.zkops.dev/bootstrap-servers";
+/// Annotation: fingerprint of the super digest the member started with.
+pub const CREDENTIALS_ANNOTATION: &str = "zookeeper.zkops.dev/credentials";
 /// Annotation: hash of everything in the pod that needs a restart to change.
 pub const POD_SPEC_HASH_ANNOTATION: &str = "zookeeper.zkops.dev/pod-spec-hash";
 
@@ -46,6 +48,15 @@ pub fn headless_service_name(zk: &ZkEnsemble) -> String {
 /// Name of the client Service.
 pub fn client_service_name(zk: &ZkEnsemble) -> String {
     format!("{}-client", zk.name_any())
+}
+
+/// DNS name of the client Service.
+pub fn client_service_host(zk: &ZkEnsemble, cluster_domain: &str) -> String {
+    format!(
+        "{}.{}.svc.{cluster_domain}",
+        client_service_name(zk),
+        zk.namespace().unwrap_or_default()
+    )
 }
 
 /// Name of the ConfigMap with the static settings and the start script.

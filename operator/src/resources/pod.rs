@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
     Affinity, Capabilities, ConfigMapVolumeSource, Container, ContainerPort, DownwardAPIVolumeFile,
-    DownwardAPIVolumeSource, EnvVar, EnvVarSource, HTTPGetAction, ObjectFieldSelector,
-    PersistentVolumeClaimVolumeSource, Pod, PodAffinityTerm, PodAntiAffinity, PodSecurityContext,
-    PodSpec, Probe, SecretKeySelector, SecurityContext, Volume, VolumeMount,
-    WeightedPodAffinityTerm,
+    DownwardAPIVolumeSource, EmptyDirVolumeSource, EnvVar, EnvVarSource, HTTPGetAction,
+    ObjectFieldSelector, PersistentVolumeClaimVolumeSource, Pod, PodAffinityTerm, PodAntiAffinity,
+    PodSecurityContext, PodSpec, Probe, SeccompProfile, SecretKeySelector, SecurityContext, Volume,
+    VolumeMount, WeightedPodAffinityTerm,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -19,8 +19,9 @@ use sha1::{Digest, Sha1};
 use super::config_map::{START_SCRIPT_KEY, static_config};
 use super::meta::{
     ADMIN_PORT, BOOTSTRAP_SERVERS_ANNOTATION, BOOTSTRAP_VERSION_ANNOTATION, CLIENT_PORT,
-    ELECTION_PORT, POD_SPEC_HASH_ANNOTATION, QUORUM_PORT, config_map_name, headless_service_name,
-    member_labels, owned_meta, pod_name, pvc_name, secret_name, selector_labels,
+    CREDENTIALS_ANNOTATION, ELECTION_PORT, POD_SPEC_HASH_ANNOTATION, QUORUM_PORT, config_map_name,
+    headless_service_name, member_labels, owned_meta, pod_name, pvc_name, secret_name,
+    selector_labels,
 };
 use super::secret::DIGEST_KEY;
 use crate::ensemble_config::EnsembleConfig;
@@ -29,8 +30,8 @@ use crate::types::{ServerFlavour, ZkEnsemble};
 /// User and group the members run as (the official image's `zookeeper` user).
 const MEMBER_UID: i64 = 1000;
 
-/// The pod of member `id` without its start-up config: everything whose change needs a restart.
-pub fn pod_template(zk: &ZkEnsemble, id: u32) -> Pod {
+/// The pod of member `id` running `image`, without its start-up config: everything whose change needs a restart.
+pub fn pod_template(zk: &ZkEnsemble, id: u32, image: &str) -> Pod {
     let overrides = &zk.spec.pod;
     let mut labels = overrides.labels.clone();
     labels.extend(member_labels(zk, id));
@@ -43,7 +44,7 @@ pub fn pod_template(zk: &ZkEnsemble, id: u32) -> Pod {
         spec: Some(PodSpec {
             hostname: Some(pod_name(zk, id)),
             subdomain: Some(headless_service_name(zk)),
-            containers: vec![server_container(zk, id)],
+            containers: vec![server_container(zk, id, image)],
             volumes: Some(volumes(zk, id)),
             affinity: Some(
                 overrides
@@ -58,6 +59,8 @@ pub fn pod_template(zk: &ZkEnsemble, id: u32) -> Pod {
                 .then(|| overrides.topology_spread_constraints.clone()),
             priority_class_name: overrides.priority_class_name.clone(),
             service_account_name: overrides.service_account_name.clone(),
+            // Members never call the Kubernetes API.
+            automount_service_account_token: Some(false),
             security_context: Some(overrides.security_context.clone().unwrap_or_else(|| {
                 PodSecurityContext {
                     run_as_user: Some(MEMBER_UID),
@@ -88,9 +91,16 @@ pub fn pod_spec_hash(zk: &ZkEnsemble, template: &Pod) -> String {
         .collect()
 }
 
-/// The pod of member `id` with its start-up config `bootstrap` (the committed config, plus itself for a joiner).
-pub fn member_pod(zk: &ZkEnsemble, id: u32, bootstrap: &EnsembleConfig) -> Pod {
-    let mut pod = pod_template(zk, id);
+/// The pod of member `id` running `image`, with its start-up config `bootstrap` (the committed config, plus itself
+/// for a joiner) and the fingerprint of the super credential it starts with.
+pub fn member_pod(
+    zk: &ZkEnsemble,
+    id: u32,
+    image: &str,
+    credentials: &str,
+    bootstrap: &EnsembleConfig,
+) -> Pod {
+    let mut pod = pod_template(zk, id, image);
     let hash = pod_spec_hash(zk, &pod);
     let servers: Vec<String> = bootstrap.servers.values().map(|s| s.line()).collect();
     let annotations = pod.metadata.annotations.get_or_insert_with(BTreeMap::new);
@@ -100,10 +110,11 @@ pub fn member_pod(zk: &ZkEnsemble, id: u32, bootstrap: &EnsembleConfig) -> Pod {
         bootstrap.version_hex(),
     );
     annotations.insert(BOOTSTRAP_SERVERS_ANNOTATION.to_string(), servers.join("\n"));
+    annotations.insert(CREDENTIALS_ANNOTATION.to_string(), credentials.to_string());
     pod
 }
 
-fn server_container(zk: &ZkEnsemble, id: u32) -> Container {
+fn server_container(zk: &ZkEnsemble, id: u32, image: &str) -> Container {
     let mut env = vec![
         env_value("ZK_MY_ID", &id.to_string()),
         env_value("ZK_FLAVOUR", &format!("{:?}", zk.spec.flavour)),
@@ -139,7 +150,7 @@ fn server_container(zk: &ZkEnsemble, id: u32) -> Container {
     let start = vec!["/bin/sh".to_string(), format!("/config/{START_SCRIPT_KEY}")];
     Container {
         name: "zookeeper".to_string(),
-        image: Some(zk.spec.image.clone()),
+        image: Some(image.to_string()),
         image_pull_policy: zk.spec.image_pull_policy.clone(),
         // The Apache image's entrypoint prepares its layout (log config, directories) and then runs its
         // arguments, so the script goes there; the native image's entrypoint is the server, so it is replaced.
@@ -156,8 +167,17 @@ fn server_container(zk: &ZkEnsemble, id: u32) -> Container {
             mount("data", "/conf", Some("conf")),
             mount("config", "/config", None),
             mount("bootstrap", "/bootstrap", None),
+            mount("tmp", "/tmp", None),
+            mount("logs", "/logs", None),
         ]),
+        // The root file system stays read-only: the server writes only to its volume, and the JVM and Apache's
+        // scripts to /tmp and /logs (empty directories).
         security_context: Some(SecurityContext {
+            read_only_root_filesystem: Some(true),
+            seccomp_profile: Some(SeccompProfile {
+                type_: "RuntimeDefault".to_string(),
+                ..SeccompProfile::default()
+            }),
             allow_privilege_escalation: Some(false),
             capabilities: Some(Capabilities {
                 drop: Some(vec!["ALL".to_string()]),
@@ -211,6 +231,8 @@ fn volumes(zk: &ZkEnsemble, id: u32) -> Vec<Volume> {
             }),
             ..Volume::default()
         },
+        scratch("tmp"),
+        scratch("logs"),
         Volume {
             name: "bootstrap".to_string(),
             downward_api: Some(DownwardAPIVolumeSource {
@@ -223,6 +245,15 @@ fn volumes(zk: &ZkEnsemble, id: u32) -> Vec<Volume> {
             ..Volume::default()
         },
     ]
+}
+
+/// An empty directory that lives as long as the pod.
+fn scratch(name: &str) -> Volume {
+    Volume {
+        name: name.to_string(),
+        empty_dir: Some(EmptyDirVolumeSource::default()),
+        ..Volume::default()
+    }
 }
 
 /// Default affinity: prefer one member per node (preferred, so a single-node cluster still runs an ensemble).

@@ -26,6 +26,16 @@ pub fn super_digest(password: &str) -> String {
     )
 }
 
+/// A short fingerprint of a super digest, recorded on each member pod so that the operator sees which members
+/// started with a credential the Secret no longer holds. The digest is already a hash; this names it, briefly.
+pub fn credentials_fingerprint(digest: &str) -> String {
+    Sha1::digest(digest.as_bytes())
+        .iter()
+        .take(6)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// A fresh random password.
 pub fn generate_password() -> String {
     Alphanumeric.sample_string(&mut rand::rng(), 32)

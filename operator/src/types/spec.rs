@@ -41,17 +41,23 @@ pub struct ZkEnsembleSpec {
     #[schemars(range(min = 1))]
     pub replicas: i32,
 
-    /// Container image of the members.
-    #[serde(default = "default_image")]
-    pub image: String,
+    /// Container image of the members. When absent, the operator's default for the flavour: for Native, this
+    /// project's server image at the operator's version; for Apache, `zookeeper:3.8`. An image whose repository
+    /// name shows the other flavour's server is refused (see the `ImageMismatch` condition reason).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
 
     /// Image pull policy of the members.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[x_kube(validation = "self in ['Always', 'IfNotPresent', 'Never']")]
     pub image_pull_policy: Option<String>,
 
-    /// Which server runs in the image: Apache ZooKeeper in the official image's layout, or this project's server.
+    /// Which server runs in the image: this project's server (the default), or Apache ZooKeeper in the official
+    /// image's layout. Immutable: members of the two servers cannot form one ensemble.
     #[serde(default)]
+    #[x_kube(validation = Rule::new("self == oldSelf").message(
+        "flavour is immutable: members of the two servers cannot form one ensemble; create a new ensemble instead"
+    ))]
     pub flavour: ServerFlavour,
 
     /// zoo.cfg settings that are not membership.
@@ -87,9 +93,9 @@ pub struct ZkEnsembleSpec {
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum ServerFlavour {
     /// Apache ZooKeeper 3.8+ in the official image's layout (`zkServer.sh start-foreground`).
-    #[default]
     Apache,
     /// This project's server (`zk-server /conf/zoo.cfg`).
+    #[default]
     Native,
 }
 
@@ -277,9 +283,6 @@ pub struct CredentialsSpec {
 
 fn default_replicas() -> i32 {
     3
-}
-fn default_image() -> String {
-    "zookeeper:3.8".to_string()
 }
 fn default_tick_time() -> i32 {
     2000

@@ -22,6 +22,9 @@ pub struct ZkEnsembleStatus {
     /// Pod of the current leader.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leader: Option<String>,
+    /// Where clients connect: the client Service's `host:port`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_string: Option<String>,
     /// Committed dynamic configuration version (hexadecimal, as in `/zookeeper/config`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config_version: Option<String>,
