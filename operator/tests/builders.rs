@@ -287,8 +287,21 @@ fn the_native_flavour_gets_its_digest_through_the_config_file() {
     assert_eq!((c.command.as_ref(), c.args.as_ref()), (Some(&start), None));
     assert!(
         !static_config(&zk).contains("metricsProvider"),
-        "the Java metrics provider is Apache-only"
+        "metrics are off by default"
     );
+}
+
+#[test]
+fn native_members_serve_metrics_through_apaches_provider_settings() {
+    let zk = ensemble_with("  image: zk-server:dev\n  metrics:\n    enabled: true\n    port: 7001\n");
+    let config = static_config(&zk);
+    assert!(
+        config.contains(
+            "metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider\n"
+        ),
+        "{config}"
+    );
+    assert!(config.contains("metricsProvider.httpPort=7001\n"), "{config}");
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::ConfigMap;
 
 use super::meta::{ADMIN_PORT, CLIENT_PORT, config_map_name, owned_meta, selector_labels};
-use crate::types::{ServerFlavour, ZkEnsemble};
+use crate::types::ZkEnsemble;
 
 /// Key of the static settings in the ConfigMap.
 pub const STATIC_CONFIG_KEY: &str = "zoo.cfg.static";
@@ -37,7 +37,8 @@ pub fn static_config(zk: &ZkEnsemble) -> String {
     if let Some(max) = server.max_session_timeout {
         lines.push(format!("maxSessionTimeout={max}"));
     }
-    if zk.spec.metrics.enabled && zk.spec.flavour == ServerFlavour::Apache {
+    // Both servers read Apache's provider settings; zk-server serves the same metrics itself.
+    if zk.spec.metrics.enabled {
         lines.push("metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider".into());
         lines.push(format!("metricsProvider.httpPort={}", zk.spec.metrics.port));
     }

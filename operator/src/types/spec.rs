@@ -252,8 +252,9 @@ impl Default for ClientServiceSpec {
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct MetricsSpec {
-    /// Serve metrics. Needs the Prometheus metrics provider in the image (the official image has it, Debian's
-    /// package does not, and ZooKeeper refuses to start without it), so it is off by default.
+    /// Serve metrics (`/metrics` in Prometheus' text format). zk-server serves them itself; Apache ZooKeeper
+    /// needs the Prometheus metrics provider in the image (the official image has it, Debian's package does
+    /// not, and ZooKeeper refuses to start without it), so it is off by default.
     #[serde(default)]
     pub enabled: bool,
     /// Port of the metrics endpoint.
