@@ -293,7 +293,8 @@ fn the_native_flavour_gets_its_digest_through_the_config_file() {
 
 #[test]
 fn native_members_serve_metrics_through_apaches_provider_settings() {
-    let zk = ensemble_with("  image: zk-server:dev\n  metrics:\n    enabled: true\n    port: 7001\n");
+    let zk =
+        ensemble_with("  image: zk-server:dev\n  metrics:\n    enabled: true\n    port: 7001\n");
     let config = static_config(&zk);
     assert!(
         config.contains(
@@ -301,7 +302,10 @@ fn native_members_serve_metrics_through_apaches_provider_settings() {
         ),
         "{config}"
     );
-    assert!(config.contains("metricsProvider.httpPort=7001\n"), "{config}");
+    assert!(
+        config.contains("metricsProvider.httpPort=7001\n"),
+        "{config}"
+    );
 }
 
 #[test]
