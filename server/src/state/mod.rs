@@ -14,7 +14,7 @@
 
 mod command;
 mod sessions;
-mod snapshot;
+pub mod snapshot;
 
 use std::sync::{Mutex, MutexGuard};
 
