@@ -18,7 +18,7 @@ from kazoo.client import KazooClient
 from kazoo.security import make_acl, make_digest_acl
 
 from conftest import require_zk_server_bin
-from servers import Server, apache_classpath, free_port, wait_for_port
+from servers import Ensemble, Server, apache_classpath, free_port, wait_for_port
 from zkcli import run_session
 
 CONFIG = """tickTime=2000
@@ -203,6 +203,45 @@ def test_apache_data_round_trip(tmp_path: Path):
         if live is not None:
             live.stop()
             live.close()
+
+
+def test_an_import_seeds_the_first_member_of_an_ensemble(tmp_path: Path):
+    """Imported with the zoo.cfg of one member of a three-member ensemble, the data is served by
+    every member once the others, started empty, have joined."""
+    require_zk_server_bin()
+    port = free_port()
+    apache = Server("apache", tmp_path / "apache", CONFIG.replace("@PORT@", str(port))).start()
+    zk = None
+    try:
+        wait_for_port(port)
+        zk = client(port)
+        for i in range(200):
+            zk.create(f"/e/n{i}", str(i).encode(), makepath=True)
+        zk.set("/e/n7", b"changed")
+        zk.create("/e/eph", b"", ephemeral=True)
+        original = dump(port)
+    finally:
+        # Stopped before the client: its session stays open in Apache's data.
+        apache.stop()
+        if zk is not None:
+            zk.stop()
+            zk.close()
+    ports = Ensemble.ports()
+    ensemble = Ensemble("ours", tmp_path / "ours", CONFIG + "initLimit=10\nsyncLimit=5\n", ports)
+    first = ensemble.servers[0]
+    imported = zk_server("import", "--apache-data-dir", str(apache.data),
+                         "--data-dir", str(first.data), "--config", str(first.cfg))
+    assert imported.returncode == 0, imported
+    ensemble.start()
+    try:
+        ensemble.roles()
+        # A distributed server's /zookeeper/config lists its own ensemble.
+        expected = {p: v for p, v in original.items() if p != "/zookeeper/config"}
+        for member_port in ports["client"]:
+            served = {p: v for p, v in dump(member_port).items() if p != "/zookeeper/config"}
+            assert differences(expected, served) == [], member_port
+    finally:
+        ensemble.stop()
 
 
 def live_session_resumes(live: KazooClient) -> None:

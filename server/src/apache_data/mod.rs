@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use crate::consensus::{ConsensusError, Member, StateMachine, offline};
 use crate::session::session_password;
-use crate::state::snapshot::{Image, decode, encode};
+use crate::state::snapshot::{Image, decode};
 use crate::state::{SessionRecord, SessionTable, Settings, ZkState};
 use crate::tree::DataTree;
 use files::{LOG_PREFIX, SNAPSHOT_PREFIX, VERSION_DIR};
@@ -139,11 +139,15 @@ pub fn read_apache(
     for (zxid, path) in snapshots.iter().rev() {
         match snapshot::read(path, &read_file(path)?) {
             Ok(snap) => {
+                tracing::info!(path = %path.display(), znodes = snap.tree.node_count(), "Apache snapshot read");
                 start = Some((*zxid, snap));
                 report.snapshot = Some(path.clone());
                 break;
             }
-            Err(e) => report.skipped_snapshots.push(e.to_string()),
+            Err(e) => {
+                tracing::warn!(error = %e, "skipping an unreadable Apache snapshot");
+                report.skipped_snapshots.push(e.to_string());
+            }
         }
     }
     if start.is_none() && !snapshots.is_empty() {
@@ -190,6 +194,11 @@ pub fn read_apache(
             report.torn.push((path.clone(), offset));
         }
     }
+    tracing::info!(
+        txns = report.txns,
+        zxid = format_args!("{:#x}", state.zxid),
+        "Apache transaction logs replayed"
+    );
     let last_time = state
         .tree
         .iter()
@@ -221,15 +230,15 @@ pub fn read_apache(
 /// Imports Apache's data into a new zk-server data directory.
 pub fn import(plan: &ImportPlan) -> Result<ImportReport, ApacheDataError> {
     let (image, report) = read_apache(&plan.apache_data_dir, plan.apache_log_dir.as_deref())?;
-    let state = ZkState::new(plan.settings.clone());
-    state
-        .restore(&encode(&image))
-        .map_err(|e| ApacheDataError::Invalid(e.to_string()))?;
+    let zxid = image.last_zxid;
+    let state = ZkState::with_image(plan.settings.clone(), image);
     // A distributed server's `/zookeeper/config` lists its ensemble, as the server writes it.
-    state.apply_membership(image.last_zxid, &plan.members);
+    state.apply_membership(zxid, &plan.members);
     let bytes = state.snapshot();
+    drop(state);
+    tracing::info!(bytes = bytes.len(), "state encoded");
     publish(&plan.data_dir, |dir| {
-        offline::seed(dir, dir, plan.my_id, &plan.members, image.last_zxid, &bytes)?;
+        offline::seed(dir, dir, plan.my_id, &plan.members, zxid, &bytes)?;
         Ok(())
     })?;
     Ok(report)

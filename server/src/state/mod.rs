@@ -113,6 +113,13 @@ impl ZkState {
         }
     }
 
+    /// A state holding `image` (e.g. one imported from another server's files).
+    pub fn with_image(settings: Settings, image: Image) -> Self {
+        let state = Self::new(settings);
+        state.lock().image = image;
+        state
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
