@@ -190,3 +190,21 @@ fn an_output_that_is_not_new_is_refused() {
     let err = import(&plan(&apache, &out)).unwrap_err().to_string();
     assert!(err.contains("not empty"), "{err}");
 }
+
+#[test]
+fn logs_are_read_from_a_separate_log_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let apache = apache_dir(&dir.path().join("data"));
+    let logs = dir.path().join("logs").join(VERSION_DIR);
+    std::fs::create_dir_all(&logs).unwrap();
+    std::fs::rename(
+        apache.join(VERSION_DIR).join("log.100000001"),
+        logs.join("log.100000001"),
+    )
+    .unwrap();
+    let (_, alone) = read_apache(&apache, None).unwrap();
+    assert_eq!((alone.zxid, alone.log_files), (0x1_0000_0002, 0));
+    let (image, report) = read_apache(&apache, Some(&dir.path().join("logs"))).unwrap();
+    assert_eq!((report.zxid, report.log_files), (0x1_0000_0004, 1));
+    assert!(image.tree.get("/p").is_some());
+}
