@@ -123,17 +123,20 @@ pub fn read(path: &Path, bytes: &[u8]) -> Result<LogFile, ApacheDataError> {
     let mut txns = Vec::new();
     loop {
         let at = f.offset();
-        let Some(record) = next_record(&mut f.r) else {
-            return Ok(LogFile {
-                txns,
-                torn_at: Some(at as u64),
-            });
-        };
-        let Some((sum, txn)) = record else {
-            return Ok(LogFile {
-                txns,
-                torn_at: None,
-            });
+        let (sum, txn) = match next_record(&mut f.r) {
+            Record::Txn { sum, bytes } => (sum, bytes),
+            Record::End => {
+                return Ok(LogFile {
+                    txns,
+                    torn_at: None,
+                });
+            }
+            Record::Torn => {
+                return Ok(LogFile {
+                    txns,
+                    torn_at: Some(at as u64),
+                });
+            }
         };
         let computed = super::files::adler32(txn);
         if sum != computed {
@@ -147,25 +150,37 @@ pub fn read(path: &Path, bytes: &[u8]) -> Result<LogFile, ApacheDataError> {
     }
 }
 
-/// The next record: `Some(Some((checksum, bytes)))`, `Some(None)` at the end (no more bytes, or
-/// the zeros of the preallocated tail), `None` for a torn record.
-#[allow(clippy::option_option)]
-fn next_record<'a>(r: &mut Reader<'a>) -> Option<Option<(i64, &'a [u8])>> {
+/// One record slot of a log.
+enum Record<'a> {
+    /// A whole record: the stored checksum and the transaction bytes.
+    Txn { sum: i64, bytes: &'a [u8] },
+    /// No more records: the file ends, or the zeros of its preallocated tail begin.
+    End,
+    /// A record cut short.
+    Torn,
+}
+
+fn next_record<'a>(r: &mut Reader<'a>) -> Record<'a> {
     if r.remaining() == 0 {
-        return Some(None);
+        return Record::End;
     }
-    let sum = r.long().ok()?;
-    let len = r.int().ok()?;
+    let (Ok(sum), Ok(len)) = (r.long(), r.int()) else {
+        return Record::Torn;
+    };
     if len == 0 {
-        return Some(None);
+        return Record::End;
     }
-    let len = usize::try_from(len).ok()?;
     let rest = r.rest();
-    if rest.len() <= len || rest[len] != b'B' {
-        return None;
+    match usize::try_from(len) {
+        Ok(len) if len < rest.len() && rest[len] == b'B' => {
+            *r = Reader::new(&rest[len + 1..]);
+            Record::Txn {
+                sum,
+                bytes: &rest[..len],
+            }
+        }
+        _ => Record::Torn,
     }
-    *r = Reader::new(&rest[len + 1..]);
-    Some(Some((sum, &rest[..len])))
 }
 
 /// Parses a transaction: the header, then the record of its type.
