@@ -12,12 +12,14 @@
 //!   tree; `acl` — access control; `watch` — watches and notifications.
 //! - `consensus` — the replicated log every write goes through; `reconfig` — membership changes
 //!   requested by clients (op 16).
+//! - `apache_data` — Apache ZooKeeper's snapshots and transaction logs: import and export.
 //! - `server` — wiring it all together; `shutdown` — graceful shutdown; `summary` — count, sum,
 //!   min and max of a stream of values (latencies, batch sizes, fsync times); `logging` — what
 //!   the log shows and how.
 
 pub mod acl;
 pub mod admin;
+pub mod apache_data;
 pub mod config;
 pub mod consensus;
 pub mod fourlw;

@@ -56,14 +56,7 @@ impl Server {
         {
             backup_static_config(&config.config_path)?;
         }
-        let state = Arc::new(ZkState::new(Settings {
-            acl: AclPolicy {
-                skip_acl: config.skip_acl,
-            },
-            extended_types: config.extended_types_enabled,
-            reconfig_enabled: config.reconfig_enabled,
-            distributed: config.is_distributed(),
-        }));
+        let state = Arc::new(ZkState::new(state_settings(&config)));
         let options = ConsensusOptions {
             my_id: config.server_id(),
             data_dir: config.data_dir.clone(),
@@ -197,15 +190,23 @@ impl Server {
     }
 }
 
+/// The settings of the replicated state for `config`.
+pub fn state_settings(config: &ServerConfig) -> Settings {
+    Settings {
+        acl: AclPolicy {
+            skip_acl: config.skip_acl,
+        },
+        extended_types: config.extended_types_enabled,
+        reconfig_enabled: config.reconfig_enabled,
+        distributed: config.is_distributed(),
+    }
+}
+
 /// The consensus layer's initial membership: the configured servers, or this server alone when it runs
 /// standalone (no `server.N` lines).
-fn initial_members(config: &ServerConfig) -> Vec<Member> {
+pub fn initial_members(config: &ServerConfig) -> Vec<Member> {
     if config.membership.servers.is_empty() {
-        return vec![Member {
-            id: config.server_id(),
-            spec: "127.0.0.1:2888:3888:participant".to_string(),
-            voter: true,
-        }];
+        return vec![standalone_member(config.server_id())];
     }
     config
         .membership
@@ -217,6 +218,15 @@ fn initial_members(config: &ServerConfig) -> Vec<Member> {
             voter: spec.role == LearnerType::Participant,
         })
         .collect()
+}
+
+/// A standalone server `id` as the consensus layer's only member.
+pub fn standalone_member(id: u64) -> Member {
+    Member {
+        id,
+        spec: "127.0.0.1:2888:3888:participant".to_string(),
+        voter: true,
+    }
 }
 
 /// Binds a listening socket on `host:port` (the first address the host resolves to).

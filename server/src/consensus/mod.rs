@@ -23,6 +23,8 @@
 //! - `bootstrap` — a first start: join the existing ensemble, or found a new one.
 //! - `node` — start-up, bootstrap and the [`Consensus`] handle.
 //! - `fuzzing` (feature `fuzzing`) — the peer and log decoders, for the fuzz targets.
+//! - `offline` — a member's storage while no server runs on it: seeded with a state (an import),
+//!   or read back to the state it would start with (an export).
 
 mod bootstrap;
 mod codec;
@@ -35,6 +37,7 @@ mod log_store;
 mod membership;
 mod network;
 mod node;
+pub mod offline;
 mod snapshot_store;
 mod state_machine;
 mod sync_phase;

@@ -17,13 +17,28 @@ use tokio::sync::Mutex;
 
 use super::snapshot_store::SnapshotStore;
 use super::typ::{
-    LogId, Membership, PeerNode, Snapshot, SnapshotMeta, StoredMembership, TypeConfig,
+    Entry, LogId, Membership, PeerNode, Snapshot, SnapshotMeta, StoredMembership, TypeConfig,
 };
 use super::{Member, StateMachine};
 
 /// The zxid of the entry at `log_id`: the term in the high 32 bits, the index in the low 32.
 pub(crate) fn zxid_of(log_id: &LogId) -> i64 {
     ((log_id.leader_id.term << 32) | (log_id.index & 0xffff_ffff)) as i64
+}
+
+/// Applies one committed entry to `app`; the reply for its proposer. Normal entries go to
+/// [`StateMachine::apply`], membership entries to [`StateMachine::apply_membership`], blank ones
+/// only advance the zxid.
+pub(crate) fn apply_entry(app: &dyn StateMachine, entry: &Entry) -> Vec<u8> {
+    let zxid = zxid_of(&entry.log_id);
+    match &entry.payload {
+        EntryPayload::Blank => Vec::new(),
+        EntryPayload::Normal(command) => app.apply(zxid, &command.0),
+        EntryPayload::Membership(membership) => {
+            app.apply_membership(zxid, &members_of(membership));
+            Vec::new()
+        }
+    }
 }
 
 /// Our members as listed in a Raft membership (voters and learners, not the departed), in the
@@ -189,18 +204,10 @@ impl RaftStateMachine<TypeConfig> for StateMachineAdapter {
             {
                 committed_here += 1;
             }
-            let reply = match &entry.payload {
-                EntryPayload::Blank => Vec::new(),
-                EntryPayload::Normal(command) => self.shared.app.apply(zxid, &command.0),
-                EntryPayload::Membership(membership) => {
-                    self.shared
-                        .app
-                        .apply_membership(zxid, &members_of(membership));
-                    applied.membership =
-                        StoredMembership::new(Some(entry.log_id), membership.clone());
-                    Vec::new()
-                }
-            };
+            let reply = apply_entry(self.shared.app.as_ref(), &entry);
+            if let EntryPayload::Membership(membership) = &entry.payload {
+                applied.membership = StoredMembership::new(Some(entry.log_id), membership.clone());
+            }
             applied.last_applied = Some(entry.log_id);
             self.shared.last_zxid.store(zxid, Ordering::Release);
             if let Some(responder) = responder {

@@ -14,7 +14,7 @@
 
 mod command;
 mod sessions;
-mod snapshot;
+pub mod snapshot;
 
 use std::sync::{Mutex, MutexGuard};
 
@@ -111,6 +111,13 @@ impl ZkState {
             pipelines: Pipelines::default(),
             config_files: Mutex::new(ConfigFiles::Queued(Vec::new())),
         }
+    }
+
+    /// A state holding `image` (e.g. one imported from another server's files).
+    pub fn with_image(settings: Settings, image: Image) -> Self {
+        let state = Self::new(settings);
+        state.lock().image = image;
+        state
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {

@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use zk_proto::{Acl, Stat};
 
+use super::NodeKind;
+
 /// The stat fields a node stores; `dataLength` and `numChildren` are derived when a [`Stat`] is built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct NodeStat {
@@ -73,7 +75,8 @@ impl Node {
         self.data.as_ref().map_or(0, Vec::len)
     }
 
-    /// The full wire stat. As Apache's `copyStat`, the cversion shown counts changes of the child list
+    /// The full wire stat. As Apache's `copyStat`, `ephemeralOwner` shows only an ephemeral's
+    /// session (0 for containers and TTL nodes, whose marker stays internal), and the cversion shown counts changes of the child list
     /// from the stored count of creates: every create but those of the present children is taken to have
     /// its delete (`2 * creates - numChildren`, hence -1 for the root and -2 for `/zookeeper` at start).
     pub fn stat(&self) -> Stat {
@@ -89,7 +92,10 @@ impl Node {
                 .wrapping_mul(2)
                 .wrapping_sub(self.children.len() as i32),
             aversion: s.aversion,
-            ephemeral_owner: s.ephemeral_owner,
+            ephemeral_owner: match NodeKind::from_owner(s.ephemeral_owner) {
+                NodeKind::Ephemeral(session) => session,
+                _ => 0,
+            },
             data_length: self.data_len() as i32,
             num_children: self.children.len() as i32,
             pzxid: s.pzxid,

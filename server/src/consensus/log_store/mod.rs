@@ -251,6 +251,14 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 }
 
+/// Writes the vote of a log directory `dir` that holds no log yet (a seeded member, see
+/// `consensus::offline`).
+pub(crate) fn seed_vote(dir: &Path, vote: &Vote) -> io::Result<()> {
+    let segment_dir = dir.join("raft-log");
+    std::fs::create_dir_all(&segment_dir)?;
+    Meta::new(&segment_dir).save_vote(vote)
+}
+
 /// Runs blocking file I/O off the async threads.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> io::Result<T> + Send + 'static,
