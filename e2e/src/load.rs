@@ -28,12 +28,37 @@ const RETRY_LIMIT: Duration = Duration::from_secs(60);
 pub struct LoadReport {
     /// Indices of the writes the ensemble acknowledged (znode `w-<index>` holding the index).
     pub acknowledged: Vec<u64>,
+    /// When each of those writes was acknowledged, in the same order.
+    pub acknowledged_at: Vec<Instant>,
     /// Reads that returned the written data.
     pub reads: u64,
     /// Requests retried after `ConnectionLoss`.
     pub connection_losses: u64,
     /// Every other failure, with the request it hit.
     pub failures: Vec<String>,
+}
+
+impl LoadReport {
+    /// The longest pause between two acknowledged writes in a row among those whose second write was
+    /// acknowledged in `(from, to]`: how long writes stalled then (each pause includes a read and the pace).
+    pub fn longest_pause(&self, from: Instant, to: Instant) -> Option<Duration> {
+        self.acknowledged_at
+            .windows(2)
+            .filter(|pair| pair[1] > from && pair[1] <= to)
+            .map(|pair| pair[1] - pair[0])
+            .max()
+    }
+
+    /// The median pause between two acknowledged writes in a row: the load's pace when nothing stalls it.
+    pub fn median_pause(&self) -> Option<Duration> {
+        let mut pauses: Vec<Duration> = self
+            .acknowledged_at
+            .windows(2)
+            .map(|pair| pair[1] - pair[0])
+            .collect();
+        pauses.sort();
+        pauses.get(pauses.len() / 2).copied()
+    }
 }
 
 /// A running load; [`ClientLoad::stop`] ends it and returns its report.
@@ -138,6 +163,7 @@ async fn run(
         match write(&client, &mut report, &path, &data).await {
             Outcome::Done(()) => {
                 report.acknowledged.push(i);
+                report.acknowledged_at.push(Instant::now());
                 acknowledged.store(report.acknowledged.len(), Ordering::Relaxed);
             }
             Outcome::Failed(e) => {
