@@ -32,6 +32,14 @@ pub fn retagged_image(flavour: ServerFlavour) -> &'static str {
     }
 }
 
+/// An image of `flavour`'s server under a tag that is not there: a member pod given it never starts.
+pub fn missing_image(flavour: ServerFlavour) -> &'static str {
+    match flavour {
+        ServerFlavour::Apache => "zkops.local/zookeeper:missing",
+        ServerFlavour::Native => "zkops.local/zk-server:missing",
+    }
+}
+
 /// Label of the namespaces the scenarios create.
 const NAMESPACE_LABEL: &str = "zkops.dev/e2e";
 

@@ -1,7 +1,7 @@
 //! End-to-end scenarios on a real cluster: the operator installed by its Helm chart grows and shrinks
 //! ensembles by reconfig without restarting a member. Every scenario runs with both flavours: Apache ZooKeeper
 //! members and this project's zk-server members (`flavour: Native`, the default). Scenarios a and b run one
-//! flavour a test, under client load; d, f, c, e and g run the two flavours side by side, each in a namespace
+//! flavour a test, under client load; d, f, c, e, h and g run the two flavours side by side, each in a namespace
 //! of its own (`e2e-<scenario>` and `e2e-<scenario>-native`), so that their waits overlap.
 //!
 //! Run with `scripts/e2e.sh` (or `cargo test -p zk-e2e -- --test-threads=1` against a cluster with the images
@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use kube::api::ListParams;
 use kube::{Client, ResourceExt};
 use zk_e2e::command::kubectl;
-use zk_e2e::ensemble::{Ensemble, condition_true, delete_all, retagged_image};
+use zk_e2e::ensemble::{Ensemble, condition_true, delete_all, missing_image, retagged_image};
 use zk_e2e::freeze::signal_member;
 use zk_e2e::load::{self, ClientLoad, LoadReport};
 use zk_e2e::pods::{assert_untouched, kept};
@@ -22,7 +22,7 @@ use zk_e2e::wait::{self, Poll};
 use zk_e2e::zookeeper::{read_config, read_data};
 use zk_e2e::{Error, Result, operator};
 use zk_operator::resources::meta::{CREDENTIALS_ANNOTATION, selector_string};
-use zk_operator::types::{ConditionType, ServerFlavour};
+use zk_operator::types::{ConditionStatus, ConditionType, ServerFlavour};
 use zookeeper_client::{Acls, CreateMode};
 
 /// Time for a fresh ensemble to become Ready.
@@ -820,7 +820,72 @@ async fn s6_ab_native_create_and_scale_under_client_load_restarts_nobody() -> Re
 /// longest pause between acknowledged writes during each member's restart is reported. For each flavour.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s6_h_image_change_rolls_every_member_under_client_load() -> Result<()> {
-    both_flavours("h", "Delete", image_change_rolls_every_member).await
+    both_flavours("h", "Delete", |ensemble| async {
+        let ensemble = image_change_rolls_every_member(ensemble).await?;
+        a_member_that_does_not_start_stops_the_roll(ensemble).await
+    })
+    .await
+}
+
+/// Sets an image that is not there on the settled `ensemble`: the first member restarted never starts, and once
+/// the start-up bound has passed the ensemble reports Degraded (`MemberNotStarted`) with a Warning Event while
+/// the other members keep their pods. Setting the working image back replaces that member, the ensemble
+/// settles, and the other members still have the same pods.
+async fn a_member_that_does_not_start_stops_the_roll(ensemble: Ensemble) -> Result<Ensemble> {
+    let name = ensemble.name().to_string();
+    let before = ensemble.member_pods().await?;
+    let warnings_before = ensemble.warning_events().await?.len();
+    let start = Instant::now();
+    ensemble
+        .set_image(missing_image(ensemble.flavour()))
+        .await?;
+    let warnings = wait::until(
+        "Degraded (MemberNotStarted) and a Warning Event for a member that does not start",
+        operator::MEMBER_START_TIMEOUT + Duration::from_secs(90),
+        || async {
+            let status = ensemble.status().await?;
+            let warnings = ensemble.warning_events().await?;
+            let not_started = status.conditions.iter().any(|c| {
+                c.type_ == ConditionType::Degraded
+                    && c.status == ConditionStatus::True
+                    && c.reason == "MemberNotStarted"
+            });
+            Ok(if not_started && warnings.len() > warnings_before {
+                Poll::Done(warnings[warnings_before..].to_vec())
+            } else {
+                Poll::Pending(format!("conditions {:?}", status.conditions))
+            })
+        },
+        || ensemble.report(),
+    )
+    .await?;
+    println!(
+        "{name}: a member that does not start stopped the roll after {:.1?}: {warnings:?}",
+        start.elapsed()
+    );
+    let stopped = ensemble.member_pods().await?;
+    let kept: Vec<String> = before
+        .iter()
+        .filter(|(pod, state)| stopped.get(*pod).is_some_and(|now| now.uid == state.uid))
+        .map(|(pod, _)| pod.clone())
+        .collect();
+    ensure(
+        &ensemble,
+        kept.len() == 2,
+        format!("the roll went past the member that did not start: {before:?} -> {stopped:?}"),
+    )
+    .await?;
+    let start = Instant::now();
+    ensemble
+        .set_image(retagged_image(ensemble.flavour()))
+        .await?;
+    ensemble.wait_settled(3, SCALE_TIMEOUT).await?;
+    println!(
+        "{name}: the working image set back, settled in {:.1?}",
+        start.elapsed()
+    );
+    assert_untouched(&before, &ensemble.member_pods().await?, &kept)?;
+    Ok(ensemble)
 }
 
 /// Sets the settled 3-member `ensemble`'s image to [`retagged_image`] under client load and waits until it

@@ -14,7 +14,8 @@
 //! 5. Nothing below happens unless every voter is up, synced (in the broadcast phase, as `mntr`'s
 //!    `zk_peer_state` reports it), and there is one leader. A voter whose pod started less than the start-up
 //!    bound ago and is still starting or synchronizing (e.g. during a rolling restart) is waited for; past the
-//!    bound, or after a failure, it is a blocker, which stops a roll. Voters started with a super credential the
+//!    bound, or after a failure, it is a blocker, which stops a roll, unless its pod is built from an outdated
+//!    spec: then it is restarted from the current one (how a change that broke it is undone). Voters started with a super credential the
 //!    Secret no longer holds are restarted first, followers first, the leader last: a reconfig needs the leader
 //!    to know the current one.
 //! 6. One member at a time: a joiner is added by reconfig once caught up; otherwise the lowest free id whose
@@ -364,7 +365,12 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Step {
     for &id in &voters {
         let p = pod(id).expect("voters without pods were handled above");
         if !p.running {
-            return not_running(id, p);
+            return match not_running(id, p) {
+                // A member that serves nobody loses nothing by a restart, and one from a spec that has
+                // changed since (a broken image fixed) comes back from the new one.
+                Step::Blocked(_) if !p.up_to_date => Step::RestartMember { id },
+                step => step,
+            };
         }
         if !p.synced {
             return if p.within_start_bound {

@@ -463,6 +463,34 @@ fn table() {
             Step::Blocked(Blocker::MemberDown(3)),
         ),
         (
+            "a member that never started is replaced once its spec changes again (a broken image undone)",
+            native(3),
+            three().pod(3, |p| {
+                just_started(p);
+                p.within_start_bound = false;
+                p.up_to_date = false;
+            }),
+            Step::RestartMember { id: 3 },
+        ),
+        (
+            "a crash-looping member from an outdated spec is replaced",
+            native(3),
+            three().pod(3, |p| {
+                p.running = false;
+                p.up_to_date = false;
+            }),
+            Step::RestartMember { id: 3 },
+        ),
+        (
+            "a member from an outdated spec still starting within the bound is waited for",
+            native(3),
+            three().pod(3, |p| {
+                just_started(p);
+                p.up_to_date = false;
+            }),
+            Step::Wait(Wait::MemberStarting(3)),
+        ),
+        (
             "zk-server: the leader hands over before it restarts",
             native(3),
             World::ensemble(&[1, 2, 3], 2).pod(2, |p| p.up_to_date = false),
