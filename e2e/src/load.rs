@@ -34,6 +34,8 @@ pub struct LoadReport {
     pub reads: u64,
     /// Requests retried after `ConnectionLoss`.
     pub connection_losses: u64,
+    /// When each of those connection losses was seen.
+    pub connection_lost_at: Vec<Instant>,
     /// Every other failure, with the request it hit.
     pub failures: Vec<String>,
 }
@@ -47,6 +49,15 @@ impl LoadReport {
             .filter(|pair| pair[1] > from && pair[1] <= to)
             .map(|pair| pair[1] - pair[0])
             .max()
+    }
+
+    /// How many connection losses the load saw in `(from, to]`: each adds a reconnect and the retry pause
+    /// (200 ms) to the pause it falls in.
+    pub fn connection_losses_between(&self, from: Instant, to: Instant) -> usize {
+        self.connection_lost_at
+            .iter()
+            .filter(|&&at| at > from && at <= to)
+            .count()
     }
 
     /// The median pause between two acknowledged writes in a row: the load's pace when nothing stalls it.
@@ -100,6 +111,7 @@ where
             Ok(value) => return Outcome::Done(value),
             Err(e) if connection_lost(&e) && start.elapsed() < RETRY_LIMIT => {
                 report.connection_losses += 1;
+                report.connection_lost_at.push(Instant::now());
                 tokio::time::sleep(RETRY_PAUSE).await;
             }
             Err(e) => return Outcome::Failed(format!("{what}: {e}")),

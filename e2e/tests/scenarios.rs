@@ -915,7 +915,11 @@ async fn image_change_rolls_every_member(ensemble: Ensemble) -> Result<Ensemble>
         .into_iter()
         .map(|(member, from, to)| {
             let pause = report.longest_pause(from, to).unwrap_or_default();
-            format!("{member} {:.0} ms", pause.as_secs_f64() * 1000.0)
+            format!(
+                "{member} {:.0} ms ({} connection losses)",
+                pause.as_secs_f64() * 1000.0,
+                report.connection_losses_between(from, to)
+            )
         })
         .collect();
     println!(
