@@ -1,5 +1,5 @@
-//! A rolling restart watched from outside: which pods each member went through and when each member's new
-//! pod became Ready, polled while the roll runs. Member pods keep their names, so a member is its pod name.
+//! A rolling restart watched from outside: which pods each member went through, when each member's pod before
+//! the roll went and when its new pod became Ready, polled while the roll runs. Member pods keep their names, so a member is its pod name.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -25,6 +25,8 @@ pub struct RollRecord {
     pub stopped: Instant,
     /// Every pod UID seen for each member, in the order seen; the first is the pod before the roll.
     pub uids: BTreeMap<String, Vec<String>>,
+    /// When each member's pod before the roll was first seen deleted (being deleted, gone or replaced).
+    pub gone: BTreeMap<String, Instant>,
     /// When each member's first pod other than its pod before the roll was first seen Ready.
     pub back: BTreeMap<String, Instant>,
 }
@@ -38,23 +40,23 @@ impl RollRecord {
         order.into_iter().map(|(_, name)| name.clone()).collect()
     }
 
-    /// Each member's share of the roll, in the order they came back: from the moment the member before it was
-    /// back (the start, for the first) to the moment it was back itself (the end of the watch, for the last,
-    /// so that what follows its return counts too). A hand-over before a member restarts falls in its share.
-    pub fn windows(&self) -> Vec<(String, Instant, Instant)> {
-        let order = self.order();
-        let mut from = self.started;
-        let mut windows = Vec::new();
-        for (i, name) in order.iter().enumerate() {
-            let to = if i + 1 == order.len() {
-                self.stopped
-            } else {
-                self.back[name]
-            };
-            windows.push((name.clone(), from, to));
-            from = to;
-        }
-        windows
+    /// Each member's restart, in the order the members went: from `lead_in` before its pod before the roll
+    /// went (so that a hand-over of leadership just before counts) to the moment its new pod was Ready (the end
+    /// of the watch, if it never was).
+    pub fn restarts(&self, lead_in: Duration) -> Vec<(String, Instant, Instant)> {
+        let mut gone: Vec<(&Instant, &String)> =
+            self.gone.iter().map(|(name, at)| (at, name)).collect();
+        gone.sort();
+        gone.into_iter()
+            .map(|(&at, name)| {
+                let from = at
+                    .checked_sub(lead_in)
+                    .unwrap_or(self.started)
+                    .max(self.started);
+                let to = self.back.get(name).copied().unwrap_or(self.stopped);
+                (name.clone(), from, to)
+            })
+            .collect()
     }
 }
 
@@ -65,6 +67,11 @@ pub struct RollWatch {
 }
 
 fn record(record: &mut RollRecord, pods: &Snapshot, now: Instant) {
+    for (name, uids) in &record.uids {
+        if pods.get(name).map(|pod| &pod.uid) != uids.first() {
+            record.gone.entry(name.clone()).or_insert(now);
+        }
+    }
     for (name, pod) in pods {
         let uids = record.uids.entry(name.clone()).or_default();
         if uids.last() != Some(&pod.uid) {
@@ -84,6 +91,7 @@ impl RollWatch {
             started,
             stopped: started,
             uids: BTreeMap::new(),
+            gone: BTreeMap::new(),
             back: BTreeMap::new(),
         };
         record(&mut first, &snapshot(&pods, &selector).await?, started);

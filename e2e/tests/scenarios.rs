@@ -37,6 +37,10 @@ const DEGRADED_HOLD: Duration = Duration::from_secs(12);
 /// Time for the stopped members' pods to turn NotReady (readiness probe: 3 failures, 5 s apart).
 const NOT_READY_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How long before a member's pod goes scenario h starts looking at write pauses for it: the operator hands a
+/// zk-server leader's leadership over a reconcile (a requeue of 2 s) before it deletes the pod.
+const HAND_OVER_LEAD_IN: Duration = Duration::from_secs(4);
+
 /// The two flavours, in the order their results are reported.
 const FLAVOURS: [ServerFlavour; 2] = [ServerFlavour::Apache, ServerFlavour::Native];
 
@@ -911,7 +915,7 @@ async fn image_change_rolls_every_member(ensemble: Ensemble) -> Result<Ensemble>
 
     let median = report.median_pause().unwrap_or_default();
     let pauses: Vec<String> = roll
-        .windows()
+        .restarts(HAND_OVER_LEAD_IN)
         .into_iter()
         .map(|(member, from, to)| {
             let pause = report.longest_pause(from, to).unwrap_or_default();
@@ -922,12 +926,17 @@ async fn image_change_rolls_every_member(ensemble: Ensemble) -> Result<Ensemble>
             )
         })
         .collect();
+    let longest = report
+        .longest_pause(roll.started, roll.stopped)
+        .unwrap_or_default();
     println!(
         "{name}: image set to {image}, every member restarted in {took:.1?}; back in the order {:?} \
-         (leader before: {leader}); longest pause between acknowledged writes while each member restarted: {} \
-         (median pause {:.0} ms)",
+         (leader before: {leader}); longest pause between acknowledged writes from {}s before each member's \
+         pod went until its new pod was Ready: {}; in the whole roll {:.0} ms (median pause {:.0} ms)",
         roll.order(),
+        HAND_OVER_LEAD_IN.as_secs(),
         pauses.join(", "),
+        longest.as_secs_f64() * 1000.0,
         median.as_secs_f64() * 1000.0
     );
     let warnings = ensemble.warning_events().await?;
