@@ -17,7 +17,7 @@
 //!    bound, or after a failure, it is a blocker, which stops a roll, unless its pod is built from an outdated
 //!    spec: then it is restarted from the current one (how a change that broke it is undone). Voters started with a super credential the
 //!    Secret no longer holds are restarted first, followers first, the leader last: a reconfig needs the leader
-//!    to know the current one.
+//!    to know the current one. A restart also waits until every voter's pod is Ready.
 //! 6. One member at a time: a joiner is added by reconfig once caught up; otherwise the lowest free id whose
 //!    volume is not a released one gets a new member; otherwise the highest-id follower is removed.
 //! 7. Members built from an outdated pod spec are restarted one at a time, followers first, the leader last.
@@ -62,8 +62,10 @@ pub enum Role {
 pub struct PodView {
     /// The pod is being deleted.
     pub terminating: bool,
-    /// The server answers its health endpoint.
+    /// The server answers its health endpoint or `mntr`.
     pub running: bool,
+    /// The pod is Ready (its readiness probe passes, so the client Service routes to it).
+    pub ready: bool,
     /// Not running yet, and its container has never restarted: a fresh start, not a failure.
     pub starting: bool,
     /// Created less than the start-up bound ago: the time a (re)started member has to run and sync.
@@ -386,12 +388,21 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Step {
     let Some(leader) = leader else {
         return Step::Blocked(Blocker::NoLeader);
     };
-    let restart = |id: u32| {
-        if id == leader && desired.leader_transfer && voters.len() > 1 {
-            Step::TransferLeadership { id }
-        } else {
-            Step::RestartMember { id }
+    // A restart waits until every voter's pod is Ready, the one restarted before it included: a server
+    // answers `mntr` in sync a moment before its readiness probe passes and the client Service routes to it.
+    let unready = voters
+        .iter()
+        .copied()
+        .find(|&id| pod(id).is_some_and(|p| !p.ready));
+    let restart = |id: u32| match unready {
+        Some(other) if pod(other).is_some_and(|p| p.within_start_bound) => {
+            Step::Wait(Wait::MemberStarting(other))
         }
+        Some(other) => Step::Blocked(Blocker::MemberNotStarted(other)),
+        None if id == leader && desired.leader_transfer && voters.len() > 1 => {
+            Step::TransferLeadership { id }
+        }
+        None => Step::RestartMember { id },
     };
     if let Some(id) =
         restart_order(&voters, leader).find(|&id| pod(id).is_some_and(|p| !p.credentials_current))

@@ -192,6 +192,7 @@ pub(super) async fn observe(
             terminating: pod.metadata.deletion_timestamp.is_some(),
             // Ready (the AdminServer answers) or answering `mntr`: either shows the server runs.
             running: is_ready(pod) || state.is_some(),
+            ready: is_ready(pod),
             starting: state.is_none() && is_starting(pod),
             within_start_bound: within(pod, ctx.settings.member_start_timeout),
             role: state.map(|s| s.role),

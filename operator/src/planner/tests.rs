@@ -24,6 +24,7 @@ fn healthy(role: Role) -> PodView {
     PodView {
         terminating: false,
         running: true,
+        ready: true,
         starting: false,
         within_start_bound: false,
         role: Some(role),
@@ -159,6 +160,7 @@ fn retain(replicas: u32) -> Desired {
 /// A member pod that started moments ago and is not running yet.
 fn just_started(p: &mut PodView) {
     p.running = false;
+    p.ready = false;
     p.starting = true;
     p.within_start_bound = true;
     p.synced = false;
@@ -436,6 +438,23 @@ fn table() {
                 p.within_start_bound = true;
             }),
             Step::Wait(Wait::MemberSyncing(3)),
+        ),
+        (
+            "a restarted member in sync waits for its pod to be Ready before the next restart",
+            native(3),
+            three().pod(1, |p| p.up_to_date = false).pod(3, |p| {
+                p.ready = false;
+                p.within_start_bound = true;
+            }),
+            Step::Wait(Wait::MemberStarting(3)),
+        ),
+        (
+            "a restarted member never Ready within the start-up bound stops the roll",
+            native(3),
+            three()
+                .pod(1, |p| p.up_to_date = false)
+                .pod(3, |p| p.ready = false),
+            Step::Blocked(Blocker::MemberNotStarted(3)),
         ),
         (
             "a restarted member not in sync within the start-up bound stops the roll",
@@ -716,11 +735,17 @@ fn roll(desired: Desired, leader: u32) -> Vec<Step> {
                 world.0.members.get_mut(&id).unwrap().pod = Some(healthy(Role::Follower));
                 world.pod(id, just_started)
             }
-            Step::Wait(Wait::MemberStarting(id)) => world.pod(id, |p| {
-                p.running = true;
-                p.starting = false;
-                reported(p, SYNCHRONIZING);
-            }),
+            // A server answers (in synchronization), then syncs, then its readiness probe passes.
+            Step::Wait(Wait::MemberStarting(id))
+                if !world.0.members[&id].pod.as_ref().unwrap().running =>
+            {
+                world.pod(id, |p| {
+                    p.running = true;
+                    p.starting = false;
+                    reported(p, SYNCHRONIZING);
+                })
+            }
+            Step::Wait(Wait::MemberStarting(id)) => world.pod(id, |p| p.ready = true),
             Step::Wait(Wait::MemberSyncing(id)) => world.pod(id, |p| reported(p, BROADCASTING)),
             other => panic!("unexpected step {other:?} after {taken:?}"),
         };
