@@ -15,9 +15,10 @@
 //!    `zk_peer_state` reports it), and there is one leader. A voter whose pod started less than the start-up
 //!    bound ago and is still starting or synchronizing (e.g. during a rolling restart) is waited for; past the
 //!    bound, or after a failure, it is a blocker, which stops a roll, unless its pod is built from an outdated
-//!    spec: then it is restarted from the current one (how a change that broke it is undone). Voters started with a super credential the
-//!    Secret no longer holds are restarted first, followers first, the leader last: a reconfig needs the leader
-//!    to know the current one. A restart also waits until every voter's pod is Ready.
+//!    spec: then it is restarted from the current one (how a change that broke it is undone). Voters started
+//!    with a super credential the Secret no longer holds are restarted first, followers first, the leader
+//!    last: a reconfig needs the leader to know the current one. A restart also waits until every voter's pod
+//!    is Ready.
 //! 6. One member at a time: a joiner is added by reconfig once caught up; otherwise the lowest free id whose
 //!    volume is not a released one gets a new member; otherwise the highest-id follower is removed.
 //! 7. Members built from an outdated pod spec are restarted one at a time, followers first, the leader last.

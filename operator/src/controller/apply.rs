@@ -106,7 +106,7 @@ async fn hand_over(zk: &ZkEnsemble, ctx: &Context, obs: &Observation, id: u32) -
         obs.pods
             .get(&member)
             .and_then(|pod| pod_address(pod, port))
-            .ok_or(ZkError::Timeout("waiting for a member's pod address"))
+            .ok_or(ZkError::NoAddress(member))
     };
     let started = Instant::now();
     let leader = leader_transfer(&address(id, ADMIN_PORT)?, id).await?;

@@ -2,6 +2,7 @@
 //! configuration from the ensemble itself.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use kube::api::ListParams;
@@ -98,7 +99,7 @@ fn is_starting(pod: &Pod) -> bool {
 }
 
 /// Whether `pod` was created less than `bound` ago (a pod without a creation time counts as new).
-fn within(pod: &Pod, bound: std::time::Duration) -> bool {
+fn within(pod: &Pod, bound: Duration) -> bool {
     pod.metadata
         .creation_timestamp
         .as_ref()

@@ -29,6 +29,9 @@ pub enum ZkError {
     /// A socket error in a four-letter-word or AdminServer exchange.
     #[error("socket: {0}")]
     Io(#[from] std::io::Error),
+    /// A member's pod has no IP address to reach its server at.
+    #[error("member {0} has no pod address")]
+    NoAddress(u32),
     /// An HTTP exchange with a member's AdminServer failed.
     #[error("AdminServer: {0}")]
     Http(hyper::Error),
@@ -62,6 +65,7 @@ impl ZkError {
             ZkError::Timeout(_) => "timeout",
             ZkError::Client { .. } => "client",
             ZkError::Io(_) => "io",
+            ZkError::NoAddress(_) => "no_address",
             ZkError::Http(_) => "http",
             ZkError::Admin { .. } => "admin",
             ZkError::Config(_) => "config",
