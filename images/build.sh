@@ -9,10 +9,13 @@
 #   zkops.local/debian:bookworm      debootstrap minbase root (the base layer)
 #   zkops.local/pause:3.10           static pod sandbox binary
 #   zkops.local/zookeeper:3.8.0      Apache ZooKeeper from Debian's package,
-#                                    official image layout (/conf /data /datalog /logs)
+#                                    official image layout (/conf /data /datalog /logs),
+#                                    also tagged 3.8.0-rolled
 #   zkops.local/zk-server:dev        target/release/zk-server on the base, also
 #   zkops.local/zk-server:<version>  tagged with the workspace version: the operator's
-#                                    default image of Native members
+#                                    default image of Native members, and rolled
+# The -rolled/rolled tags name the same images: e2e scenario h changes a running
+# ensemble's image to them, which rolls every member onto the same server.
 #   zkops.local/zk-operator:dev      target/release/zk-operator on the base
 #                                    (target/debug/ with ZK_IMAGE_PROFILE=debug)
 #   zkops.local/coredns:1.14.7       the cluster's CoreDNS (static binary)
@@ -33,10 +36,10 @@ APP_UID=65532
 
 PAUSE_REF="$IMAGE_PREFIX/pause:3.10"
 BASE_REF="$IMAGE_PREFIX/debian:$DEBIAN_SUITE"
-ZOOKEEPER_REF="$IMAGE_PREFIX/zookeeper:3.8.0"
+ZOOKEEPER_REF="$IMAGE_PREFIX/zookeeper:3.8.0 $IMAGE_PREFIX/zookeeper:3.8.0-rolled"
 # The workspace version, which the operator's default Native image carries as its tag.
 VERSION="$(sed -n 's/^version = "\(.*\)"$/\1/p' "$REPO_DIR/Cargo.toml" | head -n 1)"
-ZK_SERVER_REF="$IMAGE_PREFIX/zk-server:dev $IMAGE_PREFIX/zk-server:$VERSION"
+ZK_SERVER_REF="$IMAGE_PREFIX/zk-server:dev $IMAGE_PREFIX/zk-server:$VERSION $IMAGE_PREFIX/zk-server:rolled"
 ZK_OPERATOR_REF="$IMAGE_PREFIX/zk-operator:dev"
 COREDNS_REF="$IMAGE_PREFIX/coredns:1.14.7"
 # Where the cluster's binaries are cached (see e2e/cluster/lib/build.sh).
@@ -164,7 +167,7 @@ EOF
 	layer="$(app_layer zookeeper "$script" "$stage")"
 	rm -rf "$stage"
 	local out="$IMAGES_CACHE/zookeeper.tar"
-	if [[ ! -f "$out" || "$out" -ot "$layer" ]]; then
+	if [[ ! -f "$out" || "$out" -ot "$layer" ]] || ! archive_has_refs "$out" "$ZOOKEEPER_REF"; then
 		local cfg
 		cfg="$(printf '{"User":"%s:%s","Env":["PATH=/usr/share/zookeeper/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","ZOO_CONF_DIR=/conf","ZOO_DATA_DIR=/data","ZOO_DATA_LOG_DIR=/datalog","ZOO_LOG_DIR=/logs"],"Entrypoint":["/docker-entrypoint.sh"],"Cmd":["zkServer.sh","start-foreground"],"WorkingDir":"/","ExposedPorts":{"2181/tcp":{},"2888/tcp":{},"3888/tcp":{},"8080/tcp":{}},"Volumes":{"/data":{},"/datalog":{},"/logs":{}}}' "$ZK_UID" "$ZK_UID")"
 		write_archive "$out" "$ZOOKEEPER_REF" "$cfg" "$BASE_LAYER" "$layer"

@@ -23,6 +23,23 @@ use crate::{Error, Result, diagnostics};
 /// Image of Apache ZooKeeper members: `images/build.sh zookeeper`, preloaded in the cluster.
 pub const APACHE_IMAGE: &str = "zkops.local/zookeeper:3.8.0";
 
+/// The same images as [`APACHE_IMAGE`] and the Native default under a second tag (`images/build.sh` adds it), so
+/// that a change of the member image rolls every member onto the same server.
+pub fn retagged_image(flavour: ServerFlavour) -> &'static str {
+    match flavour {
+        ServerFlavour::Apache => "zkops.local/zookeeper:3.8.0-rolled",
+        ServerFlavour::Native => "zkops.local/zk-server:rolled",
+    }
+}
+
+/// An image of `flavour`'s server under a tag that is not there: a member pod given it never starts.
+pub fn missing_image(flavour: ServerFlavour) -> &'static str {
+    match flavour {
+        ServerFlavour::Apache => "zkops.local/zookeeper:missing",
+        ServerFlavour::Native => "zkops.local/zk-server:missing",
+    }
+}
+
 /// Label of the namespaces the scenarios create.
 const NAMESPACE_LABEL: &str = "zkops.dev/e2e";
 
@@ -229,6 +246,21 @@ impl Ensemble {
         Ok(credentials_fingerprint(&digest))
     }
 
+    /// The flavour of its members.
+    pub fn flavour(&self) -> ServerFlavour {
+        self.manifest.spec.flavour
+    }
+
+    /// Sets `spec.image`, as a user editing the manifest would.
+    pub async fn set_image(&self, image: &str) -> Result<()> {
+        let patch = serde_json::json!({"spec": {"image": image}});
+        self.api
+            .patch(self.name(), &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .map_err(kube_err("set the member image"))?;
+        Ok(())
+    }
+
     /// `kubectl scale zkensemble/<name> --replicas=<n>`, through the scale subresource.
     pub async fn scale(&self, replicas: i32) -> Result<()> {
         let target = format!("--replicas={replicas}");
@@ -239,10 +271,24 @@ impl Ensemble {
 
     /// Warning Events about the ensemble, as `reason: message`.
     pub async fn warning_events(&self) -> Result<Vec<String>> {
+        self.event_lines("type=Warning", "{.reason}: {.message}")
+            .await
+    }
+
+    /// Events about the ensemble with `reason`, as their messages.
+    pub async fn events(&self, reason: &str) -> Result<Vec<String>> {
+        self.event_lines(&format!("reason={reason}"), "{.message}")
+            .await
+    }
+
+    /// One line per Event about the ensemble that matches the field selector `filter`, printed by the
+    /// JSONPath `template`.
+    async fn event_lines(&self, filter: &str, template: &str) -> Result<Vec<String>> {
         let selector = format!(
-            "type=Warning,involvedObject.kind=ZkEnsemble,involvedObject.name={}",
+            "{filter},involvedObject.kind=ZkEnsemble,involvedObject.name={}",
             self.name()
         );
+        let jsonpath = format!("jsonpath={{range .items[*]}}{template}{{\"\\n\"}}{{end}}");
         let out = kubectl(&[
             "get",
             "events",
@@ -251,7 +297,7 @@ impl Ensemble {
             "--field-selector",
             &selector,
             "-o",
-            "jsonpath={range .items[*]}{.reason}: {.message}{\"\\n\"}{end}",
+            &jsonpath,
         ])
         .await?;
         Ok(out.lines().map(str::to_string).collect())

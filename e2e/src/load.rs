@@ -28,12 +28,48 @@ const RETRY_LIMIT: Duration = Duration::from_secs(60);
 pub struct LoadReport {
     /// Indices of the writes the ensemble acknowledged (znode `w-<index>` holding the index).
     pub acknowledged: Vec<u64>,
+    /// When each of those writes was acknowledged, in the same order.
+    pub acknowledged_at: Vec<Instant>,
     /// Reads that returned the written data.
     pub reads: u64,
     /// Requests retried after `ConnectionLoss`.
     pub connection_losses: u64,
+    /// When each of those connection losses was seen.
+    pub connection_lost_at: Vec<Instant>,
     /// Every other failure, with the request it hit.
     pub failures: Vec<String>,
+}
+
+impl LoadReport {
+    /// The longest pause between two acknowledged writes in a row among those whose second write was
+    /// acknowledged in `(from, to]`: how long writes stalled then (each pause includes a read and the pace).
+    pub fn longest_pause(&self, from: Instant, to: Instant) -> Option<Duration> {
+        self.acknowledged_at
+            .windows(2)
+            .filter(|pair| pair[1] > from && pair[1] <= to)
+            .map(|pair| pair[1] - pair[0])
+            .max()
+    }
+
+    /// How many connection losses the load saw in `(from, to]`: each adds a reconnect and the retry pause
+    /// (200 ms) to the pause it falls in.
+    pub fn connection_losses_between(&self, from: Instant, to: Instant) -> usize {
+        self.connection_lost_at
+            .iter()
+            .filter(|&&at| at > from && at <= to)
+            .count()
+    }
+
+    /// The median pause between two acknowledged writes in a row: the load's pace when nothing stalls it.
+    pub fn median_pause(&self) -> Option<Duration> {
+        let mut pauses: Vec<Duration> = self
+            .acknowledged_at
+            .windows(2)
+            .map(|pair| pair[1] - pair[0])
+            .collect();
+        pauses.sort();
+        pauses.get(pauses.len() / 2).copied()
+    }
 }
 
 /// A running load; [`ClientLoad::stop`] ends it and returns its report.
@@ -75,6 +111,7 @@ where
             Ok(value) => return Outcome::Done(value),
             Err(e) if connection_lost(&e) && start.elapsed() < RETRY_LIMIT => {
                 report.connection_losses += 1;
+                report.connection_lost_at.push(Instant::now());
                 tokio::time::sleep(RETRY_PAUSE).await;
             }
             Err(e) => return Outcome::Failed(format!("{what}: {e}")),
@@ -138,6 +175,7 @@ async fn run(
         match write(&client, &mut report, &path, &data).await {
             Outcome::Done(()) => {
                 report.acknowledged.push(i);
+                report.acknowledged_at.push(Instant::now());
                 acknowledged.store(report.acknowledged.len(), Ordering::Relaxed);
             }
             Outcome::Failed(e) => {

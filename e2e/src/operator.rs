@@ -11,8 +11,17 @@ pub const NAMESPACE: &str = "zk-operator";
 /// Label selector of the operator's pods.
 pub const POD_SELECTOR: &str = "app.kubernetes.io/name=zk-operator";
 
-/// Chart values every install uses: the preloaded image is never pulled.
-const VALUES: &[&str] = &["--set", "image.pullPolicy=Never"];
+/// Chart values every install uses: the preloaded image is never pulled, and a member has one minute to start
+/// and sync before it blocks the ensemble (scenario h waits that long for a member that never starts).
+const VALUES: &[&str] = &[
+    "--set",
+    "image.pullPolicy=Never",
+    "--set",
+    "memberStartTimeoutSeconds=60",
+];
+
+/// The start-up bound those values give members.
+pub const MEMBER_START_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 fn chart() -> String {
     repo_root()

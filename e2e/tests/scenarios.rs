@@ -1,7 +1,7 @@
 //! End-to-end scenarios on a real cluster: the operator installed by its Helm chart grows and shrinks
 //! ensembles by reconfig without restarting a member. Every scenario runs with both flavours: Apache ZooKeeper
 //! members and this project's zk-server members (`flavour: Native`, the default). Scenarios a and b run one
-//! flavour a test, under client load; d, f, c, e and g run the two flavours side by side, each in a namespace
+//! flavour a test, under client load; d, f, c, e, h and g run the two flavours side by side, each in a namespace
 //! of its own (`e2e-<scenario>` and `e2e-<scenario>-native`), so that their waits overlap.
 //!
 //! Run with `scripts/e2e.sh` (or `cargo test -p zk-e2e -- --test-threads=1` against a cluster with the images
@@ -13,15 +13,16 @@ use std::time::{Duration, Instant};
 use kube::api::ListParams;
 use kube::{Client, ResourceExt};
 use zk_e2e::command::kubectl;
-use zk_e2e::ensemble::{Ensemble, condition_true, delete_all};
+use zk_e2e::ensemble::{Ensemble, condition_true, delete_all, missing_image, retagged_image};
 use zk_e2e::freeze::signal_member;
-use zk_e2e::load::{self, ClientLoad};
+use zk_e2e::load::{self, ClientLoad, LoadReport};
 use zk_e2e::pods::{assert_untouched, kept};
+use zk_e2e::roll::RollWatch;
 use zk_e2e::wait::{self, Poll};
 use zk_e2e::zookeeper::{read_config, read_data};
 use zk_e2e::{Error, Result, operator};
 use zk_operator::resources::meta::{CREDENTIALS_ANNOTATION, selector_string};
-use zk_operator::types::{ConditionType, ServerFlavour};
+use zk_operator::types::{ConditionStatus, ConditionType, ServerFlavour};
 use zookeeper_client::{Acls, CreateMode};
 
 /// Time for a fresh ensemble to become Ready.
@@ -35,6 +36,10 @@ const LOAD_PROGRESS: usize = 25;
 const DEGRADED_HOLD: Duration = Duration::from_secs(12);
 /// Time for the stopped members' pods to turn NotReady (readiness probe: 3 failures, 5 s apart).
 const NOT_READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long before a member's pod goes scenario h starts looking at write pauses for it: the operator hands a
+/// zk-server leader's leadership over a reconcile (a requeue of 2 s) before it deletes the pod.
+const HAND_OVER_LEAD_IN: Duration = Duration::from_secs(4);
 
 /// The two flavours, in the order their results are reported.
 const FLAVOURS: [ServerFlavour; 2] = [ServerFlavour::Apache, ServerFlavour::Native];
@@ -292,6 +297,12 @@ async fn scale_under_client_load(ensemble: &Ensemble) -> Result<()> {
         current = target;
     }
 
+    let report = stop_load(load).await?;
+    load_held(ensemble, &address, &report, "scaling").await
+}
+
+/// Stops `load` once it has made progress again, and prints what it saw.
+async fn stop_load(load: ClientLoad) -> Result<LoadReport> {
     load.progress(LOAD_PROGRESS, SCALE_TIMEOUT).await?;
     let report = load.stop().await?;
     println!(
@@ -301,11 +312,22 @@ async fn scale_under_client_load(ensemble: &Ensemble) -> Result<()> {
         report.connection_losses,
         report.failures.len()
     );
+    Ok(report)
+}
+
+/// The client load under `ensemble` (through `address`) held during `what`: no client-visible failure, more
+/// than 100 writes acknowledged, and every acknowledged write read back through a new session.
+async fn load_held(
+    ensemble: &Ensemble,
+    address: &str,
+    report: &LoadReport,
+    what: &str,
+) -> Result<()> {
     ensure(
         ensemble,
         report.failures.is_empty(),
         format!(
-            "client-visible failures during scaling: {:?}",
+            "client-visible failures during {what}: {:?}",
             report.failures
         ),
     )
@@ -319,7 +341,7 @@ async fn scale_under_client_load(ensemble: &Ensemble) -> Result<()> {
         ),
     )
     .await?;
-    load::verify(&address, "/e2e-load", &report).await
+    load::verify(address, "/e2e-load", report).await
 }
 
 /// d. A deleted member pod is recreated with its volume and rejoins without a reconfig. Then the super
@@ -794,6 +816,190 @@ async fn retain_policy_members_rejoin_cleanly(ensemble: Ensemble) -> Result<Ense
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s6_ab_native_create_and_scale_under_client_load_restarts_nobody() -> Result<()> {
     create_and_scale_under_client_load("e2e-native", ServerFlavour::Native).await
+}
+
+/// h. An image change rolls every member under the client load of a and b: the member image is set to the same
+/// image under a second tag, and each member restarts once, followers first, the leader last (zk-server's leader
+/// hands leadership over first; Apache's ensemble elects a new leader). No client operation fails, and the
+/// longest pause between acknowledged writes during each member's restart is reported. For each flavour.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s6_h_image_change_rolls_every_member_under_client_load() -> Result<()> {
+    both_flavours("h", "Delete", |ensemble| async {
+        let ensemble = image_change_rolls_every_member(ensemble).await?;
+        a_member_that_does_not_start_stops_the_roll(ensemble).await
+    })
+    .await
+}
+
+/// Sets an image that is not there on the settled `ensemble`: the first member restarted never starts, and once
+/// the start-up bound has passed the ensemble reports Degraded (`MemberNotStarted`) with a Warning Event while
+/// the other members keep their pods. Setting the working image back replaces that member, the ensemble
+/// settles, and the other members still have the same pods.
+async fn a_member_that_does_not_start_stops_the_roll(ensemble: Ensemble) -> Result<Ensemble> {
+    let name = ensemble.name().to_string();
+    let before = ensemble.member_pods().await?;
+    let warnings_before = ensemble.warning_events().await?.len();
+    let start = Instant::now();
+    ensemble
+        .set_image(missing_image(ensemble.flavour()))
+        .await?;
+    let warnings = wait::until(
+        "Degraded (MemberNotStarted) and a Warning Event for a member that does not start",
+        operator::MEMBER_START_TIMEOUT + Duration::from_secs(90),
+        || async {
+            let status = ensemble.status().await?;
+            let warnings = ensemble.warning_events().await?;
+            let not_started = status.conditions.iter().any(|c| {
+                c.type_ == ConditionType::Degraded
+                    && c.status == ConditionStatus::True
+                    && c.reason == "MemberNotStarted"
+            });
+            Ok(if not_started && warnings.len() > warnings_before {
+                Poll::Done(warnings[warnings_before..].to_vec())
+            } else {
+                Poll::Pending(format!("conditions {:?}", status.conditions))
+            })
+        },
+        || ensemble.report(),
+    )
+    .await?;
+    println!(
+        "{name}: a member that does not start stopped the roll after {:.1?}: {warnings:?}",
+        start.elapsed()
+    );
+    let stopped = ensemble.member_pods().await?;
+    let kept: Vec<String> = before
+        .iter()
+        .filter(|(pod, state)| stopped.get(*pod).is_some_and(|now| now.uid == state.uid))
+        .map(|(pod, _)| pod.clone())
+        .collect();
+    ensure(
+        &ensemble,
+        kept.len() == 2,
+        format!("the roll went past the member that did not start: {before:?} -> {stopped:?}"),
+    )
+    .await?;
+    let start = Instant::now();
+    ensemble
+        .set_image(retagged_image(ensemble.flavour()))
+        .await?;
+    ensemble.wait_settled(3, SCALE_TIMEOUT).await?;
+    println!(
+        "{name}: the working image set back, settled in {:.1?}",
+        start.elapsed()
+    );
+    assert_untouched(&before, &ensemble.member_pods().await?, &kept)?;
+    Ok(ensemble)
+}
+
+/// Sets the settled 3-member `ensemble`'s image to [`retagged_image`] under client load and waits until it
+/// settles: every member pod was replaced exactly once (one new pod, never a container restart) and runs the
+/// new image, the leader before the change came back last, a zk-server leader handed leadership over (a
+/// `TransferLeadership` Event), and the load held.
+async fn image_change_rolls_every_member(ensemble: Ensemble) -> Result<Ensemble> {
+    let name = ensemble.name().to_string();
+    let image = retagged_image(ensemble.flavour());
+    let address = ensemble.client_address().await?;
+    let load = ClientLoad::start(&address, "/e2e-load").await?;
+    load.progress(LOAD_PROGRESS, SCALE_TIMEOUT).await?;
+    let leader = ensemble.status().await?.leader.unwrap_or_default();
+    let selector = selector_string(&ensemble.get().await?);
+    let watch = RollWatch::start(ensemble.pods.clone(), selector.clone()).await?;
+    let start = Instant::now();
+    ensemble.set_image(image).await?;
+    let settled = ensemble.wait_settled(3, SCALE_TIMEOUT).await;
+    let took = start.elapsed();
+    let roll = watch.stop().await?;
+    let report = stop_load(load).await?;
+    settled?;
+
+    let median = report.median_pause().unwrap_or_default();
+    let pauses: Vec<String> = roll
+        .restarts(HAND_OVER_LEAD_IN)
+        .into_iter()
+        .map(|(member, from, to)| {
+            let pause = report.longest_pause(from, to).unwrap_or_default();
+            format!(
+                "{member} {:.0} ms ({} connection losses)",
+                pause.as_secs_f64() * 1000.0,
+                report.connection_losses_between(from, to)
+            )
+        })
+        .collect();
+    let longest = report
+        .longest_pause(roll.started, roll.stopped)
+        .unwrap_or_default();
+    println!(
+        "{name}: image set to {image}, every member restarted in {took:.1?}; back in the order {:?} \
+         (leader before: {leader}); longest pause between acknowledged writes from {}s before each member's \
+         pod went until its new pod was Ready: {}; in the whole roll {:.0} ms (median pause {:.0} ms)",
+        roll.order(),
+        HAND_OVER_LEAD_IN.as_secs(),
+        pauses.join(", "),
+        longest.as_secs_f64() * 1000.0,
+        median.as_secs_f64() * 1000.0
+    );
+    let warnings = ensemble.warning_events().await?;
+    println!("{name}: Warning Events: {warnings:?}");
+
+    let after = ensemble.member_pods().await?;
+    let once = (1..=3).all(|id| {
+        let pod = ensemble.pod(id);
+        roll.uids.get(&pod).is_some_and(|uids| uids.len() == 2)
+            && after.get(&pod).is_some_and(|p| p.restarts == 0 && p.ready)
+    });
+    ensure(
+        &ensemble,
+        once && after.len() == 3,
+        format!(
+            "members not replaced exactly once: pods seen {:?}, now {after:?}",
+            roll.uids
+        ),
+    )
+    .await?;
+    ensure(
+        &ensemble,
+        roll.order().last() == Some(&leader),
+        format!(
+            "the leader {leader} did not restart last: {:?}",
+            roll.order()
+        ),
+    )
+    .await?;
+    let pods = ensemble
+        .pods
+        .list(&ListParams::default().labels(&selector))
+        .await
+        .map_err(zk_e2e::error::kube_err("list pods"))?;
+    let stale: Vec<String> = pods
+        .items
+        .iter()
+        .filter(|p| {
+            p.spec.as_ref().is_none_or(|spec| {
+                spec.containers
+                    .iter()
+                    .any(|c| c.image.as_deref() != Some(image))
+            })
+        })
+        .map(|p| p.name_any())
+        .collect();
+    ensure(
+        &ensemble,
+        stale.is_empty(),
+        format!("pods not running {image}: {stale:?}"),
+    )
+    .await?;
+    if ensemble.flavour() == ServerFlavour::Native {
+        let hand_overs = ensemble.events("TransferLeadership").await?;
+        ensure(
+            &ensemble,
+            !hand_overs.is_empty(),
+            "no TransferLeadership Event: the leader restarted without handing over".to_string(),
+        )
+        .await?;
+    }
+    load_held(&ensemble, &address, &report, "the roll").await?;
+    Ok(ensemble)
 }
 
 /// g. `helm upgrade` rolls the operator without touching running ensembles; `helm uninstall` removes every

@@ -49,6 +49,14 @@ json_str_array() {
 	printf '[%s]' "$out"
 }
 
+# archive_has_refs OUT REF : whether the archive OUT carries exactly the tags
+# of REF (several, separated by spaces), so that a new tag rebuilds it.
+archive_has_refs() {
+	local refs
+	read -ra refs <<<"$2"
+	tar -xOf "$1" manifest.json 2>/dev/null | grep -qF "\"RepoTags\":$(json_str_array "${refs[@]}")"
+}
+
 # write_archive OUT REF CONFIG_JSON LAYER_TAR...
 #   REF may name several tags of the image, separated by spaces.
 #   CONFIG_JSON is the image's "config" object (Env, Entrypoint, ...).

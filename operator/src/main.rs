@@ -51,6 +51,10 @@ struct Args {
     /// Bound, in seconds, on every call to a ZooKeeper member.
     #[arg(long, env = "ZK_TIMEOUT_SECONDS", default_value_t = 5)]
     zk_timeout_seconds: u64,
+    /// Time, in seconds, a (re)started member has to be Ready and in sync with the leader; past it the
+    /// member blocks every change (a rolling restart stops there) with a Degraded condition.
+    #[arg(long, env = "MEMBER_START_TIMEOUT_SECONDS", default_value_t = 180)]
+    member_start_timeout_seconds: u64,
     /// Image of Native members whose spec names none; this project's server at the operator's version when
     /// unset.
     #[arg(long, env = "NATIVE_IMAGE")]
@@ -131,6 +135,7 @@ async fn main() -> anyhow::Result<()> {
     let settings = Settings {
         cluster_domain: args.cluster_domain.clone(),
         zk_timeout: Duration::from_secs(args.zk_timeout_seconds),
+        member_start_timeout: Duration::from_secs(args.member_start_timeout_seconds),
         images: default_images(&args),
     };
     info!(native = %settings.images.native, apache = %settings.images.apache, "default member images");

@@ -11,13 +11,22 @@
 //! 3. Pods of non-voters that are not the one valid joiner go: leftovers of a removal, a second joiner, a
 //!    joiner whose start-up config is no longer the committed one, or one built from an outdated pod spec.
 //! 4. Volumes of ids that are neither voters nor pods are deleted or marked released, per the reclaim policy.
-//! 5. Nothing below happens unless every voter is up, synced, and there is one leader (a voter that is still
-//!    starting, e.g. during a rolling restart, is waited for; one that fails is a blocker). Voters started with a
-//!    super credential the Secret no longer holds are restarted first, followers first, the leader last: a
-//!    reconfig needs the leader to know the current one.
+//! 5. Nothing below happens unless every voter is up, synced (in the broadcast phase, as `mntr`'s
+//!    `zk_peer_state` reports it), and there is one leader. A voter whose pod started less than the start-up
+//!    bound ago and is still starting or synchronizing (e.g. during a rolling restart) is waited for; past the
+//!    bound, or after a failure, it is a blocker, which stops a roll, unless its pod is built from an outdated
+//!    spec: then it is restarted from the current one (how a change that broke it is undone). Voters started
+//!    with a super credential the Secret no longer holds are restarted first, followers first, the leader
+//!    last: a reconfig needs the leader to know the current one. A restart also waits until every voter's pod
+//!    is Ready.
 //! 6. One member at a time: a joiner is added by reconfig once caught up; otherwise the lowest free id whose
 //!    volume is not a released one gets a new member; otherwise the highest-id follower is removed.
 //! 7. Members built from an outdated pod spec are restarted one at a time, followers first, the leader last.
+//!
+//! Before the leader restarts (rules 5 and 7), a flavour that can hand leadership over (`zk-server`'s
+//! `leader_transfer`) does so first: the leader is then a follower like the others, and restarts as one. Apache
+//! ZooKeeper has no leader transfer, so its leader restarts as the leader and the ensemble elects another.
+//! A restarted member comes back from the current pod spec and credential, so no member restarts twice.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -32,6 +41,8 @@ pub struct Desired {
     pub replicas: u32,
     /// What happens to a removed member's volume.
     pub reclaim_policy: PvcReclaimPolicy,
+    /// The members can hand leadership over to a follower (`zk-server`'s `leader_transfer`).
+    pub leader_transfer: bool,
 }
 
 /// Role of a running member as the server reports it.
@@ -52,10 +63,14 @@ pub enum Role {
 pub struct PodView {
     /// The pod is being deleted.
     pub terminating: bool,
-    /// The server answers its health endpoint.
+    /// The server answers its health endpoint or `mntr`.
     pub running: bool,
+    /// The pod is Ready (its readiness probe passes, so the client Service routes to it).
+    pub ready: bool,
     /// Not running yet, and its container has never restarted: a fresh start, not a failure.
     pub starting: bool,
+    /// Created less than the start-up bound ago: the time a (re)started member has to run and sync.
+    pub within_start_bound: bool,
     /// Role reported by the server, when it answered.
     pub role: Option<Role>,
     /// Connected to the leader and caught up (or is the leader).
@@ -102,6 +117,8 @@ pub struct Observed {
 pub enum Wait {
     /// A member's server is not answering yet.
     MemberStarting(u32),
+    /// A voter that started within the start-up bound is still catching up with the leader.
+    MemberSyncing(u32),
     /// A member's pod is being deleted.
     PodTerminating(u32),
     /// A joiner runs but is not yet caught up with the leader.
@@ -115,6 +132,8 @@ pub enum Blocker {
     NoCommittedConfig,
     /// A voter's server does not answer.
     MemberDown(u32),
+    /// A member's server did not start within the start-up bound.
+    MemberNotStarted(u32),
     /// A voter is not in sync with the leader.
     MemberNotSynced(u32),
     /// No voter reports being the leader.
@@ -142,6 +161,8 @@ pub enum Step {
     DeletePod { id: u32 },
     /// Delete a voter's pod so it comes back from the current pod spec.
     RestartMember { id: u32 },
+    /// Hand the leadership of leader `id` over to a synced follower, so that it can restart as a follower.
+    TransferLeadership { id: u32 },
     /// Delete the volume of a removed member.
     DeleteVolume { id: u32 },
     /// Mark the retained volume of a removed member as released.
@@ -166,6 +187,7 @@ impl Step {
             Step::RemoveMember { .. } => "RemoveMember",
             Step::DeletePod { .. } => "DeletePod",
             Step::RestartMember { .. } => "RestartMember",
+            Step::TransferLeadership { .. } => "TransferLeadership",
             Step::DeleteVolume { .. } => "DeleteVolume",
             Step::ReleaseVolume { .. } => "ReleaseVolume",
             Step::Wait(_) => "Wait",
@@ -185,12 +207,20 @@ impl Step {
             | Step::RemoveMember { id }
             | Step::DeletePod { id }
             | Step::RestartMember { id }
+            | Step::TransferLeadership { id }
             | Step::DeleteVolume { id }
             | Step::ReleaseVolume { id } => Some(id),
             Step::Wait(
-                Wait::MemberStarting(id) | Wait::PodTerminating(id) | Wait::JoinerCatchingUp(id),
+                Wait::MemberStarting(id)
+                | Wait::MemberSyncing(id)
+                | Wait::PodTerminating(id)
+                | Wait::JoinerCatchingUp(id),
             ) => Some(id),
-            Step::Blocked(Blocker::MemberDown(id) | Blocker::MemberNotSynced(id)) => Some(id),
+            Step::Blocked(
+                Blocker::MemberDown(id)
+                | Blocker::MemberNotStarted(id)
+                | Blocker::MemberNotSynced(id),
+            ) => Some(id),
             Step::Blocked(
                 Blocker::NoCommittedConfig | Blocker::NoLeader | Blocker::NoQuorumOnRetainedVolumes,
             )
@@ -205,6 +235,7 @@ impl Blocker {
         match self {
             Blocker::NoCommittedConfig => "NoCommittedConfig",
             Blocker::MemberDown(_) => "MemberDown",
+            Blocker::MemberNotStarted(_) => "MemberNotStarted",
             Blocker::MemberNotSynced(_) => "MemberNotSynced",
             Blocker::NoLeader => "NoLeader",
             Blocker::NoQuorumOnRetainedVolumes => "NoQuorumOnRetainedVolumes",
@@ -232,11 +263,18 @@ impl fmt::Display for Step {
                     "restarting member {id} to apply the current pod spec and super credential"
                 )
             }
+            Step::TransferLeadership { id } => write!(
+                f,
+                "handing the leadership of member {id} over to a synced follower before it restarts"
+            ),
             Step::DeleteVolume { id } => write!(f, "deleting the volume of removed member {id}"),
             Step::ReleaseVolume { id } => {
                 write!(f, "keeping the volume of removed member {id} as released")
             }
             Step::Wait(Wait::MemberStarting(id)) => write!(f, "waiting for member {id} to start"),
+            Step::Wait(Wait::MemberSyncing(id)) => {
+                write!(f, "waiting for member {id} to sync with the leader")
+            }
             Step::Wait(Wait::PodTerminating(id)) => {
                 write!(f, "waiting for the pod of member {id} to terminate")
             }
@@ -250,6 +288,10 @@ impl fmt::Display for Step {
                 )
             }
             Step::Blocked(Blocker::MemberDown(id)) => write!(f, "not scaling: member {id} is down"),
+            Step::Blocked(Blocker::MemberNotStarted(id)) => write!(
+                f,
+                "not scaling: member {id} did not start within the start-up bound"
+            ),
             Step::Blocked(Blocker::MemberNotSynced(id)) => {
                 write!(f, "not scaling: member {id} is not in sync with the leader")
             }
@@ -326,14 +368,19 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Step {
     for &id in &voters {
         let p = pod(id).expect("voters without pods were handled above");
         if !p.running {
-            return if p.starting {
-                Step::Wait(Wait::MemberStarting(id))
-            } else {
-                Step::Blocked(Blocker::MemberDown(id))
+            return match not_running(id, p) {
+                // A member that serves nobody loses nothing by a restart, and one from a spec that has
+                // changed since (a broken image fixed) comes back from the new one.
+                Step::Blocked(_) if !p.up_to_date => Step::RestartMember { id },
+                step => step,
             };
         }
         if !p.synced {
-            return Step::Blocked(Blocker::MemberNotSynced(id));
+            return if p.within_start_bound {
+                Step::Wait(Wait::MemberSyncing(id))
+            } else {
+                Step::Blocked(Blocker::MemberNotSynced(id))
+            };
         }
         if p.role == Some(Role::Leader) {
             leader = Some(id);
@@ -342,10 +389,26 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Step {
     let Some(leader) = leader else {
         return Step::Blocked(Blocker::NoLeader);
     };
+    // A restart waits until every voter's pod is Ready, the one restarted before it included: a server
+    // answers `mntr` in sync a moment before its readiness probe passes and the client Service routes to it.
+    let unready = voters
+        .iter()
+        .copied()
+        .find(|&id| pod(id).is_some_and(|p| !p.ready));
+    let restart = |id: u32| match unready {
+        Some(other) if pod(other).is_some_and(|p| p.within_start_bound) => {
+            Step::Wait(Wait::MemberStarting(other))
+        }
+        Some(other) => Step::Blocked(Blocker::MemberNotStarted(other)),
+        None if id == leader && desired.leader_transfer && voters.len() > 1 => {
+            Step::TransferLeadership { id }
+        }
+        None => Step::RestartMember { id },
+    };
     if let Some(id) =
         restart_order(&voters, leader).find(|&id| pod(id).is_some_and(|p| !p.credentials_current))
     {
-        return Step::RestartMember { id };
+        return restart(id);
     }
 
     // 6. One membership change at a time.
@@ -375,8 +438,18 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Step {
 
     // 7. Rolling restart, followers first (highest id first), the leader last.
     match restart_order(&voters, leader).find(|&id| pod(id).is_some_and(|p| !p.up_to_date)) {
-        Some(id) => Step::RestartMember { id },
+        Some(id) => restart(id),
         None => Step::Idle,
+    }
+}
+
+/// The step for member `id` whose server does not answer: a fresh start is waited for within the start-up
+/// bound; past it, or after a failure, the member blocks every change.
+fn not_running(id: u32, p: &PodView) -> Step {
+    match (p.starting, p.within_start_bound) {
+        (true, true) => Step::Wait(Wait::MemberStarting(id)),
+        (true, false) => Step::Blocked(Blocker::MemberNotStarted(id)),
+        (false, _) => Step::Blocked(Blocker::MemberDown(id)),
     }
 }
 
@@ -434,11 +507,7 @@ fn plan_without_config(observed: &Observed) -> Step {
         return Step::Wait(Wait::PodTerminating(id));
     }
     if let Some((id, p)) = pods().find(|(_, p)| !p.running) {
-        return if p.starting {
-            Step::Wait(Wait::MemberStarting(id))
-        } else {
-            Step::Blocked(Blocker::MemberDown(id))
-        };
+        return not_running(id, p);
     }
     if adopted && pods().count() > 1 {
         return Step::Blocked(Blocker::NoQuorumOnRetainedVolumes);

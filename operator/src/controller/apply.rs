@@ -1,6 +1,8 @@
 //! Apply: carries out one planned step. Creating an object that already exists, or deleting one that is already
 //! gone, counts as done, so a step repeated after an operator restart is harmless.
 
+use std::time::{Duration, Instant};
+
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Api, Resource, ResourceExt};
@@ -9,16 +11,18 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 use tracing::info;
 
-use super::observe::Observation;
+use super::observe::{Observation, pod_address};
 use super::reconcile::Credentials;
 use super::{Context, FIELD_MANAGER};
 use crate::ensemble_config::EnsembleConfig;
-use crate::planner::{Step, adoptable_volumes};
-use crate::resources::meta::{RELEASED_LABEL, pod_name, pvc_name, server_line};
+use crate::planner::{Role, Step, adoptable_volumes};
+use crate::resources::meta::{
+    ADMIN_PORT, CLIENT_PORT, RELEASED_LABEL, pod_name, pvc_name, server_line,
+};
 use crate::resources::pod::member_pod;
 use crate::resources::pvc::volume_claim;
 use crate::types::ZkEnsemble;
-use crate::zk::{EnsembleClient, ZkError};
+use crate::zk::{EnsembleClient, TRANSFER_TIMEOUT, ZkError, leader_transfer, mntr};
 use crate::{Result, kube_err};
 
 /// Creates `object` unless it exists.
@@ -91,6 +95,44 @@ fn session(obs: &Observation) -> Result<&EnsembleClient> {
         .ok_or(ZkError::Timeout("connecting to the ensemble").into())
 }
 
+/// Pause between two looks at the members while a hand-over completes.
+const HAND_OVER_POLL: Duration = Duration::from_millis(100);
+
+/// Hands the leadership of member `id` over through its AdminServer's `leader_transfer`, then waits until the
+/// new leader leads in the broadcast phase and member `id` follows it in sync, so that the next reconcile
+/// restarts `id` as a synced follower.
+async fn hand_over(zk: &ZkEnsemble, ctx: &Context, obs: &Observation, id: u32) -> Result<()> {
+    let address = |member: u32, port: i32| {
+        obs.pods
+            .get(&member)
+            .and_then(|pod| pod_address(pod, port))
+            .ok_or(ZkError::NoAddress(member))
+    };
+    let started = Instant::now();
+    let leader = leader_transfer(&address(id, ADMIN_PORT)?, id).await?;
+    let (old, new) = (address(id, CLIENT_PORT)?, address(leader, CLIENT_PORT)?);
+    let timeout = ctx.settings.zk_timeout;
+    let settled = async {
+        loop {
+            let (old, new) = tokio::join!(mntr(&old, timeout), mntr(&new, timeout));
+            if let (Ok(old), Ok(new)) = (old, new)
+                && old.synced
+                && old.role == Role::Follower
+                && new.synced
+                && new.role == Role::Leader
+            {
+                return;
+            }
+            tokio::time::sleep(HAND_OVER_POLL).await;
+        }
+    };
+    tokio::time::timeout(TRANSFER_TIMEOUT, settled)
+        .await
+        .map_err(|_| ZkError::Timeout("the hand-over settling"))?;
+    info!(ensemble = %zk.name_any(), from = id, to = leader, took = ?started.elapsed(), "leadership handed over");
+    Ok(())
+}
+
 /// Carries out `step` for `zk`.
 pub(super) async fn apply_step(
     step: Step,
@@ -144,6 +186,7 @@ pub(super) async fn apply_step(
                 .await?;
             info!(ensemble = %zk.name_any(), member = id, version = %config.version_hex(), "member removed");
         }
+        Step::TransferLeadership { id } => hand_over(zk, ctx, obs, id).await?,
         Step::DeletePod { id } | Step::RestartMember { id } => {
             delete_if_present(&pods, &pod_name(zk, id), "deleting a member pod").await?;
         }

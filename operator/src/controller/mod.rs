@@ -41,6 +41,9 @@ pub struct Settings {
     pub cluster_domain: String,
     /// Bound on every call to an ensemble or a member.
     pub zk_timeout: Duration,
+    /// Time a (re)started member has to run and sync with the leader before it blocks every change, a rolling
+    /// restart included.
+    pub member_start_timeout: Duration,
     /// Member images of specs that name none.
     pub images: DefaultImages,
 }

@@ -2,6 +2,7 @@
 //! configuration from the ensemble itself.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use kube::api::ListParams;
@@ -97,6 +98,22 @@ fn is_starting(pod: &Pod) -> bool {
     }
 }
 
+/// Whether `pod` was created less than `bound` ago (a pod without a creation time counts as new).
+fn within(pod: &Pod, bound: Duration) -> bool {
+    pod.metadata
+        .creation_timestamp
+        .as_ref()
+        .is_none_or(|created| {
+            let age = jiff::Timestamp::now().duration_since(created.0);
+            age < jiff::SignedDuration::try_from(bound).unwrap_or(jiff::SignedDuration::MAX)
+        })
+}
+
+/// The address of `pod`'s server on `port`, once the pod has an IP.
+pub(super) fn pod_address(pod: &Pod, port: i32) -> Option<String> {
+    Some(format!("{}:{port}", pod_ip(pod)?))
+}
+
 fn pod_ip(pod: &Pod) -> Option<String> {
     pod.status
         .as_ref()?
@@ -132,7 +149,7 @@ pub(super) async fn observe(
         .iter()
         .filter(|(_, p)| p.metadata.deletion_timestamp.is_none())
         .filter_map(|(&id, pod)| {
-            let address = format!("{}:{CLIENT_PORT}", pod_ip(pod)?);
+            let address = pod_address(pod, CLIENT_PORT)?;
             Some(async move { (id, address.clone(), mntr(&address, timeout).await) })
         });
     let mut states = BTreeMap::new();
@@ -176,7 +193,9 @@ pub(super) async fn observe(
             terminating: pod.metadata.deletion_timestamp.is_some(),
             // Ready (the AdminServer answers) or answering `mntr`: either shows the server runs.
             running: is_ready(pod) || state.is_some(),
+            ready: is_ready(pod),
             starting: state.is_none() && is_starting(pod),
+            within_start_bound: within(pod, ctx.settings.member_start_timeout),
             role: state.map(|s| s.role),
             synced: state.is_some_and(|s| s.synced),
             up_to_date: annotations.get(POD_SPEC_HASH_ANNOTATION) == Some(&wanted_hash),

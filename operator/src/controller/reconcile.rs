@@ -25,7 +25,7 @@ use crate::resources::secret::{
     DIGEST_KEY, PASSWORD_KEY, credentials_fingerprint, generate_password, super_secret,
 };
 use crate::resources::service::{client_service, headless_service};
-use crate::types::ZkEnsemble;
+use crate::types::{ServerFlavour, ZkEnsemble};
 use crate::validate::validate;
 use crate::{Error, Result, kube_err};
 
@@ -71,6 +71,7 @@ async fn reconcile_once(zk: &ZkEnsemble, ctx: &Context) -> Result<Action> {
     let desired = Desired {
         replicas: zk.spec.replicas.max(1) as u32,
         reclaim_policy: zk.spec.storage.reclaim_policy,
+        leader_transfer: zk.spec.flavour == ServerFlavour::Native,
     };
     let step = plan(&desired, &observation.observed);
     let previous = zk.status.as_ref().and_then(|s| s.step.as_ref());

@@ -24,7 +24,9 @@ fn healthy(role: Role) -> PodView {
     PodView {
         terminating: false,
         running: true,
+        ready: true,
         starting: false,
+        within_start_bound: false,
         role: Some(role),
         synced: true,
         up_to_date: true,
@@ -130,10 +132,20 @@ impl World {
     }
 }
 
+/// Apache ZooKeeper members (no leader transfer), volumes deleted with their member.
 fn want(replicas: u32) -> Desired {
     Desired {
         replicas,
         reclaim_policy: PvcReclaimPolicy::Delete,
+        leader_transfer: false,
+    }
+}
+
+/// `zk-server` members, which hand leadership over before the leader restarts.
+fn native(replicas: u32) -> Desired {
+    Desired {
+        leader_transfer: true,
+        ..want(replicas)
     }
 }
 
@@ -141,7 +153,18 @@ fn retain(replicas: u32) -> Desired {
     Desired {
         replicas,
         reclaim_policy: PvcReclaimPolicy::Retain,
+        leader_transfer: false,
     }
+}
+
+/// A member pod that started moments ago and is not running yet.
+fn just_started(p: &mut PodView) {
+    p.running = false;
+    p.ready = false;
+    p.starting = true;
+    p.within_start_bound = true;
+    p.synced = false;
+    p.role = None;
 }
 
 #[test]
@@ -168,10 +191,7 @@ fn table() {
             World::ensemble(&[1], 1)
                 .unreadable()
                 .forget_voters()
-                .pod(1, |p| {
-                    p.running = false;
-                    p.starting = true;
-                }),
+                .pod(1, just_started),
             Step::Wait(Wait::MemberStarting(1)),
         ),
         (
@@ -325,11 +345,17 @@ fn table() {
         (
             "a restarted voter that is still starting is waited for, not reported as down",
             want(4),
-            three().pod(2, |p| {
-                p.running = false;
-                p.starting = true;
-            }),
+            three().pod(2, just_started),
             Step::Wait(Wait::MemberStarting(2)),
+        ),
+        (
+            "a voter still starting past the start-up bound blocks",
+            want(4),
+            three().pod(2, |p| {
+                just_started(p);
+                p.within_start_bound = false;
+            }),
+            Step::Blocked(Blocker::MemberNotStarted(2)),
         ),
         (
             "no scale down while a member is out of sync",
@@ -376,10 +402,7 @@ fn table() {
         (
             "without a committed config, a member still starting",
             want(3),
-            three().unreadable().pod(3, |p| {
-                p.running = false;
-                p.starting = true;
-            }),
+            three().unreadable().pod(3, just_started),
             Step::Wait(Wait::MemberStarting(3)),
         ),
         (
@@ -410,10 +433,115 @@ fn table() {
         (
             "rolling restart waits for the restarted member to sync",
             want(3),
+            three().pod(2, |p| p.up_to_date = false).pod(3, |p| {
+                p.synced = false;
+                p.within_start_bound = true;
+            }),
+            Step::Wait(Wait::MemberSyncing(3)),
+        ),
+        (
+            "a restarted member in sync waits for its pod to be Ready before the next restart",
+            native(3),
+            three().pod(1, |p| p.up_to_date = false).pod(3, |p| {
+                p.ready = false;
+                p.within_start_bound = true;
+            }),
+            Step::Wait(Wait::MemberStarting(3)),
+        ),
+        (
+            "a restarted member never Ready within the start-up bound stops the roll",
+            native(3),
+            three()
+                .pod(1, |p| p.up_to_date = false)
+                .pod(3, |p| p.ready = false),
+            Step::Blocked(Blocker::MemberNotStarted(3)),
+        ),
+        (
+            "a restarted member not in sync within the start-up bound stops the roll",
+            want(3),
             three()
                 .pod(2, |p| p.up_to_date = false)
                 .pod(3, |p| p.synced = false),
             Step::Blocked(Blocker::MemberNotSynced(3)),
+        ),
+        (
+            "a restarted member that does not start within the bound stops the roll",
+            native(3),
+            three().pod(1, |p| p.up_to_date = false).pod(3, |p| {
+                just_started(p);
+                p.within_start_bound = false;
+            }),
+            Step::Blocked(Blocker::MemberNotStarted(3)),
+        ),
+        (
+            "a crash-looping restarted member stops the roll",
+            native(3),
+            three()
+                .pod(1, |p| p.up_to_date = false)
+                .pod(3, |p| p.running = false),
+            Step::Blocked(Blocker::MemberDown(3)),
+        ),
+        (
+            "a member that never started is replaced once its spec changes again (a broken image undone)",
+            native(3),
+            three().pod(3, |p| {
+                just_started(p);
+                p.within_start_bound = false;
+                p.up_to_date = false;
+            }),
+            Step::RestartMember { id: 3 },
+        ),
+        (
+            "a crash-looping member from an outdated spec is replaced",
+            native(3),
+            three().pod(3, |p| {
+                p.running = false;
+                p.up_to_date = false;
+            }),
+            Step::RestartMember { id: 3 },
+        ),
+        (
+            "a member from an outdated spec still starting within the bound is waited for",
+            native(3),
+            three().pod(3, |p| {
+                just_started(p);
+                p.up_to_date = false;
+            }),
+            Step::Wait(Wait::MemberStarting(3)),
+        ),
+        (
+            "zk-server: the leader hands over before it restarts",
+            native(3),
+            World::ensemble(&[1, 2, 3], 2).pod(2, |p| p.up_to_date = false),
+            Step::TransferLeadership { id: 2 },
+        ),
+        (
+            "zk-server: followers still restart first",
+            native(3),
+            three()
+                .pod(1, |p| p.up_to_date = false)
+                .pod(2, |p| p.up_to_date = false),
+            Step::RestartMember { id: 2 },
+        ),
+        (
+            "zk-server: the former leader restarts as a follower",
+            native(3),
+            World::ensemble(&[1, 2, 3], 3).pod(1, |p| p.up_to_date = false),
+            Step::RestartMember { id: 1 },
+        ),
+        (
+            "a lone member has nobody to hand over to",
+            native(1),
+            World::ensemble(&[1], 1).pod(1, |p| p.up_to_date = false),
+            Step::RestartMember { id: 1 },
+        ),
+        (
+            "no hand-over while a follower is out of sync",
+            native(3),
+            three()
+                .pod(1, |p| p.up_to_date = false)
+                .pod(2, |p| p.synced = false),
+            Step::Blocked(Blocker::MemberNotSynced(2)),
         ),
         (
             "scaling comes before rolling",
@@ -436,6 +564,12 @@ fn table() {
             want(5),
             three().pod(1, |p| p.credentials_current = false),
             Step::RestartMember { id: 1 },
+        ),
+        (
+            "zk-server: the leader hands over before it restarts for a rotated credential",
+            native(5),
+            three().pod(1, |p| p.credentials_current = false),
+            Step::TransferLeadership { id: 1 },
         ),
         (
             "a joiner started with the old credential is replaced before it is added",
@@ -516,5 +650,157 @@ fn every_step_names_its_member_and_action() {
     assert_eq!(
         Step::Blocked(Blocker::MemberDown(2)).to_string(),
         "not scaling: member 2 is down"
+    );
+}
+
+/// A member's view as `mntr` reports it (`zk_server_state`, `zk_peer_state`), through the operator's reader.
+fn reported(pod: &mut PodView, mntr: &str) {
+    let state = crate::zk::parse_mntr(mntr);
+    pod.role = Some(state.role);
+    pod.synced = state.synced;
+}
+
+const SYNCHRONIZING: &str =
+    "zk_server_state\tfollower\nzk_peer_state\tfollowing - synchronization\n";
+const BROADCASTING: &str = "zk_server_state\tfollower\nzk_peer_state\tfollowing - broadcast\n";
+/// What Apache's `mntr` answers while the member synchronizes.
+const NOT_SERVING: &str = "This ZooKeeper instance is not currently serving requests\n";
+
+#[test]
+fn a_joiner_is_added_only_once_mntr_reports_the_broadcast_phase() {
+    let joining = |mntr: &'static str| {
+        let world = World::ensemble(&[1, 2, 3], 1)
+            .joiner(4, true, true)
+            .pod(4, |p| reported(p, mntr));
+        plan(&native(4), &world.0)
+    };
+    assert_eq!(
+        joining(SYNCHRONIZING),
+        Step::Wait(Wait::JoinerCatchingUp(4))
+    );
+    assert_eq!(joining(NOT_SERVING), Step::Wait(Wait::JoinerCatchingUp(4)));
+    assert_eq!(joining(BROADCASTING), Step::AddMember { id: 4 });
+}
+
+#[test]
+fn a_voter_in_synchronization_is_not_counted_synced() {
+    let world = World::ensemble(&[1, 2, 3], 1).pod(3, |p| {
+        reported(p, SYNCHRONIZING);
+        p.within_start_bound = true;
+    });
+    assert_eq!(
+        plan(&native(4), &world.0),
+        Step::Wait(Wait::MemberSyncing(3))
+    );
+    let stuck = world.pod(3, |p| p.within_start_bound = false);
+    assert_eq!(
+        plan(&native(4), &stuck.0),
+        Step::Blocked(Blocker::MemberNotSynced(3))
+    );
+}
+
+/// Plays a change of every member's pod spec through the planner, carrying each step out on the world as
+/// Kubernetes and the servers would: a deleted pod terminates and goes, a re-created one starts, then syncs as
+/// a follower; a hand-over, or the restart of a leader (an election), makes the lowest other voter lead.
+/// Returns the steps taken until the ensemble is idle again.
+fn roll(desired: Desired, leader: u32) -> Vec<Step> {
+    let voters = [1, 2, 3];
+    let mut world = World::ensemble(&voters, leader);
+    for id in voters {
+        world = world.pod(id, |p| p.up_to_date = false);
+    }
+    let lead_elsewhere = |world: World, from: u32| {
+        let next = *voters.iter().find(|&&id| id != from).expect("three voters");
+        world
+            .pod(from, |p| p.role = Some(Role::Follower))
+            .pod(next, |p| p.role = Some(Role::Leader))
+    };
+    let mut taken = Vec::new();
+    while taken.len() < 50 {
+        let step = plan(&desired, &world.0);
+        world = match step {
+            Step::Idle => return taken,
+            Step::TransferLeadership { id } => lead_elsewhere(world, id),
+            Step::RestartMember { id } => {
+                let leading = world.0.members[&id].pod.as_ref().unwrap().role == Some(Role::Leader);
+                let world = world.pod(id, |p| p.terminating = true);
+                if leading {
+                    lead_elsewhere(world, id).pod(id, |p| p.role = None)
+                } else {
+                    world
+                }
+            }
+            Step::Wait(Wait::PodTerminating(id)) => world.without_pod(id),
+            Step::RecreatePod { id } => {
+                world.0.members.get_mut(&id).unwrap().pod = Some(healthy(Role::Follower));
+                world.pod(id, just_started)
+            }
+            // A server answers (in synchronization), then syncs, then its readiness probe passes.
+            Step::Wait(Wait::MemberStarting(id))
+                if !world.0.members[&id].pod.as_ref().unwrap().running =>
+            {
+                world.pod(id, |p| {
+                    p.running = true;
+                    p.starting = false;
+                    reported(p, SYNCHRONIZING);
+                })
+            }
+            Step::Wait(Wait::MemberStarting(id)) => world.pod(id, |p| p.ready = true),
+            Step::Wait(Wait::MemberSyncing(id)) => world.pod(id, |p| reported(p, BROADCASTING)),
+            other => panic!("unexpected step {other:?} after {taken:?}"),
+        };
+        taken.push(step);
+    }
+    panic!("the roll did not end: {taken:?}");
+}
+
+fn restarts(steps: &[Step]) -> Vec<u32> {
+    steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::RestartMember { id } => Some(*id),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn zk_server_rolls_followers_first_and_hands_over_before_the_leader_restarts() {
+    let steps = roll(native(3), 1);
+    assert_eq!(restarts(&steps), [3, 2, 1], "{steps:?}");
+    let handed_over = steps
+        .iter()
+        .position(|s| *s == Step::TransferLeadership { id: 1 })
+        .expect("a hand-over");
+    let leader_restarted = steps
+        .iter()
+        .position(|s| *s == Step::RestartMember { id: 1 })
+        .unwrap();
+    assert!(
+        handed_over < leader_restarted
+            && steps[..handed_over]
+                .iter()
+                .filter(|s| matches!(s, Step::RestartMember { .. }))
+                .count()
+                == 2,
+        "the hand-over comes after the followers' restarts and before the leader's: {steps:?}"
+    );
+    assert_eq!(
+        steps
+            .iter()
+            .filter(|s| matches!(s, Step::TransferLeadership { .. }))
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn apache_rolls_followers_first_and_restarts_the_leader_last_without_a_hand_over() {
+    let steps = roll(want(3), 2);
+    assert_eq!(restarts(&steps), [3, 1, 2], "{steps:?}");
+    assert!(
+        !steps
+            .iter()
+            .any(|s| matches!(s, Step::TransferLeadership { .. }))
     );
 }

@@ -1,10 +1,12 @@
 //! Talking to a running ensemble: the committed configuration and reconfig through the `zookeeper-client`
-//! crate, and each member's role and sync state through the `mntr` four-letter word. Every call is bounded by a
-//! timeout.
+//! crate, each member's role and sync state through the `mntr` four-letter word, and a leader's hand-over
+//! through `zk-server`'s AdminServer. Every call is bounded by a timeout.
 
+mod admin;
 mod ensemble;
 mod four_letter;
 
+pub use admin::{TRANSFER_TIMEOUT, leader_transfer};
 pub use ensemble::EnsembleClient;
 pub use four_letter::{MemberState, mntr, parse_mntr};
 
@@ -24,9 +26,25 @@ pub enum ZkError {
         /// The client's error.
         source: zookeeper_client::Error,
     },
-    /// A socket error in a four-letter-word exchange.
-    #[error("mntr: {0}")]
+    /// A socket error in a four-letter-word or AdminServer exchange.
+    #[error("socket: {0}")]
     Io(#[from] std::io::Error),
+    /// A member's pod has no IP address to reach its server at.
+    #[error("member {0} has no pod address")]
+    NoAddress(u32),
+    /// An HTTP exchange with a member's AdminServer failed.
+    #[error("AdminServer: {0}")]
+    Http(hyper::Error),
+    /// A member's AdminServer refused a command.
+    #[error("{command} answered {status}: {reason}")]
+    Admin {
+        /// The command.
+        command: &'static str,
+        /// The HTTP status.
+        status: u16,
+        /// What the member said.
+        reason: String,
+    },
     /// The committed configuration text could not be parsed.
     #[error("committed configuration: {0}")]
     Config(#[from] ConfigParseError),
@@ -47,6 +65,9 @@ impl ZkError {
             ZkError::Timeout(_) => "timeout",
             ZkError::Client { .. } => "client",
             ZkError::Io(_) => "io",
+            ZkError::NoAddress(_) => "no_address",
+            ZkError::Http(_) => "http",
+            ZkError::Admin { .. } => "admin",
             ZkError::Config(_) => "config",
             ZkError::ConfigMoved { .. } => "config_moved",
         }
