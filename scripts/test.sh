@@ -56,10 +56,16 @@ e2e_build_log="$cache_dir/e2e-build.log"
   >"$e2e_build_log" 2>&1 &
 e2e_build=$!
 
+# The fuzz targets' libFuzzer build, too.
+fuzz_build_log="$cache_dir/fuzz-build.log"
+nice scripts/fuzz.sh build >"$fuzz_build_log" 2>&1 &
+fuzz_build=$!
+
 step "compatibility with Apache ZooKeeper (zkCli, four-letter words)"
 "$venv/bin/python" -m pytest -p no:cacheprovider -q compat
 
 step "fuzzing: every target for ${FUZZ_SECONDS:-10}s from its seeds and earlier corpus (scripts/fuzz.sh)"
+wait "$fuzz_build" || cat "$fuzz_build_log"
 scripts/fuzz.sh "${FUZZ_SECONDS:-10}"
 
 step "zk-operator and the e2e tests: waiting for the background build"
