@@ -32,12 +32,14 @@ pub struct RollRecord {
 }
 
 impl RollRecord {
-    /// Members in the order they came back.
+    /// Members in the order they came back (a pod Ready after the watch ended is not listed).
     pub fn order(&self) -> Vec<String> {
-        let mut order: Vec<(&Instant, &String)> =
-            self.back.iter().map(|(name, at)| (at, name)).collect();
-        order.sort();
-        order.into_iter().map(|(_, name)| name.clone()).collect()
+        by_time(&self.back)
+    }
+
+    /// Members in the order their pods went.
+    pub fn gone_order(&self) -> Vec<String> {
+        by_time(&self.gone)
     }
 
     /// Each member's restart, in the order the members went: from `lead_in` before its pod before the roll
@@ -117,4 +119,12 @@ impl RollWatch {
             .await
             .map_err(|e| Error::Unexpected(format!("roll watch task: {e}")))?
     }
+}
+
+/// The names of `events` sorted by their time.
+fn by_time<'a>(events: impl IntoIterator<Item = (&'a String, &'a Instant)>) -> Vec<String> {
+    let mut order: Vec<(&Instant, &String)> =
+        events.into_iter().map(|(name, at)| (at, name)).collect();
+    order.sort();
+    order.into_iter().map(|(_, name)| name.clone()).collect()
 }

@@ -957,11 +957,14 @@ async fn image_change_rolls_every_member(ensemble: Ensemble) -> Result<Ensemble>
         ),
     )
     .await?;
+    // The order pods went in: a pod that is Ready only after the ensemble settled is missing from
+    // the order they came back in.
     ensure(
         &ensemble,
-        roll.order().last() == Some(&leader),
+        roll.gone_order().last() == Some(&leader),
         format!(
-            "the leader {leader} did not restart last: {:?}",
+            "the leader {leader} did not restart last: went {:?}, came back {:?}",
+            roll.gone_order(),
             roll.order()
         ),
     )
