@@ -86,9 +86,10 @@ enum Tool {
     /// Fetches a running member's snapshot through its AdminServer (`snapshot`) into a new
     /// backup directory, an Apache data directory, and removes the oldest beyond `--keep`.
     Backup {
-        /// The member's AdminServer: [http://]host:port[/commandURL].
-        #[arg(long)]
-        from: String,
+        /// A member's AdminServer: [http://]host:port[/commandURL]; repeated, each is tried in
+        /// turn until one answers with a snapshot.
+        #[arg(long, required = true)]
+        from: Vec<String>,
         /// The directory holding the backups.
         #[arg(long)]
         out: PathBuf,
@@ -236,13 +237,22 @@ fn run_tool(tool: Tool) -> anyhow::Result<()> {
             report_file,
         } => {
             let runtime = tokio::runtime::Runtime::new()?;
-            let report = runtime.block_on(backup::backup(&BackupPlan {
-                from,
-                authorization: auth,
-                out,
-                keep,
-                timeout: std::time::Duration::from_secs(timeout_seconds),
-            }))?;
+            let mut outcome = Err(anyhow::anyhow!("no member to back up"));
+            for source in from {
+                let plan = BackupPlan {
+                    from: source,
+                    authorization: auth.clone(),
+                    out: out.clone(),
+                    keep,
+                    timeout: std::time::Duration::from_secs(timeout_seconds),
+                };
+                outcome = runtime.block_on(backup::backup(&plan)).map_err(Into::into);
+                match &outcome {
+                    Ok(_) => break,
+                    Err(e) => error!("{e:#}"),
+                }
+            }
+            let report = outcome?;
             let json = serde_json::json!({
                 "dir": report.dir,
                 "snapshot": report.snapshot,
