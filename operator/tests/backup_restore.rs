@@ -33,7 +33,10 @@ fn the_backup_cron_job_asks_each_member_and_keeps_the_retention() {
     let zk = ensemble_with(&format!("{BACKUP}    retention: 4\n"));
     let job = backup_cron_job(&zk, "zkops.local/zk-server:1", &[1, 2, 3], DOMAIN).unwrap();
     assert_eq!(job.metadata.name.as_deref(), Some("demo-backup"));
-    assert_eq!(job.metadata.owner_references.as_ref().unwrap()[0].name, "demo");
+    assert_eq!(
+        job.metadata.owner_references.as_ref().unwrap()[0].name,
+        "demo"
+    );
     let spec = job.spec.unwrap();
     assert_eq!(spec.schedule, "*/30 * * * *");
     assert_eq!(spec.concurrency_policy.as_deref(), Some("Forbid"));
@@ -61,7 +64,10 @@ fn the_backup_cron_job_asks_each_member_and_keeps_the_retention() {
     }
     assert!(command.starts_with("zk-server backup "), "{command}");
     assert!(command.contains("--out /backup --keep 4"), "{command}");
-    assert!(command.contains("--report-file /dev/termination-log"), "{command}");
+    assert!(
+        command.contains("--report-file /dev/termination-log"),
+        "{command}"
+    );
     let mount = &container.volume_mounts.as_ref().unwrap()[0];
     assert_eq!(mount.mount_path, "/backup");
     assert_eq!(mount.sub_path.as_deref(), Some("zk/demo"));
@@ -73,7 +79,16 @@ fn the_backup_cron_job_asks_each_member_and_keeps_the_retention() {
     // The default retention.
     let zk = ensemble_with(BACKUP);
     let job = backup_cron_job(&zk, "img", &[1], DOMAIN).unwrap();
-    let command = job.spec.unwrap().job_template.spec.unwrap().template.spec.unwrap().containers[0]
+    let command = job
+        .spec
+        .unwrap()
+        .job_template
+        .spec
+        .unwrap()
+        .template
+        .spec
+        .unwrap()
+        .containers[0]
         .command
         .clone()
         .unwrap()
@@ -83,7 +98,13 @@ fn the_backup_cron_job_asks_each_member_and_keeps_the_retention() {
 
 fn pod(zk: &ZkEnsemble, id: u32) -> Pod {
     let config = EnsembleConfig::default().with_server(server_line(zk, 1, DOMAIN));
-    member_pod(zk, id, &DefaultImages::default().member_image(zk), "fp", &config)
+    member_pod(
+        zk,
+        id,
+        &DefaultImages::default().member_image(zk),
+        "fp",
+        &config,
+    )
 }
 
 fn restore_env(pod: &Pod) -> Option<String> {
@@ -98,7 +119,9 @@ fn restore_env(pod: &Pod) -> Option<String> {
 
 #[test]
 fn only_member_one_mounts_the_restore_source_read_only() {
-    let zk = ensemble_with("  restoreFrom: { claimName: backups, path: zk/demo/backup-0000000100000002-x/ }\n");
+    let zk = ensemble_with(
+        "  restoreFrom: { claimName: backups, path: zk/demo/backup-0000000100000002-x/ }\n",
+    );
     let first = pod(&zk, 1);
     assert_eq!(
         restore_env(&first).as_deref(),
@@ -113,7 +136,10 @@ fn only_member_one_mounts_the_restore_source_read_only() {
         .find(|v| v.name == "restore")
         .unwrap();
     let claim = volume.persistent_volume_claim.as_ref().unwrap();
-    assert_eq!((claim.claim_name.as_str(), claim.read_only), ("backups", Some(true)));
+    assert_eq!(
+        (claim.claim_name.as_str(), claim.read_only),
+        ("backups", Some(true))
+    );
     let mount = spec.containers[0]
         .volume_mounts
         .as_ref()
@@ -121,12 +147,23 @@ fn only_member_one_mounts_the_restore_source_read_only() {
         .iter()
         .find(|m| m.name == "restore")
         .unwrap();
-    assert_eq!((mount.mount_path.as_str(), mount.read_only), ("/restore", Some(true)));
+    assert_eq!(
+        (mount.mount_path.as_str(), mount.read_only),
+        ("/restore", Some(true))
+    );
 
     let second = pod(&zk, 2);
     assert_eq!(restore_env(&second), None);
     assert!(
-        second.spec.as_ref().unwrap().volumes.as_ref().unwrap().iter().all(|v| v.name != "restore")
+        second
+            .spec
+            .as_ref()
+            .unwrap()
+            .volumes
+            .as_ref()
+            .unwrap()
+            .iter()
+            .all(|v| v.name != "restore")
     );
     assert_eq!(restore_env(&pod(&ensemble_with("  {}\n"), 1)), None);
 }
@@ -134,7 +171,10 @@ fn only_member_one_mounts_the_restore_source_read_only() {
 #[test]
 fn the_crd_lets_restore_from_be_set_only_at_creation() {
     let crd = crd_yaml();
-    assert!(crd.contains("!has(self.restoreFrom) || has(oldSelf.restoreFrom)"), "{crd}");
+    assert!(
+        crd.contains("!has(self.restoreFrom) || has(oldSelf.restoreFrom)"),
+        "{crd}"
+    );
     assert!(crd.contains("restoreFrom is immutable"), "{crd}");
 }
 
@@ -163,7 +203,11 @@ fn the_start_script_seeds_an_empty_volume_once() {
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         assert!(stdout.contains("server started with"), "{stdout}");
         stdout
     };

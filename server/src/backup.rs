@@ -95,7 +95,9 @@ pub async fn backup(plan: &BackupPlan) -> Result<BackupReport, BackupError> {
     )
     .await
     .map_err(|_| BackupError::Timeout(address.clone(), plan.timeout))??;
-    let time = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ").to_string();
+    let time = jiff::Timestamp::now()
+        .strftime("%Y%m%dT%H%M%SZ")
+        .to_string();
     let dir = plan.out.join(name(zxid, &time));
     let znodes = apache_data::verify_snapshot(&dir, &bytes)?;
     std::fs::create_dir_all(&plan.out)
@@ -254,6 +256,9 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         left.sort();
-        assert_eq!(left, vec![names[1].clone(), names[2].clone(), "notes".into()]);
+        assert_eq!(
+            left,
+            vec![names[1].clone(), names[2].clone(), "notes".into()]
+        );
     }
 }

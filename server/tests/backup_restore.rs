@@ -18,7 +18,8 @@ use zk_server::state::Settings;
 use zookeeper_client::{Acls, Client, CreateMode};
 
 /// Every member's AdminServer on an ephemeral loopback port.
-const SETTINGS: &str = "admin.enableServer=true\nadmin.serverAddress=127.0.0.1\nadmin.serverPort=0\n";
+const SETTINGS: &str =
+    "admin.enableServer=true\nadmin.serverAddress=127.0.0.1\nadmin.serverPort=0\n";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_under_writes_restores_every_write_acknowledged_before_it() {
@@ -119,7 +120,10 @@ async fn a_backup_under_writes_restores_every_write_acknowledged_before_it() {
         count >= acked_before,
         "{count} znodes restored, {acked_before} acknowledged before the backup began"
     );
-    assert!(count <= acked_total, "{count} restored, {acked_total} written");
+    assert!(
+        count <= acked_total,
+        "{count} restored, {acked_total} written"
+    );
     // The restored writes are exactly the first ones, each with its own data.
     for (n, child) in children.iter().enumerate() {
         assert_eq!(child, &format!("n-{n:06}"));
@@ -130,7 +134,11 @@ async fn a_backup_under_writes_restores_every_write_acknowledged_before_it() {
     }
     // A new write gets a zxid past the backup's.
     let stat = restored
-        .create("/after", b"", &CreateMode::Persistent.with_acls(Acls::anyone_all()))
+        .create(
+            "/after",
+            b"",
+            &CreateMode::Persistent.with_acls(Acls::anyone_all()),
+        )
         .await
         .unwrap()
         .0;

@@ -17,7 +17,10 @@ use crate::types::{BackupStatus, ServerFlavour, ZkEnsemble};
 use crate::{Result, kube_err};
 
 /// Applies or removes the CronJob and returns the last backup to report.
-pub(super) async fn reconcile_backup(zk: &ZkEnsemble, ctx: &Context) -> Result<Option<BackupStatus>> {
+pub(super) async fn reconcile_backup(
+    zk: &ZkEnsemble,
+    ctx: &Context,
+) -> Result<Option<BackupStatus>> {
     let namespace = zk.namespace().unwrap_or_default();
     let previous = zk.status.as_ref().and_then(|s| s.last_backup.clone());
     // The backup pod needs zk-server: a Native ensemble's own image, otherwise the operator's default one.
@@ -28,7 +31,13 @@ pub(super) async fn reconcile_backup(zk: &ZkEnsemble, ctx: &Context) -> Result<O
     let mut members: Vec<u32> = zk
         .status
         .as_ref()
-        .map(|s| s.members.iter().filter(|m| m.voting).map(|m| m.id).collect())
+        .map(|s| {
+            s.members
+                .iter()
+                .filter(|m| m.voting)
+                .map(|m| m.id)
+                .collect()
+        })
         .unwrap_or_default();
     if members.is_empty() {
         members = (1..=zk.spec.replicas.max(1) as u32).collect();
@@ -37,7 +46,12 @@ pub(super) async fn reconcile_backup(zk: &ZkEnsemble, ctx: &Context) -> Result<O
         Some(cron_job) => apply_object(zk, ctx, &cron_job, "applying the backup CronJob").await?,
         None => {
             let api = Api::<CronJob>::namespaced(ctx.client.clone(), &namespace);
-            delete_if_present(&api, &backup_cron_job_name(zk), "deleting the backup CronJob").await?;
+            delete_if_present(
+                &api,
+                &backup_cron_job_name(zk),
+                "deleting the backup CronJob",
+            )
+            .await?;
             return Ok(previous);
         }
     }
@@ -51,7 +65,11 @@ pub(super) async fn reconcile_backup(zk: &ZkEnsemble, ctx: &Context) -> Result<O
         let done = if succeeded {
             status.succeeded.unwrap_or(0) > 0
         } else {
-            status.conditions.iter().flatten().any(|c| c.type_ == "Failed" && c.status == "True")
+            status
+                .conditions
+                .iter()
+                .flatten()
+                .any(|c| c.type_ == "Failed" && c.status == "True")
         };
         let time = status
             .completion_time
@@ -73,8 +91,12 @@ pub(super) async fn reconcile_backup(zk: &ZkEnsemble, ctx: &Context) -> Result<O
         let report = job_report(ctx, &namespace, &job.name_any()).await;
         let status = BackupStatus {
             time: time.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
-            zxid: report.as_ref().and_then(|r| r["zxid"].as_str().map(str::to_string)),
-            path: report.as_ref().and_then(|r| r["dir"].as_str().map(str::to_string)),
+            zxid: report
+                .as_ref()
+                .and_then(|r| r["zxid"].as_str().map(str::to_string)),
+            path: report
+                .as_ref()
+                .and_then(|r| r["dir"].as_str().map(str::to_string)),
             job: job.name_any(),
         };
         let note = format!(
@@ -83,7 +105,15 @@ pub(super) async fn reconcile_backup(zk: &ZkEnsemble, ctx: &Context) -> Result<O
             status.zxid.as_deref().unwrap_or("?"),
             status.job
         );
-        publish(zk, ctx, EventType::Normal, "BackupSucceeded", "Backup", note).await;
+        publish(
+            zk,
+            ctx,
+            EventType::Normal,
+            "BackupSucceeded",
+            "Backup",
+            note,
+        )
+        .await;
         last = Some(status);
     }
     if let Some((time, job)) = newest(false) {

@@ -116,12 +116,15 @@ async fn take_snapshot(State(admin): State<Admin>, request: Request) -> Response
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let streaming = request.uri().query().unwrap_or_default().split('&').all(|pair| {
-        match pair.split_once('=') {
+    let streaming = request
+        .uri()
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .all(|pair| match pair.split_once('=') {
             Some(("streaming", value)) => value.eq_ignore_ascii_case("true"),
             _ => true,
-        }
-    });
+        });
     snapshot::run(
         &admin.access,
         admin.targets.snapshots.as_ref(),

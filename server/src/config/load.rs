@@ -17,9 +17,10 @@ use super::properties;
 use super::server_spec::{HostPort, LearnerType};
 use super::whitelist::FourLetterWhitelist;
 use super::{
-    AdminConfig, DEFAULT_ADMIN_PORT, DEFAULT_ADMIN_RATE_LIMITER_INTERVAL, DEFAULT_JUTE_MAX_BUFFER, DEFAULT_MAX_CLIENT_CNXNS,
-    DEFAULT_METRICS_PORT, DEFAULT_SNAP_COUNT, DEFAULT_TICK_TIME_MS, MIN_SNAP_RETAIN_COUNT,
-    NULL_METRICS_PROVIDER, PROMETHEUS_METRICS_PROVIDER, ServerConfig, jvm_flags,
+    AdminConfig, DEFAULT_ADMIN_PORT, DEFAULT_ADMIN_RATE_LIMITER_INTERVAL, DEFAULT_JUTE_MAX_BUFFER,
+    DEFAULT_MAX_CLIENT_CNXNS, DEFAULT_METRICS_PORT, DEFAULT_SNAP_COUNT, DEFAULT_TICK_TIME_MS,
+    MIN_SNAP_RETAIN_COUNT, NULL_METRICS_PROVIDER, PROMETHEUS_METRICS_PROVIDER, ServerConfig,
+    jvm_flags,
 };
 
 /// System properties this server reads (after zoo.cfg fallbacks are prefixed with `zookeeper.`).
