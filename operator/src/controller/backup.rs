@@ -10,6 +10,7 @@ use kube::{Api, ResourceExt};
 
 use super::Context;
 use super::apply::delete_if_present;
+use super::observe::remembered_voters;
 use super::reconcile::{apply_object, publish};
 use crate::images::native_image;
 use crate::resources::backup::{BACKUP_OF_LABEL, backup_cron_job, backup_cron_job_name};
@@ -28,17 +29,7 @@ pub(super) async fn reconcile_backup(
         ServerFlavour::Native => ctx.settings.images.member_image(zk),
         ServerFlavour::Apache => native_image(),
     };
-    let mut members: Vec<u32> = zk
-        .status
-        .as_ref()
-        .map(|s| {
-            s.members
-                .iter()
-                .filter(|m| m.voting)
-                .map(|m| m.id)
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut members: Vec<u32> = remembered_voters(zk).into_iter().collect();
     if members.is_empty() {
         members = (1..=zk.spec.replicas.max(1) as u32).collect();
     }

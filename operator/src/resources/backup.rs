@@ -7,12 +7,13 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, JobSpec, JobTemplateSpec};
 use k8s_openapi::api::core::v1::{
-    Capabilities, Container, PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec,
-    PodTemplateSpec, SeccompProfile, SecurityContext, Volume, VolumeMount,
+    Container, PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec, PodTemplateSpec,
+    Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::meta::{ADMIN_PORT, member_host, owned_meta};
+use super::pod::restricted_container;
 use crate::types::ZkEnsemble;
 
 /// Label on the CronJob, its Jobs and their pods: the ensemble they back up.
@@ -72,19 +73,7 @@ pub fn backup_cron_job(
             sub_path: backup.target.sub_path.clone(),
             ..VolumeMount::default()
         }]),
-        security_context: Some(SecurityContext {
-            read_only_root_filesystem: Some(true),
-            seccomp_profile: Some(SeccompProfile {
-                type_: "RuntimeDefault".to_string(),
-                ..SeccompProfile::default()
-            }),
-            allow_privilege_escalation: Some(false),
-            capabilities: Some(Capabilities {
-                drop: Some(vec!["ALL".to_string()]),
-                ..Capabilities::default()
-            }),
-            ..SecurityContext::default()
-        }),
+        security_context: Some(restricted_container()),
         ..Container::default()
     };
     let pod = PodSpec {

@@ -187,20 +187,26 @@ fn server_container(zk: &ZkEnsemble, id: u32, image: &str) -> Container {
         ),
         // The root file system stays read-only: the server writes only to its volume, and the JVM and Apache's
         // scripts to /tmp and /logs (empty directories).
-        security_context: Some(SecurityContext {
-            read_only_root_filesystem: Some(true),
-            seccomp_profile: Some(SeccompProfile {
-                type_: "RuntimeDefault".to_string(),
-                ..SeccompProfile::default()
-            }),
-            allow_privilege_escalation: Some(false),
-            capabilities: Some(Capabilities {
-                drop: Some(vec!["ALL".to_string()]),
-                ..Capabilities::default()
-            }),
-            ..SecurityContext::default()
-        }),
+        security_context: Some(restricted_container()),
         ..Container::default()
+    }
+}
+
+/// The security context of every container the operator runs: read-only root file system, seccomp
+/// `RuntimeDefault`, no capabilities, no privilege escalation.
+pub fn restricted_container() -> SecurityContext {
+    SecurityContext {
+        read_only_root_filesystem: Some(true),
+        seccomp_profile: Some(SeccompProfile {
+            type_: "RuntimeDefault".to_string(),
+            ..SeccompProfile::default()
+        }),
+        allow_privilege_escalation: Some(false),
+        capabilities: Some(Capabilities {
+            drop: Some(vec!["ALL".to_string()]),
+            ..Capabilities::default()
+        }),
+        ..SecurityContext::default()
     }
 }
 
