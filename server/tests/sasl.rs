@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{RawClient, TestServer, start_with_properties};
+use common::{RawClient, TestServer, assert_server_serves, start_with_properties};
 use zk_proto::{ErrorCode, OpCode, SaslToken};
 
 const JAAS: &str = "Server {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  \
@@ -48,14 +48,6 @@ async fn challenge(client: &mut RawClient) -> String {
         .map(|t: SaslToken| t.token.unwrap_or_default())
         .unwrap();
     String::from_utf8(token).unwrap()
-}
-
-async fn assert_server_serves(addr: std::net::SocketAddr) {
-    let (mut other, response) = RawClient::handshake(addr).await;
-    assert_ne!(response.session_id, 0);
-    other.send_path_read(1, OpCode::Exists, "/", false).await;
-    let (header, _) = other.read_reply().await.expect("exists reply");
-    assert_eq!((header.xid, header.err), (1, 0));
 }
 
 #[tokio::test]

@@ -193,6 +193,15 @@ impl RawClient {
     }
 }
 
+/// Asserts that a new client can still open a session and do a round trip.
+pub async fn assert_server_serves(addr: SocketAddr) {
+    let (mut other, response) = RawClient::handshake(addr).await;
+    assert_ne!(response.session_id, 0);
+    other.send_path_read(1, OpCode::Exists, "/", false).await;
+    let (header, _) = other.read_reply().await.expect("exists reply");
+    assert_eq!((header.xid, header.err), (1, 0));
+}
+
 /// Sends a four-letter word and returns the whole answer.
 pub async fn four_letter_word(addr: SocketAddr, word: &str) -> String {
     let mut stream = TcpStream::connect(addr).await.unwrap();
