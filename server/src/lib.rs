@@ -31,6 +31,7 @@ pub mod net;
 pub mod ops;
 pub mod pipeline;
 pub mod reconfig;
+pub mod sasl;
 pub mod server;
 pub mod session;
 pub mod shutdown;

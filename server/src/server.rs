@@ -195,9 +195,7 @@ impl Server {
 /// The settings of the replicated state for `config`.
 pub fn state_settings(config: &ServerConfig) -> Settings {
     Settings {
-        acl: AclPolicy {
-            skip_acl: config.skip_acl,
-        },
+        acl: AclPolicy::from_config(config),
         extended_types: config.extended_types_enabled,
         reconfig_enabled: config.reconfig_enabled,
         distributed: config.is_distributed(),

@@ -97,7 +97,8 @@ pub fn load_with_properties(
         }
         if !raw.take(key, value) {
             let name = property_name(key);
-            if !KNOWN_PROPERTIES.contains(&name.as_str()) {
+            if !KNOWN_PROPERTIES.contains(&name.as_str()) && !crate::sasl::is_known_property(&name)
+            {
                 if IGNORED_KEYS.contains(&key.as_str()) {
                     info!(key = %key, "configuration key not used by this server; ignored");
                 } else {
@@ -341,6 +342,8 @@ fn build(
         )?
         .unwrap_or(DEFAULT_JUTE_MAX_BUFFER),
         read_only_mode_enabled,
+        sasl: crate::sasl::SaslConfig::from_properties(&props)
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?,
         system_properties: props.into_iter().collect(),
     };
     check_quorum_settings(&config)?;

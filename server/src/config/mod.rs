@@ -133,6 +133,8 @@ pub struct ServerConfig {
     pub jute_max_buffer: usize,
     /// `readonlymode.enabled`.
     pub read_only_mode_enabled: bool,
+    /// SASL authentication (JAAS users, the `sasl` scheme, enforcement); see `crate::sasl`.
+    pub sasl: crate::sasl::SaslConfig,
     /// Every system property in force (from the flags and zoo.cfg's `zookeeper.*` fallbacks), for `envi`.
     pub system_properties: Vec<(String, String)>,
 }
