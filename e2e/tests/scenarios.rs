@@ -231,7 +231,7 @@ async fn check_three_members(ensemble: &Ensemble) -> Result<()> {
         .collect();
     ensure(
         ensemble,
-        header == ["NAME", "REPLICAS", "READY", "LEADER", "CONFIG", "AGE"],
+        header == ["NAME", "REPLICAS", "READY", "OBSERVERS", "LEADER", "CONFIG", "AGE"],
         format!("kubectl get zkensembles header: {header:?}"),
     )
     .await?;
@@ -243,11 +243,12 @@ async fn check_three_members(ensemble: &Ensemble) -> Result<()> {
         .collect();
     ensure(
         ensemble,
-        row.len() == 6
+        row.len() == 7
             && row[1] == "3"
             && row[2] == "3"
-            && row[3] == leader
-            && row[4] == config.version,
+            && row[3] == "0"
+            && row[4] == leader
+            && row[5] == config.version,
         format!("kubectl get zkensembles row: {row:?}"),
     )
     .await?;
