@@ -4,6 +4,9 @@
 //! error is a client-visible failure. The `zookeeper-client` crate reports a connection the server reset
 //! (a removed member shutting down) to the requests in flight as the socket error itself (its `Custom`
 //! kind) rather than as `ConnectionLoss`: that is a connection loss too.
+//!
+//! A read load ([`ClientLoad::start_reads`]) is the same session reading one znode over and over, through the
+//! observers' Service, say.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -75,7 +78,7 @@ impl LoadReport {
 /// A running load; [`ClientLoad::stop`] ends it and returns its report.
 pub struct ClientLoad {
     stop: Arc<AtomicBool>,
-    /// Writes acknowledged so far.
+    /// Operations acknowledged so far: writes of a write load, reads of a read load.
     acknowledged: Arc<AtomicUsize>,
     task: JoinHandle<LoadReport>,
 }
@@ -195,7 +198,56 @@ async fn run(
     report
 }
 
+/// Reads `path` until stopped, checking it holds `data`; `done` counts the reads.
+async fn run_reads(
+    client: Client,
+    path: String,
+    data: Vec<u8>,
+    stop: Arc<AtomicBool>,
+    done: Arc<AtomicUsize>,
+) -> LoadReport {
+    let mut report = LoadReport::default();
+    while !stop.load(Ordering::Relaxed) {
+        match read(&client, &mut report, &path, &data).await {
+            Outcome::Done(()) => {
+                report.reads += 1;
+                done.store(report.reads as usize, Ordering::Relaxed);
+            }
+            Outcome::Failed(e) => report.failures.push(e),
+        }
+        tokio::time::sleep(PACE).await;
+    }
+    report
+}
+
 impl ClientLoad {
+    /// Connects to `address` and starts reading `path` over and over, each read checked against the data
+    /// `path` holds now. [`ClientLoad::progress`] then counts reads.
+    pub async fn start_reads(address: &str, path: &str) -> Result<Self> {
+        let client = connect(address).await?;
+        let (data, _) = client
+            .get_data(path)
+            .await
+            .map_err(|source| Error::ZooKeeper {
+                address: address.to_string(),
+                source,
+            })?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let done = Arc::new(AtomicUsize::new(0));
+        let task = tokio::spawn(run_reads(
+            client,
+            path.to_string(),
+            data,
+            stop.clone(),
+            done.clone(),
+        ));
+        Ok(Self {
+            stop,
+            acknowledged: done,
+            task,
+        })
+    }
+
     /// Connects to `address`, creates `root` and starts writing under it.
     pub async fn start(address: &str, root: &str) -> Result<Self> {
         let client = connect(address).await?;
@@ -225,8 +277,8 @@ impl ClientLoad {
         })
     }
 
-    /// Waits until `writes` more writes than now are acknowledged: the load is making progress. Fails after
-    /// `timeout`.
+    /// Waits until `writes` more operations (writes, or reads of a read load) than now are acknowledged: the
+    /// load is making progress. Fails after `timeout`.
     pub async fn progress(&self, writes: usize, timeout: Duration) -> Result<()> {
         let target = self.acknowledged.load(Ordering::Relaxed) + writes;
         wait::until(
