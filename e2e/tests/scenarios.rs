@@ -231,7 +231,16 @@ async fn check_three_members(ensemble: &Ensemble) -> Result<()> {
         .collect();
     ensure(
         ensemble,
-        header == ["NAME", "REPLICAS", "READY", "OBSERVERS", "LEADER", "CONFIG", "AGE"],
+        header
+            == [
+                "NAME",
+                "REPLICAS",
+                "READY",
+                "OBSERVERS",
+                "LEADER",
+                "CONFIG",
+                "AGE",
+            ],
         format!("kubectl get zkensembles header: {header:?}"),
     )
     .await?;
@@ -953,7 +962,11 @@ async fn observers_scale_under_client_load(ensemble: &Ensemble) -> Result<()> {
 }
 
 /// The read load through the observers' Service (`address`) held: no failure, and it made progress.
-async fn observer_reads_held(ensemble: &Ensemble, report: &LoadReport, address: &str) -> Result<()> {
+async fn observer_reads_held(
+    ensemble: &Ensemble,
+    report: &LoadReport,
+    address: &str,
+) -> Result<()> {
     ensure(
         ensemble,
         report.failures.is_empty() && report.reads > 100,

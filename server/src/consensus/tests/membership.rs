@@ -547,7 +547,11 @@ async fn a_joining_observer_is_listed_only_once_added() {
     observer.sync().await.unwrap();
     assert_eq!(machine.commands(), [b"before".to_vec()]);
     assert_eq!(observer.role(), Role::Observer);
-    assert_eq!(seed.members(), both[..1], "listed before a reconfig added it");
+    assert_eq!(
+        seed.members(),
+        both[..1],
+        "listed before a reconfig added it"
+    );
 
     seed.change_membership(both.clone(), Some(seed.config_version()))
         .await
