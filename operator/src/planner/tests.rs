@@ -847,9 +847,16 @@ fn a_voter_in_synchronization_is_not_counted_synced() {
 /// a follower; a hand-over, or the restart of a leader (an election), makes the lowest other voter lead.
 /// Returns the steps taken until the ensemble is idle again.
 fn roll(desired: Desired, leader: u32) -> Vec<Step> {
+    roll_with_observers(desired, leader, &[])
+}
+
+/// [`roll`] of an ensemble with `observers` too.
+fn roll_with_observers(desired: Desired, leader: u32, observers: &[u32]) -> Vec<Step> {
     let voters = [1, 2, 3];
-    let mut world = World::ensemble(&voters, leader);
-    for id in voters {
+    let mut world = observers
+        .iter()
+        .fold(World::ensemble(&voters, leader), |w, &id| w.observer(id));
+    for &id in voters.iter().chain(observers) {
         world = world.pod(id, |p| p.up_to_date = false);
     }
     let lead_elsewhere = |world: World, from: u32| {
@@ -878,6 +885,14 @@ fn roll(desired: Desired, leader: u32) -> Vec<Step> {
                 world.0.members.get_mut(&id).unwrap().pod = Some(healthy(Role::Follower));
                 world.pod(id, just_started)
             }
+            // An observer is not waited for to sync (it does not count): it answers, syncs and turns Ready at once.
+            Step::Wait(Wait::MemberStarting(id)) if observers.contains(&id) => world.pod(id, |p| {
+                p.running = true;
+                p.starting = false;
+                p.ready = true;
+                p.role = Some(Role::Observer);
+                p.synced = true;
+            }),
             // A server answers (in synchronization), then syncs, then its readiness probe passes.
             Step::Wait(Wait::MemberStarting(id))
                 if !world.0.members[&id].pod.as_ref().unwrap().running =>
@@ -946,4 +961,10 @@ fn apache_rolls_followers_first_and_restarts_the_leader_last_without_a_hand_over
             .iter()
             .any(|s| matches!(s, Step::TransferLeadership { .. }))
     );
+}
+
+#[test]
+fn observers_roll_first_one_at_a_time_then_followers_then_the_leader() {
+    let steps = roll_with_observers(observing(2, native(3)), 1, &[101, 102]);
+    assert_eq!(restarts(&steps), [102, 101, 3, 2, 1], "{steps:?}");
 }
