@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 use zookeeper_client::{Acls, Client, CreateMode};
 
 use crate::wait::{self, Poll};
-use crate::zookeeper::connect;
+use crate::zookeeper::{connect, create_open};
 use crate::{Error, Result};
 
 /// Pause between two writes, so the load does not starve the shared machine.
@@ -232,49 +232,33 @@ impl ClientLoad {
                 address: address.to_string(),
                 source,
             })?;
+        let path = path.to_string();
+        Ok(Self::spawn(|stop, done| {
+            run_reads(client, path, data, stop, done)
+        }))
+    }
+
+    /// Runs the load `make` builds from its stop flag and its progress counter.
+    fn spawn<F>(make: impl FnOnce(Arc<AtomicBool>, Arc<AtomicUsize>) -> F) -> Self
+    where
+        F: std::future::Future<Output = LoadReport> + Send + 'static,
+    {
         let stop = Arc::new(AtomicBool::new(false));
-        let done = Arc::new(AtomicUsize::new(0));
-        let task = tokio::spawn(run_reads(
-            client,
-            path.to_string(),
-            data,
-            stop.clone(),
-            done.clone(),
-        ));
-        Ok(Self {
+        let acknowledged = Arc::new(AtomicUsize::new(0));
+        let task = tokio::spawn(make(stop.clone(), acknowledged.clone()));
+        Self {
             stop,
-            acknowledged: done,
+            acknowledged,
             task,
-        })
+        }
     }
 
     /// Connects to `address`, creates `root` and starts writing under it.
     pub async fn start(address: &str, root: &str) -> Result<Self> {
         let client = connect(address).await?;
-        client
-            .create(
-                root,
-                b"",
-                &CreateMode::Persistent.with_acls(Acls::anyone_all()),
-            )
-            .await
-            .map_err(|source| Error::ZooKeeper {
-                address: address.to_string(),
-                source,
-            })?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let acknowledged = Arc::new(AtomicUsize::new(0));
-        let task = tokio::spawn(run(
-            client,
-            root.to_string(),
-            stop.clone(),
-            acknowledged.clone(),
-        ));
-        Ok(Self {
-            stop,
-            acknowledged,
-            task,
-        })
+        create_open(&client, address, root, b"").await?;
+        let root = root.to_string();
+        Ok(Self::spawn(|stop, done| run(client, root, stop, done)))
     }
 
     /// Waits until `writes` more operations (writes, or reads of a read load) than now are acknowledged: the

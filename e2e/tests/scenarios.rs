@@ -16,14 +16,13 @@ use zk_e2e::command::kubectl;
 use zk_e2e::ensemble::{Ensemble, condition_true, delete_all, missing_image, retagged_image};
 use zk_e2e::freeze::signal_member;
 use zk_e2e::load::{self, ClientLoad, LoadReport};
-use zk_e2e::pods::{assert_untouched, kept};
+use zk_e2e::pods::{Snapshot, assert_untouched, kept};
 use zk_e2e::roll::RollWatch;
 use zk_e2e::wait::{self, Poll};
-use zk_e2e::zookeeper::{connect, read_config, read_data};
+use zk_e2e::zookeeper::{connect, create_open, read_config, read_data};
 use zk_e2e::{Error, Result, operator};
 use zk_operator::resources::meta::{CREDENTIALS_ANNOTATION, selector_string};
 use zk_operator::types::{ConditionStatus, ConditionType, ServerFlavour};
-use zookeeper_client::{Acls, CreateMode};
 
 /// Time for a fresh ensemble to become Ready.
 const CREATE_TIMEOUT: Duration = Duration::from_secs(300);
@@ -279,20 +278,8 @@ async fn scale_under_client_load(ensemble: &Ensemble) -> Result<()> {
         let before = ensemble.member_pods().await?;
         scale_to(ensemble, target).await?;
         let after = ensemble.member_pods().await?;
-        let kept = kept(&before, &after);
-        if kept.len() != current.min(target) as usize {
-            return Err(Error::Unexpected(format!(
-                "scale {current}→{target}: only {kept:?} of {:?} kept\n{}",
-                before.keys().collect::<Vec<_>>(),
-                ensemble.report().await
-            )));
-        }
-        if let Err(e) = assert_untouched(&before, &after, &kept) {
-            return Err(Error::Unexpected(format!(
-                "scale {current}→{target}: {e}\n{}",
-                ensemble.report().await
-            )));
-        }
+        let step = format!("scale {current}→{target}");
+        kept_untouched(ensemble, &step, &before, &after, current.min(target)).await?;
         let config = read_config(&address).await?;
         let expected = ensemble.voter_ids().await?;
         ensure(
@@ -309,6 +296,31 @@ async fn scale_under_client_load(ensemble: &Ensemble) -> Result<()> {
 
     let report = stop_load(load).await?;
     load_held(ensemble, &address, &report, "scaling").await
+}
+
+/// After `step`: `expected` pods of `before` are still there in `after`, the same pods, never restarted.
+async fn kept_untouched(
+    ensemble: &Ensemble,
+    step: &str,
+    before: &Snapshot,
+    after: &Snapshot,
+    expected: i32,
+) -> Result<()> {
+    let kept = kept(before, after);
+    if kept.len() != expected as usize {
+        return Err(Error::Unexpected(format!(
+            "{step}: only {kept:?} of {:?} kept\n{}",
+            before.keys().collect::<Vec<_>>(),
+            ensemble.report().await
+        )));
+    }
+    if let Err(e) = assert_untouched(before, after, &kept) {
+        return Err(Error::Unexpected(format!(
+            "{step}: {e}\n{}",
+            ensemble.report().await
+        )));
+    }
+    Ok(())
 }
 
 /// Stops `load` once it has made progress again, and prints what it saw.
@@ -735,17 +747,7 @@ async fn retain_policy_members_rejoin_cleanly(ensemble: Ensemble) -> Result<Ense
     let address = ensemble.client_address().await?;
     let writer = zk_e2e::zookeeper::connect(&address).await?;
     let marker = "/e2e-retain";
-    writer
-        .create(
-            marker,
-            b"kept",
-            &CreateMode::Persistent.with_acls(Acls::anyone_all()),
-        )
-        .await
-        .map_err(|source| Error::ZooKeeper {
-            address: address.clone(),
-            source,
-        })?;
+    create_open(&writer, &address, marker, b"kept").await?;
     drop(writer);
     let volumes_at_3 = volumes(&ensemble).await?;
 
@@ -863,18 +865,9 @@ const OBSERVED: &str = "/e2e-observed";
 /// Scenario o on the settled 3-voter `ensemble`.
 async fn observers_scale_under_client_load(ensemble: &Ensemble) -> Result<()> {
     let address = ensemble.client_address().await?;
-    connect(&address)
-        .await?
-        .create(
-            OBSERVED,
-            b"read through an observer",
-            &CreateMode::Persistent.with_acls(Acls::anyone_all()),
-        )
-        .await
-        .map_err(|source| Error::ZooKeeper {
-            address: address.clone(),
-            source,
-        })?;
+    let writer = connect(&address).await?;
+    create_open(&writer, &address, OBSERVED, b"read through an observer").await?;
+    drop(writer);
     let load = ClientLoad::start(&address, "/e2e-load").await?;
     load.progress(LOAD_PROGRESS, SCALE_TIMEOUT).await?;
 
@@ -904,21 +897,8 @@ async fn observers_scale_under_client_load(ensemble: &Ensemble) -> Result<()> {
         );
         let step = format!("{voters}+{observers} → {next_voters}+{next_observers}");
         let after = ensemble.member_pods().await?;
-        let kept = kept(&before, &after);
         let expected_kept = voters.min(next_voters) + observers.min(next_observers);
-        if kept.len() != expected_kept as usize {
-            return Err(Error::Unexpected(format!(
-                "{step}: only {kept:?} of {:?} kept\n{}",
-                before.keys().collect::<Vec<_>>(),
-                ensemble.report().await
-            )));
-        }
-        if let Err(e) = assert_untouched(&before, &after, &kept) {
-            return Err(Error::Unexpected(format!(
-                "{step}: {e}\n{}",
-                ensemble.report().await
-            )));
-        }
+        kept_untouched(ensemble, &step, &before, &after, expected_kept).await?;
         let config = read_config(&address).await?;
         let status_observers: Vec<u32> = status
             .members

@@ -153,6 +153,7 @@ async fn refuse(
             reason,
             "Validate",
             message.clone(),
+            None,
         )
         .await;
     }
@@ -216,6 +217,7 @@ async fn ensure_credentials(zk: &ZkEnsemble, ctx: &Context) -> Result<Credential
             "CredentialsGenerated",
             "CreateSecret",
             format!("generated Secret {name}"),
+            None,
         )
         .await;
         secret = Some(
@@ -258,23 +260,12 @@ async fn publish_step(
         namespace: zk.namespace(),
         ..ObjectReference::default()
     });
-    publish_about(zk, ctx, type_, reason, step.action(), note, related).await;
+    publish(zk, ctx, type_, reason, step.action(), note, related).await;
 }
 
-/// Publishes an Event on the ensemble; a failure to publish is logged, never fatal.
+/// Publishes an Event on the ensemble, about `related` too when given; a failure to publish is logged,
+/// never fatal.
 async fn publish(
-    zk: &ZkEnsemble,
-    ctx: &Context,
-    type_: EventType,
-    reason: &str,
-    action: &str,
-    note: String,
-) {
-    publish_about(zk, ctx, type_, reason, action, note, None).await;
-}
-
-/// Publishes an Event on the ensemble, about `related` too when given.
-async fn publish_about(
     zk: &ZkEnsemble,
     ctx: &Context,
     type_: EventType,
