@@ -7,6 +7,8 @@
 //! `zk-server import ...` and `zk-server export ...` move data from and to Apache ZooKeeper's
 //! format (see [`zk_server::apache_data`]); they exit 0 on success and 1 on failure.
 
+mod allocator;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
