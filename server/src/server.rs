@@ -133,12 +133,14 @@ impl Server {
             )),
         ];
         if let Some(listener) = admin_listener {
-            let info: Arc<dyn crate::fourlw::ServerInfo> = ctx.clone();
-            let control: Arc<dyn crate::admin::LeaderTransfer> = ctx.clone();
+            let targets = crate::admin::AdminTargets {
+                info: ctx.clone(),
+                control: ctx.clone(),
+                snapshots: ctx.clone(),
+            };
             let shutdown = signal.subscribe();
             tasks.push(tokio::spawn(async move {
-                if let Err(e) =
-                    crate::admin::serve(listener, command_url, info, control, shutdown).await
+                if let Err(e) = crate::admin::serve(listener, command_url, targets, shutdown).await
                 {
                     warn!(error = %e, "AdminServer stopped");
                 }
