@@ -45,7 +45,7 @@ pub fn router(command_url: &str, targets: AdminTargets) -> Router {
     let config = targets.info.config();
     let access = Arc::new(SnapshotAccess::new(
         config.admin.clone(),
-        AclPolicy::from_config(&config),
+        AclPolicy::from_config(config),
         config.super_digest.clone(),
     ));
     let mut router = Router::new().route(&base, get(list)).route(
