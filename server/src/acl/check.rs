@@ -36,15 +36,16 @@ impl AclPolicy {
 /// Whether an authenticated identity matches an ACL id of a scheme.
 fn matches(scheme: &str, mine: &str, acl_id: &str) -> bool {
     match scheme {
-        "digest" => mine == acl_id,
+        "digest" | "x509" => mine == acl_id,
         "ip" => ip_matches(mine, acl_id),
         _ => false,
     }
 }
 
-/// Whether identities of `scheme` count as authenticated for the `auth` scheme (digest does, ip does not).
+/// Whether identities of `scheme` count as authenticated for the `auth` scheme (digest and x509 do, ip
+/// does not).
 fn is_authenticated_scheme(scheme: &str) -> bool {
-    scheme == "digest"
+    scheme == "digest" || scheme == "x509"
 }
 
 /// Number of parts Java's `String.split(":")` yields (trailing empty parts dropped), as Apache's digest
@@ -90,6 +91,7 @@ pub fn fixup_acl(acl: &[Acl], auth: &[Id]) -> Result<Vec<Acl>, ErrorCode> {
             }
             "digest" if java_split_len(&id.id) == 2 => out.push(a.clone()),
             "ip" if is_valid_ip(&id.id) => out.push(a.clone()),
+            "x509" if crate::tls::x500_name_is_valid(&id.id) => out.push(a.clone()),
             _ => return Err(ErrorCode::InvalidAcl),
         }
     }

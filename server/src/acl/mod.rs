@@ -1,14 +1,16 @@
-//! Access control as Apache's: the schemes (world, auth, digest, ip), authentication of `addauth`
+//! Access control as Apache's: the schemes (world, auth, digest, ip, x509), authentication of `addauth`
 //! credentials, the fix-up of ACLs given to create/setACL (InvalidACL rules), and the permission check with
 //! the super user and `skipACL`.
 
 mod check;
 mod digest;
 mod ip;
+mod x509;
 
 pub use check::{AclPolicy, fixup_acl};
 pub use digest::{authenticate_digest, digest_id};
 pub use ip::{ip_matches, is_valid_ip};
+pub use x509::x509_ids;
 
 use zk_proto::Id;
 
