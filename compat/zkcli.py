@@ -15,10 +15,12 @@ from servers import apache_classpath
 MARKER = "ZooKeeper CLI version:"
 
 
-def run_session(port: int, commands: list[str], timeout: float = 120.0) -> str:
+def run_session(port: int, commands: list[str], timeout: float = 120.0,
+                jvm_flags: tuple[str, ...] = ()) -> str:
+    """Runs `commands` in one zkCli session; `jvm_flags` are the client's `-D` options (e.g. TLS)."""
     script = "".join(f"{c}\nversion\n" for c in commands) + "quit\n"
     out = subprocess.run(
-        ["java", "-cp", apache_classpath(), "org.apache.zookeeper.ZooKeeperMain",
+        ["java", "-cp", apache_classpath(), *jvm_flags, "org.apache.zookeeper.ZooKeeperMain",
          "-server", f"127.0.0.1:{port}"],
         input=script, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout)
     blocks, current = [], []
