@@ -29,7 +29,9 @@ fn authority(name: &str) -> CertifiedIssuer<'static, KeyPair> {
 /// A leaf certificate for `localhost` named `cn`, issued by `ca`: (certificate PEM, key PEM).
 fn leaf(ca: &CertifiedIssuer<'static, KeyPair>, cn: &str) -> (String, String) {
     let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-    params.distinguished_name.push(rcgen::DnType::CommonName, cn);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, cn);
     let key = KeyPair::generate().unwrap();
     let cert = params.signed_by(&key, ca).unwrap();
     (cert.pem(), key.serialize_pem())
@@ -165,12 +167,20 @@ async fn client_auth_want_serves_clients_without_certificates_but_not_strangers(
         stores.path().display()
     ))
     .await;
-    assert!(session_over_tls(port, &connector(&ca.pem(), None)).await.is_ok());
+    assert!(
+        session_over_tls(port, &connector(&ca.pem(), None))
+            .await
+            .is_ok()
+    );
     let stranger = leaf(&stranger_ca, "stranger");
     assert!(
         session_over_tls(port, &connector(&ca.pem(), Some(&stranger)))
             .await
             .is_err()
     );
-    assert!(session_over_tls(port, &connector(&ca.pem(), None)).await.is_ok());
+    assert!(
+        session_over_tls(port, &connector(&ca.pem(), None))
+            .await
+            .is_ok()
+    );
 }

@@ -19,6 +19,15 @@ pub fn super_id() -> Id {
     Id::new("super", "")
 }
 
+/// An authenticated identity, preceded by the super user's when it is the configured super user (as
+/// Apache's digest and x509 providers add both).
+fn with_super(id: Id, is_super: bool) -> Vec<Id> {
+    match is_super {
+        true => vec![super_id(), id],
+        false => vec![id],
+    }
+}
+
 /// The identity every connection carries for its remote address (`ip:<address>`).
 pub fn ip_id(address: std::net::IpAddr) -> Id {
     Id::new("ip", address.to_string())

@@ -6,12 +6,8 @@ use zk_proto::Id;
 
 /// The identities a client certificate with subject `name` grants.
 pub fn x509_ids(name: String, super_user: Option<&str>) -> Vec<Id> {
-    let mut ids = Vec::with_capacity(2);
-    if super_user == Some(name.as_str()) {
-        ids.push(super::super_id());
-    }
-    ids.push(Id::new("x509", name));
-    ids
+    let is_super = super_user == Some(name.as_str());
+    super::with_super(Id::new("x509", name), is_super)
 }
 
 #[cfg(test)]

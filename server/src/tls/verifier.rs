@@ -79,11 +79,43 @@ impl ClientCertVerifier for ClientVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
-        let Some(parsed) = version_one(cert) else {
-            return self.webpki.verify_tls12_signature(message, cert, dss);
-        };
-        let spki = SubjectPublicKeyInfoDer::from(parsed.public_key().raw);
-        let key = webpki::RawPublicKeyEntity::try_from(&spki)
+        match version_one_key(cert) {
+            None => self.webpki.verify_tls12_signature(message, cert, dss),
+            Some(spki) => self.verify_tls12_with_key(message, &spki, dss),
+        }
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
+        match version_one_key(cert) {
+            None => self.webpki.verify_tls13_signature(message, cert, dss),
+            Some(spki) => rustls::crypto::verify_tls13_signature_with_raw_key(
+                message,
+                &spki,
+                dss,
+                &self.algorithms,
+            ),
+        }
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.webpki.supported_verify_schemes()
+    }
+}
+
+impl ClientVerifier {
+    /// A TLS 1.2 handshake signature checked against a public key: any algorithm the scheme maps to.
+    fn verify_tls12_with_key(
+        &self,
+        message: &[u8],
+        spki: &SubjectPublicKeyInfoDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
+        let key = webpki::RawPublicKeyEntity::try_from(spki)
             .map_err(|_| Error::InvalidCertificate(CertificateError::BadEncoding))?;
         let algorithms = self
             .algorithms
@@ -101,23 +133,11 @@ impl ClientCertVerifier for ClientVerifier {
             .map(|_| HandshakeSignatureValid::assertion())
             .ok_or(Error::InvalidCertificate(CertificateError::BadSignature))
     }
+}
 
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, Error> {
-        let Some(parsed) = version_one(cert) else {
-            return self.webpki.verify_tls13_signature(message, cert, dss);
-        };
-        let spki = SubjectPublicKeyInfoDer::from(parsed.public_key().raw);
-        rustls::crypto::verify_tls13_signature_with_raw_key(message, &spki, dss, &self.algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.webpki.supported_verify_schemes()
-    }
+/// The public key of a version 1 certificate (the others go to webpki).
+fn version_one_key(cert: &CertificateDer<'_>) -> Option<SubjectPublicKeyInfoDer<'static>> {
+    version_one(cert).map(|parsed| SubjectPublicKeyInfoDer::from(parsed.public_key().raw.to_vec()))
 }
 
 /// Follows `leaf` through `intermediates` to a certificate of `roots`, checking validity periods,
