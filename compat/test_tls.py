@@ -95,9 +95,13 @@ def start(flavour: str, root: Path, certs: Path, server_cert: str = "server"):
     port, sport = free_port(), free_port()
     text = config(certs, server_cert).replace("@PORT@", str(port)).replace("@SPORT@", str(sport))
     server = Server(flavour, root / flavour, text,
-                    jvm_flags=(f"-Dzookeeper.X509AuthenticationProvider.superUser=CN=admin",)).start()
-    wait_for_port(port)
-    wait_for_listening(sport)
+                    jvm_flags=("-Dzookeeper.X509AuthenticationProvider.superUser=CN=admin",)).start()
+    try:
+        wait_for_port(port)
+        wait_for_listening(sport)
+    except Exception:
+        server.stop()
+        raise
     return server, port, sport
 
 
