@@ -17,7 +17,7 @@ MARKER = "ZooKeeper CLI version:"
 
 def run_session(port: int, commands: list[str], timeout: float = 120.0,
                 jvm_flags: tuple[str, ...] = ()) -> str:
-    """Runs `commands` in one zkCli session; `jvm_flags` are the client's `-D` options (e.g. TLS)."""
+    """The normalised transcript of `commands`; `jvm_flags` go to the CLI's JVM (e.g. a JAAS file)."""
     script = "".join(f"{c}\nversion\n" for c in commands) + "quit\n"
     out = subprocess.run(
         ["java", "-cp", apache_classpath(), *jvm_flags, "org.apache.zookeeper.ZooKeeperMain",

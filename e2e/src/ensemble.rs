@@ -149,6 +149,23 @@ impl Ensemble {
     /// until it and its member pods are gone, and creates it again from the same manifest, as a user applying
     /// the same file would.
     pub async fn recreate(&self) -> Result<()> {
+        self.recreate_with(serde_json::json!({})).await
+    }
+
+    /// Sets `spec.<key>` to `value` for each entry of `spec` (a JSON object), as a user editing the manifest
+    /// would.
+    pub async fn patch_spec(&self, spec: serde_json::Value) -> Result<()> {
+        let patch = serde_json::json!({ "spec": spec });
+        self.api
+            .patch(self.name(), &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .map_err(kube_err("patch the spec"))?;
+        Ok(())
+    }
+
+    /// As [`Ensemble::recreate`], with the manifest's spec keys set to those of `spec` (a JSON object) in the
+    /// new object.
+    pub async fn recreate_with(&self, spec: serde_json::Value) -> Result<()> {
         self.api
             .delete(self.name(), &DeleteParams::foreground())
             .await
@@ -181,7 +198,18 @@ impl Ensemble {
             || self.report(),
         )
         .await?;
-        self.submit().await
+        let mut manifest = serde_json::to_value(&self.manifest)
+            .map_err(|e| Error::Unexpected(format!("ZkEnsemble manifest: {e}")))?;
+        for (key, value) in spec.as_object().into_iter().flatten() {
+            manifest["spec"][key] = value.clone();
+        }
+        let manifest: ZkEnsemble = serde_json::from_value(manifest)
+            .map_err(|e| Error::Unexpected(format!("ZkEnsemble manifest: {e}")))?;
+        self.api
+            .create(&PostParams::default(), &manifest)
+            .await
+            .map_err(kube_err("create ZkEnsemble"))?;
+        Ok(())
     }
 
     /// Name of the ensemble.

@@ -1,7 +1,7 @@
 //! End-to-end scenarios on a real cluster: the operator installed by its Helm chart grows and shrinks
-//! ensembles by reconfig without restarting a member. Every scenario runs with both flavours: Apache ZooKeeper
-//! members and this project's zk-server members (`flavour: Native`, the default). Scenarios a and b run one
-//! flavour a test, under client load; d, f, c, e, h and g run the two flavours side by side, each in a namespace
+//! ensembles by reconfig without restarting a member. Every scenario but i runs with both flavours: Apache
+//! ZooKeeper members and this project's zk-server members (`flavour: Native`, the default); i (backup and
+//! restore under write load) runs with Native members. Scenarios a and b run one flavour a test, under client load; d, f, c, e, h and g run the two flavours side by side, each in a namespace
 //! of its own (`e2e-<scenario>` and `e2e-<scenario>-native`), so that their waits overlap.
 //!
 //! Run with `scripts/e2e.sh` (or `cargo test -p zk-e2e -- --test-threads=1` against a cluster with the images
@@ -1003,6 +1003,131 @@ async fn image_change_rolls_every_member(ensemble: Ensemble) -> Result<Ensemble>
     }
     load_held(&ensemble, &address, &report, "the roll").await?;
     Ok(ensemble)
+}
+
+/// Time for the first scheduled backup (every minute) to complete and show in the status.
+const BACKUP_TIMEOUT: Duration = Duration::from_secs(240);
+
+/// i. Backup and restore of a Native ensemble under write load: `spec.backup` (every minute, to a claim in the
+/// namespace) is set while the client load of a and b writes; once `status.lastBackup` names a backup (and the
+/// `BackupSucceeded` Event is there), the load stops, the `ZkEnsemble` is deleted with its volumes and created
+/// again as a new ensemble with `spec.restoreFrom` naming that backup: it becomes Ready on new volumes and serves
+/// every write acknowledged before `spec.backup` was set (so before the backup began), each with its data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s6_i_native_backup_restores_into_a_new_ensemble_under_write_load() -> Result<()> {
+    let client = setup().await?;
+    let namespace = namespace("i", ServerFlavour::Native);
+    let ensemble = settled(&client, &namespace, 3, "Delete", ServerFlavour::Native).await?;
+    let claim: k8s_openapi::api::core::v1::PersistentVolumeClaim =
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "backups", "namespace": namespace},
+            "spec": {
+                "accessModes": ["ReadWriteOnce"],
+                "resources": {"requests": {"storage": "256Mi"}}
+            }
+        }))
+        .map_err(|e| Error::Unexpected(format!("claim manifest: {e}")))?;
+    kube::Api::<k8s_openapi::api::core::v1::PersistentVolumeClaim>::namespaced(
+        client.clone(),
+        &namespace,
+    )
+    .create(&Default::default(), &claim)
+    .await
+    .map_err(zk_e2e::error::kube_err("create the backup claim"))?;
+
+    let address = ensemble.client_address().await?;
+    let root = "/e2e-backup";
+    let load = ClientLoad::start(&address, root).await?;
+    load.progress(LOAD_PROGRESS, SCALE_TIMEOUT).await?;
+    let backup_asked = Instant::now();
+    ensemble
+        .patch_spec(serde_json::json!({"backup": {
+            "schedule": "* * * * *",
+            "target": {"claimName": "backups", "subPath": "e2e"},
+            "retention": 2
+        }}))
+        .await?;
+    let last = wait::until(
+        "status.lastBackup",
+        BACKUP_TIMEOUT,
+        || async {
+            let status = ensemble.status().await?;
+            Ok(match status.last_backup {
+                Some(last) if last.path.is_some() => Poll::Done(last),
+                other => Poll::Pending(format!("lastBackup: {other:?}")),
+            })
+        },
+        || ensemble.report(),
+    )
+    .await?;
+    let report = stop_load(load).await?;
+    let before: Vec<u64> = report
+        .acknowledged
+        .iter()
+        .zip(&report.acknowledged_at)
+        .filter(|(_, at)| **at <= backup_asked)
+        .map(|(i, _)| *i)
+        .collect();
+    let succeeded = ensemble.events("BackupSucceeded").await?;
+    ensure(
+        &ensemble,
+        !succeeded.is_empty(),
+        "no BackupSucceeded Event".into(),
+    )
+    .await?;
+    let directory = last
+        .path
+        .as_deref()
+        .and_then(|p| p.rsplit('/').next())
+        .unwrap_or_default()
+        .to_string();
+    println!(
+        "{namespace}: backup {directory} at zxid {:?} by {}; {} writes acknowledged before it was asked for, {} \
+         in all",
+        last.zxid,
+        last.job,
+        before.len(),
+        report.acknowledged.len()
+    );
+
+    let old_volumes = volume_uids(&ensemble).await?;
+    let start = Instant::now();
+    ensemble
+        .recreate_with(serde_json::json!({
+            "restoreFrom": {"claimName": "backups", "path": format!("e2e/{directory}")}
+        }))
+        .await?;
+    ensemble.wait_settled(3, CREATE_TIMEOUT).await?;
+    println!(
+        "{namespace}: restored into a new ensemble, Ready in {:.1?}",
+        start.elapsed()
+    );
+    let new_volumes = volume_uids(&ensemble).await?;
+    ensure(
+        &ensemble,
+        new_volumes.iter().all(|v| !old_volumes.contains(v)),
+        format!("the restored ensemble reuses volumes: {old_volumes:?} -> {new_volumes:?}"),
+    )
+    .await?;
+    let address = ensemble.client_address().await?;
+    let restored = LoadReport {
+        acknowledged: before,
+        ..LoadReport::default()
+    };
+    load::verify(&address, root, &restored).await?;
+    delete_all(vec![ensemble], false).await
+}
+
+/// The uids of the ensemble's member volumes: new volumes have new uids.
+async fn volume_uids(ensemble: &Ensemble) -> Result<Vec<String>> {
+    let claims = kube::Api::<k8s_openapi::api::core::v1::PersistentVolumeClaim>::namespaced(
+        ensemble.client.clone(),
+        &ensemble.namespace,
+    )
+    .list(&ListParams::default().labels(&selector_string(&ensemble.get().await?)))
+    .await
+    .map_err(zk_e2e::error::kube_err("list member volumes"))?;
+    Ok(claims.items.iter().filter_map(|c| c.uid()).collect())
 }
 
 /// g. `helm upgrade` rolls the operator without touching running ensembles; `helm uninstall` removes every

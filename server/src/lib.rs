@@ -12,7 +12,8 @@
 //!   tree; `acl` — access control; `watch` — watches and notifications.
 //! - `consensus` — the replicated log every write goes through; `reconfig` — membership changes
 //!   requested by clients (op 16).
-//! - `apache_data` — Apache ZooKeeper's snapshots and transaction logs: import and export.
+//! - `apache_data` — Apache ZooKeeper's snapshots and transaction logs: import and export;
+//!   `backup` — a running member's snapshot fetched through the AdminServer and kept.
 //! - `server` — wiring it all together; `shutdown` — graceful shutdown; `summary` — count, sum,
 //!   min and max of a stream of values (latencies, batch sizes, fsync times); `logging` — what
 //!   the log shows and how.
@@ -20,6 +21,7 @@
 pub mod acl;
 pub mod admin;
 pub mod apache_data;
+pub mod backup;
 pub mod config;
 pub mod consensus;
 pub mod fourlw;
@@ -29,6 +31,7 @@ pub mod net;
 pub mod ops;
 pub mod pipeline;
 pub mod reconfig;
+pub mod sasl;
 pub mod server;
 pub mod session;
 pub mod shutdown;

@@ -5,7 +5,8 @@
 //! fails.
 //!
 //! `zk-server import ...` and `zk-server export ...` move data from and to Apache ZooKeeper's
-//! format (see [`zk_server::apache_data`]); they exit 0 on success and 1 on failure.
+//! format (see [`zk_server::apache_data`]); `zk-server backup ...` keeps a running member's
+//! snapshot (see [`zk_server::backup`]). They exit 0 on success and 1 on failure.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -14,6 +15,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tracing::error;
 use zk_server::apache_data::{self, ImportPlan};
+use zk_server::backup::{self, BackupPlan};
 use zk_server::config;
 use zk_server::consensus::Member;
 use zk_server::logging::{self, LogFormat};
@@ -80,6 +82,30 @@ enum Tool {
         /// The member's zoo.cfg (its settings); without it, a standalone server's.
         #[arg(long)]
         config: Option<PathBuf>,
+    },
+    /// Fetches a running member's snapshot through its AdminServer (`snapshot`) into a new
+    /// backup directory, an Apache data directory, and removes the oldest beyond `--keep`.
+    Backup {
+        /// A member's AdminServer: [http://]host:port[/commandURL]; repeated, each is tried in
+        /// turn until one answers with a snapshot.
+        #[arg(long, required = true)]
+        from: Vec<String>,
+        /// The directory holding the backups.
+        #[arg(long)]
+        out: PathBuf,
+        /// How many backups to keep, the new one included (0: every one).
+        #[arg(long, default_value_t = 0)]
+        keep: usize,
+        /// The Authorization header: `ip`, or `digest user:password` (identities with every
+        /// permission on `/`).
+        #[arg(long, env = "ZK_BACKUP_AUTH", default_value = "ip")]
+        auth: String,
+        /// Seconds the member has to send the snapshot.
+        #[arg(long, default_value_t = 600)]
+        timeout_seconds: u64,
+        /// A file to write the report (JSON) to as well, e.g. /dev/termination-log.
+        #[arg(long)]
+        report_file: Option<PathBuf>,
     },
 }
 
@@ -201,6 +227,46 @@ fn run_tool(tool: Tool) -> anyhow::Result<()> {
                 report.znodes,
                 report.snapshot.display()
             );
+        }
+        Tool::Backup {
+            from,
+            out,
+            keep,
+            auth,
+            timeout_seconds,
+            report_file,
+        } => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            let mut outcome = Err(anyhow::anyhow!("no member to back up"));
+            for source in from {
+                let plan = BackupPlan {
+                    from: source,
+                    authorization: auth.clone(),
+                    out: out.clone(),
+                    keep,
+                    timeout: std::time::Duration::from_secs(timeout_seconds),
+                };
+                outcome = runtime.block_on(backup::backup(&plan)).map_err(Into::into);
+                match &outcome {
+                    Ok(_) => break,
+                    Err(e) => error!("{e:#}"),
+                }
+            }
+            let report = outcome?;
+            let json = serde_json::json!({
+                "dir": report.dir,
+                "snapshot": report.snapshot,
+                "zxid": format!("0x{:x}", report.zxid),
+                "bytes": report.bytes,
+                "znodes": report.znodes,
+                "pruned": report.pruned,
+            })
+            .to_string();
+            println!("{json}");
+            if let Some(path) = report_file {
+                std::fs::write(&path, &json)
+                    .with_context(|| format!("cannot write the report to {}", path.display()))?;
+            }
         }
     }
     Ok(())

@@ -154,12 +154,14 @@ impl Server {
             )));
         }
         if let Some(listener) = admin_listener {
-            let info: Arc<dyn crate::fourlw::ServerInfo> = ctx.clone();
-            let control: Arc<dyn crate::admin::LeaderTransfer> = ctx.clone();
+            let targets = crate::admin::AdminTargets {
+                info: ctx.clone(),
+                control: ctx.clone(),
+                snapshots: ctx.clone(),
+            };
             let shutdown = signal.subscribe();
             tasks.push(tokio::spawn(async move {
-                if let Err(e) =
-                    crate::admin::serve(listener, command_url, info, control, shutdown).await
+                if let Err(e) = crate::admin::serve(listener, command_url, targets, shutdown).await
                 {
                     warn!(error = %e, "AdminServer stopped");
                 }
@@ -214,9 +216,7 @@ impl Server {
 /// The settings of the replicated state for `config`.
 pub fn state_settings(config: &ServerConfig) -> Settings {
     Settings {
-        acl: AclPolicy {
-            skip_acl: config.skip_acl,
-        },
+        acl: AclPolicy::from_config(config),
         extended_types: config.extended_types_enabled,
         reconfig_enabled: config.reconfig_enabled,
         distributed: config.is_distributed(),

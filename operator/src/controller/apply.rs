@@ -52,7 +52,12 @@ where
     }
 }
 
-async fn delete_if_present<K>(api: &Api<K>, name: &str, action: &'static str) -> Result<()>
+/// Deletes `name` unless it is gone already.
+pub(super) async fn delete_if_present<K>(
+    api: &Api<K>,
+    name: &str,
+    action: &'static str,
+) -> Result<()>
 where
     K: Resource + Clone + DeserializeOwned + std::fmt::Debug,
 {

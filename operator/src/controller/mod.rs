@@ -3,12 +3,14 @@
 //! - `observe`: fetch pods, volumes, member states and the committed configuration.
 //! - `apply`: carry out one planned step against Kubernetes or the ensemble.
 //! - `status`: the status written back, conditions included.
+//! - `backup`: the backup CronJob of `spec.backup`, and the last backup its Jobs took.
 //! - `reconcile`: the pipeline fetch → validate → plan → build → apply → status.
 //!
 //! There is no finalizer: every object the operator creates carries an owner reference to its `ZkEnsemble`
 //! and is garbage-collected with it, except volumes under the Retain policy, which are meant to outlive it.
 
 mod apply;
+mod backup;
 mod observe;
 mod reconcile;
 mod status;

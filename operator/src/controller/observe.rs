@@ -219,17 +219,7 @@ pub(super) async fn observe(
                 .is_some_and(|v| v == "true"),
         });
     }
-    let remembered_voters: BTreeSet<u32> = zk
-        .status
-        .as_ref()
-        .map(|s| {
-            s.members
-                .iter()
-                .filter(|m| m.voting)
-                .map(|m| m.id)
-                .collect()
-        })
-        .unwrap_or_default();
+    let remembered_voters = remembered_voters(zk);
 
     Ok(Observation {
         observed: Observed {
@@ -241,4 +231,18 @@ pub(super) async fn observe(
         states,
         session,
     })
+}
+
+/// The voters the status last recorded.
+pub(super) fn remembered_voters(zk: &ZkEnsemble) -> BTreeSet<u32> {
+    zk.status
+        .as_ref()
+        .map(|s| {
+            s.members
+                .iter()
+                .filter(|m| m.voting)
+                .map(|m| m.id)
+                .collect()
+        })
+        .unwrap_or_default()
 }

@@ -67,6 +67,8 @@ async fn reconcile_once(zk: &ZkEnsemble, ctx: &Context) -> Result<Action> {
     )
     .await?;
 
+    let last_backup = super::backup::reconcile_backup(zk, ctx).await?;
+
     let observation = observe(zk, ctx, &credentials).await?;
     let desired = Desired {
         replicas: zk.spec.replicas.max(1) as u32,
@@ -83,12 +85,9 @@ async fn reconcile_once(zk: &ZkEnsemble, ctx: &Context) -> Result<Action> {
 
     let applied = apply_step(step, zk, ctx, &observation, &credentials).await;
     let domain = &ctx.settings.cluster_domain;
-    write_status(
-        zk,
-        ctx,
-        &build_status(zk, &observation, &step, &now, domain),
-    )
-    .await?;
+    let mut status = build_status(zk, &observation, &step, &now, domain);
+    status.last_backup = last_backup;
+    write_status(zk, ctx, &status).await?;
     match &applied {
         Err(error) => {
             let note = format!("{step} failed: {error}");
@@ -161,7 +160,7 @@ async fn refuse(
 }
 
 /// Server-side applies an object the ensemble owns.
-async fn apply_object<K>(
+pub(super) async fn apply_object<K>(
     zk: &ZkEnsemble,
     ctx: &Context,
     object: &K,
@@ -240,7 +239,7 @@ async fn ensure_credentials(zk: &ZkEnsemble, ctx: &Context) -> Result<Credential
 }
 
 /// Publishes an Event on the ensemble; a failure to publish is logged, never fatal.
-async fn publish(
+pub(super) async fn publish(
     zk: &ZkEnsemble,
     ctx: &Context,
     type_: EventType,

@@ -175,6 +175,7 @@ pub(super) fn build_status(
         observed_generation: zk.metadata.generation,
         conditions: conditions(zk, now, step, describe(zk, obs, step)),
         step: step_status,
+        last_backup: zk.status.as_ref().and_then(|s| s.last_backup.clone()),
     }
 }
 

@@ -138,6 +138,13 @@ fn server_container(zk: &ZkEnsemble, id: u32, image: &str) -> Container {
             "-Dzookeeper.DigestAuthenticationProvider.superDigest=$(ZK_SUPER_DIGEST)",
         ));
     }
+    let restore = restore_source(zk, id);
+    if let Some(path) = &restore {
+        env.push(env_value(
+            "RESTORE_FROM",
+            &format!("{RESTORE_MOUNT}/{}", path.trim_end_matches('/')),
+        ));
+    }
     let mut ports = vec![
         container_port("client", CLIENT_PORT),
         container_port("quorum", QUORUM_PORT),
@@ -161,31 +168,45 @@ fn server_container(zk: &ZkEnsemble, id: u32, image: &str) -> Container {
         resources: zk.spec.resources.clone(),
         readiness_probe: Some(ruok_probe(10, 5, 3)),
         liveness_probe: Some(ruok_probe(30, 10, 6)),
-        volume_mounts: Some(vec![
-            mount("data", "/data", Some("data")),
-            mount("data", "/datalog", Some("datalog")),
-            mount("data", "/conf", Some("conf")),
-            mount("config", "/config", None),
-            mount("bootstrap", "/bootstrap", None),
-            mount("tmp", "/tmp", None),
-            mount("logs", "/logs", None),
-        ]),
+        volume_mounts: Some(
+            [
+                mount("data", "/data", Some("data")),
+                mount("data", "/datalog", Some("datalog")),
+                mount("data", "/conf", Some("conf")),
+                mount("config", "/config", None),
+                mount("bootstrap", "/bootstrap", None),
+                mount("tmp", "/tmp", None),
+                mount("logs", "/logs", None),
+            ]
+            .into_iter()
+            .chain(restore.map(|_| VolumeMount {
+                read_only: Some(true),
+                ..mount(RESTORE_VOLUME, RESTORE_MOUNT, None)
+            }))
+            .collect(),
+        ),
         // The root file system stays read-only: the server writes only to its volume, and the JVM and Apache's
         // scripts to /tmp and /logs (empty directories).
-        security_context: Some(SecurityContext {
-            read_only_root_filesystem: Some(true),
-            seccomp_profile: Some(SeccompProfile {
-                type_: "RuntimeDefault".to_string(),
-                ..SeccompProfile::default()
-            }),
-            allow_privilege_escalation: Some(false),
-            capabilities: Some(Capabilities {
-                drop: Some(vec!["ALL".to_string()]),
-                ..Capabilities::default()
-            }),
-            ..SecurityContext::default()
-        }),
+        security_context: Some(restricted_container()),
         ..Container::default()
+    }
+}
+
+/// The security context of every container the operator runs: read-only root file system, seccomp
+/// `RuntimeDefault`, no capabilities, no privilege escalation.
+pub fn restricted_container() -> SecurityContext {
+    SecurityContext {
+        read_only_root_filesystem: Some(true),
+        seccomp_profile: Some(SeccompProfile {
+            type_: "RuntimeDefault".to_string(),
+            ..SeccompProfile::default()
+        }),
+        allow_privilege_escalation: Some(false),
+        capabilities: Some(Capabilities {
+            drop: Some(vec!["ALL".to_string()]),
+            ..Capabilities::default()
+        }),
+        ..SecurityContext::default()
     }
 }
 
@@ -205,6 +226,19 @@ fn ruok_probe(initial_delay: i32, period: i32, failures: i32) -> Probe {
     }
 }
 
+/// Where member 1 of an ensemble with `spec.restoreFrom` finds the claim holding the data it starts with.
+const RESTORE_MOUNT: &str = "/restore";
+const RESTORE_VOLUME: &str = "restore";
+
+/// The path of the data member `id` seeds its empty volume with: member 1's, with `spec.restoreFrom`.
+fn restore_source(zk: &ZkEnsemble, id: u32) -> Option<&str> {
+    zk.spec
+        .restore_from
+        .as_ref()
+        .filter(|_| id == 1)
+        .map(|r| r.path.as_str())
+}
+
 fn volumes(zk: &ZkEnsemble, id: u32) -> Vec<Volume> {
     let annotation_file = |path: &str, annotation: &str| DownwardAPIVolumeFile {
         path: path.to_string(),
@@ -214,7 +248,20 @@ fn volumes(zk: &ZkEnsemble, id: u32) -> Vec<Volume> {
         }),
         ..DownwardAPIVolumeFile::default()
     };
-    vec![
+    let restore = zk
+        .spec
+        .restore_from
+        .as_ref()
+        .filter(|_| restore_source(zk, id).is_some())
+        .map(|r| Volume {
+            name: RESTORE_VOLUME.to_string(),
+            persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                claim_name: r.claim_name.clone(),
+                read_only: Some(true),
+            }),
+            ..Volume::default()
+        });
+    let mut volumes = vec![
         Volume {
             name: "data".to_string(),
             persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
@@ -244,7 +291,9 @@ fn volumes(zk: &ZkEnsemble, id: u32) -> Vec<Volume> {
             }),
             ..Volume::default()
         },
-    ]
+    ];
+    volumes.extend(restore);
+    volumes
 }
 
 /// An empty directory that lives as long as the pod.

@@ -11,10 +11,11 @@ set -eu
 : "${ZK_MY_ID:?ZK_MY_ID is required}"
 CONF_DIR=${CONF_DIR:-/conf}
 DATA_DIR=${DATA_DIR:-/data}
+DATALOG_DIR=${DATALOG_DIR:-/datalog}
 CONFIG_DIR=${CONFIG_DIR:-/config}
 BOOTSTRAP_DIR=${BOOTSTRAP_DIR:-/bootstrap}
 
-mkdir -p "$CONF_DIR" "$DATA_DIR"
+mkdir -p "$CONF_DIR" "$DATA_DIR" "$DATALOG_DIR"
 echo "$ZK_MY_ID" > "$DATA_DIR/myid"
 
 bootstrap_version=$((0x$(cat "$BOOTSTRAP_DIR/version")))
@@ -44,14 +45,41 @@ else
     echo >> "$next"
 fi
 
+# spec.restoreFrom (member 1 of a new ensemble): seeds an empty data directory, once, before the first start.
+# zk-server imports the backup or Apache data directory; Apache ZooKeeper reads the files as they are.
+restore() {
+    [ -n "${RESTORE_FROM:-}" ] || return 0
+    if [ -n "$(ls -A "$DATA_DIR" "$DATALOG_DIR" | grep -v -e '^myid$' -e ':$' -e '^$')" ]; then
+        echo "the data directory holds data: not restoring from $RESTORE_FROM"
+        return 0
+    fi
+    echo "restoring from $RESTORE_FROM"
+    case "${ZK_FLAVOUR:-Apache}" in
+        Native)
+            zk-server import --apache-data-dir "$RESTORE_FROM" --data-dir "$DATA_DIR" --config "$CONF_DIR/zoo.cfg"
+            if [ "$DATALOG_DIR" != "$DATA_DIR" ] && [ -d "$DATA_DIR/raft-log" ]; then
+                mv "$DATA_DIR/raft-log" "$DATALOG_DIR/raft-log"
+            fi
+            ;;
+        *)
+            from="$RESTORE_FROM"
+            [ -d "$from/version-2" ] && from="$from/version-2"
+            mkdir -p "$DATA_DIR/version-2"
+            cp "$from"/* "$DATA_DIR/version-2/"
+            ;;
+    esac
+}
+
 case "${ZK_FLAVOUR:-Apache}" in
     Native)
         echo "zookeeper.DigestAuthenticationProvider.superDigest=$ZK_SUPER_DIGEST" >> "$next"
         mv "$next" "$CONF_DIR/zoo.cfg"
+        restore
         exec zk-server "$CONF_DIR/zoo.cfg"
         ;;
     *)
         mv "$next" "$CONF_DIR/zoo.cfg"
+        restore
         export ZOOCFGDIR="$CONF_DIR"
         exec zkServer.sh start-foreground
         ;;

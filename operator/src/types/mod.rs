@@ -3,9 +3,11 @@
 //! Defaults live in the schema through serde default functions; the operator reads them through the same
 //! functions and never writes them back into `spec`.
 
+mod backup;
 mod spec;
 mod status;
 
+pub use backup::{BackupSpec, BackupStatus, BackupTarget, RestoreSpec};
 pub use spec::{
     ClientServiceSpec, CredentialsSpec, MetricsSpec, PodOverrides, PvcReclaimPolicy, ServerFlavour,
     ServerSettings, StorageSpec, ZkEnsemble, ZkEnsembleSpec,

@@ -9,7 +9,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::ZkEnsembleStatus;
+use super::{BackupSpec, RestoreSpec, ZkEnsembleStatus};
 
 /// An elastic ZooKeeper ensemble whose membership is changed by dynamic reconfiguration, one member at a time.
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -35,6 +35,9 @@ use super::ZkEnsembleStatus;
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("!has(self.restoreFrom) || has(oldSelf.restoreFrom)").message(
+    "restoreFrom can only be set when the ensemble is created: create a new ensemble to restore"
+))]
 pub struct ZkEnsembleSpec {
     /// Number of voting members.
     #[serde(default = "default_replicas")]
@@ -87,6 +90,17 @@ pub struct ZkEnsembleSpec {
     /// Super-user credentials.
     #[serde(default)]
     pub credentials: CredentialsSpec,
+
+    /// Scheduled backups to a volume.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<BackupSpec>,
+
+    /// The data a new ensemble starts with (a backup or an Apache data directory). Set only at creation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self == oldSelf").message(
+        "restoreFrom is immutable: it seeds a new ensemble; create a new ensemble to restore"
+    ))]
+    pub restore_from: Option<RestoreSpec>,
 }
 
 /// The server program in the member image.

@@ -37,6 +37,9 @@ pub struct ZkEnsembleStatus {
     /// The step in progress; absent when the ensemble matches its spec.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<StepStatus>,
+    /// The last backup seen complete (`spec.backup`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_backup: Option<super::BackupStatus>,
 }
 
 /// One member as last observed.

@@ -82,6 +82,7 @@ impl ScratchMember {
             .env("ZK_SUPER_DIGEST", "super:unused=")
             .env("CONF_DIR", self.path("conf"))
             .env("DATA_DIR", self.path("data"))
+            .env("DATALOG_DIR", self.path("datalog"))
             .env("CONFIG_DIR", self.path("config"))
             .env("BOOTSTRAP_DIR", self.path("bootstrap"))
             .env("PATH", path);

@@ -21,7 +21,7 @@ pub use responses::{
     GetAllChildrenNumberResponse, GetChildren2Response, GetChildrenResponse, GetDataResponse,
     GetEphemeralsResponse, SetAclResponse, SetDataResponse, SyncResponse, WhoAmIResponse,
 };
-pub use session::{AuthPacket, ConnectRequest, ConnectResponse};
+pub use session::{AuthPacket, ConnectRequest, ConnectResponse, SaslToken};
 pub use watches::{
     AddWatchRequest, CheckWatchesRequest, RemoveWatchesRequest, SetWatches, SetWatches2,
 };

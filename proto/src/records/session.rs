@@ -100,3 +100,12 @@ record! {
         auth: Option<Vec<u8>>,
     }
 }
+
+record! {
+    /// A SASL token (op 102): the client's in a request (Apache's `GetSASLRequest`/`SetSASLRequest`),
+    /// the server's challenge in a reply (`SetSASLResponse`); absent when there is none.
+    pub struct SaslToken {
+        /// The mechanism's bytes.
+        token: Option<Vec<u8>>,
+    }
+}

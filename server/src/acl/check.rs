@@ -3,15 +3,29 @@
 use zk_proto::{Acl, ErrorCode, Id};
 
 use super::{ip_matches, is_valid_ip};
+use crate::config::ServerConfig;
+use crate::sasl::is_valid_sasl_id;
 
 /// Server-wide ACL settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AclPolicy {
     /// `skipACL=yes`: no permission is ever checked.
     pub skip_acl: bool,
+    /// The `sasl` scheme, when `authProvider.N` registers it.
+    pub sasl: Option<SaslScheme>,
 }
 
 impl AclPolicy {
+    /// The policy `config` asks for.
+    pub fn from_config(config: &ServerConfig) -> AclPolicy {
+        AclPolicy {
+            skip_acl: config.skip_acl,
+            sasl: config.sasl.acl_scheme.then(|| SaslScheme {
+                let_any_user_do_x: config.sasl.let_any_user_do_x.clone(),
+            }),
+        }
+    }
+
     /// Whether a session with identities `auth` may do `perm` (any of its bits) on a node with `acl`:
     /// NoAuth otherwise. An empty ACL allows everything; the super user is allowed everything.
     pub fn check(&self, acl: &[Acl], perm: i32, auth: &[Id]) -> Result<(), ErrorCode> {
@@ -21,9 +35,9 @@ impl AclPolicy {
         let allowed = acl.iter().filter(|a| a.perms & perm != 0).any(|a| {
             let id = &a.id;
             (id.scheme == "world" && id.id == "anyone")
-                || auth
-                    .iter()
-                    .any(|mine| mine.scheme == id.scheme && matches(&id.scheme, &mine.id, &id.id))
+                || auth.iter().any(|mine| {
+                    mine.scheme == id.scheme && self.matches(&id.scheme, &mine.id, &id.id)
+                })
         });
         if allowed {
             Ok(())
@@ -31,21 +45,77 @@ impl AclPolicy {
             Err(ErrorCode::NoAuth)
         }
     }
-}
 
-/// Whether an authenticated identity matches an ACL id of a scheme.
-fn matches(scheme: &str, mine: &str, acl_id: &str) -> bool {
-    match scheme {
-        "digest" | "x509" => mine == acl_id,
-        "ip" => ip_matches(mine, acl_id),
-        _ => false,
+    /// Whether an authenticated identity matches an ACL id of a scheme.
+    fn matches(&self, scheme: &str, mine: &str, acl_id: &str) -> bool {
+        match scheme {
+            "digest" | "x509" => mine == acl_id,
+            "ip" => ip_matches(mine, acl_id),
+            "sasl" => self.sasl.as_ref().is_some_and(|s| s.matches(mine, acl_id)),
+            _ => false,
+        }
+    }
+
+    /// Whether identities of `scheme` count as authenticated for the `auth` scheme (digest, x509 and
+    /// sasl do, ip does not).
+    fn is_authenticated_scheme(&self, scheme: &str) -> bool {
+        scheme == "digest" || scheme == "x509" || (scheme == "sasl" && self.sasl.is_some())
+    }
+
+    /// Turns the ACL of a create or setACL into the ACL stored: duplicates removed, `auth` entries
+    /// replaced by the session's authenticated identities; InvalidACL for an empty list, an `auth`
+    /// entry without any authenticated identity, an unknown scheme or a malformed id.
+    pub fn fixup(&self, acl: &[Acl], auth: &[Id]) -> Result<Vec<Acl>, ErrorCode> {
+        let mut unique: Vec<&Acl> = Vec::with_capacity(acl.len());
+        for a in acl {
+            if !unique.contains(&a) {
+                unique.push(a);
+            }
+        }
+        if unique.is_empty() {
+            return Err(ErrorCode::InvalidAcl);
+        }
+        let mut out = Vec::with_capacity(unique.len());
+        for a in unique {
+            let id = &a.id;
+            match id.scheme.as_str() {
+                "world" if id.id == "anyone" => out.push(a.clone()),
+                "auth" => {
+                    let mine: Vec<&Id> = auth
+                        .iter()
+                        .filter(|i| self.is_authenticated_scheme(&i.scheme))
+                        .collect();
+                    if mine.is_empty() {
+                        return Err(ErrorCode::InvalidAcl);
+                    }
+                    out.extend(mine.into_iter().map(|i| Acl {
+                        perms: a.perms,
+                        id: i.clone(),
+                    }));
+                }
+                "digest" if java_split_len(&id.id) == 2 => out.push(a.clone()),
+                "ip" if is_valid_ip(&id.id) => out.push(a.clone()),
+                "x509" if crate::tls::x500_name_is_valid(&id.id) => out.push(a.clone()),
+                "sasl" if self.sasl.is_some() && is_valid_sasl_id(&id.id) => out.push(a.clone()),
+                _ => return Err(ErrorCode::InvalidAcl),
+            }
+        }
+        Ok(out)
     }
 }
 
-/// Whether identities of `scheme` count as authenticated for the `auth` scheme (digest and x509 do, ip
-/// does not).
-fn is_authenticated_scheme(scheme: &str) -> bool {
-    scheme == "digest" || scheme == "x509"
+/// The `sasl` scheme's matching (Apache's `SASLAuthenticationProvider`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SaslScheme {
+    /// `zookeeper.letAnySaslUserDoX`: an ACL id every SASL identity matches.
+    pub let_any_user_do_x: Option<String>,
+}
+
+impl SaslScheme {
+    /// Whether the SASL identity `mine` matches the ACL id `acl_id`.
+    fn matches(&self, mine: &str, acl_id: &str) -> bool {
+        mine == "super" || mine == acl_id || self.let_any_user_do_x.as_deref() == Some(acl_id)
+    }
 }
 
 /// Number of parts Java's `String.split(":")` yields (trailing empty parts dropped), as Apache's digest
@@ -56,46 +126,6 @@ fn java_split_len(id: &str) -> usize {
         parts.pop();
     }
     parts.len()
-}
-
-/// Turns the ACL of a create or setACL into the ACL stored: duplicates removed, `auth` entries replaced by
-/// the session's authenticated identities; InvalidACL for an empty list, an `auth` entry without any
-/// authenticated identity, an unknown scheme or a malformed id.
-pub fn fixup_acl(acl: &[Acl], auth: &[Id]) -> Result<Vec<Acl>, ErrorCode> {
-    let mut unique: Vec<&Acl> = Vec::with_capacity(acl.len());
-    for a in acl {
-        if !unique.contains(&a) {
-            unique.push(a);
-        }
-    }
-    if unique.is_empty() {
-        return Err(ErrorCode::InvalidAcl);
-    }
-    let mut out = Vec::with_capacity(unique.len());
-    for a in unique {
-        let id = &a.id;
-        match id.scheme.as_str() {
-            "world" if id.id == "anyone" => out.push(a.clone()),
-            "auth" => {
-                let mine: Vec<&Id> = auth
-                    .iter()
-                    .filter(|i| is_authenticated_scheme(&i.scheme))
-                    .collect();
-                if mine.is_empty() {
-                    return Err(ErrorCode::InvalidAcl);
-                }
-                out.extend(mine.into_iter().map(|i| Acl {
-                    perms: a.perms,
-                    id: i.clone(),
-                }));
-            }
-            "digest" if java_split_len(&id.id) == 2 => out.push(a.clone()),
-            "ip" if is_valid_ip(&id.id) => out.push(a.clone()),
-            "x509" if crate::tls::x500_name_is_valid(&id.id) => out.push(a.clone()),
-            _ => return Err(ErrorCode::InvalidAcl),
-        }
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -136,7 +166,11 @@ mod tests {
             Ok(())
         );
         assert_eq!(
-            AclPolicy { skip_acl: true }.check(&node, perms::WRITE, &[]),
+            AclPolicy {
+                skip_acl: true,
+                ..Default::default()
+            }
+            .check(&node, perms::WRITE, &[]),
             Ok(())
         );
         assert_eq!(policy.check(&[], perms::WRITE, &[]), Ok(()));
@@ -160,35 +194,83 @@ mod tests {
     fn fixup_follows_apache() {
         let digest = Id::new("digest", "u:h");
         let ip = Id::new("ip", "127.0.0.1");
-        assert_eq!(fixup_acl(&[], &[]), Err(ErrorCode::InvalidAcl));
         assert_eq!(
-            fixup_acl(&[acl(31, "auth", "")], std::slice::from_ref(&ip)),
+            AclPolicy::default().fixup(&[], &[]),
             Err(ErrorCode::InvalidAcl)
         );
         assert_eq!(
-            fixup_acl(&[acl(31, "auth", "")], &[ip, digest.clone()]),
+            AclPolicy::default().fixup(&[acl(31, "auth", "")], std::slice::from_ref(&ip)),
+            Err(ErrorCode::InvalidAcl)
+        );
+        assert_eq!(
+            AclPolicy::default().fixup(&[acl(31, "auth", "")], &[ip, digest.clone()]),
             Ok(vec![Acl {
                 perms: 31,
                 id: digest
             }])
         );
         assert_eq!(
-            fixup_acl(&[acl(31, "world", "someone")], &[]),
+            AclPolicy::default().fixup(&[acl(31, "world", "someone")], &[]),
             Err(ErrorCode::InvalidAcl)
         );
         assert_eq!(
-            fixup_acl(&[acl(31, "digest", "nocolon")], &[]),
+            AclPolicy::default().fixup(&[acl(31, "digest", "nocolon")], &[]),
             Err(ErrorCode::InvalidAcl)
         );
         assert_eq!(
-            fixup_acl(&[acl(31, "ip", "1.2.3.4/40")], &[]),
+            AclPolicy::default().fixup(&[acl(31, "ip", "1.2.3.4/40")], &[]),
             Err(ErrorCode::InvalidAcl)
         );
         assert_eq!(
-            fixup_acl(&[acl(31, "sasl", "x")], &[]),
+            AclPolicy::default().fixup(&[acl(31, "sasl", "x")], &[]),
             Err(ErrorCode::InvalidAcl)
         );
         let dup = acl(1, "world", "anyone");
-        assert_eq!(fixup_acl(&[dup.clone(), dup.clone()], &[]), Ok(vec![dup]));
+        assert_eq!(
+            AclPolicy::default().fixup(&[dup.clone(), dup.clone()], &[]),
+            Ok(vec![dup])
+        );
+    }
+
+    #[test]
+    fn sasl_scheme_only_when_registered() {
+        let node = [acl(perms::ALL, "sasl", "bob")];
+        let sasl = AclPolicy {
+            sasl: Some(SaslScheme::default()),
+            ..Default::default()
+        };
+        let bob = [Id::new("sasl", "bob")];
+        assert_eq!(sasl.check(&node, perms::READ, &bob), Ok(()));
+        assert_eq!(
+            sasl.check(&node, perms::READ, &[Id::new("sasl", "eve")]),
+            Err(ErrorCode::NoAuth)
+        );
+        assert_eq!(
+            AclPolicy::default().check(&node, perms::READ, &bob),
+            Err(ErrorCode::NoAuth)
+        );
+        let anyone = AclPolicy {
+            sasl: Some(SaslScheme {
+                let_any_user_do_x: Some("bob".into()),
+            }),
+            ..Default::default()
+        };
+        assert_eq!(
+            anyone.check(&node, perms::READ, &[Id::new("sasl", "eve")]),
+            Ok(())
+        );
+        assert_eq!(sasl.fixup(&node, &[]), Ok(node.to_vec()));
+        assert_eq!(
+            sasl.fixup(&[acl(31, "sasl", "a@b@c")], &[]),
+            Err(ErrorCode::InvalidAcl)
+        );
+        assert_eq!(
+            sasl.fixup(&[acl(31, "auth", "")], &bob),
+            Ok(vec![acl(31, "sasl", "bob")])
+        );
+        assert_eq!(
+            AclPolicy::default().fixup(&[acl(31, "auth", "")], &bob),
+            Err(ErrorCode::InvalidAcl)
+        );
     }
 }

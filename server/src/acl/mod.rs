@@ -1,4 +1,4 @@
-//! Access control as Apache's: the schemes (world, auth, digest, ip, x509), authentication of `addauth`
+//! Access control as Apache's: the schemes (world, auth, digest, ip, x509, and sasl when registered), authentication of `addauth`
 //! credentials, the fix-up of ACLs given to create/setACL (InvalidACL rules), and the permission check with
 //! the super user and `skipACL`.
 
@@ -7,7 +7,7 @@ mod digest;
 mod ip;
 mod x509;
 
-pub use check::{AclPolicy, fixup_acl};
+pub use check::{AclPolicy, SaslScheme};
 pub use digest::{authenticate_digest, digest_id};
 pub use ip::{ip_matches, is_valid_ip};
 pub use x509::x509_ids;

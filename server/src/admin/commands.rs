@@ -114,12 +114,21 @@ const COMMANDS: &[Command] = &[
     },
 ];
 
-/// The primary names, sorted (the command list page), `leader_transfer` included.
+/// The primary names, sorted (the command list page), `leader_transfer` and `snapshot` included.
 pub fn primary_names() -> Vec<&'static str> {
     let mut names: Vec<&'static str> = COMMANDS.iter().map(|c| c.names[0]).collect();
     names.push(super::leader_transfer::NAME);
+    names.push(super::snapshot::NAMES[0]);
     names.sort_unstable();
     names
+}
+
+/// The answer of a command that needs a serving member while this one does not serve.
+pub fn not_serving(primary: &str) -> CommandOutput {
+    CommandOutput {
+        status: 503,
+        body: json!({ "command": primary, "error": NOT_SERVING }),
+    }
 }
 
 /// Runs the command named `name` (primary name or alias).
@@ -132,10 +141,7 @@ pub fn run_command(name: &str, info: &dyn ServerInfo) -> CommandOutput {
     };
     let primary = command.names[0];
     if command.needs_serving && !info.is_serving() {
-        return CommandOutput {
-            status: 503,
-            body: json!({ "command": primary, "error": NOT_SERVING }),
-        };
+        return not_serving(primary);
     }
     let mut body = (command.run)(info);
     body.insert("command".into(), json!(primary));

@@ -1,48 +1,66 @@
 //! The AdminServer's HTTP listener.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{ConnectInfo, Path, RawQuery, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::net::TcpListener;
 use tracing::info;
 
-use super::commands::{CommandOutput, primary_names, run_command};
+use super::commands::{CommandOutput, not_serving, primary_names, run_command};
 use super::leader_transfer::{self, LeaderTransfer};
+use super::snapshot::{self, SnapshotAccess, SnapshotSource};
+use crate::acl::AclPolicy;
 use crate::fourlw::ServerInfo;
 use crate::shutdown::Shutdown;
 
-/// What the handlers share: the command URL and the running server, seen as reports and as the
-/// target of `leader_transfer`.
+/// The running server as the AdminServer's commands reach it: reports, `leader_transfer`'s
+/// target, and the source of `snapshot`.
+#[derive(Clone)]
+pub struct AdminTargets {
+    /// What the reporting commands read.
+    pub info: Arc<dyn ServerInfo>,
+    /// What `leader_transfer` acts on.
+    pub control: Arc<dyn LeaderTransfer>,
+    /// What `snapshot` copies.
+    pub snapshots: Arc<dyn SnapshotSource>,
+}
+
+/// What the handlers share: the command URL, the running server and who may take snapshots.
 #[derive(Clone)]
 struct Admin {
     base: String,
-    info: Arc<dyn ServerInfo>,
-    control: Arc<dyn LeaderTransfer>,
+    targets: AdminTargets,
+    access: Arc<SnapshotAccess>,
 }
 
-/// The routes: `<command_url>` (the list), `<command_url>/leader_transfer` (GET or POST) and
-/// `<command_url>/<name>`.
-pub fn router(
-    command_url: &str,
-    info: Arc<dyn ServerInfo>,
-    control: Arc<dyn LeaderTransfer>,
-) -> Router {
+/// The routes: `<command_url>` (the list), `<command_url>/leader_transfer` (GET or POST),
+/// `<command_url>/snapshot` (and `snap`) and `<command_url>/<name>`.
+pub fn router(command_url: &str, targets: AdminTargets) -> Router {
     let base = format!("/{}", command_url.trim_matches('/'));
-    Router::new()
-        .route(&base, get(list))
-        .route(
-            &format!("{base}/{}", leader_transfer::NAME),
-            get(transfer).post(transfer),
-        )
+    let config = targets.info.config();
+    let access = Arc::new(SnapshotAccess::new(
+        config.admin.clone(),
+        AclPolicy::from_config(config),
+        config.super_digest.clone(),
+    ));
+    let mut router = Router::new().route(&base, get(list)).route(
+        &format!("{base}/{}", leader_transfer::NAME),
+        get(transfer).post(transfer),
+    );
+    for name in snapshot::NAMES {
+        router = router.route(&format!("{base}/{name}"), get(take_snapshot));
+    }
+    router
         .route(&format!("{base}/{{name}}"), get(command))
         .with_state(Admin {
             base,
-            info,
-            control,
+            targets,
+            access,
         })
 }
 
@@ -50,14 +68,16 @@ pub fn router(
 pub async fn serve(
     listener: TcpListener,
     command_url: String,
-    info: Arc<dyn ServerInfo>,
-    control: Arc<dyn LeaderTransfer>,
+    targets: AdminTargets,
     mut shutdown: Shutdown,
 ) -> std::io::Result<()> {
     info!(address = %listener.local_addr()?, command_url = %command_url, "AdminServer started");
-    axum::serve(listener, router(&command_url, info, control))
-        .with_graceful_shutdown(async move { shutdown.recv().await })
-        .await
+    axum::serve(
+        listener,
+        router(&command_url, targets).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { shutdown.recv().await })
+    .await
 }
 
 async fn list(State(admin): State<Admin>) -> Response {
@@ -73,11 +93,44 @@ async fn list(State(admin): State<Admin>) -> Response {
 }
 
 async fn command(State(admin): State<Admin>, Path(name): Path<String>) -> Response {
-    json_response(run_command(&name, admin.info.as_ref()))
+    json_response(run_command(&name, admin.targets.info.as_ref()))
 }
 
 async fn transfer(State(admin): State<Admin>, RawQuery(query): RawQuery) -> Response {
-    json_response(leader_transfer::run(admin.control.as_ref(), query.as_deref()).await)
+    json_response(leader_transfer::run(admin.targets.control.as_ref(), query.as_deref()).await)
+}
+
+/// `snapshot`: the client's address (for the `ip` scheme), its `Authorization` header and
+/// `streaming` (true unless the query says `streaming=false`, as Apache parses it).
+async fn take_snapshot(State(admin): State<Admin>, request: Request) -> Response {
+    if !admin.targets.info.is_serving() {
+        return json_response(not_serving(snapshot::NAMES[0]));
+    }
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip());
+    let authorization = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let streaming = request
+        .uri()
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .all(|pair| match pair.split_once('=') {
+            Some(("streaming", value)) => value.eq_ignore_ascii_case("true"),
+            _ => true,
+        });
+    snapshot::run(
+        &admin.access,
+        admin.targets.snapshots.as_ref(),
+        authorization,
+        peer,
+        streaming,
+    )
+    .await
 }
 
 fn json_response(output: CommandOutput) -> Response {

@@ -5,12 +5,15 @@
 //!
 //! - `commands` — the command table and each command's JSON.
 //! - `leader_transfer` — the one command of our own: leadership handed to a synced follower.
+//! - `snapshot` — Apache 3.9's `snapshot`: the tree at one zxid, as Apache's snapshot file.
 //! - `http` — the HTTP listener (axum).
 
 mod commands;
 mod http;
 mod leader_transfer;
+mod snapshot;
 
 pub use commands::{CommandOutput, run_command};
-pub use http::{router, serve};
+pub use http::{AdminTargets, router, serve};
 pub use leader_transfer::{LeaderTransfer, Transfer};
+pub use snapshot::{SnapshotSource, Taking};

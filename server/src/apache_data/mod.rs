@@ -59,7 +59,7 @@ pub enum ApacheDataError {
 }
 
 impl ApacheDataError {
-    fn io(path: &Path, source: std::io::Error) -> Self {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
         ApacheDataError::Io {
             path: path.to_path_buf(),
             source,
@@ -274,17 +274,49 @@ pub async fn export(
     }
     let state = Arc::new(ZkState::new(settings));
     let (zxid, uncommitted) = offline::recover(data_dir, data_log_dir, state.clone()).await?;
-    let mut image =
-        decode(&state.snapshot()).map_err(|e| ApacheDataError::Invalid(e.to_string()))?;
+    let mut image = image_of(&state)?;
     image.last_zxid = zxid;
     let bytes = snapshot::write(&image);
+    let snapshot = write_data_dir(out, zxid, &bytes)?;
+    Ok(ExportReport {
+        snapshot,
+        zxid,
+        znodes: image.tree.node_count(),
+        uncommitted,
+    })
+}
+
+/// The state as it stands, copied through its own snapshot: the state is locked only while
+/// that snapshot is encoded, as when the consensus layer takes one.
+fn image_of(state: &ZkState) -> Result<Image, ApacheDataError> {
+    decode(&state.snapshot()).map_err(|e| ApacheDataError::Invalid(e.to_string()))
+}
+
+/// A snapshot of a running member's state in Apache's format: the zxid of the last transaction
+/// it holds (one applied zxid: the copy is taken at one point) and the file's bytes.
+pub fn live_snapshot(state: &ZkState) -> Result<(i64, Vec<u8>), ApacheDataError> {
+    let image = image_of(state)?;
+    Ok((image.last_zxid, snapshot::write(&image)))
+}
+
+/// Checks that `bytes` (named `label` in errors) are a whole Apache snapshot (header, nodes,
+/// seals) and returns how many znodes it holds.
+pub fn verify_snapshot(label: &Path, bytes: &[u8]) -> Result<usize, ApacheDataError> {
+    Ok(snapshot::read(label, bytes)?.tree.node_count())
+}
+
+/// Writes the Apache data directory `out` (new, or empty) holding one snapshot, Apache's
+/// `bytes` at `zxid`: `version-2/snapshot.<zxid>`, and `acceptedEpoch` and `currentEpoch` with
+/// the zxid's epoch, so that Apache ZooKeeper starts on it and `zk-server import` reads it.
+/// Returns the snapshot's path. Nothing is left at `out` on an error.
+pub fn write_data_dir(out: &Path, zxid: i64, bytes: &[u8]) -> Result<PathBuf, ApacheDataError> {
     let name = files::name(SNAPSHOT_PREFIX, zxid);
     publish(out, |dir| {
         let version = dir.join(VERSION_DIR);
         std::fs::create_dir_all(&version).map_err(|e| ApacheDataError::io(&version, e))?;
         let epoch = (zxid >> 32).to_string();
         for (file, content) in [
-            (name.as_str(), bytes.as_slice()),
+            (name.as_str(), bytes),
             ("acceptedEpoch", epoch.as_bytes()),
             ("currentEpoch", epoch.as_bytes()),
         ] {
@@ -293,12 +325,7 @@ pub async fn export(
         }
         Ok(())
     })?;
-    Ok(ExportReport {
-        snapshot: out.join(VERSION_DIR).join(name),
-        zxid,
-        znodes: image.tree.node_count(),
-        uncommitted,
-    })
+    Ok(out.join(VERSION_DIR).join(name))
 }
 
 /// Whether a zk-server member's storage is there.

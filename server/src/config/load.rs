@@ -17,9 +17,10 @@ use super::properties;
 use super::server_spec::{HostPort, LearnerType};
 use super::whitelist::FourLetterWhitelist;
 use super::{
-    AdminConfig, DEFAULT_ADMIN_PORT, DEFAULT_JUTE_MAX_BUFFER, DEFAULT_MAX_CLIENT_CNXNS,
-    DEFAULT_METRICS_PORT, DEFAULT_SNAP_COUNT, DEFAULT_TICK_TIME_MS, MIN_SNAP_RETAIN_COUNT,
-    NULL_METRICS_PROVIDER, PROMETHEUS_METRICS_PROVIDER, ServerConfig, jvm_flags,
+    AdminConfig, DEFAULT_ADMIN_PORT, DEFAULT_ADMIN_RATE_LIMITER_INTERVAL, DEFAULT_JUTE_MAX_BUFFER,
+    DEFAULT_MAX_CLIENT_CNXNS, DEFAULT_METRICS_PORT, DEFAULT_SNAP_COUNT, DEFAULT_TICK_TIME_MS,
+    MIN_SNAP_RETAIN_COUNT, NULL_METRICS_PROVIDER, PROMETHEUS_METRICS_PROVIDER, ServerConfig,
+    jvm_flags,
 };
 
 /// System properties this server reads (after zoo.cfg fallbacks are prefixed with `zookeeper.`).
@@ -31,6 +32,8 @@ const KNOWN_PROPERTIES: &[&str] = &[
     "zookeeper.admin.serverPort",
     "zookeeper.admin.serverAddress",
     "zookeeper.admin.commandURL",
+    "zookeeper.admin.snapshot.enabled",
+    "zookeeper.admin.rateLimiterIntervalInMS",
     "zookeeper.snapCount",
     "zookeeper.extendedTypesEnabled",
     "zookeeper.jute.maxbuffer",
@@ -98,7 +101,9 @@ pub fn load_with_properties(
         }
         if !raw.take(key, value) {
             let name = property_name(key);
-            if !KNOWN_PROPERTIES.contains(&name.as_str()) && !name.starts_with(TLS_PROPERTY_PREFIX)
+            if !KNOWN_PROPERTIES.contains(&name.as_str())
+                && !name.starts_with(TLS_PROPERTY_PREFIX)
+                && !crate::sasl::is_known_property(&name)
             {
                 if IGNORED_KEYS.contains(&key.as_str()) {
                     info!(key = %key, "configuration key not used by this server; ignored");
@@ -339,6 +344,16 @@ fn build(
             command_url: prop("zookeeper.admin.commandURL")
                 .unwrap_or("/commands")
                 .to_string(),
+            snapshot_enabled: boolean(
+                "admin.snapshot.enabled",
+                prop("zookeeper.admin.snapshot.enabled"),
+            )?
+            .unwrap_or(true),
+            rate_limiter_interval: number(
+                "admin.rateLimiterIntervalInMS",
+                prop("zookeeper.admin.rateLimiterIntervalInMS"),
+            )?
+            .unwrap_or(DEFAULT_ADMIN_RATE_LIMITER_INTERVAL),
         },
         metrics,
         dynamic_config_file: raw.dynamic_config_file.map(PathBuf::from),
@@ -360,6 +375,8 @@ fn build(
         )?
         .unwrap_or(DEFAULT_JUTE_MAX_BUFFER),
         read_only_mode_enabled,
+        sasl: crate::sasl::SaslConfig::from_properties(&props)
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?,
         system_properties: props.into_iter().collect(),
     };
     check_quorum_settings(&config)?;

@@ -39,6 +39,8 @@ pub const DEFAULT_TICK_TIME_MS: u32 = 3000;
 pub const DEFAULT_MAX_CLIENT_CNXNS: u32 = 60;
 /// Apache's default `jute.maxbuffer`.
 pub const DEFAULT_JUTE_MAX_BUFFER: usize = 0xfffff;
+/// Apache's default `zookeeper.admin.rateLimiterIntervalInMS`.
+pub const DEFAULT_ADMIN_RATE_LIMITER_INTERVAL: u64 = 300_000;
 /// Apache's default `admin.serverPort`.
 pub const DEFAULT_ADMIN_PORT: u16 = 8080;
 /// `metricsProvider.httpPort` when not set.
@@ -64,6 +66,10 @@ pub struct AdminConfig {
     pub port: u16,
     /// `admin.commandURL` (default `/commands`).
     pub command_url: String,
+    /// `zookeeper.admin.snapshot.enabled` (default true): the `snapshot` command answers.
+    pub snapshot_enabled: bool,
+    /// `zookeeper.admin.rateLimiterIntervalInMS` (default 300000), as Apache 3.9 sets it.
+    pub rate_limiter_interval: u64,
 }
 
 /// A validated server configuration.
@@ -132,6 +138,8 @@ pub struct ServerConfig {
     pub jute_max_buffer: usize,
     /// `readonlymode.enabled`.
     pub read_only_mode_enabled: bool,
+    /// SASL authentication (JAAS users, the `sasl` scheme, enforcement); see `crate::sasl`.
+    pub sasl: crate::sasl::SaslConfig,
     /// Every system property in force (from the flags and zoo.cfg's `zookeeper.*` fallbacks), for `envi`.
     pub system_properties: Vec<(String, String)>,
 }

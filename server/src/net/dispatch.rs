@@ -25,6 +25,7 @@ use super::stats::ServerStats;
 use crate::acl;
 use crate::consensus::Route;
 use crate::pipeline::{AnswerHook, LocalRequest, Pipeline};
+use crate::sasl::SaslExchange;
 use crate::session::now_ms;
 use crate::state::{Command, OpClass, ZkState};
 
@@ -71,6 +72,8 @@ struct Session<'a> {
     pipeline: Arc<Pipeline>,
     /// Where this session's last write went.
     route: Option<Route>,
+    /// The connection's SASL exchange.
+    sasl: SaslExchange,
 }
 
 /// Keeps a session's pipeline registered with the state machine while its dispatcher runs
@@ -116,6 +119,7 @@ pub async fn run(
         certificate_ids: entry.certificate_ids.clone(),
         pipeline: pipeline.clone(),
         route: None,
+        sasl: SaslExchange::default(),
     };
     loop {
         let request = tokio::select! {
@@ -182,6 +186,10 @@ impl Session<'_> {
     async fn handle(&mut self, request: Request, remote: SocketAddr) -> bool {
         let op = OpCode::from_i32(request.op_code);
         let refused = match op {
+            Some(OpCode::Auth | OpCode::Sasl) => None,
+            _ if !self.ctx.config.sasl.enforcement.allows(&self.auth) => {
+                Some(self.unauthenticated(&request, remote))
+            }
             Some(op) if self.read_only => self.read_only_refusal(op, &request),
             _ => None,
         };
@@ -296,16 +304,7 @@ impl Session<'_> {
             }
             OpCode::Auth => self.auth(request, remote),
             OpCode::Sync => self.sync(request).await,
-            // SASL is not offered: the client is told authentication failed, and the connection closes,
-            // as Apache does when SASL authentication fails.
-            OpCode::Sasl => {
-                warn!(client = %remote, "SASL authentication is not supported; closing the connection");
-                ServerStats::bump(&ctx.stats.auth_failed);
-                Step::ReplyAndClose(reply_frame(
-                    &header(xid, 0, ErrorCode::AuthFailed.code()),
-                    &[],
-                ))
-            }
+            OpCode::Sasl => self.sasl(request, remote),
             _ => self.unimplemented(request),
         }
     }
@@ -375,6 +374,59 @@ impl Session<'_> {
         }
     }
 
+    /// A SASL token (see `crate::sasl`).
+    fn sasl(&mut self, request: &Request, remote: SocketAddr) -> Step {
+        let session = format_args!("0x{:x}", self.id);
+        let reply = match self.sasl.answer(&self.ctx.config.sasl, &request.body) {
+            Ok(reply) => reply,
+            Err(e) => {
+                warn!(%session, client = %remote, error = %e, "malformed SASL packet; closing the connection");
+                return Step::Close;
+            }
+        };
+        if let Some(failure) = &reply.failure {
+            warn!(%session, client = %remote, %failure, close = reply.close, "SASL authentication failed");
+            ServerStats::bump(&self.ctx.stats.auth_failed);
+        }
+        if !reply.ids.is_empty() {
+            info!(%session, client = %remote, ids = ?reply.ids, "SASL authentication succeeded");
+            self.add_auth(reply.ids);
+        }
+        let frame = reply_frame(&header(request.xid, 0, reply.err), &reply.body);
+        if reply.close {
+            Step::ReplyAndClose(frame)
+        } else {
+            Step::Reply(frame)
+        }
+    }
+
+    /// A request from a connection without an identity of an enforced scheme
+    /// (`enforce.auth.enabled`): SessionClosedRequireSaslAuth, and the connection closes.
+    fn unauthenticated(&self, request: &Request, remote: SocketAddr) -> Step {
+        warn!(session = format_args!("0x{:x}", self.id), client = %remote,
+              schemes = ?self.ctx.config.sasl.enforcement.schemes,
+              "no identity of the required authentication schemes; closing the connection");
+        Step::ReplyAndClose(reply_frame(
+            &header(
+                request.xid,
+                0,
+                ErrorCode::SessionClosedRequireSaslAuth.code(),
+            ),
+            &[],
+        ))
+    }
+
+    /// Adds identities to the session's, without duplicates.
+    fn add_auth(&mut self, ids: Vec<Id>) {
+        let mut auth = self.auth.to_vec();
+        for id in ids {
+            if !auth.contains(&id) {
+                auth.push(id);
+            }
+        }
+        self.auth = Arc::from(auth);
+    }
+
     /// `addauth`: digest, ip and x509 schemes; anything else fails, and the connection closes (Apache's
     /// way).
     fn auth(&mut self, request: &Request, remote: SocketAddr) -> Step {
@@ -399,13 +451,7 @@ impl Session<'_> {
         match ids {
             Some(ids) => {
                 info!(session = format_args!("0x{:x}", self.id), client = %remote, "auth success");
-                let mut auth = self.auth.to_vec();
-                for id in ids {
-                    if !auth.contains(&id) {
-                        auth.push(id);
-                    }
-                }
-                self.auth = Arc::from(auth);
+                self.add_auth(ids);
                 Step::Reply(reply_frame(&header(xid, 0, 0), &[]))
             }
             None => {

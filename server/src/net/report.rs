@@ -1,10 +1,10 @@
 //! The running server as the four-letter words and the AdminServer see it (and act on it:
-//! `leader_transfer`).
+//! `leader_transfer`, `snapshot`).
 
 use std::sync::atomic::Ordering::Relaxed;
 
 use super::context::Context;
-use crate::admin::{LeaderTransfer, Transfer};
+use crate::admin::{LeaderTransfer, SnapshotSource, Taking, Transfer};
 use crate::config::ServerConfig;
 use crate::consensus::{Phase, Role};
 use crate::fourlw::{
@@ -197,6 +197,23 @@ impl LeaderTransfer for Context {
 
     fn transfer_leadership(&self, to: Option<u64>) -> Transfer<'_> {
         Box::pin(self.consensus.transfer_leadership(to))
+    }
+}
+
+impl SnapshotSource for Context {
+    fn root_acl(&self) -> Vec<zk_proto::Acl> {
+        self.state.acl_of("/").unwrap_or_default()
+    }
+
+    fn take_snapshot(&self) -> Taking<'_> {
+        Box::pin(async move {
+            self.consensus.sync().await.map_err(|e| e.to_string())?;
+            let state = self.state.clone();
+            tokio::task::spawn_blocking(move || crate::apache_data::live_snapshot(&state))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())
+        })
     }
 }
 

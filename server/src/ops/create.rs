@@ -8,7 +8,6 @@ use zk_proto::{
 };
 
 use super::WriteCtx;
-use crate::acl::fixup_acl;
 use crate::tree::{NewNode, NodeKind, path};
 use crate::watch::Change;
 
@@ -69,7 +68,7 @@ pub fn apply(
         path::parent(&prefix).ok_or(ErrorCode::BadArguments)?
     };
     let parent_path = parent_path.to_owned();
-    let acl = fixup_acl(&req.acl, ctx.auth)?;
+    let acl = ctx.settings.acl.fixup(&req.acl, ctx.auth)?;
     let parent = ctx.node(&parent_path)?;
     ctx.check(parent, perms::CREATE)?;
     let cversion = parent.stat.cversion;

@@ -4,13 +4,12 @@
 use zk_proto::{ErrorCode, SetAclRequest, SetAclResponse, perms};
 
 use super::{WriteCtx, next_version};
-use crate::acl::fixup_acl;
 use crate::tree::path;
 
 /// Replaces a node's ACL.
 pub fn apply(ctx: &mut WriteCtx<'_>, req: SetAclRequest) -> Result<SetAclResponse, ErrorCode> {
     path::validate(&req.path)?;
-    let acl = fixup_acl(&req.acl, ctx.auth)?;
+    let acl = ctx.settings.acl.fixup(&req.acl, ctx.auth)?;
     let node = ctx.node(&req.path)?;
     ctx.check(node, perms::ADMIN)?;
     let aversion = next_version(node.stat.aversion, req.version)?;

@@ -431,7 +431,10 @@ fn get_acl_with_read_only_redacts_digests() {
 #[test]
 fn skip_acl_allows_everything() {
     let h = Harness::with(Settings {
-        acl: crate::acl::AclPolicy { skip_acl: true },
+        acl: crate::acl::AclPolicy {
+            skip_acl: true,
+            ..Default::default()
+        },
         ..Settings::default()
     });
     let config = SetDataRequest {

@@ -118,9 +118,7 @@ fn may_write_config(ctx: &Context, auth: &[Id]) -> bool {
     let Ok(response) = GetAclResponse::from_bytes(&body) else {
         return err == 0;
     };
-    AclPolicy {
-        skip_acl: ctx.config.skip_acl,
-    }
-    .check(&response.acl, perms::WRITE, auth)
-    .is_ok()
+    AclPolicy::from_config(&ctx.config)
+        .check(&response.acl, perms::WRITE, auth)
+        .is_ok()
 }

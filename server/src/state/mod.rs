@@ -20,7 +20,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use bytes::BytesMut;
 use zk_proto::frame::reply_frame;
-use zk_proto::{ErrorCode, Id, OpCode, ReplyHeader};
+use zk_proto::{Acl, ErrorCode, Id, OpCode, ReplyHeader};
 
 pub use command::{Command, Outcome};
 pub use sessions::{SessionRecord, SessionTable};
@@ -230,6 +230,11 @@ impl ZkState {
             .iter()
             .map(|(id, r)| (id, r.timeout_ms))
             .collect()
+    }
+
+    /// The ACL of the node at `path`, if there is one.
+    pub fn acl_of(&self, path: &str) -> Option<Vec<Acl>> {
+        self.lock().image.tree.get(path).map(|n| n.acl.to_vec())
     }
 
     /// The last applied zxid.

@@ -41,9 +41,14 @@ impl TestServer {
 /// Starts a standalone server whose zoo.cfg is the defaults below plus `extra` lines; client and admin
 /// ports are ephemeral.
 pub async fn start(extra: &str) -> TestServer {
+    start_with_properties(extra, Vec::new()).await
+}
+
+/// [`start`] with Java system properties, as `SERVER_JVMFLAGS` would give them.
+pub async fn start_with_properties(extra: &str, properties: Vec<(String, String)>) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(dir.path(), extra);
-    let mut config = load_with_properties(&cfg, Vec::new()).unwrap();
+    let mut config = load_with_properties(&cfg, properties).unwrap();
     config.client_address.port = 0;
     config.admin.port = 0;
     config.admin.address = "127.0.0.1".into();
@@ -186,6 +191,15 @@ impl RawClient {
             }
         }
     }
+}
+
+/// Asserts that a new client can still open a session and do a round trip.
+pub async fn assert_server_serves(addr: SocketAddr) {
+    let (mut other, response) = RawClient::handshake(addr).await;
+    assert_ne!(response.session_id, 0);
+    other.send_path_read(1, OpCode::Exists, "/", false).await;
+    let (header, _) = other.read_reply().await.expect("exists reply");
+    assert_eq!((header.xid, header.err), (1, 0));
 }
 
 /// Sends a four-letter word and returns the whole answer.

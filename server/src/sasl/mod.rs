@@ -1,0 +1,305 @@
+//! SASL authentication of clients, as Apache ZooKeeper 3.8 does it: DIGEST-MD5 with the users of the
+//! JAAS file's `Server` section (`user_<name>="<password>"` options of
+//! `org.apache.zookeeper.server.auth.DigestLoginModule`), the `sasl` ACL scheme of
+//! `SASLAuthenticationProvider`, super users (`zookeeper.superUser`) and the enforcement of
+//! authentication (`zookeeper.enforce.auth.*`, `zookeeper.sessionRequireClientSASLAuth`).
+//!
+//! Layout:
+//! - `jaas` — the JAAS file format.
+//! - `digest_md5` — the DIGEST-MD5 server exchange.
+//! - `principal` — Kerberos-style names: valid `sasl` ids and the id a login gets.
+//! - `enforce` — which connections may make requests.
+//! - `exchange` — one connection's op-102 packets, answered as Apache answers them.
+
+mod digest_md5;
+mod enforce;
+mod exchange;
+pub mod jaas;
+mod principal;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use thiserror::Error;
+use tracing::{info, warn};
+
+pub use digest_md5::{DigestError, DigestMd5Server};
+pub use enforce::AuthEnforcement;
+pub use exchange::{SaslExchange, SaslReply};
+pub use principal::{KerberosName, is_valid_sasl_id};
+
+/// The `authProvider.N` class that registers the `sasl` ACL scheme.
+pub const SASL_PROVIDER_CLASS: &str = "org.apache.zookeeper.server.auth.SASLAuthenticationProvider";
+/// The JAAS login module whose `user_` options are the DIGEST-MD5 users.
+pub const DIGEST_LOGIN_MODULE: &str = "org.apache.zookeeper.server.auth.DigestLoginModule";
+/// The JAAS section read when `zookeeper.sasl.serverconfig` is not set.
+pub const DEFAULT_SECTION: &str = "Server";
+
+/// The system properties (zoo.cfg keys with `zookeeper.` in front) read here.
+const PROPERTIES: &[&str] = &[
+    "java.security.auth.login.config",
+    "zookeeper.sasl.serverconfig",
+    "zookeeper.superUser",
+    "zookeeper.allowSaslFailedClients",
+    "zookeeper.letAnySaslUserDoX",
+    "zookeeper.enforce.auth.enabled",
+    "zookeeper.enforce.auth.schemes",
+    "zookeeper.sessionRequireClientSASLAuth",
+];
+
+/// Whether the system property `name` is one of the SASL settings (`authProvider.N` included).
+pub fn is_known_property(name: &str) -> bool {
+    PROPERTIES.contains(&name)
+        || name.starts_with("zookeeper.authProvider.")
+        || name.starts_with("zookeeper.superUser.")
+}
+
+/// Why the SASL settings stop start-up.
+#[derive(Debug, Error)]
+pub enum SaslConfigError {
+    /// The JAAS file could not be read.
+    #[error("JAAS file {path} (java.security.auth.login.config): {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The JAAS file is malformed.
+    #[error("JAAS file {path} (java.security.auth.login.config): {source}")]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// Where and what.
+        #[source]
+        source: jaas::JaasError,
+    },
+    /// The section names a login module this server cannot run.
+    #[error(
+        "JAAS section {section} of {path}: login module {class} is not supported; this server \
+         authenticates with SASL DIGEST-MD5 through {DIGEST_LOGIN_MODULE} only (no Kerberos/GSSAPI)"
+    )]
+    UnsupportedModule {
+        /// The file.
+        path: PathBuf,
+        /// The section.
+        section: String,
+        /// The module's class.
+        class: String,
+    },
+    /// The enforcement settings are inconsistent (Apache's messages).
+    #[error("{0}")]
+    Enforcement(String),
+}
+
+/// The SASL settings in force.
+#[derive(Clone, Default)]
+pub struct SaslConfig {
+    /// DIGEST-MD5 users and passwords; `None` when no JAAS login section is configured (a SASL
+    /// packet then gets an empty answer, as from Apache without a login).
+    pub users: Option<Arc<BTreeMap<String, String>>>,
+    /// `authProvider.N=...SASLAuthenticationProvider`: the `sasl` ACL scheme exists.
+    pub acl_scheme: bool,
+    /// Values of `zookeeper.superUser` and `zookeeper.superUser.*`: these ids are super users.
+    pub super_users: Vec<String>,
+    /// `zookeeper.allowSaslFailedClients`: a failed login keeps its connection (unless SASL is
+    /// enforced).
+    pub allow_failed_clients: bool,
+    /// `zookeeper.letAnySaslUserDoX`: a `sasl` ACL id every SASL user matches.
+    pub let_any_user_do_x: Option<String>,
+    /// `zookeeper.enforce.auth.*`.
+    pub enforcement: AuthEnforcement,
+}
+
+impl std::fmt::Debug for SaslConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SaslConfig")
+            .field(
+                "users",
+                &self.users.as_ref().map(|u| u.keys().collect::<Vec<_>>()),
+            )
+            .field("acl_scheme", &self.acl_scheme)
+            .field("super_users", &self.super_users)
+            .field("allow_failed_clients", &self.allow_failed_clients)
+            .field("let_any_user_do_x", &self.let_any_user_do_x)
+            .field("enforcement", &self.enforcement)
+            .finish()
+    }
+}
+
+impl SaslConfig {
+    /// Reads the settings from the system properties (zoo.cfg keys already prefixed with
+    /// `zookeeper.`), loading the JAAS file they name.
+    pub fn from_properties(
+        props: &BTreeMap<String, String>,
+    ) -> Result<SaslConfig, SaslConfigError> {
+        let prop = |name: &str| props.get(name).cloned();
+        let acl_scheme = props.iter().any(|(k, v)| {
+            k.starts_with("zookeeper.authProvider.") && v.trim() == SASL_PROVIDER_CLASS
+        });
+        let super_users = props
+            .iter()
+            .filter(|(k, _)| {
+                k.strip_prefix("zookeeper.superUser")
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+            })
+            .map(|(_, v)| v.clone())
+            .collect();
+        if props.contains_key("zookeeper.requireClientAuthScheme") {
+            warn!(
+                "requireClientAuthScheme has no effect in ZooKeeper 3.8 (nor here); use \
+                 enforce.auth.enabled=true and enforce.auth.schemes=sasl"
+            );
+        }
+        let available =
+            |scheme: &str| matches!(scheme, "ip" | "digest") || (scheme == "sasl" && acl_scheme);
+        Ok(SaslConfig {
+            users: load_users(&prop)?.map(Arc::new),
+            acl_scheme,
+            super_users,
+            allow_failed_clients: prop("zookeeper.allowSaslFailedClients")
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
+            let_any_user_do_x: prop("zookeeper.letAnySaslUserDoX"),
+            enforcement: AuthEnforcement::from_properties(&prop, &available)?,
+        })
+    }
+
+    /// Whether `id` is a super user (`zookeeper.superUser`).
+    pub fn is_super_user(&self, id: &str) -> bool {
+        !id.is_empty() && self.super_users.iter().any(|s| s == id)
+    }
+}
+
+/// The users of the JAAS login section, if one is configured.
+fn load_users(
+    prop: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<BTreeMap<String, String>>, SaslConfigError> {
+    let Some(location) = prop("java.security.auth.login.config") else {
+        return Ok(None);
+    };
+    // `-D...=` `=path` replaces Java's other configurations; `file:` URLs name files.
+    let location = location.trim_start_matches('=');
+    let path = PathBuf::from(location.strip_prefix("file:").unwrap_or(location));
+    let text = std::fs::read_to_string(&path).map_err(|source| SaslConfigError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    let config = jaas::JaasConfig::parse(&text, &|name| {
+        prop(name).or_else(|| std::env::var(name).ok())
+    })
+    .map_err(|source| SaslConfigError::Syntax {
+        path: path.clone(),
+        source,
+    })?;
+    let section_name =
+        prop("zookeeper.sasl.serverconfig").unwrap_or_else(|| DEFAULT_SECTION.into());
+    let Some(section) = config.section(&section_name) else {
+        info!(path = %path.display(), section = %section_name,
+              "no JAAS section for the server; SASL authentication is off");
+        return Ok(None);
+    };
+    let mut users = BTreeMap::new();
+    for module in &section.modules {
+        if module.class != DIGEST_LOGIN_MODULE {
+            return Err(SaslConfigError::UnsupportedModule {
+                path,
+                section: section_name,
+                class: module.class.clone(),
+            });
+        }
+        for (key, value) in &module.options {
+            if let Some(user) = key.strip_prefix("user_") {
+                users.insert(user.to_string(), value.clone());
+            }
+        }
+    }
+    info!(path = %path.display(), section = %section_name, users = users.len(),
+          "SASL DIGEST-MD5 authentication on");
+    Ok(Some(users))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn reads_users_super_users_and_the_acl_scheme() {
+        let dir = tempfile::tempdir().unwrap();
+        let jaas = dir.path().join("jaas.conf");
+        std::fs::write(
+            &jaas,
+            "Server {\n org.apache.zookeeper.server.auth.DigestLoginModule required\n \
+             user_super=\"s\" user_bob=\"b\";\n};\n",
+        )
+        .unwrap();
+        let config = SaslConfig::from_properties(&props(&[
+            ("java.security.auth.login.config", jaas.to_str().unwrap()),
+            ("zookeeper.authProvider.1", SASL_PROVIDER_CLASS),
+            ("zookeeper.superUser", "super"),
+            ("zookeeper.superUser.2", "admin"),
+            ("zookeeper.superUserX", "nobody"),
+        ]))
+        .unwrap();
+        let users = config.users.as_deref().unwrap();
+        assert_eq!(users.get("bob").map(String::as_str), Some("b"));
+        assert_eq!(users.len(), 2);
+        assert!(config.acl_scheme);
+        assert!(config.is_super_user("super") && config.is_super_user("admin"));
+        assert!(!config.is_super_user("nobody"));
+        assert!(
+            !format!("{config:?}").contains("\"s\""),
+            "passwords stay out of logs"
+        );
+    }
+
+    #[test]
+    fn missing_section_turns_sasl_off_and_bad_files_stop_start_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty.conf");
+        std::fs::write(&empty, "").unwrap();
+        let path = empty.to_str().unwrap();
+        let config =
+            SaslConfig::from_properties(&props(&[("java.security.auth.login.config", path)]))
+                .unwrap();
+        assert!(config.users.is_none());
+        let missing = dir.path().join("missing.conf");
+        let err = SaslConfig::from_properties(&props(&[(
+            "java.security.auth.login.config",
+            missing.to_str().unwrap(),
+        )]))
+        .unwrap_err();
+        assert!(err.to_string().contains("missing.conf"), "{err}");
+        let krb = dir.path().join("krb.conf");
+        std::fs::write(
+            &krb,
+            "Server { com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true; };",
+        )
+        .unwrap();
+        let err = SaslConfig::from_properties(&props(&[(
+            "java.security.auth.login.config",
+            krb.to_str().unwrap(),
+        )]))
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("Krb5LoginModule is not supported"),
+            "{err}"
+        );
+        let broken = dir.path().join("broken.conf");
+        std::fs::write(&broken, "Server {\n x required user_a=\"b\"\n").unwrap();
+        let err = SaslConfig::from_properties(&props(&[(
+            "java.security.auth.login.config",
+            broken.to_str().unwrap(),
+        )]))
+        .unwrap_err();
+        assert!(err.to_string().contains("line 2"), "{err}");
+    }
+}
