@@ -6,7 +6,9 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::{Namespace, Pod, Secret, Service};
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client, ResourceExt};
-use zk_operator::resources::meta::{client_service_name, secret_name, selector_string};
+use zk_operator::resources::meta::{
+    client_service_name, observers_service_name, secret_name, selector_string,
+};
 use zk_operator::resources::secret::{
     DIGEST_KEY, PASSWORD_KEY, credentials_fingerprint, super_digest,
 };
@@ -244,15 +246,25 @@ impl Ensemble {
     /// Address (`ClusterIP:2181`) of the client Service.
     pub async fn client_address(&self) -> Result<String> {
         let zk = self.get().await?;
+        self.service_address(&client_service_name(&zk)).await
+    }
+
+    /// Address (`ClusterIP:2181`) of the observers' client Service.
+    pub async fn observers_address(&self) -> Result<String> {
+        let zk = self.get().await?;
+        self.service_address(&observers_service_name(&zk)).await
+    }
+
+    async fn service_address(&self, name: &str) -> Result<String> {
         let services: Api<Service> = Api::namespaced(self.client.clone(), &self.namespace);
         let svc = services
-            .get(&client_service_name(&zk))
+            .get(name)
             .await
-            .map_err(kube_err("get client Service"))?;
+            .map_err(kube_err("get a client Service"))?;
         let ip = svc
             .spec
             .and_then(|s| s.cluster_ip)
-            .ok_or_else(|| Error::Unexpected("client Service has no ClusterIP".into()))?;
+            .ok_or_else(|| Error::Unexpected(format!("Service {name} has no ClusterIP")))?;
         Ok(format!("{ip}:2181"))
     }
 
@@ -286,6 +298,16 @@ impl Ensemble {
             .patch(self.name(), &PatchParams::default(), &Patch::Merge(&patch))
             .await
             .map_err(kube_err("set the member image"))?;
+        Ok(())
+    }
+
+    /// Sets `spec.observers`, as a user editing the manifest would.
+    pub async fn set_observers(&self, observers: i32) -> Result<()> {
+        let patch = serde_json::json!({"spec": {"observers": observers}});
+        self.api
+            .patch(self.name(), &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .map_err(kube_err("set the observers"))?;
         Ok(())
     }
 
@@ -336,12 +358,24 @@ impl Ensemble {
         diagnostics::report(&self.namespace, self.name()).await
     }
 
-    /// Waits until the ensemble has settled on `replicas` voting members: the status reflects the current
-    /// generation, counts `replicas` voters all ready, condition Ready is True, no step is in progress, and
-    /// the member pods are exactly the voters' pods, all Ready.
+    /// Waits until the ensemble has settled on `replicas` voting members and no observer: see
+    /// [`Ensemble::wait_settled_with`].
     pub async fn wait_settled(&self, replicas: i32, timeout: Duration) -> Result<ZkEnsembleStatus> {
+        self.wait_settled_with(replicas, 0, timeout).await
+    }
+
+    /// Waits until the ensemble has settled on `replicas` voting members and `observers` observers: the
+    /// status reflects the current generation, counts `replicas` voters and `observers` observers all ready,
+    /// each observer with role `observer`, condition Ready is True, no step is in progress, and the member
+    /// pods are exactly the voters' and the observers' pods, all Ready.
+    pub async fn wait_settled_with(
+        &self,
+        replicas: i32,
+        observers: i32,
+        timeout: Duration,
+    ) -> Result<ZkEnsembleStatus> {
         let what = format!(
-            "ZkEnsemble {}/{} to settle at {replicas} members",
+            "ZkEnsemble {}/{} to settle at {replicas} members and {observers} observers",
             self.namespace,
             self.name()
         );
@@ -355,26 +389,36 @@ impl Ensemble {
                 let pods = pods::snapshot(&self.pods, &selector_string(&zk)).await?;
                 let mut voters: Vec<&str> =
                     status.members.iter().filter(|m| m.voting).map(|m| m.pod.as_str()).collect();
+                let observing =
+                    status.members.iter().filter(|m| !m.voting && m.role == "observer");
+                let observing = observing.map(|m| m.pod.as_str()).collect::<Vec<_>>();
+                let mut members: Vec<&str> = voters.iter().chain(&observing).copied().collect();
                 voters.sort_unstable();
+                members.sort_unstable();
                 let names: Vec<&str> = pods.keys().map(String::as_str).collect();
                 let ready = condition_true(&status, ConditionType::Ready);
                 let settled = status.observed_generation == generation
                     && status.replicas == replicas
                     && status.ready_replicas == replicas
                     && voters.len() == replicas as usize
+                    && status.observers == observers
+                    && status.ready_observers == observers
+                    && observing.len() == observers as usize
                     && ready
                     && status.step.is_none()
-                    && names == voters
+                    && names == members
                     && pods.values().all(|p| p.ready);
                 Ok(if settled {
                     Poll::Done(status)
                 } else {
                     Poll::Pending(format!(
-                        "generation {generation:?} observed {:?}, replicas {} ready {}, Ready {ready}, step {:?}, \
-                         voters {voters:?}, pods {:?}",
+                        "generation {generation:?} observed {:?}, replicas {} ready {}, observers {} ready {}, \
+                         Ready {ready}, step {:?}, voters {voters:?}, observers {observing:?}, pods {:?}",
                         status.observed_generation,
                         status.replicas,
                         status.ready_replicas,
+                        status.observers,
+                        status.ready_observers,
                         status.step.as_ref().map(|s| &s.message),
                         pods.iter().map(|(n, p)| (n, p.ready)).collect::<Vec<_>>()
                     ))

@@ -4,6 +4,9 @@
 //! error is a client-visible failure. The `zookeeper-client` crate reports a connection the server reset
 //! (a removed member shutting down) to the requests in flight as the socket error itself (its `Custom`
 //! kind) rather than as `ConnectionLoss`: that is a connection loss too.
+//!
+//! A read load ([`ClientLoad::start_reads`]) is the same session reading one znode over and over, through the
+//! observers' Service, say.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -13,7 +16,7 @@ use tokio::task::JoinHandle;
 use zookeeper_client::{Acls, Client, CreateMode};
 
 use crate::wait::{self, Poll};
-use crate::zookeeper::connect;
+use crate::zookeeper::{connect, create_open};
 use crate::{Error, Result};
 
 /// Pause between two writes, so the load does not starve the shared machine.
@@ -75,7 +78,7 @@ impl LoadReport {
 /// A running load; [`ClientLoad::stop`] ends it and returns its report.
 pub struct ClientLoad {
     stop: Arc<AtomicBool>,
-    /// Writes acknowledged so far.
+    /// Operations acknowledged so far: writes of a write load, reads of a read load.
     acknowledged: Arc<AtomicUsize>,
     task: JoinHandle<LoadReport>,
 }
@@ -195,38 +198,71 @@ async fn run(
     report
 }
 
+/// Reads `path` until stopped, checking it holds `data`; `done` counts the reads.
+async fn run_reads(
+    client: Client,
+    path: String,
+    data: Vec<u8>,
+    stop: Arc<AtomicBool>,
+    done: Arc<AtomicUsize>,
+) -> LoadReport {
+    let mut report = LoadReport::default();
+    while !stop.load(Ordering::Relaxed) {
+        match read(&client, &mut report, &path, &data).await {
+            Outcome::Done(()) => {
+                report.reads += 1;
+                done.store(report.reads as usize, Ordering::Relaxed);
+            }
+            Outcome::Failed(e) => report.failures.push(e),
+        }
+        tokio::time::sleep(PACE).await;
+    }
+    report
+}
+
 impl ClientLoad {
-    /// Connects to `address`, creates `root` and starts writing under it.
-    pub async fn start(address: &str, root: &str) -> Result<Self> {
+    /// Connects to `address` and starts reading `path` over and over, each read checked against the data
+    /// `path` holds now. [`ClientLoad::progress`] then counts reads.
+    pub async fn start_reads(address: &str, path: &str) -> Result<Self> {
         let client = connect(address).await?;
-        client
-            .create(
-                root,
-                b"",
-                &CreateMode::Persistent.with_acls(Acls::anyone_all()),
-            )
+        let (data, _) = client
+            .get_data(path)
             .await
             .map_err(|source| Error::ZooKeeper {
                 address: address.to_string(),
                 source,
             })?;
+        let path = path.to_string();
+        Ok(Self::spawn(|stop, done| {
+            run_reads(client, path, data, stop, done)
+        }))
+    }
+
+    /// Runs the load `make` builds from its stop flag and its progress counter.
+    fn spawn<F>(make: impl FnOnce(Arc<AtomicBool>, Arc<AtomicUsize>) -> F) -> Self
+    where
+        F: std::future::Future<Output = LoadReport> + Send + 'static,
+    {
         let stop = Arc::new(AtomicBool::new(false));
         let acknowledged = Arc::new(AtomicUsize::new(0));
-        let task = tokio::spawn(run(
-            client,
-            root.to_string(),
-            stop.clone(),
-            acknowledged.clone(),
-        ));
-        Ok(Self {
+        let task = tokio::spawn(make(stop.clone(), acknowledged.clone()));
+        Self {
             stop,
             acknowledged,
             task,
-        })
+        }
     }
 
-    /// Waits until `writes` more writes than now are acknowledged: the load is making progress. Fails after
-    /// `timeout`.
+    /// Connects to `address`, creates `root` and starts writing under it.
+    pub async fn start(address: &str, root: &str) -> Result<Self> {
+        let client = connect(address).await?;
+        create_open(&client, address, root, b"").await?;
+        let root = root.to_string();
+        Ok(Self::spawn(|stop, done| run(client, root, stop, done)))
+    }
+
+    /// Waits until `writes` more operations (writes, or reads of a read load) than now are acknowledged: the
+    /// load is making progress. Fails after `timeout`.
     pub async fn progress(&self, writes: usize, timeout: Duration) -> Result<()> {
         let target = self.acknowledged.load(Ordering::Relaxed) + writes;
         wait::until(

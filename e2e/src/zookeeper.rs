@@ -78,6 +78,23 @@ impl DynamicConfig {
     }
 }
 
+/// Creates the persistent znode `path` with `data`, open to anyone, through `client` connected to `address`.
+pub async fn create_open(client: &Client, address: &str, path: &str, data: &[u8]) -> Result<()> {
+    client
+        .create(
+            path,
+            data,
+            &zookeeper_client::CreateMode::Persistent
+                .with_acls(zookeeper_client::Acls::anyone_all()),
+        )
+        .await
+        .map_err(|source| Error::ZooKeeper {
+            address: address.to_string(),
+            source,
+        })?;
+    Ok(())
+}
+
 /// Syncs and reads `/zookeeper/config` through `address`.
 pub async fn read_config(address: &str) -> Result<DynamicConfig> {
     let client = connect(address).await?;

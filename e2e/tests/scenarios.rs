@@ -16,14 +16,13 @@ use zk_e2e::command::kubectl;
 use zk_e2e::ensemble::{Ensemble, condition_true, delete_all, missing_image, retagged_image};
 use zk_e2e::freeze::signal_member;
 use zk_e2e::load::{self, ClientLoad, LoadReport};
-use zk_e2e::pods::{assert_untouched, kept};
+use zk_e2e::pods::{Snapshot, assert_untouched, kept};
 use zk_e2e::roll::RollWatch;
 use zk_e2e::wait::{self, Poll};
-use zk_e2e::zookeeper::{read_config, read_data};
+use zk_e2e::zookeeper::{connect, create_open, read_config, read_data};
 use zk_e2e::{Error, Result, operator};
 use zk_operator::resources::meta::{CREDENTIALS_ANNOTATION, selector_string};
 use zk_operator::types::{ConditionStatus, ConditionType, ServerFlavour};
-use zookeeper_client::{Acls, CreateMode};
 
 /// Time for a fresh ensemble to become Ready.
 const CREATE_TIMEOUT: Duration = Duration::from_secs(300);
@@ -231,7 +230,16 @@ async fn check_three_members(ensemble: &Ensemble) -> Result<()> {
         .collect();
     ensure(
         ensemble,
-        header == ["NAME", "REPLICAS", "READY", "LEADER", "CONFIG", "AGE"],
+        header
+            == [
+                "NAME",
+                "REPLICAS",
+                "READY",
+                "OBSERVERS",
+                "LEADER",
+                "CONFIG",
+                "AGE",
+            ],
         format!("kubectl get zkensembles header: {header:?}"),
     )
     .await?;
@@ -243,11 +251,12 @@ async fn check_three_members(ensemble: &Ensemble) -> Result<()> {
         .collect();
     ensure(
         ensemble,
-        row.len() == 6
+        row.len() == 7
             && row[1] == "3"
             && row[2] == "3"
-            && row[3] == leader
-            && row[4] == config.version,
+            && row[3] == "0"
+            && row[4] == leader
+            && row[5] == config.version,
         format!("kubectl get zkensembles row: {row:?}"),
     )
     .await?;
@@ -269,20 +278,8 @@ async fn scale_under_client_load(ensemble: &Ensemble) -> Result<()> {
         let before = ensemble.member_pods().await?;
         scale_to(ensemble, target).await?;
         let after = ensemble.member_pods().await?;
-        let kept = kept(&before, &after);
-        if kept.len() != current.min(target) as usize {
-            return Err(Error::Unexpected(format!(
-                "scale {current}→{target}: only {kept:?} of {:?} kept\n{}",
-                before.keys().collect::<Vec<_>>(),
-                ensemble.report().await
-            )));
-        }
-        if let Err(e) = assert_untouched(&before, &after, &kept) {
-            return Err(Error::Unexpected(format!(
-                "scale {current}→{target}: {e}\n{}",
-                ensemble.report().await
-            )));
-        }
+        let step = format!("scale {current}→{target}");
+        kept_untouched(ensemble, &step, &before, &after, current.min(target)).await?;
         let config = read_config(&address).await?;
         let expected = ensemble.voter_ids().await?;
         ensure(
@@ -299,6 +296,31 @@ async fn scale_under_client_load(ensemble: &Ensemble) -> Result<()> {
 
     let report = stop_load(load).await?;
     load_held(ensemble, &address, &report, "scaling").await
+}
+
+/// After `step`: `expected` pods of `before` are still there in `after`, the same pods, never restarted.
+async fn kept_untouched(
+    ensemble: &Ensemble,
+    step: &str,
+    before: &Snapshot,
+    after: &Snapshot,
+    expected: i32,
+) -> Result<()> {
+    let kept = kept(before, after);
+    if kept.len() != expected as usize {
+        return Err(Error::Unexpected(format!(
+            "{step}: only {kept:?} of {:?} kept\n{}",
+            before.keys().collect::<Vec<_>>(),
+            ensemble.report().await
+        )));
+    }
+    if let Err(e) = assert_untouched(before, after, &kept) {
+        return Err(Error::Unexpected(format!(
+            "{step}: {e}\n{}",
+            ensemble.report().await
+        )));
+    }
+    Ok(())
 }
 
 /// Stops `load` once it has made progress again, and prints what it saw.
@@ -725,17 +747,7 @@ async fn retain_policy_members_rejoin_cleanly(ensemble: Ensemble) -> Result<Ense
     let address = ensemble.client_address().await?;
     let writer = zk_e2e::zookeeper::connect(&address).await?;
     let marker = "/e2e-retain";
-    writer
-        .create(
-            marker,
-            b"kept",
-            &CreateMode::Persistent.with_acls(Acls::anyone_all()),
-        )
-        .await
-        .map_err(|source| Error::ZooKeeper {
-            address: address.clone(),
-            source,
-        })?;
+    create_open(&writer, &address, marker, b"kept").await?;
     drop(writer);
     let volumes_at_3 = volumes(&ensemble).await?;
 
@@ -828,6 +840,121 @@ async fn s6_h_image_change_rolls_every_member_under_client_load() -> Result<()> 
         let ensemble = image_change_rolls_every_member(ensemble).await?;
         a_member_that_does_not_start_stops_the_roll(ensemble).await
     })
+    .await
+}
+
+/// o. Observers under client load: the settled 3-voter ensemble gets observers 0→1→2, its voters go 3→5→3
+/// with the observers kept, then the observers go 2→1→0; a session writes and reads back through the client
+/// Service all along, and from the first observer on, a second session reads through the observers' Service
+/// (`<name>-observers`) until the last observer is about to go. Each target settles with every member pod
+/// Ready, no pod present before and after a step is replaced or restarted, `/zookeeper/config` lists exactly
+/// the status' voters and observers (role `observer`, ids from 101), each observer serves a synced read of
+/// its own, and neither session saw a failure. For each flavour.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s6_o_observers_scale_under_client_load_restarts_nobody() -> Result<()> {
+    both_flavours("o", "Delete", |ensemble| async {
+        observers_scale_under_client_load(&ensemble).await?;
+        Ok(ensemble)
+    })
+    .await
+}
+
+/// The znode the read load reads through the observers.
+const OBSERVED: &str = "/e2e-observed";
+
+/// Scenario o on the settled 3-voter `ensemble`.
+async fn observers_scale_under_client_load(ensemble: &Ensemble) -> Result<()> {
+    let address = ensemble.client_address().await?;
+    let writer = connect(&address).await?;
+    create_open(&writer, &address, OBSERVED, b"read through an observer").await?;
+    drop(writer);
+    let load = ClientLoad::start(&address, "/e2e-load").await?;
+    load.progress(LOAD_PROGRESS, SCALE_TIMEOUT).await?;
+
+    let mut reads: Option<(ClientLoad, String)> = None;
+    let (mut voters, mut observers) = (3, 0);
+    for (next_voters, next_observers) in [(3, 1), (3, 2), (5, 2), (3, 2), (3, 1), (3, 0)] {
+        if next_observers == 0
+            && let Some((read_load, observers_address)) = reads.take()
+        {
+            let report = stop_load(read_load).await?;
+            observer_reads_held(ensemble, &report, &observers_address).await?;
+        }
+        let before = ensemble.member_pods().await?;
+        let start = Instant::now();
+        if next_voters == voters {
+            ensemble.set_observers(next_observers).await?;
+        } else {
+            ensemble.scale(next_voters).await?;
+        }
+        let status = ensemble
+            .wait_settled_with(next_voters, next_observers, SCALE_TIMEOUT)
+            .await?;
+        println!(
+            "{}: {voters} voters + {observers} observers → {next_voters} + {next_observers} in {:.1?}",
+            ensemble.name(),
+            start.elapsed()
+        );
+        let step = format!("{voters}+{observers} → {next_voters}+{next_observers}");
+        let after = ensemble.member_pods().await?;
+        let expected_kept = voters.min(next_voters) + observers.min(next_observers);
+        kept_untouched(ensemble, &step, &before, &after, expected_kept).await?;
+        let config = read_config(&address).await?;
+        let status_observers: Vec<u32> = status
+            .members
+            .iter()
+            .filter(|m| !m.voting && m.role == "observer")
+            .map(|m| m.id)
+            .collect();
+        let wanted_observers: Vec<u32> = (101..101 + next_observers as u32).collect();
+        ensure(
+            ensemble,
+            config.voters == ensemble.voter_ids().await?
+                && config.observers == status_observers
+                && status_observers == wanted_observers,
+            format!(
+                "{step}: /zookeeper/config voters {:?} observers {:?}, status members {:?}",
+                config.voters, config.observers, status.members
+            ),
+        )
+        .await?;
+        for id in &status_observers {
+            let pod = &after[&ensemble.pod(*id)];
+            let ip = pod.ip.as_deref().unwrap_or_default();
+            let data = read_data(&format!("{ip}:2181"), OBSERVED).await?;
+            ensure(
+                ensemble,
+                data == b"read through an observer",
+                format!("observer {id} read {:?}", String::from_utf8_lossy(&data)),
+            )
+            .await?;
+        }
+        if reads.is_none() && next_observers > 0 {
+            let observers_address = ensemble.observers_address().await?;
+            let read_load = ClientLoad::start_reads(&observers_address, OBSERVED).await?;
+            read_load.progress(LOAD_PROGRESS, SCALE_TIMEOUT).await?;
+            reads = Some((read_load, observers_address));
+        }
+        (voters, observers) = (next_voters, next_observers);
+    }
+    let report = stop_load(load).await?;
+    load_held(ensemble, &address, &report, "scaling observers and voters").await
+}
+
+/// The read load through the observers' Service (`address`) held: no failure, and it made progress.
+async fn observer_reads_held(
+    ensemble: &Ensemble,
+    report: &LoadReport,
+    address: &str,
+) -> Result<()> {
+    ensure(
+        ensemble,
+        report.failures.is_empty() && report.reads > 100,
+        format!(
+            "reads through the observers' Service {address}: {} reads, failures {:?}",
+            report.reads, report.failures
+        ),
+    )
     .await
 }
 

@@ -103,6 +103,14 @@ impl EnsembleConfig {
             .map(|s| s.id)
     }
 
+    /// Ids of the observers.
+    pub fn observers(&self) -> impl Iterator<Item = u32> + '_ {
+        self.servers
+            .values()
+            .filter(|s| s.role == ServerRole::Observer)
+            .map(|s| s.id)
+    }
+
     /// Whether `id` votes in this configuration.
     pub fn is_participant(&self, id: u32) -> bool {
         self.servers
@@ -176,6 +184,7 @@ mod tests {
         let config = EnsembleConfig::parse(COMMITTED).unwrap();
         assert_eq!(config.version, 0x1_0000_000a);
         assert_eq!(config.participants().collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(config.observers().collect::<Vec<_>>(), vec![3]);
         assert!(!config.is_participant(3));
         assert_eq!(config.to_string(), COMMITTED);
     }

@@ -3,6 +3,7 @@
 //! Layout:
 //! - [`types`]: the `ZkEnsemble` custom resource (spec and status).
 //! - [`ensemble_config`]: the dynamic configuration text of `/zookeeper/config`.
+//! - [`member_ids`]: the id ranges of voters and observers.
 //! - [`planner`]: the pure decision of the next step from desired and observed state.
 //! - [`validate`]: checks of a spec beyond what its schema enforces.
 //! - [`images`]: the default member image of each flavour, and the check that an image runs its flavour.
@@ -16,6 +17,7 @@ pub mod ensemble_config;
 pub mod http;
 pub mod images;
 pub mod leader_election;
+pub mod member_ids;
 pub mod metrics;
 pub mod planner;
 pub mod resources;

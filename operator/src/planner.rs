@@ -7,10 +7,11 @@
 //! 1. Without a readable committed configuration, only restore the last known voters' pods, start members on
 //!    the retained volumes of an ensemble re-created under the same name (it remembers no voters), or bootstrap
 //!    the very first member; never change membership.
-//! 2. A voter whose pod is gone gets it back (its volume still holds its data and config).
-//! 3. Pods of non-voters that are not the one valid joiner go: leftovers of a removal, a second joiner, a
-//!    joiner whose start-up config is no longer the committed one, or one built from an outdated pod spec.
-//! 4. Volumes of ids that are neither voters nor pods are deleted or marked released, per the reclaim policy.
+//! 2. A voter whose pod is gone gets it back (its volume still holds its data and config), then an observer.
+//! 3. Pods of non-members that are not the one valid joiner go: leftovers of a removal, a second joiner, a
+//!    joiner whose start-up config is no longer the committed one, one built from an outdated pod spec, or one
+//!    of a role (voter or observer, known from its id: [`crate::member_ids`]) that is not wanted any more.
+//! 4. Volumes of ids that are neither members nor pods are deleted or marked released, per the reclaim policy.
 //! 5. Nothing below happens unless every voter is up, synced (in the broadcast phase, as `mntr`'s
 //!    `zk_peer_state` reports it), and there is one leader. A voter whose pod started less than the start-up
 //!    bound ago and is still starting or synchronizing (e.g. during a rolling restart) is waited for; past the
@@ -19,9 +20,12 @@
 //!    with a super credential the Secret no longer holds are restarted first, followers first, the leader
 //!    last: a reconfig needs the leader to know the current one. A restart also waits until every voter's pod
 //!    is Ready.
-//! 6. One member at a time: a joiner is added by reconfig once caught up; otherwise the lowest free id whose
-//!    volume is not a released one gets a new member; otherwise the highest-id follower is removed.
-//! 7. Members built from an outdated pod spec are restarted one at a time, followers first, the leader last.
+//!    Observers never count: one that is down blocks nothing (it is restarted if its pod spec is outdated).
+//! 6. One member at a time, voters before observers: a joiner is added by reconfig once caught up;
+//!    otherwise the lowest free voter id whose volume is not a released one gets a new member; otherwise the
+//!    highest-id follower is removed; then the same for observers (the highest-id observer is removed).
+//! 7. Members built from an outdated pod spec are restarted one at a time, observers first, then followers,
+//!    the leader last.
 //!
 //! Before the leader restarts (rules 5 and 7), a flavour that can hand leadership over (`zk-server`'s
 //! `leader_transfer`) does so first: the leader is then a follower like the others, and restarts as one. Apache
@@ -30,8 +34,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::ops::RangeInclusive;
 
 use crate::ensemble_config::EnsembleConfig;
+use crate::member_ids::{OBSERVER_IDS, VOTER_IDS, is_observer_id};
 use crate::types::PvcReclaimPolicy;
 
 /// What the spec asks for, as far as planning is concerned.
@@ -39,6 +45,8 @@ use crate::types::PvcReclaimPolicy;
 pub struct Desired {
     /// Wanted number of voting members.
     pub replicas: u32,
+    /// Wanted number of observers (members that follow without voting).
+    pub observers: u32,
     /// What happens to a removed member's volume.
     pub reclaim_policy: PvcReclaimPolicy,
     /// The members can hand leadership over to a follower (`zk-server`'s `leader_transfer`).
@@ -140,6 +148,8 @@ pub enum Blocker {
     NoLeader,
     /// The members started on the retained volumes of a re-created ensemble run, but form no quorum.
     NoQuorumOnRetainedVolumes,
+    /// Every id of the role is taken or has a released volume.
+    NoFreeId,
 }
 
 /// The one next step.
@@ -222,7 +232,10 @@ impl Step {
                 | Blocker::MemberNotSynced(id),
             ) => Some(id),
             Step::Blocked(
-                Blocker::NoCommittedConfig | Blocker::NoLeader | Blocker::NoQuorumOnRetainedVolumes,
+                Blocker::NoCommittedConfig
+                | Blocker::NoLeader
+                | Blocker::NoQuorumOnRetainedVolumes
+                | Blocker::NoFreeId,
             )
             | Step::Idle => None,
         }
@@ -239,6 +252,7 @@ impl Blocker {
             Blocker::MemberNotSynced(_) => "MemberNotSynced",
             Blocker::NoLeader => "NoLeader",
             Blocker::NoQuorumOnRetainedVolumes => "NoQuorumOnRetainedVolumes",
+            Blocker::NoFreeId => "NoFreeId",
         }
     }
 }
@@ -247,15 +261,19 @@ impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Step::Bootstrap { id } => write!(f, "creating first member {id}"),
-            Step::CreateMember { id } => {
-                write!(f, "creating member {id} from the committed configuration")
-            }
+            Step::CreateMember { id } => write!(
+                f,
+                "creating member {id}{} from the committed configuration",
+                role(*id)
+            ),
             Step::RecreatePod { id } => write!(f, "recreating the pod of voting member {id}"),
             Step::AdoptVolume { id } => {
                 write!(f, "starting member {id} on its retained volume")
             }
-            Step::AddMember { id } => write!(f, "adding member {id} by reconfig"),
-            Step::RemoveMember { id } => write!(f, "removing member {id} by reconfig"),
+            Step::AddMember { id } => write!(f, "adding member {id}{} by reconfig", role(*id)),
+            Step::RemoveMember { id } => {
+                write!(f, "removing member {id}{} by reconfig", role(*id))
+            }
             Step::DeletePod { id } => write!(f, "deleting the pod of non-member {id}"),
             Step::RestartMember { id } => {
                 write!(
@@ -300,8 +318,21 @@ impl fmt::Display for Step {
                 f,
                 "not scaling: the members started on retained volumes form no quorum"
             ),
+            Step::Blocked(Blocker::NoFreeId) => write!(
+                f,
+                "not scaling: every member id of the role is in use or has a released volume"
+            ),
             Step::Idle => write!(f, "ensemble matches its spec"),
         }
+    }
+}
+
+/// How a step's message names the role of member `id`: nothing for a voter.
+fn role(id: u32) -> &'static str {
+    if is_observer_id(id) {
+        " as an observer"
+    } else {
+        ""
     }
 }
 
@@ -311,10 +342,11 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Step {
         return plan_without_config(observed);
     };
     let voters: BTreeSet<u32> = committed.participants().collect();
+    let observers: BTreeSet<u32> = committed.observers().collect();
     let pod = |id: u32| observed.members.get(&id).and_then(|m| m.pod.as_ref());
 
-    // 2. Restore voters' pods first: that is how an unhealthy ensemble heals.
-    for &id in &voters {
+    // 2. Restore members' pods first, voters before observers: that is how an unhealthy ensemble heals.
+    for &id in voters.iter().chain(&observers) {
         match pod(id) {
             None => return Step::RecreatePod { id },
             Some(p) if p.terminating => return Step::Wait(Wait::PodTerminating(id)),
@@ -322,18 +354,25 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Step {
         }
     }
 
-    // 3. Pods of non-voters: keep at most one valid joiner.
-    let wants_more = (voters.len() as u32) < desired.replicas;
+    // 3. Pods of non-members: keep at most one valid joiner, of a role that is wanted.
+    let more_voters = (voters.len() as u32) < desired.replicas;
+    let more_observers = (observers.len() as u32) < desired.observers;
+    let member = |id: &u32| committed.servers.contains_key(id);
     let mut joiner = None;
-    for (&id, member) in observed.members.iter().rev() {
-        let Some(p) = &member.pod else { continue };
-        if voters.contains(&id) {
+    for (&id, view) in observed.members.iter().rev() {
+        let Some(p) = &view.pod else { continue };
+        if member(&id) {
             continue;
         }
         if p.terminating {
             return Step::Wait(Wait::PodTerminating(id));
         }
-        let valid = wants_more
+        let wanted = if is_observer_id(id) {
+            more_observers
+        } else {
+            more_voters
+        };
+        let valid = wanted
             && p.up_to_date
             && p.credentials_current
             && p.bootstrap_version == committed.version;
@@ -341,19 +380,19 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Step {
             || observed
                 .members
                 .range(..id)
-                .any(|(other, m)| !voters.contains(other) && m.pod.is_some())
+                .any(|(other, m)| !member(other) && m.pod.is_some())
         {
             return Step::DeletePod { id };
         }
         joiner = Some((id, p));
     }
 
-    // 4. Volumes of ids that have neither a pod nor a vote.
-    for (&id, member) in &observed.members {
-        let Some(volume) = member.volume else {
+    // 4. Volumes of ids that have neither a pod nor a place in the configuration.
+    for (&id, view) in &observed.members {
+        let Some(volume) = view.volume else {
             continue;
         };
-        if member.pod.is_some() || voters.contains(&id) || volume.terminating {
+        if view.pod.is_some() || member(&id) || volume.terminating {
             continue;
         }
         match desired.reclaim_policy {
@@ -363,7 +402,7 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Step {
         }
     }
 
-    // 5. Health gate.
+    // 5. Health gate: the voters only; an observer never counts towards the quorum.
     let mut leader = None;
     for &id in &voters {
         let p = pod(id).expect("voters without pods were handled above");
@@ -389,10 +428,19 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Step {
     let Some(leader) = leader else {
         return Step::Blocked(Blocker::NoLeader);
     };
-    // A restart waits until every voter's pod is Ready, the one restarted before it included: a server
+    // An observer that serves nobody and whose pod spec has changed since comes back from the current one.
+    if let Some(&id) = observers.iter().find(|&&id| {
+        pod(id).is_some_and(|p| {
+            !p.running && !p.up_to_date && matches!(not_running(id, p), Step::Blocked(_))
+        })
+    }) {
+        return Step::RestartMember { id };
+    }
+    // A restart waits until every member's pod is Ready, the one restarted before it included: a server
     // answers `mntr` in sync a moment before its readiness probe passes and the client Service routes to it.
     let unready = voters
         .iter()
+        .chain(&observers)
         .copied()
         .find(|&id| pod(id).is_some_and(|p| !p.ready));
     let restart = |id: u32| match unready {
@@ -405,13 +453,13 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Step {
         }
         None => Step::RestartMember { id },
     };
-    if let Some(id) =
-        restart_order(&voters, leader).find(|&id| pod(id).is_some_and(|p| !p.credentials_current))
+    if let Some(id) = restart_order(&voters, &observers, leader)
+        .find(|&id| pod(id).is_some_and(|p| !p.credentials_current))
     {
         return restart(id);
     }
 
-    // 6. One membership change at a time.
+    // 6. One membership change at a time, voters before observers.
     if let Some((id, p)) = joiner {
         return if !p.running {
             Step::Wait(Wait::MemberStarting(id))
@@ -421,10 +469,8 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Step {
             Step::AddMember { id }
         };
     }
-    if wants_more {
-        return Step::CreateMember {
-            id: free_id(&voters, observed),
-        };
+    if more_voters {
+        return create(committed, observed, VOTER_IDS);
     }
     if voters.len() as u32 > desired.replicas {
         let id = voters
@@ -435,11 +481,29 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Step {
             .expect("more than one voter");
         return Step::RemoveMember { id };
     }
+    if more_observers {
+        return create(committed, observed, OBSERVER_IDS);
+    }
+    if let Some(&id) = observers.last()
+        && observers.len() as u32 > desired.observers
+    {
+        return Step::RemoveMember { id };
+    }
 
-    // 7. Rolling restart, followers first (highest id first), the leader last.
-    match restart_order(&voters, leader).find(|&id| pod(id).is_some_and(|p| !p.up_to_date)) {
+    // 7. Rolling restart, observers first, then followers (highest id first), the leader last.
+    match restart_order(&voters, &observers, leader)
+        .find(|&id| pod(id).is_some_and(|p| !p.up_to_date))
+    {
         Some(id) => restart(id),
         None => Step::Idle,
+    }
+}
+
+/// A new member with the lowest free id of `ids`, or the blocker saying there is none.
+fn create(committed: &EnsembleConfig, observed: &Observed, ids: RangeInclusive<u32>) -> Step {
+    match free_id(committed, observed, ids) {
+        Some(id) => Step::CreateMember { id },
+        None => Step::Blocked(Blocker::NoFreeId),
     }
 }
 
@@ -453,13 +517,18 @@ fn not_running(id: u32, p: &PodView) -> Step {
     }
 }
 
-/// The order in which voters restart: followers from the highest id down, then the leader.
-fn restart_order(voters: &BTreeSet<u32>, leader: u32) -> impl Iterator<Item = u32> + '_ {
-    voters
+/// The order in which members restart: observers, then followers, each from the highest id down, then the
+/// leader.
+fn restart_order<'a>(
+    voters: &'a BTreeSet<u32>,
+    observers: &'a BTreeSet<u32>,
+    leader: u32,
+) -> impl Iterator<Item = u32> + 'a {
+    observers
         .iter()
         .rev()
+        .chain(voters.iter().rev().filter(move |&&id| id != leader))
         .copied()
-        .filter(move |&id| id != leader)
         .chain(std::iter::once(leader))
 }
 
@@ -499,8 +568,9 @@ fn plan_without_config(observed: &Observed) -> Step {
         return Step::AdoptVolume { id };
     }
     if adopted && pods().next().is_none() {
-        return Step::Bootstrap {
-            id: free_id(&BTreeSet::new(), observed),
+        return match free_id(&EnsembleConfig::default(), observed, VOTER_IDS) {
+            Some(id) => Step::Bootstrap { id },
+            None => Step::Blocked(Blocker::NoFreeId),
         };
     }
     if let Some((id, _)) = pods().find(|(_, p)| p.terminating) {
@@ -515,18 +585,21 @@ fn plan_without_config(observed: &Observed) -> Step {
     Step::Blocked(Blocker::NoCommittedConfig)
 }
 
-/// Lowest id that is not a voter and whose volume, if any, may be used: a released or terminating volume is
-/// never reused, so a re-added member never boots from a stale volume.
-fn free_id(voters: &BTreeSet<u32>, observed: &Observed) -> u32 {
-    let usable = |id: &u32| {
-        !voters.contains(id)
+/// Lowest id of `ids` that is not in `committed` and whose volume, if any, may be used: a released or
+/// terminating volume is never reused, so a re-added member never boots from a stale volume.
+fn free_id(
+    committed: &EnsembleConfig,
+    observed: &Observed,
+    mut ids: RangeInclusive<u32>,
+) -> Option<u32> {
+    ids.find(|id| {
+        !committed.servers.contains_key(id)
             && observed
                 .members
                 .get(id)
                 .and_then(|m| m.volume)
                 .is_none_or(|v| !v.released && !v.terminating)
-    };
-    (1..).find(usable).expect("ids are unbounded")
+    })
 }
 
 #[cfg(test)]

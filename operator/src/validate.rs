@@ -2,6 +2,7 @@
 //! rules reject the same reserved keys at admission; this is the operator's own guard for objects admitted
 //! before the rules existed, and the single list the rule is tested against.
 
+use crate::member_ids::OBSERVER_IDS;
 use crate::types::ZkEnsembleSpec;
 
 /// zoo.cfg keys the operator writes itself; `extraConfig` may not set them.
@@ -43,6 +44,13 @@ pub fn validate(spec: &ZkEnsembleSpec) -> Result<(), InvalidSpec> {
         problems.push(format!(
             "replicas must be at least 1, not {}",
             spec.replicas
+        ));
+    }
+    let most_observers = OBSERVER_IDS.count();
+    if usize::try_from(spec.observers).is_ok_and(|n| n > most_observers) || spec.observers < 0 {
+        problems.push(format!(
+            "observers must be between 0 and {most_observers}, not {}",
+            spec.observers
         ));
     }
     for key in spec.server.extra_config.keys() {

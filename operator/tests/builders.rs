@@ -6,7 +6,7 @@ use zk_operator::images::{DefaultImages, SKIP_CHECK_ANNOTATION, check_image, nat
 use zk_operator::resources::config_map::{config_map, static_config};
 use zk_operator::resources::meta::{
     BOOTSTRAP_SERVERS_ANNOTATION, BOOTSTRAP_VERSION_ANNOTATION, CREDENTIALS_ANNOTATION,
-    POD_SPEC_HASH_ANNOTATION, client_service_host, server_line,
+    OBSERVER_LABEL, POD_SPEC_HASH_ANNOTATION, client_service_host, server_line,
 };
 use zk_operator::resources::pdb::disruption_budget;
 use zk_operator::resources::pod::member_pod;
@@ -14,7 +14,7 @@ use zk_operator::resources::pvc::volume_claim;
 use zk_operator::resources::secret::{
     DIGEST_KEY, credentials_fingerprint, super_digest, super_secret,
 };
-use zk_operator::resources::service::{client_service, headless_service};
+use zk_operator::resources::service::{client_service, headless_service, observers_service};
 use zk_operator::types::{ServerFlavour, ZkEnsemble};
 use zk_operator::validate::validate;
 
@@ -382,6 +382,53 @@ fn services_and_budget() {
             .as_deref(),
         Some("AlwaysAllow")
     );
+}
+
+/// Observers: `:observer` server lines from id 101, a label the observers' Service selects and the budget
+/// leaves out, and a spec bound on their number.
+#[test]
+fn observers_have_their_own_lines_service_and_no_place_in_the_budget() {
+    let zk = ensemble_with("  observers: 2\n");
+    assert_eq!(zk.spec.observers, 2);
+    assert_eq!(minimal().spec.observers, 0);
+    validate(&zk.spec).unwrap();
+    assert!(validate(&ensemble_with("  observers: 155\n").spec).is_err());
+    assert!(validate(&ensemble_with("  observers: -1\n").spec).is_err());
+
+    assert!(
+        server_line(&zk, 3, DOMAIN)
+            .spec()
+            .ends_with(":participant;0.0.0.0:2181")
+    );
+    let observer = server_line(&zk, 101, DOMAIN);
+    assert_eq!(
+        observer.line(),
+        "server.101=demo-101.demo-headless.apps.svc.cluster.local:2888:3888:observer;0.0.0.0:2181"
+    );
+    let joiner = built_pod(&zk, 101, &committed(&zk, 3, 7).with_server(observer));
+    let labels = joiner.metadata.labels.clone().unwrap();
+    assert_eq!(labels.get(OBSERVER_LABEL).map(String::as_str), Some("true"));
+    let voter = built_pod(&zk, 3, &committed(&zk, 3, 7));
+    assert!(!voter.metadata.labels.unwrap().contains_key(OBSERVER_LABEL));
+
+    let service = observers_service(&zk);
+    assert_eq!(service.metadata.name.as_deref(), Some("demo-observers"));
+    let selector = service.spec.unwrap().selector.unwrap();
+    assert!(
+        selector.iter().all(|(k, v)| labels.get(k) == Some(v)),
+        "the observers' Service selects the observer: {selector:?}"
+    );
+    let client = client_service(&zk).spec.unwrap().selector.unwrap();
+    assert!(
+        !client.contains_key(OBSERVER_LABEL),
+        "clients reach every member"
+    );
+
+    let budget = disruption_budget(&zk).spec.unwrap().selector.unwrap();
+    let excluded = budget.match_expressions.unwrap();
+    assert_eq!(excluded.len(), 1);
+    assert_eq!(excluded[0].key, OBSERVER_LABEL);
+    assert_eq!(excluded[0].operator, "DoesNotExist");
 }
 
 #[test]

@@ -68,7 +68,10 @@ fn scale_subresource_and_printer_columns() {
         .iter()
         .map(|c| c["name"].as_str().unwrap())
         .collect();
-    assert_eq!(columns, ["Replicas", "Ready", "Leader", "Config", "Age"]);
+    assert_eq!(
+        columns,
+        ["Replicas", "Ready", "Observers", "Leader", "Config", "Age"]
+    );
     let replicas =
         &version["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["replicas"];
     assert_eq!(replicas["minimum"].as_f64(), Some(1.0));

@@ -37,5 +37,6 @@ pub mod session;
 pub mod shutdown;
 pub mod state;
 pub mod summary;
+pub mod tls;
 pub mod tree;
 pub mod watch;

@@ -8,6 +8,8 @@
 //! format (see [`zk_server::apache_data`]); `zk-server backup ...` keeps a running member's
 //! snapshot (see [`zk_server::backup`]). They exit 0 on success and 1 on failure.
 
+mod allocator;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 

@@ -13,7 +13,7 @@ use tracing::{debug, info, warn};
 use crate::acl::AclPolicy;
 use crate::config::{HostPort, LearnerType, MembershipFiles, ServerConfig, backup_static_config};
 use crate::consensus::{Consensus, ConsensusError, ConsensusOptions, Member, Role};
-use crate::net::{Context, run_listener};
+use crate::net::{Context, ListenerMode, SecureSide, run_listener};
 use crate::session::{ExpiryHost, now_ms, run_expiry};
 use crate::shutdown::{Shutdown, ShutdownSignal};
 use crate::state::{Command, Settings, ZkState};
@@ -36,6 +36,9 @@ pub enum ServerError {
     /// The configuration files could not be updated.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    /// TLS is asked for (`secureClientPort`) but its settings or stores do not make a configuration.
+    #[error("client TLS: {0}")]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 /// A running server.
@@ -88,6 +91,11 @@ impl Server {
                 address: config.client_address.render(),
                 source,
             })?;
+        let secure = secure_side(&config)?;
+        let secure_listener = match (&config.secure_client_address, &secure) {
+            (Some(address), Some(_)) => Some(bind(address).await?),
+            _ => None,
+        };
         let admin_listener = match config.admin.enabled {
             true => Some(
                 bind(&HostPort {
@@ -113,10 +121,15 @@ impl Server {
             .store(client_address.port(), std::sync::atomic::Ordering::Relaxed);
 
         let signal = ShutdownSignal::new();
+        let plain_mode = match (&secure, ctx.config.client_port_unification) {
+            (Some(side), true) => ListenerMode::Unified(side.clone()),
+            _ => ListenerMode::Plain,
+        };
         let mut tasks = vec![
             tokio::spawn(run_listener(
                 ctx.clone(),
                 client_listener,
+                plain_mode,
                 signal.subscribe(),
             )),
             tokio::spawn(run_expiry(
@@ -132,6 +145,14 @@ impl Server {
                 signal.subscribe(),
             )),
         ];
+        if let (Some(listener), Some(side)) = (secure_listener, secure) {
+            tasks.push(tokio::spawn(run_listener(
+                ctx.clone(),
+                listener,
+                ListenerMode::Secure(side),
+                signal.subscribe(),
+            )));
+        }
         if let Some(listener) = admin_listener {
             let targets = crate::admin::AdminTargets {
                 info: ctx.clone(),
@@ -226,6 +247,47 @@ pub fn standalone_member(id: u64) -> Member {
         id,
         spec: "127.0.0.1:2888:3888:participant".to_string(),
         voter: true,
+    }
+}
+
+/// The TLS side of the client listeners, when `secureClientPort` or `client.portUnification` asks for
+/// it: the `zookeeper.ssl.*` settings and their stores, which must load. Port unification without
+/// usable settings is turned off with a warning, as Apache does.
+fn secure_side(config: &ServerConfig) -> Result<Option<Arc<SecureSide>>, ServerError> {
+    if config.secure_client_address.is_none() && !config.client_port_unification {
+        return Ok(None);
+    }
+    let property = |name: &str| {
+        config
+            .system_properties
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let side = crate::tls::TlsSettings::from_properties(
+        &config.system_properties,
+        crate::tls::CLIENT_PREFIX,
+    )
+    .and_then(crate::tls::ReloadingServerConfig::new)
+    .map(|tls| {
+        Arc::new(SecureSide {
+            config: tls,
+            super_user: property("zookeeper.X509AuthenticationProvider.superUser"),
+            handshake_timeout: Duration::from_millis(
+                property("zookeeper.ssl.handshakeDetectionTimeoutMillis")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(5000),
+            ),
+        })
+    });
+    match side {
+        Ok(side) => Ok(Some(side)),
+        Err(e) if config.secure_client_address.is_none() => {
+            warn!(error = %e, "unable to set up TLS, turning off client port unification");
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
     }
 }
 

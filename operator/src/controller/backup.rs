@@ -103,6 +103,7 @@ pub(super) async fn reconcile_backup(
             "BackupSucceeded",
             "Backup",
             note,
+            None,
         )
         .await;
         last = Some(status);
@@ -113,7 +114,16 @@ pub(super) async fn reconcile_backup(
             .is_none_or(|l| time.strftime("%Y-%m-%dT%H:%M:%SZ").to_string() > l.time);
         if after_last {
             let note = format!("backup Job {} failed (see its pod's log)", job.name_any());
-            publish(zk, ctx, EventType::Warning, "BackupFailed", "Backup", note).await;
+            publish(
+                zk,
+                ctx,
+                EventType::Warning,
+                "BackupFailed",
+                "Backup",
+                note,
+                None,
+            )
+            .await;
         }
     }
     Ok(last)

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::core::v1::{ObjectReference, Secret};
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType};
@@ -19,12 +19,12 @@ use super::{Context, FIELD_MANAGER};
 use crate::images::check_image;
 use crate::planner::{Desired, Step, plan};
 use crate::resources::config_map::config_map;
-use crate::resources::meta::secret_name;
+use crate::resources::meta::{pod_name, secret_name};
 use crate::resources::pdb::disruption_budget;
 use crate::resources::secret::{
     DIGEST_KEY, PASSWORD_KEY, credentials_fingerprint, generate_password, super_secret,
 };
-use crate::resources::service::{client_service, headless_service};
+use crate::resources::service::{client_service, headless_service, observers_service};
 use crate::types::{ServerFlavour, ZkEnsemble};
 use crate::validate::validate;
 use crate::{Error, Result, kube_err};
@@ -62,6 +62,13 @@ async fn reconcile_once(zk: &ZkEnsemble, ctx: &Context) -> Result<Action> {
     apply_object(
         zk,
         ctx,
+        &observers_service(zk),
+        "applying the observers' Service",
+    )
+    .await?;
+    apply_object(
+        zk,
+        ctx,
         &disruption_budget(zk),
         "applying the PodDisruptionBudget",
     )
@@ -72,6 +79,7 @@ async fn reconcile_once(zk: &ZkEnsemble, ctx: &Context) -> Result<Action> {
     let observation = observe(zk, ctx, &credentials).await?;
     let desired = Desired {
         replicas: zk.spec.replicas.max(1) as u32,
+        observers: zk.spec.observers.max(0) as u32,
         reclaim_policy: zk.spec.storage.reclaim_policy,
         leader_transfer: zk.spec.flavour == ServerFlavour::Native,
     };
@@ -91,15 +99,7 @@ async fn reconcile_once(zk: &ZkEnsemble, ctx: &Context) -> Result<Action> {
     match &applied {
         Err(error) => {
             let note = format!("{step} failed: {error}");
-            publish(
-                zk,
-                ctx,
-                EventType::Warning,
-                "StepFailed",
-                step.action(),
-                note,
-            )
-            .await;
+            publish_step(zk, ctx, EventType::Warning, "StepFailed", &step, note).await;
         }
         Ok(()) if acting || changed => {
             let kind = if matches!(step, Step::Blocked(_)) {
@@ -114,7 +114,7 @@ async fn reconcile_once(zk: &ZkEnsemble, ctx: &Context) -> Result<Action> {
                 Step::Blocked(blocker) => blocker.reason(),
                 _ => step.action(),
             };
-            publish(zk, ctx, kind, reason, step.action(), step.to_string()).await;
+            publish_step(zk, ctx, kind, reason, &step, step.to_string()).await;
         }
         Ok(()) => {}
     }
@@ -152,6 +152,7 @@ async fn refuse(
             reason,
             "Validate",
             message.clone(),
+            None,
         )
         .await;
     }
@@ -215,6 +216,7 @@ async fn ensure_credentials(zk: &ZkEnsemble, ctx: &Context) -> Result<Credential
             "CredentialsGenerated",
             "CreateSecret",
             format!("generated Secret {name}"),
+            None,
         )
         .await;
         secret = Some(
@@ -238,7 +240,30 @@ async fn ensure_credentials(zk: &ZkEnsemble, ctx: &Context) -> Result<Credential
     })
 }
 
-/// Publishes an Event on the ensemble; a failure to publish is logged, never fatal.
+/// Publishes the Event of `step`. A step about a member names that member's pod as the related object:
+/// Events are aggregated by their reason, action and objects, so each member gets its own Event for each
+/// step (`adding member 4 by reconfig` does not become one more occurrence of `adding member 2 by reconfig`),
+/// and `kubectl describe` reads as the history of a scale.
+async fn publish_step(
+    zk: &ZkEnsemble,
+    ctx: &Context,
+    type_: EventType,
+    reason: &str,
+    step: &Step,
+    note: String,
+) {
+    let related = step.member().map(|id| ObjectReference {
+        api_version: Some("v1".to_string()),
+        kind: Some("Pod".to_string()),
+        name: Some(pod_name(zk, id)),
+        namespace: zk.namespace(),
+        ..ObjectReference::default()
+    });
+    publish(zk, ctx, type_, reason, step.action(), note, related).await;
+}
+
+/// Publishes an Event on the ensemble, about `related` too when given; a failure to publish is logged,
+/// never fatal.
 pub(super) async fn publish(
     zk: &ZkEnsemble,
     ctx: &Context,
@@ -246,13 +271,14 @@ pub(super) async fn publish(
     reason: &str,
     action: &str,
     note: String,
+    related: Option<ObjectReference>,
 ) {
     let event = Event {
         type_,
         reason: reason.to_string(),
         note: Some(note),
         action: action.to_string(),
-        secondary: None,
+        secondary: related,
     };
     if let Err(error) = ctx.recorder.publish(&event, &zk.object_ref(&())).await {
         tracing::warn!(%error, "publishing an event");

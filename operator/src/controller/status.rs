@@ -117,7 +117,7 @@ pub(super) fn build_status(
     let members: Vec<MemberStatus> = obs
         .pods
         .keys()
-        .chain(voters.iter())
+        .chain(membership.servers.keys())
         .copied()
         .collect::<std::collections::BTreeSet<u32>>()
         .into_iter()
@@ -144,6 +144,11 @@ pub(super) fn build_status(
         .find(|m| m.voting && m.role == "leader")
         .map(|m| m.pod.clone());
     let ready = members.iter().filter(|m| m.voting && m.synced).count() as i32;
+    let observers: Vec<u32> = membership.observers().collect();
+    let ready_observers = members
+        .iter()
+        .filter(|m| observers.contains(&m.id) && m.synced)
+        .count() as i32;
     let previous_step = zk.status.as_ref().and_then(|s| s.step.as_ref());
     let step_status = match step {
         Step::Idle => None,
@@ -162,6 +167,8 @@ pub(super) fn build_status(
     ZkEnsembleStatus {
         replicas: voters.len() as i32,
         ready_replicas: ready,
+        observers: observers.len() as i32,
+        ready_observers,
         selector: selector_string(zk),
         members,
         leader,

@@ -20,6 +20,13 @@ fn line(id: u32) -> ServerLine {
     }
 }
 
+fn observer_line(id: u32) -> ServerLine {
+    ServerLine {
+        role: ServerRole::Observer,
+        ..line(id)
+    }
+}
+
 fn healthy(role: Role) -> PodView {
     PodView {
         terminating: false,
@@ -70,6 +77,20 @@ impl World {
             remembered_voters: voters.iter().copied().collect(),
             members,
         })
+    }
+
+    /// Observer `id` in the committed configuration, with a healthy pod and a volume.
+    fn observer(mut self, id: u32) -> Self {
+        let config = self.0.committed.take().expect("a committed configuration");
+        self.0.committed = Some(config.with_server(observer_line(id)));
+        self.0.members.insert(
+            id,
+            MemberView {
+                pod: Some(healthy(Role::Observer)),
+                volume: Some(volume()),
+            },
+        );
+        self
     }
 
     /// Nothing exists yet.
@@ -136,6 +157,7 @@ impl World {
 fn want(replicas: u32) -> Desired {
     Desired {
         replicas,
+        observers: 0,
         reclaim_policy: PvcReclaimPolicy::Delete,
         leader_transfer: false,
     }
@@ -152,8 +174,17 @@ fn native(replicas: u32) -> Desired {
 fn retain(replicas: u32) -> Desired {
     Desired {
         replicas,
+        observers: 0,
         reclaim_policy: PvcReclaimPolicy::Retain,
         leader_transfer: false,
+    }
+}
+
+/// `desired` with `observers` observers.
+fn observing(observers: u32, desired: Desired) -> Desired {
+    Desired {
+        observers,
+        ..desired
     }
 }
 
@@ -631,6 +662,118 @@ fn table() {
                 .pod(4, |p| p.up_to_date = false),
             Step::DeletePod { id: 4 },
         ),
+        // Observers: their own id range, after the voters, never counted towards the quorum.
+        (
+            "observers are created from their own id range",
+            observing(2, want(3)),
+            three(),
+            Step::CreateMember { id: 101 },
+        ),
+        (
+            "a caught-up observer joiner is added by reconfig",
+            observing(2, want(3)),
+            three().joiner(101, true, true),
+            Step::AddMember { id: 101 },
+        ),
+        (
+            "the next observer after the first",
+            observing(2, want(3)),
+            three().observer(101),
+            Step::CreateMember { id: 102 },
+        ),
+        (
+            "voters come before observers",
+            observing(2, want(4)),
+            three(),
+            Step::CreateMember { id: 4 },
+        ),
+        (
+            "an observer joiner made before a voter was wanted is still added",
+            observing(1, want(4)),
+            three().joiner(101, true, false),
+            Step::Wait(Wait::JoinerCatchingUp(101)),
+        ),
+        (
+            "an observer joiner no longer wanted goes",
+            want(3),
+            three().joiner(101, true, true),
+            Step::DeletePod { id: 101 },
+        ),
+        (
+            "a voter joiner never takes an observer's place",
+            observing(1, want(4)),
+            three().joiner(101, true, true).joiner(4, true, true),
+            Step::DeletePod { id: 101 },
+        ),
+        (
+            "voters scale with the observers kept",
+            observing(2, want(5)),
+            three().observer(101).observer(102),
+            Step::CreateMember { id: 4 },
+        ),
+        (
+            "voters scale down with the observers kept",
+            observing(2, want(3)),
+            World::ensemble(&[1, 2, 3, 4, 5], 1)
+                .observer(101)
+                .observer(102),
+            Step::RemoveMember { id: 5 },
+        ),
+        (
+            "observers go highest first, one per step",
+            want(3),
+            three().observer(101).observer(102),
+            Step::RemoveMember { id: 102 },
+        ),
+        (
+            "a removed observer's pod goes, then its volume",
+            observing(1, want(3)),
+            three().observer(101).joiner(102, true, true),
+            Step::DeletePod { id: 102 },
+        ),
+        (
+            "a removed observer's volume is deleted",
+            observing(1, want(3)),
+            three().observer(101).volume(102, |_| {}),
+            Step::DeleteVolume { id: 102 },
+        ),
+        (
+            "an observer that is down blocks no voter scaling",
+            observing(1, want(4)),
+            three().observer(101).pod(101, |p| {
+                p.running = false;
+                p.ready = false;
+                p.synced = false;
+                p.role = None;
+            }),
+            Step::CreateMember { id: 4 },
+        ),
+        (
+            "an observer's lost pod is recreated",
+            observing(1, want(3)),
+            three().observer(101).without_pod(101),
+            Step::RecreatePod { id: 101 },
+        ),
+        (
+            "an observer does not stand in for a leader",
+            observing(1, want(3)),
+            three()
+                .pod(1, |p| p.role = Some(Role::Follower))
+                .observer(101),
+            Step::Blocked(Blocker::NoLeader),
+        ),
+        (
+            "an observer configured by hand with a voter-range id keeps it; voters skip it",
+            observing(1, want(4)),
+            three().observer(4),
+            Step::CreateMember { id: 5 },
+        ),
+        (
+            "no free observer id",
+            observing(155, want(3)),
+            (101..=254).fold(three(), World::observer),
+            Step::Blocked(Blocker::NoFreeId),
+        ),
     ];
     let mut failures = Vec::new();
     for (name, desired, world, expected) in cases {
@@ -704,9 +847,16 @@ fn a_voter_in_synchronization_is_not_counted_synced() {
 /// a follower; a hand-over, or the restart of a leader (an election), makes the lowest other voter lead.
 /// Returns the steps taken until the ensemble is idle again.
 fn roll(desired: Desired, leader: u32) -> Vec<Step> {
+    roll_with_observers(desired, leader, &[])
+}
+
+/// [`roll`] of an ensemble with `observers` too.
+fn roll_with_observers(desired: Desired, leader: u32, observers: &[u32]) -> Vec<Step> {
     let voters = [1, 2, 3];
-    let mut world = World::ensemble(&voters, leader);
-    for id in voters {
+    let mut world = observers
+        .iter()
+        .fold(World::ensemble(&voters, leader), |w, &id| w.observer(id));
+    for &id in voters.iter().chain(observers) {
         world = world.pod(id, |p| p.up_to_date = false);
     }
     let lead_elsewhere = |world: World, from: u32| {
@@ -735,6 +885,14 @@ fn roll(desired: Desired, leader: u32) -> Vec<Step> {
                 world.0.members.get_mut(&id).unwrap().pod = Some(healthy(Role::Follower));
                 world.pod(id, just_started)
             }
+            // An observer is not waited for to sync (it does not count): it answers, syncs and turns Ready at once.
+            Step::Wait(Wait::MemberStarting(id)) if observers.contains(&id) => world.pod(id, |p| {
+                p.running = true;
+                p.starting = false;
+                p.ready = true;
+                p.role = Some(Role::Observer);
+                p.synced = true;
+            }),
             // A server answers (in synchronization), then syncs, then its readiness probe passes.
             Step::Wait(Wait::MemberStarting(id))
                 if !world.0.members[&id].pod.as_ref().unwrap().running =>
@@ -803,4 +961,10 @@ fn apache_rolls_followers_first_and_restarts_the_leader_last_without_a_hand_over
             .iter()
             .any(|s| matches!(s, Step::TransferLeadership { .. }))
     );
+}
+
+#[test]
+fn observers_roll_first_one_at_a_time_then_followers_then_the_leader() {
+    let steps = roll_with_observers(observing(2, native(3)), 1, &[101, 102]);
+    assert_eq!(restarts(&steps), [102, 101, 3, 2, 1], "{steps:?}");
 }

@@ -6,6 +6,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::{Resource, ResourceExt};
 
 use crate::ensemble_config::{ServerLine, ServerRole};
+use crate::member_ids::is_observer_id;
 use crate::types::ZkEnsemble;
 
 /// ZooKeeper client port.
@@ -19,6 +20,8 @@ pub const ADMIN_PORT: i32 = 8080;
 
 /// Label holding the member's server id.
 pub const MEMBER_ID_LABEL: &str = "zookeeper.zkops.dev/member-id";
+/// Label set (to `"true"`) on an observer's pod and volume; voters do not carry it.
+pub const OBSERVER_LABEL: &str = "zookeeper.zkops.dev/observer";
 /// Label set on a retained volume of a removed member; such a volume is never reused.
 pub const RELEASED_LABEL: &str = "zookeeper.zkops.dev/released";
 /// Annotation: hexadecimal version of the committed config the pod's start-up config comes from.
@@ -48,6 +51,11 @@ pub fn headless_service_name(zk: &ZkEnsemble) -> String {
 /// Name of the client Service.
 pub fn client_service_name(zk: &ZkEnsemble) -> String {
     format!("{}-client", zk.name_any())
+}
+
+/// Name of the client Service that routes to the observers only.
+pub fn observers_service_name(zk: &ZkEnsemble) -> String {
+    format!("{}-observers", zk.name_any())
 }
 
 /// DNS name of the client Service.
@@ -97,11 +105,19 @@ pub fn selector_string(zk: &ZkEnsemble) -> String {
         .join(",")
 }
 
-/// Labels of the pod and volume of member `id`.
+/// Labels of the pod and volume of member `id`; an observer's carry [`OBSERVER_LABEL`] too.
 pub fn member_labels(zk: &ZkEnsemble, id: u32) -> BTreeMap<String, String> {
     let mut labels = selector_labels(zk);
     labels.insert(MEMBER_ID_LABEL.to_string(), id.to_string());
+    if is_observer_id(id) {
+        labels.extend(observer_labels());
+    }
     labels
+}
+
+/// The label that marks observers.
+pub fn observer_labels() -> BTreeMap<String, String> {
+    BTreeMap::from([(OBSERVER_LABEL.to_string(), "true".to_string())])
 }
 
 /// Metadata of an object owned by the ensemble (garbage-collected with it).
@@ -125,14 +141,19 @@ pub fn member_host(zk: &ZkEnsemble, id: u32, cluster_domain: &str) -> String {
     )
 }
 
-/// The `server.N=` line of member `id` as a voting participant.
+/// The `server.N=` line of member `id`: an observer for an id of the observers' range, otherwise a voting
+/// participant.
 pub fn server_line(zk: &ZkEnsemble, id: u32, cluster_domain: &str) -> ServerLine {
     ServerLine {
         id,
         host: member_host(zk, id, cluster_domain),
         quorum_port: QUORUM_PORT as u16,
         election_port: ELECTION_PORT as u16,
-        role: ServerRole::Participant,
+        role: if is_observer_id(id) {
+            ServerRole::Observer
+        } else {
+            ServerRole::Participant
+        },
         client_address: Some(format!("0.0.0.0:{CLIENT_PORT}")),
     }
 }

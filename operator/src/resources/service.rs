@@ -1,10 +1,13 @@
-//! The two Services: a headless one for the members' stable DNS names, and one for clients.
+//! The Services: a headless one for the members' stable DNS names, one for clients, and one for clients of
+//! the observers.
+
+use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
 
 use super::meta::{
     ADMIN_PORT, CLIENT_PORT, ELECTION_PORT, QUORUM_PORT, client_service_name,
-    headless_service_name, owned_meta, selector_labels,
+    headless_service_name, observer_labels, observers_service_name, owned_meta, selector_labels,
 };
 use crate::types::ZkEnsemble;
 
@@ -36,9 +39,26 @@ pub fn headless_service(zk: &ZkEnsemble) -> Service {
     }
 }
 
-/// The client Service, of the type and with the annotations the spec asks for.
+/// The client Service, of the type and with the annotations the spec asks for; it routes to every member,
+/// voters and observers.
 pub fn client_service(zk: &ZkEnsemble) -> Service {
-    let mut metadata = owned_meta(zk, client_service_name(zk), selector_labels(zk));
+    client_service_selecting(zk, client_service_name(zk), selector_labels(zk))
+}
+
+/// The observers' client Service, `<name>-observers`, for read-heavy clients: like the client Service, but it
+/// routes to the observers only (none while `spec.observers` is 0).
+pub fn observers_service(zk: &ZkEnsemble) -> Service {
+    let mut selector = selector_labels(zk);
+    selector.extend(observer_labels());
+    client_service_selecting(zk, observers_service_name(zk), selector)
+}
+
+fn client_service_selecting(
+    zk: &ZkEnsemble,
+    name: String,
+    selector: BTreeMap<String, String>,
+) -> Service {
+    let mut metadata = owned_meta(zk, name, selector_labels(zk));
     if !zk.spec.client_service.annotations.is_empty() {
         metadata.annotations = Some(zk.spec.client_service.annotations.clone());
     }
@@ -46,7 +66,7 @@ pub fn client_service(zk: &ZkEnsemble) -> Service {
         metadata,
         spec: Some(ServiceSpec {
             type_: Some(zk.spec.client_service.type_.clone()),
-            selector: Some(selector_labels(zk)),
+            selector: Some(selector),
             ports: Some(vec![port("client", CLIENT_PORT)]),
             ..ServiceSpec::default()
         }),

@@ -30,6 +30,7 @@ use super::{BackupSpec, RestoreSpec, ZkEnsembleStatus};
     ),
     printcolumn = r#"{"name":"Replicas","type":"integer","jsonPath":".status.replicas","description":"Voting members in the committed configuration"}"#,
     printcolumn = r#"{"name":"Ready","type":"integer","jsonPath":".status.readyReplicas","description":"Members serving and in sync with the leader"}"#,
+    printcolumn = r#"{"name":"Observers","type":"integer","jsonPath":".status.observers","description":"Observers (non-voting members) in the committed configuration"}"#,
     printcolumn = r#"{"name":"Leader","type":"string","jsonPath":".status.leader","description":"Pod of the current leader"}"#,
     printcolumn = r#"{"name":"Config","type":"string","jsonPath":".status.configVersion","description":"Committed dynamic configuration version"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
@@ -43,6 +44,13 @@ pub struct ZkEnsembleSpec {
     #[serde(default = "default_replicas")]
     #[schemars(range(min = 1))]
     pub replicas: i32,
+
+    /// Number of observers: members that follow the leader and serve clients without voting, so reads scale
+    /// without slowing writes. They get server ids from 101 up, their own client Service `<name>-observers`,
+    /// and never count towards the quorum or the PodDisruptionBudget. Scaled independently of `replicas`.
+    #[serde(default)]
+    #[schemars(range(min = 0, max = 154))]
+    pub observers: i32,
 
     /// Container image of the members. When absent, the operator's default for the flavour: for Native, this
     /// project's server image at the operator's version; for Apache, `zookeeper:3.8`. An image whose repository

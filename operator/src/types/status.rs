@@ -10,9 +10,15 @@ pub struct ZkEnsembleStatus {
     /// Voting members in the committed configuration.
     #[serde(default)]
     pub replicas: i32,
-    /// Members serving and in sync with the leader.
+    /// Voting members serving and in sync with the leader.
     #[serde(default)]
     pub ready_replicas: i32,
+    /// Observers in the committed configuration.
+    #[serde(default)]
+    pub observers: i32,
+    /// Observers serving and in sync with the leader.
+    #[serde(default)]
+    pub ready_observers: i32,
     /// Label selector of the member pods, for the scale subresource and autoscalers.
     #[serde(default)]
     pub selector: String,

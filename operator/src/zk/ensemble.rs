@@ -55,8 +55,8 @@ impl EnsembleClient {
         Ok(EnsembleConfig::parse(&String::from_utf8_lossy(&data))?)
     }
 
-    /// Makes `server` a voter, by reconfig conditioned on `version` unless it already votes. Returns the
-    /// configuration that holds afterwards.
+    /// Makes `server` a member in its role (voter or observer), by reconfig conditioned on `version` unless it
+    /// is one already. Returns the configuration that holds afterwards.
     pub async fn ensure_added(
         &self,
         server: &ServerLine,
@@ -65,7 +65,10 @@ impl EnsembleClient {
         let joining = [server.line()];
         let joinings: Vec<&str> = joining.iter().map(String::as_str).collect();
         self.reconfig(&joinings, &[], version, |config| {
-            config.is_participant(server.id)
+            config
+                .servers
+                .get(&server.id)
+                .is_some_and(|s| s.role == server.role)
         })
         .await
     }

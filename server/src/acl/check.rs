@@ -49,17 +49,17 @@ impl AclPolicy {
     /// Whether an authenticated identity matches an ACL id of a scheme.
     fn matches(&self, scheme: &str, mine: &str, acl_id: &str) -> bool {
         match scheme {
-            "digest" => mine == acl_id,
+            "digest" | "x509" => mine == acl_id,
             "ip" => ip_matches(mine, acl_id),
             "sasl" => self.sasl.as_ref().is_some_and(|s| s.matches(mine, acl_id)),
             _ => false,
         }
     }
 
-    /// Whether identities of `scheme` count as authenticated for the `auth` scheme (digest and
+    /// Whether identities of `scheme` count as authenticated for the `auth` scheme (digest, x509 and
     /// sasl do, ip does not).
     fn is_authenticated_scheme(&self, scheme: &str) -> bool {
-        scheme == "digest" || (scheme == "sasl" && self.sasl.is_some())
+        scheme == "digest" || scheme == "x509" || (scheme == "sasl" && self.sasl.is_some())
     }
 
     /// Turns the ACL of a create or setACL into the ACL stored: duplicates removed, `auth` entries
@@ -95,6 +95,7 @@ impl AclPolicy {
                 }
                 "digest" if java_split_len(&id.id) == 2 => out.push(a.clone()),
                 "ip" if is_valid_ip(&id.id) => out.push(a.clone()),
+                "x509" if crate::tls::x500_name_is_valid(&id.id) => out.push(a.clone()),
                 "sasl" if self.sasl.is_some() && is_valid_sasl_id(&id.id) => out.push(a.clone()),
                 _ => return Err(ErrorCode::InvalidAcl),
             }

@@ -19,12 +19,8 @@ pub fn digest_id(credentials: &str) -> String {
 pub fn authenticate_digest(credentials: &[u8], super_digest: Option<&str>) -> Vec<Id> {
     let credentials = String::from_utf8_lossy(credentials);
     let id = digest_id(&credentials);
-    let mut ids = Vec::with_capacity(2);
-    if super_digest == Some(id.as_str()) {
-        ids.push(super::super_id());
-    }
-    ids.push(Id::new("digest", id));
-    ids
+    let is_super = super_digest == Some(id.as_str());
+    super::with_super(Id::new("digest", id), is_super)
 }
 
 #[cfg(test)]

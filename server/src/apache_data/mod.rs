@@ -202,7 +202,7 @@ pub fn read_apache(
     let last_time = state
         .tree
         .iter()
-        .map(|(_, n)| n.stat.mtime.max(n.stat.ctime))
+        .map(|(_, n)| n.stored_stat().mtime.max(n.stored_stat().ctime))
         .fold(state.time, i64::max);
     let mut sessions = SessionTable::default();
     for (id, timeout_ms) in state.sessions {

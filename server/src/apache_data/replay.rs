@@ -59,7 +59,7 @@ impl Replay {
                 if tree.get(&path).is_some() {
                     return;
                 }
-                let current = parent.stat.cversion;
+                let current = parent.stored_stat().cversion;
                 let cversion = match parent_cversion {
                     -1 => current.wrapping_add(1),
                     given => given,
@@ -78,7 +78,7 @@ impl Replay {
                 }
             }
             TxnOp::Delete { path } => {
-                if tree.get(&path).is_some_and(|n| n.children.is_empty()) {
+                if tree.get(&path).is_some_and(|n| n.has_no_children()) {
                     tree.delete(&path, zxid);
                 }
             }
@@ -163,16 +163,23 @@ mod tests {
             },
         ));
         let a = r.tree.get("/a").unwrap();
-        assert_eq!((a.stat.czxid, a.stat.mzxid, a.stat.pzxid), (2, 5, 6));
-        assert_eq!((a.stat.version, a.stat.cversion), (1, 2));
+        assert_eq!(
+            (
+                a.stored_stat().czxid,
+                a.stored_stat().mzxid,
+                a.stored_stat().pzxid
+            ),
+            (2, 5, 6)
+        );
+        assert_eq!((a.stored_stat().version, a.stored_stat().cversion), (1, 2));
         assert_eq!(a.stat().cversion, 3, "two creates and a delete");
-        assert_eq!(a.data, None);
-        assert_eq!(r.tree.get("/").unwrap().stat.cversion, 1);
+        assert_eq!(a.data(), None);
+        assert_eq!(r.tree.get("/").unwrap().stored_stat().cversion, 1);
         assert_eq!(r.sessions.get(&5), Some(&4000));
         r.apply(txn(5, 7, TxnOp::CloseSession));
         assert!(r.tree.get("/a/e").is_none());
         assert!(r.sessions.is_empty());
-        assert_eq!(r.tree.get("/a").unwrap().stat.pzxid, 7);
+        assert_eq!(r.tree.get("/a").unwrap().stored_stat().pzxid, 7);
         assert_eq!((r.zxid, r.time), (7, 1007));
     }
 
@@ -186,9 +193,9 @@ mod tests {
         r.apply(txn(1, 2, create("/a/x", 0, 1)));
         r.apply(txn(1, 4, create("/a/z", 0, 1)));
         let a = r.tree.get("/a").unwrap();
-        assert_eq!((a.stat.cversion, a.stat.pzxid), (2, 3));
+        assert_eq!((a.stored_stat().cversion, a.stored_stat().pzxid), (2, 3));
         assert!(r.tree.get("/a/z").is_some());
-        assert_eq!(r.tree.get("/a/x").unwrap().stat.czxid, 2);
+        assert_eq!(r.tree.get("/a/x").unwrap().stored_stat().czxid, 2);
     }
 
     #[test]
@@ -205,7 +212,7 @@ mod tests {
                 TxnOp::NoChange,
             ]),
         ));
-        assert_eq!(r.tree.get("/m/c").unwrap().stat.czxid, 2);
+        assert_eq!(r.tree.get("/m/c").unwrap().stored_stat().czxid, 2);
         assert_eq!(r.zxid, 2);
     }
 }

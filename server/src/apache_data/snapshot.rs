@@ -148,11 +148,9 @@ fn read_nodes(
             return Err(f.error_at(at, format!("node {path} comes before its parent")));
         }
         if path == CONFIG {
-            let acl = tree.intern(&own_config.acl);
-            tree.insert_raw(
-                CONFIG,
-                Node::new(own_config.data.clone(), acl, own_config.stat),
-            );
+            let acl = tree.intern(own_config.acl());
+            let data = own_config.data().map(<[u8]>::to_vec);
+            tree.insert_raw(CONFIG, Node::new(data, acl, own_config.stored_stat()));
             continue;
         }
         let acl = match shared.get(&key) {
@@ -178,8 +176,9 @@ fn read_nodes(
         return Err(f.error("the snapshot holds no root node"));
     }
     if tree.get(CONFIG).is_none() && tree.get(crate::tree::ZOOKEEPER).is_some() {
-        let acl = tree.intern(&own_config.acl);
-        tree.insert_raw(CONFIG, Node::new(own_config.data, acl, own_config.stat));
+        let acl = tree.intern(own_config.acl());
+        let data = own_config.data().map(<[u8]>::to_vec);
+        tree.insert_raw(CONFIG, Node::new(data, acl, own_config.stored_stat()));
     }
     Ok(tree)
 }
@@ -217,7 +216,7 @@ pub fn write(image: &Image) -> Vec<u8> {
     let mut paths = Vec::new();
     while let Some(path) = stack.pop() {
         let node = image.tree.get(&path).expect("listed children exist");
-        for child in node.children.iter().rev() {
+        for child in node.children().rev() {
             stack.push(crate::tree::path::join(&path, child));
         }
         paths.push(path);
@@ -228,10 +227,10 @@ pub fn write(image: &Image) -> Vec<u8> {
     let mut keys: HashMap<&[Acl], i64> = HashMap::new();
     let mut cache: Vec<(i64, &[Acl])> = Vec::new();
     for (_, node) in &nodes {
-        if !keys.contains_key(&*node.acl) {
+        if !keys.contains_key(&**node.acl()) {
             let key = cache.len() as i64 + 1;
-            keys.insert(&node.acl, key);
-            cache.push((key, &node.acl));
+            keys.insert(node.acl(), key);
+            cache.push((key, node.acl()));
         }
     }
     let mut w = Writer::new();
@@ -253,9 +252,9 @@ pub fn write(image: &Image) -> Vec<u8> {
     }
     for (path, node) in nodes {
         w.string(if path == "/" { "" } else { path });
-        w.opt_buffer(node.data.as_deref());
-        w.long(keys[&*node.acl]);
-        let s = &node.stat;
+        w.opt_buffer(node.data());
+        w.long(keys[&**node.acl()]);
+        let s = node.stored_stat();
         for v in [s.czxid, s.mzxid, s.ctime, s.mtime] {
             w.long(v);
         }
@@ -335,8 +334,8 @@ mod tests {
         expected.sort_by_key(|(p, _)| p.to_string());
         found.sort_by_key(|(p, _)| p.to_string());
         assert_eq!(expected, found);
-        assert_eq!(snap.tree.get("/a").unwrap().data, None);
-        assert_eq!(snap.tree.get("/a").unwrap().stat.version, 3);
+        assert_eq!(snap.tree.get("/a").unwrap().data(), None);
+        assert_eq!(snap.tree.get("/a").unwrap().stored_stat().version, 3);
     }
 
     #[test]

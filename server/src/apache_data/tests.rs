@@ -79,13 +79,13 @@ fn the_snapshot_and_the_logs_after_it_are_read() {
     assert_eq!(report.txns, 2);
     assert_eq!(report.log_files, 1);
     assert!(report.torn.is_empty());
-    assert_eq!(
-        image.tree.get("/s").unwrap().data.as_deref(),
-        Some(&b"snap"[..])
-    );
+    assert_eq!(image.tree.get("/s").unwrap().data(), Some(&b"snap"[..]));
     let e = image.tree.get("/e").unwrap();
-    assert_eq!((e.stat.ephemeral_owner, e.stat.czxid), (9, 0x1_0000_0003));
-    assert_eq!(image.tree.get("/").unwrap().stat.cversion, 3);
+    assert_eq!(
+        (e.stored_stat().ephemeral_owner, e.stored_stat().czxid),
+        (9, 0x1_0000_0003)
+    );
+    assert_eq!(image.tree.get("/").unwrap().stored_stat().cversion, 3);
     let session = image.sessions.get(9).unwrap();
     assert_eq!(session.timeout_ms, 6000);
     assert_eq!(session.password, session_password(9).to_vec());

@@ -41,7 +41,13 @@ const KNOWN_PROPERTIES: &[&str] = &[
     "readonlymode.enabled",
     "zookeeper.readonlymode.enabled",
     "zookeeper.forceSync",
+    "zookeeper.X509AuthenticationProvider.superUser",
+    "zookeeper.client.portUnification",
+    "zookeeper.authProvider.x509",
 ];
+
+/// Prefix of the client TLS properties (`ssl.*` in zoo.cfg), read by the `tls` module.
+const TLS_PROPERTY_PREFIX: &str = "zookeeper.ssl.";
 
 /// Apache keys accepted for compatibility that change nothing here.
 const IGNORED_KEYS: &[&str] = &[
@@ -52,8 +58,6 @@ const IGNORED_KEYS: &[&str] = &[
     "localSessionsEnabled",
     "localSessionsUpgradingEnabled",
     "connectToLearnerMasterLimit",
-    "secureClientPort",
-    "secureClientPortAddress",
     "observerMasterPort",
     "metricsProvider.exportJvmInfo",
     "admin.idleTimeout",
@@ -97,7 +101,9 @@ pub fn load_with_properties(
         }
         if !raw.take(key, value) {
             let name = property_name(key);
-            if !KNOWN_PROPERTIES.contains(&name.as_str()) && !crate::sasl::is_known_property(&name)
+            if !KNOWN_PROPERTIES.contains(&name.as_str())
+                && !name.starts_with(TLS_PROPERTY_PREFIX)
+                && !crate::sasl::is_known_property(&name)
             {
                 if IGNORED_KEYS.contains(&key.as_str()) {
                     info!(key = %key, "configuration key not used by this server; ignored");
@@ -158,6 +164,9 @@ struct RawKeys {
     data_log_dir: Option<String>,
     client_port: Option<String>,
     client_port_address: Option<String>,
+    secure_client_port: Option<String>,
+    secure_client_port_address: Option<String>,
+    ssl_quorum: Option<String>,
     client_port_listen_backlog: Option<String>,
     tick_time: Option<String>,
     max_client_cnxns: Option<String>,
@@ -183,6 +192,9 @@ impl RawKeys {
             "dataLogDir" => &mut self.data_log_dir,
             "clientPort" => &mut self.client_port,
             "clientPortAddress" => &mut self.client_port_address,
+            "secureClientPort" => &mut self.secure_client_port,
+            "secureClientPortAddress" => &mut self.secure_client_port_address,
+            "sslQuorum" => &mut self.ssl_quorum,
             "clientPortListenBacklog" => &mut self.client_port_listen_backlog,
             "tickTime" => &mut self.tick_time,
             "maxClientCnxns" => &mut self.max_client_cnxns,
@@ -268,6 +280,21 @@ fn build(
             .and_then(|id| membership.servers.get(&id))
             .and_then(|s| s.client.clone()),
     )?;
+    if boolean("sslQuorum", raw.ssl_quorum.as_deref())? == Some(true) {
+        return Err(ConfigError::Invalid(
+            "sslQuorum=true: TLS between members is not supported by this server yet".into(),
+        ));
+    }
+    let secure_client_address =
+        number::<u16>("secureClientPort", raw.secure_client_port.as_deref())?
+            .filter(|port| *port != 0)
+            .map(|port| HostPort {
+                host: raw
+                    .secure_client_port_address
+                    .clone()
+                    .unwrap_or_else(|| "0.0.0.0".to_string()),
+                port,
+            });
     let prop = |name: &str| props.get(name).map(String::as_str);
     let read_only_mode_enabled = boolean(
         "readonlymode.enabled",
@@ -282,6 +309,12 @@ fn build(
         data_dir,
         data_log_dir,
         client_address,
+        secure_client_address,
+        client_port_unification: boolean(
+            "client.portUnification",
+            prop("zookeeper.client.portUnification"),
+        )?
+        .unwrap_or(false),
         max_client_cnxns: number("maxClientCnxns", raw.max_client_cnxns.as_deref())?
             .unwrap_or(DEFAULT_MAX_CLIENT_CNXNS),
         min_session_timeout_ms,

@@ -90,6 +90,11 @@ pub struct ServerConfig {
     /// Where clients connect: this member's client address from its server line, else
     /// `clientPortAddress:clientPort` (`0.0.0.0` when no address is given).
     pub client_address: HostPort,
+    /// `secureClientPortAddress:secureClientPort`: where clients connect over TLS (the `ssl.*`
+    /// properties configure it).
+    pub secure_client_address: Option<HostPort>,
+    /// `client.portUnification`: `clientPort` accepts TLS clients too.
+    pub client_port_unification: bool,
     /// `maxClientCnxns`: concurrent connections per client IP (0 = unlimited).
     pub max_client_cnxns: u32,
     /// `minSessionTimeout` in milliseconds (default 2 ticks).

@@ -16,6 +16,7 @@ use openraft::{ChangeMembers, ServerState};
 use serde::{Deserialize, Serialize};
 
 use super::Member;
+use super::membership::is_observer_spec;
 use super::network::client::PeerClient;
 use super::network::wire::{PeerRequest, PeerResponse};
 use super::typ::{PeerNode, Raft};
@@ -49,8 +50,14 @@ enum Round {
     NoEnsemble,
 }
 
-/// Answers a join request from member `id` with server spec `spec`.
-pub(crate) async fn answer_join(raft: &Raft, id: u64, spec: String) -> JoinAnswer {
+/// Answers a join request from member `id` with server spec `spec`; `configured` when this
+/// member's own start-up config lists it as an observer.
+pub(crate) async fn answer_join(
+    raft: &Raft,
+    id: u64,
+    spec: String,
+    configured: bool,
+) -> JoinAnswer {
     let (membership, state, leader) = {
         let metrics = raft.metrics();
         let now = metrics.borrow_watched();
@@ -71,7 +78,14 @@ pub(crate) async fn answer_join(raft: &Raft, id: u64, spec: String) -> JoinAnswe
         return JoinAnswer::NotLeader(leader);
     }
     tracing::info!(id, %spec, departed, "a new member joins as a learner");
-    let node = PeerNode::new(&spec);
+    // An observer the leader's own config does not list is replicated to but not listed until a
+    // reconfig adds it, as in Apache: it joins as a departed learner, which `/zookeeper/config`
+    // leaves out. (A joining participant is left out by its role; it must not be departed, or the
+    // reconfig adding it would not count it.)
+    let node = PeerNode {
+        departed: !configured && is_observer_spec(&spec),
+        ..PeerNode::new(&spec)
+    };
     let added = if departed {
         // Adding a learner keeps a node that is listed already as it is: replace it.
         raft.change_membership(ChangeMembers::SetNodes(BTreeMap::from([(id, node)])), true)

@@ -54,6 +54,9 @@ pub use sync_phase::Phase;
 /// Called once, with the reason, when a submitted write failed or its outcome became unknown.
 pub type OnFailure = Box<dyn FnOnce(String) + Send>;
 
+/// Serializes a state frozen by [`StateMachine::freeze`].
+pub type SnapshotEncoder = Box<dyn FnOnce() -> Vec<u8> + Send>;
+
 /// Deterministic application state driven by the replicated log.
 pub trait StateMachine: Send + Sync + 'static {
     /// Applies one committed command, on every member, in log order. Returns the reply bytes for the proposer.
@@ -62,8 +65,14 @@ pub trait StateMachine: Send + Sync + 'static {
     /// A membership entry was applied; `zxid` is the new config version (it becomes /zookeeper/config's text
     /// `server.<id>=<spec>` lines + `version=<hex zxid>` and its mzxid).
     fn apply_membership(&self, zxid: i64, members: &[Member]);
-    /// Serializes the whole state (tree, sessions, last applied zxid).
-    fn snapshot(&self) -> Vec<u8>;
+    /// Takes a consistent copy of the whole state (tree, sessions, last applied zxid), cheap enough
+    /// to take between two applies; the encoder it returns serializes that copy and may run while
+    /// later entries are applied.
+    fn freeze(&self) -> SnapshotEncoder;
+    /// Serializes the whole state at once.
+    fn snapshot(&self) -> Vec<u8> {
+        self.freeze()()
+    }
     /// Replaces the state with a snapshot.
     fn restore(&self, snapshot: &[u8]) -> Result<(), SnapshotError>;
 }

@@ -148,6 +148,13 @@ impl Consensus {
             session_activity: activity_tx,
             leader_contact: leader_contact.clone(),
             handover: handover.clone(),
+            configured_observers: Arc::new(
+                opts.members
+                    .iter()
+                    .filter(|m| is_observer_spec(&m.spec))
+                    .map(|m| m.id)
+                    .collect(),
+            ),
         };
         let listener = listener.map(|l| tokio::spawn(server::serve(l, raft.clone(), peers)));
         let joining = match fresh {

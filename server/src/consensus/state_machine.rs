@@ -155,19 +155,23 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachineAdapter {
     type SnapshotData = Vec<u8>;
 
     async fn build_snapshot(&mut self) -> Result<Snapshot, io::Error> {
-        // Taken under the apply lock, so the bytes match the metadata exactly.
-        let (meta, data) = {
+        // Frozen under the apply lock, so the state matches the metadata exactly; encoded and
+        // written after it, while later entries apply.
+        let (meta, encoder) = {
             let applied = self.shared.applied.lock().await;
             let meta = SnapshotMeta {
                 last_log_id: applied.last_applied,
                 last_membership: applied.membership.clone(),
             };
-            (meta, self.shared.app.snapshot())
+            (meta, self.shared.app.freeze())
         };
-        let (store, to_save, bytes) = (self.shared.snapshots.clone(), meta.clone(), data.clone());
-        tokio::task::spawn_blocking(move || store.save(&to_save, &bytes))
-            .await
-            .map_err(io::Error::other)??;
+        let (store, to_save) = (self.shared.snapshots.clone(), meta.clone());
+        let data = tokio::task::spawn_blocking(move || {
+            let data = encoder();
+            store.save(&to_save, &data).map(|()| data)
+        })
+        .await
+        .map_err(io::Error::other)??;
         tracing::info!(last_log_id = ?meta.last_log_id, bytes = data.len(), "snapshot written");
         self.shared.applied.lock().await.snapshot = Some(meta.clone());
         Ok(Snapshot {

@@ -21,8 +21,8 @@ impl fmt::Display for Command {
 pub(crate) struct PeerNode {
     /// The spec after `server.N=`, e.g. `127.0.0.1:2888:3888:participant;127.0.0.1:2181`.
     pub(crate) spec: String,
-    /// Removed by a membership change: still replicated to (as Apache keeps a removed server
-    /// following), but not a member any more.
+    /// Removed by a membership change, or an observer that joined and is not added yet: still
+    /// replicated to (as Apache keeps a removed server following), but not a member.
     pub(crate) departed: bool,
     /// Its line's place in the configuration text when that is not id order (Apache's order
     /// after an incremental reconfig); `None` for id order.

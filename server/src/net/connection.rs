@@ -10,18 +10,17 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
-use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, warn};
 use zk_proto::frame::{FrameError, record_frame, split_frame};
-use zk_proto::{ConnectRequest, Reader, Record, RequestHeader};
+use zk_proto::{ConnectRequest, Id, Reader, Record, RequestHeader};
 
 use super::context::Context;
 use super::dispatch::{self, Request};
 use super::handshake::{Handshake, handshake};
 use super::registry::ConnectionEntry;
 use super::stats::ServerStats;
+use super::stream::{ClientStream, ReadHalf, WriteHalf};
 use crate::fourlw;
 use crate::session::now_ms;
 use crate::shutdown::Shutdown;
@@ -38,13 +37,14 @@ enum ReadEnd {
 /// Serves one accepted connection to its end.
 pub async fn serve(
     ctx: Arc<Context>,
-    socket: TcpStream,
+    socket: ClientStream,
     remote: SocketAddr,
+    certificate_ids: Vec<Id>,
     mut shutdown: Shutdown,
 ) {
-    let _ = socket.set_nodelay(true);
-    let (mut reader, writer) = socket.into_split();
-    let entry = ctx.registry.add(remote, now_ms());
+    socket.set_nodelay();
+    let (mut reader, writer) = socket.split();
+    let entry = ctx.registry.add(remote, now_ms(), certificate_ids);
     ctx.stats.alive_connections.fetch_add(1, Relaxed);
     ServerStats::bump(if remote.ip().is_loopback() {
         &ctx.stats.non_mtls_local_connections
@@ -79,7 +79,7 @@ struct Opened {
     session_id: i64,
     /// A read-only session local to this member.
     read_only: bool,
-    writer: OwnedWriteHalf,
+    writer: WriteHalf,
 }
 
 /// Reads the first bytes: answers a four-letter word, or runs the handshake. Returns the established
@@ -87,8 +87,8 @@ struct Opened {
 async fn open(
     ctx: &Arc<Context>,
     entry: &Arc<ConnectionEntry>,
-    reader: &mut OwnedReadHalf,
-    mut writer: OwnedWriteHalf,
+    reader: &mut ReadHalf,
+    mut writer: WriteHalf,
     buf: &mut BytesMut,
 ) -> Option<Opened> {
     while buf.len() < 4 {
@@ -147,7 +147,7 @@ async fn run_session(
     ctx: &Arc<Context>,
     entry: &Arc<ConnectionEntry>,
     opened: Opened,
-    mut reader: OwnedReadHalf,
+    mut reader: ReadHalf,
     mut buf: BytesMut,
     mut shutdown: Shutdown,
 ) {
@@ -269,7 +269,7 @@ fn quorum_check_period(ctx: &Context) -> Duration {
 async fn next_frame(
     ctx: &Context,
     entry: &ConnectionEntry,
-    reader: &mut OwnedReadHalf,
+    reader: &mut ReadHalf,
     buf: &mut BytesMut,
 ) -> Result<Bytes, ReadEnd> {
     loop {
@@ -302,7 +302,7 @@ fn count_received(ctx: &Context, entry: &ConnectionEntry, bytes: usize) {
 
 /// Writes queued frames in order; on `finish`, sends what is already queued and closes the stream.
 async fn write_frames(
-    writer: OwnedWriteHalf,
+    writer: WriteHalf,
     mut frames: mpsc::UnboundedReceiver<BytesMut>,
     mut finish: oneshot::Receiver<()>,
     ctx: Arc<Context>,

@@ -67,6 +67,8 @@ struct Session<'a> {
     id: i64,
     read_only: bool,
     auth: Arc<[Id]>,
+    /// The identities of the connection's client certificate.
+    certificate_ids: Vec<Id>,
     pipeline: Arc<Pipeline>,
     /// Where this session's last write went.
     route: Option<Route>,
@@ -111,7 +113,10 @@ pub async fn run(
         ctx: &ctx,
         id: session.id,
         read_only: session.read_only,
-        auth: Arc::from(vec![acl::ip_id(entry.remote.ip())]),
+        auth: std::iter::once(acl::ip_id(entry.remote.ip()))
+            .chain(entry.certificate_ids.iter().cloned())
+            .collect(),
+        certificate_ids: entry.certificate_ids.clone(),
         pipeline: pipeline.clone(),
         route: None,
         sasl: SaslExchange::default(),
@@ -421,7 +426,8 @@ impl Session<'_> {
         self.auth = Arc::from(auth);
     }
 
-    /// `addauth`: digest and ip schemes; anything else fails, and the connection closes (Apache's way).
+    /// `addauth`: digest, ip and x509 schemes; anything else fails, and the connection closes (Apache's
+    /// way).
     fn auth(&mut self, request: &Request, remote: SocketAddr) -> Step {
         let ctx = self.ctx;
         let xid = request.xid;
@@ -431,6 +437,10 @@ impl Session<'_> {
                 ctx.config.super_digest.as_deref(),
             )),
             Ok(packet) if packet.scheme == "ip" => Some(vec![acl::ip_id(remote.ip())]),
+            // Apache's x509 provider checks the connection's certificate again: none, AuthFailed.
+            Ok(packet) if packet.scheme == "x509" && !self.certificate_ids.is_empty() => {
+                Some(self.certificate_ids.clone())
+            }
             Ok(packet) => {
                 warn!(scheme = %packet.scheme, "No authentication provider for scheme");
                 None

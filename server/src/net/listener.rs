@@ -1,5 +1,6 @@
 //! The client listener: accepts connections, enforces `maxClientCnxns` per IP, and spawns a task per
-//! connection. Accept errors (e.g. out of file descriptors) back off instead of spinning.
+//! connection (which runs the TLS handshake first on a secure port). Accept errors (e.g. out of file
+//! descriptors) back off instead of spinning.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,13 +10,20 @@ use tracing::{info, warn};
 
 use super::connection;
 use super::context::Context;
+use super::secure::{self, ListenerMode};
 use super::stats::ServerStats;
 use crate::shutdown::Shutdown;
 
 /// Accepts connections on `listener` until shutdown.
-pub async fn run(ctx: Arc<Context>, listener: TcpListener, mut shutdown: Shutdown) {
+pub async fn run(
+    ctx: Arc<Context>,
+    listener: TcpListener,
+    mode: ListenerMode,
+    mut shutdown: Shutdown,
+) {
+    let secure = !matches!(mode, ListenerMode::Plain);
     if let Ok(address) = listener.local_addr() {
-        info!(%address, "listening for client connections");
+        info!(%address, secure, "listening for client connections");
     }
     let mut backoff = Duration::from_millis(10);
     loop {
@@ -47,8 +55,11 @@ pub async fn run(ctx: Arc<Context>, listener: TcpListener, mut shutdown: Shutdow
         };
         let ctx = ctx.clone();
         let shutdown = shutdown.clone();
+        let mode = mode.clone();
         tokio::spawn(async move {
-            connection::serve(ctx, socket, remote, shutdown).await;
+            if let Some((stream, ids)) = secure::open(&mode, socket, remote).await {
+                connection::serve(ctx, stream, remote, ids, shutdown).await;
+            }
             drop(permit);
         });
     }

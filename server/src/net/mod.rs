@@ -7,6 +7,8 @@
 //! - `context` — what connections share.
 //! - `registry` — open connections and the connection of each session.
 //! - `limiter` — the per-IP connection limit.
+//! - `secure` — TLS on `secureClientPort` (and port unification), identities of client certificates.
+//! - `stream` — a connection's read and write halves, plain or TLS.
 //! - `stats` — request counters.
 //! - `report` — the four-letter words' and AdminServer's view of the running server.
 
@@ -18,9 +20,12 @@ mod limiter;
 mod listener;
 mod registry;
 mod report;
+mod secure;
 mod stats;
+mod stream;
 
 pub use context::{Context, ProposeError};
 pub use listener::run as run_listener;
 pub use registry::{ConnectionEntry, Registry};
+pub use secure::{ListenerMode, SecureSide};
 pub use stats::{ConnectionStats, ServerStats};

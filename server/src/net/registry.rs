@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
+use zk_proto::Id;
 
 use super::stats::ConnectionStats;
 
@@ -21,6 +22,8 @@ pub struct ConnectionEntry {
     pub established_ms: i64,
     /// Its counters.
     pub stats: ConnectionStats,
+    /// The identities of its verified TLS client certificate (`x509:<subject>`), if any.
+    pub certificate_ids: Vec<Id>,
     session: Mutex<Option<(i64, i32)>>,
     close: watch::Sender<bool>,
 }
@@ -61,13 +64,19 @@ impl Registry {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Records a new connection.
-    pub fn add(&self, remote: SocketAddr, now_ms: i64) -> Arc<ConnectionEntry> {
+    /// Records a new connection, with the identities of its client certificate.
+    pub fn add(
+        &self,
+        remote: SocketAddr,
+        now_ms: i64,
+        certificate_ids: Vec<Id>,
+    ) -> Arc<ConnectionEntry> {
         let entry = Arc::new(ConnectionEntry {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             remote,
             established_ms: now_ms,
             stats: ConnectionStats::new(),
+            certificate_ids,
             session: Mutex::new(None),
             close: watch::Sender::new(false),
         });
@@ -137,8 +146,8 @@ mod tests {
     async fn resuming_a_session_closes_its_old_connection() {
         let registry = Registry::default();
         let addr: SocketAddr = "127.0.0.1:1000".parse().unwrap();
-        let old = registry.add(addr, 0);
-        let new = registry.add(addr, 1);
+        let old = registry.add(addr, 0, Vec::new());
+        let new = registry.add(addr, 1, Vec::new());
         registry.bind_session(&old, 7, 4000);
         registry.bind_session(&new, 7, 4000);
         old.closed().await;
@@ -150,7 +159,7 @@ mod tests {
     #[tokio::test]
     async fn close_session_closes_its_connection() {
         let registry = Registry::default();
-        let entry = registry.add("127.0.0.1:1001".parse().unwrap(), 0);
+        let entry = registry.add("127.0.0.1:1001".parse().unwrap(), 0, Vec::new());
         registry.bind_session(&entry, 9, 4000);
         registry.close_session(9);
         entry.closed().await;

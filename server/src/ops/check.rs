@@ -10,5 +10,5 @@ pub fn apply(ctx: &mut WriteCtx<'_>, req: CheckVersionRequest) -> Result<(), Err
     path::validate(&req.path)?;
     let node = ctx.node(&req.path)?;
     ctx.check(node, perms::READ)?;
-    next_version(node.stat.version, req.version).map(|_| ())
+    next_version(node.stored_stat().version, req.version).map(|_| ())
 }

@@ -71,8 +71,8 @@ pub fn apply(
     let acl = ctx.settings.acl.fixup(&req.acl, ctx.auth)?;
     let parent = ctx.node(&parent_path)?;
     ctx.check(parent, perms::CREATE)?;
-    let cversion = parent.stat.cversion;
-    let parent_kind = NodeKind::from_owner(parent.stat.ephemeral_owner);
+    let cversion = parent.stored_stat().cversion;
+    let parent_kind = NodeKind::from_owner(parent.stored_stat().ephemeral_owner);
     let full = if mode.is_sequential() {
         format!("{prefix}{}", path::sequence_suffix(cversion))
     } else {

@@ -17,8 +17,8 @@ pub fn apply(ctx: &mut WriteCtx<'_>, req: DeleteRequest) -> Result<(), ErrorCode
     let parent = ctx.node(parent_path)?;
     ctx.check(parent, perms::DELETE)?;
     let node = ctx.node(target)?;
-    next_version(node.stat.version, req.version)?;
-    if !node.children.is_empty() {
+    next_version(node.stored_stat().version, req.version)?;
+    if !node.has_no_children() {
         return Err(ErrorCode::NotEmpty);
     }
     delete_node(ctx, target);

@@ -10,9 +10,9 @@ pub fn read(ctx: &ReadCtx<'_>, req: GetAclRequest) -> Result<GetAclResponse, Err
     let node = ctx.node(&req.path)?;
     ctx.check(node, perms::READ | perms::ADMIN)?;
     let acl = if ctx.check(node, perms::ADMIN).is_ok() {
-        node.acl.to_vec()
+        node.acl().to_vec()
     } else {
-        node.acl.iter().map(redact).collect()
+        node.acl().iter().map(redact).collect()
     };
     Ok(GetAclResponse {
         acl,

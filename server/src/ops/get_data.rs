@@ -26,7 +26,7 @@ pub fn get_data(ctx: &ReadCtx<'_>, req: GetDataRequest) -> Result<GetDataRespons
         ctx.watches.add(ctx.session, &req.path, WatchKind::Data);
     }
     Ok(GetDataResponse {
-        data: node.data.clone(),
+        data: node.data().map(<[u8]>::to_vec),
         stat: node.stat(),
     })
 }

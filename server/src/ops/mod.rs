@@ -76,7 +76,7 @@ impl WriteCtx<'_> {
 
     /// Checks `perm` on `node` for the requester.
     fn check(&self, node: &Node, perm: i32) -> Result<(), ErrorCode> {
-        self.settings.acl.check(&node.acl, perm, self.auth)
+        self.settings.acl.check(node.acl(), perm, self.auth)
     }
 }
 
@@ -102,7 +102,7 @@ impl<'a> ReadCtx<'a> {
 
     /// Checks `perm` on `node` for the requester.
     fn check(&self, node: &Node, perm: i32) -> Result<(), ErrorCode> {
-        self.settings.acl.check(&node.acl, perm, self.auth)
+        self.settings.acl.check(node.acl(), perm, self.auth)
     }
 }
 

@@ -12,7 +12,7 @@ pub fn apply(ctx: &mut WriteCtx<'_>, req: SetAclRequest) -> Result<SetAclRespons
     let acl = ctx.settings.acl.fixup(&req.acl, ctx.auth)?;
     let node = ctx.node(&req.path)?;
     ctx.check(node, perms::ADMIN)?;
-    let aversion = next_version(node.stat.aversion, req.version)?;
+    let aversion = next_version(node.stored_stat().aversion, req.version)?;
     let undo = ctx.tree.set_acl(&req.path, &acl, aversion);
     ctx.undo.push(undo);
     let stat = ctx

@@ -12,7 +12,7 @@ pub fn apply(ctx: &mut WriteCtx<'_>, req: SetDataRequest) -> Result<SetDataRespo
     path::validate(&req.path)?;
     let node = ctx.node(&req.path)?;
     ctx.check(node, perms::WRITE)?;
-    let version = next_version(node.stat.version, req.version)?;
+    let version = next_version(node.stored_stat().version, req.version)?;
     let undo = ctx
         .tree
         .set_data(&req.path, req.data, version, ctx.zxid, ctx.time);

@@ -18,7 +18,7 @@ pub fn apply(ctx: &ReadCtx<'_>, req: SetWatches2) {
     for path in &req.data_watches.0 {
         match ctx.tree.get(path) {
             None => fire(EventType::NodeDeleted, path),
-            Some(n) if n.stat.mzxid > relative => fire(EventType::NodeDataChanged, path),
+            Some(n) if n.stored_stat().mzxid > relative => fire(EventType::NodeDataChanged, path),
             Some(_) => ctx.watches.add(ctx.session, path, WatchKind::Data),
         }
     }
@@ -31,7 +31,9 @@ pub fn apply(ctx: &ReadCtx<'_>, req: SetWatches2) {
     for path in &req.child_watches.0 {
         match ctx.tree.get(path) {
             None => fire(EventType::NodeDeleted, path),
-            Some(n) if n.stat.pzxid > relative => fire(EventType::NodeChildrenChanged, path),
+            Some(n) if n.stored_stat().pzxid > relative => {
+                fire(EventType::NodeChildrenChanged, path)
+            }
             Some(_) => ctx.watches.add(ctx.session, path, WatchKind::Child),
         }
     }

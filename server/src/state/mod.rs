@@ -26,7 +26,7 @@ pub use command::{Command, Outcome};
 pub use sessions::{SessionRecord, SessionTable};
 
 use crate::config::{LearnerType, MembershipFiles, ServerSpec};
-use crate::consensus::{Member, SnapshotError, StateMachine};
+use crate::consensus::{Member, SnapshotEncoder, SnapshotError, StateMachine};
 pub use crate::ops::Settings;
 use crate::ops::{ReadCtx, WriteCtx};
 use crate::pipeline::{LocalRequest, Pipeline, Pipelines};
@@ -234,7 +234,7 @@ impl ZkState {
 
     /// The ACL of the node at `path`, if there is one.
     pub fn acl_of(&self, path: &str) -> Option<Vec<Acl>> {
-        self.lock().image.tree.get(path).map(|n| n.acl.to_vec())
+        self.lock().image.tree.get(path).map(|n| n.acl().to_vec())
     }
 
     /// The last applied zxid.
@@ -415,7 +415,7 @@ impl StateMachine for ZkState {
             .image
             .tree
             .get(CONFIG)
-            .and_then(|n| n.data.clone())
+            .and_then(|n| n.data().map(<[u8]>::to_vec))
             .unwrap_or_default();
         // A joiner added as a learner, or the second half of a joint change, leaves the listed
         // members as they are: the config keeps its version, as Apache's does.
@@ -441,8 +441,9 @@ impl StateMachine for ZkState {
             .fire(zxid, &[Change::DataChanged(CONFIG.to_string())]);
     }
 
-    fn snapshot(&self) -> Vec<u8> {
-        snapshot::encode(&self.lock().image)
+    fn freeze(&self) -> SnapshotEncoder {
+        let frozen = self.lock().image.freeze();
+        Box::new(move || frozen.encode())
     }
 
     fn restore(&self, snapshot: &[u8]) -> Result<(), SnapshotError> {

@@ -5,7 +5,7 @@ use zk_proto::{DecodeError, Reader, Writer};
 
 use super::sessions::{SessionRecord, SessionTable};
 use crate::consensus::SnapshotError;
-use crate::tree::{DataTree, Node, NodeStat};
+use crate::tree::{DataTree, FrozenTree, Node, NodeStat};
 
 const MAGIC: &[u8; 4] = b"ZKRS";
 const FORMAT_VERSION: i32 = 1;
@@ -23,42 +23,63 @@ pub struct Image {
     pub last_time: i64,
 }
 
-/// Serializes an image.
-pub fn encode(image: &Image) -> Vec<u8> {
-    let mut w = Writer::new();
-    w.raw(MAGIC);
-    w.int(FORMAT_VERSION);
-    w.long(image.last_zxid);
-    w.long(image.last_time);
-    let mut nodes: Vec<(&str, &Node)> = image.tree.iter().collect();
-    nodes.sort_by(|a, b| a.0.cmp(b.0));
-    w.int(nodes.len() as i32);
-    for (path, node) in nodes {
-        w.string(path);
-        w.opt_buffer(node.data.as_deref());
-        w.vec(&node.acl);
-        let s = &node.stat;
-        for v in [
-            s.czxid,
-            s.mzxid,
-            s.pzxid,
-            s.ctime,
-            s.mtime,
-            s.ephemeral_owner,
-        ] {
-            w.long(v);
-        }
-        for v in [s.version, s.cversion, s.aversion] {
-            w.int(v);
+impl Image {
+    /// A consistent copy to encode, cheap to take between two applies (see [`FrozenTree`]).
+    pub fn freeze(&self) -> FrozenImage {
+        FrozenImage {
+            tree: self.tree.freeze(),
+            sessions: self.sessions.clone(),
+            last_zxid: self.last_zxid,
+            last_time: self.last_time,
         }
     }
-    w.int(image.sessions.len() as i32);
-    for (id, record) in image.sessions.iter() {
-        w.long(id);
-        w.int(record.timeout_ms);
-        w.buffer(&record.password);
+}
+
+/// An [`Image`] frozen for encoding: later applies do not change it.
+#[derive(Debug, Clone)]
+pub struct FrozenImage {
+    tree: FrozenTree,
+    sessions: SessionTable,
+    last_zxid: i64,
+    last_time: i64,
+}
+
+impl FrozenImage {
+    /// Serializes the image.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.raw(MAGIC);
+        w.int(FORMAT_VERSION);
+        w.long(self.last_zxid);
+        w.long(self.last_time);
+        w.int(self.tree.len() as i32);
+        for (path, node) in self.tree.sorted() {
+            w.string(path);
+            w.opt_buffer(node.data());
+            w.vec(node.acl());
+            let s = node.stored_stat();
+            for v in [
+                s.czxid,
+                s.mzxid,
+                s.pzxid,
+                s.ctime,
+                s.mtime,
+                s.ephemeral_owner,
+            ] {
+                w.long(v);
+            }
+            for v in [s.version, s.cversion, s.aversion] {
+                w.int(v);
+            }
+        }
+        w.int(self.sessions.len() as i32);
+        for (id, record) in self.sessions.iter() {
+            w.long(id);
+            w.int(record.timeout_ms);
+            w.buffer(&record.password);
+        }
+        w.into_bytes().to_vec()
     }
-    w.into_bytes().to_vec()
 }
 
 /// Deserializes an image.

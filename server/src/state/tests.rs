@@ -203,6 +203,65 @@ fn snapshot_restores_tree_sessions_and_zxid() {
 }
 
 #[test]
+fn applies_go_on_while_a_frozen_snapshot_is_encoded() {
+    let state = ZkState::new(Settings::default());
+    open(&state, 1, S1);
+    for (zxid, path) in [(2, "/a"), (3, "/b")] {
+        request(
+            &state,
+            zxid,
+            S1,
+            OpCode::Create,
+            &create(path, CreateMode::Persistent),
+        );
+    }
+    let at_freeze = state.snapshot();
+    let encoder = state.freeze();
+    // The encoder holds no lock: these applies would wait forever if it did.
+    let set = SetDataRequest {
+        path: "/a".into(),
+        data: Some(b"changed".to_vec()),
+        version: 0,
+    };
+    assert_eq!(request(&state, 4, S1, OpCode::SetData, &set).err, 0);
+    let delete = DeleteRequest {
+        path: "/b".into(),
+        version: -1,
+    };
+    assert_eq!(request(&state, 5, S1, OpCode::Delete, &delete).err, 0);
+    let set_acl = SetAclRequest {
+        path: "/a".into(),
+        acl: vec![Acl {
+            perms: perms::READ,
+            id: Id::new("world", "anyone"),
+        }],
+        version: -1,
+    };
+    assert_eq!(request(&state, 6, S1, OpCode::SetAcl, &set_acl).err, 0);
+    request(
+        &state,
+        7,
+        S1,
+        OpCode::Create,
+        &create("/c", CreateMode::Ephemeral),
+    );
+    open(&state, 8, S2);
+    let encoded = encoder();
+    assert_eq!(encoded, at_freeze, "the copy is the state as it was frozen");
+    assert_ne!(
+        state.snapshot(),
+        at_freeze,
+        "the applies changed the live state"
+    );
+    let copy = ZkState::new(Settings::default());
+    copy.restore(&encoded).unwrap();
+    assert!(exists(&copy, "/b") && !exists(&copy, "/c"));
+    assert!(!exists(&state, "/b") && exists(&state, "/c"));
+    assert_eq!(copy.stats().last_zxid, 3);
+    assert_eq!(copy.session(S2), None);
+}
+
+#[test]
 fn membership_writes_the_config_node() {
     let state = ZkState::new(Settings {
         distributed: true,

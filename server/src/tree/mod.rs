@@ -4,6 +4,7 @@
 //!
 //! The tree checks nothing about permissions or versions: `ops` decides, the tree only applies.
 
+mod frozen;
 pub mod java_order;
 mod kind;
 mod node;
@@ -14,8 +15,9 @@ use std::sync::Arc;
 
 use zk_proto::{Acl, Id, perms};
 
+pub use frozen::FrozenTree;
 pub use kind::{CONTAINER_OWNER, MAX_TTL, NodeKind};
-pub use node::{Node, NodeStat};
+pub use node::{Node, NodeBody, NodeStat};
 
 /// `/zookeeper`.
 pub const ZOOKEEPER: &str = "/zookeeper";
@@ -43,16 +45,12 @@ pub enum Undo {
         /// The parent's stat before.
         parent_stat: NodeStat,
     },
-    /// Data or ACL changed: restore both and the stat.
+    /// Data or ACL changed: restore the body (data, ACL, stat) it had.
     Changed {
         /// The path.
         path: String,
-        /// Data before.
-        data: Option<Vec<u8>>,
-        /// ACL before.
-        acl: Arc<[Acl]>,
-        /// Stat before.
-        stat: NodeStat,
+        /// The body before.
+        body: Arc<NodeBody>,
     },
 }
 
@@ -129,7 +127,7 @@ impl DataTree {
     /// Inserts a node and links it to its parent without touching any stat (construction and restore).
     pub fn insert_raw(&mut self, path: &str, node: Node) {
         if let Some(parent) = path::parent(path).and_then(|p| self.nodes.get_mut(p)) {
-            parent.children.insert(path::name(path).into());
+            parent.add_child(path::name(path));
         }
         self.account(path, &node, 1);
         self.nodes.insert(path.into(), node);
@@ -138,7 +136,9 @@ impl DataTree {
     /// Updates the data size and the ephemeral index for a node that appears (`sign` 1) or goes (-1).
     fn account(&mut self, path: &str, node: &Node, sign: i64) {
         self.data_size += sign * (path.encode_utf16().count() + node.data_len()) as i64;
-        if let NodeKind::Ephemeral(session) = NodeKind::from_owner(node.stat.ephemeral_owner) {
+        if let NodeKind::Ephemeral(session) =
+            NodeKind::from_owner(node.stored_stat().ephemeral_owner)
+        {
             let set = self.ephemerals.entry(session).or_default();
             if sign > 0 {
                 set.insert(path.to_owned());
@@ -210,13 +210,12 @@ impl DataTree {
     /// (insertion order approximated by each child's czxid).
     pub fn children_in_apache_order(&self, path: &str, node: &Node) -> Vec<String> {
         let mut items: Vec<(String, i64)> = node
-            .children
-            .iter()
+            .children()
             .map(|c| {
                 let rank = self
                     .nodes
                     .get(path::join(path, c).as_str())
-                    .map_or(0, |n| n.stat.czxid);
+                    .map_or(0, |n| n.stored_stat().czxid);
                 (c.to_string(), rank)
             })
             .collect();
@@ -232,7 +231,10 @@ impl DataTree {
             .ephemerals_of(session)
             .into_iter()
             .map(|p| {
-                let rank = self.nodes.get(p.as_str()).map_or(0, |n| n.stat.czxid);
+                let rank = self
+                    .nodes
+                    .get(p.as_str())
+                    .map_or(0, |n| n.stored_stat().czxid);
                 (p, rank)
             })
             .collect();
@@ -251,8 +253,8 @@ impl DataTree {
         let mut stack = vec![path.to_owned()];
         while let Some(p) = stack.pop() {
             if let Some(node) = self.nodes.get(p.as_str()) {
-                count += node.children.len();
-                stack.extend(node.children.iter().map(|c| path::join(&p, c)));
+                count += node.child_count();
+                stack.extend(node.children().map(|c| path::join(&p, c)));
             }
         }
         count
@@ -278,9 +280,12 @@ impl DataTree {
         let acl = self.intern(acl);
         let parent_path = path::parent(path).expect("created path has a parent");
         let parent = self.node_mut(parent_path);
-        let parent_stat = parent.stat;
-        parent.stat.cversion = parent_cversion;
-        parent.stat.pzxid = zxid;
+        let parent_stat = parent.stored_stat();
+        parent.set_stored_stat(NodeStat {
+            cversion: parent_cversion,
+            pzxid: zxid,
+            ..parent_stat
+        });
         self.insert_raw(
             path,
             Node::new(data, acl, NodeStat::created(zxid, time, owner)),
@@ -300,25 +305,16 @@ impl DataTree {
             .unwrap_or_else(|| panic!("node {path} checked before delete"));
         self.account(path, &node, -1);
         let parent = self.node_mut(path::parent(path).expect("deleted path has a parent"));
-        let parent_stat = parent.stat;
-        parent.children.remove(path::name(path));
-        if zxid > parent.stat.pzxid {
-            parent.stat.pzxid = zxid;
-        }
+        let parent_stat = parent.stored_stat();
+        parent.remove_child(path::name(path));
+        parent.set_stored_stat(NodeStat {
+            pzxid: parent_stat.pzxid.max(zxid),
+            ..parent_stat
+        });
         Undo::Deleted {
             path: path.to_owned(),
             node: Box::new(node),
             parent_stat,
-        }
-    }
-
-    fn changed(&mut self, path: &str) -> Undo {
-        let node = self.node_mut(path);
-        Undo::Changed {
-            path: path.to_owned(),
-            data: node.data.clone(),
-            acl: node.acl.clone(),
-            stat: node.stat,
         }
     }
 
@@ -331,25 +327,35 @@ impl DataTree {
         zxid: i64,
         time: i64,
     ) -> Undo {
-        let undo = self.changed(path);
         let node = self.node_mut(path);
         let delta = data.as_ref().map_or(0, Vec::len) as i64 - node.data_len() as i64;
-        node.data = data;
-        node.stat.version = version;
-        node.stat.mzxid = zxid;
-        node.stat.mtime = time;
+        let stat = NodeStat {
+            version,
+            mzxid: zxid,
+            mtime: time,
+            ..node.stored_stat()
+        };
+        let body = node.replace_data(data, stat);
         self.data_size += delta;
-        undo
+        Undo::Changed {
+            path: path.to_owned(),
+            body,
+        }
     }
 
     /// Replaces the ACL of `path`; aversion becomes `aversion` (mzxid and mtime are untouched, as Apache).
     pub fn set_acl(&mut self, path: &str, acl: &[Acl], aversion: i32) -> Undo {
-        let undo = self.changed(path);
         let acl = self.intern(acl);
         let node = self.node_mut(path);
-        node.acl = acl;
-        node.stat.aversion = aversion;
-        undo
+        let stat = NodeStat {
+            aversion,
+            ..node.stored_stat()
+        };
+        let body = node.replace_acl(acl, stat);
+        Undo::Changed {
+            path: path.to_owned(),
+            body,
+        }
     }
 
     /// Reverts one mutation (the most recent first, when reverting several).
@@ -362,8 +368,8 @@ impl DataTree {
                     .expect("created node present");
                 self.account(&path, &node, -1);
                 let parent = self.node_mut(path::parent(&path).expect("has parent"));
-                parent.children.remove(path::name(&path));
-                parent.stat = parent_stat;
+                parent.remove_child(path::name(&path));
+                parent.set_stored_stat(parent_stat);
             }
             Undo::Deleted {
                 path,
@@ -371,19 +377,13 @@ impl DataTree {
                 parent_stat,
             } => {
                 self.insert_raw(&path, *node);
-                self.node_mut(path::parent(&path).expect("has parent")).stat = parent_stat;
+                self.node_mut(path::parent(&path).expect("has parent"))
+                    .set_stored_stat(parent_stat);
             }
-            Undo::Changed {
-                path,
-                data,
-                acl,
-                stat,
-            } => {
+            Undo::Changed { path, body } => {
                 let node = self.node_mut(&path);
-                let delta = data.as_ref().map_or(0, Vec::len) as i64 - node.data_len() as i64;
-                node.data = data;
-                node.acl = acl;
-                node.stat = stat;
+                let delta = body.data().map_or(0, <[u8]>::len) as i64 - node.data_len() as i64;
+                node.restore_body(body);
                 self.data_size += delta;
             }
         }
@@ -391,13 +391,7 @@ impl DataTree {
 
     /// Sets `/zookeeper/config` to a new committed configuration; its data version reads -1, as Apache's.
     pub fn set_config(&mut self, text: &str, zxid: i64, time: i64) {
-        let node = self.node_mut(CONFIG);
-        node.stat.version = -1;
-        let delta = text.len() as i64 - node.data_len() as i64;
-        node.data = Some(text.as_bytes().to_vec());
-        node.stat.mzxid = zxid;
-        node.stat.mtime = time;
-        self.data_size += delta;
+        self.set_data(CONFIG, Some(text.as_bytes().to_vec()), -1, zxid, time);
     }
 
     /// Containers that had children and have none left, and TTL nodes without children unmodified for
@@ -406,7 +400,7 @@ impl DataTree {
         let mut paths: Vec<String> = self
             .nodes
             .iter()
-            .filter(|(_, n)| n.children.is_empty() && Self::is_expired(n, now))
+            .filter(|(_, n)| Self::is_expired(n, now))
             .map(|(p, _)| p.to_string())
             .collect();
         paths.sort();
@@ -415,12 +409,13 @@ impl DataTree {
 
     /// Whether `node` is a container or TTL node due for deletion at `now`.
     pub fn is_expired(node: &Node, now: i64) -> bool {
-        if !node.children.is_empty() {
+        if !node.has_no_children() {
             return false;
         }
-        match NodeKind::from_owner(node.stat.ephemeral_owner) {
-            NodeKind::Container => node.stat.cversion > 0,
-            NodeKind::Ttl(ttl) => now - node.stat.mtime > ttl,
+        let stat = node.stored_stat();
+        match NodeKind::from_owner(stat.ephemeral_owner) {
+            NodeKind::Container => stat.cversion > 0,
+            NodeKind::Ttl(ttl) => now - stat.mtime > ttl,
             _ => false,
         }
     }

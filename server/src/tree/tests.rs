@@ -37,7 +37,7 @@ fn fresh_tree_matches_apache() {
     assert_eq!(tree.get("/").unwrap().stat().cversion, -1);
     assert_eq!(tree.get(ZOOKEEPER).unwrap().stat().cversion, -2);
     assert_eq!(
-        tree.get(CONFIG).unwrap().acl[0],
+        tree.get(CONFIG).unwrap().acl()[0],
         Acl {
             perms: perms::READ,
             id: Id::new("world", "anyone")
@@ -113,7 +113,7 @@ fn set_data_and_acl_touch_only_their_fields() {
     tree.set_acl("/a", &digest, 1);
     let a2 = tree.get("/a").unwrap().stat();
     assert_eq!((a2.aversion, a2.mzxid, a2.version), (1, 0x101, 1));
-    assert_eq!(&*tree.get("/a").unwrap().acl, &digest);
+    assert_eq!(&**tree.get("/a").unwrap().acl(), &digest);
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! stream of their own), read-index requests and reports of session activity, and holds the
 //! leader watches of other members open.
 
+use std::collections::BTreeSet;
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,6 +33,9 @@ pub(crate) struct PeerContext {
     pub leader_contact: Arc<LeaderContact>,
     /// Noted when a leader announces that it hands leadership over.
     pub handover: Arc<Handover>,
+    /// Ids this member's start-up config lists as observers: such an observer is listed as soon as it
+    /// joins, any other joining observer only once a reconfig adds it.
+    pub configured_observers: Arc<BTreeSet<u64>>,
 }
 
 /// Accepts peer connections until the task is aborted (which also ends every connection).
@@ -189,7 +193,10 @@ async fn answer(raft: &Raft, request: PeerRequest, peers: &PeerContext) -> PeerR
             peers.handover.note(leader, term);
             PeerResponse::HandoverNoted
         }
-        PeerRequest::Join { id, spec } => PeerResponse::Joined(answer_join(raft, id, spec).await),
+        PeerRequest::Join { id, spec } => {
+            let configured = peers.configured_observers.contains(&id);
+            PeerResponse::Joined(answer_join(raft, id, spec, configured).await)
+        }
         PeerRequest::ChangeMembership {
             members,
             expected_version,

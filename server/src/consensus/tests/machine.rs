@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::consensus::{Member, SnapshotError, StateMachine, codec};
+use crate::consensus::{Member, SnapshotEncoder, SnapshotError, StateMachine, codec};
 
 /// Everything the test machine has applied.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,8 +80,9 @@ impl StateMachine for TestMachine {
             .push((zxid, members.to_vec()));
     }
 
-    fn snapshot(&self) -> Vec<u8> {
-        codec::encode(&*self.state.lock().unwrap()).unwrap()
+    fn freeze(&self) -> SnapshotEncoder {
+        let bytes = codec::encode(&*self.state.lock().unwrap()).unwrap();
+        Box::new(move || bytes)
     }
 
     fn restore(&self, snapshot: &[u8]) -> Result<(), SnapshotError> {

@@ -1,10 +1,10 @@
 //! Membership changes on loopback (quorum ports 27401..=27404, 27501..=27509, 27601..=27603,
 //! 27701..=27704, 27801..=27802, 27901..=27903, 28001..=28002, 28101..=28102, 28201..=28204,
-//! 28301..=28302, 28401..=28404): a joiner syncing before it is added, refusing a change without
+//! 28301..=28302, 28401..=28404, 28501..=28502): a joiner syncing before it is added, refusing a change without
 //! a synced quorum of the new voters, an unconnected voter that joins at once and votes once it
 //! connects (also right after a leader change), removing the leader, configured observers, a
 //! one-member ensemble that grows, a removed id that comes back, a change interrupted by the
-//! leader's crash.
+//! leader's crash, an observer that joins and is listed only once a reconfig adds it.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -530,4 +530,36 @@ async fn right_after_a_leader_change_an_unconnected_voter_joins_at_once() {
     for (consensus, _) in &nodes {
         consensus.shutdown().await;
     }
+}
+
+/// A joiner started as an observer (the config of the ensemble plus itself with `:observer`) syncs
+/// and serves as an observer before it is added, but is not listed until a reconfig adds it, as in
+/// Apache; the reconfig lists it as an observer, never as a voter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_joining_observer_is_listed_only_once_added() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut both = voters(2, 28500);
+    both[1].spec = both[1].spec.replace(":participant", ":observer");
+    both[1].voter = false;
+    let (seed, _) = start(dir.path(), 1, &both[..1], 1000).await;
+    seed.propose(b"before".to_vec()).await.unwrap();
+    let (observer, machine) = start(dir.path(), 2, &both, 1000).await;
+    observer.sync().await.unwrap();
+    assert_eq!(machine.commands(), [b"before".to_vec()]);
+    assert_eq!(observer.role(), Role::Observer);
+    assert_eq!(
+        seed.members(),
+        both[..1],
+        "listed before a reconfig added it"
+    );
+
+    seed.change_membership(both.clone(), Some(seed.config_version()))
+        .await
+        .unwrap();
+    assert_eq!(seed.members(), both);
+    observer.sync().await.unwrap();
+    assert_eq!(observer.members(), both);
+    assert_eq!(observer.role(), Role::Observer);
+    observer.shutdown().await;
+    seed.shutdown().await;
 }
