@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct BackupSpec {
-    /// When to back up, in cron syntax (the CronJob's schedule), e.g. `0 * * * *`.
+    /// When to back up, in cron syntax (the CronJob's schedule), e.g. `0 * * * *`. At most 128 characters:
+    /// the API server prices a CEL rule by the longest string it may see.
+    #[schemars(length(max = 128))]
     #[x_kube(validation = Rule::new("self.split(' ').filter(f, f != '').size() == 5 || self.startsWith('@')")
         .message("schedule must be a cron expression of five fields or a macro such as @hourly"))]
     pub schedule: String,
@@ -34,6 +36,7 @@ pub struct BackupTarget {
     pub claim_name: String,
     /// A directory within the claim; its root when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 1024))]
     #[x_kube(validation = Rule::new("!self.startsWith('/') && !self.contains('..')")
         .message("subPath must be a relative path without '..'"))]
     pub sub_path: Option<String>,
@@ -49,6 +52,7 @@ pub struct RestoreSpec {
     pub claim_name: String,
     /// The directory within the claim: a backup (`backup-<zxid>-<time>`) or an Apache ZooKeeper data directory
     /// (holding `version-2/snapshot.*`, and the transaction logs after the newest snapshot).
+    #[schemars(length(max = 1024))]
     #[x_kube(validation = Rule::new("!self.startsWith('/') && !self.contains('..')")
         .message("path must be a relative path without '..'"))]
     pub path: String,
