@@ -58,6 +58,8 @@ pub(crate) struct Segments {
     segments: BTreeMap<u64, Segment>,
     /// Entry index → offset of its record in the segment that contains it.
     positions: BTreeMap<u64, u64>,
+    /// Whether the file system allocates space ahead (until it first refuses).
+    allocates: bool,
 }
 
 impl Segments {
@@ -87,6 +89,7 @@ impl Segments {
             max_segment_bytes,
             segments: BTreeMap::new(),
             positions: BTreeMap::new(),
+            allocates: true,
         };
         let mut entries = Vec::new();
         for (n, &first) in firsts.iter().enumerate() {
@@ -94,11 +97,12 @@ impl Segments {
             let bytes = std::fs::read(&path)?;
             let (records, valid) = record::split_before_zeros(&bytes);
             let is_last = n + 1 == firsts.len();
+            // A closed segment was cut to its records, and synced, before the next one began.
+            if !is_last && valid < bytes.len() {
+                return Err(corrupt(&path, "a record in a closed segment is damaged"));
+            }
             let torn = bytes[valid..].iter().any(|&b| b != 0);
             if torn {
-                if !is_last {
-                    return Err(corrupt(&path, "a record in a closed segment is damaged"));
-                }
                 tracing::warn!(path = %path.display(), valid, len = bytes.len(), "cutting a torn write off the log");
             }
             for (expected, (offset, payload)) in (first..).zip(records) {
@@ -265,6 +269,9 @@ impl Segments {
     /// same reason). A file system that cannot allocate ahead is written without it.
     fn allocate_ahead(&mut self) {
         let limit = self.max_segment_bytes;
+        if !self.allocates {
+            return;
+        }
         let Some(mut last) = self.segments.last_entry() else {
             return;
         };
@@ -282,7 +289,8 @@ impl Segments {
         ) {
             Ok(()) => segment.allocated = until,
             Err(e) => {
-                tracing::debug!(path = %segment.path.display(), error = %e, "no space allocated ahead")
+                tracing::info!(path = %segment.path.display(), error = %e, "the raft log's file system allocates no space ahead: writing without");
+                self.allocates = false;
             }
         }
     }

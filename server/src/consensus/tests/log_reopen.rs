@@ -73,6 +73,16 @@ fn segment_of(dir: &Path) -> PathBuf {
         .unwrap()
 }
 
+/// Writes `bytes` into the file at `path` at `offset`, as a crash or a damaged disk leaves them.
+fn write_at(path: &Path, offset: u64, bytes: &[u8]) {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .write_all_at(bytes, offset)
+        .unwrap();
+}
+
 /// The log ids of every entry of the log in `dir`, read back from its files.
 async fn ids_on_disk(dir: &Path) -> Vec<LogId> {
     let mut store = LogStore::open(dir, 1 << 20, true).unwrap();
@@ -138,12 +148,7 @@ async fn space_allocated_ahead_is_kept_and_written_over() {
 
     // A crash while the next entry was written into the allocated space: its header made it to
     // the disk, its payload did not.
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&segment)
-        .unwrap()
-        .write_all_at(&[0, 0, 0, 40, 1, 2, 3, 4], records_end)
-        .unwrap();
+    write_at(&segment, records_end, &[0, 0, 0, 40, 1, 2, 3, 4]);
     let mut store = LogStore::open(dir.path(), 1 << 20, true).unwrap();
     let state = store.get_log_state().await.unwrap();
     assert_eq!(state.last_log_id, Some(log_id::<TypeConfig>(1, 1, 4)));
@@ -152,4 +157,31 @@ async fn space_allocated_ahead_is_kept_and_written_over() {
     let mut expected = expected;
     expected.extend((5..=6).map(|i| log_id::<TypeConfig>(2, 1, i)));
     assert_eq!(ids_on_disk(dir.path()).await, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_segment_with_bytes_after_its_records_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    // Tiny segments: the entries fill several, each cut to its records when the next began.
+    let mut store = LogStore::open(dir.path(), 128, true).unwrap();
+    append_durably(&mut store, blanks(1, 0..=29)).await;
+    drop(store);
+    let mut segments: Vec<PathBuf> = std::fs::read_dir(dir.path().join("raft-log"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "seg"))
+        .collect();
+    segments.sort();
+    assert!(segments.len() > 2, "{segments:?}");
+    assert_eq!(ids_on_disk(dir.path()).await.len(), 30);
+
+    // Zeros after the records of a closed segment are no space allocated ahead: entries that
+    // were there are lost, and the log must not open as if the next segment followed.
+    let closed = &segments[1];
+    let len = std::fs::metadata(closed).unwrap().len();
+    write_at(closed, len, &[0; 64]);
+    let error = LogStore::open(dir.path(), 128, true)
+        .err()
+        .expect("refused");
+    assert_eq!(error.kind(), std::io::ErrorKind::InvalidData, "{error}");
 }
