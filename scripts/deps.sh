@@ -51,4 +51,9 @@ if [[ ! -x "$venv/bin/python" ]]; then
   "$venv/bin/pip" install -q "kazoo==2.11.0" "pyOpenSSL==24.2.1" "cryptography<44" pyjks \
     pytest pytest-timeout objgraph gevent eventlet pure_sasl >&2
 fi
+# kazoo's GSSAPI tests need pykerberos (a C extension built against libkrb5-dev); added to existing
+# virtualenvs too.
+if ! "$venv/bin/python" -c 'import kerberos' 2>/dev/null; then
+  "$venv/bin/pip" install -q "kerberos==1.3.1" >&2
+fi
 echo "$venv"
