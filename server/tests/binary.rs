@@ -226,7 +226,15 @@ fn last_segment_ends_in_zeros(dir: &Path) -> bool {
         .max_by_key(|p| p.file_name().unwrap().to_owned())
         .expect("the log has a segment");
     let bytes = std::fs::read(last).unwrap();
-    bytes.len() > 4096 && bytes[bytes.len() - 4096..].iter().all(|&b| b == 0)
+    let ends_in_zeros = bytes.len() > 4096 && bytes[bytes.len() - 4096..].iter().all(|&b| b == 0);
+    if !ends_in_zeros {
+        let zeros = bytes.iter().rev().take_while(|&&b| b == 0).count();
+        eprintln!(
+            "segments {found:?}; the last one holds {} bytes, the last {zeros} of them zeros",
+            bytes.len()
+        );
+    }
+    ends_in_zeros
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
