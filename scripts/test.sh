@@ -2,7 +2,7 @@
 # Runs every test of the project: formatting and lints, the Rust unit and
 # integration tests, the compatibility suites that compare zk-server with Apache
 # ZooKeeper side by side (Apache's zkCli, kazoo's own test suite), a short run of
-# every fuzz target (scripts/fuzz.sh), and the end-to-end suite of the operator
+# every fuzz target (scripts/fuzz.sh), the chart's rendering (scripts/chart.sh), and the end-to-end suite of the operator
 # on a real local Kubernetes (scripts/e2e.sh).
 # Installs what it needs first (scripts/deps.sh). Usage: scripts/test.sh
 set -euo pipefail
@@ -79,6 +79,9 @@ cluster_rc=0
 wait "$cluster_build" || cluster_rc=$?
 cat "$cluster_log"
 echo "background build exit status: $cluster_rc (scripts/e2e.sh builds whatever is missing)"
+
+step "the Helm chart: lint and the dashboard's ConfigMap (scripts/chart.sh)"
+scripts/chart.sh
 
 step "end-to-end suite on a local Kubernetes"
 e2e_rc=0

@@ -128,7 +128,7 @@ async fn run_rows(deployment: &mut Deployment, plan: &Plan, rows: &mut [RowRepor
     for (index, row) in rows.iter_mut().enumerate() {
         let outcome = match &pool {
             Err(why) if row.kind.uses_pool() => Err(why.clone()),
-            _ => run_row(&addrs, index, row, plan, value).await,
+            _ => run_row(&addrs, &plan.topology.load_addrs(), index, row, plan, value).await,
         };
         let outcome = outcome.map_err(|why| match deployment.check_alive() {
             Err(dead) => format!("{why} ({dead})"),
@@ -148,9 +148,11 @@ async fn run_rows(deployment: &mut Deployment, plan: &Plan, rows: &mut [RowRepor
     }
 }
 
-/// Runs one row of the plan (number `index`, which names the parent of its creates).
+/// Runs one row of the plan (number `index`, which names the parent of its creates) with its sessions
+/// on `load_addrs`; the parent is made through the first of `addrs`.
 async fn run_row(
     addrs: &[SocketAddr],
+    load_addrs: &[SocketAddr],
     index: usize,
     row: &RowReport,
     plan: &Plan,
@@ -166,7 +168,7 @@ async fn run_row(
         }
         kind => Workload::on_pool(kind, POOL_PARENT, POOL_SIZE, value.to_vec()),
     };
-    runner::run(addrs, &workload, row.concurrency, plan.limits)
+    runner::run(load_addrs, &workload, row.concurrency, plan.limits)
         .await
         .map_err(|e| e.to_string())
 }
