@@ -109,9 +109,16 @@ fn metric_names(expr: &str) -> BTreeSet<String> {
                     i += 1;
                 }
                 let word: String = chars[start..i].iter().collect();
-                let next = chars[i..].iter().find(|c| !c.is_whitespace());
+                let rest: String = chars[i..].iter().collect();
+                let rest = rest.trim_start();
+                // A function or an aggregation: `rate(...)`, `sum (...)`, `sum by (l) (...)`.
+                let applied = rest.starts_with('(')
+                    || ["by", "without"].iter().any(|grouping| {
+                        rest.strip_prefix(grouping)
+                            .is_some_and(|after| after.trim_start().starts_with('('))
+                    });
                 label_list = GROUPING.contains(&word.as_str());
-                if !label_list && !KEYWORDS.contains(&word.as_str()) && next != Some(&'(') {
+                if !label_list && !KEYWORDS.contains(&word.as_str()) && !applied {
                     names.insert(word);
                 }
             }
@@ -216,15 +223,14 @@ fn start_ensemble() -> Vec<Member> {
 }
 
 /// `srvr`'s mode line of the member on `port`, if it answers.
-async fn mode(port: u16) -> Option<String> {
+fn mode(port: u16) -> Option<String> {
+    use std::io::{Read, Write};
     let address = SocketAddr::from(([127, 0, 0, 1], port));
-    let answer = tokio::time::timeout(
-        Duration::from_secs(2),
-        tokio::spawn(async move { common::four_letter_word(address, "srvr").await }),
-    )
-    .await
-    .ok()?
-    .ok()?;
+    let mut stream = std::net::TcpStream::connect_timeout(&address, Duration::from_secs(1)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    stream.write_all(b"srvr").ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
     answer
         .lines()
         .find_map(|line| line.strip_prefix("Mode: "))
@@ -235,15 +241,19 @@ async fn mode(port: u16) -> Option<String> {
 async fn wait_for_roles(members: &[Member]) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let mut modes = Vec::new();
-        for member in members {
-            modes.push(mode(member.client).await);
-        }
+        let ports: Vec<u16> = members.iter().map(|member| member.client).collect();
+        let modes =
+            tokio::task::spawn_blocking(move || ports.into_iter().map(mode).collect::<Vec<_>>())
+                .await
+                .unwrap();
         let count = |role: &str| modes.iter().filter(|m| m.as_deref() == Some(role)).count();
         if count("leader") == 1 && count("follower") == 2 && count("observer") == 1 {
             return;
         }
-        assert!(Instant::now() < deadline, "no leader and followers: {modes:?}");
+        assert!(
+            Instant::now() < deadline,
+            "no leader and followers: {modes:?}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -274,11 +284,12 @@ async fn make_requests(members: &[Member]) -> Vec<Client> {
 fn metric_names_are_read_outside_matchers_ranges_groupings_and_functions() {
     let names = metric_names(
         "histogram_quantile(0.95, sum by (step, le) (rate(a_bucket{x=~\"$v\", y=\"b c\"}[$__rate_interval]))) \
-         / on (job) group_left (pod) b_total offset 5m > bool 1e3 or c:recorded",
+         / on (job) group_left (pod) b_total offset 5m > bool 1e3 or c:recorded + count without (x) (d) \
+         - max(e) * sum(f) by (g)",
     );
     assert_eq!(
         names.into_iter().collect::<Vec<_>>(),
-        ["a_bucket", "b_total", "c:recorded"]
+        ["a_bucket", "b_total", "c:recorded", "d", "e", "f"]
     );
 }
 
