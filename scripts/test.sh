@@ -2,7 +2,7 @@
 # Runs every test of the project: formatting and lints, the Rust unit and
 # integration tests, the compatibility suites that compare zk-server with Apache
 # ZooKeeper side by side (Apache's zkCli, kazoo's own test suite), a short run of
-# every fuzz target (scripts/fuzz.sh), and the end-to-end suite of the operator
+# every fuzz target (scripts/fuzz.sh), the chart's rendering (scripts/chart.sh), and the end-to-end suite of the operator
 # on a real local Kubernetes (scripts/e2e.sh).
 # Installs what it needs first (scripts/deps.sh). Usage: scripts/test.sh
 set -euo pipefail
@@ -76,6 +76,14 @@ fuzz_rc=0
 wait "$fuzz_build" || cat "$fuzz_build_log"
 scripts/fuzz.sh "${FUZZ_SECONDS:-10}" || fuzz_rc=$?
 
+# helm comes with the cluster's build.
+step "the Helm chart: lint and the dashboard's ConfigMap (scripts/chart.sh), once the cluster's build is done"
+cluster_rc=0
+wait "$cluster_build" || cluster_rc=$?
+echo "cluster build exit status: $cluster_rc (scripts/e2e.sh builds whatever is missing)"
+chart_rc=0
+scripts/chart.sh || chart_rc=$?
+
 step "end-to-end suite: waiting for it (the cluster's build log, then the suite's)"
 e2e_rc=0
 wait "$e2e" || e2e_rc=$?
@@ -85,5 +93,5 @@ step "kazoo's test suite: waiting for it"
 kazoo_rc=0
 wait "$kazoo" || kazoo_rc=$?
 cat "$kazoo_log"
-echo "exit status: compatibility $compat_rc, fuzzing $fuzz_rc, e2e $e2e_rc, kazoo $kazoo_rc"
-((compat_rc == 0 && fuzz_rc == 0 && e2e_rc == 0 && kazoo_rc == 0))
+echo "exit status: compatibility $compat_rc, fuzzing $fuzz_rc, chart $chart_rc, e2e $e2e_rc, kazoo $kazoo_rc"
+((compat_rc == 0 && fuzz_rc == 0 && chart_rc == 0 && e2e_rc == 0 && kazoo_rc == 0))

@@ -269,6 +269,20 @@ async fn acknowledged_writes_survive_kill_9_under_load() {
     restarted.wait().unwrap();
 }
 
+/// `command` without the variables that set the server's log level or format.
+fn with_default_logging(command: &mut Command) -> &mut Command {
+    for var in [
+        "RUST_LOG",
+        "LOG_FORMAT",
+        "ZOO_LOG4J_PROP",
+        "SERVER_JVMFLAGS",
+        "JVMFLAGS",
+    ] {
+        command.env_remove(var);
+    }
+    command
+}
+
 /// Starts a one-voter ensemble (standaloneEnabled=false) with `env`, adds an observer that is not
 /// running by reconfig, stops it with SIGTERM and returns what it wrote to stderr.
 async fn log_of_election_and_reconfig(env: &[(&str, &str)]) -> String {
@@ -285,19 +299,10 @@ async fn log_of_election_and_reconfig(env: &[(&str, &str)]) -> String {
     std::fs::create_dir_all(dir.path().join("data")).unwrap();
     std::fs::write(dir.path().join("data/myid"), "1").unwrap();
     let stderr = std::fs::File::create(dir.path().join("stderr")).unwrap();
-    let mut command = zk_server();
-    command.arg(&cfg).stderr(stderr);
-    for var in [
-        "RUST_LOG",
-        "LOG_FORMAT",
-        "ZOO_LOG4J_PROP",
-        "SERVER_JVMFLAGS",
-        "JVMFLAGS",
-    ] {
-        command.env_remove(var);
-    }
-    command.envs(env.iter().copied());
-    let mut child = command.spawn().unwrap();
+    let mut child = with_default_logging(zk_server().arg(&cfg).stderr(stderr))
+        .envs(env.iter().copied())
+        .spawn()
+        .unwrap();
 
     tokio::task::spawn_blocking(move || wait_for_mode(client, "leader"))
         .await
@@ -349,4 +354,49 @@ async fn json_logs_are_one_object_a_line() {
         leading |= line.contains("LEADING - LEADER ELECTION TOOK");
     }
     assert!(leading, "{log}");
+}
+
+/// Two voters and an observer, every one listed in every `zoo.cfg` from the start (Apache refuses
+/// observers beside a single voter).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_observer_listed_from_the_start_tells_it_observes_and_never_that_it_follows() {
+    let dirs = [(); 3].map(|_| tempfile::tempdir().unwrap());
+    let ports = [(); 3].map(|_| [(); 3].map(|_| common::free_port()));
+    let mut servers = String::from("initLimit=10\nsyncLimit=5\nskipACL=yes\n");
+    for (index, [client, quorum, election]) in ports.iter().enumerate() {
+        let role = if index == 2 {
+            "observer"
+        } else {
+            "participant"
+        };
+        servers.push_str(&format!(
+            "server.{}=127.0.0.1:{quorum}:{election}:{role};{client}\n",
+            index + 1
+        ));
+    }
+    let mut children = Vec::new();
+    for (index, dir) in dirs.iter().enumerate() {
+        let cfg = config_with(dir.path(), ports[index][0], &servers);
+        std::fs::create_dir_all(dir.path().join("data")).unwrap();
+        std::fs::write(dir.path().join("data/myid"), format!("{}", index + 1)).unwrap();
+        let stderr = std::fs::File::create(dir.path().join("stderr")).unwrap();
+        let child = with_default_logging(zk_server().arg(&cfg).stderr(stderr))
+            .spawn()
+            .unwrap();
+        children.push(child);
+    }
+    let observer = ports[2][0];
+    tokio::task::spawn_blocking(move || wait_for_mode(observer, "observer"))
+        .await
+        .unwrap();
+    for child in &mut children {
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        child.wait().unwrap();
+    }
+    let log = std::fs::read_to_string(dirs[2].path().join("stderr")).unwrap();
+    assert!(log.contains("OBSERVING - LEADER ELECTION TOOK - "), "{log}");
+    assert!(!log.contains("FOLLOWING"), "{log}");
 }
