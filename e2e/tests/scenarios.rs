@@ -1141,7 +1141,6 @@ const BACKUP_TIMEOUT: Duration = Duration::from_secs(240);
 /// again as a new ensemble with `spec.restoreFrom` naming that backup: it becomes Ready on new volumes and serves
 /// every write acknowledged before `spec.backup` was set (so before the backup began), each with its data.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "restore half fails: the scheduled backup is taken, but member 1 of the re-created ensemble crash-loops in its restore start (BackOff), not yet diagnosed"]
 async fn s6_i_native_backup_restores_into_a_new_ensemble_under_write_load() -> Result<()> {
     let client = setup().await?;
     let namespace = namespace("i", ServerFlavour::Native);
