@@ -118,12 +118,18 @@ mod tests {
         std::fs::write(dir.join(name).join("file"), name).map_err(|e| ApacheDataError::io(dir, e))
     }
 
-    #[test]
-    fn an_existing_output_is_filled_from_inside_and_keeps_myid() {
+    /// A temporary directory holding the output `data`, which holds `myid`.
+    fn output_with_myid() -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("data");
         std::fs::create_dir(&out).unwrap();
         std::fs::write(out.join(MYID), "1\n").unwrap();
+        (dir, out)
+    }
+
+    #[test]
+    fn an_existing_output_is_filled_from_inside_and_keeps_myid() {
+        let (dir, out) = output_with_myid();
         publish(&out, |staging| {
             // Never beside the output: its parent may be a read-only root file system.
             assert!(staging.starts_with(&out), "{}", staging.display());
@@ -147,10 +153,7 @@ mod tests {
 
     #[test]
     fn a_failed_fill_leaves_an_existing_output_as_it_was() {
-        let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("data");
-        std::fs::create_dir(&out).unwrap();
-        std::fs::write(out.join(MYID), "1\n").unwrap();
+        let (_dir, out) = output_with_myid();
         let err = publish(&out, |staging| {
             write(staging, "raft-snapshot")?;
             Err(ApacheDataError::Invalid("broken".into()))
