@@ -4,7 +4,8 @@
 # ip and iptables (the robustness tests put members in network namespaces),
 # Apache's Prometheus metrics provider and its client library from Maven Central
 # (Debian packages neither), and a Python virtualenv with kazoo and its test
-# dependencies from PyPI; openssl makes the TLS tests' certificates.
+# dependencies from PyPI; openssl makes the TLS tests' certificates; mount, losetup
+# (util-linux) and mkfs.ext4 (e2fsprogs) give the disk-fault tests their own small volumes.
 # Prints the virtualenv path as its last line.
 set -euo pipefail
 
@@ -12,7 +13,7 @@ cache_dir="${ZK_CACHE_DIR:-$HOME/.cache/zkops}"
 venv="$cache_dir/venv-kazoo-2.11.0-r1"
 
 apt_packages=(zookeeper zookeeper-bin libzookeeper-mt-dev libservlet-api-java libjetty9-java netcat-openbsd
-  openjdk-17-jre-headless iproute2 iptables curl openssl)
+  openjdk-17-jre-headless iproute2 iptables curl openssl mount util-linux e2fsprogs)
 
 missing=()
 for p in "${apt_packages[@]}"; do

@@ -15,6 +15,7 @@ use std::time::Instant;
 use super::WriterStats;
 use super::meta::Meta;
 use super::record;
+use crate::consensus::disk_space::{DiskSpace, is_out_of_space};
 use crate::consensus::typ::{IoFlushed, LogId};
 
 /// A segment is closed and a new one started once it grows past this size.
@@ -85,16 +86,30 @@ impl Segments {
             let (records, valid) = record::split(&bytes);
             let is_last = n + 1 == firsts.len();
             if valid < bytes.len() {
-                if !is_last {
-                    return Err(corrupt(&path, "a record in a closed segment is damaged"));
+                if !is_last || !record::is_torn_tail(&bytes, valid) {
+                    return Err(corrupt(
+                        &path,
+                        &format!(
+                            "the record at offset {valid} is damaged and later records are not: the log cannot be read past it (see docs/robustness.md, Disk faults)"
+                        ),
+                    ));
                 }
-                tracing::warn!(path = %path.display(), valid, len = bytes.len(), "cutting a torn write off the log");
+                tracing::warn!(
+                    file = %path.display(),
+                    offset = valid,
+                    cut_bytes = bytes.len() - valid,
+                    "the last record of the log is torn (a write never acknowledged): truncating the file at this offset"
+                );
             }
             for (expected, (offset, payload)) in (first..).zip(records) {
-                let (index, body) =
-                    split_index(payload).ok_or_else(|| corrupt(&path, "record too short"))?;
+                let (index, body) = split_index(payload).ok_or_else(|| {
+                    corrupt(&path, &format!("record at offset {offset} too short"))
+                })?;
                 if index != expected {
-                    return Err(corrupt(&path, "entry indexes are not consecutive"));
+                    return Err(corrupt(
+                        &path,
+                        &format!("the entry at offset {offset} has index {index}, not {expected}"),
+                    ));
                 }
                 this.positions.insert(index, offset);
                 entries.push((index, body.to_vec()));
@@ -122,13 +137,16 @@ impl Segments {
     /// and then recording the pass's last committed log id in `meta`. Errors are reported to the
     /// appends of the pass that failed and of every later pass: the log must not go on after a
     /// lost write.
-    /// Each pass's number of entries and fsync time go to `stats`.
+    /// Each pass's number of entries and fsync time go to `stats`. An append refused for want
+    /// of space is cut off again and retried until space is freed (`space`), holding back every
+    /// later operation; the committed mark is then skipped rather than waited for.
     pub(crate) fn run(
         mut self,
         ops: mpsc::Receiver<WriteOp>,
         meta: &Meta,
         force_sync: bool,
         stats: &WriterStats,
+        space: &DiskSpace,
     ) {
         let mut broken: Option<String> = None;
         while let Ok(op) = ops.recv() {
@@ -143,7 +161,8 @@ impl Segments {
                     WriteOp::Append(entries, done) => {
                         flushed.push(done);
                         written += entries.len();
-                        self.append(&entries)
+                        let dir = self.dir.clone();
+                        space.retry_while_full(&dir, || self.append_or_undo(&entries))
                     }
                     WriteOp::TruncateFrom(index) => self.truncate_from(index),
                     WriteOp::PurgeUpTo(index) => self.purge_up_to(index),
@@ -163,7 +182,13 @@ impl Segments {
                 stats.fsynced(started.elapsed());
             }
             if let (Ok(()), Some(log_id)) = (&result, committed) {
-                result = meta.save_committed(&log_id);
+                result = match meta.save_committed(&log_id) {
+                    Err(e) if is_out_of_space(&e) => {
+                        tracing::warn!(error = %e, "the committed mark is not saved: the volume is full");
+                        Ok(())
+                    }
+                    saved => saved,
+                };
             }
             if let Err(e) = result {
                 tracing::error!(error = %e, "writing the raft log failed");
@@ -176,6 +201,39 @@ impl Segments {
                 });
             }
         }
+    }
+
+    /// Appends `entries`, or, when that fails, cuts off whatever part of them was written (and
+    /// the segments started for them), so that the log is as before.
+    fn append_or_undo(&mut self, entries: &[RawEntry]) -> io::Result<()> {
+        let before = self
+            .segments
+            .last_key_value()
+            .map(|(&first, s)| (first, s.len));
+        let result = self.append(entries);
+        if result.is_err() {
+            let started: Vec<u64> = self
+                .segments
+                .keys()
+                .copied()
+                .filter(|&first| before.is_none_or(|(last, _)| first > last))
+                .collect();
+            for first in started {
+                let segment = self.segments.remove(&first).expect("listed above");
+                std::fs::remove_file(&segment.path)?;
+            }
+            if let Some((first, len)) = before
+                && let Some(segment) = self.segments.get_mut(&first)
+            {
+                segment.file.set_len(len)?;
+                segment.file.seek(io::SeekFrom::Start(len))?;
+                segment.len = len;
+            }
+            if let Some((first_index, _)) = entries.first() {
+                self.positions.split_off(first_index);
+            }
+        }
+        result
     }
 
     fn append(&mut self, entries: &[RawEntry]) -> io::Result<()> {
