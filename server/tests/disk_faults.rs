@@ -271,18 +271,45 @@ fn segments(data: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// A standalone server's directory after `count` znodes were written and the server stopped;
+/// its client address and its last log segment.
+async fn written_and_stopped(count: usize) -> (tempfile::TempDir, String, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let address = standalone_dir(dir.path(), "");
+    let server = Process::start(dir.path());
+    create_nodes(&connect(&address).await, count).await;
+    server.kill();
+    let last = segments(&dir.path().join("data")).pop().unwrap();
+    (dir, address, last)
+}
+
+/// Flips one bit of the byte in the middle of `path`; the damaged bytes.
+fn flip_middle_byte(path: &Path) -> Vec<u8> {
+    let mut bytes = std::fs::read(path).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x40;
+    std::fs::write(path, &bytes).unwrap();
+    bytes
+}
+
+/// Starts the server of `dir` and checks that it exits with an error naming `damaged` and an
+/// offset in it.
+fn assert_start_refused(dir: &Path, damaged: &Path) {
+    let mut server = Process::start(dir);
+    assert_ne!(server.exit_code(), Some(0));
+    let stderr = server.stderr();
+    assert!(
+        stderr.contains(&damaged.display().to_string()) && stderr.contains("at offset"),
+        "{stderr}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Damaged files
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_torn_last_record_is_cut_off_with_a_log_line_and_the_server_starts() {
-    let dir = tempfile::tempdir().unwrap();
-    let address = standalone_dir(dir.path(), "");
-    let server = Process::start(dir.path());
-    create_nodes(&connect(&address).await, 20).await;
-    server.kill();
-
-    let last = segments(&dir.path().join("data")).pop().unwrap();
+    let (dir, address, last) = written_and_stopped(20).await;
     let len = std::fs::metadata(&last).unwrap().len();
     let file = std::fs::OpenOptions::new().write(true).open(&last).unwrap();
     file.set_len(len - 3).unwrap();
@@ -309,25 +336,10 @@ async fn a_torn_last_record_is_cut_off_with_a_log_line_and_the_server_starts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_corrupt_record_in_the_middle_of_the_log_refuses_the_start_naming_file_and_offset() {
-    let dir = tempfile::tempdir().unwrap();
-    let address = standalone_dir(dir.path(), "");
-    let server = Process::start(dir.path());
-    create_nodes(&connect(&address).await, 40).await;
-    server.kill();
+    let (dir, _, segment) = written_and_stopped(40).await;
+    let bytes = flip_middle_byte(&segment);
 
-    let segment = segments(&dir.path().join("data")).pop().unwrap();
-    let mut bytes = std::fs::read(&segment).unwrap();
-    let middle = bytes.len() / 2;
-    bytes[middle] ^= 0x40;
-    std::fs::write(&segment, &bytes).unwrap();
-
-    let mut server = Process::start(dir.path());
-    assert_ne!(server.exit_code(), Some(0));
-    let stderr = server.stderr();
-    assert!(
-        stderr.contains(&segment.display().to_string()) && stderr.contains("at offset"),
-        "{stderr}"
-    );
+    assert_start_refused(dir.path(), &segment);
     // The file is left as it was, for inspection and for the recovery procedure.
     assert_eq!(std::fs::read(&segment).unwrap(), bytes);
 }
@@ -363,13 +375,7 @@ async fn a_truncated_or_corrupted_snapshot_refuses_the_start_naming_file_and_off
     corrupted[whole.len() / 2] ^= 0x01;
     for damaged in [truncated, &corrupted[..]] {
         std::fs::write(&snapshot, damaged).unwrap();
-        let mut server = Process::start(dir.path());
-        assert_ne!(server.exit_code(), Some(0));
-        let stderr = server.stderr();
-        assert!(
-            stderr.contains(&snapshot.display().to_string()) && stderr.contains("offset"),
-            "{stderr}"
-        );
+        assert_start_refused(dir.path(), &snapshot);
     }
 }
 
@@ -531,10 +537,7 @@ async fn an_ensemble_member_with_corrupt_data_recovers_from_the_leader_once_it_i
 
     let data = dir.path().join("data");
     let segment = segments(&data).pop().unwrap();
-    let mut bytes = std::fs::read(&segment).unwrap();
-    let middle = bytes.len() / 2;
-    bytes[middle] ^= 0x40;
-    std::fs::write(&segment, &bytes).unwrap();
+    flip_middle_byte(&segment);
     let config = load_with_properties(&dir.path().join("zoo.cfg"), Vec::new()).unwrap();
     let error = match Server::start(config.clone()).await {
         Ok(_) => panic!("a member with a corrupt log started"),

@@ -2,7 +2,7 @@
 //!
 //! A write that fails for want of space (`ENOSPC`, `EDQUOT`) has changed nothing once its caller
 //! has cut its partial bytes off again, so it can be retried. The member records that its volume
-//! is full (the server refuses new client writes meanwhile, and `mntr` can tell), says so once in
+//! is full (the server refuses new client writes meanwhile), says so once in
 //! the log, and retries every [`RETRY_EVERY`] until the write goes through; nothing it could not
 //! write is acknowledged. Every other error is passed on: an fsync that failed, in particular,
 //! may have dropped dirty pages, so it is never retried.
