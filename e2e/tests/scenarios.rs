@@ -18,6 +18,7 @@ use zk_e2e::freeze::signal_member;
 use zk_e2e::load::{self, ClientLoad, LoadReport};
 use zk_e2e::pods::{Snapshot, assert_untouched, kept};
 use zk_e2e::roll::RollWatch;
+use zk_e2e::step_phases::StepWatch;
 use zk_e2e::wait::{self, Poll};
 use zk_e2e::zookeeper::{connect, create_open, read_config, read_data};
 use zk_e2e::{Error, Result, operator};
@@ -138,13 +139,24 @@ async fn ensure(ensemble: &Ensemble, check: bool, message: String) -> Result<()>
     }
 }
 
-/// Scales to `replicas`, waits until settled and returns how long it took.
+/// Scales to `replicas`, waits until settled and returns how long it took; prints when each member that
+/// joined or left went through each phase of its step.
 async fn scale_to(ensemble: &Ensemble, replicas: i32) -> Result<Duration> {
+    let watch = StepWatch::start(
+        ensemble.api.clone(),
+        ensemble.pods.clone(),
+        ensemble.name().to_string(),
+    )
+    .await?;
     let start = Instant::now();
     ensemble.scale(replicas).await?;
     ensemble.wait_settled(replicas, SCALE_TIMEOUT).await?;
     let took = start.elapsed();
-    println!("scale of {} to {replicas}: {took:.1?}", ensemble.name());
+    let phases = watch.stop().await?;
+    println!(
+        "scale of {} to {replicas}: {took:.1?}\n{phases}",
+        ensemble.name()
+    );
     Ok(took)
 }
 

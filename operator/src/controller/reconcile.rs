@@ -125,7 +125,9 @@ async fn reconcile_once(zk: &ZkEnsemble, ctx: &Context) -> Result<Action> {
     Ok(Action::requeue(Duration::from_secs(match step {
         Step::Idle => 60,
         Step::Blocked(_) => 15,
-        Step::Wait(_) => 5,
+        // A member starting, syncing or catching up is a matter of a second or two, and its `mntr`
+        // answers are not Kubernetes events: look again soon.
+        Step::Wait(_) => 1,
         _ => 2,
     })))
 }
