@@ -6,7 +6,8 @@
 # (Debian packages neither), and a Python virtualenv with kazoo and its test
 # dependencies from PyPI; openssl makes the TLS tests' certificates; MIT Kerberos (a KDC, its admin
 # tools, kinit, and the GSS-API headers and libclang the server's GSS-API bindings are built with)
-# for the Kerberos tests and the server's SASL GSSAPI.
+# for the Kerberos tests and the server's SASL GSSAPI; mount, losetup (util-linux) and mkfs.ext4
+# (e2fsprogs) give the disk-fault tests their own small volumes.
 # Prints the virtualenv path as its last line.
 set -euo pipefail
 
@@ -15,7 +16,7 @@ venv="$cache_dir/venv-kazoo-2.11.0-r1"
 
 apt_packages=(zookeeper zookeeper-bin libzookeeper-mt-dev libservlet-api-java libjetty9-java netcat-openbsd
   openjdk-17-jre-headless iproute2 iptables curl openssl krb5-kdc krb5-admin-server krb5-user libkrb5-dev
-  libclang-dev)
+  libclang-dev mount util-linux e2fsprogs)
 
 missing=()
 for p in "${apt_packages[@]}"; do

@@ -289,9 +289,18 @@ async fn run(config: config::ServerConfig) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    wait_for_signal().await;
+    let consensus = server.context().consensus.clone();
+    let code = tokio::select! {
+        () = wait_for_signal() => ExitCode::SUCCESS,
+        reason = consensus.failure() => {
+            // As Apache's server stops on an error of its SyncRequestProcessor: a member that can
+            // no longer write its log must not go on serving a state that no longer moves.
+            error!("Severe unrecoverable error, the replicated log failed: {reason}; exiting");
+            ExitCode::from(1)
+        }
+    };
     server.shutdown().await;
-    ExitCode::SUCCESS
+    code
 }
 
 /// SIGINT or SIGTERM.

@@ -9,6 +9,7 @@
 //! - `typ` — the Raft type configuration, declared once, with short aliases.
 //! - `log_store/` — the durable log under `dataLogDir`: checksummed append-only segments, group commit,
 //!   vote and committed index.
+//! - `disk_space` — a full volume: writes wait for space (and clients' writes are refused) meanwhile.
 //! - `snapshot_store` — snapshot files under `dataDir` and their retention.
 //! - `state_machine` — the adapter from Raft's state machine to our [`StateMachine`].
 //! - `network/` — the peer protocol on the quorum port (framing, outgoing client, incoming listener,
@@ -28,6 +29,7 @@
 
 mod bootstrap;
 mod codec;
+mod disk_space;
 mod error;
 mod events;
 #[cfg(feature = "fuzzing")]

@@ -20,6 +20,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::bootstrap::first_start;
+use super::disk_space::DiskSpace;
 use super::events::log_ensemble_events;
 use super::leader_watch::{WatchTiming, watch_leaders};
 use super::log_store::{DEFAULT_SEGMENT_BYTES, LogStore, WriterStats};
@@ -52,6 +53,8 @@ pub struct Consensus {
     sm: StateMachineAdapter,
     /// The log writer's batch sizes and fsync times.
     writer_stats: Arc<WriterStats>,
+    /// Whether the data or log volume is full (its writes waiting for space).
+    disk_space: Arc<DiskSpace>,
     /// How long `propose` and `sync` wait for a leader, and for a forwarded request.
     request_timeout: Duration,
     /// A member that acknowledged the leader within this window counts as connected.
@@ -99,8 +102,10 @@ impl Consensus {
         std::fs::create_dir_all(&opts.data_log_dir).map_err(storage)?;
         let log = LogStore::open(&opts.data_log_dir, DEFAULT_SEGMENT_BYTES, opts.force_sync)
             .map_err(storage)?;
-        let snapshots =
-            SnapshotStore::open(&opts.data_dir, opts.snap_retain_count).map_err(storage)?;
+        let disk_space = log.disk_space();
+        let snapshots = SnapshotStore::open(&opts.data_dir, opts.snap_retain_count)
+            .map_err(storage)?
+            .sharing_space(disk_space.clone());
         let adapter = StateMachineAdapter::open(sm, snapshots).map_err(storage)?;
 
         let listener = match quorum_addr(&me.spec) {
@@ -171,6 +176,7 @@ impl Consensus {
             raft,
             sm: adapter,
             writer_stats,
+            disk_space,
             request_timeout: request_timeout(&opts),
             ack_window,
             leader_contact,
@@ -553,6 +559,30 @@ impl Consensus {
             .log_id()
             .as_ref()
             .map_or(0, zxid_of)
+    }
+
+    /// Whether this member's data or log volume is full: its log and snapshot writes wait for
+    /// space, so clients' writes are refused here meanwhile.
+    pub fn is_disk_full(&self) -> bool {
+        self.disk_space.is_full()
+    }
+
+    /// Resolves, with the reason, once Raft has stopped on a fatal error (a write or fsync of the
+    /// log, the vote or a snapshot that failed): the member can then acknowledge nothing more, and
+    /// its process should end rather than serve a state that no longer moves. Never resolves
+    /// while Raft runs, nor after a shutdown asked for.
+    pub async fn failure(&self) -> String {
+        let mut metrics = self.raft.metrics();
+        loop {
+            if let Err(fatal) = &metrics.borrow_and_update().running_state
+                && !matches!(fatal, openraft::error::Fatal::Stopped)
+            {
+                return fatal.to_string();
+            }
+            if metrics.changed().await.is_err() {
+                return std::future::pending().await;
+            }
+        }
     }
 
     /// Entries written per pass of the log writer, each pass ending with one fsync (Apache's

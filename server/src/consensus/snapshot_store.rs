@@ -2,14 +2,18 @@
 //!
 //! A snapshot file `snapshot.<last log index, 20 digits>` holds two checksummed records: the Raft
 //! metadata (last log id and membership) and the state machine's own bytes. It is written to a
-//! temporary name, fsynced and renamed, so a crash never leaves a half snapshot under a real name;
-//! a damaged file is skipped in favour of the next older one. After each new snapshot only the
+//! temporary name, fsynced and renamed, so a crash never leaves a half snapshot under a real name:
+//! a damaged newest snapshot is damage to the disk, and the member refuses to start with an error
+//! naming the file and the offset (the log before it is purged, so no older snapshot can stand
+//! in). A snapshot refused for want of space waits for space. After each new snapshot only the
 //! newest `autopurge.snapRetainCount` are kept.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::codec;
+use super::disk_space::DiskSpace;
 use super::log_store::{put_record, split_records, sync_dir};
 use super::typ::SnapshotMeta;
 
@@ -18,6 +22,7 @@ use super::typ::SnapshotMeta;
 pub(crate) struct SnapshotStore {
     dir: PathBuf,
     retain: usize,
+    space: Arc<DiskSpace>,
 }
 
 impl SnapshotStore {
@@ -28,7 +33,13 @@ impl SnapshotStore {
         Ok(SnapshotStore {
             dir,
             retain: (retain as usize).max(1),
+            space: Arc::default(),
         })
+    }
+
+    /// Records a full volume in `space` (the log store's, so that the member knows of both).
+    pub(crate) fn sharing_space(self, space: Arc<DiskSpace>) -> SnapshotStore {
+        SnapshotStore { space, ..self }
     }
 
     /// Writes a snapshot durably, then removes the ones beyond the retain count.
@@ -40,11 +51,16 @@ impl SnapshotStore {
         let mut bytes = Vec::with_capacity(data.len() + meta_bytes.len() + 16);
         put_record(&mut bytes, &meta_bytes);
         put_record(&mut bytes, data);
-        {
-            let mut file = std::fs::File::create(&tmp)?;
-            file.write_all(&bytes)?;
-            file.sync_all()?;
-        }
+        self.space.retry_while_full(&tmp, || {
+            let written = std::fs::File::create(&tmp).and_then(|mut file| {
+                file.write_all(&bytes)?;
+                file.sync_all()
+            });
+            if written.is_err() {
+                let _ = std::fs::remove_file(&tmp);
+            }
+            written
+        })?;
         std::fs::rename(&tmp, &path)?;
         sync_dir(&self.dir)?;
         for old in self.list()?.into_iter().rev().skip(self.retain) {
@@ -53,18 +69,12 @@ impl SnapshotStore {
         Ok(())
     }
 
-    /// The newest readable snapshot, if any.
+    /// The newest snapshot, if any; an error naming the file and offset if it is damaged.
     pub(crate) fn load_latest(&self) -> io::Result<Option<(SnapshotMeta, Vec<u8>)>> {
-        for index in self.list()?.into_iter().rev() {
-            let path = self.dir.join(format!("snapshot.{index:020}"));
-            match read_snapshot(&path) {
-                Ok(snapshot) => return Ok(Some(snapshot)),
-                Err(e) => {
-                    tracing::warn!(path = %path.display(), error = %e, "skipping an unreadable snapshot")
-                }
-            }
-        }
-        Ok(None)
+        let Some(index) = self.list()?.pop() else {
+            return Ok(None);
+        };
+        read_snapshot(&self.dir.join(format!("snapshot.{index:020}"))).map(Some)
     }
 
     /// Indexes of the snapshot files present, oldest first.
@@ -85,14 +95,63 @@ impl SnapshotStore {
     }
 }
 
+/// Reads one snapshot file; every damage is an error naming the file and where it starts.
 fn read_snapshot(path: &Path) -> io::Result<(SnapshotMeta, Vec<u8>)> {
+    let damaged = |what: String| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "damaged snapshot {}: {what} (see docs/robustness.md, Disk faults)",
+                path.display()
+            ),
+        )
+    };
     let bytes = std::fs::read(path)?;
     let (records, valid) = split_records(&bytes);
+    if valid < bytes.len() {
+        return Err(damaged(format!(
+            "the record at offset {valid} is cut short or fails its checksum ({} bytes)",
+            bytes.len()
+        )));
+    }
     match records.as_slice() {
-        [(_, meta), (_, data)] if valid == bytes.len() => Ok((codec::decode(meta)?, data.to_vec())),
-        _ => Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "damaged snapshot file",
+        [(meta_at, meta), (_, data)] => Ok((
+            codec::decode(meta).map_err(|e| damaged(format!("offset {meta_at}: {e}")))?,
+            data.to_vec(),
         )),
+        _ => Err(damaged(format!(
+            "{} records instead of 2, ending at offset {valid}",
+            records.len()
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_damaged_newest_snapshot_is_an_error_naming_file_and_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SnapshotStore::open(dir.path(), 3).unwrap();
+        let meta = SnapshotMeta::default();
+        store.save(&meta, b"the state").unwrap();
+        assert_eq!(store.load_latest().unwrap().unwrap().1, b"the state");
+
+        let path = dir
+            .path()
+            .join("raft-snapshot/snapshot.00000000000000000000");
+        let whole = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &whole[..whole.len() - 3]).unwrap();
+        let error = store.load_latest().unwrap_err().to_string();
+        assert!(error.contains(&path.display().to_string()), "{error}");
+        let data_at = whole.len() - 8 - b"the state".len();
+        assert!(error.contains(&format!("offset {data_at}")), "{error}");
+
+        let mut flipped = whole.clone();
+        flipped[3] ^= 1;
+        std::fs::write(&path, &flipped).unwrap();
+        let error = store.load_latest().unwrap_err().to_string();
+        assert!(error.contains("offset 0"), "{error}");
     }
 }

@@ -191,6 +191,11 @@ impl Session<'_> {
                 Some(self.unauthenticated(&request, remote))
             }
             Some(op) if self.read_only => self.read_only_refusal(op, &request),
+            _ if ZkState::classify(request.op_code) == OpClass::Write
+                && self.ctx.consensus.is_disk_full() =>
+            {
+                Some(self.disk_full_refusal(&request))
+            }
             _ => None,
         };
         if refused.is_none() {
@@ -352,6 +357,25 @@ impl Session<'_> {
             &header(request.xid, zxid, ErrorCode::NotReadOnly.code()),
             &[],
         )))
+    }
+
+    /// A write while this member's data or log volume is full: refused at once with NotReadOnly,
+    /// as a read-only server refuses it (reads are still served), rather than left waiting for
+    /// space; the write is not proposed, so the client knows it did not happen.
+    fn disk_full_refusal(&self, request: &Request) -> Step {
+        debug!(
+            session = format_args!("0x{:x}", self.id),
+            xid = request.xid,
+            "write refused: the data or log volume is full"
+        );
+        Step::Reply(reply_frame(
+            &header(
+                request.xid,
+                self.ctx.state.last_zxid(),
+                ErrorCode::NotReadOnly.code(),
+            ),
+            &[],
+        ))
     }
 
     /// reconfig: checked here, carried out by the consensus layer (see `crate::reconfig`).

@@ -11,6 +11,7 @@
 use std::time::{Duration, Instant};
 
 use super::meta::Meta;
+use crate::consensus::disk_space::is_out_of_space;
 use crate::consensus::typ::LogId;
 
 /// The most often the mark is written, and the longest it lags behind a commit.
@@ -55,9 +56,16 @@ impl CommittedMark {
         if broken.is_some() {
             return;
         }
-        if let Err(e) = meta.save_committed(&log_id) {
-            tracing::error!(error = %e, "writing the raft log's committed mark failed");
-            *broken = Some(e.to_string());
+        match meta.save_committed(&log_id) {
+            Ok(()) => {}
+            // Not worth waiting for: the next mark is written once there is space again.
+            Err(e) if is_out_of_space(&e) => {
+                tracing::warn!(error = %e, "the committed mark is not saved: the volume is full");
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "writing the raft log's committed mark failed");
+                *broken = Some(e.to_string());
+            }
         }
     }
 }

@@ -26,6 +26,11 @@ impl Meta {
         }
     }
 
+    /// The directory holding the files.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     pub(crate) fn read_vote(&self) -> io::Result<Option<Vote>> {
         self.read("vote")
     }

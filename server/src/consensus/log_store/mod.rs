@@ -24,6 +24,7 @@ use openraft::{EntryPayload, OptionalSend};
 use self::meta::Meta;
 use self::segments::{Segments, WriteOp};
 use super::codec;
+use super::disk_space::DiskSpace;
 use super::typ::{Entry, IoFlushed, LogId, LogState, TypeConfig, Vote};
 use crate::summary::Summary;
 
@@ -41,6 +42,7 @@ struct Shared {
     state: Mutex<State>,
     writer: Mutex<mpsc::Sender<WriteOp>>,
     stats: Arc<WriterStats>,
+    space: Arc<DiskSpace>,
 }
 
 /// What the writer thread measures, recorded with atomics (no lock on the write path): Apache's
@@ -115,9 +117,13 @@ impl LogStore {
         let writer_meta = meta.clone();
         let stats = Arc::new(WriterStats::default());
         let writer_stats = stats.clone();
+        let space = Arc::new(DiskSpace::default());
+        let writer_space = space.clone();
         std::thread::Builder::new()
             .name("raft-log-writer".into())
-            .spawn(move || segments.run(rx, &writer_meta, force_sync, &writer_stats))?;
+            .spawn(move || {
+                segments.run(rx, &writer_meta, force_sync, &writer_stats, &writer_space)
+            })?;
         tracing::info!(dir = %segment_dir.display(), entries = entries.len(), ?purged, "raft log opened");
         Ok(LogStore {
             shared: Arc::new(Shared {
@@ -129,6 +135,7 @@ impl LogStore {
                 }),
                 writer: Mutex::new(tx),
                 stats,
+                space,
             }),
         })
     }
@@ -136,6 +143,11 @@ impl LogStore {
     /// The writer thread's batch sizes and fsync times.
     pub(crate) fn writer_stats(&self) -> Arc<WriterStats> {
         self.shared.stats.clone()
+    }
+
+    /// Whether the log's volume is full (shared with the snapshot store of the same member).
+    pub(crate) fn disk_space(&self) -> Arc<DiskSpace> {
+        self.shared.space.clone()
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -197,8 +209,8 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn save_vote(&mut self, vote: &Vote) -> Result<(), io::Error> {
-        let (meta, vote) = (self.shared.meta.clone(), *vote);
-        blocking(move || meta.save_vote(&vote)).await
+        let (meta, vote, space) = (self.shared.meta.clone(), *vote, self.disk_space());
+        blocking(move || space.retry_while_full(meta.dir(), || meta.save_vote(&vote))).await
     }
 
     /// Queued for the writer thread, which records the latest one behind its writes (see
@@ -215,7 +227,19 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             return Ok(committed);
         }
         let meta = self.shared.meta.clone();
-        blocking(move || meta.read_committed()).await
+        let committed = blocking(move || meta.read_committed()).await?;
+        let last = self.get_log_state().await?.last_log_id;
+        if committed.is_some_and(|c| last.is_none_or(|l| c.index > l.index)) {
+            // The tail the mark covered was cut off as torn: this member lost writes it had
+            // fsynced (an ensemble's leader sends them again; a standalone server has lost them).
+            tracing::error!(
+                ?committed,
+                ?last,
+                "the log ends before its committed mark (its torn tail held committed entries): using the log's end"
+            );
+            return Ok(last);
+        }
+        Ok(committed)
     }
 
     async fn append<I>(&mut self, entries: I, callback: IoFlushed) -> Result<(), io::Error>
@@ -246,8 +270,8 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn purge(&mut self, log_id: LogId) -> Result<(), io::Error> {
-        let meta = self.shared.meta.clone();
-        blocking(move || meta.save_purged(&log_id)).await?;
+        let (meta, space) = (self.shared.meta.clone(), self.disk_space());
+        blocking(move || space.retry_while_full(meta.dir(), || meta.save_purged(&log_id))).await?;
         {
             let mut state = self.state();
             state.entries = state.entries.split_off(&(log_id.index + 1));

@@ -63,6 +63,22 @@ fn split_records(bytes: &[u8], zero_ends: bool) -> (Vec<(u64, &[u8])>, usize) {
     (records, at)
 }
 
+/// Whether the damage `split` stopped at (`valid`) is a write torn at the end of the file rather
+/// than corruption: no whole record (checksum matching, payload not empty) starts anywhere after
+/// it. A torn write leaves at most the start of its last records (or zeros) behind; a damaged
+/// record with good ones after it means bytes changed after they were written.
+pub(crate) fn is_torn_tail(bytes: &[u8], valid: usize) -> bool {
+    (valid + 1..bytes.len().saturating_sub(HEADER_LEN)).all(|at| {
+        let len = u32::from_be_bytes(bytes[at..at + 4].try_into().expect("4 bytes")) as usize;
+        let crc = u32::from_be_bytes(bytes[at + 4..at + 8].try_into().expect("4 bytes"));
+        let start = at + HEADER_LEN;
+        len == 0
+            || bytes
+                .get(start..start + len)
+                .is_none_or(|payload| crc32fast::hash(payload) != crc)
+    })
+}
+
 /// Reads a file that holds exactly one record (the vote, the committed index, the purge mark).
 /// Returns `None` when the file does not exist.
 pub(crate) fn read_single(path: &std::path::Path) -> io::Result<Option<Vec<u8>>> {
@@ -91,13 +107,19 @@ pub(crate) fn write_single(
     let mut bytes = Vec::with_capacity(HEADER_LEN + payload.len());
     put(&mut bytes, payload);
     let tmp = path.with_extension("tmp");
-    {
+    let written = (|| {
         use std::io::Write;
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(&bytes)?;
         if durable {
             file.sync_data()?;
         }
+        Ok(())
+    })();
+    if let Err(e) = written {
+        // A full volume gets its space back, and a retry starts afresh.
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
     }
     std::fs::rename(&tmp, path)?;
     if durable {
@@ -139,6 +161,33 @@ mod tests {
         let (records, valid) = split(&bytes);
         assert_eq!(records.len(), 2);
         assert_eq!(valid, whole);
+    }
+
+    #[test]
+    fn a_damaged_record_is_a_torn_tail_only_when_no_whole_record_follows() {
+        let mut bytes = Vec::new();
+        put(&mut bytes, b"one");
+        let first_end = bytes.len();
+        put(&mut bytes, b"two");
+        put(&mut bytes, b"three");
+
+        // Cut short, or followed by zeros (preallocated space): torn.
+        let cut = &bytes[..bytes.len() - 2];
+        assert!(is_torn_tail(cut, split(cut).1));
+        let mut zeros = bytes.clone();
+        zeros[first_end + HEADER_LEN] ^= 0xff;
+        zeros.truncate(first_end + HEADER_LEN + 3);
+        zeros.resize(zeros.len() + 64, 0);
+        assert!(is_torn_tail(&zeros, split(&zeros).1));
+
+        // A damaged record (or its length) with a whole one after it: corruption.
+        let mut flipped = bytes.clone();
+        flipped[first_end + HEADER_LEN] ^= 0xff;
+        assert_eq!(split(&flipped).1, first_end);
+        assert!(!is_torn_tail(&flipped, first_end));
+        let mut long = bytes.clone();
+        long[first_end] = 0x7f;
+        assert!(!is_torn_tail(&long, split(&long).1));
     }
 
     #[test]

@@ -18,6 +18,7 @@ use super::WriterStats;
 use super::committed_mark::CommittedMark;
 use super::meta::Meta;
 use super::record;
+use crate::consensus::disk_space::DiskSpace;
 use crate::consensus::typ::{IoFlushed, LogId};
 
 /// A segment is closed and a new one started once it grows past this size.
@@ -99,17 +100,39 @@ impl Segments {
             let is_last = n + 1 == firsts.len();
             // A closed segment was cut to its records, and synced, before the next one began.
             if !is_last && valid < bytes.len() {
-                return Err(corrupt(&path, "a record in a closed segment is damaged"));
+                return Err(corrupt(
+                    &path,
+                    &format!(
+                        "the record at offset {valid} of a closed segment is damaged (see docs/robustness.md, Disk faults)"
+                    ),
+                ));
             }
             let torn = bytes[valid..].iter().any(|&b| b != 0);
             if torn {
-                tracing::warn!(path = %path.display(), valid, len = bytes.len(), "cutting a torn write off the log");
+                if !record::is_torn_tail(&bytes, valid) {
+                    return Err(corrupt(
+                        &path,
+                        &format!(
+                            "the record at offset {valid} is damaged and later records are not: the log cannot be read past it (see docs/robustness.md, Disk faults)"
+                        ),
+                    ));
+                }
+                tracing::warn!(
+                    file = %path.display(),
+                    offset = valid,
+                    cut_bytes = bytes.len() - valid,
+                    "the last record of the log is torn (a write never acknowledged): truncating the file at this offset"
+                );
             }
             for (expected, (offset, payload)) in (first..).zip(records) {
-                let (index, body) =
-                    split_index(payload).ok_or_else(|| corrupt(&path, "record too short"))?;
+                let (index, body) = split_index(payload).ok_or_else(|| {
+                    corrupt(&path, &format!("record at offset {offset} too short"))
+                })?;
                 if index != expected {
-                    return Err(corrupt(&path, "entry indexes are not consecutive"));
+                    return Err(corrupt(
+                        &path,
+                        &format!("the entry at offset {offset} has index {index}, not {expected}"),
+                    ));
                 }
                 this.positions.insert(index, offset);
                 entries.push((index, body.to_vec()));
@@ -139,13 +162,16 @@ impl Segments {
     /// set, fsyncs once before it reports the pass's appends as flushed. Errors are reported to
     /// the appends of the pass that failed and of every later pass: the log must not go on after
     /// a lost write. The committed log id is recorded in `meta` behind the writes (see
-    /// [`CommittedMark`]). Each pass's number of entries and fsync time go to `stats`.
+    /// [`CommittedMark`]). Each pass's number of entries and fsync time go to `stats`. An append
+    /// refused for want of space is cut off again and retried until space is freed (`space`),
+    /// holding back every later operation.
     pub(crate) fn run(
         mut self,
         ops: mpsc::Receiver<WriteOp>,
         meta: &Meta,
         force_sync: bool,
         stats: &WriterStats,
+        space: &DiskSpace,
     ) {
         let mut broken: Option<String> = None;
         let mut mark = CommittedMark::default();
@@ -172,7 +198,8 @@ impl Segments {
                         flushed.push(done);
                         written += entries.len();
                         needs_sync = true;
-                        self.append(&entries)
+                        let dir = self.dir.clone();
+                        space.retry_while_full(&dir, || self.append_or_undo(&entries))
                     }
                     WriteOp::TruncateFrom(index) => {
                         needs_sync = true;
@@ -211,6 +238,40 @@ impl Segments {
             }
         }
         mark.write_pending(meta, &mut broken);
+    }
+
+    /// Appends `entries`, or, when that fails, cuts off whatever part of them was written (and
+    /// the segments started for them), so that the log is as before.
+    fn append_or_undo(&mut self, entries: &[RawEntry]) -> io::Result<()> {
+        let before = self
+            .segments
+            .last_key_value()
+            .map(|(&first, s)| (first, s.len));
+        let result = self.append(entries);
+        if result.is_err() {
+            let started: Vec<u64> = self
+                .segments
+                .keys()
+                .copied()
+                .filter(|&first| before.is_none_or(|(last, _)| first > last))
+                .collect();
+            for first in started {
+                let segment = self.segments.remove(&first).expect("listed above");
+                std::fs::remove_file(&segment.path)?;
+            }
+            if let Some((first, len)) = before
+                && let Some(segment) = self.segments.get_mut(&first)
+            {
+                segment.file.set_len(len)?;
+                segment.file.seek(io::SeekFrom::Start(len))?;
+                segment.len = len;
+                segment.allocated = len;
+            }
+            if let Some((first_index, _)) = entries.first() {
+                self.positions.split_off(first_index);
+            }
+        }
+        result
     }
 
     /// Appends `entries` to the segments, each segment's share in one write.
@@ -288,6 +349,8 @@ impl Segments {
             until - from,
         ) {
             Ok(()) => segment.allocated = until,
+            // A full volume: the records are written without (see `disk_space`).
+            Err(rustix::io::Errno::NOSPC | rustix::io::Errno::DQUOT) => {}
             Err(e) => {
                 tracing::info!(path = %segment.path.display(), error = %e, "the raft log's file system allocates no space ahead: writing without");
                 self.allocates = false;
