@@ -244,6 +244,15 @@ pub fn free_port() -> u16 {
 /// tickTime=200, initLimit=10, syncLimit=5, `extra` lines and every member's `server.N` line (which holds its client address);
 /// returns them in `myid` order once one of them leads and every other one follows.
 pub async fn start_ensemble(size: u64, extra: &str) -> Vec<TestServer> {
+    start_ensemble_with(size, extra, |_| String::new()).await
+}
+
+/// [`start_ensemble`] with lines of member `id`'s own (`own(id)`) added to its zoo.cfg.
+pub async fn start_ensemble_with(
+    size: u64,
+    extra: &str,
+    own: impl Fn(u64) -> String,
+) -> Vec<TestServer> {
     let ports: Vec<(u16, u16)> = (0..size).map(|_| (free_port(), free_port())).collect();
     let mut lines = String::from(extra);
     for (i, (client, quorum)) in ports.iter().enumerate() {
@@ -254,7 +263,7 @@ pub async fn start_ensemble(size: u64, extra: &str) -> Vec<TestServer> {
         ));
     }
     let starts = ports.iter().enumerate().map(|(i, (client, _))| {
-        let lines = lines.clone();
+        let lines = format!("{lines}{}", own(i as u64 + 1));
         let client = *client;
         async move {
             let dir = tempfile::tempdir().unwrap();
