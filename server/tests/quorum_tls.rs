@@ -9,22 +9,12 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{TestServer, free_port, start_ensemble_with};
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+use common::{TestServer, authority, free_port, start_ensemble_with};
+use rcgen::{CertificateParams, CertifiedIssuer, KeyPair};
 use zk_server::config::load_with_properties;
 use zk_server::consensus::Role;
 use zk_server::server::Server;
 use zookeeper_client::{Acls, Client, CreateMode, EnsembleUpdate};
-
-/// A certificate authority.
-fn authority(name: &str) -> CertifiedIssuer<'static, KeyPair> {
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, name);
-    CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap()
-}
 
 /// Writes a PEM key store for member `id` (a certificate for 127.0.0.1 issued by `ca`, and its
 /// key) and returns its path.

@@ -8,18 +8,15 @@ use std::sync::Arc;
 use rustls::ClientConfig;
 
 use super::TlsError;
-use super::server_config::{FixedCertificate, certified_key, protocol_versions, provider, trusted};
+use super::server_config::{
+    FixedCertificate, certified_key, own_identity, protocol_versions, provider, trusted,
+};
 use super::settings::TlsSettings;
-use super::store::load_identity;
 use super::verifier::ServerVerifier;
 
 /// Builds the connecting side of `settings`: both its key store and its trust store are required.
 pub fn client_config(settings: &TlsSettings) -> Result<ClientConfig, TlsError> {
-    let key_store = settings
-        .key_store
-        .as_ref()
-        .ok_or_else(|| TlsError::Setting("keyStore.location is not set".into()))?;
-    let identity = load_identity(key_store)?;
+    let identity = own_identity(settings)?;
     let provider = Arc::new(provider(settings)?);
     let (store, roots) = trusted(settings)?;
     let verifier = ServerVerifier::new(

@@ -81,11 +81,7 @@ pub(super) fn provider(settings: &TlsSettings) -> Result<CryptoProvider, TlsErro
 /// Builds the server side of `settings`: its key store is required, its trust store too unless
 /// `clientAuth=none`.
 pub fn server_config(settings: &TlsSettings) -> Result<ServerConfig, TlsError> {
-    let key_store = settings
-        .key_store
-        .as_ref()
-        .ok_or_else(|| TlsError::Setting("keyStore.location is not set".into()))?;
-    let identity = load_identity(key_store)?;
+    let identity = own_identity(settings)?;
     let provider = Arc::new(provider(settings)?);
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&protocol_versions(settings)?)?;
@@ -110,6 +106,15 @@ pub fn server_config(settings: &TlsSettings) -> Result<ServerConfig, TlsError> {
             &provider, identity,
         )?)))),
     )
+}
+
+/// The key store's certificate chain and key (a key store is required).
+pub(super) fn own_identity(settings: &TlsSettings) -> Result<Identity, TlsError> {
+    let key_store = settings
+        .key_store
+        .as_ref()
+        .ok_or_else(|| TlsError::Setting("keyStore.location is not set".into()))?;
+    load_identity(key_store)
 }
 
 /// The trust store's certificates, also as a root store (which keeps those webpki can use).
