@@ -16,6 +16,10 @@ use zk_server::consensus::Role;
 use zk_server::server::Server;
 use zookeeper_client::{Acls, Client, CreateMode, EnsembleUpdate};
 
+/// Held by each test for its whole run: the ensembles pick free ports ahead of binding them, and
+/// another ensemble's many peer connections in the same process could take one meanwhile.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Writes a PEM key store for member `id` (a certificate for 127.0.0.1 issued by `ca`, and its
 /// key) and returns its path.
 fn key_store(dir: &Path, ca: &CertifiedIssuer<'static, KeyPair>, id: u64) -> String {
@@ -30,12 +34,16 @@ fn key_store(dir: &Path, ca: &CertifiedIssuer<'static, KeyPair>, id: u64) -> Str
     path.display().to_string()
 }
 
+/// The zoo.cfg lines of the quorum stores `key_store` and `trust_store`.
+fn store_lines(key_store: &str, trust_store: &str) -> String {
+    format!(
+        "ssl.quorum.keyStore.location={key_store}\nssl.quorum.trustStore.location={trust_store}\n"
+    )
+}
+
 /// The zoo.cfg lines of quorum TLS with `key_store` and the trust store `trust_store`.
 fn tls_lines(key_store: &str, trust_store: &str) -> String {
-    format!(
-        "sslQuorum=true\nssl.quorum.keyStore.location={key_store}\n\
-         ssl.quorum.trustStore.location={trust_store}\n"
-    )
+    format!("sslQuorum=true\n{}", store_lines(key_store, trust_store))
 }
 
 /// Writes the CA's certificate as a PEM trust store and returns its path.
@@ -45,12 +53,23 @@ fn trust_store(dir: &Path, ca: &CertifiedIssuer<'static, KeyPair>, name: &str) -
     path.display().to_string()
 }
 
-/// Starts three members over quorum TLS, their stores under `stores`.
-async fn tls_ensemble(stores: &Path, extra: &str) -> Vec<TestServer> {
+/// Starts three members with stores of one CA under `stores` and `lines(key store, trust store)`
+/// in each zoo.cfg; also returns the CA.
+async fn ensemble_with_stores(
+    stores: &Path,
+    extra: &str,
+    lines: fn(&str, &str) -> String,
+) -> (Vec<TestServer>, CertifiedIssuer<'static, KeyPair>) {
     let ca = authority("quorum ca");
     let trust = trust_store(stores, &ca, "ca.pem");
     let keys: Vec<String> = (1..=3).map(|id| key_store(stores, &ca, id)).collect();
-    start_ensemble_with(3, extra, |id| tls_lines(&keys[id as usize - 1], &trust)).await
+    let members = start_ensemble_with(3, extra, |id| lines(&keys[id as usize - 1], &trust)).await;
+    (members, ca)
+}
+
+/// Starts three members over quorum TLS, their stores under `stores`.
+async fn tls_ensemble(stores: &Path, extra: &str) -> Vec<TestServer> {
+    ensemble_with_stores(stores, extra, tls_lines).await.0
 }
 
 /// The member that leads, waiting for one among `members`.
@@ -105,6 +124,7 @@ async fn start_joiner(members: &[TestServer], id: u64, own: &str) -> (TestServer
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_ensemble_replicates_and_elects_a_new_leader_when_its_leader_stops() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let stores = tempfile::tempdir().unwrap();
     let mut members = tls_ensemble(stores.path(), "").await;
     let leader = leader_of(&members.iter().collect::<Vec<_>>()).await;
@@ -164,6 +184,7 @@ async fn tls_ensemble_replicates_and_elects_a_new_leader_when_its_leader_stops()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_without_a_trusted_certificate_cannot_join_or_vote() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let stores = tempfile::tempdir().unwrap();
     let members = tls_ensemble(stores.path(), "reconfigEnabled=true\nskipACL=yes\n").await;
     let leader = leader_of(&members.iter().collect::<Vec<_>>()).await;
@@ -238,6 +259,47 @@ async fn members_without_a_trusted_certificate_cannot_join_or_vote() {
         "{progress:?}"
     );
     for server in [foreign, plain].into_iter().chain(members) {
+        server.server.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn port_unification_lets_plain_and_tls_members_meet_during_a_switch() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let stores = tempfile::tempdir().unwrap();
+    // First step of a switch: every member accepts both, and still connects in plain text.
+    let (members, ca) = ensemble_with_stores(stores.path(), "", |key, trust| {
+        format!("portUnification=true\n{}", store_lines(key, trust))
+    })
+    .await;
+    let leader = leader_of(&members.iter().collect::<Vec<_>>()).await;
+    let client = Client::connect(&members[leader].connect_string())
+        .await
+        .unwrap();
+    client
+        .create(
+            "/switching",
+            b"",
+            &CreateMode::Persistent.with_acls(Acls::anyone_all()),
+        )
+        .await
+        .unwrap();
+    // A member of the second step connects over TLS and still accepts plain text: it joins and syncs.
+    let trust = stores.path().join("ca.pem").display().to_string();
+    let own = format!(
+        "portUnification=true\n{}",
+        tls_lines(&key_store(stores.path(), &ca, 4), &trust)
+    );
+    let (joiner, _) = start_joiner(&members, 4, &own).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while joiner.server.context().consensus.last_applied_zxid() == 0 {
+        assert!(Instant::now() < deadline, "the TLS member never synced");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let reader = Client::connect(&joiner.connect_string()).await.unwrap();
+    reader.sync("/").await.unwrap();
+    assert!(reader.check_stat("/switching").await.unwrap().is_some());
+    for server in std::iter::once(joiner).chain(members) {
         server.server.shutdown().await;
     }
 }
