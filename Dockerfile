@@ -12,6 +12,10 @@ ARG RUST_VERSION=1.95
 ARG DEBIAN_SUITE=bookworm
 
 FROM rust:${RUST_VERSION}-${DEBIAN_SUITE} AS builder
+# The server's GSS-API bindings (SASL GSSAPI) are generated from MIT Kerberos' headers with libclang.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libkrb5-dev libclang-dev \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
@@ -23,7 +27,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 
 FROM debian:${DEBIAN_SUITE}-slim AS runtime
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends ca-certificates \
+    && apt-get install -y --no-install-recommends ca-certificates libgssapi-krb5-2 \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd -g 65532 app \
     && useradd -u 65532 -g 65532 -d /nonexistent -s /usr/sbin/nologin app

@@ -27,7 +27,7 @@ REPO_DIR="$(cd "$IMAGES_DIR/.." && pwd)"
 . "$IMAGES_DIR/lib/image.sh"
 
 # Bump to rebuild the cached base root file system.
-BASE_REVISION=1
+BASE_REVISION=2
 BASE_KEY="debian-$DEBIAN_SUITE-r$BASE_REVISION"
 BASE_ROOT="$IMAGES_CACHE/rootfs/$BASE_KEY"
 BASE_LAYER="$IMAGES_CACHE/layers/$BASE_KEY.tar"
@@ -59,7 +59,7 @@ build_base() {
 		log "debootstrap $DEBIAN_SUITE (minbase) into $BASE_ROOT"
 		rm -rf "$BASE_ROOT"
 		local start=$SECONDS
-		nice -n 10 debootstrap --variant=minbase --include=ca-certificates \
+		nice -n 10 debootstrap --variant=minbase --include=ca-certificates,libgssapi-krb5-2 \
 			"$DEBIAN_SUITE" "$BASE_ROOT" "$DEBIAN_MIRROR" >"$IMAGES_CACHE/rootfs/$BASE_KEY.log" 2>&1 ||
 			die "debootstrap failed; see $IMAGES_CACHE/rootfs/$BASE_KEY.log"
 		rm -rf "$BASE_ROOT/var/cache/apt/archives/"*.deb "$BASE_ROOT/var/lib/apt/lists/"* \

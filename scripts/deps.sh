@@ -4,7 +4,9 @@
 # ip and iptables (the robustness tests put members in network namespaces),
 # Apache's Prometheus metrics provider and its client library from Maven Central
 # (Debian packages neither), and a Python virtualenv with kazoo and its test
-# dependencies from PyPI; openssl makes the TLS tests' certificates.
+# dependencies from PyPI; openssl makes the TLS tests' certificates; MIT Kerberos (a KDC, its admin
+# tools, kinit, and the GSS-API headers and libclang the server's GSS-API bindings are built with)
+# for the Kerberos tests and the server's SASL GSSAPI.
 # Prints the virtualenv path as its last line.
 set -euo pipefail
 
@@ -12,7 +14,8 @@ cache_dir="${ZK_CACHE_DIR:-$HOME/.cache/zkops}"
 venv="$cache_dir/venv-kazoo-2.11.0-r1"
 
 apt_packages=(zookeeper zookeeper-bin libzookeeper-mt-dev libservlet-api-java libjetty9-java netcat-openbsd
-  openjdk-17-jre-headless iproute2 iptables curl openssl)
+  openjdk-17-jre-headless iproute2 iptables curl openssl krb5-kdc krb5-admin-server krb5-user libkrb5-dev
+  libclang-dev)
 
 missing=()
 for p in "${apt_packages[@]}"; do
@@ -47,5 +50,10 @@ if [[ ! -x "$venv/bin/python" ]]; then
   # pyOpenSSL 24.3+ breaks kazoo 2.11's TLS harness set-up; 24.2.1 works.
   "$venv/bin/pip" install -q "kazoo==2.11.0" "pyOpenSSL==24.2.1" "cryptography<44" pyjks \
     pytest pytest-timeout objgraph gevent eventlet pure_sasl >&2
+fi
+# kazoo's GSSAPI tests need pykerberos (a C extension built against libkrb5-dev); added to existing
+# virtualenvs too.
+if ! "$venv/bin/python" -c 'import kerberos' 2>/dev/null; then
+  "$venv/bin/pip" install -q "kerberos==1.3.1" >&2
 fi
 echo "$venv"

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use libfuzzer_sys::fuzz_target;
 use zk_proto::{Record, SaslToken};
 use zk_server::sasl::jaas::JaasConfig;
-use zk_server::sasl::{SaslConfig, SaslExchange};
+use zk_server::sasl::{SaslConfig, SaslExchange, SaslLogin};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data)
@@ -20,10 +20,10 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let config = SaslConfig {
-        users: Some(Arc::new(BTreeMap::from([(
+        login: Some(SaslLogin::Digest(Arc::new(BTreeMap::from([(
             "bob".to_string(),
             "pw".to_string(),
-        )]))),
+        )])))),
         ..SaslConfig::default()
     };
     let mut exchange = SaslExchange::default();

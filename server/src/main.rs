@@ -137,6 +137,13 @@ fn main() -> ExitCode {
         error!("Invalid config, exiting abnormally: {e}");
         return ExitCode::from(2);
     }
+    if let Some(krb5_conf) = &config.sasl.krb5_conf
+        && std::env::var_os("KRB5_CONFIG").is_none()
+    {
+        // SAFETY: no other thread exists yet (the runtime starts below), so nothing reads the
+        // environment concurrently. The GSS-API library reads its configuration from here.
+        unsafe { std::env::set_var("KRB5_CONFIG", krb5_conf) };
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {

@@ -1,5 +1,6 @@
 //! One connection's SASL packets (op 102), answered as Apache's `ZooKeeperServer.processSasl`:
-//! each token gets the mechanism's next token with error 0 and zxid 0; a completed login adds the
+//! each token gets the mechanism's next token (DIGEST-MD5 or GSSAPI, whichever the JAAS section
+//! configures) with error 0 and zxid 0; a completed login adds the
 //! `sasl` identity (and `super` for a super user); a failed one gets AuthFailed (or
 //! SessionClosedRequireSaslAuth when SASL is enforced) with an empty token, and the connection
 //! closes unless `zookeeper.allowSaslFailedClients` keeps it. Without a configured login, every
@@ -7,14 +8,27 @@
 
 use zk_proto::{ErrorCode, Id, Record, SaslToken};
 
-use super::SaslConfig;
 use super::digest_md5::{DigestMd5Server, Step};
-use super::principal::authorized_id;
+use super::gssapi::{GssapiServer, GssapiStep};
+use super::{SaslConfig, SaslLogin};
 
 /// A connection's SASL state.
 #[derive(Debug, Default)]
 pub struct SaslExchange {
     digest: DigestMd5Server,
+    gssapi: GssapiServer,
+}
+
+/// One mechanism step, whichever the mechanism.
+enum Outcome {
+    /// The token to send back.
+    Continue(Vec<u8>),
+    /// Authenticated as `username` asking for `authzid`; `last` is the final token, if any.
+    Done {
+        last: Option<Vec<u8>>,
+        username: String,
+        authzid: Option<String>,
+    },
 }
 
 /// How to answer one SASL packet.
@@ -41,37 +55,70 @@ impl SaslExchange {
         body: &[u8],
     ) -> Result<SaslReply, zk_proto::DecodeError> {
         let token = SaslToken::from_bytes(body)?.token.unwrap_or_default();
-        let Some(users) = &config.users else {
-            return Ok(reply(
-                0,
-                None,
-                Vec::new(),
-                false,
-                Some("SASL is not configured".into()),
-            ));
+        let outcome = match &config.login {
+            None => {
+                return Ok(reply(
+                    0,
+                    None,
+                    Vec::new(),
+                    false,
+                    Some("SASL is not configured".into()),
+                ));
+            }
+            Some(SaslLogin::Digest(users)) => {
+                let password = |user: &str| users.get(user).cloned();
+                self.digest
+                    .step(&token, &password)
+                    .map(|step| match step {
+                        Step::Challenge(challenge) => Outcome::Continue(challenge),
+                        Step::Done(rspauth, who) => Outcome::Done {
+                            last: Some(rspauth),
+                            username: who.username,
+                            authzid: who.authzid,
+                        },
+                    })
+                    .map_err(|e| e.to_string())
+            }
+            Some(SaslLogin::Kerberos(login)) => self
+                .gssapi
+                .step(login, &token)
+                .map(|step| match step {
+                    GssapiStep::Challenge(token) => Outcome::Continue(token),
+                    GssapiStep::Done { principal, authzid } => Outcome::Done {
+                        last: None,
+                        username: principal,
+                        authzid,
+                    },
+                })
+                .map_err(|e| e.to_string()),
         };
-        let password = |user: &str| users.get(user).cloned();
-        Ok(match self.digest.step(&token, &password) {
-            Ok(Step::Challenge(challenge)) => reply(0, Some(challenge), Vec::new(), false, None),
-            Ok(Step::Done(rspauth, who)) => {
-                let id = authorized_id(&who.username, who.authzid.as_deref());
+        Ok(match outcome {
+            Ok(Outcome::Continue(challenge)) => reply(0, Some(challenge), Vec::new(), false, None),
+            Ok(Outcome::Done {
+                last,
+                username,
+                authzid,
+            }) => {
+                let id = config
+                    .name_rules
+                    .authorized_id(&username, authzid.as_deref());
                 let mut ids = vec![Id::new("sasl", id.clone())];
                 if config.is_super_user(&id) {
                     ids.push(crate::acl::super_id());
                 }
-                reply(0, Some(rspauth), ids, false, None)
+                reply(0, last, ids, false, None)
             }
             Err(e) => {
                 let required = config.enforcement.requires_sasl();
                 if config.allow_failed_clients && !required {
-                    reply(0, None, Vec::new(), false, Some(e.to_string()))
+                    reply(0, None, Vec::new(), false, Some(e))
                 } else {
                     let code = if required {
                         ErrorCode::SessionClosedRequireSaslAuth
                     } else {
                         ErrorCode::AuthFailed
                     };
-                    reply(code.code(), None, Vec::new(), true, Some(e.to_string()))
+                    reply(code.code(), None, Vec::new(), true, Some(e))
                 }
             }
         })
@@ -103,12 +150,12 @@ mod tests {
 
     fn config(users: &[(&str, &str)]) -> SaslConfig {
         SaslConfig {
-            users: Some(Arc::new(
+            login: Some(SaslLogin::Digest(Arc::new(
                 users
                     .iter()
                     .map(|(u, p)| (u.to_string(), p.to_string()))
                     .collect::<BTreeMap<_, _>>(),
-            )),
+            ))),
             ..SaslConfig::default()
         }
     }

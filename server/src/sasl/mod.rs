@@ -1,12 +1,15 @@
 //! SASL authentication of clients, as Apache ZooKeeper 3.8 does it: DIGEST-MD5 with the users of the
 //! JAAS file's `Server` section (`user_<name>="<password>"` options of
-//! `org.apache.zookeeper.server.auth.DigestLoginModule`), the `sasl` ACL scheme of
+//! `org.apache.zookeeper.server.auth.DigestLoginModule`), or Kerberos (GSSAPI) with the keytab and
+//! principal of its `com.sun.security.auth.module.Krb5LoginModule`; the `sasl` ACL scheme of
 //! `SASLAuthenticationProvider`, super users (`zookeeper.superUser`) and the enforcement of
 //! authentication (`zookeeper.enforce.auth.*`, `zookeeper.sessionRequireClientSASLAuth`).
 //!
 //! Layout:
 //! - `jaas` — the JAAS file format.
 //! - `digest_md5` — the DIGEST-MD5 server exchange.
+//! - `gssapi` — the GSSAPI (Kerberos) server exchange, through the system's GSS-API library.
+//! - `krb5_conf` — the default realm of the Kerberos configuration.
 //! - `principal` — Kerberos-style names: valid `sasl` ids and the id a login gets.
 //! - `enforce` — which connections may make requests.
 //! - `exchange` — one connection's op-102 packets, answered as Apache answers them.
@@ -14,7 +17,9 @@
 mod digest_md5;
 mod enforce;
 mod exchange;
+mod gssapi;
 pub mod jaas;
+mod krb5_conf;
 mod principal;
 
 use std::collections::BTreeMap;
@@ -27,7 +32,9 @@ use tracing::{info, warn};
 pub use digest_md5::{DigestError, DigestMd5Server};
 pub use enforce::AuthEnforcement;
 pub use exchange::{SaslExchange, SaslReply};
-pub use principal::{KerberosName, is_valid_sasl_id};
+pub use gssapi::{GssapiError, GssapiServer, GssapiStep, KRB5_LOGIN_MODULE, KerberosLogin};
+pub use krb5_conf::KRB5_CONF_PROPERTY;
+pub use principal::{KerberosName, NameRules, is_valid_sasl_id};
 
 /// The `authProvider.N` class that registers the `sasl` ACL scheme.
 pub const SASL_PROVIDER_CLASS: &str = "org.apache.zookeeper.server.auth.SASLAuthenticationProvider";
@@ -46,6 +53,10 @@ const PROPERTIES: &[&str] = &[
     "zookeeper.enforce.auth.enabled",
     "zookeeper.enforce.auth.schemes",
     "zookeeper.sessionRequireClientSASLAuth",
+    "zookeeper.kerberos.removeHostFromPrincipal",
+    "zookeeper.kerberos.removeRealmFromPrincipal",
+    krb5_conf::KRB5_CONF_PROPERTY,
+    krb5_conf::REALM_PROPERTY,
 ];
 
 /// Whether the system property `name` is one of the SASL settings (`authProvider.N` included).
@@ -79,7 +90,8 @@ pub enum SaslConfigError {
     /// The section names a login module this server cannot run.
     #[error(
         "JAAS section {section} of {path}: login module {class} is not supported; this server \
-         authenticates with SASL DIGEST-MD5 through {DIGEST_LOGIN_MODULE} only (no Kerberos/GSSAPI)"
+         authenticates with SASL DIGEST-MD5 through {DIGEST_LOGIN_MODULE} or Kerberos (GSSAPI) \
+         through {KRB5_LOGIN_MODULE}, one of them per section"
     )]
     UnsupportedModule {
         /// The file.
@@ -89,17 +101,54 @@ pub enum SaslConfigError {
         /// The module's class.
         class: String,
     },
+    /// The Kerberos login cannot be used.
+    #[error("JAAS section {section} of {path}: {source}")]
+    Kerberos {
+        /// The file.
+        path: PathBuf,
+        /// The section.
+        section: String,
+        /// What is wrong.
+        #[source]
+        source: gssapi::KerberosLoginError,
+    },
     /// The enforcement settings are inconsistent (Apache's messages).
     #[error("{0}")]
     Enforcement(String),
 }
 
+/// The server's SASL login: the mechanism its JAAS section chose.
+#[derive(Clone)]
+pub enum SaslLogin {
+    /// DIGEST-MD5 users and passwords.
+    Digest(Arc<BTreeMap<String, String>>),
+    /// Kerberos (GSSAPI) with the service's keytab.
+    Kerberos(KerberosLogin),
+}
+
+impl std::fmt::Debug for SaslLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SaslLogin::Digest(users) => f
+                .debug_tuple("Digest")
+                .field(&users.keys().collect::<Vec<_>>())
+                .finish(),
+            SaslLogin::Kerberos(login) => f.debug_tuple("Kerberos").field(login).finish(),
+        }
+    }
+}
+
 /// The SASL settings in force.
 #[derive(Clone, Default)]
 pub struct SaslConfig {
-    /// DIGEST-MD5 users and passwords; `None` when no JAAS login section is configured (a SASL
-    /// packet then gets an empty answer, as from Apache without a login).
-    pub users: Option<Arc<BTreeMap<String, String>>>,
+    /// The login; `None` when no JAAS login section is configured (a SASL packet then gets an
+    /// empty answer, as from Apache without a login).
+    pub login: Option<SaslLogin>,
+    /// How an authenticated name becomes its `sasl` id.
+    pub name_rules: NameRules,
+    /// `java.security.krb5.conf`: the Kerberos configuration the GSS-API library should read
+    /// (the binary hands it over as `KRB5_CONFIG` before it starts threads).
+    pub krb5_conf: Option<PathBuf>,
     /// `authProvider.N=...SASLAuthenticationProvider`: the `sasl` ACL scheme exists.
     pub acl_scheme: bool,
     /// Values of `zookeeper.superUser` and `zookeeper.superUser.*`: these ids are super users.
@@ -116,10 +165,8 @@ pub struct SaslConfig {
 impl std::fmt::Debug for SaslConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SaslConfig")
-            .field(
-                "users",
-                &self.users.as_ref().map(|u| u.keys().collect::<Vec<_>>()),
-            )
+            .field("login", &self.login)
+            .field("name_rules", &self.name_rules)
             .field("acl_scheme", &self.acl_scheme)
             .field("super_users", &self.super_users)
             .field("allow_failed_clients", &self.allow_failed_clients)
@@ -155,12 +202,24 @@ impl SaslConfig {
         }
         let available =
             |scheme: &str| matches!(scheme, "ip" | "digest") || (scheme == "sasl" && acl_scheme);
+        let krb5_conf = prop(KRB5_CONF_PROPERTY);
+        let is_true =
+            |name: &str| prop(name).is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        let name_rules = NameRules {
+            default_realm: krb5_conf::default_realm(
+                prop(krb5_conf::REALM_PROPERTY).as_deref(),
+                &krb5_conf::config_path(krb5_conf.as_deref()),
+            ),
+            remove_host: is_true("zookeeper.kerberos.removeHostFromPrincipal"),
+            remove_realm: is_true("zookeeper.kerberos.removeRealmFromPrincipal"),
+        };
         Ok(SaslConfig {
-            users: load_users(&prop)?.map(Arc::new),
+            login: load_login(&prop, &name_rules.default_realm)?,
+            name_rules,
+            krb5_conf: krb5_conf.map(PathBuf::from),
             acl_scheme,
             super_users,
-            allow_failed_clients: prop("zookeeper.allowSaslFailedClients")
-                .is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
+            allow_failed_clients: is_true("zookeeper.allowSaslFailedClients"),
             let_any_user_do_x: prop("zookeeper.letAnySaslUserDoX"),
             enforcement: AuthEnforcement::from_properties(&prop, &available)?,
         })
@@ -172,10 +231,11 @@ impl SaslConfig {
     }
 }
 
-/// The users of the JAAS login section, if one is configured.
-fn load_users(
+/// The login of the JAAS section, if one is configured.
+fn load_login(
     prop: &dyn Fn(&str) -> Option<String>,
-) -> Result<Option<BTreeMap<String, String>>, SaslConfigError> {
+    default_realm: &str,
+) -> Result<Option<SaslLogin>, SaslConfigError> {
     let Some(location) = prop("java.security.auth.login.config") else {
         return Ok(None);
     };
@@ -200,14 +260,30 @@ fn load_users(
               "no JAAS section for the server; SASL authentication is off");
         return Ok(None);
     };
+    let unsupported = |class: &str| SaslConfigError::UnsupportedModule {
+        path: path.clone(),
+        section: section_name.clone(),
+        class: class.to_string(),
+    };
+    if let [module] = section.modules.as_slice()
+        && module.class == KRB5_LOGIN_MODULE
+    {
+        let login =
+            KerberosLogin::from_options(&module.options, default_realm).map_err(|source| {
+                SaslConfigError::Kerberos {
+                    path: path.clone(),
+                    section: section_name.clone(),
+                    source,
+                }
+            })?;
+        info!(path = %path.display(), section = %section_name, principal = %login.principal,
+              "SASL GSSAPI (Kerberos) authentication on");
+        return Ok(Some(SaslLogin::Kerberos(login)));
+    }
     let mut users = BTreeMap::new();
     for module in &section.modules {
         if module.class != DIGEST_LOGIN_MODULE {
-            return Err(SaslConfigError::UnsupportedModule {
-                path,
-                section: section_name,
-                class: module.class.clone(),
-            });
+            return Err(unsupported(&module.class));
         }
         for (key, value) in &module.options {
             if let Some(user) = key.strip_prefix("user_") {
@@ -217,7 +293,7 @@ fn load_users(
     }
     info!(path = %path.display(), section = %section_name, users = users.len(),
           "SASL DIGEST-MD5 authentication on");
-    Ok(Some(users))
+    Ok(Some(SaslLogin::Digest(Arc::new(users))))
 }
 
 #[cfg(test)]
@@ -249,7 +325,9 @@ mod tests {
             ("zookeeper.superUserX", "nobody"),
         ]))
         .unwrap();
-        let users = config.users.as_deref().unwrap();
+        let Some(SaslLogin::Digest(users)) = &config.login else {
+            panic!("a DIGEST-MD5 login: {config:?}");
+        };
         assert_eq!(users.get("bob").map(String::as_str), Some("b"));
         assert_eq!(users.len(), 2);
         assert!(config.acl_scheme);
@@ -270,7 +348,7 @@ mod tests {
         let config =
             SaslConfig::from_properties(&props(&[("java.security.auth.login.config", path)]))
                 .unwrap();
-        assert!(config.users.is_none());
+        assert!(config.login.is_none());
         let missing = dir.path().join("missing.conf");
         let err = SaslConfig::from_properties(&props(&[(
             "java.security.auth.login.config",
@@ -282,6 +360,18 @@ mod tests {
         std::fs::write(
             &krb,
             "Server { com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true; };",
+        )
+        .unwrap();
+        let err = SaslConfig::from_properties(&props(&[(
+            "java.security.auth.login.config",
+            krb.to_str().unwrap(),
+        )]))
+        .unwrap_err();
+        assert!(err.to_string().contains("needs principal="), "{err}");
+        std::fs::write(
+            &krb,
+            "Server { com.sun.security.auth.module.Krb5LoginModule required principal=\"a@B\";\n \
+             org.apache.zookeeper.server.auth.DigestLoginModule required user_a=\"b\"; };",
         )
         .unwrap();
         let err = SaslConfig::from_properties(&props(&[(

@@ -44,18 +44,44 @@ pub fn is_valid_sasl_id(id: &str) -> bool {
     KerberosName::parse(id).is_some()
 }
 
-/// The id a SASL login gets (Apache's `SaslServerCallbackHandler`): a simple user name as is; for
-/// other names, whose short form needs Kerberos' `auth_to_local` rules (not supported here), the
-/// authorization id the client asked for, else its user name — what Apache ends with when no rule
-/// applies.
-pub fn authorized_id(username: &str, authzid: Option<&str>) -> String {
-    match KerberosName::parse(username) {
-        Some(KerberosName {
-            host: None,
-            realm: None,
-            ..
-        }) => username.to_string(),
-        _ => authzid.unwrap_or(username).to_string(),
+/// How an authenticated name shortens into its `sasl` id: Apache's `DEFAULT` `auth_to_local` rule
+/// and the `zookeeper.kerberos.remove*FromPrincipal` switches.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NameRules {
+    /// The default realm of the Kerberos configuration (empty without one).
+    pub default_realm: String,
+    /// `zookeeper.kerberos.removeHostFromPrincipal`: drop `/host`.
+    pub remove_host: bool,
+    /// `zookeeper.kerberos.removeRealmFromPrincipal`: drop `@REALM`.
+    pub remove_realm: bool,
+}
+
+impl NameRules {
+    /// The id a SASL login of `username` gets (Apache's `SaslServerCallbackHandler`): a simple
+    /// name as is; a name of the default realm as its first component, followed by `/host` and
+    /// `@REALM` unless removed; for any other name, which no rule shortens, the authorization id
+    /// the client asked for, else its user name — what Apache ends with when no rule applies.
+    pub fn authorized_id(&self, username: &str, authzid: Option<&str>) -> String {
+        let fallback = || authzid.unwrap_or(username).to_string();
+        let Some(name) = KerberosName::parse(username) else {
+            return fallback();
+        };
+        let Some(realm) = &name.realm else {
+            return username.to_string();
+        };
+        if *realm != self.default_realm {
+            return fallback();
+        }
+        let mut id = name.service.clone();
+        if let Some(host) = name.host.as_ref().filter(|_| !self.remove_host) {
+            id.push('/');
+            id.push_str(host);
+        }
+        if !self.remove_realm {
+            id.push('@');
+            id.push_str(realm);
+        }
+        id
     }
 }
 
@@ -80,9 +106,22 @@ mod tests {
     }
 
     #[test]
-    fn simple_names_are_their_own_id() {
-        assert_eq!(authorized_id("jaasuser", Some("other")), "jaasuser");
-        assert_eq!(authorized_id("u@R", Some("z")), "z");
-        assert_eq!(authorized_id("u@R", None), "u@R");
+    fn simple_names_are_their_own_id_and_others_need_the_default_realm() {
+        let none = NameRules::default();
+        assert_eq!(none.authorized_id("jaasuser", Some("other")), "jaasuser");
+        assert_eq!(none.authorized_id("u@R", Some("z")), "z");
+        assert_eq!(none.authorized_id("u@R", None), "u@R");
+        let rules = NameRules {
+            default_realm: "R".into(),
+            ..NameRules::default()
+        };
+        assert_eq!(rules.authorized_id("u/h@R", Some("z")), "u/h@R");
+        assert_eq!(rules.authorized_id("u@OTHER", None), "u@OTHER");
+        let short = NameRules {
+            remove_host: true,
+            remove_realm: true,
+            ..rules
+        };
+        assert_eq!(short.authorized_id("u/h@R", Some("z")), "u");
     }
 }
