@@ -6,12 +6,12 @@
 //!
 //! A member whose handshake fails (a certificate from another authority, none at all, a plain-text
 //! member on a TLS-only port) is refused: its connection is closed before a request is read, so it
-//! can neither join, nor vote, nor replicate. The refusal is logged with its reason, at most once per
-//! [`REFUSAL_LOG_EVERY`] for the same address and reason, since such a member keeps trying.
+//! can neither join, nor vote, nor replicate. Both sides log the failed handshake with its reason, at
+//! most once per [`REFUSAL_LOG_EVERY`] for the same peer and reason, since such a member keeps trying.
 
 use std::collections::HashMap;
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -42,7 +42,7 @@ pub(crate) type PeerStream = Box<dyn PeerIo>;
 #[derive(Clone, Default)]
 pub(crate) struct Transport {
     tls: Option<Arc<QuorumTls>>,
-    refusals: Arc<Mutex<HashMap<(IpAddr, String), Instant>>>,
+    refusals: Arc<Mutex<HashMap<(String, String), Instant>>>,
 }
 
 impl Transport {
@@ -78,13 +78,17 @@ impl Transport {
         match &self.tls {
             Some(tls) if tls.connects_securely() => {
                 let host = addr.rsplit_once(':').map_or(addr, |(host, _)| host);
-                let stream = tls.connect(tcp, host).await.map_err(|e| {
-                    unreachable(io::Error::new(
-                        e.kind(),
-                        format!("TLS handshake with {addr} failed: {e}"),
-                    ))
-                })?;
-                Ok(Box::new(stream))
+                match tls.connect(tcp, host).await {
+                    Ok(stream) => Ok(Box::new(stream)),
+                    Err(e) => {
+                        let what = "cannot connect to a member: TLS handshake failed";
+                        self.log_refusal(addr.to_string(), &e, what);
+                        Err(unreachable(io::Error::new(
+                            e.kind(),
+                            format!("TLS handshake with {addr} failed: {e}"),
+                        )))
+                    }
+                }
             }
             _ => Ok(Box::new(tcp)),
         }
@@ -111,28 +115,33 @@ impl Transport {
         match tls.accept(tcp).await {
             Ok(stream) => Some(Box::new(stream)),
             Err(e) => {
-                self.refused(remote, &e);
+                self.log_refusal(
+                    remote.ip().to_string(),
+                    &e,
+                    "peer connection refused: TLS handshake failed",
+                );
                 None
             }
         }
     }
 
-    /// Logs the refusal of `remote`'s connection for `reason`.
-    fn refused(&self, remote: SocketAddr, reason: &io::Error) {
+    /// Logs a failed handshake with `peer` for `reason` as a warning, or at debug level when the
+    /// same was logged within [`REFUSAL_LOG_EVERY`].
+    fn log_refusal(&self, peer: String, reason: &io::Error, what: &'static str) {
         let reason = reason.to_string();
         let mut refusals = self.refusals.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         refusals.retain(|_, at| now.duration_since(*at) < REFUSAL_LOG_EVERY);
-        let key = (remote.ip(), reason);
+        let key = (peer, reason);
         if refusals.contains_key(&key) {
-            tracing::debug!(peer = %remote, reason = %key.1, "peer connection refused: TLS handshake failed");
+            tracing::debug!(peer = %key.0, reason = %key.1, what);
             return;
         }
         tracing::warn!(
-            peer = %remote,
+            peer = %key.0,
             reason = %key.1,
-            "peer connection refused: TLS handshake failed (a member without a certificate of the \
-             quorum trust store, or not speaking TLS, cannot join or vote)"
+            "{what} (a member without a certificate of the quorum trust store, or not speaking \
+             TLS, cannot join or vote)"
         );
         refusals.insert(key, now);
     }
