@@ -2,7 +2,7 @@
 # Runs every test of the project: formatting and lints, the Rust unit and
 # integration tests, the compatibility suites that compare zk-server with Apache
 # ZooKeeper side by side (Apache's zkCli, kazoo's own test suite), a short run of
-# every fuzz target (scripts/fuzz.sh), and the end-to-end suite of the operator
+# every fuzz target (scripts/fuzz.sh), the chart's rendering (scripts/chart.sh), and the end-to-end suite of the operator
 # on a real local Kubernetes (scripts/e2e.sh).
 # Installs what it needs first (scripts/deps.sh). Usage: scripts/test.sh
 set -euo pipefail
@@ -48,13 +48,19 @@ KAZOO_CLUSTER_SIZE=3 KAZOO_EXCLUDE="$root/compat/kazoo/excluded.txt" setsid comp
 kazoo=$!
 trap 'kill -- -"$cluster_build" -"$kazoo" 2>/dev/null || true' EXIT
 
-# What scripts/e2e.sh builds first (the operator, the e2e tests) builds while the
-# compatibility tests mostly wait on Java; e2e.sh then finds it built.
-step "zk-operator and the e2e tests: building in the background"
-e2e_build_log="$cache_dir/e2e-build.log"
-(nice cargo build -p zk-operator --bin zk-operator && nice cargo test -p zk-e2e --no-run) \
-  >"$e2e_build_log" 2>&1 &
-e2e_build=$!
+# The end-to-end suite mostly waits on pods and the API server: it runs in the
+# background from here, beside the compatibility tests and the fuzzing, which
+# mostly wait on Java or use one core. First what it builds (the operator, the
+# e2e tests), then, once the cluster's binaries are built (cold, the longest
+# build), scripts/e2e.sh; its output is printed after the other steps.
+step "end-to-end suite on a local Kubernetes: started in the background"
+e2e_log="$cache_dir/e2e.log"
+cluster_build="$cluster_build" setsid bash -c '
+  nice cargo build -p zk-operator --bin zk-operator && nice cargo test -p zk-e2e --no-run
+  while kill -0 "$cluster_build" 2>/dev/null; do sleep 5; done
+  exec scripts/e2e.sh' >"$e2e_log" 2>&1 &
+e2e=$!
+trap 'kill -- -"$cluster_build" -"$kazoo" -"$e2e" 2>/dev/null || true' EXIT
 
 # The fuzz targets' libFuzzer build, too.
 fuzz_build_log="$cache_dir/fuzz-build.log"
@@ -62,31 +68,30 @@ nice scripts/fuzz.sh build >"$fuzz_build_log" 2>&1 &
 fuzz_build=$!
 
 step "compatibility with Apache ZooKeeper (zkCli, four-letter words)"
-"$venv/bin/python" -m pytest -p no:cacheprovider -q compat
+compat_rc=0
+"$venv/bin/python" -m pytest -p no:cacheprovider -q compat || compat_rc=$?
 
 step "fuzzing: every target for ${FUZZ_SECONDS:-10}s from its seeds and earlier corpus (scripts/fuzz.sh)"
+fuzz_rc=0
 wait "$fuzz_build" || cat "$fuzz_build_log"
-scripts/fuzz.sh "${FUZZ_SECONDS:-10}"
+scripts/fuzz.sh "${FUZZ_SECONDS:-10}" || fuzz_rc=$?
 
-step "zk-operator and the e2e tests: waiting for the background build"
-e2e_build_rc=0
-wait "$e2e_build" || e2e_build_rc=$?
-cat "$e2e_build_log"
-echo "background build exit status: $e2e_build_rc (scripts/e2e.sh builds whatever is missing)"
-
-step "cluster binaries and images: waiting for the background build"
+# helm comes with the cluster's build.
+step "the Helm chart: lint and the dashboard's ConfigMap (scripts/chart.sh), once the cluster's build is done"
 cluster_rc=0
 wait "$cluster_build" || cluster_rc=$?
-cat "$cluster_log"
-echo "background build exit status: $cluster_rc (scripts/e2e.sh builds whatever is missing)"
+echo "cluster build exit status: $cluster_rc (scripts/e2e.sh builds whatever is missing)"
+chart_rc=0
+scripts/chart.sh || chart_rc=$?
 
-step "end-to-end suite on a local Kubernetes"
+step "end-to-end suite: waiting for it (the cluster's build log, then the suite's)"
 e2e_rc=0
-scripts/e2e.sh || e2e_rc=$?
+wait "$e2e" || e2e_rc=$?
+cat "$cluster_log" "$e2e_log"
 
 step "kazoo's test suite: waiting for it"
 kazoo_rc=0
 wait "$kazoo" || kazoo_rc=$?
 cat "$kazoo_log"
-echo "kazoo exit status: $kazoo_rc; e2e exit status: $e2e_rc"
-((kazoo_rc == 0 && e2e_rc == 0))
+echo "exit status: compatibility $compat_rc, fuzzing $fuzz_rc, chart $chart_rc, e2e $e2e_rc, kazoo $kazoo_rc"
+((compat_rc == 0 && fuzz_rc == 0 && chart_rc == 0 && e2e_rc == 0 && kazoo_rc == 0))

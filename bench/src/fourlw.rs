@@ -32,7 +32,9 @@ pub enum Mode {
     Leader,
     /// Follows a leader (voting or not).
     Follower,
-    /// Anything else: looking, observer, standalone, or no answer.
+    /// Observes a leader.
+    Observer,
+    /// Anything else: looking, standalone, or no answer.
     Other,
 }
 
@@ -46,6 +48,7 @@ pub async fn mode(addr: SocketAddr) -> Mode {
     {
         Some("leader") => Mode::Leader,
         Some("follower") => Mode::Follower,
+        Some("observer") => Mode::Observer,
         _ => Mode::Other,
     }
 }

@@ -65,6 +65,10 @@ struct Args {
     /// Members per flavour, all on loopback (1: standalone).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=9))]
     ensemble: u16,
+    /// Observers per flavour besides the `--ensemble` voters; with any, the rows' sessions connect to
+    /// the observers only (the pool is still made through member 1).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=8))]
+    observers: u16,
     /// Client port of the first member; quorum and election ports are 100 and 200 above.
     #[arg(long, global = true, default_value_t = 22181)]
     port: u16,
@@ -232,7 +236,8 @@ async fn run_failover(
 /// The load rows and the memory measurement on each flavour, then their tables.
 async fn run_load(launcher: &Launcher, args: &Args) -> anyhow::Result<()> {
     let plan = Plan {
-        topology: Topology::loopback(args.ensemble.into(), args.port),
+        topology: Topology::loopback((args.ensemble + args.observers).into(), args.port)
+            .with_observers(args.observers.into()),
         rows: args
             .workloads
             .iter()
@@ -250,9 +255,16 @@ async fn run_load(launcher: &Launcher, args: &Args) -> anyhow::Result<()> {
     for &flavour in &args.servers {
         run_flavour(launcher, flavour, &plan, &mut results).await;
     }
+    let members = match args.observers {
+        0 => args.ensemble.to_string(),
+        observers => format!(
+            "{} voters and {observers} observers, the rows' sessions on the observers only",
+            args.ensemble
+        ),
+    };
     println!(
-        "Members per flavour: {}. Values: {} B. Each row: {} s warm-up, then at most {} s or {} requests.\n",
-        args.ensemble, args.value_size, args.warmup, args.duration, args.max_ops
+        "Members per flavour: {members}. Values: {} B. Each row: {} s warm-up, then at most {} s or {} requests.\n",
+        args.value_size, args.warmup, args.duration, args.max_ops
     );
     if !plan.rows.is_empty() {
         println!("{}", report::rows_table(&results.rows));
@@ -264,7 +276,7 @@ async fn run_load(launcher: &Launcher, args: &Args) -> anyhow::Result<()> {
                 &results.memory,
                 plan.memory_znodes,
                 plan.value_size,
-                args.ensemble.into()
+                (args.ensemble + args.observers).into()
             )
         );
     }

@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 
+use crate::fourlw::{self, Mode};
 use crate::launch::{Deployment, Flavour, Launcher};
 use crate::report::{MemoryStats, Pair, RowReport};
 use crate::rss::resident_bytes;
@@ -107,7 +108,9 @@ async fn run_rows(deployment: &mut Deployment, plan: &Plan, rows: &mut [RowRepor
     let flavour = deployment.flavour();
     let addrs = deployment.client_addrs();
     let needs_pool = plan.rows.iter().any(|(k, _)| k.uses_pool());
-    let pool = if needs_pool {
+    let pool = if let Err(why) = check_observers(&plan.topology).await {
+        Err(why)
+    } else if needs_pool {
         let made = match runner::populate(addrs[0], POOL_PARENT, POOL_SIZE, value).await {
             Ok(stats) => runner::sync_all(&addrs, POOL_PARENT)
                 .await
@@ -128,7 +131,7 @@ async fn run_rows(deployment: &mut Deployment, plan: &Plan, rows: &mut [RowRepor
     for (index, row) in rows.iter_mut().enumerate() {
         let outcome = match &pool {
             Err(why) if row.kind.uses_pool() => Err(why.clone()),
-            _ => run_row(&addrs, index, row, plan, value).await,
+            _ => run_row(&addrs, &plan.topology.load_addrs(), index, row, plan, value).await,
         };
         let outcome = outcome.map_err(|why| match deployment.check_alive() {
             Err(dead) => format!("{why} ({dead})"),
@@ -148,9 +151,26 @@ async fn run_rows(deployment: &mut Deployment, plan: &Plan, rows: &mut [RowRepor
     }
 }
 
-/// Runs one row of the plan (number `index`, which names the parent of its creates).
+/// With observers in `topology`, that the members the rows' sessions connect to are observers.
+async fn check_observers(topology: &Topology) -> Result<(), String> {
+    let load = topology.load_addrs();
+    if load.len() == topology.members().len() {
+        return Ok(());
+    }
+    for addr in load {
+        let mode = fourlw::mode(addr).await;
+        if mode != Mode::Observer {
+            return Err(format!("{addr} is not an observer but {mode:?}"));
+        }
+    }
+    Ok(())
+}
+
+/// Runs one row of the plan (number `index`, which names the parent of its creates) with its sessions
+/// on `load_addrs`; the parent is made through the first of `addrs`.
 async fn run_row(
     addrs: &[SocketAddr],
+    load_addrs: &[SocketAddr],
     index: usize,
     row: &RowReport,
     plan: &Plan,
@@ -166,7 +186,7 @@ async fn run_row(
         }
         kind => Workload::on_pool(kind, POOL_PARENT, POOL_SIZE, value.to_vec()),
     };
-    runner::run(addrs, &workload, row.concurrency, plan.limits)
+    runner::run(load_addrs, &workload, row.concurrency, plan.limits)
         .await
         .map_err(|e| e.to_string())
 }

@@ -1,6 +1,7 @@
 //! The members of a deployment (on loopback, or one address each) and the `zoo.cfg` each one starts from.
 //! Both flavours read the same text: a single member runs standalone (`clientPort` only); an ensemble lists
-//! every member as `server.N=host:quorumPort:electionPort;host:clientPort`.
+//! every member as `server.N=host:quorumPort:electionPort;host:clientPort`, an observer with `:observer`
+//! after its election port (and `peerType=observer` in its own file, which Apache reads its role from).
 
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -28,6 +29,8 @@ pub struct MemberPorts {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Topology {
     members: Vec<MemberPorts>,
+    /// How many of the last members are observers.
+    observers: usize,
     settings: String,
 }
 
@@ -45,6 +48,7 @@ impl Topology {
             .collect();
         Topology {
             members,
+            observers: 0,
             settings: String::new(),
         }
     }
@@ -63,6 +67,7 @@ impl Topology {
             .collect();
         Topology {
             members,
+            observers: 0,
             settings: String::new(),
         }
     }
@@ -71,6 +76,30 @@ impl Topology {
     pub fn with_settings(mut self, settings: &str) -> Self {
         self.settings = settings.to_owned();
         self
+    }
+
+    /// The same members, the last `observers` of them observers (voters first, then observers, in `myid`
+    /// order).
+    pub fn with_observers(mut self, observers: usize) -> Self {
+        self.observers = observers.min(self.members.len().saturating_sub(1));
+        self
+    }
+
+    /// Whether member `index` (from 0) is an observer.
+    fn is_observer(&self, index: usize) -> bool {
+        index >= self.members.len() - self.observers
+    }
+
+    /// The client addresses a load's sessions connect to: the observers' when there are any (reads
+    /// scaled out), else every member's.
+    pub fn load_addrs(&self) -> Vec<SocketAddr> {
+        let all = self.client_addrs();
+        let first = if self.observers > 0 {
+            self.members.len() - self.observers
+        } else {
+            0
+        };
+        all[first..].to_vec()
     }
 
     /// The members, in `myid` order.
@@ -97,7 +126,11 @@ impl Topology {
     pub fn render(&self, index: usize, data_dir: &Path) -> String {
         if self.is_ensemble() {
             let everyone: Vec<usize> = (0..self.members.len()).collect();
-            self.render_listing(data_dir, &everyone)
+            let mut cfg = self.render_listing(data_dir, &everyone);
+            if self.is_observer(index) {
+                cfg.push_str("peerType=observer\n");
+            }
+            cfg
         } else {
             let mut cfg = self.common(data_dir);
             let _ = writeln!(cfg, "clientPort={}", self.members[index].client);
@@ -119,8 +152,13 @@ impl Topology {
     /// Member `index`'s `server.N=host:quorumPort:electionPort;host:clientPort` line.
     pub fn server_line(&self, index: usize) -> String {
         let m = &self.members[index];
+        let role = if self.is_observer(index) {
+            ":observer"
+        } else {
+            ""
+        };
         format!(
-            "server.{}={host}:{}:{};{host}:{}",
+            "server.{}={host}:{}:{}{role};{host}:{}",
             index + 1,
             m.quorum,
             m.election,
@@ -169,6 +207,25 @@ mod tests {
              server.3=127.0.0.1:22283:22383;127.0.0.1:22183\n"
         ));
         assert_eq!(t.client_addrs()[2].to_string(), "127.0.0.1:22183");
+    }
+
+    #[test]
+    fn observers_are_the_last_members_and_the_loads_only_addresses() {
+        let t = Topology::loopback(5, 22181).with_observers(2);
+        let voter = t.render(0, Path::new("/d1"));
+        let observer = t.render(4, Path::new("/d5"));
+        for cfg in [&voter, &observer] {
+            assert!(cfg.contains(
+                "server.3=127.0.0.1:22283:22383;127.0.0.1:22183\n\
+                 server.4=127.0.0.1:22284:22384:observer;127.0.0.1:22184\n\
+                 server.5=127.0.0.1:22285:22385:observer;127.0.0.1:22185\n"
+            ));
+        }
+        assert!(!voter.contains("peerType"));
+        assert!(observer.ends_with("peerType=observer\n"));
+        let load: Vec<String> = t.load_addrs().iter().map(ToString::to_string).collect();
+        assert_eq!(load, ["127.0.0.1:22184", "127.0.0.1:22185"]);
+        assert_eq!(Topology::loopback(3, 22181).load_addrs().len(), 3);
     }
 
     #[test]

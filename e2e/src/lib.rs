@@ -13,7 +13,9 @@ pub mod freeze;
 pub mod load;
 pub mod operator;
 pub mod pods;
+pub mod poll;
 pub mod roll;
+pub mod step_phases;
 pub mod wait;
 pub mod zookeeper;
 

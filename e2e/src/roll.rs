@@ -2,16 +2,14 @@
 //! the roll went and when its new pod became Ready, polled while the roll runs. Member pods keep their names, so a member is its pod name.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
-use tokio::task::JoinHandle;
 
+use crate::Result;
 use crate::pods::{Snapshot, snapshot};
-use crate::{Error, Result};
+use crate::poll::Polling;
 
 /// Pause between two looks at the pods.
 const POLL: Duration = Duration::from_millis(100);
@@ -63,10 +61,7 @@ impl RollRecord {
 }
 
 /// A watch under way; [`RollWatch::stop`] ends it.
-pub struct RollWatch {
-    stop: Arc<AtomicBool>,
-    task: JoinHandle<Result<RollRecord>>,
-}
+pub struct RollWatch(Polling<RollRecord>);
 
 fn record(record: &mut RollRecord, pods: &Snapshot, now: Instant) {
     for (name, uids) in &record.uids {
@@ -97,27 +92,21 @@ impl RollWatch {
             back: BTreeMap::new(),
         };
         record(&mut first, &snapshot(&pods, &selector).await?, started);
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopping = stop.clone();
-        let task = tokio::spawn(async move {
-            let mut seen = first;
-            while !stopping.load(Ordering::Relaxed) {
-                let pods = snapshot(&pods, &selector).await?;
-                record(&mut seen, &pods, Instant::now());
-                tokio::time::sleep(POLL).await;
+        Ok(Self(Polling::start(first, POLL, move |mut seen| {
+            let (pods, selector) = (pods.clone(), selector.clone());
+            async move {
+                let now_seen = snapshot(&pods, &selector).await?;
+                record(&mut seen, &now_seen, Instant::now());
+                Ok(seen)
             }
-            seen.stopped = Instant::now();
-            Ok(seen)
-        });
-        Ok(Self { stop, task })
+        })))
     }
 
     /// Stops watching and returns what was seen.
     pub async fn stop(self) -> Result<RollRecord> {
-        self.stop.store(true, Ordering::Relaxed);
-        self.task
-            .await
-            .map_err(|e| Error::Unexpected(format!("roll watch task: {e}")))?
+        let mut seen = self.0.stop().await?;
+        seen.stopped = Instant::now();
+        Ok(seen)
     }
 }
 

@@ -28,6 +28,7 @@ pub struct Metrics {
     duration: Histogram,
     failures: Family<ErrorLabels, Counter>,
     steps: Family<StepLabels, Counter>,
+    step_durations: Family<StepLabels, Histogram>,
     leader: Gauge<i64, AtomicI64>,
 }
 
@@ -38,6 +39,9 @@ impl Default for Metrics {
         let duration = Histogram::new(exponential_buckets(0.01, 2.0, 12));
         let failures = Family::<ErrorLabels, Counter>::default();
         let steps = Family::<StepLabels, Counter>::default();
+        let step_durations = Family::<StepLabels, Histogram>::new_with_constructor(
+            step_duration_histogram as fn() -> Histogram,
+        );
         let leader = Gauge::<i64, AtomicI64>::default();
         registry.register("reconciliations", "Reconciles run", reconciliations.clone());
         registry.register(
@@ -52,6 +56,11 @@ impl Default for Metrics {
         );
         registry.register("steps", "Steps taken by kind", steps.clone());
         registry.register(
+            "step_duration_seconds",
+            "Time spent applying one step, by kind",
+            step_durations.clone(),
+        );
+        registry.register(
             "leader",
             "1 while this replica holds the leader lease",
             leader.clone(),
@@ -62,6 +71,7 @@ impl Default for Metrics {
             duration,
             failures,
             steps,
+            step_durations,
             leader,
         }
     }
@@ -83,13 +93,15 @@ impl Metrics {
             .inc();
     }
 
-    /// Counts a step that changed something.
-    pub fn step_taken(&self, step: &str) {
-        self.steps
-            .get_or_create(&StepLabels {
-                step: step.to_string(),
-            })
-            .inc();
+    /// Counts a step that changed something and the time `elapsed` applying it took.
+    pub fn step_taken(&self, step: &str, elapsed: Duration) {
+        let labels = StepLabels {
+            step: step.to_string(),
+        };
+        self.steps.get_or_create(&labels).inc();
+        self.step_durations
+            .get_or_create(&labels)
+            .observe(elapsed.as_secs_f64());
     }
 
     /// Records whether this replica leads.
@@ -105,6 +117,12 @@ impl Metrics {
     }
 }
 
+/// Buckets of a step's duration: 10 ms to about 40 s (a step waits on the API server and on members'
+/// `reconfig`).
+fn step_duration_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.01, 2.0, 13))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,7 +132,7 @@ mod tests {
         let metrics = Metrics::default();
         metrics.reconciled(Duration::from_millis(30));
         metrics.reconcile_failed("kube");
-        metrics.step_taken("AddMember");
+        metrics.step_taken("AddMember", Duration::from_millis(300));
         metrics.set_leader(true);
         let text = metrics.encode();
         assert!(
@@ -127,6 +145,10 @@ mod tests {
         );
         assert!(
             text.contains("zk_operator_steps_total{step=\"AddMember\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("zk_operator_step_duration_seconds_count{step=\"AddMember\"} 1"),
             "{text}"
         );
         assert!(text.contains("zk_operator_leader 1"), "{text}");

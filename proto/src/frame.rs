@@ -55,9 +55,12 @@ pub fn split_frame(buf: &mut BytesMut, max: usize) -> Result<Option<Bytes>, Fram
     Ok(Some(buf.split_to(len).freeze()))
 }
 
+/// Bytes of an encoded [`ReplyHeader`]: xid, zxid, err.
+const REPLY_HEADER_LEN: usize = 16;
+
 /// A whole reply frame: header, then `body` (already encoded; pass an empty slice on error).
 pub fn reply_frame(header: &ReplyHeader, body: &[u8]) -> BytesMut {
-    let mut w = Writer::framed();
+    let mut w = Writer::framed_with_capacity(REPLY_HEADER_LEN + body.len());
     header.write(&mut w);
     w.raw(body);
     w.into_frame()

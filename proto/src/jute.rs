@@ -135,20 +135,42 @@ impl<'a> Reader<'a> {
 }
 
 /// Appends jute fields to a growable buffer.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Writer {
     buf: BytesMut,
 }
 
+impl Default for Writer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Room a writer starts with: most records (a stat, a reply header, a request) fit without the
+/// buffer growing.
+const INITIAL_CAPACITY: usize = 128;
+
 impl Writer {
     /// An empty writer.
     pub fn new() -> Self {
-        Self::default()
+        Self::with_capacity(INITIAL_CAPACITY)
+    }
+
+    /// An empty writer with room for `capacity` bytes before it grows.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Writer {
+            buf: BytesMut::with_capacity(capacity),
+        }
     }
 
     /// A writer that reserves room for a 4-byte frame length, filled in by [`Writer::into_frame`].
     pub fn framed() -> Self {
-        let mut w = Self::new();
+        Self::framed_with_capacity(INITIAL_CAPACITY)
+    }
+
+    /// [`Writer::framed`] with room for `capacity` payload bytes before it grows.
+    pub fn framed_with_capacity(capacity: usize) -> Self {
+        let mut w = Self::with_capacity(4 + capacity);
         w.int(0);
         w
     }
@@ -239,7 +261,7 @@ pub trait Record: Sized {
     fn to_bytes(&self) -> Vec<u8> {
         let mut w = Writer::new();
         self.write(&mut w);
-        w.into_bytes().to_vec()
+        w.into_bytes().into()
     }
 
     /// Decodes a record from the start of `buf`; trailing bytes are ignored, as Apache's server does.

@@ -102,26 +102,27 @@ struct Acknowledged {
 }
 
 /// Creates sequential nodes and bumps a counter node as fast as the server answers, recording every
-/// acknowledged write, until the connection fails.
-async fn write_until_failure(address: String, writer: usize, acked: Arc<Mutex<Acknowledged>>) {
+/// acknowledged write, until the connection fails. `name` tells this writer's nodes apart from
+/// every other writer's, in this round of load and in earlier ones.
+async fn write_until_failure(address: String, name: String, acked: Arc<Mutex<Acknowledged>>) {
     let Ok(client) = Client::connect(&address).await else {
         return;
     };
     let options = CreateMode::PersistentSequential.with_acls(Acls::anyone_all());
-    let counter = format!("/counter-{writer}");
+    let counter = format!("/counter-{name}");
     let persistent = CreateMode::Persistent.with_acls(Acls::anyone_all());
     if client.create(&counter, b"0", &persistent).await.is_err() {
         return;
     }
     for n in 1u64.. {
-        let data = format!("writer {writer} write {n}").into_bytes();
+        let data = format!("writer {name} write {n}").into_bytes();
         let Ok((_, sequence)) = client
-            .create(&format!("/load/w{writer}-"), &data, &options)
+            .create(&format!("/load/{name}-"), &data, &options)
             .await
         else {
             return;
         };
-        let path = format!("/load/w{writer}-{sequence}");
+        let path = format!("/load/{name}-{sequence}");
         acked.lock().unwrap().created.push((path, data));
         if client
             .set_data(&counter, n.to_string().as_bytes(), None)
@@ -134,31 +135,36 @@ async fn write_until_failure(address: String, writer: usize, acked: Arc<Mutex<Ac
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn acknowledged_writes_survive_kill_9_under_load() {
-    const WRITERS: usize = 4;
-    const BEFORE_KILL: usize = 100;
-    let dir = tempfile::tempdir().unwrap();
-    let port = common::free_port();
-    let cfg = config_on_port(dir.path(), port);
-    let address = format!("127.0.0.1:{port}");
-    let mut child = zk_server().arg(&cfg).stderr(Stdio::null()).spawn().unwrap();
-    wait_until_serving(port);
-    let setup = Client::connect(&address).await.unwrap();
-    let persistent = CreateMode::Persistent.with_acls(Acls::anyone_all());
-    setup.create("/load", b"", &persistent).await.unwrap();
+/// Writers started per round of load.
+const WRITERS: usize = 4;
+/// Acknowledged creates each writer has at least when the server is killed.
+const BEFORE_KILL: usize = 100;
 
-    let acked: Vec<Arc<Mutex<Acknowledged>>> = (0..WRITERS).map(|_| Arc::default()).collect();
+/// Runs [`WRITERS`] writers named after `round` against the server `child` until each has
+/// [`BEFORE_KILL`] acknowledged creates, then kills the server with SIGKILL in the middle of
+/// their load. Returns what each writer had acknowledged.
+async fn load_then_kill_9(
+    address: &str,
+    round: usize,
+    mut child: std::process::Child,
+) -> Vec<(String, Acknowledged)> {
+    let acked: Vec<(String, Arc<Mutex<Acknowledged>>)> = (0..WRITERS)
+        .map(|i| (format!("r{round}w{i}"), Arc::default()))
+        .collect();
     let writers: Vec<_> = acked
         .iter()
-        .enumerate()
-        .map(|(i, a)| tokio::spawn(write_until_failure(address.clone(), i, a.clone())))
+        .map(|(name, a)| {
+            tokio::spawn(write_until_failure(
+                address.to_string(),
+                name.clone(),
+                a.clone(),
+            ))
+        })
         .collect();
-    // Kill in the middle of the load: once every writer has some acknowledged writes.
     let deadline = Instant::now() + Duration::from_secs(60);
     while acked
         .iter()
-        .any(|a| a.lock().unwrap().created.len() < BEFORE_KILL)
+        .any(|(_, a)| a.lock().unwrap().created.len() < BEFORE_KILL)
     {
         assert!(Instant::now() < deadline, "the writers made no progress");
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -170,14 +176,17 @@ async fn acknowledged_writes_survive_kill_9_under_load() {
         writer.abort();
         let _ = writer.await;
     }
-    drop(setup);
+    acked
+        .into_iter()
+        .map(|(name, a)| (name, std::mem::take(&mut *a.lock().unwrap())))
+        .collect()
+}
 
-    let mut restarted = zk_server().arg(&cfg).stderr(Stdio::null()).spawn().unwrap();
-    wait_until_serving(port);
-    let reader = Client::connect(&address).await.unwrap();
+/// Asserts that every write in `acked` is stored by the server at `address`.
+async fn assert_survived(address: &str, acked: &[(String, Acknowledged)]) {
+    let reader = Client::connect(address).await.unwrap();
     let mut checked = 0;
-    for (writer, acked) in acked.iter().enumerate() {
-        let acked = std::mem::take(&mut *acked.lock().unwrap());
+    for (name, acked) in acked {
         for (path, data) in &acked.created {
             let (stored, _) = reader
                 .get_data(path)
@@ -186,20 +195,92 @@ async fn acknowledged_writes_survive_kill_9_under_load() {
             assert_eq!(&stored, data, "{path} lost its data");
             checked += 1;
         }
-        let (value, _) = reader
-            .get_data(&format!("/counter-{writer}"))
-            .await
-            .unwrap();
+        let (value, _) = reader.get_data(&format!("/counter-{name}")).await.unwrap();
         let value: u64 = String::from_utf8(value).unwrap().parse().unwrap();
         assert!(
             value >= acked.counter.unwrap_or(0),
-            "writer {writer}: setData {} was acknowledged, {value} survived",
+            "writer {name}: setData {} was acknowledged, {value} survived",
             acked.counter.unwrap_or(0)
         );
     }
-    assert!(checked >= WRITERS * BEFORE_KILL);
+    assert!(checked >= acked.len() * BEFORE_KILL);
+}
+
+/// Whether the newest raft log segment under `dir` ends in zeros: space allocated ahead of its
+/// records, which the next start must read past as free space, not as a torn write.
+fn last_segment_ends_in_zeros(dir: &Path) -> bool {
+    fn segments(dir: &Path, found: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                segments(&path, found);
+            } else if path.extension().is_some_and(|x| x == "seg") {
+                found.push(path);
+            }
+        }
+    }
+    let mut found = Vec::new();
+    segments(dir, &mut found);
+    let last = found
+        .iter()
+        .max_by_key(|p| p.file_name().unwrap().to_owned())
+        .expect("the log has a segment");
+    let bytes = std::fs::read(last).unwrap();
+    let ends_in_zeros = bytes.len() > 4096 && bytes[bytes.len() - 4096..].iter().all(|&b| b == 0);
+    if !ends_in_zeros {
+        let zeros = bytes.iter().rev().take_while(|&&b| b == 0).count();
+        eprintln!(
+            "segments {found:?}; the last one holds {} bytes, the last {zeros} of them zeros",
+            bytes.len()
+        );
+    }
+    ends_in_zeros
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_writes_survive_kill_9_under_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = common::free_port();
+    let cfg = config_on_port(dir.path(), port);
+    let address = format!("127.0.0.1:{port}");
+    let child = zk_server().arg(&cfg).stderr(Stdio::null()).spawn().unwrap();
+    wait_until_serving(port);
+    let setup = Client::connect(&address).await.unwrap();
+    let persistent = CreateMode::Persistent.with_acls(Acls::anyone_all());
+    setup.create("/load", b"", &persistent).await.unwrap();
+    drop(setup);
+
+    let mut acked = load_then_kill_9(&address, 1, child).await;
+    assert!(
+        last_segment_ends_in_zeros(dir.path()),
+        "the killed server left no space allocated ahead of its log's records"
+    );
+    // The second round writes over the space the first one allocated ahead: its entries must
+    // follow the first round's on disk, not land after the zeros where no reader looks.
+    let child = zk_server().arg(&cfg).stderr(Stdio::null()).spawn().unwrap();
+    wait_until_serving(port);
+    assert_survived(&address, &acked).await;
+    acked.extend(load_then_kill_9(&address, 2, child).await);
+
+    let mut restarted = zk_server().arg(&cfg).stderr(Stdio::null()).spawn().unwrap();
+    wait_until_serving(port);
+    assert_survived(&address, &acked).await;
     restarted.kill().unwrap();
     restarted.wait().unwrap();
+}
+
+/// `command` without the variables that set the server's log level or format.
+fn with_default_logging(command: &mut Command) -> &mut Command {
+    for var in [
+        "RUST_LOG",
+        "LOG_FORMAT",
+        "ZOO_LOG4J_PROP",
+        "SERVER_JVMFLAGS",
+        "JVMFLAGS",
+    ] {
+        command.env_remove(var);
+    }
+    command
 }
 
 /// Starts a one-voter ensemble (standaloneEnabled=false) with `env`, adds an observer that is not
@@ -218,19 +299,10 @@ async fn log_of_election_and_reconfig(env: &[(&str, &str)]) -> String {
     std::fs::create_dir_all(dir.path().join("data")).unwrap();
     std::fs::write(dir.path().join("data/myid"), "1").unwrap();
     let stderr = std::fs::File::create(dir.path().join("stderr")).unwrap();
-    let mut command = zk_server();
-    command.arg(&cfg).stderr(stderr);
-    for var in [
-        "RUST_LOG",
-        "LOG_FORMAT",
-        "ZOO_LOG4J_PROP",
-        "SERVER_JVMFLAGS",
-        "JVMFLAGS",
-    ] {
-        command.env_remove(var);
-    }
-    command.envs(env.iter().copied());
-    let mut child = command.spawn().unwrap();
+    let mut child = with_default_logging(zk_server().arg(&cfg).stderr(stderr))
+        .envs(env.iter().copied())
+        .spawn()
+        .unwrap();
 
     tokio::task::spawn_blocking(move || wait_for_mode(client, "leader"))
         .await
@@ -282,4 +354,49 @@ async fn json_logs_are_one_object_a_line() {
         leading |= line.contains("LEADING - LEADER ELECTION TOOK");
     }
     assert!(leading, "{log}");
+}
+
+/// Two voters and an observer, every one listed in every `zoo.cfg` from the start (Apache refuses
+/// observers beside a single voter).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_observer_listed_from_the_start_tells_it_observes_and_never_that_it_follows() {
+    let dirs = [(); 3].map(|_| tempfile::tempdir().unwrap());
+    let ports = [(); 3].map(|_| [(); 3].map(|_| common::free_port()));
+    let mut servers = String::from("initLimit=10\nsyncLimit=5\nskipACL=yes\n");
+    for (index, [client, quorum, election]) in ports.iter().enumerate() {
+        let role = if index == 2 {
+            "observer"
+        } else {
+            "participant"
+        };
+        servers.push_str(&format!(
+            "server.{}=127.0.0.1:{quorum}:{election}:{role};{client}\n",
+            index + 1
+        ));
+    }
+    let mut children = Vec::new();
+    for (index, dir) in dirs.iter().enumerate() {
+        let cfg = config_with(dir.path(), ports[index][0], &servers);
+        std::fs::create_dir_all(dir.path().join("data")).unwrap();
+        std::fs::write(dir.path().join("data/myid"), format!("{}", index + 1)).unwrap();
+        let stderr = std::fs::File::create(dir.path().join("stderr")).unwrap();
+        let child = with_default_logging(zk_server().arg(&cfg).stderr(stderr))
+            .spawn()
+            .unwrap();
+        children.push(child);
+    }
+    let observer = ports[2][0];
+    tokio::task::spawn_blocking(move || wait_for_mode(observer, "observer"))
+        .await
+        .unwrap();
+    for child in &mut children {
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        child.wait().unwrap();
+    }
+    let log = std::fs::read_to_string(dirs[2].path().join("stderr")).unwrap();
+    assert!(log.contains("OBSERVING - LEADER ELECTION TOOK - "), "{log}");
+    assert!(!log.contains("FOLLOWING"), "{log}");
 }

@@ -91,7 +91,9 @@ async fn reconcile_once(zk: &ZkEnsemble, ctx: &Context) -> Result<Action> {
     let acting = !matches!(step, Step::Wait(_) | Step::Blocked(_) | Step::Idle);
     info!(step = %step, "planned");
 
+    let applying = Instant::now();
     let applied = apply_step(step, zk, ctx, &observation, &credentials).await;
+    let applying = applying.elapsed();
     let domain = &ctx.settings.cluster_domain;
     let mut status = build_status(zk, &observation, &step, &now, domain);
     status.last_backup = last_backup;
@@ -120,12 +122,14 @@ async fn reconcile_once(zk: &ZkEnsemble, ctx: &Context) -> Result<Action> {
     }
     applied?;
     if acting {
-        ctx.metrics.step_taken(step.action());
+        ctx.metrics.step_taken(step.action(), applying);
     }
     Ok(Action::requeue(Duration::from_secs(match step {
         Step::Idle => 60,
         Step::Blocked(_) => 15,
-        Step::Wait(_) => 5,
+        // A member starting, syncing or catching up is a matter of a second or two, and its `mntr`
+        // answers are not Kubernetes events: look again soon.
+        Step::Wait(_) => 1,
         _ => 2,
     })))
 }

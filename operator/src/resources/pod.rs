@@ -166,7 +166,11 @@ fn server_container(zk: &ZkEnsemble, id: u32, image: &str) -> Container {
         env: Some(env),
         ports: Some(ports),
         resources: zk.spec.resources.clone(),
-        readiness_probe: Some(ruok_probe(10, 5, 3)),
+        // Probed every second from the first: a native member serves within milliseconds of its start, and
+        // its pod turning Ready is the event that lets the operator add it (an Apache member's JVM needs a
+        // few seconds; the probes that fail before it listens only delay readiness). Five failures in a row
+        // (five seconds) take a member out of the client Service.
+        readiness_probe: Some(ruok_probe(0, 1, 5)),
         liveness_probe: Some(ruok_probe(30, 10, 6)),
         volume_mounts: Some(
             [

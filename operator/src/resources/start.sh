@@ -49,7 +49,9 @@ fi
 # zk-server imports the backup or Apache data directory; Apache ZooKeeper reads the files as they are.
 restore() {
     [ -n "${RESTORE_FROM:-}" ] || return 0
-    if [ -n "$(ls -A "$DATA_DIR" "$DATALOG_DIR" | grep -v -e '^myid$' -e ':$' -e '^$')" ]; then
+    # An import stages its files in .import-partial inside the data directory (a mount point under a
+    # read-only root) and moves them up when done: one left by an interrupted import is not data.
+    if [ -n "$(ls -A "$DATA_DIR" "$DATALOG_DIR" | grep -v -e '^myid$' -e '^\.import-partial$' -e ':$' -e '^$')" ]; then
         echo "the data directory holds data: not restoring from $RESTORE_FROM"
         return 0
     fi

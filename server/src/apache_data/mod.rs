@@ -4,15 +4,16 @@
 //! - `snapshot` — Apache's snapshot, read (import) and written (export).
 //! - `txn_log` — Apache's transaction logs, read with Apache's torn-tail rule.
 //! - `replay` — the logged transactions applied after the snapshot.
+//! - `publish` — an output directory written all at once.
 //!
 //! An import reads the newest snapshot that reads correctly (as Apache, it falls back to an
 //! older one when the newest is damaged) and replays the logs after it, then writes a zk-server
 //! data directory whose snapshot holds that state at the same zxid (see
-//! [`crate::consensus::offline::seed`]). Both commands write into a temporary directory beside
-//! the output and rename it into place only once everything is written: on any error nothing is
-//! left at the output path.
+//! [`crate::consensus::offline::seed`]). Both commands write through `publish`: the files appear
+//! at the output only once everything is written, and on any error nothing is left there.
 
 mod files;
+mod publish;
 mod replay;
 mod snapshot;
 mod txn_log;
@@ -27,6 +28,7 @@ use crate::state::snapshot::{Image, decode};
 use crate::state::{SessionRecord, SessionTable, Settings, ZkState};
 use crate::tree::DataTree;
 use files::{LOG_PREFIX, SNAPSHOT_PREFIX, VERSION_DIR};
+use publish::publish;
 
 /// Why an import or an export failed.
 #[derive(Debug, thiserror::Error)]
@@ -354,61 +356,6 @@ pub fn refuse_apache_data(data_dir: &Path, data_log_dir: &Path) -> Result<(), Ap
         }
     }
     Ok(())
-}
-
-/// Creates `out` (absent, or an empty directory, or one holding only `myid`, which is kept) with
-/// what `fill` writes into a new temporary directory beside it, renamed into place at the end.
-fn publish(
-    out: &Path,
-    fill: impl FnOnce(&Path) -> Result<(), ApacheDataError>,
-) -> Result<(), ApacheDataError> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |e| ApacheDataError::Io { path, source: e }
-    };
-    let kept = match std::fs::read_dir(out) {
-        Ok(entries) => {
-            let mut names = Vec::new();
-            for entry in entries {
-                names.push(entry.map_err(io(out))?.file_name());
-            }
-            if names.iter().any(|n| n != "myid") {
-                return Err(ApacheDataError::Invalid(format!(
-                    "{} is not empty: the output must be a new directory",
-                    out.display()
-                )));
-            }
-            !names.is_empty()
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
-        Err(e) => return Err(ApacheDataError::io(out, e)),
-    };
-    let name = out
-        .file_name()
-        .ok_or_else(|| ApacheDataError::Invalid(format!("{} names no directory", out.display())))?;
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent).map_err(io(&parent))?;
-    let tmp = parent.join(format!(
-        ".{}.partial-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
-    let filled = fill(&tmp).and_then(|()| {
-        if kept {
-            std::fs::copy(out.join("myid"), tmp.join("myid")).map_err(io(&out.join("myid")))?;
-            std::fs::remove_dir_all(out).map_err(io(out))?;
-        }
-        std::fs::rename(&tmp, out).map_err(io(out))
-    });
-    if filled.is_err() {
-        let _ = std::fs::remove_dir_all(&tmp);
-    }
-    filled
 }
 
 #[cfg(test)]

@@ -32,12 +32,14 @@ pub(crate) async fn log_ensemble_events(raft: Raft, my_id: u64) {
     loop {
         let now = metrics.borrow_watched().clone();
         let membership = now.membership_config.membership();
-        let observer = membership
-            .get_node(&my_id)
-            .is_some_and(|node| !node.departed && is_observer_spec(&node.spec));
+        let listed = membership.get_node(&my_id).filter(|node| !node.departed);
+        let observer = listed.is_some_and(|node| is_observer_spec(&node.spec));
         let next = match (now.state, now.current_leader) {
             (ServerState::Leader, _) => Phase::Leading,
             (ServerState::Follower, Some(leader)) => Phase::Following(leader),
+            // A learner whose configuration does not list it yet (an observer or a voter joining, before
+            // the configuration that adds it arrives) does not know its role: nothing to tell yet.
+            (ServerState::Learner, Some(_)) if listed.is_none() => phase.unwrap_or(Phase::Looking),
             (ServerState::Learner, Some(leader)) if observer => Phase::Observing(leader),
             (ServerState::Learner, Some(leader)) => Phase::Following(leader),
             _ => Phase::Looking,

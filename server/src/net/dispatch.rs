@@ -258,15 +258,14 @@ impl Session<'_> {
             }
         }
         self.route = Some(route);
-        let command = Command::Request {
-            session_id: self.id,
-            xid: request.xid,
-            time_ms: now_ms(),
-            auth: self.auth.to_vec(),
-            op_code: request.op_code,
-            body: request.body.to_vec(),
-        }
-        .encode();
+        let command = Command::encode_request(
+            self.id,
+            request.xid,
+            now_ms(),
+            &self.auth,
+            request.op_code,
+            &request.body,
+        );
         ctx.stats.proposals.record(command.len());
         self.pipeline
             .push_write(request.xid, request.op_code, request.received);

@@ -55,6 +55,17 @@ const DELETE_EXPIRED: u8 = 4;
 const REQUEST_WITHOUT_XID: u8 = 3;
 const REQUEST: u8 = 5;
 
+/// Bytes of an encoded request besides its identities and body: tag, session, xid, time, count
+/// of identities, op code, body length.
+const REQUEST_FIXED_LEN: usize = 1 + 8 + 4 + 8 + 4 + 4 + 4;
+
+/// Bytes of encoded identities (each a length-prefixed scheme and id).
+fn auth_len(auth: &[Id]) -> usize {
+    auth.iter()
+        .map(|id| 8 + id.scheme.len() + id.id.len())
+        .sum()
+}
+
 /// The xid given to requests of [`REQUEST_WITHOUT_XID`] entries: no pipeline waits for it.
 const NO_XID: i32 = i32::MIN;
 
@@ -89,13 +100,7 @@ impl Command {
                 op_code,
                 body,
             } => {
-                w.raw(&[REQUEST]);
-                w.long(*session_id);
-                w.int(*xid);
-                w.long(*time_ms);
-                w.vec(auth);
-                w.int(*op_code);
-                w.buffer(body);
+                return Command::encode_request(*session_id, *xid, *time_ms, auth, *op_code, body);
             }
             Command::DeleteExpired { time_ms, paths } => {
                 w.raw(&[DELETE_EXPIRED]);
@@ -103,7 +108,28 @@ impl Command {
                 w.strings(paths);
             }
         }
-        w.into_bytes().to_vec()
+        w.into_bytes().into()
+    }
+
+    /// The log-entry bytes of a [`Command::Request`] with these fields, encoded from borrowed
+    /// parts (a client's write is encoded once, straight from its frame).
+    pub fn encode_request(
+        session_id: i64,
+        xid: i32,
+        time_ms: i64,
+        auth: &[Id],
+        op_code: i32,
+        body: &[u8],
+    ) -> Vec<u8> {
+        let mut w = Writer::with_capacity(REQUEST_FIXED_LEN + auth_len(auth) + body.len());
+        w.raw(&[REQUEST]);
+        w.long(session_id);
+        w.int(xid);
+        w.long(time_ms);
+        w.vec(auth);
+        w.int(op_code);
+        w.buffer(body);
+        w.into_bytes().into()
     }
 
     /// Decodes log-entry bytes.
@@ -160,11 +186,11 @@ pub struct Outcome {
 impl Outcome {
     /// The outcome as bytes.
     pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::new();
+        let mut w = Writer::with_capacity(16 + self.body.len());
         w.long(self.zxid);
         w.int(self.err);
         w.buffer(&self.body);
-        w.into_bytes().to_vec()
+        w.into_bytes().into()
     }
 
     /// Decodes `apply`'s output.

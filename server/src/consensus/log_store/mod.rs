@@ -5,6 +5,7 @@
 //! group commit (`segments`). The vote, the committed log id and the purge mark are small files
 //! beside them (`meta`). Opening the store reads everything back, cutting off a torn tail.
 
+mod committed_mark;
 mod meta;
 mod record;
 mod segments;
@@ -17,8 +18,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
-use openraft::OptionalSend;
 use openraft::storage::{RaftLogReader, RaftLogStorage};
+use openraft::{EntryPayload, OptionalSend};
 
 use self::meta::Meta;
 use self::segments::{Segments, WriteOp};
@@ -200,9 +201,10 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         blocking(move || meta.save_vote(&vote)).await
     }
 
-    /// Queued for the writer thread, which records the latest one after its next pass: Raft
-    /// awaits this before applying, so it must not cost a file write on every commit. (The
-    /// committed mark only speeds up recovery; losing the last one costs nothing.)
+    /// Queued for the writer thread, which records the latest one behind its writes (see
+    /// `committed_mark`): Raft awaits this before applying, so it must not cost a file write on
+    /// every commit. (The committed mark only speeds up recovery; losing the last one costs
+    /// nothing.)
     async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), io::Error> {
         self.state().committed = Some(committed);
         self.send(WriteOp::SaveCommitted(committed))
@@ -225,7 +227,11 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         {
             let mut state = self.state();
             for entry in entries {
-                raw.push((entry.log_id.index, codec::encode(&entry)?));
+                let size = match &entry.payload {
+                    EntryPayload::Normal(command) => command.0.len() + ENTRY_OVERHEAD,
+                    _ => ENTRY_OVERHEAD,
+                };
+                raw.push((entry.log_id.index, codec::encode_sized(&entry, size)?));
                 state.entries.insert(entry.log_id.index, entry);
             }
         }
@@ -251,6 +257,10 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 }
 
+/// Room for an entry's encoding besides its command: log id and payload tag (a membership entry
+/// grows its buffer).
+const ENTRY_OVERHEAD: usize = 32;
+
 /// Writes the vote of a log directory `dir` that holds no log yet (a seeded member, see
 /// `consensus::offline`).
 pub(crate) fn seed_vote(dir: &Path, vote: &Vote) -> io::Result<()> {
@@ -272,7 +282,7 @@ async fn blocking<T: Send + 'static>(
 /// entries), for the fuzz targets; returns how many entries decoded.
 #[cfg(feature = "fuzzing")]
 pub(crate) fn decode_segment(bytes: &[u8]) -> usize {
-    record::split(bytes)
+    record::split_before_zeros(bytes)
         .0
         .into_iter()
         .filter_map(|(_, payload)| segments::split_index(payload))

@@ -2,7 +2,9 @@
 //!
 //! A record is `u32 length (big-endian) | u32 CRC-32 of the payload | payload`. A reader stops at
 //! the first record that is short or whose checksum does not match: that is where a write was
-//! torn by a crash, and everything from there on was never acknowledged.
+//! torn by a crash, and everything from there on was never acknowledged. In a log segment, whose
+//! records are never empty, a length of zero also ends the records: that is space allocated ahead
+//! of the writes (see `segments`).
 
 use std::io;
 
@@ -11,19 +13,42 @@ pub(crate) const HEADER_LEN: usize = 8;
 
 /// Appends one record holding `payload` to `out`.
 pub(crate) fn put(out: &mut Vec<u8>, payload: &[u8]) {
-    let len = u32::try_from(payload.len()).expect("a record is smaller than 4 GiB");
+    put_parts(out, &[], payload);
+}
+
+/// Appends one record whose payload is `head` followed by `tail` to `out` (without copying them
+/// into a payload first).
+pub(crate) fn put_parts(out: &mut Vec<u8>, head: &[u8], tail: &[u8]) {
+    let len = u32::try_from(head.len() + tail.len()).expect("a record is smaller than 4 GiB");
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(head);
+    crc.update(tail);
     out.extend_from_slice(&len.to_be_bytes());
-    out.extend_from_slice(&crc32fast::hash(payload).to_be_bytes());
-    out.extend_from_slice(payload);
+    out.extend_from_slice(&crc.finalize().to_be_bytes());
+    out.extend_from_slice(head);
+    out.extend_from_slice(tail);
 }
 
 /// Splits `bytes` into record payloads with their offsets. Returns the records and the length of
 /// the valid prefix (where a torn or corrupt tail starts, or `bytes.len()`).
 pub(crate) fn split(bytes: &[u8]) -> (Vec<(u64, &[u8])>, usize) {
+    split_records(bytes, false)
+}
+
+/// [`split`] for a file of non-empty records that may end in zeros (space allocated ahead): the
+/// valid prefix ends at the first length of zero.
+pub(crate) fn split_before_zeros(bytes: &[u8]) -> (Vec<(u64, &[u8])>, usize) {
+    split_records(bytes, true)
+}
+
+fn split_records(bytes: &[u8], zero_ends: bool) -> (Vec<(u64, &[u8])>, usize) {
     let mut records = Vec::new();
     let mut at = 0;
     while bytes.len() - at >= HEADER_LEN {
         let len = u32::from_be_bytes(bytes[at..at + 4].try_into().expect("4 bytes")) as usize;
+        if zero_ends && len == 0 {
+            break;
+        }
         let crc = u32::from_be_bytes(bytes[at + 4..at + 8].try_into().expect("4 bytes"));
         let start = at + HEADER_LEN;
         let Some(payload) = bytes.get(start..start + len) else {

@@ -2,8 +2,10 @@
 //!
 //! Each segment is named by the index of its first entry (`00000000000000000001.seg`) and holds
 //! checksummed records `u64 index (big-endian) | encoded entry`. The writer thread takes every
-//! operation queued since its last pass, writes them in order and then fsyncs once, before it
-//! reports all the appends of that pass as flushed: one fsync for many entries (group commit).
+//! operation queued since its last pass, writes them in order (the entries of one append in one
+//! write) and then fsyncs once, before it reports all the appends of that pass as flushed: one
+//! fsync for many entries (group commit). A pass that wrote no entry (only the committed mark
+//! moved, or a purge) does not fsync.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -13,12 +15,16 @@ use std::sync::mpsc;
 use std::time::Instant;
 
 use super::WriterStats;
+use super::committed_mark::CommittedMark;
 use super::meta::Meta;
 use super::record;
 use crate::consensus::typ::{IoFlushed, LogId};
 
 /// A segment is closed and a new one started once it grows past this size.
 pub(crate) const DEFAULT_SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// How far ahead of its records the last segment's space is allocated.
+const ALLOCATE_AHEAD: u64 = 4 * 1024 * 1024;
 
 /// One entry as stored: its index and its encoded bytes.
 pub(crate) type RawEntry = (u64, Vec<u8>);
@@ -38,7 +44,10 @@ pub(crate) enum WriteOp {
 struct Segment {
     path: PathBuf,
     file: File,
+    /// Bytes of records.
     len: u64,
+    /// The file's size: `len`, or more where space is allocated ahead of the records.
+    allocated: u64,
 }
 
 /// The segment files of one log and the position of every entry in them.
@@ -49,11 +58,14 @@ pub(crate) struct Segments {
     segments: BTreeMap<u64, Segment>,
     /// Entry index → offset of its record in the segment that contains it.
     positions: BTreeMap<u64, u64>,
+    /// Whether the file system allocates space ahead (until it first refuses).
+    allocates: bool,
 }
 
 impl Segments {
     /// Opens (or creates) the segment directory and reads every entry back. A torn record at the
-    /// end of the last segment (a crash during a write that was never acknowledged) is cut off.
+    /// end of the last segment (a crash during a write that was never acknowledged) is cut off;
+    /// zeros after the records are space allocated ahead, and stay.
     pub(crate) fn open(
         dir: &Path,
         max_segment_bytes: u64,
@@ -77,17 +89,20 @@ impl Segments {
             max_segment_bytes,
             segments: BTreeMap::new(),
             positions: BTreeMap::new(),
+            allocates: true,
         };
         let mut entries = Vec::new();
         for (n, &first) in firsts.iter().enumerate() {
             let path = segment_path(dir, first);
             let bytes = std::fs::read(&path)?;
-            let (records, valid) = record::split(&bytes);
+            let (records, valid) = record::split_before_zeros(&bytes);
             let is_last = n + 1 == firsts.len();
-            if valid < bytes.len() {
-                if !is_last {
-                    return Err(corrupt(&path, "a record in a closed segment is damaged"));
-                }
+            // A closed segment was cut to its records, and synced, before the next one began.
+            if !is_last && valid < bytes.len() {
+                return Err(corrupt(&path, "a record in a closed segment is damaged"));
+            }
+            let torn = bytes[valid..].iter().any(|&b| b != 0);
+            if torn {
                 tracing::warn!(path = %path.display(), valid, len = bytes.len(), "cutting a torn write off the log");
             }
             for (expected, (offset, payload)) in (first..).zip(records) {
@@ -100,7 +115,7 @@ impl Segments {
                 entries.push((index, body.to_vec()));
             }
             let mut file = OpenOptions::new().read(true).write(true).open(&path)?;
-            if valid < bytes.len() {
+            if torn {
                 file.set_len(valid as u64)?;
                 file.sync_all()?;
             }
@@ -112,17 +127,19 @@ impl Segments {
                     path,
                     file,
                     len: valid as u64,
+                    allocated: if torn { valid } else { bytes.len() } as u64,
                 },
             );
         }
         Ok((this, entries))
     }
 
-    /// Runs the writer loop until every sender is gone, fsyncing each pass when `force_sync`
-    /// and then recording the pass's last committed log id in `meta`. Errors are reported to the
-    /// appends of the pass that failed and of every later pass: the log must not go on after a
-    /// lost write.
-    /// Each pass's number of entries and fsync time go to `stats`.
+    /// Runs the writer loop until every sender is gone. Each pass takes every operation queued
+    /// since the last one, writes them in order and, when it wrote entries and `force_sync` is
+    /// set, fsyncs once before it reports the pass's appends as flushed. Errors are reported to
+    /// the appends of the pass that failed and of every later pass: the log must not go on after
+    /// a lost write. The committed log id is recorded in `meta` behind the writes (see
+    /// [`CommittedMark`]). Each pass's number of entries and fsync time go to `stats`.
     pub(crate) fn run(
         mut self,
         ops: mpsc::Receiver<WriteOp>,
@@ -131,24 +148,39 @@ impl Segments {
         stats: &WriterStats,
     ) {
         let mut broken: Option<String> = None;
-        while let Ok(op) = ops.recv() {
-            let mut batch = vec![op];
-            batch.extend(ops.try_iter());
+        let mut mark = CommittedMark::default();
+        loop {
+            let first = match mark.due_in(Instant::now()) {
+                None => ops.recv().ok(),
+                Some(wait) => match ops.recv_timeout(wait) {
+                    Ok(op) => Some(op),
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        mark.write_if_due(meta, &mut broken, Instant::now());
+                        continue;
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => None,
+                },
+            };
+            let Some(first) = first else { break };
             let mut flushed = Vec::new();
-            let mut committed = None;
             let mut result = Ok(());
             let mut written = 0;
-            for op in batch {
+            let mut needs_sync = false;
+            for op in std::iter::once(first).chain(ops.try_iter()) {
                 let step = match op {
                     WriteOp::Append(entries, done) => {
                         flushed.push(done);
                         written += entries.len();
+                        needs_sync = true;
                         self.append(&entries)
                     }
-                    WriteOp::TruncateFrom(index) => self.truncate_from(index),
+                    WriteOp::TruncateFrom(index) => {
+                        needs_sync = true;
+                        self.truncate_from(index)
+                    }
                     WriteOp::PurgeUpTo(index) => self.purge_up_to(index),
                     WriteOp::SaveCommitted(log_id) => {
-                        committed = Some(log_id);
+                        mark.moved(log_id);
                         Ok(())
                     }
                 };
@@ -157,17 +189,19 @@ impl Segments {
                 }
             }
             stats.batch_written(written);
-            if result.is_ok() && force_sync {
+            if result.is_ok() && force_sync && needs_sync {
                 let started = Instant::now();
                 result = self.sync();
                 stats.fsynced(started.elapsed());
             }
-            if let (Ok(()), Some(log_id)) = (&result, committed) {
-                result = meta.save_committed(&log_id);
-            }
             if let Err(e) = result {
                 tracing::error!(error = %e, "writing the raft log failed");
                 broken.get_or_insert_with(|| e.to_string());
+            }
+            mark.write_if_due(meta, &mut broken, Instant::now());
+            // Before the appends are reported: once they are, the files no longer change.
+            if force_sync && broken.is_none() {
+                self.allocate_ahead();
             }
             for done in flushed {
                 done.io_completed(match &broken {
@@ -176,9 +210,17 @@ impl Segments {
                 });
             }
         }
+        mark.write_pending(meta, &mut broken);
     }
 
+    /// Appends `entries` to the segments, each segment's share in one write.
     fn append(&mut self, entries: &[RawEntry]) -> io::Result<()> {
+        let mut out = Vec::with_capacity(
+            entries
+                .iter()
+                .map(|(_, body)| record::HEADER_LEN + 8 + body.len())
+                .sum(),
+        );
         for (index, body) in entries {
             let follows = self
                 .positions
@@ -187,30 +229,81 @@ impl Segments {
             let full = self
                 .segments
                 .last_key_value()
-                .is_none_or(|(_, s)| s.len >= self.max_segment_bytes);
+                .is_none_or(|(_, s)| s.len + out.len() as u64 >= self.max_segment_bytes);
             if !follows || full {
+                self.write_out(&mut out)?;
                 self.start_segment(*index)?;
             }
-            let segment = self
+            let len = self
                 .segments
-                .last_entry()
+                .last_key_value()
                 .expect("a segment was just ensured")
-                .into_mut();
-            let mut payload = Vec::with_capacity(8 + body.len());
-            payload.extend_from_slice(&index.to_be_bytes());
-            payload.extend_from_slice(body);
-            let mut bytes = Vec::with_capacity(record::HEADER_LEN + payload.len());
-            record::put(&mut bytes, &payload);
-            segment.file.write_all(&bytes)?;
-            self.positions.insert(*index, segment.len);
-            segment.len += bytes.len() as u64;
+                .1
+                .len;
+            self.positions.insert(*index, len + out.len() as u64);
+            record::put_parts(&mut out, &index.to_be_bytes(), body);
         }
+        self.write_out(&mut out)
+    }
+
+    /// Writes `out` at the end of the last segment and empties it.
+    fn write_out(&mut self, out: &mut Vec<u8>) -> io::Result<()> {
+        if out.is_empty() {
+            return Ok(());
+        }
+        let segment = self
+            .segments
+            .last_entry()
+            .expect("bytes are only buffered for a segment")
+            .into_mut();
+        segment.file.write_all(out)?;
+        segment.len += out.len() as u64;
+        out.clear();
         Ok(())
     }
 
-    /// Closes the current segment (durably) and starts a new one whose first entry is `first`.
+    /// Allocates space ahead of the last segment's records once less than half of
+    /// [`ALLOCATE_AHEAD`] is left (up to the segment's size limit): a write into allocated space
+    /// leaves the file's size alone, so the fsync of a batch writes the records only, not the
+    /// file's metadata too, as an append would (Apache's transaction log is preallocated for the
+    /// same reason). A file system that cannot allocate ahead is written without it.
+    fn allocate_ahead(&mut self) {
+        let limit = self.max_segment_bytes;
+        if !self.allocates {
+            return;
+        }
+        let Some(mut last) = self.segments.last_entry() else {
+            return;
+        };
+        let segment = last.get_mut();
+        let from = segment.allocated.max(segment.len);
+        if from >= segment.len + ALLOCATE_AHEAD / 2 || from >= limit {
+            return;
+        }
+        let until = (segment.len + ALLOCATE_AHEAD).min(limit);
+        match rustix::fs::fallocate(
+            &segment.file,
+            rustix::fs::FallocateFlags::empty(),
+            from,
+            until - from,
+        ) {
+            Ok(()) => segment.allocated = until,
+            Err(e) => {
+                tracing::info!(path = %segment.path.display(), error = %e, "the raft log's file system allocates no space ahead: writing without");
+                self.allocates = false;
+            }
+        }
+    }
+
+    /// Closes the current segment (durably, without the space allocated ahead) and starts a new
+    /// one whose first entry is `first`.
     fn start_segment(&mut self, first: u64) -> io::Result<()> {
-        if let Some((_, current)) = self.segments.last_key_value() {
+        if let Some(mut last) = self.segments.last_entry() {
+            let current = last.get_mut();
+            if current.allocated > current.len {
+                current.file.set_len(current.len)?;
+                current.allocated = current.len;
+            }
             current.file.sync_data()?;
         }
         if self
@@ -230,7 +323,15 @@ impl Segments {
             .write(true)
             .open(&path)?;
         record::sync_dir(&self.dir)?;
-        self.segments.insert(first, Segment { path, file, len: 0 });
+        self.segments.insert(
+            first,
+            Segment {
+                path,
+                file,
+                len: 0,
+                allocated: 0,
+            },
+        );
         Ok(())
     }
 
@@ -254,6 +355,7 @@ impl Segments {
             .expect("a positioned entry has a segment");
         segment.file.set_len(offset)?;
         segment.len = offset;
+        segment.allocated = offset;
         segment.file.seek(io::SeekFrom::Start(offset))?;
         self.positions.split_off(&index);
         record::sync_dir(&self.dir)

@@ -17,6 +17,14 @@ use super::transport::{PeerStream, Transport};
 use super::wire::{PeerRequest, PeerResponse, read_frame, write_frame};
 use crate::consensus::typ::{PeerNode, Snapshot, TypeConfig, Vote};
 
+/// How many times openraft's time limit an append-entries that carries entries may take.
+/// openraft gives every append-entries the heartbeat interval (a quarter of the shortest election
+/// timeout: 62 ms at tickTime 500), enough for a heartbeat but not for a payload of thousands of
+/// entries to a member that fell behind (encoded, sent, decoded and appended on a busy machine):
+/// such a call timed out every time and was sent again whole, and the member never caught up.
+/// Eight times is the longest election timeout; heartbeats travel separately meanwhile.
+const PAYLOAD_TIME_FACTOR: u32 = 8;
+
 /// Why a call to a peer failed.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum CallError {
@@ -138,7 +146,16 @@ impl RaftNetworkV2<TypeConfig> for PeerClient {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<TypeConfig>, RPCError<TypeConfig>> {
-        match self.rpc(PeerRequest::AppendEntries(rpc), &option).await? {
+        let timeout = if rpc.entries.is_empty() {
+            option.hard_ttl()
+        } else {
+            option.hard_ttl() * PAYLOAD_TIME_FACTOR
+        };
+        let response = self
+            .call(&PeerRequest::AppendEntries(rpc), timeout)
+            .await
+            .map_err(CallError::into_rpc)?;
+        match response {
             PeerResponse::AppendEntries(response) => Ok(response),
             other => Err(unexpected(other)),
         }
