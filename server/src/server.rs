@@ -39,6 +39,10 @@ pub enum ServerError {
     /// TLS is asked for (`secureClientPort`) but its settings or stores do not make a configuration.
     #[error("client TLS: {0}")]
     Tls(#[from] crate::tls::TlsError),
+    /// TLS between members is asked for (`sslQuorum`, `portUnification`) but the `ssl.quorum.*`
+    /// settings or stores do not make a configuration.
+    #[error("quorum TLS (sslQuorum, ssl.quorum.*): {0}")]
+    QuorumTls(#[source] crate::tls::TlsError),
 }
 
 /// A running server.
@@ -71,6 +75,9 @@ impl Server {
             snap_count: config.snap_count,
             snap_retain_count: config.snap_retain_count,
             force_sync: config.force_sync,
+            quorum_tls: crate::tls::QuorumTls::new(&config.system_properties, config.quorum_tls)
+                .map_err(ServerError::QuorumTls)?
+                .map(Arc::new),
         };
         let consensus = Arc::new(Consensus::start(options, state.clone()).await?);
         if config.is_distributed() && config.reconfig_enabled {

@@ -19,8 +19,8 @@ use super::whitelist::FourLetterWhitelist;
 use super::{
     AdminConfig, DEFAULT_ADMIN_PORT, DEFAULT_ADMIN_RATE_LIMITER_INTERVAL, DEFAULT_JUTE_MAX_BUFFER,
     DEFAULT_MAX_CLIENT_CNXNS, DEFAULT_METRICS_PORT, DEFAULT_SNAP_COUNT, DEFAULT_TICK_TIME_MS,
-    MIN_SNAP_RETAIN_COUNT, NULL_METRICS_PROVIDER, PROMETHEUS_METRICS_PROVIDER, ServerConfig,
-    jvm_flags,
+    MIN_SNAP_RETAIN_COUNT, NULL_METRICS_PROVIDER, PROMETHEUS_METRICS_PROVIDER, QuorumTlsSwitches,
+    ServerConfig, jvm_flags,
 };
 
 /// System properties this server reads (after zoo.cfg fallbacks are prefixed with `zookeeper.`).
@@ -43,6 +43,9 @@ const KNOWN_PROPERTIES: &[&str] = &[
     "zookeeper.forceSync",
     "zookeeper.X509AuthenticationProvider.superUser",
     "zookeeper.client.portUnification",
+    "zookeeper.portUnification",
+    "zookeeper.sslQuorum",
+    "zookeeper.sslQuorumReloadCertFiles",
     "zookeeper.authProvider.x509",
 ];
 
@@ -280,11 +283,6 @@ fn build(
             .and_then(|id| membership.servers.get(&id))
             .and_then(|s| s.client.clone()),
     )?;
-    if boolean("sslQuorum", raw.ssl_quorum.as_deref())? == Some(true) {
-        return Err(ConfigError::Invalid(
-            "sslQuorum=true: TLS between members is not supported by this server yet".into(),
-        ));
-    }
     let secure_client_address =
         number::<u16>("secureClientPort", raw.secure_client_port.as_deref())?
             .filter(|port| *port != 0)
@@ -315,6 +313,20 @@ fn build(
             prop("zookeeper.client.portUnification"),
         )?
         .unwrap_or(false),
+        quorum_tls: QuorumTlsSwitches {
+            ssl_quorum: boolean(
+                "sslQuorum",
+                raw.ssl_quorum.as_deref().or(prop("zookeeper.sslQuorum")),
+            )?
+            .unwrap_or(false),
+            port_unification: boolean("portUnification", prop("zookeeper.portUnification"))?
+                .unwrap_or(false),
+            reload_cert_files: boolean(
+                "sslQuorumReloadCertFiles",
+                prop("zookeeper.sslQuorumReloadCertFiles"),
+            )?
+            .unwrap_or(false),
+        },
         max_client_cnxns: number("maxClientCnxns", raw.max_client_cnxns.as_deref())?
             .unwrap_or(DEFAULT_MAX_CLIENT_CNXNS),
         min_session_timeout_ms,

@@ -95,6 +95,9 @@ pub struct ServerConfig {
     pub secure_client_address: Option<HostPort>,
     /// `client.portUnification`: `clientPort` accepts TLS clients too.
     pub client_port_unification: bool,
+    /// TLS between members (`sslQuorum`, `portUnification`, `sslQuorumReloadCertFiles`; the
+    /// `ssl.quorum.*` properties configure it).
+    pub quorum_tls: QuorumTlsSwitches,
     /// `maxClientCnxns`: concurrent connections per client IP (0 = unlimited).
     pub max_client_cnxns: u32,
     /// `minSessionTimeout` in milliseconds (default 2 ticks).
@@ -165,5 +168,25 @@ impl ServerConfig {
         let min = self.min_session_timeout_ms as i64;
         let max = self.max_session_timeout_ms as i64;
         (requested_ms as i64).clamp(min, max) as i32
+    }
+}
+
+/// Apache's switches for TLS between members.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QuorumTlsSwitches {
+    /// `sslQuorum`: this member connects to the others over mutual TLS.
+    pub ssl_quorum: bool,
+    /// `portUnification`: the quorum port accepts plain-text members too (for a rolling switch to or
+    /// from TLS).
+    pub port_unification: bool,
+    /// `sslQuorumReloadCertFiles`: new connections use the quorum key and trust stores as they are
+    /// on disk now.
+    pub reload_cert_files: bool,
+}
+
+impl QuorumTlsSwitches {
+    /// Whether the quorum port speaks TLS at all (to connect or to accept).
+    pub fn enabled(&self) -> bool {
+        self.ssl_quorum || self.port_unification
     }
 }

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::Member;
 use super::membership::is_observer_spec;
 use super::network::client::PeerClient;
+use super::network::transport::Transport;
 use super::network::wire::{PeerRequest, PeerResponse};
 use super::typ::{PeerNode, Raft};
 
@@ -108,9 +109,10 @@ pub(crate) async fn first_start(
     raft: &Raft,
     me: &Member,
     members: &[Member],
+    transport: &Transport,
 ) -> Option<tokio::task::JoinHandle<()>> {
     let peers: Vec<Member> = members.iter().filter(|m| m.id != me.id).cloned().collect();
-    match ask_round(me, &peers).await {
+    match ask_round(me, &peers, transport).await {
         Round::Joined => None,
         Round::NoEnsemble if me.voter => {
             let voters: BTreeMap<u64, PeerNode> = members
@@ -127,10 +129,11 @@ pub(crate) async fn first_start(
         }
         Round::NoEnsemble | Round::Pending => {
             let me = me.clone();
+            let transport = transport.clone();
             Some(tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(JOIN_RETRY).await;
-                    if let Round::Joined = ask_round(&me, &peers).await {
+                    if let Round::Joined = ask_round(&me, &peers, &transport).await {
                         tracing::info!(my_id = me.id, "joined the ensemble");
                         return;
                     }
@@ -141,7 +144,7 @@ pub(crate) async fn first_start(
 }
 
 /// Asks every peer once (following a redirect to the leader).
-async fn ask_round(me: &Member, peers: &[Member]) -> Round {
+async fn ask_round(me: &Member, peers: &[Member], transport: &Transport) -> Round {
     let mut found_ensemble = false;
     let mut queue: Vec<&Member> = peers.iter().rev().collect();
     let mut asked = 0;
@@ -150,7 +153,7 @@ async fn ask_round(me: &Member, peers: &[Member]) -> Round {
         if asked > peers.len() * 2 {
             break;
         }
-        let mut client = PeerClient::new(peer.id, &peer.spec);
+        let mut client = PeerClient::new(peer.id, &peer.spec, transport);
         let request = PeerRequest::Join {
             id: me.id,
             spec: me.spec.clone(),

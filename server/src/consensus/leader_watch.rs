@@ -28,10 +28,10 @@ use std::time::{Duration, Instant};
 
 use openraft::raft::TransferLeaderRequest;
 use openraft::rt::watch::WatchReceiver;
-use tokio::net::TcpStream;
 
-use super::network::client::{CallError, connect};
+use super::network::client::CallError;
 use super::network::quorum_addr;
+use super::network::transport::{PeerStream, Transport};
 use super::network::wire::{PeerRequest, read_frame, write_frame};
 use super::typ::{Raft, RaftMetrics, Vote};
 
@@ -106,7 +106,12 @@ enum Ended {
 }
 
 /// Watches the leader of member `my_id` for as long as Raft runs (see the module documentation).
-pub(crate) async fn watch_leaders(raft: Raft, my_id: u64, timing: WatchTiming) {
+pub(crate) async fn watch_leaders(
+    raft: Raft,
+    my_id: u64,
+    timing: WatchTiming,
+    transport: Transport,
+) {
     let mut metrics = raft.metrics();
     let mut short_watches = 0;
     loop {
@@ -118,7 +123,7 @@ pub(crate) async fn watch_leaders(raft: Raft, my_id: u64, timing: WatchTiming) {
             continue;
         };
         let ended = tokio::select! {
-            ended = hold(watched.leader, watched.addr.as_deref()) => ended,
+            ended = hold(&transport, watched.leader, watched.addr.as_deref()) => ended,
             () = vote_changes_from(&raft, &watched.vote) => {
                 short_watches = 0;
                 continue;
@@ -155,8 +160,8 @@ pub(crate) async fn watch_leaders(raft: Raft, my_id: u64, timing: WatchTiming) {
 }
 
 /// Opens a watch on `leader` and holds it until it ends.
-async fn hold(leader: u64, addr: Option<&str>) -> Ended {
-    let mut stream = match connect(leader, addr).await {
+async fn hold(transport: &Transport, leader: u64, addr: Option<&str>) -> Ended {
+    let mut stream = match transport.connect(leader, addr).await {
         Ok(stream) => stream,
         Err(CallError::Unreachable { source, .. })
             if source.kind() == std::io::ErrorKind::ConnectionRefused =>
@@ -179,7 +184,7 @@ async fn hold(leader: u64, addr: Option<&str>) -> Ended {
 }
 
 /// Reads until the peer closes the connection or it breaks.
-async fn wait_for_end(stream: &mut TcpStream) -> std::io::Result<()> {
+async fn wait_for_end(stream: &mut PeerStream) -> std::io::Result<()> {
     while read_frame::<_, PeerRequest>(stream).await?.is_some() {}
     Ok(())
 }

@@ -23,6 +23,7 @@ use openraft::rt::watch::WatchReceiver;
 use openraft::{ChangeMembers, Instant as _, ServerState};
 use serde::{Deserialize, Serialize};
 
+use super::network::transport::Transport;
 use super::state_machine::zxid_of;
 use super::transfer::{self, Handover, most_caught_up};
 use super::typ::{MAX_RANK, PeerNode, Raft, RaftMetrics, TypeConfig};
@@ -103,6 +104,7 @@ pub(crate) async fn change_on_leader(
     members: &[Member],
     expected_version: Option<i64>,
     settle: Duration,
+    transport: &Transport,
 ) -> Result<i64, ChangeRefusal> {
     let voters: BTreeSet<u64> = members.iter().filter(|m| m.voter).map(|m| m.id).collect();
     if voters.is_empty() {
@@ -156,7 +158,7 @@ pub(crate) async fn change_on_leader(
         .map_err(|e| refusal(e, version))?
         .log_id;
     if !members.iter().any(|m| m.voter && m.id == *raft.node_id()) {
-        hand_over(raft, handover).await;
+        hand_over(raft, handover, transport).await;
     }
     Ok(zxid_of(&written))
 }
@@ -376,7 +378,7 @@ pub(crate) async fn forget_departed(raft: Raft, after: Duration) {
 /// A leader that is no longer a voter hands leadership to the most up-to-date voter (no
 /// election timeout, and writes wait for it: see `transfer`), then follows it as a departed
 /// learner.
-async fn hand_over(raft: &Raft, handover: &Handover) {
+async fn hand_over(raft: &Raft, handover: &Handover, transport: &Transport) {
     let target = {
         let metrics = raft.metrics();
         let now = metrics.borrow_watched();
@@ -387,7 +389,7 @@ async fn hand_over(raft: &Raft, handover: &Handover) {
         to = target,
         "removed from the voters: handing leadership over"
     );
-    if let Err(e) = transfer::hand_over(raft, handover, target).await {
+    if let Err(e) = transfer::hand_over(raft, handover, target, transport).await {
         tracing::warn!(to = target, error = %e, "leader transfer failed");
     }
 }

@@ -47,6 +47,7 @@ mod transfer;
 mod typ;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use error::{ConsensusError, SnapshotError, TransferError};
@@ -161,6 +162,8 @@ pub struct ConsensusOptions {
     pub snap_retain_count: u32,
     /// `forceSync`: fsync every batch of log writes before reporting it written.
     pub force_sync: bool,
+    /// TLS on the quorum port (`sslQuorum`, `portUnification`); plain TCP without it.
+    pub quorum_tls: Option<Arc<crate::tls::QuorumTls>>,
 }
 
 #[cfg(test)]

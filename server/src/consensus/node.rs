@@ -30,6 +30,7 @@ use super::membership::{
 };
 use super::network::client::{CallError, PeerClient, PeerNetwork};
 use super::network::server::PeerContext;
+use super::network::transport::Transport;
 use super::network::wire::{PeerRequest, PeerResponse};
 use super::network::write_stream::Forwarder;
 use super::network::{quorum_addr, server};
@@ -71,6 +72,8 @@ pub struct Consensus {
     idle_peers: Mutex<HashMap<u64, Vec<PeerClient>>>,
     /// Streams of pipelined writes to the leader.
     forwarder: Forwarder,
+    /// How connections to peers are opened (plain or TLS).
+    transport: Transport,
     /// The peer listener and, until this member has joined, the join requests.
     tasks: Mutex<Vec<JoinHandle<()>>>,
     /// Reports of session activity from other members, until the server takes them.
@@ -124,6 +127,7 @@ impl Consensus {
             None => None,
         };
 
+        let transport = Transport::new(opts.quorum_tls.clone());
         let writer_stats = log.writer_stats();
         let config = raft_config(&opts)?;
         let ack_window = Duration::from_millis(config.election_timeout_max);
@@ -131,7 +135,7 @@ impl Consensus {
         let raft = Raft::new(
             opts.my_id,
             Arc::new(config),
-            PeerNetwork,
+            PeerNetwork(transport.clone()),
             log,
             adapter.clone(),
         )
@@ -160,15 +164,21 @@ impl Consensus {
                     .map(|m| m.id)
                     .collect(),
             ),
+            transport: transport.clone(),
         };
         let listener = listener.map(|l| tokio::spawn(server::serve(l, raft.clone(), peers)));
         let joining = match fresh {
-            true => first_start(&raft, &me, &opts.members).await,
+            true => first_start(&raft, &me, &opts.members, &transport).await,
             false => None,
         };
         let completer = tokio::spawn(complete_interrupted_changes(raft.clone()));
         let forgetter = tokio::spawn(forget_departed(raft.clone(), request_timeout(&opts)));
-        let watcher = tokio::spawn(watch_leaders(raft.clone(), opts.my_id, watch_timing));
+        let watcher = tokio::spawn(watch_leaders(
+            raft.clone(),
+            opts.my_id,
+            watch_timing,
+            transport.clone(),
+        ));
         let narrator = tokio::spawn(log_ensemble_events(raft.clone(), opts.my_id));
         let consensus = Consensus {
             my_id: opts.my_id,
@@ -183,7 +193,8 @@ impl Consensus {
             handover,
             catch_up: catch_up_time(&opts),
             idle_peers: Mutex::new(HashMap::new()),
-            forwarder: Forwarder::new(request_timeout(&opts)),
+            forwarder: Forwarder::new(request_timeout(&opts), transport.clone()),
+            transport,
             tasks: Mutex::new(
                 listener
                     .into_iter()
@@ -378,6 +389,7 @@ impl Consensus {
                     &members,
                     expected_version,
                     self.catch_up,
+                    &self.transport,
                 )
                 .await
             } else {
@@ -423,6 +435,7 @@ impl Consensus {
             to,
             self.ack_window,
             self.request_timeout,
+            &self.transport,
         )
         .await
     }
@@ -722,7 +735,7 @@ impl Consensus {
                     .get_node(&leader)
                     .map(|n| n.spec.clone())
                     .unwrap_or_default();
-                PeerClient::new(leader, &spec)
+                PeerClient::new(leader, &spec, &self.transport)
             }
         };
         // A leader deposed while the call is under way answers at once if it runs (it refuses as

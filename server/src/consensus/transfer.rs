@@ -30,6 +30,7 @@ use openraft::rt::watch::WatchReceiver;
 use super::TransferError;
 use super::membership::synced_ids;
 use super::network::client::PeerClient;
+use super::network::transport::Transport;
 use super::network::wire::{PeerRequest, PeerResponse};
 use super::typ::{Raft, RaftMetrics};
 
@@ -86,6 +87,7 @@ pub(crate) async fn transfer_leadership(
     to: Option<u64>,
     ack_window: Duration,
     within: Duration,
+    transport: &Transport,
 ) -> Result<u64, TransferError> {
     let me = *raft.node_id();
     let target = {
@@ -101,7 +103,7 @@ pub(crate) async fn transfer_leadership(
         return Ok(me);
     }
     tracing::info!(to = target, "handing leadership over on request");
-    hand_over(raft, handover, target).await?;
+    hand_over(raft, handover, target, transport).await?;
     let mut metrics = raft.metrics();
     let successor = async {
         loop {
@@ -132,6 +134,7 @@ pub(crate) async fn hand_over(
     raft: &Raft,
     handover: &Handover,
     target: u64,
+    transport: &Transport,
 ) -> Result<(), TransferError> {
     let me = *raft.node_id();
     let drain = Duration::from_millis(raft.config().election_timeout_min);
@@ -151,7 +154,7 @@ pub(crate) async fn hand_over(
         (now.current_term, peers)
     };
     handover.note(me, term);
-    announce(peers, me, term, drain).await;
+    announce(peers, me, term, drain, transport).await;
     let mut metrics = raft.metrics();
     let drained = async {
         loop {
@@ -176,12 +179,18 @@ pub(crate) async fn hand_over(
 /// Tells `peers` that leader `me` of `term` hands over, waiting at most `within` for them all.
 /// Best effort: a member that does not hear it learns of the hand-over from openraft's transfer
 /// message.
-async fn announce(peers: Vec<(u64, String)>, me: u64, term: u64, within: Duration) {
+async fn announce(
+    peers: Vec<(u64, String)>,
+    me: u64,
+    term: u64,
+    within: Duration,
+    transport: &Transport,
+) {
     let request = PeerRequest::HandingOver { leader: me, term };
     let calls = peers.into_iter().map(|(id, spec)| {
         let request = &request;
         async move {
-            let mut client = PeerClient::new(id, &spec);
+            let mut client = PeerClient::new(id, &spec, transport);
             match tokio::time::timeout(within, client.call(request, within)).await {
                 Ok(Ok(PeerResponse::HandoverNoted)) => {}
                 outcome => {

@@ -4,13 +4,17 @@
 //! - `settings` — the properties and their defaults.
 //! - `store` — reading key and trust stores.
 //! - `jks` — the JKS file format.
-//! - `verifier` — the client certificate check (webpki, and X.509 version 1 certificates).
+//! - `verifier` — certificate checks (webpki, and X.509 version 1 certificates).
 //! - `server_config` — settings → `rustls::ServerConfig` (protocols, cipher suites, client auth).
+//! - `client_config` — settings → `rustls::ClientConfig`, for a member connecting to another.
+//! - `quorum` — mutual TLS between members (`sslQuorum`, `portUnification`).
 //! - `reload` — the configuration in force, rebuilt when a store file changes.
 //! - `client_name` — the subject of a client certificate as Java's `X500Principal.getName()` writes it.
 
+mod client_config;
 mod client_name;
 mod jks;
+mod quorum;
 mod reload;
 mod server_config;
 mod settings;
@@ -20,6 +24,7 @@ mod verifier;
 use std::path::PathBuf;
 
 pub use client_name::{subject_name, x500_name_is_valid};
+pub use quorum::QuorumTls;
 pub use reload::ReloadingServerConfig;
 pub use server_config::server_config;
 pub use settings::{CLIENT_PREFIX, ClientAuth, QUORUM_PREFIX, StoreSettings, TlsSettings};

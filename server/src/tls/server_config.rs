@@ -1,13 +1,16 @@
 //! From [`TlsSettings`] to a `rustls::ServerConfig`: the key store's certificate, the protocols of
 //! `enabledProtocols`/`protocol`, the cipher suites of `ciphersuites` (Java names, which are the IANA
-//! names rustls uses) and `clientAuth` with the trust store.
+//! names rustls uses) and `clientAuth` with the trust store. The parts are shared with the
+//! connecting side between members (`client_config`).
 
 use std::sync::Arc;
 
+use rustls::client::ResolvesClientCert;
 use rustls::crypto::CryptoProvider;
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
 use rustls::{RootCertStore, ServerConfig, SupportedProtocolVersion};
+use rustls_pki_types::CertificateDer;
 use tracing::warn;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
@@ -25,7 +28,7 @@ const DEFAULT_TLS12_SUITES: &[&str] = &[
 ];
 
 /// The protocol versions named, in rustls' terms (SSLv3, TLSv1 and TLSv1.1 are not offered).
-fn protocol_versions(
+pub(super) fn protocol_versions(
     settings: &TlsSettings,
 ) -> Result<Vec<&'static SupportedProtocolVersion>, TlsError> {
     let mut versions = Vec::new();
@@ -47,7 +50,7 @@ fn protocol_versions(
 
 /// ring's provider, its cipher suites narrowed to those `ciphersuites` names (by default Apache's
 /// list); TLS 1.3 suites stay all enabled unless some are named.
-fn provider(settings: &TlsSettings) -> Result<CryptoProvider, TlsError> {
+pub(super) fn provider(settings: &TlsSettings) -> Result<CryptoProvider, TlsError> {
     let mut provider = rustls::crypto::ring::default_provider();
     let named = |suite: &rustls::SupportedCipherSuite| {
         let name = suite.suite().as_str().unwrap_or_default();
@@ -78,32 +81,15 @@ fn provider(settings: &TlsSettings) -> Result<CryptoProvider, TlsError> {
 /// Builds the server side of `settings`: its key store is required, its trust store too unless
 /// `clientAuth=none`.
 pub fn server_config(settings: &TlsSettings) -> Result<ServerConfig, TlsError> {
-    let key_store = settings
-        .key_store
-        .as_ref()
-        .ok_or_else(|| TlsError::Setting("keyStore.location is not set".into()))?;
-    let identity = load_identity(key_store)?;
+    let identity = own_identity(settings)?;
     let provider = Arc::new(provider(settings)?);
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&protocol_versions(settings)?)?;
     let builder = match settings.client_auth {
         ClientAuth::None => builder.with_no_client_auth(),
         auth => {
-            let trust_store = settings
-                .trust_store
-                .as_ref()
-                .ok_or_else(|| TlsError::Setting("trustStore.location is not set".into()))?;
-            let roots = load_trust(trust_store)?;
-            let mut store = RootCertStore::empty();
-            let (added, _) = store.add_parsable_certificates(roots.iter().cloned());
-            if added == 0 {
-                return Err(TlsError::Store(format!(
-                    "{}: no usable certificate",
-                    trust_store.location.display()
-                )));
-            }
-            let webpki =
-                WebPkiClientVerifier::builder_with_provider(Arc::new(store), provider.clone());
+            let (store, roots) = trusted(settings)?;
+            let webpki = WebPkiClientVerifier::builder_with_provider(store, provider.clone());
             let webpki = match auth {
                 ClientAuth::Want => webpki.allow_unauthenticated(),
                 _ => webpki,
@@ -122,10 +108,42 @@ pub fn server_config(settings: &TlsSettings) -> Result<ServerConfig, TlsError> {
     )
 }
 
+/// The key store's certificate chain and key (a key store is required).
+pub(super) fn own_identity(settings: &TlsSettings) -> Result<Identity, TlsError> {
+    let key_store = settings
+        .key_store
+        .as_ref()
+        .ok_or_else(|| TlsError::Setting("keyStore.location is not set".into()))?;
+    load_identity(key_store)
+}
+
+/// The trust store's certificates, also as a root store (which keeps those webpki can use).
+pub(super) fn trusted(
+    settings: &TlsSettings,
+) -> Result<(Arc<RootCertStore>, Vec<CertificateDer<'static>>), TlsError> {
+    let trust_store = settings
+        .trust_store
+        .as_ref()
+        .ok_or_else(|| TlsError::Setting("trustStore.location is not set".into()))?;
+    let roots = load_trust(trust_store)?;
+    let mut store = RootCertStore::empty();
+    let (added, _) = store.add_parsable_certificates(roots.iter().cloned());
+    if added == 0 {
+        return Err(TlsError::Store(format!(
+            "{}: no usable certificate",
+            trust_store.location.display()
+        )));
+    }
+    Ok((Arc::new(store), roots))
+}
+
 /// The key store's certificate and signing key. Unlike rustls' own single-certificate set-up this
 /// accepts X.509 version 1 certificates (as Java does), comparing the key with the certificate's
 /// public key itself.
-fn certified_key(provider: &CryptoProvider, identity: Identity) -> Result<CertifiedKey, TlsError> {
+pub(super) fn certified_key(
+    provider: &CryptoProvider,
+    identity: Identity,
+) -> Result<CertifiedKey, TlsError> {
     let key = provider.key_provider.load_private_key(identity.key)?;
     let (_, leaf) = X509Certificate::from_der(identity.chain[0].as_ref())
         .map_err(|e| TlsError::Store(format!("key store certificate: {e}")))?;
@@ -139,9 +157,23 @@ fn certified_key(provider: &CryptoProvider, identity: Identity) -> Result<Certif
     Ok(CertifiedKey::new(identity.chain, key))
 }
 
-/// Always the same certificate, whatever the client asks for.
+/// Always the same certificate, whatever the peer asks for.
 #[derive(Debug)]
-struct FixedCertificate(Arc<CertifiedKey>);
+pub(super) struct FixedCertificate(pub(super) Arc<CertifiedKey>);
+
+impl ResolvesClientCert for FixedCertificate {
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        _sigschemes: &[rustls::SignatureScheme],
+    ) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.clone())
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
+}
 
 impl ResolvesServerCert for FixedCertificate {
     fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {

@@ -233,6 +233,16 @@ pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> (String, String
     (head.lines().next().unwrap().to_string(), body.to_string())
 }
 
+/// A certificate authority named `name`, made with rcgen.
+pub fn authority(name: &str) -> rcgen::CertifiedIssuer<'static, rcgen::KeyPair> {
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, name);
+    rcgen::CertifiedIssuer::self_signed(params, rcgen::KeyPair::generate().unwrap()).unwrap()
+}
+
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -246,6 +256,15 @@ pub fn free_port() -> u16 {
 /// tickTime=200, initLimit=10, syncLimit=5, `extra` lines and every member's `server.N` line (which holds its client address);
 /// returns them in `myid` order once one of them leads and every other one follows.
 pub async fn start_ensemble(size: u64, extra: &str) -> Vec<TestServer> {
+    start_ensemble_with(size, extra, |_| String::new()).await
+}
+
+/// [`start_ensemble`] with lines of member `id`'s own (`own(id)`) added to its zoo.cfg.
+pub async fn start_ensemble_with(
+    size: u64,
+    extra: &str,
+    own: impl Fn(u64) -> String,
+) -> Vec<TestServer> {
     let ports: Vec<(u16, u16)> = (0..size).map(|_| (free_port(), free_port())).collect();
     let mut lines = String::from(extra);
     for (i, (client, quorum)) in ports.iter().enumerate() {
@@ -256,7 +275,7 @@ pub async fn start_ensemble(size: u64, extra: &str) -> Vec<TestServer> {
         ));
     }
     let starts = ports.iter().enumerate().map(|(i, (client, _))| {
-        let lines = lines.clone();
+        let lines = format!("{lines}{}", own(i as u64 + 1));
         let client = *client;
         async move {
             let dir = tempfile::tempdir().unwrap();

@@ -11,14 +11,11 @@ use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, TransferLeaderRequest,
     TransferLeaderResponse, VoteRequest, VoteResponse,
 };
-use tokio::net::TcpStream;
 
 use super::quorum_addr;
+use super::transport::{PeerStream, Transport};
 use super::wire::{PeerRequest, PeerResponse, read_frame, write_frame};
 use crate::consensus::typ::{PeerNode, Snapshot, TypeConfig, Vote};
-
-/// How long opening a connection to a peer may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// How many times openraft's time limit an append-entries that carries entries may take.
 /// openraft gives every append-entries the heartbeat interval (a quarter of the shortest election
@@ -58,34 +55,14 @@ impl CallError {
     }
 }
 
-/// Opens a connection to member `target` at its quorum address `addr`.
-pub(crate) async fn connect(target: u64, addr: Option<&str>) -> Result<TcpStream, CallError> {
-    let unreachable = |source| CallError::Unreachable { target, source };
-    let addr = addr.ok_or_else(|| {
-        unreachable(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "no quorum address in the server spec",
-        ))
-    })?;
-    let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
-        .await
-        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, format!("connecting to {addr}")))
-        .and_then(|r| r)
-        .map_err(unreachable)?;
-    stream
-        .set_nodelay(true)
-        .map_err(|source| CallError::Network { target, source })?;
-    Ok(stream)
-}
-
 /// Creates a [`PeerClient`] per target, as Raft asks for them.
-pub(crate) struct PeerNetwork;
+pub(crate) struct PeerNetwork(pub(crate) Transport);
 
 impl RaftNetworkFactory<TypeConfig> for PeerNetwork {
     type Network = PeerClient;
 
     async fn new_client(&mut self, target: u64, node: &PeerNode) -> PeerClient {
-        PeerClient::new(target, &node.spec)
+        PeerClient::new(target, &node.spec, &self.0)
     }
 }
 
@@ -93,15 +70,17 @@ impl RaftNetworkFactory<TypeConfig> for PeerNetwork {
 pub(crate) struct PeerClient {
     target: u64,
     addr: Option<String>,
-    conn: Option<TcpStream>,
+    transport: Transport,
+    conn: Option<PeerStream>,
 }
 
 impl PeerClient {
-    /// A client for member `target` whose Apache server spec is `spec`.
-    pub(crate) fn new(target: u64, spec: &str) -> PeerClient {
+    /// A client for member `target` whose Apache server spec is `spec`, connecting over `transport`.
+    pub(crate) fn new(target: u64, spec: &str, transport: &Transport) -> PeerClient {
         PeerClient {
             target,
             addr: quorum_addr(spec),
+            transport: transport.clone(),
             conn: None,
         }
     }
@@ -115,7 +94,7 @@ impl PeerClient {
         let target = self.target;
         let network = |source| CallError::Network { target, source };
         if self.conn.is_none() {
-            self.conn = Some(connect(target, self.addr.as_deref()).await?);
+            self.conn = Some(self.transport.connect(target, self.addr.as_deref()).await?);
         }
         let conn = self.conn.as_mut().expect("connected above");
         let exchange = async {

@@ -13,9 +13,14 @@
 //! client writes travel on a connection of their own, an ordered stream (`write_stream`); so does a
 //! follower's watch on its leader (`consensus::leader_watch`), which the leader holds open and
 //! never answers.
+//!
+//! Every connection is opened and accepted through `transport`: plain TCP, or mutual TLS with
+//! `sslQuorum` (a member whose certificate the quorum trust store does not vouch for is refused
+//! before any request is read).
 
 pub(crate) mod client;
 pub(crate) mod server;
+pub(crate) mod transport;
 pub(crate) mod wire;
 pub(crate) mod write_stream;
 

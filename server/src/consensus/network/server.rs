@@ -10,10 +10,11 @@ use std::time::Duration;
 use openraft::raft::{AppendEntriesResponse, VoteRequest};
 use openraft::rt::watch::WatchReceiver;
 use openraft::{ReadPolicy, ServerState};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+use super::transport::{PeerStream, Transport};
 use super::wire::{PeerRequest, PeerResponse, read_frame, write_frame};
 use super::write_stream;
 use crate::consensus::bootstrap::answer_join;
@@ -36,18 +37,25 @@ pub(crate) struct PeerContext {
     /// Ids this member's start-up config lists as observers: such an observer is listed as soon as it
     /// joins, any other joining observer only once a reconfig adds it.
     pub configured_observers: Arc<BTreeSet<u64>>,
+    /// How connections are accepted (plain or TLS).
+    pub transport: Transport,
 }
 
 /// Accepts peer connections until the task is aborted (which also ends every connection).
 pub(crate) async fn serve(listener: TcpListener, raft: Raft, peers: PeerContext) {
+    let transport = peers.transport.clone();
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
+                Ok((tcp, peer)) => {
                     let raft = raft.clone();
                     let peers = peers.clone();
+                    let transport = transport.clone();
                     connections.spawn(async move {
+                        let Some(stream) = transport.accept(tcp, peer).await else {
+                            return;
+                        };
                         if let Err(e) = serve_connection(stream, raft, peers).await {
                             tracing::debug!(%peer, error = %e, "peer connection ended");
                         }
@@ -63,8 +71,11 @@ pub(crate) async fn serve(listener: TcpListener, raft: Raft, peers: PeerContext)
     }
 }
 
-async fn serve_connection(mut stream: TcpStream, raft: Raft, peers: PeerContext) -> io::Result<()> {
-    stream.set_nodelay(true)?;
+async fn serve_connection(
+    mut stream: PeerStream,
+    raft: Raft,
+    peers: PeerContext,
+) -> io::Result<()> {
     while let Some(request) = read_frame::<_, PeerRequest>(&mut stream).await? {
         match request {
             PeerRequest::WriteStream => return write_stream::serve(stream, raft).await,
@@ -79,7 +90,7 @@ async fn serve_connection(mut stream: TcpStream, raft: Raft, peers: PeerContext)
 
 /// Holds a leader watch open until its sender closes it (or this process ends, which is the
 /// point: see `leader_watch`). Whatever arrives on it is ignored.
-async fn hold_watch(mut stream: TcpStream) -> io::Result<()> {
+async fn hold_watch(mut stream: PeerStream) -> io::Result<()> {
     while read_frame::<_, PeerRequest>(&mut stream).await?.is_some() {}
     Ok(())
 }
@@ -207,6 +218,7 @@ async fn answer(raft: &Raft, request: PeerRequest, peers: &PeerContext) -> PeerR
                 &members,
                 expected_version,
                 peers.catch_up,
+                &peers.transport,
             )
             .await,
         ),

@@ -17,12 +17,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use openraft::rt::watch::WatchReceiver;
-use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{ReadHalf, WriteHalf};
 use tokio::sync::mpsc;
 
-use super::client::connect;
 use super::quorum_addr;
+use super::transport::{PeerStream, Transport};
 use super::wire::{PeerRequest, PeerResponse, read_frame, write_frame};
 use crate::consensus::OnFailure;
 use crate::consensus::typ::{CallbackResponder, Command, Raft};
@@ -46,15 +45,19 @@ pub(crate) struct Forwarder {
     generations: AtomicU64,
     /// How long a stream may try to reach a leader before it fails what it holds.
     connect_timeout: Duration,
+    /// How streams are opened (plain or TLS).
+    transport: Transport,
 }
 
 impl Forwarder {
-    /// No stream yet; a stream gives up reaching a leader after `connect_timeout`.
-    pub(crate) fn new(connect_timeout: Duration) -> Forwarder {
+    /// No stream yet; a stream gives up reaching a leader after `connect_timeout`; streams are
+    /// opened over `transport`.
+    pub(crate) fn new(connect_timeout: Duration, transport: Transport) -> Forwarder {
         Forwarder {
             streams: Mutex::default(),
             generations: AtomicU64::new(0),
             connect_timeout,
+            transport,
         }
     }
 
@@ -70,7 +73,13 @@ impl Forwarder {
         let generation = 1 + self.generations.fetch_add(1, Ordering::Relaxed);
         let (queue, pending) = mpsc::unbounded_channel();
         let deadline = Instant::now() + self.connect_timeout;
-        tokio::spawn(run(raft.clone(), leader, pending, deadline));
+        tokio::spawn(run(
+            raft.clone(),
+            self.transport.clone(),
+            leader,
+            pending,
+            deadline,
+        ));
         streams.insert(leader, Stream { generation, queue });
         generation
     }
@@ -115,13 +124,17 @@ const RECONNECT_PAUSE: Duration = Duration::from_millis(50);
 /// their order), until `deadline`.
 async fn run(
     raft: Raft,
+    transport: Transport,
     mut leader: u64,
     mut pending: mpsc::UnboundedReceiver<Forwarded>,
     deadline: Instant,
 ) {
     let in_flight: InFlight = Arc::default();
     let reason = loop {
-        match connect(leader, leader_addr(&raft, leader).as_deref()).await {
+        match transport
+            .connect(leader, leader_addr(&raft, leader).as_deref())
+            .await
+        {
             Ok(conn) => {
                 break match carry(&raft, leader, conn, &mut pending, &in_flight).await {
                     Ok(reason) => reason,
@@ -170,11 +183,11 @@ fn leader_addr(raft: &Raft, leader: u64) -> Option<String> {
 async fn carry(
     raft: &Raft,
     leader: u64,
-    conn: TcpStream,
+    conn: PeerStream,
     pending: &mut mpsc::UnboundedReceiver<Forwarded>,
     in_flight: &InFlight,
 ) -> io::Result<String> {
-    let (mut reader, mut writer) = conn.into_split();
+    let (mut reader, mut writer) = tokio::io::split(conn);
     write_frame(&mut writer, &PeerRequest::WriteStream).await?;
     let mut metrics = raft.metrics();
     let sending = send_batches(&mut writer, pending, in_flight);
@@ -214,7 +227,7 @@ async fn carry(
 }
 
 async fn send_batches(
-    writer: &mut OwnedWriteHalf,
+    writer: &mut WriteHalf<PeerStream>,
     pending: &mut mpsc::UnboundedReceiver<Forwarded>,
     in_flight: &InFlight,
 ) -> io::Result<()> {
@@ -238,7 +251,7 @@ async fn send_batches(
     Ok(())
 }
 
-async fn read_answers(reader: &mut OwnedReadHalf, in_flight: &InFlight) -> io::Result<()> {
+async fn read_answers(reader: &mut ReadHalf<PeerStream>, in_flight: &InFlight) -> io::Result<()> {
     while let Some(response) = read_frame::<_, PeerResponse>(reader).await? {
         let PeerResponse::Written(answers) = response else {
             return Err(io::Error::other(
@@ -264,8 +277,8 @@ async fn read_answers(reader: &mut OwnedReadHalf, in_flight: &InFlight) -> io::R
 
 /// The leader's end of a stream opened with [`PeerRequest::WriteStream`]: proposes every write in
 /// arrival order without waiting for it, and answers each once applied (or refused).
-pub(crate) async fn serve(conn: TcpStream, raft: Raft) -> io::Result<()> {
-    let (mut reader, mut writer) = conn.into_split();
+pub(crate) async fn serve(conn: PeerStream, raft: Raft) -> io::Result<()> {
+    let (mut reader, mut writer) = tokio::io::split(conn);
     let (answer, mut answers) = mpsc::unbounded_channel::<(u64, Result<(), String>)>();
     let proposing = async {
         while let Some(request) = read_frame::<_, PeerRequest>(&mut reader).await? {

@@ -31,6 +31,7 @@ fn options(root: &Path, id: u64, members: &[Member], snap_count: u64) -> Consens
         snap_count,
         snap_retain_count: 3,
         force_sync: true,
+        quorum_tls: None,
     }
 }
 

@@ -1,0 +1,148 @@
+//! How peer connections are opened and accepted: plain TCP, or mutual TLS when `sslQuorum` (and
+//! the `ssl.quorum.*` stores) ask for it (see `tls::QuorumTls`). With `portUnification` the
+//! accepting side takes both, told apart by the first byte: a TLS handshake record starts with
+//! 0x16, which as the first byte of a plain frame's length would announce a frame of hundreds of
+//! megabytes.
+//!
+//! A member whose handshake fails (a certificate from another authority, none at all, a plain-text
+//! member on a TLS-only port) is refused: its connection is closed before a request is read, so it
+//! can neither join, nor vote, nor replicate. Both sides log the failed handshake with its reason, at
+//! most once per [`REFUSAL_LOG_EVERY`] for the same peer and reason, since such a member keeps trying.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+
+use super::client::CallError;
+use crate::tls::QuorumTls;
+
+/// How long opening a TCP connection to a peer may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The first byte of a TLS record carrying a handshake message.
+const TLS_HANDSHAKE_RECORD: u8 = 0x16;
+
+/// How often the same refusal is logged as a warning at most.
+const REFUSAL_LOG_EVERY: Duration = Duration::from_secs(10);
+
+/// A byte stream to or from a peer, plain or TLS.
+pub(crate) trait PeerIo: AsyncRead + AsyncWrite + Unpin + Send + Sync {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + Sync> PeerIo for T {}
+
+/// A connection to or from a peer.
+pub(crate) type PeerStream = Box<dyn PeerIo>;
+
+/// Opens and accepts peer connections as this member's quorum security says.
+#[derive(Clone, Default)]
+pub(crate) struct Transport {
+    tls: Option<Arc<QuorumTls>>,
+    refusals: Arc<Mutex<HashMap<(String, String), Instant>>>,
+}
+
+impl Transport {
+    /// Plain TCP without `tls`.
+    pub(crate) fn new(tls: Option<Arc<QuorumTls>>) -> Transport {
+        Transport {
+            tls,
+            refusals: Arc::default(),
+        }
+    }
+
+    /// Opens a connection to member `target` at its quorum address `addr`, with the TLS handshake
+    /// when this member connects securely. A refused handshake makes the member unreachable.
+    pub(crate) async fn connect(
+        &self,
+        target: u64,
+        addr: Option<&str>,
+    ) -> Result<PeerStream, CallError> {
+        let unreachable = |source| CallError::Unreachable { target, source };
+        let addr = addr.ok_or_else(|| {
+            unreachable(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "no quorum address in the server spec",
+            ))
+        })?;
+        let tcp = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, format!("connecting to {addr}")))
+            .and_then(|r| r)
+            .map_err(unreachable)?;
+        tcp.set_nodelay(true)
+            .map_err(|source| CallError::Network { target, source })?;
+        match &self.tls {
+            Some(tls) if tls.connects_securely() => {
+                let host = addr.rsplit_once(':').map_or(addr, |(host, _)| host);
+                match tls.connect(tcp, host).await {
+                    Ok(stream) => Ok(Box::new(stream)),
+                    Err(e) => {
+                        let what = "cannot connect to a member: TLS handshake failed";
+                        self.log_refusal(addr.to_string(), &e, what);
+                        Err(unreachable(io::Error::new(
+                            e.kind(),
+                            format!("TLS handshake with {addr} failed: {e}"),
+                        )))
+                    }
+                }
+            }
+            _ => Ok(Box::new(tcp)),
+        }
+    }
+
+    /// Turns a connection accepted from `remote` into a peer stream: the TLS handshake unless this
+    /// member takes plain-text peers (and this one speaks plain text). `None` when refused.
+    pub(crate) async fn accept(&self, tcp: TcpStream, remote: SocketAddr) -> Option<PeerStream> {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(peer = %remote, error = %e, "peer connection lost");
+            return None;
+        }
+        let Some(tls) = &self.tls else {
+            return Some(Box::new(tcp));
+        };
+        if tls.accepts_plain() {
+            let mut first = [0u8; 1];
+            match tcp.peek(&mut first).await {
+                Ok(1) if first[0] == TLS_HANDSHAKE_RECORD => {}
+                Ok(1) => return Some(Box::new(tcp)),
+                _ => return None,
+            }
+        }
+        match tls.accept(tcp).await {
+            Ok(stream) => Some(Box::new(stream)),
+            Err(e) => {
+                self.log_refusal(
+                    remote.ip().to_string(),
+                    &e,
+                    "peer connection refused: TLS handshake failed",
+                );
+                None
+            }
+        }
+    }
+
+    /// Logs a failed handshake with `peer` for `reason` as a warning, or at debug level when the
+    /// same was logged within [`REFUSAL_LOG_EVERY`].
+    fn log_refusal(&self, peer: String, reason: &io::Error, what: &'static str) {
+        let reason = reason.to_string();
+        let mut refusals = self.refusals.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        refusals.retain(|_, at| now.duration_since(*at) < REFUSAL_LOG_EVERY);
+        let key = (peer, reason);
+        if refusals.contains_key(&key) {
+            tracing::debug!(peer = %key.0, reason = %key.1, what);
+            return;
+        }
+        tracing::warn!(
+            peer = %key.0,
+            reason = %key.1,
+            "{what} (a member without a certificate of the quorum trust store, or not speaking \
+             TLS, cannot join or vote)"
+        );
+        refusals.insert(key, now);
+    }
+}
