@@ -137,6 +137,11 @@ build_zookeeper() {
 	rm -rf "$stage"
 	mkdir -p "$stage"
 	cp "$IMAGES_DIR/zookeeper/"{docker-entrypoint.sh,zkEnv.sh,log4j.properties} "$stage/"
+	# Apache's Prometheus metrics provider (Debian packages none), fetched from Maven Central by
+	# scripts/deps.sh: an ensemble with spec.metrics.enabled names its class.
+	local metrics_jars="${ZK_CACHE_DIR:-$HOME/.cache/zkops}/maven/zookeeper-prometheus-metrics-3.8.0"
+	[[ -f "$metrics_jars/complete" ]] || die "$metrics_jars is missing: run scripts/deps.sh first"
+	cp "$metrics_jars"/*.jar "$stage/"
 	local script
 	script="$(
 		cat <<EOF
@@ -154,6 +159,8 @@ install -m 0755 /mnt/docker-entrypoint.sh /docker-entrypoint.sh
 install -m 0644 /mnt/zkEnv.sh /usr/share/zookeeper/bin/zkEnv.sh
 install -d /usr/share/zookeeper/image
 install -m 0644 /mnt/log4j.properties /usr/share/zookeeper/image/log4j.properties
+install -d /usr/share/zookeeper/metrics
+install -m 0644 /mnt/*.jar /usr/share/zookeeper/metrics/
 install -d -o $ZK_UID -g $ZK_UID /conf /data /datalog /logs
 install -m 0644 -o $ZK_UID -g $ZK_UID /mnt/log4j.properties /conf/log4j.properties
 rm -rf /var/lib/zookeeper /var/log/zookeeper /etc/zookeeper/conf /usr/share/doc/* /usr/share/man/*

@@ -70,14 +70,15 @@ pub struct Ensemble {
 }
 
 /// The manifest of a `ZkEnsemble` named `name` with `replicas` members of `flavour` (running its [`image`]) and
-/// the given PVC reclaim policy.
+/// the given PVC reclaim policy, and the entries of `extra` (a JSON object) set in its spec.
 fn manifest(
     name: &str,
     replicas: i32,
     reclaim: &str,
     flavour: ServerFlavour,
+    extra: &serde_json::Value,
 ) -> Result<ZkEnsemble> {
-    serde_json::from_value(serde_json::json!({
+    let mut manifest = serde_json::json!({
         "apiVersion": "zookeeper.zkops.dev/v1alpha1",
         "kind": "ZkEnsemble",
         "metadata": {"name": name, "namespace": name},
@@ -89,8 +90,12 @@ fn manifest(
             "resources": {"requests": {"cpu": "50m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}},
             "storage": {"size": "256Mi", "reclaimPolicy": reclaim},
         }
-    }))
-    .map_err(|e| Error::Unexpected(format!("ZkEnsemble manifest: {e}")))
+    });
+    if let (Some(spec), Some(extra)) = (manifest["spec"].as_object_mut(), extra.as_object()) {
+        spec.extend(extra.clone());
+    }
+    serde_json::from_value(manifest)
+        .map_err(|e| Error::Unexpected(format!("ZkEnsemble manifest: {e}")))
 }
 
 impl Ensemble {
@@ -102,6 +107,19 @@ impl Ensemble {
         replicas: i32,
         reclaim: &str,
         flavour: ServerFlavour,
+    ) -> Result<Self> {
+        let no_extra = serde_json::json!({});
+        Self::create_with(client, namespace, replicas, reclaim, flavour, &no_extra).await
+    }
+
+    /// [`Ensemble::create`], with the entries of `extra` (a JSON object) set in the spec.
+    pub async fn create_with(
+        client: &Client,
+        namespace: &str,
+        replicas: i32,
+        reclaim: &str,
+        flavour: ServerFlavour,
+        extra: &serde_json::Value,
     ) -> Result<Self> {
         let namespaces: Api<Namespace> = Api::all(client.clone());
         if namespaces
@@ -132,7 +150,7 @@ impl Ensemble {
             namespace: namespace.to_string(),
             api: Api::namespaced(client.clone(), namespace),
             pods: Api::namespaced(client.clone(), namespace),
-            manifest: manifest(namespace, replicas, reclaim, flavour)?,
+            manifest: manifest(namespace, replicas, reclaim, flavour, extra)?,
         };
         ensemble.submit().await?;
         Ok(ensemble)

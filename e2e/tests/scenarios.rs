@@ -117,8 +117,29 @@ async fn settled(
     reclaim: &str,
     flavour: ServerFlavour,
 ) -> Result<Ensemble> {
+    settled_with(
+        client,
+        namespace,
+        replicas,
+        reclaim,
+        flavour,
+        &serde_json::json!({}),
+    )
+    .await
+}
+
+/// [`settled`], with the entries of `extra` (a JSON object) set in the spec.
+async fn settled_with(
+    client: &Client,
+    namespace: &str,
+    replicas: i32,
+    reclaim: &str,
+    flavour: ServerFlavour,
+    extra: &serde_json::Value,
+) -> Result<Ensemble> {
     let start = Instant::now();
-    let ensemble = Ensemble::create(client, namespace, replicas, reclaim, flavour).await?;
+    let ensemble =
+        Ensemble::create_with(client, namespace, replicas, reclaim, flavour, extra).await?;
     ensemble.wait_settled(replicas, CREATE_TIMEOUT).await?;
     println!(
         "{namespace}: {replicas}-member {flavour:?} ensemble Ready in {:.1?}",
@@ -170,12 +191,15 @@ async fn s1_ab_install_create_and_scale_under_client_load_restarts_nobody() -> R
     create_and_scale_under_client_load("e2e-ab", ServerFlavour::Apache).await
 }
 
-/// a then b with members of `flavour`, in namespace `namespace`: a fresh 3-member ensemble passes the
-/// checks of a new ensemble, then is scaled under client load.
+/// a then b with members of `flavour`, in namespace `namespace`: a fresh 3-member ensemble with metrics
+/// enabled passes the checks of a new ensemble, each member serves its metrics, then it is scaled under
+/// client load.
 async fn create_and_scale_under_client_load(namespace: &str, flavour: ServerFlavour) -> Result<()> {
     let client = setup().await?;
-    let ensemble = settled(&client, namespace, 3, "Delete", flavour).await?;
+    let metrics = serde_json::json!({"metrics": {"enabled": true}});
+    let ensemble = settled_with(&client, namespace, 3, "Delete", flavour, &metrics).await?;
     check_three_members(&ensemble).await?;
+    members_serve_metrics(&ensemble).await?;
     scale_under_client_load(&ensemble).await?;
     ensemble.delete(false).await
 }
@@ -273,6 +297,32 @@ async fn check_three_members(ensemble: &Ensemble) -> Result<()> {
     )
     .await?;
     println!("{table}");
+    Ok(())
+}
+
+/// Every member pod answers `GET /metrics` on the metrics port (7000, the default) with Prometheus text that
+/// has the member's znode and watch counts, as Apache's provider names them.
+async fn members_serve_metrics(ensemble: &Ensemble) -> Result<()> {
+    let pods = ensemble.member_pods().await?;
+    for (name, pod) in &pods {
+        let ip = pod.ip.clone().unwrap_or_default();
+        let url = format!("http://{ip}:7000/metrics");
+        let body = zk_e2e::command::run("curl", &["-fsS", "--max-time", "10", &url]).await?;
+        let metric = |name: &str| {
+            body.lines()
+                .any(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
+        };
+        ensure(
+            ensemble,
+            metric("znode_count") && metric("watch_count"),
+            format!(
+                "{name}: {url} has no znode_count or watch_count; it answered:\n{}",
+                body.lines().take(20).collect::<Vec<_>>().join("\n")
+            ),
+        )
+        .await?;
+    }
+    println!("{}: {} members serve /metrics", ensemble.name(), pods.len());
     Ok(())
 }
 

@@ -12,7 +12,8 @@ ZOO_LOG4J_PROP="${ZOO_LOG4J_PROP:-INFO,CONSOLE}"
 JMXDISABLE="${JMXDISABLE:-true}"
 JAVA="${JAVA:-/usr/bin/java}"
 # Debian's zookeeper.jar leaves off its class path the slf4j binding, log4j
-# and the servlet API (which the AdminServer on port 8080 needs).
+# and the servlet API (which the AdminServer on port 8080 needs); the image adds
+# Apache's Prometheus metrics provider and its client library.
 CLASSPATH="$ZOOCFGDIR:/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-log4j12.jar:/usr/share/java/log4j-1.2.jar"
-CLASSPATH="$CLASSPATH:/usr/share/java/servlet-api.jar"
+CLASSPATH="$CLASSPATH:/usr/share/java/servlet-api.jar:/usr/share/zookeeper/metrics/*"
 JVMFLAGS="-Dzookeeper.root.logger=$ZOO_LOG4J_PROP ${JVMFLAGS:-}"
