@@ -100,20 +100,9 @@ fn manifest(
 
 impl Ensemble {
     /// Creates namespace `namespace` (deleting a leftover one first) and in it a `ZkEnsemble` of the same
-    /// name with `replicas` members of `flavour` (running its [`image`]) and the given PVC reclaim policy.
+    /// name with `replicas` members of `flavour` (running its [`image`]), the given PVC reclaim policy and the
+    /// entries of `extra` (a JSON object) set in its spec.
     pub async fn create(
-        client: &Client,
-        namespace: &str,
-        replicas: i32,
-        reclaim: &str,
-        flavour: ServerFlavour,
-    ) -> Result<Self> {
-        let no_extra = serde_json::json!({});
-        Self::create_with(client, namespace, replicas, reclaim, flavour, &no_extra).await
-    }
-
-    /// [`Ensemble::create`], with the entries of `extra` (a JSON object) set in the spec.
-    pub async fn create_with(
         client: &Client,
         namespace: &str,
         replicas: i32,

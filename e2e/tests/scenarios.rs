@@ -138,8 +138,7 @@ async fn settled_with(
     extra: &serde_json::Value,
 ) -> Result<Ensemble> {
     let start = Instant::now();
-    let ensemble =
-        Ensemble::create_with(client, namespace, replicas, reclaim, flavour, extra).await?;
+    let ensemble = Ensemble::create(client, namespace, replicas, reclaim, flavour, extra).await?;
     ensemble.wait_settled(replicas, CREATE_TIMEOUT).await?;
     println!(
         "{namespace}: {replicas}-member {flavour:?} ensemble Ready in {:.1?}",
