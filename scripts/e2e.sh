@@ -6,7 +6,9 @@
 # images (operator, zk-server, Apache ZooKeeper) without pulling, brings the
 # cluster up and loads the images in the background while it builds the e2e
 # tests, runs the scenarios one at a time, and always takes the cluster down at
-# the end.
+# the end. The cluster is one per machine (its state directory and ports are
+# fixed), so a second run waits for the first (a lock on
+# /run/lock/zkops-cluster.lock) instead of tearing its cluster down.
 # Exits non-zero if anything failed.
 #
 #   scripts/e2e.sh [extra cargo test arguments, e.g. a test name filter]
@@ -26,6 +28,11 @@ down() {
 	step "done: exit $rc"
 	exit "$rc"
 }
+exec 9>/run/lock/zkops-cluster.lock
+if ! flock -n 9; then
+	step "another e2e run holds the cluster: waiting for it"
+	flock 9
+fi
 trap down EXIT
 
 step "cluster binaries and images"
