@@ -51,6 +51,9 @@ async fn mntr_reports_log_batches_fsyncs_and_commits_of_the_real_write_path() {
     const WRITES: usize = 200;
     let server = start("4lw.commands.whitelist=*\n").await;
     create_many(&server.connect_string(), WRITES).await;
+    // A pass counts its batch before its fsync ends (and the session's close is one more pass):
+    // compare the two counts once the log is idle.
+    settle_fsyncs(server.addr()).await;
     let mntr = four_letter_word(server.addr(), "mntr").await;
     let batches = metric(&mntr, "zk_cnt_sync_processor_batch_size");
     let entries = metric(&mntr, "zk_sum_sync_processor_batch_size");
@@ -68,8 +71,6 @@ async fn mntr_reports_log_batches_fsyncs_and_commits_of_the_real_write_path() {
         0.0,
         "standalone, as Apache"
     );
-    // The session's close is one more write after the creates: reset once the log is idle.
-    settle_fsyncs(server.addr()).await;
     assert_eq!(
         four_letter_word(server.addr(), "srst").await,
         "Server stats reset.\n"
