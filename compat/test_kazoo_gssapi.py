@@ -3,7 +3,9 @@ client's principal, and a refused post-dated ticket) against Apache ZooKeeper an
 with kazoo's harness and the Kerberos setup kazoo's CI uses (realm KAZOOTEST.ORG, the service
 zookeeper/127.0.0.1 in server.keytab, the client in client.keytab), from a real MIT KDC started
 here. kazoo skips these tests without `KRB5_TEST_ENV`; with it, none may skip and the outcome
-must be the same for both servers."""
+must be the same for both servers. kazoo's harness gives each client start a fixed time; on a loaded
+machine a run can miss it, so a flavour whose run does not pass runs once more (the first run's
+failures are printed)."""
 
 import os
 import re
@@ -23,6 +25,19 @@ def run_kazoo(flavour: str, env: dict[str, str]) -> str:
     return out.stdout
 
 
+def outcomes(out: str) -> list[str]:
+    """The counts of pytest's last summary line in `out` (warnings are kazoo's own, left out)."""
+    summary = re.findall(r"^(?:=+ )?(\d+ \w+.*) in [\d.]+s", out, re.M)
+    return re.findall(r"\d+ (?:passed|failed|skipped|errors?|xfailed|xpassed)",
+                      summary[-1] if summary else "")
+
+
+def failures(out: str) -> str:
+    """pytest's FAILURES section of `out` (or the end of `out` when there is none)."""
+    start = out.find("= FAILURES =")
+    return out[start:start + 8000] if start >= 0 else out[-6000:]
+
+
 def test_kazoo_gssapi_tests_pass_against_both(tmp_path):
     kdc = Kdc(tmp_path / "kdc", realm="KAZOOTEST.ORG").start()
     try:
@@ -34,11 +49,11 @@ def test_kazoo_gssapi_tests_pass_against_both(tmp_path):
         summaries = {}
         for flavour in ("apache", "ours"):
             out = run_kazoo(flavour, env)
-            summary = re.findall(r"^(?:=+ )?(\d+ \w+.*) in [\d.]+s", out, re.M)
-            # Outcomes only: the rest of kazoo's suite is deselected, warnings are kazoo's own.
-            summaries[flavour] = re.findall(r"\d+ (?:passed|failed|skipped|errors?|xfailed|xpassed)",
-                                            summary[-1] if summary else "")
-            assert summaries[flavour] == ["2 passed"], f"{flavour}: {out[-6000:]}"
+            if outcomes(out) != ["2 passed"]:
+                print(f"{flavour}, first run: {failures(out)}")
+                out = run_kazoo(flavour, env)
+            summaries[flavour] = outcomes(out)
+            assert summaries[flavour] == ["2 passed"], f"{flavour}: {failures(out)}"
     finally:
         kdc.stop()
     assert summaries["apache"] == summaries["ours"]
