@@ -39,11 +39,21 @@ pub struct RecentQuantiles {
 }
 
 /// One period's histogram.
-#[derive(Debug)]
 struct Slot {
     /// The period counted here, plus one (0: none yet).
     stamp: AtomicU64,
     counts: Box<[AtomicU64]>,
+}
+
+/// A slot's stamp and number of values, not its 1,920 counters.
+impl std::fmt::Debug for Slot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let values: u64 = self.counts.iter().map(|c| c.load(Relaxed)).sum();
+        f.debug_struct("Slot")
+            .field("stamp", &self.stamp.load(Relaxed))
+            .field("values", &values)
+            .finish()
+    }
 }
 
 /// The quantiles the reports print, of the values in the window; `None` when it holds none.
