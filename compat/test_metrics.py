@@ -2,9 +2,11 @@
 
 The same zoo.cfg (standalone, `metricsProvider.className` naming Apache's provider) runs under
 each server; after the same few requests, `/metrics` of each is read. Every metric zk-server
-exports must be one Apache exports, with the same type (`# TYPE` line); JVM and process metrics,
-which only a JVM has, are left out of the comparison. Values that both count the same way
-(znodes, watches, ephemerals, alive connections) must be equal.
+exports must be one Apache exports, with the same type (`# TYPE` line) and the same label sets
+(a summary's `quantile` lines: 0.5, 0.9 and 0.99 for Apache's percentile counters, 0.5 for the
+others); JVM and process metrics, which only a JVM has, are left out of the comparison. Values
+that both count the same way (znodes, watches, ephemerals, alive connections) must be equal, and
+so must the number of reads (`readlatency_count`: two getData).
 """
 
 import re
@@ -25,7 +27,11 @@ metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetr
 metricsProvider.httpPort={metrics}
 """
 
-SAME_VALUES = ("znode_count", "watch_count", "ephemerals_count", "num_alive_connections")
+SAME_VALUES = ("znode_count", "watch_count", "ephemerals_count", "num_alive_connections",
+               "readlatency_count")
+# Labels whose values are part of a metric's shape; the values of others (a summary set's `key`)
+# depend on the requests.
+SHAPE_LABELS = ("quantile", "le")
 
 
 def scrape(port: int, timeout: float = 30.0) -> str:
@@ -42,18 +48,70 @@ def scrape(port: int, timeout: float = 30.0) -> str:
             time.sleep(0.1)
 
 
-def parse(text: str) -> tuple[dict[str, str], dict[str, float]]:
-    """The `# TYPE` of each metric and the value of each unlabelled sample."""
-    types, values = {}, {}
-    for line in text.splitlines():
-        if m := re.match(r"# TYPE (\S+) (\S+)$", line):
-            types[m[1]] = m[2]
-        elif m := re.match(r"([a-z_]+) (\S+)$", line):
-            values[m[1]] = float(m[2])
-    return ({n: t for n, t in types.items() if not n.startswith(("jvm_", "process_"))}, values)
+class Exposition:
+    """A parsed `/metrics`: the `# TYPE` of each metric (JVM and process metrics left out), the
+    label sets of each metric's samples, and the value of each unlabelled sample."""
+
+    def __init__(self, text: str):
+        self.types: dict[str, str] = {}
+        self.label_sets: dict[str, set[tuple[str, tuple]]] = {}
+        self.values: dict[str, float] = {}
+        for line in text.splitlines():
+            if m := re.match(r"# TYPE (\S+) (\S+)$", line):
+                if not m[1].startswith(("jvm_", "process_")):
+                    self.types[m[1]] = m[2]
+            elif m := re.match(r"([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$", line):
+                name, labels, value = m[1], m[2], m[3]
+                family = self.family(name)
+                if family is None:
+                    continue
+                pairs = tuple(sorted(
+                    (k, v if k in SHAPE_LABELS else "*")
+                    for k, v in re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"',
+                                           labels or "")))
+                self.label_sets.setdefault(family, set()).add((name, pairs))
+                if not labels:
+                    self.values[name] = float(value)
+
+    def family(self, sample: str) -> str | None:
+        """The metric a sample belongs to (`x_count` and `x_sum` to the summary `x`)."""
+        if sample in self.types:
+            return sample
+        for suffix in ("_count", "_sum", "_bucket"):
+            base = sample.removesuffix(suffix)
+            if base != sample and self.types.get(base) in ("summary", "histogram"):
+                return base
+        return None
 
 
-def run(flavour: str, root) -> tuple[dict[str, str], dict[str, float]]:
+def test_a_summary_s_quantile_lines_are_its_label_sets():
+    text = """# TYPE readlatency summary
+readlatency{quantile="0.5",} NaN
+readlatency{quantile="0.99",} 2.0
+readlatency_count 3.0
+readlatency_sum 4.0
+# TYPE write_per_namespace summary
+write_per_namespace{key="a",quantile="0.5",} 3.0
+write_per_namespace_count{key="a",} 2.0
+# TYPE jvm_threads_current gauge
+jvm_threads_current 12.0
+# TYPE znode_count gauge
+znode_count 5.0
+"""
+    parsed = Exposition(text)
+    assert parsed.types == {"readlatency": "summary", "write_per_namespace": "summary",
+                            "znode_count": "gauge"}
+    assert parsed.label_sets["readlatency"] == {
+        ("readlatency", (("quantile", "0.5"),)), ("readlatency", (("quantile", "0.99"),)),
+        ("readlatency_count", ()), ("readlatency_sum", ())}
+    assert parsed.label_sets["write_per_namespace"] == {
+        ("write_per_namespace", (("key", "*"), ("quantile", "0.5"))),
+        ("write_per_namespace_count", (("key", "*"),))}
+    assert parsed.values == {"readlatency_count": 3.0, "readlatency_sum": 4.0,
+                             "znode_count": 5.0}
+
+
+def run(flavour: str, root) -> Exposition:
     client, metrics = free_port(), free_port()
     server = Server(flavour, root / flavour, CONFIG.format(client=client, metrics=metrics)).start()
     try:
@@ -64,7 +122,8 @@ def run(flavour: str, root) -> tuple[dict[str, str], dict[str, float]]:
             zk.create("/m", b"x")
             zk.create("/m/e", b"", ephemeral=True)
             zk.get("/m", watch=lambda event: None)
-            return parse(scrape(metrics))
+            zk.get("/m")
+            return Exposition(scrape(metrics))
         finally:
             zk.stop()
             zk.close()
@@ -73,14 +132,20 @@ def run(flavour: str, root) -> tuple[dict[str, str], dict[str, float]]:
 
 
 @pytest.mark.timeout(180)
-def test_metrics_are_named_and_typed_as_apaches_provider_does(tmp_path):
-    apache_types, apache_values = run("apache", tmp_path)
-    our_types, our_values = run("ours", tmp_path)
-    assert our_types, "zk-server exported no metrics"
-    unknown = sorted(set(our_types) - set(apache_types))
+def test_metrics_are_named_typed_and_labelled_as_apaches_provider_does(tmp_path):
+    apache = run("apache", tmp_path)
+    ours = run("ours", tmp_path)
+    assert ours.types, "zk-server exported no metrics"
+    unknown = sorted(set(ours.types) - set(apache.types))
     assert not unknown, f"metrics Apache's provider does not export: {unknown}"
-    mismatched = {n: (t, apache_types[n]) for n, t in our_types.items() if apache_types[n] != t}
+    mismatched = {n: (t, apache.types[n]) for n, t in ours.types.items() if apache.types[n] != t}
     assert not mismatched, f"types differ (ours, Apache's): {mismatched}"
+    labelled = {n: (sorted(ours.label_sets.get(n, ())), sorted(apache.label_sets.get(n, ())))
+                for n in ours.types if ours.label_sets.get(n) != apache.label_sets.get(n)}
+    assert not labelled, f"label sets differ (ours, Apache's): {labelled}"
     for name in SAME_VALUES:
-        assert our_values[name] == apache_values[name], (name, our_values[name], apache_values[name])
-    print(f"{len(our_types)} of Apache's {len(apache_types)} metrics exported, types equal")
+        assert ours.values[name] == apache.values[name], (
+            name, ours.values[name], apache.values[name])
+    quantiles = sum(1 for n in ours.types for _, labels in ours.label_sets[n] if labels)
+    print(f"{len(ours.types)} of Apache's {len(apache.types)} metrics exported, types and "
+          f"label sets equal ({quantiles} quantile lines)")

@@ -15,8 +15,8 @@
 //! - `apache_data` — Apache ZooKeeper's snapshots and transaction logs: import and export;
 //!   `backup` — a running member's snapshot fetched through the AdminServer and kept.
 //! - `server` — wiring it all together; `shutdown` — graceful shutdown; `summary` — count, sum,
-//!   min and max of a stream of values (latencies, batch sizes, fsync times); `logging` — what
-//!   the log shows and how.
+//!   min and max of a stream of values (latencies, batch sizes, fsync times); `quantiles` — their
+//!   quantiles over the last ten minutes; `logging` — what the log shows and how.
 
 pub mod acl;
 pub mod admin;
@@ -30,6 +30,7 @@ pub mod metrics;
 pub mod net;
 pub mod ops;
 pub mod pipeline;
+pub mod quantiles;
 pub mod reconfig;
 pub mod sasl;
 pub mod server;

@@ -1,8 +1,12 @@
 //! A summary of a stream of values — count, sum, min, max and the last one — kept with atomics, so
 //! that recording a value takes no lock (Apache's `AvgMinMaxCounter`, plus the last value `cons`
-//! prints). Request latencies, the log writer's batch sizes and its fsync times are kept in one.
+//! prints). Request latencies, the log writer's batch sizes and its fsync times are kept in one;
+//! those the metrics report quantiles of in a [`QuantileSummary`], which adds the quantiles of
+//! the last ten minutes (Apache's `AvgMinMaxPercentileCounter`, and its Prometheus summaries).
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use crate::quantiles::{Percentiles, RecentQuantiles};
 
 /// Count, sum, min, max and last of the values recorded.
 #[derive(Debug, Default)]
@@ -89,6 +93,44 @@ impl SummaryFigures {
     }
 }
 
+/// A [`Summary`] with the quantiles of its recent values.
+#[derive(Debug, Default)]
+pub struct QuantileSummary {
+    summary: Summary,
+    recent: RecentQuantiles,
+}
+
+impl QuantileSummary {
+    /// Records one value.
+    pub fn record(&self, value: u64) {
+        self.summary.record(value);
+        self.recent.record(value);
+    }
+
+    /// The figures since start (or the last reset), with the quantiles of the last ten minutes.
+    pub fn figures(&self) -> QuantileFigures {
+        QuantileFigures {
+            summary: self.summary.figures(),
+            recent: self.recent.percentiles(),
+        }
+    }
+
+    /// Back to no value.
+    pub fn reset(&self) {
+        self.summary.reset();
+        self.recent.reset();
+    }
+}
+
+/// A [`QuantileSummary`]'s figures at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QuantileFigures {
+    /// Count, sum, min and max since start.
+    pub summary: SummaryFigures,
+    /// Quantiles of the last ten minutes.
+    pub recent: Percentiles,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,5 +152,21 @@ mod tests {
         assert!((summary.avg() - 16.0 / 3.0).abs() < 1e-9);
         summary.reset();
         assert_eq!(summary.figures(), SummaryFigures::default());
+    }
+
+    #[test]
+    fn a_quantile_summary_keeps_figures_and_quantiles_of_the_same_values() {
+        let summary = QuantileSummary::default();
+        for value in 1..=60 {
+            summary.record(value);
+        }
+        let figures = summary.figures();
+        assert_eq!((figures.summary.count, figures.summary.sum), (60, 1830));
+        assert_eq!(
+            (figures.recent.p50, figures.recent.p99),
+            (Some(30), Some(60))
+        );
+        summary.reset();
+        assert_eq!(summary.figures(), QuantileFigures::default());
     }
 }

@@ -1,7 +1,7 @@
 //! The chart's Grafana dashboard (`charts/zk-operator/dashboards/zookeeper.json`) against what is really
 //! exported: every metric its queries name must be on the `/metrics` of a running ensemble of `zk-server`
 //! processes (three voters and an observer, with Apache's Prometheus provider configured) or in the
-//! operator's registry.
+//! operator's registry, and every `quantile` a query selects must be one that metric shows.
 
 mod common;
 
@@ -137,6 +137,40 @@ fn exposed_names(text: &str) -> BTreeSet<String> {
                 .next()
                 .unwrap_or_default()
                 .to_string()
+        })
+        .collect()
+}
+
+/// The `(metric, quantile)` pairs the expression `expr` selects (`name{..., quantile="0.99"}`).
+fn quantile_selectors(expr: &str) -> BTreeSet<(String, String)> {
+    let mut selected = BTreeSet::new();
+    for (open, _) in expr.match_indices('{') {
+        let name: String = expr[..open]
+            .chars()
+            .rev()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == ':')
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        let matchers = &expr[open + 1..];
+        let matchers = &matchers[..matchers.find('}').unwrap_or(matchers.len())];
+        for matcher in matchers.split(',') {
+            if let Some(value) = matcher.trim().strip_prefix("quantile=") {
+                selected.insert((name.clone(), value.trim_matches('"').to_string()));
+            }
+        }
+    }
+    selected
+}
+
+/// The `(metric, quantile)` pairs of a Prometheus text exposition's samples.
+fn exposed_quantiles(text: &str) -> BTreeSet<(String, String)> {
+    text.lines()
+        .filter_map(|line| {
+            let (name, labels) = line.split_once('{')?;
+            let value = labels.split_once("quantile=\"")?.1.split_once('"')?.0;
+            Some((name.to_string(), value.to_string()))
         })
         .collect()
 }
@@ -293,6 +327,27 @@ fn metric_names_are_read_outside_matchers_ranges_groupings_and_functions() {
     );
 }
 
+#[test]
+fn quantile_selectors_pair_each_metric_with_the_quantile_it_selects() {
+    assert_eq!(
+        quantile_selectors(
+            "a{x=~\"$v\", quantile=\"0.99\"} / rate(b_sum{x=\"y\"}[5m]) + c{quantile=\"0.5\"}"
+        )
+        .into_iter()
+        .collect::<Vec<_>>(),
+        [
+            ("a".to_string(), "0.99".to_string()),
+            ("c".to_string(), "0.5".to_string())
+        ]
+    );
+    assert_eq!(
+        exposed_quantiles("# TYPE a summary\na{quantile=\"0.99\",} NaN\na_count 0.0\n")
+            .into_iter()
+            .collect::<Vec<_>>(),
+        [("a".to_string(), "0.99".to_string())]
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_panel_names_metrics_a_running_ensemble_or_the_operator_exports() {
     let dashboard = dashboard();
@@ -303,11 +358,13 @@ async fn every_panel_names_metrics_a_running_ensemble_or_the_operator_exports() 
     wait_for_roles(&members).await;
     let _clients = make_requests(&members).await;
     let mut exported = BTreeSet::new();
+    let mut quantiles = BTreeSet::new();
     for member in &members {
         let address = SocketAddr::from(([127, 0, 0, 1], member.metrics));
         let (status, body) = common::http_get(address, "/metrics").await;
         assert!(status.contains("200"), "{status}");
         exported.extend(exposed_names(&body));
+        quantiles.extend(exposed_quantiles(&body));
     }
     let server = exported.clone();
     exported.extend(operator_names());
@@ -322,6 +379,11 @@ async fn every_panel_names_metrics_a_running_ensemble_or_the_operator_exports() 
                 unknown.push(format!("{title}: {name}"));
             }
             used.insert(name);
+        }
+        for (name, quantile) in quantile_selectors(expr) {
+            if !quantiles.contains(&(name.clone(), quantile.clone())) {
+                unknown.push(format!("{title}: {name} has no quantile {quantile}"));
+            }
         }
     }
     for name in variable_metrics(&dashboard) {
@@ -341,6 +403,8 @@ async fn every_panel_names_metrics_a_running_ensemble_or_the_operator_exports() 
         "looking_count",
         "avg_latency",
         "max_latency",
+        "readlatency",
+        "updatelatency",
         "outstanding_requests",
         "znode_count",
         "watch_count",

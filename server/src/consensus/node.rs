@@ -43,7 +43,7 @@ use super::{
     ConsensusError, ConsensusOptions, FollowerProgress, Member, OnFailure, Role, Route,
     StateMachine, TransferError,
 };
-use crate::summary::SummaryFigures;
+use crate::summary::QuantileFigures;
 
 /// A running member of the replicated log. See the module documentation of `consensus`.
 pub struct Consensus {
@@ -600,12 +600,12 @@ impl Consensus {
 
     /// Entries written per pass of the log writer, each pass ending with one fsync (Apache's
     /// `sync_processor_batch_size`).
-    pub fn log_batch_sizes(&self) -> SummaryFigures {
+    pub fn log_batch_sizes(&self) -> QuantileFigures {
         self.writer_stats.batch_sizes.figures()
     }
 
     /// Milliseconds each fsync of the log took (Apache's `fsynctime`; none with `forceSync=no`).
-    pub fn fsync_times_ms(&self) -> SummaryFigures {
+    pub fn fsync_times_ms(&self) -> QuantileFigures {
         self.writer_stats.fsync_ms.figures()
     }
 

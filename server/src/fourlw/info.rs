@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use crate::config::ServerConfig;
 use crate::session::ExpiryBucket;
-use crate::summary::SummaryFigures;
+use crate::summary::QuantileFigures;
 
 /// The server's mode, as `srvr` prints it after `Mode:`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +91,10 @@ pub struct StatsSnapshot {
     pub non_mtls_local_connections: u64,
     /// Plain (non-TLS) connections accepted from other hosts.
     pub non_mtls_remote_connections: u64,
+    /// Latencies in ms of the requests without a transaction: reads and pings (`readlatency`).
+    pub read_latency: QuantileFigures,
+    /// Latencies in ms of the requests with a transaction: writes (`updatelatency`).
+    pub update_latency: QuantileFigures,
 }
 
 /// One client connection (Apache's `ServerCnxn.dumpConnectionInfo`).
@@ -185,9 +189,9 @@ pub struct QuorumSummary {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WritePathSummary {
     /// Entries per pass of the log writer, one fsync each (`sync_processor_batch_size`).
-    pub log_batch_sizes: SummaryFigures,
+    pub log_batch_sizes: QuantileFigures,
     /// Milliseconds per fsync of the log (`fsynctime`).
-    pub fsync_ms: SummaryFigures,
+    pub fsync_ms: QuantileFigures,
     /// Entries this member proposed as leader that were committed (`commit_count`).
     pub commit_count: u64,
 }

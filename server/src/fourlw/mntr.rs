@@ -4,7 +4,8 @@
 use super::info::{Mode, ServerInfo};
 use super::stat::java_double;
 use super::version::full_version;
-use crate::summary::SummaryFigures;
+use crate::quantiles::Percentiles;
+use crate::summary::{QuantileFigures, SummaryFigures};
 
 /// One metric value.
 #[derive(Debug, Clone, PartialEq)]
@@ -101,6 +102,31 @@ const SYNC_PROCESSOR_BATCH_SIZE: [&str; 5] = [
     "zk_sum_sync_processor_batch_size",
 ];
 
+/// The percentile sets (`zk_{avg,min,max,cnt,sum,p50,p95,p99,p999}_<name>`, Apache's
+/// `AvgMinMaxPercentileCounter`) this server measures, after the summary sets, in Apache's order.
+const UPDATE_LATENCY: [&str; 9] = [
+    "zk_avg_updatelatency",
+    "zk_min_updatelatency",
+    "zk_max_updatelatency",
+    "zk_cnt_updatelatency",
+    "zk_sum_updatelatency",
+    "zk_p50_updatelatency",
+    "zk_p95_updatelatency",
+    "zk_p99_updatelatency",
+    "zk_p999_updatelatency",
+];
+const READ_LATENCY: [&str; 9] = [
+    "zk_avg_readlatency",
+    "zk_min_readlatency",
+    "zk_max_readlatency",
+    "zk_cnt_readlatency",
+    "zk_sum_readlatency",
+    "zk_p50_readlatency",
+    "zk_p95_readlatency",
+    "zk_p99_readlatency",
+    "zk_p999_readlatency",
+];
+
 /// One summary set's lines: avg (a double, as Apache's `AvgMinMaxCounter`), min, max, cnt, sum.
 fn summary(keys: [&'static str; 5], f: SummaryFigures) -> [(&'static str, MetricValue); 5] {
     let n = |v: u64| MetricValue::Int(v as i64);
@@ -111,6 +137,41 @@ fn summary(keys: [&'static str; 5], f: SummaryFigures) -> [(&'static str, Metric
         (max, n(f.max)),
         (cnt, n(f.count)),
         (sum, n(f.sum)),
+    ]
+}
+
+/// One percentile set's lines: the summary set's, then p50, p95, p99 and p999 of the recent
+/// values (0 when there are none, as Apache prints an empty counter's).
+fn percentile_summary(
+    keys: [&'static str; 9],
+    f: QuantileFigures,
+) -> impl Iterator<Item = (&'static str, MetricValue)> {
+    let [avg, min, max, cnt, sum, p50, p95, p99, p999] = keys;
+    let recent = f.recent;
+    let percentiles = [
+        (p50, recent.p50),
+        (p95, recent.p95),
+        (p99, recent.p99),
+        (p999, recent.p999),
+    ];
+    summary([avg, min, max, cnt, sum], f.summary)
+        .into_iter()
+        .chain(percentiles.map(|(key, value)| (key, MetricValue::Int(value.unwrap_or(0) as i64))))
+}
+
+/// The recent quantiles of the summaries [`metrics`] reports, by the name Apache's Prometheus
+/// provider gives each summary.
+pub fn recent_quantiles(info: &dyn ServerInfo) -> Vec<(&'static str, Percentiles)> {
+    let stats = info.stats();
+    let write_path = info.write_path();
+    vec![
+        ("fsynctime", write_path.fsync_ms.recent),
+        (
+            "sync_processor_batch_size",
+            write_path.log_batch_sizes.recent,
+        ),
+        ("updatelatency", stats.update_latency.recent),
+        ("readlatency", stats.read_latency.recent),
     ]
 }
 
@@ -238,11 +299,13 @@ pub fn metrics(info: &dyn ServerInfo) -> Vec<(&'static str, MetricValue)> {
     let write_path = info.write_path();
     out.push(("zk_commit_count", n(write_path.commit_count)));
     out.extend(zeros(&NEVER_COUNTED_AFTER_COMMIT_COUNT));
-    out.extend(summary(FSYNC_TIME, write_path.fsync_ms));
+    out.extend(summary(FSYNC_TIME, write_path.fsync_ms.summary));
     out.extend(summary(
         SYNC_PROCESSOR_BATCH_SIZE,
-        write_path.log_batch_sizes,
+        write_path.log_batch_sizes.summary,
     ));
+    out.extend(percentile_summary(UPDATE_LATENCY, stats.update_latency));
+    out.extend(percentile_summary(READ_LATENCY, stats.read_latency));
     out
 }
 

@@ -25,7 +25,7 @@ pub use info::{
     ConnectionInfo, ConnectionSession, DataSummary, Mode, QuorumSummary, ServerInfo, StatsSnapshot,
     WritePathSummary,
 };
-pub use mntr::{MetricValue, metrics};
+pub use mntr::{MetricValue, metrics, recent_quantiles};
 pub use stat::connection_line;
 pub use version::{ZOOKEEPER_COMPATIBLE_VERSION, full_version};
 

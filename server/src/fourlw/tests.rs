@@ -6,8 +6,9 @@ use std::sync::Mutex;
 
 use super::*;
 use crate::config::{ServerConfig, load_with_properties};
+use crate::quantiles::Percentiles;
 use crate::session::ExpiryBucket;
-use crate::summary::SummaryFigures;
+use crate::summary::{QuantileFigures, SummaryFigures};
 
 /// Fixed figures standing for a running server.
 struct Fixed {
@@ -67,17 +68,23 @@ impl ServerInfo for Fixed {
     }
     fn write_path(&self) -> WritePathSummary {
         WritePathSummary {
-            log_batch_sizes: SummaryFigures {
-                count: 3,
-                sum: 70,
-                min: 1,
-                max: 64,
+            log_batch_sizes: QuantileFigures {
+                summary: SummaryFigures {
+                    count: 3,
+                    sum: 70,
+                    min: 1,
+                    max: 64,
+                },
+                recent: Percentiles::default(),
             },
-            fsync_ms: SummaryFigures {
-                count: 3,
-                sum: 4,
-                min: 1,
-                max: 2,
+            fsync_ms: QuantileFigures {
+                summary: SummaryFigures {
+                    count: 3,
+                    sum: 4,
+                    min: 1,
+                    max: 2,
+                },
+                recent: Percentiles::default(),
             },
             commit_count: 70,
         }
@@ -141,6 +148,21 @@ fn fixed(dir: &Path, whitelist: &str) -> Fixed {
             packets_received: 14,
             packets_sent: 15,
             alive_connections: 1,
+            update_latency: QuantileFigures {
+                summary: SummaryFigures {
+                    count: 2,
+                    sum: 13,
+                    min: 2,
+                    max: 11,
+                },
+                recent: Percentiles {
+                    p50: Some(2),
+                    p90: Some(11),
+                    p95: Some(11),
+                    p99: Some(11),
+                    p999: Some(11),
+                },
+            },
             ..StatsSnapshot::default()
         }),
         connections: vec![ConnectionInfo {
@@ -307,10 +329,20 @@ fn mntr_has_apaches_keys_and_tab_separated_values() {
         "zk_avg_fsynctime\t1.3333\nzk_min_fsynctime\t1\nzk_max_fsynctime\t2\nzk_cnt_fsynctime\t3\n\
          zk_sum_fsynctime\t4\n"
     ));
-    assert!(out.ends_with(
+    assert!(out.contains(
         "zk_avg_sync_processor_batch_size\t23.3333\nzk_min_sync_processor_batch_size\t1\n\
          zk_max_sync_processor_batch_size\t64\nzk_cnt_sync_processor_batch_size\t3\n\
          zk_sum_sync_processor_batch_size\t70\n"
+    ));
+    assert!(out.contains(
+        "zk_avg_updatelatency\t6.5\nzk_min_updatelatency\t2\nzk_max_updatelatency\t11\n\
+         zk_cnt_updatelatency\t2\nzk_sum_updatelatency\t13\nzk_p50_updatelatency\t2\n\
+         zk_p95_updatelatency\t11\nzk_p99_updatelatency\t11\nzk_p999_updatelatency\t11\n"
+    ));
+    // No read recorded: Apache prints an empty percentile counter's quantiles as 0.
+    assert!(out.ends_with(
+        "zk_cnt_readlatency\t0\nzk_sum_readlatency\t0\nzk_p50_readlatency\t0\n\
+         zk_p95_readlatency\t0\nzk_p99_readlatency\t0\nzk_p999_readlatency\t0\n"
     ));
     assert!(out.starts_with(&format!("zk_version\t{}\n", full_version())));
 }

@@ -1,6 +1,6 @@
 //! The types Apache ZooKeeper 3.8's Prometheus provider gives its metrics, as `/metrics` on a
-//! standalone 3.8.0 server lists them (`# TYPE` lines, JVM and process metrics left out). A metric
-//! not named here is a gauge.
+//! standalone 3.8.0 server lists them (`# TYPE` lines and the quantiles of summaries, JVM and
+//! process metrics left out). A metric not named here is a gauge.
 
 /// Metrics Apache exports as counters.
 pub const COUNTERS: [&str; 48] = [
@@ -125,6 +125,44 @@ pub const SUMMARIES: [&str; 68] = [
     "write_final_proc_time_ms",
     "write_per_namespace",
 ];
+
+/// The summaries Apache's provider gives the quantiles 0.5, 0.9 and 0.99 (its `ADVANCED` detail
+/// level, the percentile counters `mntr` shows with `zk_p50_` to `zk_p999_`); every other summary
+/// has the quantile 0.5 only.
+pub const PERCENTILE_SUMMARIES: [&str; 22] = [
+    "close_session_prep_time",
+    "commit_propagation_latency",
+    "dead_watchers_cleaner_latency",
+    "local_write_committed_time_ms",
+    "om_commit_process_time_ms",
+    "om_proposal_process_time_ms",
+    "prep_processor_queue_time_ms",
+    "propagation_latency",
+    "proposal_ack_creation_latency",
+    "proposal_latency",
+    "quorum_ack_latency",
+    "read_commitproc_time_ms",
+    "read_final_proc_time_ms",
+    "readlatency",
+    "request_throttle_queue_time_ms",
+    "server_write_committed_time_ms",
+    "sync_processor_queue_and_flush_time_ms",
+    "sync_processor_queue_flush_time_ms",
+    "sync_processor_queue_time_ms",
+    "updatelatency",
+    "write_commitproc_time_ms",
+    "write_final_proc_time_ms",
+];
+
+/// The quantiles Apache's provider exports for the summary `name`, as its `quantile` labels
+/// write them.
+pub fn quantiles_of(name: &str) -> &'static [&'static str] {
+    if PERCENTILE_SUMMARIES.contains(&name) {
+        &["0.5", "0.9", "0.99"]
+    } else {
+        &["0.5"]
+    }
+}
 
 /// The exposition type of the metric `name`.
 pub fn type_of(name: &str) -> &'static str {

@@ -1,9 +1,10 @@
 //! Prometheus metrics on `metricsProvider.httpPort` at `/metrics`, served when
 //! `metricsProvider.className` names Apache's Prometheus provider: what `mntr` reports, with the
-//! names and types Apache's provider gives them.
+//! names, types and quantiles Apache's provider gives them.
 //!
 //! Layout:
-//! - `apache_types` — which of Apache's metrics are counters and summaries.
+//! - `apache_types` — which of Apache's metrics are counters and summaries, and which quantiles
+//!   each summary shows.
 //! - `exposition` — `mntr`'s list in the Prometheus text format.
 
 mod apache_types;
@@ -21,7 +22,7 @@ use tracing::info;
 
 pub use exposition::render;
 
-use crate::fourlw::{ServerInfo, metrics};
+use crate::fourlw::{ServerInfo, metrics, recent_quantiles};
 use crate::shutdown::Shutdown;
 
 /// Serves `/metrics` on `listener` until shutdown.
@@ -40,7 +41,7 @@ pub async fn serve(
 }
 
 async fn scrape(State(info): State<Arc<dyn ServerInfo>>) -> impl IntoResponse {
-    let body = render(&metrics(info.as_ref()));
+    let body = render(&metrics(info.as_ref()), &recent_quantiles(info.as_ref()));
     (
         [(
             header::CONTENT_TYPE,

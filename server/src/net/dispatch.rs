@@ -152,6 +152,12 @@ fn record_done(ctx: &Context, entry: &ConnectionEntry, op_code: i32, xid: i32, r
     let latency = received.elapsed().as_millis() as u64;
     ctx.stats.latency.record(latency);
     entry.stats.latency.record(latency);
+    // Apache counts a request with a transaction as an update, any other as a read.
+    if ZkState::classify(op_code) == OpClass::Write {
+        ctx.stats.update_latency.record(latency);
+    } else {
+        ctx.stats.read_latency.record(latency);
+    }
     // A write applied just as its connection ended finds the connection's count already
     // settled (set to zero, and taken off the server's): it counts for neither.
     if entry

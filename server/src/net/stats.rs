@@ -4,7 +4,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use crate::fourlw::StatsSnapshot;
-use crate::summary::Summary;
+use crate::summary::{QuantileSummary, Summary};
 
 /// Sizes of a stream of buffers, such as the proposals this member made or the responses sent to
 /// clients (Apache's `BufferStats`: last/min/max, -1 before any), with their count.
@@ -57,6 +57,10 @@ impl BufferSizes {
 pub struct ServerStats {
     /// Request latencies.
     pub latency: Summary,
+    /// Latencies of the requests that read (Apache's `readlatency`).
+    pub read_latency: QuantileSummary,
+    /// Latencies of the requests that go through the log (Apache's `updatelatency`).
+    pub update_latency: QuantileSummary,
     /// Packets received from clients.
     pub packets_received: AtomicU64,
     /// Packets sent to clients.
@@ -126,12 +130,16 @@ impl ServerStats {
             connection_requests: self.connection_requests.load(Relaxed),
             non_mtls_local_connections: self.non_mtls_local_connections.load(Relaxed),
             non_mtls_remote_connections: self.non_mtls_remote_connections.load(Relaxed),
+            read_latency: self.read_latency.figures(),
+            update_latency: self.update_latency.figures(),
         }
     }
 
     /// `srst`: latency, packet, proposal-size and response-size counters back to zero.
     pub fn reset(&self) {
         self.latency.reset();
+        self.read_latency.reset();
+        self.update_latency.reset();
         self.proposals.reset();
         self.client_responses.reset();
         self.packets_received.store(0, Relaxed);

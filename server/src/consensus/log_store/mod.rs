@@ -26,7 +26,7 @@ use self::segments::{Segments, WriteOp};
 use super::codec;
 use super::disk_space::DiskSpace;
 use super::typ::{Entry, IoFlushed, LogId, LogState, TypeConfig, Vote};
-use crate::summary::Summary;
+use crate::summary::QuantileSummary;
 
 pub(crate) use self::record::{put as put_record, split as split_records, sync_dir};
 pub(crate) use self::segments::DEFAULT_SEGMENT_BYTES;
@@ -50,9 +50,9 @@ struct Shared {
 #[derive(Debug, Default)]
 pub(crate) struct WriterStats {
     /// Entries written per pass (one pass ends with one fsync).
-    pub(crate) batch_sizes: Summary,
+    pub(crate) batch_sizes: QuantileSummary,
     /// Milliseconds each fsync of a pass took (none with `forceSync=no`).
-    pub(crate) fsync_ms: Summary,
+    pub(crate) fsync_ms: QuantileSummary,
 }
 
 impl WriterStats {
