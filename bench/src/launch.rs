@@ -334,6 +334,11 @@ impl Deployment {
             .collect()
     }
 
+    /// Member `id`'s process id, while it runs.
+    pub fn pid(&self, id: usize) -> Option<u32> {
+        self.members[id - 1].child.as_ref().and_then(Child::id)
+    }
+
     /// Waits until every member answers `ruok` with `imok` and serves a session.
     async fn wait_ready(&mut self) -> Result<(), LaunchError> {
         let deadline = Instant::now() + READY_TIMEOUT;

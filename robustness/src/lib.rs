@@ -9,13 +9,16 @@
 //! - [`history`]: the operations clients invoked and what they saw;
 //! - [`verify`]: after the faults, every member holds every acknowledged write;
 //! - [`checker`]: builds and runs the Porcupine-based checker in `checker/` on a history;
-//! - [`fifo`]: sessions pipelining their writes, and the check that each session's writes commit in order.
+//! - [`fifo`]: sessions pipelining their writes, and the check that each session's writes commit in order;
+//! - [`soak`]: a long run of churning sessions under reconfigs and leader kills, sampling what each member
+//!   holds, for leaks (`zk-soak`, `scripts/soak.sh`).
 
 pub mod checker;
 pub mod ensemble;
 pub mod fifo;
 pub mod history;
 pub mod network;
+pub mod soak;
 pub mod verify;
 pub mod workload;
 

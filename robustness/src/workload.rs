@@ -77,6 +77,21 @@ pub async fn connect(connect_string: &str) -> Result<Client, WorkloadError> {
         .map_err(zk(format!("connect to {connect_string}")))
 }
 
+/// Creates each of `paths` as an empty persistent znode, in order, through `session`.
+pub async fn create_empty(
+    session: &Client,
+    paths: impl IntoIterator<Item = String>,
+) -> Result<(), WorkloadError> {
+    let persistent = CreateMode::Persistent.with_acls(Acls::anyone_all());
+    for path in paths {
+        session
+            .create(&path, b"", &persistent)
+            .await
+            .map_err(zk(format!("create {path}")))?;
+    }
+    Ok(())
+}
+
 /// What one session saw, besides the history.
 #[derive(Debug, Default)]
 struct SessionReport {
@@ -119,12 +134,7 @@ impl Workload {
         let setup = connect(connect_string).await?;
         let persistent = CreateMode::Persistent.with_acls(Acls::anyone_all());
         let mut initial = BTreeMap::new();
-        for parent in [REGISTERS, CREATES, SESSIONS] {
-            setup
-                .create(parent, b"", &persistent)
-                .await
-                .map_err(zk(format!("create {parent}")))?;
-        }
+        create_empty(&setup, [REGISTERS, CREATES, SESSIONS].map(str::to_owned)).await?;
         for index in 0..spec.registers {
             let path = register_path(index);
             let (stat, _) = setup
@@ -237,7 +247,7 @@ struct SessionRun {
 }
 
 /// Whether an error is the connection's, not the request's: worth asking again.
-fn transient(error: &ZkError) -> bool {
+pub fn transient(error: &ZkError) -> bool {
     matches!(
         error,
         ZkError::ConnectionLoss | ZkError::Timeout | ZkError::Custom(_)
@@ -300,7 +310,7 @@ impl SessionRun {
         report
     }
 
-    /// `sync` + `getData` of register `index`.
+    /// `sync` + `getData` of register `index`, noting the version read.
     async fn read(
         &self,
         session: &Client,
@@ -308,29 +318,13 @@ impl SessionRun {
         index: usize,
         versions: &mut BTreeMap<usize, i32>,
     ) -> Result<(), ZkError> {
-        let pending = self.recorder.invoke(self.id, key, Input::Read);
-        let read = async {
-            session.sync(key).await?;
-            session.get_data(key).await
-        };
-        match read.await {
-            Ok((data, stat)) => {
-                let value = String::from_utf8_lossy(&data).parse().unwrap_or(i64::MIN);
-                versions.insert(index, stat.version);
-                pending.complete(Output::Read {
-                    value,
-                    version: stat.version,
-                });
-                Ok(())
-            }
-            Err(e) => {
-                pending.complete(Output::Unknown);
-                Err(e)
-            }
-        }
+        let register = read_register(session, &self.recorder, self.id, key).await?;
+        versions.insert(index, register.version);
+        Ok(())
     }
 
-    /// `setData` of register `index`, with an expected version for a compare-and-set.
+    /// `setData` of register `index`, with an expected version for a compare-and-set, noting the
+    /// version written (or forgetting it on a refused compare-and-set).
     async fn write(
         &self,
         session: &Client,
@@ -340,37 +334,11 @@ impl SessionRun {
         expected: Option<i32>,
         versions: &mut BTreeMap<usize, i32>,
     ) -> Result<(), ZkError> {
-        let input = match expected {
-            Some(expected_version) => Input::Cas {
-                value,
-                expected_version,
-            },
-            None => Input::Write { value },
+        match write_register(session, &self.recorder, self.id, key, value, expected).await? {
+            Some(version) => versions.insert(index, version),
+            None => versions.remove(&index),
         };
-        let pending = self.recorder.invoke(self.id, key, input);
-        match session
-            .set_data(key, value.to_string().as_bytes(), expected)
-            .await
-        {
-            Ok(stat) => {
-                versions.insert(index, stat.version);
-                pending.complete(Output::Written {
-                    version: stat.version,
-                });
-                Ok(())
-            }
-            Err(ZkError::BadVersion) if expected.is_some() => {
-                versions.remove(&index);
-                pending.complete(Output::BadVersion);
-                Ok(())
-            }
-            // Refused for another reason (none is expected) or not answered: either way "unknown" is
-            // sound, as it allows the write to have had no effect.
-            Err(e) => {
-                pending.complete(Output::Unknown);
-                Err(e)
-            }
-        }
+        Ok(())
     }
 
     /// Whether this session's ephemeral znode is still there and its own; what is wrong if not.
@@ -393,5 +361,79 @@ impl SessionRun {
             }
         }
         Some(format!("{}: no answer", self.ephemeral))
+    }
+}
+
+/// A linearizable read of register `key` (`sync` + `getData`) by `client`, recorded into `recorder`:
+/// the register's state, or the error (recorded as unknown).
+pub async fn read_register(
+    session: &Client,
+    recorder: &Recorder,
+    client: u32,
+    key: &str,
+) -> Result<Register, ZkError> {
+    let pending = recorder.invoke(client, key, Input::Read);
+    let read = async {
+        session.sync(key).await?;
+        session.get_data(key).await
+    };
+    match read.await {
+        Ok((data, stat)) => {
+            let value = String::from_utf8_lossy(&data).parse().unwrap_or(i64::MIN);
+            pending.complete(Output::Read {
+                value,
+                version: stat.version,
+            });
+            Ok(Register {
+                value,
+                version: stat.version,
+            })
+        }
+        Err(e) => {
+            pending.complete(Output::Unknown);
+            Err(e)
+        }
+    }
+}
+
+/// `setData` of register `key` to `value` by `client`, with an expected version for a compare-and-set,
+/// recorded into `recorder`: the version written, `None` for a compare-and-set refused (BadVersion), or
+/// the error (recorded as unknown).
+pub async fn write_register(
+    session: &Client,
+    recorder: &Recorder,
+    client: u32,
+    key: &str,
+    value: i64,
+    expected: Option<i32>,
+) -> Result<Option<i32>, ZkError> {
+    let input = match expected {
+        Some(expected_version) => Input::Cas {
+            value,
+            expected_version,
+        },
+        None => Input::Write { value },
+    };
+    let pending = recorder.invoke(client, key, input);
+    match session
+        .set_data(key, value.to_string().as_bytes(), expected)
+        .await
+    {
+        Ok(stat) => {
+            pending.complete(Output::Written {
+                version: stat.version,
+            });
+            Ok(Some(stat.version))
+        }
+        Err(ZkError::BadVersion) if expected.is_some() => {
+            pending.complete(Output::BadVersion);
+            Ok(None)
+        }
+        // Refused for another reason (none is expected) or not answered: either way "unknown" is
+        // sound, as it allows the write to have had no effect.
+        Err(e) => {
+            pending.complete(Output::Unknown);
+            Err(e)
+        }
     }
 }

@@ -126,6 +126,11 @@ impl Ensemble {
         self.deployment.is_running(id)
     }
 
+    /// Member `id`'s process id, while its process runs.
+    pub fn pid(&self, id: usize) -> Option<u32> {
+        self.deployment.pid(id)
+    }
+
     /// Member `id`'s directory (`zoo.cfg`, `data/`, `server.log`).
     pub fn member_dir(&self, id: usize) -> &Path {
         self.deployment.member_dir(id)

@@ -12,12 +12,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
-use zookeeper_client::{Acls, CreateMode};
 
 use super::history::{Outcome, SessionHistory, Write};
 use super::wire::{Connection, Credentials, WireError};
 use super::{PREFIX, ROOT, parent};
-use crate::workload::{SESSION_TIMEOUT, WorkloadError, connect};
+use crate::workload::{SESSION_TIMEOUT, WorkloadError, connect, create_empty};
 
 /// How long a connection may stay silent while writes are outstanding before it is given up.
 const REPLY_LIMIT: Duration = Duration::from_secs(5);
@@ -61,16 +60,11 @@ impl FifoLoad {
             .collect::<Vec<_>>()
             .join(",");
         let setup = connect(&connect_string).await?;
-        let persistent = CreateMode::Persistent.with_acls(Acls::anyone_all());
-        for path in std::iter::once(ROOT.to_owned()).chain((0..spec.sessions).map(parent)) {
-            setup
-                .create(&path, b"", &persistent)
-                .await
-                .map_err(|source| WorkloadError::ZooKeeper {
-                    what: format!("create {path}"),
-                    source,
-                })?;
-        }
+        create_empty(
+            &setup,
+            std::iter::once(ROOT.to_owned()).chain((0..spec.sessions).map(parent)),
+        )
+        .await?;
         let clock = Instant::now();
         let stop = Arc::new(AtomicBool::new(false));
         let mut tasks = JoinSet::new();
@@ -198,7 +192,11 @@ impl SessionRun {
                 let submission = self.next_submission();
                 let invoked = nanos_since(self.clock);
                 match connection
-                    .send_create(&prefix, submission.to_string().as_bytes())
+                    .send_create(
+                        &prefix,
+                        submission.to_string().as_bytes(),
+                        zk_proto::CreateMode::PersistentSequential,
+                    )
                     .await
                 {
                     Ok(xid) => in_flight.push_back(InFlight {

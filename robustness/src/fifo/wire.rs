@@ -1,6 +1,6 @@
 //! One connection of a pipelined session, spoken directly in the client protocol (`zk-proto`): the
-//! handshake that creates or resumes the session, sequential creates written one after another without
-//! waiting, and their replies read in order.
+//! handshake that creates or resumes the session, creates written one after another without waiting,
+//! and their replies read in order.
 //!
 //! The `zookeeper-client` crate pipelines too (an operation's request is queued when the operation is
 //! called, before its future is awaited), but requests still queued when a connection drops are sent on
@@ -108,9 +108,14 @@ impl Connection {
         Ok((connection, credentials))
     }
 
-    /// Writes a request creating a persistent sequential znode `prefix<sequence>` holding `data`, without
-    /// waiting for its reply; returns its xid.
-    pub async fn send_create(&mut self, prefix: &str, data: &[u8]) -> Result<i32, WireError> {
+    /// Writes a request creating a znode `path` (for a sequential `mode`, the prefix of its name) holding
+    /// `data`, without waiting for its reply; returns its xid.
+    pub async fn send_create(
+        &mut self,
+        path: &str,
+        data: &[u8],
+        mode: CreateMode,
+    ) -> Result<i32, WireError> {
         let xid = self.next_xid;
         self.next_xid += 1;
         let mut w = Writer::framed();
@@ -120,13 +125,13 @@ impl Connection {
         }
         .write(&mut w);
         CreateRequest {
-            path: prefix.to_owned(),
+            path: path.to_owned(),
             data: Some(data.to_vec()),
             acl: vec![Acl {
                 perms: perms::ALL,
                 id: Id::new("world", "anyone"),
             }],
-            flags: CreateMode::PersistentSequential.code(),
+            flags: mode.code(),
         }
         .write(&mut w);
         self.stream.write_all(&w.into_frame()).await?;
