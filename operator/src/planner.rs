@@ -8,9 +8,12 @@
 //!    the retained volumes of an ensemble re-created under the same name (it remembers no voters), or bootstrap
 //!    the very first member; never change membership.
 //! 2. A voter whose pod is gone gets it back (its volume still holds its data and config), then an observer.
-//! 3. Pods of non-members that are not the one valid joiner go: leftovers of a removal, a second joiner, a
-//!    joiner whose start-up config is no longer the committed one, one built from an outdated pod spec, or one
-//!    of a role (voter or observer, known from its id: [`crate::member_ids`]) that is not wanted any more.
+//! 3. Pods of non-members that are not a valid joiner go: leftovers of a removal, a joiner too many (one at a
+//!    time; for `zk-server` members, one per lacking voter), a joiner whose start-up config is no longer the
+//!    committed one (for `zk-server` members: an older one it has not synced with within the start-up
+//!    bound), one built from an outdated pod spec, or one of a role (voter or observer, known from its id:
+//!    [`crate::member_ids`]) that is not wanted any more. While a non-member's pod is being deleted, nothing
+//!    below happens but a removal: the next member to go is removed without waiting for the previous pod.
 //! 4. Volumes of ids that are neither members nor pods are deleted or marked released, per the reclaim policy.
 //! 5. Nothing below happens unless every voter is up, synced (in the broadcast phase, as `mntr`'s
 //!    `zk_peer_state` reports it), and there is one leader. A voter whose pod started less than the start-up
@@ -21,9 +24,11 @@
 //!    last: a reconfig needs the leader to know the current one. A restart also waits until every voter's pod
 //!    is Ready.
 //!    Observers never count: one that is down blocks nothing (it is restarted if its pod spec is outdated).
-//! 6. One member at a time, voters before observers: a joiner is added by reconfig once caught up;
-//!    otherwise the lowest free voter id whose volume is not a released one gets a new member; otherwise the
-//!    highest-id follower is removed; then the same for observers (the highest-id observer is removed).
+//! 6. One membership change at a time, voters before observers: a joiner is added by reconfig once caught
+//!    up; otherwise the lowest free voter id whose volume is not a released one gets a new member; otherwise
+//!    the highest-id follower is removed; then the same for observers (the highest-id observer is removed).
+//!    `zk-server` members get the pods of all lacking voters first (each joiner starts from the committed
+//!    config plus itself, never listing another joiner), then are added one reconfig each, lowest id first.
 //! 7. Members built from an outdated pod spec are restarted one at a time, observers first, then followers,
 //!    the leader last.
 //!
@@ -51,6 +56,10 @@ pub struct Desired {
     pub reclaim_policy: PvcReclaimPolicy,
     /// The members can hand leadership over to a follower (`zk-server`'s `leader_transfer`).
     pub leader_transfer: bool,
+    /// A joiner may start from a configuration committed before the one it is added to (`zk-server`: it
+    /// asks the members it lists for the leader and takes the membership from the log), so the pods of all
+    /// lacking voters start at once.
+    pub joiners_at_once: bool,
 }
 
 /// Role of a running member as the server reports it.
@@ -354,38 +363,47 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Step {
         }
     }
 
-    // 3. Pods of non-members: keep at most one valid joiner, of a role that is wanted.
-    let more_voters = (voters.len() as u32) < desired.replicas;
+    // 3. Pods of non-members: keep the valid joiners, of a role that is wanted (see `joiner_limit`). A
+    //    non-member's pod being deleted holds back every step but a removal (see `held_back`).
+    let lacking_voters = desired.replicas.saturating_sub(voters.len() as u32);
+    let more_voters = lacking_voters > 0;
     let more_observers = (observers.len() as u32) < desired.observers;
     let member = |id: &u32| committed.servers.contains_key(id);
-    let mut joiner = None;
+    let mut joiners = Vec::new();
+    let mut terminating = None;
     for (&id, view) in observed.members.iter().rev() {
         let Some(p) = &view.pod else { continue };
         if member(&id) {
             continue;
         }
         if p.terminating {
-            return Step::Wait(Wait::PodTerminating(id));
+            terminating = Some(id);
+            continue;
         }
         let wanted = if is_observer_id(id) {
             more_observers
         } else {
             more_voters
         };
+        let below = observed
+            .members
+            .range(..id)
+            .filter(|(other, m)| !member(other) && m.pod.is_some())
+            .count() as u32;
         let valid = wanted
             && p.up_to_date
             && p.credentials_current
-            && p.bootstrap_version == committed.version;
-        if !valid
-            || observed
-                .members
-                .range(..id)
-                .any(|(other, m)| !member(other) && m.pod.is_some())
-        {
+            && joins_from_current_config(desired, committed, p)
+            && below < joiner_limit(desired, id, lacking_voters);
+        if !valid {
             return Step::DeletePod { id };
         }
-        joiner = Some((id, p));
+        joiners.push((id, p));
     }
+    let held_back = |step: Step| match terminating {
+        Some(id) => Step::Wait(Wait::PodTerminating(id)),
+        None => step,
+    };
 
     // 4. Volumes of ids that have neither a pod nor a place in the configuration.
     for (&id, view) in &observed.members {
@@ -449,9 +467,9 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Step {
         }
         Some(other) => Step::Blocked(Blocker::MemberNotStarted(other)),
         None if id == leader && desired.leader_transfer && voters.len() > 1 => {
-            Step::TransferLeadership { id }
+            held_back(Step::TransferLeadership { id })
         }
-        None => Step::RestartMember { id },
+        None => held_back(Step::RestartMember { id }),
     };
     if let Some(id) = restart_order(&voters, &observers, leader)
         .find(|&id| pod(id).is_some_and(|p| !p.credentials_current))
@@ -459,18 +477,26 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Step {
         return restart(id);
     }
 
-    // 6. One membership change at a time, voters before observers.
-    if let Some((id, p)) = joiner {
-        return if !p.running {
+    // 6. One membership change at a time, voters before observers. Members that can join from an older
+    //    configuration get the pods of every lacking voter first, then are added one by one, lowest id first.
+    let voter_joiners = joiners
+        .iter()
+        .filter(|(id, _)| !is_observer_id(*id))
+        .count() as u32;
+    if desired.joiners_at_once && voter_joiners > 0 && voter_joiners < lacking_voters {
+        return held_back(create(committed, observed, VOTER_IDS));
+    }
+    if let Some(&(id, p)) = joiners.last() {
+        return held_back(if !p.running {
             Step::Wait(Wait::MemberStarting(id))
         } else if !p.synced {
             Step::Wait(Wait::JoinerCatchingUp(id))
         } else {
             Step::AddMember { id }
-        };
+        });
     }
     if more_voters {
-        return create(committed, observed, VOTER_IDS);
+        return held_back(create(committed, observed, VOTER_IDS));
     }
     if voters.len() as u32 > desired.replicas {
         let id = voters
@@ -482,7 +508,7 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Step {
         return Step::RemoveMember { id };
     }
     if more_observers {
-        return create(committed, observed, OBSERVER_IDS);
+        return held_back(create(committed, observed, OBSERVER_IDS));
     }
     if let Some(&id) = observers.last()
         && observers.len() as u32 > desired.observers
@@ -495,7 +521,7 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Step {
         .find(|&id| pod(id).is_some_and(|p| !p.up_to_date))
     {
         Some(id) => restart(id),
-        None => Step::Idle,
+        None => held_back(Step::Idle),
     }
 }
 
@@ -505,6 +531,26 @@ fn create(committed: &EnsembleConfig, observed: &Observed, ids: RangeInclusive<u
         Some(id) => Step::CreateMember { id },
         None => Step::Blocked(Blocker::NoFreeId),
     }
+}
+
+/// How many joiners of member `id`'s role may run at once while `lacking_voters` voters are wanted: every
+/// lacking voter's when the members join from an older configuration, otherwise one.
+fn joiner_limit(desired: &Desired, id: u32, lacking_voters: u32) -> u32 {
+    if desired.joiners_at_once && !is_observer_id(id) {
+        lacking_voters
+    } else {
+        1
+    }
+}
+
+/// Whether joiner pod `p` starts from a configuration it may join with: the committed one, or, for members
+/// that join from an older configuration, one committed before it that the joiner has already synced with
+/// (or still has the start-up bound to sync with; past it, it is made anew from the committed one).
+fn joins_from_current_config(desired: &Desired, committed: &EnsembleConfig, p: &PodView) -> bool {
+    p.bootstrap_version == committed.version
+        || (desired.joiners_at_once
+            && p.bootstrap_version < committed.version
+            && (p.synced || p.within_start_bound))
 }
 
 /// The step for member `id` whose server does not answer: a fresh start is waited for within the start-up
@@ -585,18 +631,19 @@ fn plan_without_config(observed: &Observed) -> Step {
     Step::Blocked(Blocker::NoCommittedConfig)
 }
 
-/// Lowest id of `ids` that is not in `committed` and whose volume, if any, may be used: a released or
-/// terminating volume is never reused, so a re-added member never boots from a stale volume.
+/// Lowest id of `ids` that is not in `committed`, has no pod (a joiner's) and whose volume, if any, may be
+/// used: a released or terminating volume is never reused, so a re-added member never boots from a stale
+/// volume.
 fn free_id(
     committed: &EnsembleConfig,
     observed: &Observed,
     mut ids: RangeInclusive<u32>,
 ) -> Option<u32> {
     ids.find(|id| {
+        let view = observed.members.get(id);
         !committed.servers.contains_key(id)
-            && observed
-                .members
-                .get(id)
+            && view.is_none_or(|m| m.pod.is_none())
+            && view
                 .and_then(|m| m.volume)
                 .is_none_or(|v| !v.released && !v.terminating)
     })

@@ -69,6 +69,7 @@ impl Server {
             data_dir: config.data_dir.clone(),
             data_log_dir: config.data_log_dir.clone(),
             members: initial_members(&config),
+            listen_on_all_ips: config.quorum_listen_on_all_ips,
             tick_time: Duration::from_millis(u64::from(config.tick_time_ms)),
             init_limit: config.init_limit,
             sync_limit: config.sync_limit,

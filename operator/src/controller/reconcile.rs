@@ -82,6 +82,7 @@ async fn reconcile_once(zk: &ZkEnsemble, ctx: &Context) -> Result<Action> {
         observers: zk.spec.observers.max(0) as u32,
         reclaim_policy: zk.spec.storage.reclaim_policy,
         leader_transfer: zk.spec.flavour == ServerFlavour::Native,
+        joiners_at_once: zk.spec.flavour == ServerFlavour::Native,
     };
     let step = plan(&desired, &observation.observed);
     let previous = zk.status.as_ref().and_then(|s| s.step.as_ref());

@@ -139,6 +139,41 @@ impl World {
         self
     }
 
+    /// A reconfig committed: the configuration `change` makes, at the next version.
+    fn commit(mut self, change: impl FnOnce(&mut EnsembleConfig)) -> Self {
+        let config = self
+            .0
+            .committed
+            .as_mut()
+            .expect("a committed configuration");
+        change(config);
+        config.version += 1;
+        self
+    }
+
+    /// Time passes for the pods of non-members: a created one starts (answering, in
+    /// synchronization), a started one catches up with the leader and turns Ready.
+    fn joiners_progress(mut self) -> Self {
+        let committed = self.0.committed.clone().expect("a committed configuration");
+        for (id, member) in &mut self.0.members {
+            let Some(p) = member.pod.as_mut() else {
+                continue;
+            };
+            if committed.servers.contains_key(id) || p.terminating {
+                continue;
+            }
+            if p.running {
+                reported(p, BROADCASTING);
+                p.ready = true;
+            } else {
+                p.running = true;
+                p.starting = false;
+                reported(p, SYNCHRONIZING);
+            }
+        }
+        self
+    }
+
     fn without_pod(mut self, id: u32) -> Self {
         self.0.members.entry(id).or_default().pod = None;
         self
@@ -160,13 +195,16 @@ fn want(replicas: u32) -> Desired {
         observers: 0,
         reclaim_policy: PvcReclaimPolicy::Delete,
         leader_transfer: false,
+        joiners_at_once: false,
     }
 }
 
-/// `zk-server` members, which hand leadership over before the leader restarts.
+/// `zk-server` members, which hand leadership over before the leader restarts and join from an older
+/// configuration.
 fn native(replicas: u32) -> Desired {
     Desired {
         leader_transfer: true,
+        joiners_at_once: true,
         ..want(replicas)
     }
 }
@@ -177,6 +215,7 @@ fn retain(replicas: u32) -> Desired {
         observers: 0,
         reclaim_policy: PvcReclaimPolicy::Retain,
         leader_transfer: false,
+        joiners_at_once: false,
     }
 }
 
@@ -266,6 +305,71 @@ fn table() {
             "never two joiners: the higher one goes",
             want(5),
             three().joiner(4, true, true).joiner(5, true, true),
+            Step::DeletePod { id: 5 },
+        ),
+        (
+            "zk-server: scaling by two creates the second joiner while the first syncs",
+            native(5),
+            three().joiner(4, true, false),
+            Step::CreateMember { id: 5 },
+        ),
+        (
+            "zk-server: every lacking voter's pod is created before the first is added",
+            native(5),
+            three().joiner(4, true, true),
+            Step::CreateMember { id: 5 },
+        ),
+        (
+            "zk-server: with every joiner created, the lowest is added first",
+            native(5),
+            three().joiner(4, true, false).joiner(5, true, true),
+            Step::Wait(Wait::JoinerCatchingUp(4)),
+        ),
+        (
+            "zk-server: two caught-up joiners, one reconfig each, the lower first",
+            native(5),
+            three().joiner(4, true, true).joiner(5, true, true),
+            Step::AddMember { id: 4 },
+        ),
+        (
+            "zk-server: never more joiners than lacking voters",
+            native(4),
+            three().joiner(4, true, true).joiner(5, true, true),
+            Step::DeletePod { id: 5 },
+        ),
+        (
+            "zk-server: a synced joiner started before the previous add is added",
+            native(5),
+            World::ensemble(&[1, 2, 3, 4], 1)
+                .joiner(5, true, true)
+                .pod(5, |p| p.bootstrap_version = VERSION - 1),
+            Step::AddMember { id: 5 },
+        ),
+        (
+            "zk-server: such a joiner still syncing within the start-up bound is waited for",
+            native(5),
+            World::ensemble(&[1, 2, 3, 4], 1)
+                .joiner(5, true, false)
+                .pod(5, |p| {
+                    p.bootstrap_version = VERSION - 1;
+                    p.within_start_bound = true;
+                }),
+            Step::Wait(Wait::JoinerCatchingUp(5)),
+        ),
+        (
+            "zk-server: such a joiner not synced past the start-up bound is made anew",
+            native(5),
+            World::ensemble(&[1, 2, 3, 4], 1)
+                .joiner(5, true, false)
+                .pod(5, |p| p.bootstrap_version = VERSION - 1),
+            Step::DeletePod { id: 5 },
+        ),
+        (
+            "Apache: a joiner started before the previous add is made anew",
+            want(5),
+            World::ensemble(&[1, 2, 3, 4], 1)
+                .joiner(5, true, true)
+                .pod(5, |p| p.bootstrap_version = VERSION - 1),
             Step::DeletePod { id: 5 },
         ),
         (
@@ -365,6 +469,22 @@ fn table() {
                 .joiner(3, true, true)
                 .pod(3, |p| p.terminating = true),
             Step::Wait(Wait::PodTerminating(3)),
+        ),
+        (
+            "the next removal does not wait for the previous removed member's pod to go",
+            want(3),
+            World::ensemble(&[1, 2, 3, 4], 1)
+                .joiner(5, true, true)
+                .pod(5, |p| p.terminating = true),
+            Step::RemoveMember { id: 4 },
+        ),
+        (
+            "a new member waits for a removed member's pod to go",
+            native(5),
+            three()
+                .joiner(4, true, true)
+                .pod(4, |p| p.terminating = true),
+            Step::Wait(Wait::PodTerminating(4)),
         ),
         // Unhealthy ensembles are not scaled.
         (
@@ -967,4 +1087,106 @@ fn apache_rolls_followers_first_and_restarts_the_leader_last_without_a_hand_over
 fn observers_roll_first_one_at_a_time_then_followers_then_the_leader() {
     let steps = roll_with_observers(observing(2, native(3)), 1, &[101, 102]);
     assert_eq!(restarts(&steps), [102, 101, 3, 2, 1], "{steps:?}");
+}
+
+/// Plays a scaling of the healthy ensemble of `voters` (led by member 1) to `desired` through the planner,
+/// carrying each step out as Kubernetes and the servers would: a created member starts, then catches up,
+/// each time the planner waits; a reconfig commits at once; a deleted pod goes only once waited for.
+/// Returns the steps taken until the ensemble is idle again.
+fn scale(desired: Desired, voters: &[u32]) -> Vec<Step> {
+    let mut world = World::ensemble(voters, 1);
+    let mut taken = Vec::new();
+    while taken.len() < 50 {
+        let step = plan(&desired, &world.0);
+        let version = world.0.committed.as_ref().expect("committed").version;
+        world = match step {
+            Step::Idle => return taken,
+            Step::CreateMember { id } => world.joiner(id, false, false).pod(id, |p| {
+                just_started(p);
+                p.bootstrap_version = version;
+            }),
+            Step::AddMember { id } => world.commit(|c| *c = c.with_server(line(id))),
+            Step::RemoveMember { id } => world.commit(|c| {
+                c.servers.remove(&id);
+            }),
+            Step::DeletePod { id } => world.pod(id, |p| p.terminating = true),
+            Step::DeleteVolume { id } => {
+                world.0.members.remove(&id);
+                world
+            }
+            Step::Wait(Wait::PodTerminating(id)) => world.without_pod(id),
+            Step::Wait(Wait::MemberStarting(_) | Wait::JoinerCatchingUp(_)) => {
+                world.joiners_progress()
+            }
+            other => panic!("unexpected step {other:?} after {taken:?}"),
+        };
+        taken.push(step);
+    }
+    panic!("the scaling did not end: {taken:?}");
+}
+
+const STARTING_4: Step = Step::Wait(Wait::MemberStarting(4));
+const CATCHING_UP_4: Step = Step::Wait(Wait::JoinerCatchingUp(4));
+
+#[test]
+fn zk_server_scales_up_with_every_joiner_started_at_once_and_one_reconfig_each() {
+    assert_eq!(
+        scale(native(5), &[1, 2, 3]),
+        [
+            Step::CreateMember { id: 4 },
+            Step::CreateMember { id: 5 },
+            STARTING_4,
+            CATCHING_UP_4,
+            Step::AddMember { id: 4 },
+            Step::AddMember { id: 5 },
+        ]
+    );
+    assert_eq!(
+        scale(native(3), &[1]),
+        [
+            Step::CreateMember { id: 2 },
+            Step::CreateMember { id: 3 },
+            Step::Wait(Wait::MemberStarting(2)),
+            Step::Wait(Wait::JoinerCatchingUp(2)),
+            Step::AddMember { id: 2 },
+            Step::AddMember { id: 3 },
+        ]
+    );
+}
+
+#[test]
+fn apache_scales_up_one_joiner_at_a_time() {
+    assert_eq!(
+        scale(want(5), &[1, 2, 3]),
+        [
+            Step::CreateMember { id: 4 },
+            STARTING_4,
+            CATCHING_UP_4,
+            Step::AddMember { id: 4 },
+            Step::CreateMember { id: 5 },
+            Step::Wait(Wait::MemberStarting(5)),
+            Step::Wait(Wait::JoinerCatchingUp(5)),
+            Step::AddMember { id: 5 },
+        ]
+    );
+}
+
+#[test]
+fn scaling_down_removes_the_next_member_while_the_previous_pod_terminates() {
+    for desired in [want(3), native(3)] {
+        assert_eq!(
+            scale(desired, &[1, 2, 3, 4, 5]),
+            [
+                Step::RemoveMember { id: 5 },
+                Step::DeletePod { id: 5 },
+                Step::RemoveMember { id: 4 },
+                Step::DeletePod { id: 4 },
+                Step::Wait(Wait::PodTerminating(4)),
+                Step::DeleteVolume { id: 4 },
+                Step::Wait(Wait::PodTerminating(5)),
+                Step::DeleteVolume { id: 5 },
+            ],
+            "{desired:?}"
+        );
+    }
 }

@@ -55,7 +55,6 @@ const TLS_PROPERTY_PREFIX: &str = "zookeeper.ssl.";
 /// Apache keys accepted for compatibility that change nothing here.
 const IGNORED_KEYS: &[&str] = &[
     "electionAlg",
-    "quorumListenOnAllIPs",
     "peerType",
     "syncEnabled",
     "localSessionsEnabled",
@@ -182,6 +181,7 @@ struct RawKeys {
     purge_interval: Option<String>,
     standalone_enabled: Option<String>,
     reconfig_enabled: Option<String>,
+    quorum_listen_on_all_ips: Option<String>,
     metrics_provider: Option<String>,
     metrics_host: Option<String>,
     metrics_port: Option<String>,
@@ -210,6 +210,7 @@ impl RawKeys {
             "autopurge.purgeInterval" => &mut self.purge_interval,
             "standaloneEnabled" => &mut self.standalone_enabled,
             "reconfigEnabled" => &mut self.reconfig_enabled,
+            "quorumListenOnAllIPs" => &mut self.quorum_listen_on_all_ips,
             "metricsProvider.className" => &mut self.metrics_provider,
             "metricsProvider.httpHost" => &mut self.metrics_host,
             "metricsProvider.httpPort" => &mut self.metrics_port,
@@ -338,6 +339,11 @@ fn build(
         .unwrap_or(-1),
         standalone_enabled,
         reconfig_enabled,
+        quorum_listen_on_all_ips: boolean(
+            "quorumListenOnAllIPs",
+            raw.quorum_listen_on_all_ips.as_deref(),
+        )?
+        .unwrap_or(false),
         skip_acl: yes_no("skipACL", prop("zookeeper.skipACL"))?.unwrap_or(false),
         super_digest: prop("zookeeper.DigestAuthenticationProvider.superDigest")
             .map(str::to_string),

@@ -110,6 +110,9 @@ pub struct ServerConfig {
     pub standalone_enabled: bool,
     /// `reconfigEnabled` (default false).
     pub reconfig_enabled: bool,
+    /// `quorumListenOnAllIPs` (default false): the quorum port listens on every address of the
+    /// host rather than on the one its own `server.N` host resolves to.
+    pub quorum_listen_on_all_ips: bool,
     /// `skipACL=yes` / `zookeeper.skipACL=yes`.
     pub skip_acl: bool,
     /// `zookeeper.DigestAuthenticationProvider.superDigest` (`super:<base64 sha1>`).

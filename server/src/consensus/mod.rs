@@ -150,6 +150,9 @@ pub struct ConsensusOptions {
     /// list this member. The member listens on the quorum port of its own spec; a standalone
     /// server (no `server.N=` lines) lists itself with a spec without ports (e.g. empty).
     pub members: Vec<Member>,
+    /// `quorumListenOnAllIPs`: listen on the quorum port of every address of the host, not only
+    /// on the one the host of this member's own spec resolves to.
+    pub listen_on_all_ips: bool,
     /// `tickTime`: the unit of every timeout below.
     pub tick_time: Duration,
     /// `initLimit`, in ticks.

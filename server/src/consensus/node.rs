@@ -33,7 +33,7 @@ use super::network::server::PeerContext;
 use super::network::transport::Transport;
 use super::network::wire::{PeerRequest, PeerResponse};
 use super::network::write_stream::Forwarder;
-use super::network::{quorum_addr, server};
+use super::network::{listen_addr, server};
 use super::snapshot_store::SnapshotStore;
 use super::state_machine::{StateMachineAdapter, members_of, zxid_of};
 use super::sync_phase::{LeaderContact, Phase};
@@ -111,7 +111,7 @@ impl Consensus {
             .sharing_space(disk_space.clone());
         let adapter = StateMachineAdapter::open(sm, snapshots).map_err(storage)?;
 
-        let listener = match quorum_addr(&me.spec) {
+        let listener = match listen_addr(&me.spec, opts.listen_on_all_ips) {
             Some(addr) => match TcpListener::bind(&addr).await {
                 Ok(listener) => Some(listener),
                 // Alone, the member still serves clients; it only cannot be joined.

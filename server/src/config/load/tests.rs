@@ -56,6 +56,7 @@ fn standalone_defaults_are_apaches() {
     assert_eq!(c.admin.port, 8080);
     assert!(c.four_letter_whitelist.allows("srvr") && !c.four_letter_whitelist.allows("ruok"));
     assert!(!c.is_distributed());
+    assert!(!c.quorum_listen_on_all_ips);
     assert_eq!(c.snap_retain_count, 3);
     assert_eq!(c.snap_count, 100_000);
     assert!(c.force_sync);
@@ -66,11 +67,12 @@ fn seed_scenario_config_is_a_one_member_quorum() {
     let c = load_ok(
         "initLimit=10\nsyncLimit=5\nskipACL=yes\n4lw.commands.whitelist=*\nclientPort=2181\ntickTime=2000\n\
          dataDir={dir}/data\ndataLogDir={dir}/datalog\nstandaloneEnabled=false\nreconfigEnabled=true\n\
-         admin.enableServer=false\nserver.0=127.0.0.1:2888:3888\n",
+         admin.enableServer=false\nquorumListenOnAllIPs=true\nserver.0=127.0.0.1:2888:3888\n",
         Some("0\n"),
         &[],
     );
     assert!(c.is_distributed());
+    assert!(c.quorum_listen_on_all_ips);
     assert_eq!(c.my_id, Some(0));
     assert!(c.skip_acl && c.reconfig_enabled && !c.admin.enabled);
     assert!(c.four_letter_whitelist.allows("mntr"));

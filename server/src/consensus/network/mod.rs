@@ -16,9 +16,11 @@
 //!
 //! Every connection is opened and accepted through `transport`: plain TCP, or mutual TLS with
 //! `sslQuorum` (a member whose certificate the quorum trust store does not vouch for is refused
-//! before any request is read).
+//! before any request is read). A member is dialed at the address of its spec, or, while that
+//! host does not resolve, where its join request came from (`observed`).
 
 pub(crate) mod client;
+mod observed;
 pub(crate) mod server;
 pub(crate) mod transport;
 pub(crate) mod wire;
@@ -34,9 +36,21 @@ pub(crate) fn quorum_addr(spec: &str) -> Option<String> {
     Some(format!("{host}:{port}"))
 }
 
+/// The address the quorum port listens on: the `host:quorumPort` of this member's own spec, or
+/// every address of the host on that port (`quorumListenOnAllIPs`).
+pub(crate) fn listen_addr(spec: &str, all_ips: bool) -> Option<String> {
+    let addr = quorum_addr(spec)?;
+    match all_ips {
+        true => addr
+            .rsplit_once(':')
+            .map(|(_, port)| format!("0.0.0.0:{port}")),
+        false => Some(addr),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::quorum_addr;
+    use super::{listen_addr, quorum_addr};
 
     #[test]
     fn quorum_address_comes_from_the_first_two_fields() {
@@ -50,5 +64,18 @@ mod tests {
         );
         assert_eq!(quorum_addr("localhost"), None);
         assert_eq!(quorum_addr(":2888:3888"), None);
+    }
+
+    #[test]
+    fn listening_on_all_addresses_keeps_the_port() {
+        assert_eq!(
+            listen_addr("zk-1.zk.invalid:2888:3888", false).as_deref(),
+            Some("zk-1.zk.invalid:2888")
+        );
+        assert_eq!(
+            listen_addr("zk-1.zk.invalid:2888:3888", true).as_deref(),
+            Some("0.0.0.0:2888")
+        );
+        assert_eq!(listen_addr("localhost", true), None);
     }
 }

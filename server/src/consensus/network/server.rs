@@ -1,9 +1,11 @@
 //! The listener on the quorum port: answers Raft RPCs, forwarded writes (one at a time, or on a
 //! stream of their own), read-index requests and reports of session activity, and holds the
-//! leader watches of other members open.
+//! leader watches of other members open. Where a join request came from is noted: the joiner is
+//! dialed there while its host does not resolve (`observed`).
 
 use std::collections::BTreeSet;
 use std::io;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -56,7 +58,7 @@ pub(crate) async fn serve(listener: TcpListener, raft: Raft, peers: PeerContext)
                         let Some(stream) = transport.accept(tcp, peer).await else {
                             return;
                         };
-                        if let Err(e) = serve_connection(stream, raft, peers).await {
+                        if let Err(e) = serve_connection(stream, peer, raft, peers).await {
                             tracing::debug!(%peer, error = %e, "peer connection ended");
                         }
                     });
@@ -73,6 +75,7 @@ pub(crate) async fn serve(listener: TcpListener, raft: Raft, peers: PeerContext)
 
 async fn serve_connection(
     mut stream: PeerStream,
+    remote: SocketAddr,
     raft: Raft,
     peers: PeerContext,
 ) -> io::Result<()> {
@@ -81,6 +84,9 @@ async fn serve_connection(
             PeerRequest::WriteStream => return write_stream::serve(stream, raft).await,
             PeerRequest::Watch => return hold_watch(stream).await,
             _ => {}
+        }
+        if let PeerRequest::Join { id, .. } = &request {
+            peers.transport.note_join(*id, remote.ip());
         }
         let response = answer(&raft, request, &peers).await;
         write_frame(&mut stream, &response).await?;

@@ -8,10 +8,13 @@
 //! member on a TLS-only port) is refused: its connection is closed before a request is read, so it
 //! can neither join, nor vote, nor replicate. Both sides log the failed handshake with its reason, at
 //! most once per [`REFUSAL_LOG_EVERY`] for the same peer and reason, since such a member keeps trying.
+//!
+//! A member whose host does not resolve is dialed at the address its join request came from, if
+//! one came (`observed`).
 
 use std::collections::HashMap;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -19,6 +22,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
 use super::client::CallError;
+use super::observed::JoinedFrom;
 use crate::tls::QuorumTls;
 
 /// How long opening a TCP connection to a peer may take.
@@ -43,6 +47,7 @@ pub(crate) type PeerStream = Box<dyn PeerIo>;
 pub(crate) struct Transport {
     tls: Option<Arc<QuorumTls>>,
     refusals: Arc<Mutex<HashMap<(String, String), Instant>>>,
+    joined_from: Arc<JoinedFrom>,
 }
 
 impl Transport {
@@ -51,11 +56,19 @@ impl Transport {
         Transport {
             tls,
             refusals: Arc::default(),
+            joined_from: Arc::default(),
         }
     }
 
-    /// Opens a connection to member `target` at its quorum address `addr`, with the TLS handshake
-    /// when this member connects securely. A refused handshake makes the member unreachable.
+    /// Records that member `id` asked to join from `ip`: it is dialed there while its host does
+    /// not resolve.
+    pub(crate) fn note_join(&self, id: u64, ip: IpAddr) {
+        self.joined_from.note(id, ip);
+    }
+
+    /// Opens a connection to member `target` at its quorum address `addr` (or, while its host does
+    /// not resolve, at the address it joined from), with the TLS handshake when this member
+    /// connects securely. A refused handshake makes the member unreachable.
     pub(crate) async fn connect(
         &self,
         target: u64,
@@ -68,7 +81,7 @@ impl Transport {
                 "no quorum address in the server spec",
             ))
         })?;
-        let tcp = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
+        let tcp = tokio::time::timeout(CONNECT_TIMEOUT, self.open_tcp(target, addr))
             .await
             .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, format!("connecting to {addr}")))
             .and_then(|r| r)
@@ -92,6 +105,28 @@ impl Transport {
             }
             _ => Ok(Box::new(tcp)),
         }
+    }
+
+    /// A TCP connection to `addr`, or to where member `target` joined from when the host of `addr`
+    /// does not resolve.
+    async fn open_tcp(&self, target: u64, addr: &str) -> io::Result<TcpStream> {
+        let resolved = match tokio::net::lookup_host(addr).await {
+            Ok(resolved) => resolved.collect::<Vec<_>>(),
+            Err(e) => match self.joined_from.fallback(target, addr) {
+                Some(joined_from) => {
+                    tracing::debug!(
+                        member = target,
+                        %addr,
+                        %joined_from,
+                        error = %e,
+                        "the member's host does not resolve: dialing it where it joined from"
+                    );
+                    vec![joined_from]
+                }
+                None => return Err(e),
+            },
+        };
+        TcpStream::connect(&resolved[..]).await
     }
 
     /// Turns a connection accepted from `remote` into a peer stream: the TLS handshake unless this

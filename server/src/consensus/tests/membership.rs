@@ -1,17 +1,18 @@
 //! Membership changes on loopback (quorum ports 27401..=27404, 27501..=27509, 27601..=27603,
 //! 27701..=27704, 27801..=27802, 27901..=27903, 28001..=28002, 28101..=28102, 28201..=28204,
-//! 28301..=28302, 28401..=28404, 28501..=28502): a joiner syncing before it is added, refusing a change without
+//! 28301..=28302, 28401..=28404, 28501..=28502, 28601..=28604): a joiner syncing before it is added, refusing a change without
 //! a synced quorum of the new voters, an unconnected voter that joins at once and votes once it
 //! connects (also right after a leader change), removing the leader, configured observers, a
 //! one-member ensemble that grows, a removed id that comes back, a change interrupted by the
-//! leader's crash, an observer that joins and is listed only once a reconfig adds it.
+//! leader's crash, an observer that joins and is listed only once a reconfig adds it, a joiner whose
+//! host does not resolve (yet) synced and added all the same.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::machine::TestMachine;
-use super::{start, voters};
+use super::{options, start, voters};
 use crate::consensus::{Consensus, ConsensusError, Member, Role};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -562,4 +563,62 @@ async fn a_joining_observer_is_listed_only_once_added() {
     assert_eq!(observer.role(), Role::Observer);
     observer.shutdown().await;
     seed.shutdown().await;
+}
+
+/// A joiner whose host does not resolve (as a new pod's name before DNS publishes it) is dialed where
+/// its join request came from: it syncs, is added under its configured host, and counts towards the
+/// quorum.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_joiner_whose_host_does_not_resolve_is_dialed_where_it_joined_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut all = voters(4, 28600);
+    all[3].spec = all[3].spec.replace("127.0.0.1:", "zk-4.zk.invalid:");
+    let mut nodes = Vec::new();
+    for member in &all[..3] {
+        nodes.push(start(dir.path(), member.id, &all[..3], 1000).await);
+    }
+    nodes[0].0.propose(b"before".to_vec()).await.unwrap();
+
+    let mut joiner_options = options(dir.path(), 4, &all, 1000);
+    joiner_options.listen_on_all_ips = true;
+    let machine = Arc::new(TestMachine::default());
+    let joiner = Consensus::start(joiner_options, machine.clone())
+        .await
+        .expect("start");
+    for _ in 0..250 {
+        if machine.commands().contains(&b"before".to_vec()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        machine.commands(),
+        [b"before".to_vec()],
+        "the leader replicates to the joiner"
+    );
+
+    let follower = nodes
+        .iter()
+        .position(|(c, _)| c.role() == Role::Follower)
+        .expect("a follower");
+    nodes[follower]
+        .0
+        .change_membership(all.clone(), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        nodes[follower].0.members(),
+        all,
+        "listed under its own host"
+    );
+    // Three of the four voters are left: a write commits only with the joiner's acknowledgement.
+    let (stopped, _) = nodes.remove(follower);
+    stopped.shutdown().await;
+    nodes[0].0.propose(b"after".to_vec()).await.unwrap();
+    joiner.sync().await.unwrap();
+    assert_eq!(machine.commands(), [b"before".to_vec(), b"after".to_vec()]);
+    joiner.shutdown().await;
+    for (consensus, _) in &nodes {
+        consensus.shutdown().await;
+    }
 }

@@ -25,6 +25,7 @@ fn options(root: &Path, id: u64, members: &[Member], snap_count: u64) -> Consens
         data_dir: root.join(id.to_string()).join("data"),
         data_log_dir: root.join(id.to_string()).join("log"),
         members: members.to_vec(),
+        listen_on_all_ips: false,
         tick_time: Duration::from_millis(400),
         init_limit: 10,
         sync_limit: 5,
