@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use openraft::EntryPayload;
 use openraft::rt::Oneshot;
@@ -289,7 +291,15 @@ async fn run_steps(steps: Vec<Step>) {
             }
             Step::Reopen => {
                 append_durably(&mut store, Vec::new()).await;
+                let writer = store.writer_stats();
                 drop(store);
+                // The writer thread ends (writing its last committed mark) before the log opens
+                // again: two writers would replace the mark's file at once.
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while Arc::strong_count(&writer) > 1 {
+                    assert!(Instant::now() < deadline, "the log writer never stopped");
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
                 store = open();
             }
         }
