@@ -232,14 +232,20 @@ impl RaftStateMachine<TypeConfig> for StateMachineAdapter {
         snapshot: Vec<u8>,
     ) -> Result<(), io::Error> {
         let mut applied = self.shared.applied.lock().await;
-        self.shared
-            .app
-            .restore(&snapshot)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-        let (store, to_save) = (self.shared.snapshots.clone(), meta.clone());
-        tokio::task::spawn_blocking(move || store.save(&to_save, &snapshot))
-            .await
-            .map_err(io::Error::other)??;
+        let (app, store, to_save) = (
+            self.shared.app.clone(),
+            self.shared.snapshots.clone(),
+            meta.clone(),
+        );
+        // Restoring a large state takes long: off the async workers, which carry this member's
+        // heartbeats and replies (and, in tests, other members' too).
+        tokio::task::spawn_blocking(move || {
+            app.restore(&snapshot)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+            store.save(&to_save, &snapshot)
+        })
+        .await
+        .map_err(io::Error::other)??;
         tracing::info!(last_log_id = ?meta.last_log_id, "snapshot installed");
         applied.last_applied = meta.last_log_id;
         applied.membership = meta.last_membership.clone();

@@ -5,18 +5,22 @@
 //! operation queued since its last pass, writes them in order (the entries of one append in one
 //! write) and then fsyncs once, before it reports all the appends of that pass as flushed: one
 //! fsync for many entries (group commit). A pass that wrote no entry (only the committed mark
-//! moved, or a purge) does not fsync.
+//! moved, or a purge) does not fsync. Where each written entry lies is recorded in the shared
+//! [`Positions`], from which entries no longer kept in memory are read back. After a purge the next
+//! append starts a new segment, so that the segment written until then goes with a later purge.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Seek, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 use std::time::Instant;
 
 use super::WriterStats;
 use super::committed_mark::CommittedMark;
 use super::meta::Meta;
+use super::positions::Positions;
 use super::record;
 use crate::consensus::disk_space::DiskSpace;
 use crate::consensus::typ::{IoFlushed, LogId};
@@ -44,7 +48,8 @@ pub(crate) enum WriteOp {
 
 struct Segment {
     path: PathBuf,
-    file: File,
+    /// Shared with the positions, through which readers read it.
+    file: Arc<File>,
     /// Bytes of records.
     len: u64,
     /// The file's size: `len`, or more where space is allocated ahead of the records.
@@ -57,20 +62,24 @@ pub(crate) struct Segments {
     max_segment_bytes: u64,
     /// First index → segment.
     segments: BTreeMap<u64, Segment>,
-    /// Entry index → offset of its record in the segment that contains it.
-    positions: BTreeMap<u64, u64>,
+    /// Where each written entry is, shared with the readers.
+    positions: Arc<Mutex<Positions>>,
+    /// Whether the next append starts a new segment (the log was purged since the last one).
+    roll: bool,
     /// Whether the file system allocates space ahead (until it first refuses).
     allocates: bool,
 }
 
 impl Segments {
-    /// Opens (or creates) the segment directory and reads every entry back. A torn record at the
-    /// end of the last segment (a crash during a write that was never acknowledged) is cut off;
-    /// zeros after the records are space allocated ahead, and stay.
+    /// Opens (or creates) the segment directory and reads every entry back, handing each one's
+    /// index and encoded bytes to `each` in order. A torn record at the end of the last segment (a
+    /// crash during a write that was never acknowledged) is cut off; zeros after the records are
+    /// space allocated ahead, and stay. Segments are closed at `max_segment_bytes` (at most 4 GiB).
     pub(crate) fn open(
         dir: &Path,
         max_segment_bytes: u64,
-    ) -> io::Result<(Segments, Vec<RawEntry>)> {
+        mut each: impl FnMut(u64, &[u8]) -> io::Result<()>,
+    ) -> io::Result<Segments> {
         std::fs::create_dir_all(dir)?;
         let mut firsts = Vec::new();
         for item in std::fs::read_dir(dir)? {
@@ -87,12 +96,12 @@ impl Segments {
 
         let mut this = Segments {
             dir: dir.to_path_buf(),
-            max_segment_bytes,
+            max_segment_bytes: max_segment_bytes.min(u64::from(u32::MAX)),
             segments: BTreeMap::new(),
-            positions: BTreeMap::new(),
+            positions: Arc::default(),
+            roll: false,
             allocates: true,
         };
-        let mut entries = Vec::new();
         for (n, &first) in firsts.iter().enumerate() {
             let path = segment_path(dir, first);
             let bytes = std::fs::read(&path)?;
@@ -124,6 +133,7 @@ impl Segments {
                     "the last record of the log is torn (a write never acknowledged): truncating the file at this offset"
                 );
             }
+            let mut offsets = Vec::with_capacity(records.len());
             for (expected, (offset, payload)) in (first..).zip(records) {
                 let (index, body) = split_index(payload).ok_or_else(|| {
                     corrupt(&path, &format!("record at offset {offset} too short"))
@@ -134,8 +144,11 @@ impl Segments {
                         &format!("the entry at offset {offset} has index {index}, not {expected}"),
                     ));
                 }
-                this.positions.insert(index, offset);
-                entries.push((index, body.to_vec()));
+                offsets.push(
+                    u32::try_from(offset)
+                        .map_err(|_| corrupt(&path, "a segment larger than 4 GiB"))?,
+                );
+                each(index, body)?;
             }
             let mut file = OpenOptions::new().read(true).write(true).open(&path)?;
             if torn {
@@ -144,6 +157,11 @@ impl Segments {
             }
             // Appends continue after the last valid record, not over the first one.
             file.seek(io::SeekFrom::Start(valid as u64))?;
+            let file = Arc::new(file);
+            let mut positions = this.positions();
+            positions.start_segment(first, file.clone());
+            positions.extend(&offsets, valid as u64);
+            drop(positions);
             this.segments.insert(
                 first,
                 Segment {
@@ -154,7 +172,18 @@ impl Segments {
                 },
             );
         }
-        Ok((this, entries))
+        Ok(this)
+    }
+
+    /// The positions of the written entries, shared with the readers.
+    pub(crate) fn shared_positions(&self) -> Arc<Mutex<Positions>> {
+        self.positions.clone()
+    }
+
+    fn positions(&self) -> MutexGuard<'_, Positions> {
+        self.positions
+            .lock()
+            .expect("the positions lock is never poisoned")
     }
 
     /// Runs the writer loop until every sender is gone. Each pass takes every operation queued
@@ -164,7 +193,9 @@ impl Segments {
     /// a lost write. The committed log id is recorded in `meta` behind the writes (see
     /// [`CommittedMark`]). Each pass's number of entries and fsync time go to `stats`. An append
     /// refused for want of space is cut off again and retried until space is freed (`space`),
-    /// holding back every later operation.
+    /// holding back every later operation. Once a pass's appends are written (and fsynced), before
+    /// they are reported, `appends_written` counts the appends received so far (it stops once the log is
+    /// broken).
     pub(crate) fn run(
         mut self,
         ops: mpsc::Receiver<WriteOp>,
@@ -172,9 +203,11 @@ impl Segments {
         force_sync: bool,
         stats: &WriterStats,
         space: &DiskSpace,
+        appends_written: &AtomicU64,
     ) {
         let mut broken: Option<String> = None;
         let mut mark = CommittedMark::default();
+        let mut appends: u64 = 0;
         loop {
             let first = match mark.due_in(Instant::now()) {
                 None => ops.recv().ok(),
@@ -195,6 +228,7 @@ impl Segments {
             for op in std::iter::once(first).chain(ops.try_iter()) {
                 let step = match op {
                     WriteOp::Append(entries, done) => {
+                        appends += 1;
                         flushed.push(done);
                         written += entries.len();
                         needs_sync = true;
@@ -230,6 +264,9 @@ impl Segments {
             if force_sync && broken.is_none() {
                 self.allocate_ahead();
             }
+            if broken.is_none() {
+                appends_written.store(appends, Ordering::Release);
+            }
             for done in flushed {
                 done.io_completed(match &broken {
                     None => Ok(()),
@@ -247,8 +284,10 @@ impl Segments {
             .segments
             .last_key_value()
             .map(|(&first, s)| (first, s.len));
+        let roll = self.roll;
         let result = self.append(entries);
         if result.is_err() {
+            self.roll = roll;
             let started: Vec<u64> = self
                 .segments
                 .keys()
@@ -257,18 +296,19 @@ impl Segments {
                 .collect();
             for first in started {
                 let segment = self.segments.remove(&first).expect("listed above");
+                self.positions().remove_segment(first);
                 std::fs::remove_file(&segment.path)?;
             }
             if let Some((first, len)) = before
                 && let Some(segment) = self.segments.get_mut(&first)
             {
                 segment.file.set_len(len)?;
-                segment.file.seek(io::SeekFrom::Start(len))?;
+                (&*segment.file).seek(io::SeekFrom::Start(len))?;
                 segment.len = len;
                 segment.allocated = len;
             }
-            if let Some((first_index, _)) = entries.first() {
-                self.positions.split_off(first_index);
+            if let Some(&(first_index, _)) = entries.first() {
+                self.positions().truncate_from(first_index);
             }
         }
         result
@@ -282,17 +322,16 @@ impl Segments {
                 .map(|(_, body)| record::HEADER_LEN + 8 + body.len())
                 .sum(),
         );
+        let mut offsets = Vec::with_capacity(entries.len());
+        let mut last = self.positions().last_index();
         for (index, body) in entries {
-            let follows = self
-                .positions
-                .last_key_value()
-                .is_some_and(|(last, _)| last + 1 == *index);
+            let follows = last.is_some_and(|last| last + 1 == *index);
             let full = self
                 .segments
                 .last_key_value()
                 .is_none_or(|(_, s)| s.len + out.len() as u64 >= self.max_segment_bytes);
-            if !follows || full {
-                self.write_out(&mut out)?;
+            if !follows || full || self.roll {
+                self.write_out(&mut out, &mut offsets)?;
                 self.start_segment(*index)?;
             }
             let len = self
@@ -301,14 +340,19 @@ impl Segments {
                 .expect("a segment was just ensured")
                 .1
                 .len;
-            self.positions.insert(*index, len + out.len() as u64);
+            offsets.push(
+                u32::try_from(len + out.len() as u64)
+                    .expect("a record starts below the segment size limit, at most 4 GiB"),
+            );
             record::put_parts(&mut out, &index.to_be_bytes(), body);
+            last = Some(*index);
         }
-        self.write_out(&mut out)
+        self.write_out(&mut out, &mut offsets)
     }
 
-    /// Writes `out` at the end of the last segment and empties it.
-    fn write_out(&mut self, out: &mut Vec<u8>) -> io::Result<()> {
+    /// Writes `out` at the end of the last segment, records where its entries start (`offsets`)
+    /// and empties both.
+    fn write_out(&mut self, out: &mut Vec<u8>, offsets: &mut Vec<u32>) -> io::Result<()> {
         if out.is_empty() {
             return Ok(());
         }
@@ -317,9 +361,14 @@ impl Segments {
             .last_entry()
             .expect("bytes are only buffered for a segment")
             .into_mut();
-        segment.file.write_all(out)?;
+        (&*segment.file).write_all(out)?;
         segment.len += out.len() as u64;
+        self.positions
+            .lock()
+            .expect("the positions lock is never poisoned")
+            .extend(offsets, segment.len);
         out.clear();
+        offsets.clear();
         Ok(())
     }
 
@@ -375,7 +424,8 @@ impl Segments {
             .is_some_and(|(_, s)| s.len == 0)
         {
             // An empty segment (left by a truncation) is renamed rather than left behind.
-            let (_, empty) = self.segments.pop_last().expect("checked above");
+            let (first, empty) = self.segments.pop_last().expect("checked above");
+            self.positions().remove_segment(first);
             std::fs::remove_file(&empty.path)?;
         }
         let path = segment_path(&self.dir, first);
@@ -386,6 +436,8 @@ impl Segments {
             .write(true)
             .open(&path)?;
         record::sync_dir(&self.dir)?;
+        let file = Arc::new(file);
+        self.positions().start_segment(first, file.clone());
         self.segments.insert(
             first,
             Segment {
@@ -395,13 +447,15 @@ impl Segments {
                 allocated: 0,
             },
         );
+        self.roll = false;
         Ok(())
     }
 
     fn truncate_from(&mut self, index: u64) -> io::Result<()> {
-        let Some(&offset) = self.positions.get(&index) else {
+        let Some(offset) = self.positions().offset(index) else {
             return Ok(());
         };
+        self.positions().truncate_from(index);
         let later: Vec<u64> = self
             .segments
             .range(index + 1..)
@@ -419,11 +473,12 @@ impl Segments {
         segment.file.set_len(offset)?;
         segment.len = offset;
         segment.allocated = offset;
-        segment.file.seek(io::SeekFrom::Start(offset))?;
-        self.positions.split_off(&index);
+        (&*segment.file).seek(io::SeekFrom::Start(offset))?;
         record::sync_dir(&self.dir)
     }
 
+    /// Deletes the segments whose entries all have an index up to `index`, and has the next
+    /// append start a new segment, so that the one written until now goes with a later purge.
     fn purge_up_to(&mut self, index: u64) -> io::Result<()> {
         // A segment can go when the next one starts at or before `index + 1`; the last one stays.
         let firsts: Vec<u64> = self.segments.keys().copied().collect();
@@ -431,11 +486,12 @@ impl Segments {
         for pair in firsts.windows(2) {
             if pair[1] <= index + 1 {
                 let segment = self.segments.remove(&pair[0]).expect("listed above");
+                self.positions().remove_segment(pair[0]);
                 std::fs::remove_file(&segment.path)?;
                 removed = true;
             }
         }
-        self.positions = self.positions.split_off(&(index + 1));
+        self.roll = true;
         if removed {
             record::sync_dir(&self.dir)?;
         }
@@ -477,19 +533,30 @@ mod tests {
             .collect()
     }
 
+    /// Opens the segments in `dir` and every entry read back.
+    fn open(dir: &Path) -> (Segments, Vec<RawEntry>) {
+        let mut read = Vec::new();
+        let segments = Segments::open(dir, DEFAULT_SEGMENT_BYTES, |index, body| {
+            read.push((index, body.to_vec()));
+            Ok(())
+        })
+        .unwrap();
+        (segments, read)
+    }
+
     #[test]
     fn appends_after_a_reopen_follow_the_entries_already_there() {
         let dir = tempfile::tempdir().unwrap();
         let mut expected = Vec::new();
         for round in 0..3u64 {
-            let (mut segments, read) = Segments::open(dir.path(), DEFAULT_SEGMENT_BYTES).unwrap();
+            let (mut segments, read) = open(dir.path());
             assert_eq!(read, expected, "after {round} restarts");
             let more = entries(round * 5 + 1..round * 5 + 6);
             segments.append(&more).unwrap();
             segments.sync().unwrap();
             expected.extend(more);
         }
-        let (_, read) = Segments::open(dir.path(), DEFAULT_SEGMENT_BYTES).unwrap();
+        let (_, read) = open(dir.path());
         assert_eq!(read, expected);
     }
 }

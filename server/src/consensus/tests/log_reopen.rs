@@ -4,19 +4,12 @@
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use openraft::rt::Oneshot;
-use openraft::storage::{IOFlushed, RaftLogReader, RaftLogStorage};
+use openraft::storage::{RaftLogReader, RaftLogStorage};
 use openraft::testing::{blank_ent, log_id};
-use openraft::type_config::alias::OneshotOf;
 
+use super::append_durably;
 use crate::consensus::log_store::LogStore;
 use crate::consensus::typ::{Entry, LogId, TypeConfig, Vote};
-
-async fn append_durably(store: &mut LogStore, entries: Vec<Entry>) {
-    let (tx, rx) = <OneshotOf<TypeConfig> as Oneshot>::channel();
-    store.append(entries, IOFlushed::signal(tx)).await.unwrap();
-    rx.await.unwrap().unwrap();
-}
 
 fn blanks(term: u64, indexes: std::ops::RangeInclusive<u64>) -> Vec<Entry> {
     indexes

@@ -200,6 +200,11 @@ async fn removing_the_leader_hands_leadership_over() {
     nodes[0].0.propose(b"before".to_vec()).await.unwrap();
     let leader = nodes[0].0.leader_id().unwrap();
     let remaining: Vec<Member> = all.iter().filter(|m| m.id != leader).cloned().collect();
+    // The write committed with two of the three: the third may not have heard from the leader
+    // yet. Each member's sync waits (up to its request timeout) until it has.
+    for (c, _) in &nodes {
+        c.sync().await.unwrap();
+    }
     assert!(nodes.iter().all(|(c, _)| c.role() != Role::Looking));
 
     let started = std::time::Instant::now();

@@ -1,9 +1,10 @@
 //! Tests of the consensus layer with a small state machine of its own (`machine`): openraft's
-//! storage conformance suite, the log read back from disk, durability across restarts of one
-//! member, replication and membership changes between members on loopback, a joiner's sync phase
-//! (each cluster test module owns a port range).
+//! storage conformance suite, the log read back from disk (also with entries out of memory),
+//! durability across restarts of one member, replication and membership changes between members
+//! on loopback, a joiner's sync phase (each cluster test module owns a port range).
 
 mod cluster;
+mod log_memory;
 mod log_reopen;
 mod machine;
 mod membership;
@@ -15,8 +16,22 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use openraft::rt::Oneshot;
+use openraft::storage::{IOFlushed, RaftLogStorage};
+use openraft::type_config::alias::OneshotOf;
+
+use super::log_store::LogStore;
+use super::typ::{Entry, TypeConfig};
 use super::{Consensus, ConsensusOptions, Member};
 use machine::TestMachine;
+
+/// Appends `entries` to `store` and waits until the writer reports them durable (with none, until
+/// every write queued before is done).
+async fn append_durably(store: &mut LogStore, entries: Vec<Entry>) {
+    let (tx, rx) = <OneshotOf<TypeConfig> as Oneshot>::channel();
+    store.append(entries, IOFlushed::signal(tx)).await.unwrap();
+    rx.await.unwrap().unwrap();
+}
 
 /// Options for member `id` of `members`, with its directories under `root/<id>`.
 fn options(root: &Path, id: u64, members: &[Member], snap_count: u64) -> ConsensusOptions {
