@@ -582,6 +582,8 @@ async fn an_ensemble_member_with_corrupt_data_recovers_from_the_leader_once_it_i
     }
     assert_eq!(nodes_held(&client, 30).await, 30);
     client.create("/after", b"", &persistent()).await.unwrap();
+    // Another member serves its own, possibly older, view until a sync: as ZooKeeper promises.
+    others.sync("/after").await.unwrap();
     others.get_data("/after").await.unwrap();
     drop((client, others));
     server.shutdown().await;
