@@ -348,6 +348,16 @@ fn services_and_budget() {
     let headless = headless_service(&zk).spec.unwrap();
     assert_eq!(headless.cluster_ip.as_deref(), Some("None"));
     assert_eq!(headless.publish_not_ready_addresses, Some(true));
+    let metrics_port = |zk: &ZkEnsemble| {
+        let ports = headless_service(zk).spec.unwrap().ports.unwrap();
+        ports
+            .into_iter()
+            .find(|p| p.name.as_deref() == Some("metrics"))
+            .map(|p| p.port)
+    };
+    assert_eq!(metrics_port(&zk), None, "metrics are off by default");
+    let metered = ensemble_with("  metrics:\n    enabled: true\n    port: 7070\n");
+    assert_eq!(metrics_port(&metered), Some(7070));
     let client = client_service(&zk).spec.unwrap();
     assert_eq!(client.type_.as_deref(), Some("ClusterIP"));
     assert_eq!(client.ports.unwrap()[0].port, 2181);

@@ -1,5 +1,5 @@
-//! The Services: a headless one for the members' stable DNS names, one for clients, and one for clients of
-//! the observers.
+//! The Services: a headless one for the members' stable DNS names (and their metrics), one for clients, and
+//! one for clients of the observers.
 
 use std::collections::BTreeMap;
 
@@ -19,20 +19,26 @@ fn port(name: &str, number: i32) -> ServicePort {
     }
 }
 
-/// Headless Service publishing not-ready addresses, so a joiner resolves before it is ready.
+/// Headless Service publishing not-ready addresses, so a joiner resolves before it is ready. With
+/// `spec.metrics.enabled` it also names the members' `metrics` port, so a `ServiceMonitor` or an endpoints
+/// scrape config finds every member's `/metrics` through it.
 pub fn headless_service(zk: &ZkEnsemble) -> Service {
+    let mut ports = vec![
+        port("client", CLIENT_PORT),
+        port("quorum", QUORUM_PORT),
+        port("election", ELECTION_PORT),
+        port("admin", ADMIN_PORT),
+    ];
+    if zk.spec.metrics.enabled {
+        ports.push(port("metrics", zk.spec.metrics.port));
+    }
     Service {
         metadata: owned_meta(zk, headless_service_name(zk), selector_labels(zk)),
         spec: Some(ServiceSpec {
             cluster_ip: Some("None".to_string()),
             publish_not_ready_addresses: Some(true),
             selector: Some(selector_labels(zk)),
-            ports: Some(vec![
-                port("client", CLIENT_PORT),
-                port("quorum", QUORUM_PORT),
-                port("election", ELECTION_PORT),
-                port("admin", ADMIN_PORT),
-            ]),
+            ports: Some(ports),
             ..ServiceSpec::default()
         }),
         ..Service::default()
