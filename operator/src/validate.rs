@@ -3,7 +3,7 @@
 //! before the rules existed, and the single list the rule is tested against.
 
 use crate::member_ids::OBSERVER_IDS;
-use crate::types::ZkEnsembleSpec;
+use crate::types::{LogFormat, ServerFlavour, ZkEnsembleSpec};
 
 /// zoo.cfg keys the operator writes itself; `extraConfig` may not set them.
 pub const RESERVED_KEYS: &[&str] = &[
@@ -78,6 +78,13 @@ pub fn validate(spec: &ZkEnsembleSpec) -> Result<(), InvalidSpec> {
         problems.push(format!(
             "minSessionTimeout {min} exceeds maxSessionTimeout {max}"
         ));
+    }
+    if spec.log.format == LogFormat::Json && spec.flavour == ServerFlavour::Apache {
+        problems.push(
+            "log.format json needs zk-server members (flavour Native): Apache ZooKeeper logs through \
+             logback, whose image here has no JSON encoder"
+                .to_string(),
+        );
     }
     if spec.image.as_deref().is_some_and(|i| i.trim().is_empty()) {
         problems.push("image must not be empty".to_string());

@@ -104,6 +104,28 @@ fn an_empty_spec_gets_the_schema_defaults_and_is_valid() {
 }
 
 #[test]
+fn json_logs_are_asked_of_native_members_and_refused_for_apache() {
+    let text = ensemble_with("  {}\n");
+    let member = built_pod(&text, 1, &committed(&text, 1, 0));
+    assert_eq!(
+        env(&member, "LOG_FORMAT"),
+        None,
+        "text by default, as the server's own default"
+    );
+    let json = ensemble_with("  log:\n    format: json\n");
+    validate(&json.spec).unwrap();
+    let member = built_pod(&json, 1, &committed(&json, 1, 0));
+    assert_eq!(env(&member, "LOG_FORMAT").as_deref(), Some("json"));
+    let apache = ensemble_with("  flavour: Apache\n  log:\n    format: json\n");
+    let problems = validate(&apache.spec).unwrap_err().0;
+    assert!(problems[0].contains("log.format json"), "{problems:?}");
+    assert!(serde_yaml::from_str::<ZkEnsemble>(
+        "apiVersion: zookeeper.zkops.dev/v1alpha1\nkind: ZkEnsemble\nmetadata: { name: d }\nspec:\n  log:\n    format: xml\n"
+    )
+    .is_err());
+}
+
+#[test]
 fn reserved_and_malformed_settings_are_all_reported() {
     let zk = ensemble_with(
         "  replicas: 0

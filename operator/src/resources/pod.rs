@@ -25,7 +25,7 @@ use super::meta::{
 };
 use super::secret::DIGEST_KEY;
 use crate::ensemble_config::EnsembleConfig;
-use crate::types::{ServerFlavour, ZkEnsemble};
+use crate::types::{LogFormat, ServerFlavour, ZkEnsemble};
 
 /// User and group the members run as (the official image's `zookeeper` user).
 const MEMBER_UID: i64 = 1000;
@@ -132,6 +132,9 @@ fn server_container(zk: &ZkEnsemble, id: u32, image: &str) -> Container {
             ..EnvVar::default()
         },
     ];
+    if zk.spec.log.format == LogFormat::Json {
+        env.push(env_value("LOG_FORMAT", "json"));
+    }
     if zk.spec.flavour == ServerFlavour::Apache {
         env.push(env_value(
             "SERVER_JVMFLAGS",

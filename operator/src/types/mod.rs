@@ -9,8 +9,8 @@ mod status;
 
 pub use backup::{BackupSpec, BackupStatus, BackupTarget, RestoreSpec};
 pub use spec::{
-    ClientServiceSpec, CredentialsSpec, MetricsSpec, PodOverrides, PvcReclaimPolicy, ServerFlavour,
-    ServerSettings, StorageSpec, ZkEnsemble, ZkEnsembleSpec,
+    ClientServiceSpec, CredentialsSpec, LogFormat, LogSpec, MetricsSpec, PodOverrides,
+    PvcReclaimPolicy, ServerFlavour, ServerSettings, StorageSpec, ZkEnsemble, ZkEnsembleSpec,
 };
 pub use status::{
     Condition, ConditionStatus, ConditionType, MemberStatus, StepStatus, ZkEnsembleStatus,

@@ -95,6 +95,10 @@ pub struct ZkEnsembleSpec {
     #[serde(default)]
     pub metrics: MetricsSpec,
 
+    /// The members' log output.
+    #[serde(default)]
+    pub log: LogSpec,
+
     /// Super-user credentials.
     #[serde(default)]
     pub credentials: CredentialsSpec,
@@ -292,6 +296,27 @@ impl Default for MetricsSpec {
             port: default_metrics_port(),
         }
     }
+}
+
+/// How the members write their log (standard error, read with `kubectl logs`).
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LogSpec {
+    /// `text` (a line per event) or `json` (one JSON object a line, for log collectors); `json` needs
+    /// zk-server members (`flavour: Native`). A change rolls the members one at a time.
+    #[serde(default)]
+    pub format: LogFormat,
+}
+
+/// The format of a member's log lines.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// Where the super-user password comes from.
