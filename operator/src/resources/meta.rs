@@ -18,6 +18,21 @@ pub const ELECTION_PORT: i32 = 3888;
 /// AdminServer HTTP port (probes use `/commands/ruok`).
 pub const ADMIN_PORT: i32 = 8080;
 
+/// The named ports a member listens on, `metrics` among them when `spec.metrics.enabled`: the pod declares
+/// them and the headless Service names them.
+pub fn member_ports(zk: &ZkEnsemble) -> Vec<(&'static str, i32)> {
+    let mut ports = vec![
+        ("client", CLIENT_PORT),
+        ("quorum", QUORUM_PORT),
+        ("election", ELECTION_PORT),
+        ("admin", ADMIN_PORT),
+    ];
+    if zk.spec.metrics.enabled {
+        ports.push(("metrics", zk.spec.metrics.port));
+    }
+    ports
+}
+
 /// Label holding the member's server id.
 pub const MEMBER_ID_LABEL: &str = "zookeeper.zkops.dev/member-id";
 /// Label set (to `"true"`) on an observer's pod and volume; voters do not carry it.

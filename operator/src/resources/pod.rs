@@ -18,10 +18,9 @@ use sha1::{Digest, Sha1};
 
 use super::config_map::{START_SCRIPT_KEY, static_config};
 use super::meta::{
-    ADMIN_PORT, BOOTSTRAP_SERVERS_ANNOTATION, BOOTSTRAP_VERSION_ANNOTATION, CLIENT_PORT,
-    CREDENTIALS_ANNOTATION, ELECTION_PORT, POD_SPEC_HASH_ANNOTATION, QUORUM_PORT, config_map_name,
-    headless_service_name, member_labels, owned_meta, pod_name, pvc_name, secret_name,
-    selector_labels,
+    ADMIN_PORT, BOOTSTRAP_SERVERS_ANNOTATION, BOOTSTRAP_VERSION_ANNOTATION, CREDENTIALS_ANNOTATION,
+    POD_SPEC_HASH_ANNOTATION, config_map_name, headless_service_name, member_labels, member_ports,
+    owned_meta, pod_name, pvc_name, secret_name, selector_labels,
 };
 use super::secret::DIGEST_KEY;
 use crate::ensemble_config::EnsembleConfig;
@@ -148,15 +147,10 @@ fn server_container(zk: &ZkEnsemble, id: u32, image: &str) -> Container {
             &format!("{RESTORE_MOUNT}/{}", path.trim_end_matches('/')),
         ));
     }
-    let mut ports = vec![
-        container_port("client", CLIENT_PORT),
-        container_port("quorum", QUORUM_PORT),
-        container_port("election", ELECTION_PORT),
-        container_port("admin", ADMIN_PORT),
-    ];
-    if zk.spec.metrics.enabled {
-        ports.push(container_port("metrics", zk.spec.metrics.port));
-    }
+    let ports = member_ports(zk)
+        .into_iter()
+        .map(|(name, number)| container_port(name, number))
+        .collect();
     let start = vec!["/bin/sh".to_string(), format!("/config/{START_SCRIPT_KEY}")];
     Container {
         name: "zookeeper".to_string(),

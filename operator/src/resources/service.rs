@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
 
 use super::meta::{
-    ADMIN_PORT, CLIENT_PORT, ELECTION_PORT, QUORUM_PORT, client_service_name,
-    headless_service_name, observer_labels, observers_service_name, owned_meta, selector_labels,
+    CLIENT_PORT, client_service_name, headless_service_name, member_ports, observer_labels,
+    observers_service_name, owned_meta, selector_labels,
 };
 use crate::types::ZkEnsemble;
 
@@ -23,15 +23,10 @@ fn port(name: &str, number: i32) -> ServicePort {
 /// `spec.metrics.enabled` it also names the members' `metrics` port, so a `ServiceMonitor` or an endpoints
 /// scrape config finds every member's `/metrics` through it.
 pub fn headless_service(zk: &ZkEnsemble) -> Service {
-    let mut ports = vec![
-        port("client", CLIENT_PORT),
-        port("quorum", QUORUM_PORT),
-        port("election", ELECTION_PORT),
-        port("admin", ADMIN_PORT),
-    ];
-    if zk.spec.metrics.enabled {
-        ports.push(port("metrics", zk.spec.metrics.port));
-    }
+    let ports = member_ports(zk)
+        .into_iter()
+        .map(|(name, number)| port(name, number))
+        .collect();
     Service {
         metadata: owned_meta(zk, headless_service_name(zk), selector_labels(zk)),
         spec: Some(ServiceSpec {
