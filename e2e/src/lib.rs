@@ -1,5 +1,5 @@
 //! Helpers for the end-to-end tests: run `kubectl` and `helm`, install the operator chart, create and watch
-//! `ZkEnsemble`s, put client load on an ensemble, watch a rolling restart, and explain a failed wait with the ensemble's status, Events
+//! `ZkEnsemble`s, put client load on an ensemble (one that records a history checked for linearizability among them), watch a rolling restart, and explain a failed wait with the ensemble's status, Events
 //! and pod states.
 //!
 //! The tests themselves live in `tests/`; they need a running cluster (`KUBECONFIG`) and the images loaded, as
@@ -10,6 +10,7 @@ pub mod diagnostics;
 pub mod ensemble;
 pub mod error;
 pub mod freeze;
+pub mod history;
 pub mod load;
 pub mod operator;
 pub mod pods;

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 use zookeeper_client::{Acls, Client, CreateMode};
 
-use crate::wait::{self, Poll};
+use crate::wait;
 use crate::zookeeper::{connect, create_open};
 use crate::{Error, Result};
 
@@ -264,19 +264,11 @@ impl ClientLoad {
     /// Waits until `writes` more operations (writes, or reads of a read load) than now are acknowledged: the
     /// load is making progress. Fails after `timeout`.
     pub async fn progress(&self, writes: usize, timeout: Duration) -> Result<()> {
-        let target = self.acknowledged.load(Ordering::Relaxed) + writes;
-        wait::until(
-            &format!("{writes} more acknowledged writes of the client load"),
+        wait::count_grows(
+            "acknowledged writes of the client load",
+            writes,
             timeout,
-            || async {
-                let done = self.acknowledged.load(Ordering::Relaxed);
-                Ok(if done >= target {
-                    Poll::Done(())
-                } else {
-                    Poll::Pending(format!("{done} acknowledged, waiting for {target}"))
-                })
-            },
-            || async { String::new() },
+            || self.acknowledged.load(Ordering::Relaxed),
         )
         .await
     }

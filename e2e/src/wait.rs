@@ -51,3 +51,28 @@ where
         tokio::time::sleep(POLL).await;
     }
 }
+
+/// Waits until `count()` (operations a client load has had acknowledged, say) is `more` above what it is
+/// now; fails after `timeout`. `what` names what is counted, in the timeout message.
+pub async fn count_grows(
+    what: &str,
+    more: usize,
+    timeout: Duration,
+    count: impl Fn() -> usize,
+) -> Result<()> {
+    let target = count() + more;
+    until(
+        &format!("{more} more {what}"),
+        timeout,
+        || async {
+            let done = count();
+            Ok(if done >= target {
+                Poll::Done(())
+            } else {
+                Poll::Pending(format!("{done} acknowledged, waiting for {target}"))
+            })
+        },
+        || async { String::new() },
+    )
+    .await
+}

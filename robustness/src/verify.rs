@@ -52,6 +52,31 @@ pub async fn problems_after(
     registers: usize,
     checker_dir: &Path,
 ) -> Result<Vec<String>, VerifyError> {
+    let addresses: Vec<(u32, String)> = members
+        .iter()
+        .map(|&id| (id as u32, ensemble.client_addr(id).to_string()))
+        .collect();
+    Ok(problems_at(&addresses, report, registers, checker_dir)
+        .await?
+        .problems)
+}
+
+/// What [`problems_at`] found: the problems, and the checker's verdict on the history.
+#[derive(Debug)]
+pub struct Findings {
+    /// What does not hold; empty when everything does.
+    pub problems: Vec<String>,
+    /// The checker's verdict on the history, final reads included.
+    pub verdict: Verdict,
+}
+
+/// [`problems_after`] for members reached at `members`: `(id, host:port)` each, wherever they run.
+pub async fn problems_at(
+    members: &[(u32, String)],
+    report: &WorkloadReport,
+    registers: usize,
+    checker_dir: &Path,
+) -> Result<Findings, VerifyError> {
     let mut problems = Vec::new();
     if report.expirations > 0 {
         problems.push(format!("{} sessions expired", report.expirations));
@@ -68,7 +93,7 @@ pub async fn problems_after(
             .iter()
             .map(|lost| format!("ephemeral lost: {lost}")),
     );
-    let convergence = converged(ensemble, members, report, registers).await?;
+    let convergence = converged(members, report, registers).await?;
     problems.extend(
         convergence
             .missing_creates
@@ -86,7 +111,7 @@ pub async fn problems_after(
         problems.push(format!("history {verdict}"));
     }
     tracing::info!(%verdict, "linearizability");
-    Ok(problems)
+    Ok(Findings { problems, verdict })
 }
 
 /// [`problems_after`], for a test: panics with the list of problems if there is any.
@@ -114,20 +139,18 @@ pub async fn linearizability(
         .await
 }
 
-/// Asks each of `members` directly (after `sync`) for the creates and the `registers` registers, adding
-/// the register reads to the load's history.
+/// Asks each of `members` (`(id, host:port)`) directly (after `sync`) for the creates and the `registers`
+/// registers, adding the register reads to the load's history.
 pub async fn converged(
-    ensemble: &Ensemble,
-    members: &[usize],
+    members: &[(u32, String)],
     report: &WorkloadReport,
     registers: usize,
 ) -> Result<Convergence, WorkloadError> {
     let recorder = &report.recorder;
     let mut convergence = Convergence::default();
     let mut reads: Vec<Vec<(i64, i32)>> = Vec::new();
-    for &id in members {
-        let addr = ensemble.client_addr(id).to_string();
-        let session = connect(&addr).await?;
+    for (id, addr) in members {
+        let session = connect(addr).await?;
         let zk = |what: String| move |source| WorkloadError::ZooKeeper { what, source };
         session
             .sync("/")
@@ -150,7 +173,7 @@ pub async fn converged(
         let mut member_reads = Vec::new();
         for index in 0..registers {
             let key = register_path(index);
-            let pending = recorder.invoke(FINAL_READER + id as u32, &key, Input::Read);
+            let pending = recorder.invoke(FINAL_READER + id, &key, Input::Read);
             let (data, stat) = session
                 .get_data(&key)
                 .await
@@ -173,7 +196,7 @@ pub async fn converged(
                 members
                     .iter()
                     .zip(&reads)
-                    .map(|(id, r)| (id, r[index]))
+                    .map(|((id, _), r)| (id, r[index]))
                     .collect::<Vec<_>>()
             ));
         }
