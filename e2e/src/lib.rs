@@ -1,6 +1,7 @@
 //! Helpers for the end-to-end tests: run `kubectl` and `helm`, install the operator chart, create and watch
-//! `ZkEnsemble`s, put client load on an ensemble (one that records a history checked for linearizability among them), watch a rolling restart, and explain a failed wait with the ensemble's status, Events
-//! and pod states.
+//! `ZkEnsemble`s, put client load on an ensemble (one that records a history checked for linearizability
+//! among them), stop a member's processes or cut it off from its peers from its node, watch a rolling
+//! restart, and explain a failed wait with the ensemble's status, Events and pod states.
 //!
 //! The tests themselves live in `tests/`; they need a running cluster (`KUBECONFIG`) and the images loaded, as
 //! `scripts/e2e.sh` arranges.
@@ -12,7 +13,9 @@ pub mod error;
 pub mod freeze;
 pub mod history;
 pub mod load;
+pub mod node;
 pub mod operator;
+pub mod partition;
 pub mod pods;
 pub mod poll;
 pub mod roll;

@@ -1,13 +1,15 @@
 //! End-to-end scenarios on a real cluster: the operator installed by its Helm chart grows and shrinks
-//! ensembles by reconfig without restarting a member. Every scenario but i runs with both flavours: Apache
-//! ZooKeeper members and this project's zk-server members (`flavour: Native`, the default); i (backup and
-//! restore under write load) runs with Native members. Scenarios a and b run one flavour a test, under client load; d, f, c, e, h and g run the two flavours side by side, each in a namespace
+//! ensembles by reconfig without restarting a member. Every scenario but i and k runs with both flavours:
+//! Apache ZooKeeper members and this project's zk-server members (`flavour: Native`, the default); i (backup
+//! and restore under write load) and k (faults inside Kubernetes under a load whose history is checked for
+//! linearizability) run with Native members. Scenarios a and b run one flavour a test, under client load; d, f, c, e, h and g run the two flavours side by side, each in a namespace
 //! of its own (`e2e-<scenario>` and `e2e-<scenario>-native`), so that their waits overlap.
 //!
 //! Run with `scripts/e2e.sh` (or `cargo test -p zk-e2e -- --test-threads=1` against a cluster with the images
 //! loaded and `KUBECONFIG` set). Test names carry their run order: libtest runs them sorted by name.
 
 use std::future::Future;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use kube::api::ListParams;
@@ -15,7 +17,9 @@ use kube::{Client, ResourceExt};
 use zk_e2e::command::kubectl;
 use zk_e2e::ensemble::{Ensemble, condition_true, delete_all, missing_image, retagged_image};
 use zk_e2e::freeze::signal_member;
+use zk_e2e::history::HistoryLoad;
 use zk_e2e::load::{self, ClientLoad, LoadReport};
+use zk_e2e::partition::{heal_member, isolate_member};
 use zk_e2e::pods::{Snapshot, assert_untouched, kept};
 use zk_e2e::roll::RollWatch;
 use zk_e2e::step_phases::StepWatch;
@@ -23,7 +27,7 @@ use zk_e2e::wait::{self, Poll};
 use zk_e2e::zookeeper::{connect, create_open, read_config, read_data};
 use zk_e2e::{Error, Result, operator};
 use zk_operator::resources::meta::{CREDENTIALS_ANNOTATION, selector_string};
-use zk_operator::types::{ConditionStatus, ConditionType, ServerFlavour};
+use zk_operator::types::{ConditionStatus, ConditionType, ServerFlavour, ZkEnsembleStatus};
 
 /// Time for a fresh ensemble to become Ready.
 const CREATE_TIMEOUT: Duration = Duration::from_secs(300);
@@ -684,37 +688,122 @@ async fn scale_settled(ensemble: &Ensemble, replicas: i32) -> Result<Duration> {
     Ok(start.elapsed())
 }
 
-/// Scales to `target` and kills the operator pod once during every step the status shows; returns the steps
-/// it was killed in.
-async fn scale_killing_operator(
+/// A pod to force-delete: its namespace and name.
+type Victim = (String, String);
+
+/// The operator's pods, as victims.
+async fn operator_victims() -> Result<Vec<Victim>> {
+    Ok(operator::pods()
+        .await?
+        .into_iter()
+        .map(|pod| (operator::NAMESPACE.to_string(), pod))
+        .collect())
+}
+
+/// The pod `status.leader` names, as a victim (none while the status names no leader).
+fn leader_victim(ensemble: &Ensemble, status: &ZkEnsembleStatus) -> Vec<Victim> {
+    status
+        .leader
+        .iter()
+        .map(|leader| (ensemble.namespace.clone(), leader.clone()))
+        .collect()
+}
+
+/// Whether the step `status` shows is one of a scale: about the member it adds or removes, not the
+/// recovery of a voter (`RecreatePod`, waiting for a voter to start) or a refusal (`Blocked`).
+fn scale_step(status: &ZkEnsembleStatus) -> bool {
+    let Some(step) = &status.step else {
+        return false;
+    };
+    let voter = |id: u32| status.members.iter().any(|m| m.voting && m.id == id);
+    match step.action.as_str() {
+        "RecreatePod" | "Blocked" => false,
+        "Wait" => !step.member.is_some_and(voter),
+        _ => true,
+    }
+}
+
+/// The leader's pod, as a victim, when `status` shows a step of the scale and every member pod is Ready
+/// (so that no more than one member is ever down at a time); none otherwise.
+async fn leader_in_scale_step(
+    ensemble: &Ensemble,
+    status: &ZkEnsembleStatus,
+) -> Result<Vec<Victim>> {
+    if !scale_step(status) {
+        return Ok(Vec::new());
+    }
+    let pods = ensemble.member_pods().await?;
+    Ok(if pods.values().all(|p| p.ready) {
+        leader_victim(ensemble, status)
+    } else {
+        Vec::new()
+    })
+}
+
+/// Force-deletes (grace period 0) every pod of `victims` at the same moment.
+async fn force_delete(victims: &[Victim]) -> Result<()> {
+    let deletions = victims.iter().map(|(namespace, pod)| async move {
+        kubectl(&[
+            "delete",
+            "pod",
+            "-n",
+            namespace,
+            pod,
+            "--grace-period=0",
+            "--force",
+            "--ignore-not-found",
+        ])
+        .await
+    });
+    for deleted in futures::future::join_all(deletions).await {
+        deleted?;
+    }
+    Ok(())
+}
+
+/// A step of a scale (`status.step`'s action and member), the pods force-deleted in it, and how long after
+/// the scale was asked for it was first seen.
+#[derive(Debug)]
+struct StepKill {
+    step: (String, Option<u32>),
+    killed: Vec<String>,
+    seen_after: Duration,
+}
+
+/// Scales to `target` and force-deletes the pods `victims` names, from the status, once during every step
+/// the status shows (a step whose victims are none yet is tried again at the next poll); returns the steps
+/// and what was killed in each.
+async fn scale_killing<F, Fut>(
     ensemble: &Ensemble,
     target: i32,
-) -> Result<Vec<(String, Option<u32>)>> {
+    victims: F,
+) -> Result<Vec<StepKill>>
+where
+    F: Fn(ZkEnsembleStatus) -> Fut,
+    Fut: Future<Output = Result<Vec<Victim>>>,
+{
     ensemble.scale(target).await?;
     let generation = ensemble.get().await?.metadata.generation;
     let start = Instant::now();
-    let mut killed: Vec<(String, Option<u32>)> = Vec::new();
+    let mut steps: Vec<StepKill> = Vec::new();
     loop {
         let status = ensemble.status().await?;
         match &status.step {
             Some(step) => {
                 let key = (step.action.clone(), step.member);
-                if !killed.contains(&key) {
-                    for pod in operator::pods().await? {
-                        kubectl(&[
-                            "delete",
-                            "pod",
-                            "-n",
-                            operator::NAMESPACE,
-                            &pod,
-                            "--grace-period=0",
-                            "--force",
-                            "--ignore-not-found",
-                        ])
-                        .await?;
-                        println!("killed operator pod {pod} during {key:?}: {}", step.message);
+                if !steps.iter().any(|s| s.step == key) {
+                    let message = step.message.clone();
+                    let pods = victims(status.clone()).await?;
+                    if !pods.is_empty() {
+                        force_delete(&pods).await?;
+                        let killed: Vec<String> = pods.into_iter().map(|(_, pod)| pod).collect();
+                        println!("killed {killed:?} during {key:?}: {message}");
+                        steps.push(StepKill {
+                            step: key,
+                            killed,
+                            seen_after: start.elapsed(),
+                        });
                     }
-                    killed.push(key);
                 }
             }
             None if status.observed_generation == generation && status.replicas == target => break,
@@ -722,14 +811,14 @@ async fn scale_killing_operator(
         }
         if start.elapsed() > SCALE_TIMEOUT {
             return Err(Error::Unexpected(format!(
-                "scale to {target} with the operator killed in {killed:?} did not finish in {SCALE_TIMEOUT:?}\n{}",
+                "scale to {target} with pods killed in {steps:?} did not finish in {SCALE_TIMEOUT:?}\n{}",
                 ensemble.report().await
             )));
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     ensemble.wait_settled(target, SCALE_TIMEOUT).await?;
-    Ok(killed)
+    Ok(steps)
 }
 
 /// c. The operator pod is killed during each step of a scale-up and of a scale-down: the scale completes,
@@ -745,7 +834,11 @@ async fn operator_killed_mid_step_resumes(ensemble: Ensemble) -> Result<Ensemble
     let address = ensemble.client_address().await?;
     for (from, target) in [(3, 5), (5, 3)] {
         let before = ensemble.member_pods().await?;
-        let killed = scale_killing_operator(&ensemble, target).await?;
+        let killed: Vec<_> = scale_killing(&ensemble, target, |_| operator_victims())
+            .await?
+            .into_iter()
+            .map(|kill| kill.step)
+            .collect();
         ensure(
             &ensemble,
             !killed.is_empty(),
@@ -1318,6 +1411,171 @@ async fn volume_uids(ensemble: &Ensemble) -> Result<Vec<String>> {
     .await
     .map_err(zk_e2e::error::kube_err("list member volumes"))?;
     Ok(claims.items.iter().filter_map(|c| c.uid()).collect())
+}
+
+/// Where scenario k's linearizability checker is built and keeps the history of a failed check.
+fn checker_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("linearizability-checker")
+}
+
+/// Register writes the history load must have acknowledged before a part's faults, and again after them.
+const HISTORY_PROGRESS: usize = 20;
+
+/// k. Faults inside Kubernetes under a load whose history is checked, with zk-server members: several sessions
+/// read (`sync` + `getData`), write and compare-and-set a few registers through the client Service (the
+/// robustness suite's load, `zk_e2e::history`). (a) During 3→5 and then 5→3 the pod `status.leader` names is
+/// force-deleted (grace period 0) once in every step of the scale, whenever every member pod is Ready; (b)
+/// during 3→4 the operator's pod and the leader's pod are force-deleted at the same moment, once in every step
+/// of the scale; (c) during 4→3 the leader is cut off from its peers (its quorum and election packets dropped,
+/// its clients still reaching it) for 20 s, then reconnected. Each scale settles with the committed config
+/// listing exactly the status' voters; after each part its history is checked: no client error beyond a lost
+/// connection, no session expired, every acknowledged create on every member, every member reading the same
+/// registers, and the history, those final reads included, linearizable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s6_k_native_faults_during_scaling_keep_histories_linearizable() -> Result<()> {
+    let client = setup().await?;
+    let namespace = namespace("k", ServerFlavour::Native);
+    let settled = settled(&client, &namespace, 3, "Delete", ServerFlavour::Native).await?;
+    let ensemble = &settled;
+    let address = ensemble.client_address().await?;
+
+    let load = HistoryLoad::start(&address, "/history-a", 1).await?;
+    load.progress(HISTORY_PROGRESS, SCALE_TIMEOUT).await?;
+    for (from, target) in [(3, 5), (5, 3)] {
+        let start = Instant::now();
+        let steps = scale_killing(ensemble, target, |status| async move {
+            leader_in_scale_step(ensemble, &status).await
+        })
+        .await?;
+        scale_held(
+            ensemble,
+            &address,
+            from,
+            target,
+            start.elapsed(),
+            &kills(&steps),
+        )
+        .await?;
+    }
+    load.progress(HISTORY_PROGRESS, SCALE_TIMEOUT).await?;
+    let summary = load.check(ensemble, &checker_dir()).await?;
+    println!("{namespace}: (a) the leader killed in every step of 3→5→3: {summary}");
+
+    let load = HistoryLoad::start(&address, "/history-b", 2).await?;
+    load.progress(HISTORY_PROGRESS, SCALE_TIMEOUT).await?;
+    let start = Instant::now();
+    let steps = scale_killing(ensemble, 4, |status| async move {
+        let leader = leader_in_scale_step(ensemble, &status).await?;
+        if leader.is_empty() {
+            return Ok(leader);
+        }
+        let mut victims = operator_victims().await?;
+        victims.extend(leader);
+        Ok(victims)
+    })
+    .await?;
+    scale_held(ensemble, &address, 3, 4, start.elapsed(), &kills(&steps)).await?;
+    load.progress(HISTORY_PROGRESS, SCALE_TIMEOUT).await?;
+    let summary = load.check(ensemble, &checker_dir()).await?;
+    println!("{namespace}: (b) the operator and the leader killed at once during 3→4: {summary}");
+
+    let load = HistoryLoad::start(&address, "/history-c", 3).await?;
+    load.progress(HISTORY_PROGRESS, SCALE_TIMEOUT).await?;
+    let start = Instant::now();
+    let isolated = scale_isolating_leader(ensemble, 3).await?;
+    scale_held(ensemble, &address, 4, 3, start.elapsed(), &isolated).await?;
+    load.progress(HISTORY_PROGRESS, SCALE_TIMEOUT).await?;
+    let summary = load.check(ensemble, &checker_dir()).await?;
+    println!("{namespace}: (c) the leader cut off from its peers during 4→3: {summary}");
+    settled.delete(false).await
+}
+
+/// How long scenario k cuts the leader off from its peers.
+const ISOLATION: Duration = Duration::from_secs(20);
+
+/// The kills of `steps`, described; empty when there was none.
+fn kills(steps: &[StepKill]) -> String {
+    let kills: Vec<String> = steps
+        .iter()
+        .map(|s| format!("{:?} {:?} at {:.1?}", s.step, s.killed, s.seen_after))
+        .collect();
+    kills.join(", ")
+}
+
+/// Scales to `target` and, in the first step of the scale the status shows with a leader, cuts the leader
+/// off from its peers for [`ISOLATION`], then reconnects it and waits until the scale settles. Returns what
+/// was done and what the status showed at the end of the cut.
+async fn scale_isolating_leader(ensemble: &Ensemble, target: i32) -> Result<String> {
+    ensemble.scale(target).await?;
+    let start = Instant::now();
+    let (leader, step) = wait::until(
+        "a step of the scale with a leader in the status",
+        SCALE_TIMEOUT,
+        || async {
+            let status = ensemble.status().await?;
+            Ok(match (&status.step, &status.leader) {
+                (Some(step), Some(leader)) if scale_step(&status) => {
+                    Poll::Done((leader.clone(), step.message.clone()))
+                }
+                _ => Poll::Pending(format!("step {:?}", status.step)),
+            })
+        },
+        || ensemble.report(),
+    )
+    .await?;
+    let cut_at = start.elapsed();
+    isolate_member(&ensemble.client, &ensemble.namespace, &leader).await?;
+    tokio::time::sleep(ISOLATION).await;
+    // The member is reconnected whatever the status read finds.
+    let during = ensemble.status().await;
+    heal_member(&ensemble.client, &ensemble.namespace, &leader).await?;
+    let during = during?;
+    ensemble.wait_settled(target, SCALE_TIMEOUT).await?;
+    Ok(format!(
+        "the leader {leader} cut off at {cut_at:.1?} during \"{step}\" for {ISOLATION:?}; at the end of the cut \
+         the status showed leader {:?}, step {:?}, conditions {:?}",
+        during.leader,
+        during.step.map(|s| s.message),
+        during
+            .conditions
+            .iter()
+            .map(|c| format!("{:?}={:?} ({})", c.type_, c.status, c.reason))
+            .collect::<Vec<_>>()
+    ))
+}
+
+/// After a scale `from`→`target` that took `took` with `faults` (described; empty when none was injected):
+/// some fault was injected, and the committed config lists exactly the status' voters, `target` of them.
+async fn scale_held(
+    ensemble: &Ensemble,
+    address: &str,
+    from: i32,
+    target: i32,
+    took: Duration,
+    faults: &str,
+) -> Result<()> {
+    ensure(
+        ensemble,
+        !faults.is_empty(),
+        format!("scale {from}→{target}: no step seen to inject a fault in"),
+    )
+    .await?;
+    let config = read_config(address).await?;
+    let voters = ensemble.voter_ids().await?;
+    ensure(
+        ensemble,
+        config.voters == voters && voters.len() == target as usize,
+        format!(
+            "scale {from}→{target}: config voters {:?}, status voters {voters:?}",
+            config.voters
+        ),
+    )
+    .await?;
+    println!(
+        "{}: scale {from}→{target} settled in {took:.1?} with faults: {faults}",
+        ensemble.name()
+    );
+    Ok(())
 }
 
 /// g. `helm upgrade` rolls the operator without touching running ensembles; `helm uninstall` removes every
