@@ -723,8 +723,8 @@ fn scale_step(status: &ZkEnsembleStatus) -> bool {
     }
 }
 
-/// The leader's pod, as a victim, when `status` shows a step of the scale and every member pod is Ready
-/// (so that no more than one member is ever down at a time); none otherwise.
+/// The leader's pod, as a victim, when `status` shows a step of the scale and every voter's pod is Ready
+/// (so that no two voters are ever down at once; a joiner's pod may still be starting); none otherwise.
 async fn leader_in_scale_step(
     ensemble: &Ensemble,
     status: &ZkEnsembleStatus,
@@ -733,7 +733,12 @@ async fn leader_in_scale_step(
         return Ok(Vec::new());
     }
     let pods = ensemble.member_pods().await?;
-    Ok(if pods.values().all(|p| p.ready) {
+    let voters_ready = status
+        .members
+        .iter()
+        .filter(|m| m.voting)
+        .all(|m| pods.get(&m.pod).is_some_and(|p| p.ready));
+    Ok(if voters_ready {
         leader_victim(ensemble, status)
     } else {
         Vec::new()
@@ -1424,7 +1429,7 @@ const HISTORY_PROGRESS: usize = 20;
 /// k. Faults inside Kubernetes under a load whose history is checked, with zk-server members: several sessions
 /// read (`sync` + `getData`), write and compare-and-set a few registers through the client Service (the
 /// robustness suite's load, `zk_e2e::history`). (a) During 3→5 and then 5→3 the pod `status.leader` names is
-/// force-deleted (grace period 0) once in every step of the scale, whenever every member pod is Ready; (b)
+/// force-deleted (grace period 0) once in every step of the scale, whenever every voter's pod is Ready; (b)
 /// during 3→4 the operator's pod and the leader's pod are force-deleted at the same moment, once in every step
 /// of the scale; (c) during 4→3 the leader is cut off from its peers (its quorum and election packets dropped,
 /// its clients still reaching it) for 20 s, then reconnected. Each scale settles with the committed config
