@@ -1,6 +1,6 @@
 //! Helpers for the end-to-end tests: run `kubectl` and `helm`, install the operator chart, create and watch
 //! `ZkEnsemble`s, put client load on an ensemble, watch a rolling restart, and explain a failed wait with the ensemble's status, Events
-//! and pod states.
+//! and pod states, and reach an ensemble over TLS.
 //!
 //! The tests themselves live in `tests/`; they need a running cluster (`KUBECONFIG`) and the images loaded, as
 //! `scripts/e2e.sh` arranges.
@@ -16,6 +16,7 @@ pub mod pods;
 pub mod poll;
 pub mod roll;
 pub mod step_phases;
+pub mod tls;
 pub mod wait;
 pub mod zookeeper;
 
