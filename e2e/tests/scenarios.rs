@@ -1361,15 +1361,21 @@ async fn s6_t_native_tls_without_plain_port_scales_and_serves_over_tls() -> Resu
         .status
         .and_then(|s| s.pod_ip)
         .ok_or_else(|| Error::Unexpected("member 1 has no pod IP".into()))?;
-    let plain = tokio::time::timeout(
-        Duration::from_secs(5),
-        tokio::net::TcpStream::connect(format!("{ip}:2181")),
-    )
-    .await;
+    let accepts = |port: u16| {
+        let address = format!("{ip}:{port}");
+        async move {
+            let connect = tokio::net::TcpStream::connect(address);
+            matches!(
+                tokio::time::timeout(Duration::from_secs(5), connect).await,
+                Ok(Ok(_))
+            )
+        }
+    };
+    // The TLS port answering shows the pod is reachable, so the plain port's refusal is the member's.
     ensure(
         &ensemble,
-        !matches!(plain, Ok(Ok(_))),
-        format!("member 1 accepted a connection on the plain client port {ip}:2181"),
+        accepts(2281).await && !accepts(2181).await,
+        format!("member 1 at {ip}: the TLS port should accept and the plain client port refuse"),
     )
     .await?;
     let tls_endpoint = zk_e2e::tls::client_endpoint(&ensemble).await?;
