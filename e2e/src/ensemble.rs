@@ -7,7 +7,8 @@ use k8s_openapi::api::core::v1::{Namespace, Pod, Secret, Service};
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client, ResourceExt};
 use zk_operator::resources::meta::{
-    client_service_name, observers_service_name, secret_name, selector_string,
+    CLIENT_PORT, SECURE_CLIENT_PORT, client_service_name, observers_service_name, secret_name,
+    selector_string,
 };
 use zk_operator::resources::secret::{
     DIGEST_KEY, PASSWORD_KEY, credentials_fingerprint, super_digest,
@@ -253,16 +254,38 @@ impl Ensemble {
     /// Address (`ClusterIP:2181`) of the client Service.
     pub async fn client_address(&self) -> Result<String> {
         let zk = self.get().await?;
-        self.service_address(&client_service_name(&zk)).await
+        self.service_address(&client_service_name(&zk), CLIENT_PORT)
+            .await
+    }
+
+    /// Address (`ClusterIP:2281`) of the client Service's TLS port.
+    pub async fn client_tls_address(&self) -> Result<String> {
+        let zk = self.get().await?;
+        self.service_address(&client_service_name(&zk), SECURE_CLIENT_PORT)
+            .await
     }
 
     /// Address (`ClusterIP:2181`) of the observers' client Service.
     pub async fn observers_address(&self) -> Result<String> {
         let zk = self.get().await?;
-        self.service_address(&observers_service_name(&zk)).await
+        self.service_address(&observers_service_name(&zk), CLIENT_PORT)
+            .await
     }
 
-    async fn service_address(&self, name: &str) -> Result<String> {
+    /// A key of a Secret in the ensemble's namespace, as text.
+    pub async fn secret_text(&self, name: &str, key: &str) -> Result<String> {
+        let secrets: Api<Secret> = Api::namespaced(self.client.clone(), &self.namespace);
+        let secret = secrets.get(name).await.map_err(kube_err("read a Secret"))?;
+        secret
+            .data
+            .and_then(|d| {
+                d.get(key)
+                    .map(|v| String::from_utf8_lossy(&v.0).into_owned())
+            })
+            .ok_or_else(|| Error::Unexpected(format!("Secret {name} has no {key}")))
+    }
+
+    async fn service_address(&self, name: &str, port: i32) -> Result<String> {
         let services: Api<Service> = Api::namespaced(self.client.clone(), &self.namespace);
         let svc = services
             .get(name)
@@ -272,7 +295,7 @@ impl Ensemble {
             .spec
             .and_then(|s| s.cluster_ip)
             .ok_or_else(|| Error::Unexpected(format!("Service {name} has no ClusterIP")))?;
-        Ok(format!("{ip}:2181"))
+        Ok(format!("{ip}:{port}"))
     }
 
     /// Rotates the super credential as a user would: writes `password` and its digest into the ensemble's

@@ -1,7 +1,8 @@
 //! Helpers for the end-to-end tests: run `kubectl` and `helm`, install the operator chart, create and watch
 //! `ZkEnsemble`s, put client load on an ensemble (one that records a history checked for linearizability
 //! among them), stop a member's processes or cut it off from its peers from its node, watch a rolling
-//! restart, and explain a failed wait with the ensemble's status, Events and pod states.
+//! restart, reach an ensemble over TLS, and explain a failed wait with the ensemble's status, Events and pod
+//! states.
 //!
 //! The tests themselves live in `tests/`; they need a running cluster (`KUBECONFIG`) and the images loaded, as
 //! `scripts/e2e.sh` arranges.
@@ -20,6 +21,7 @@ pub mod pods;
 pub mod poll;
 pub mod roll;
 pub mod step_phases;
+pub mod tls;
 pub mod wait;
 pub mod zookeeper;
 

@@ -1,8 +1,8 @@
 //! End-to-end scenarios on a real cluster: the operator installed by its Helm chart grows and shrinks
-//! ensembles by reconfig without restarting a member. Every scenario but i and k runs with both flavours:
+//! ensembles by reconfig without restarting a member. Every scenario but i, k and t runs with both flavours:
 //! Apache ZooKeeper members and this project's zk-server members (`flavour: Native`, the default); i (backup
-//! and restore under write load) and k (faults inside Kubernetes under a load whose history is checked for
-//! linearizability) run with Native members. Scenarios a and b run one flavour a test, under client load; d, f, c, e, h and g run the two flavours side by side, each in a namespace
+//! and restore under write load), k (faults inside Kubernetes under a load whose history is checked for
+//! linearizability) and t (TLS without a plain client port) run with Native members. Scenarios a and b run one flavour a test, under client load; d, f, c, e, h and g run the two flavours side by side, each in a namespace
 //! of its own (`e2e-<scenario>` and `e2e-<scenario>-native`), so that their waits overlap.
 //!
 //! Run with `scripts/e2e.sh` (or `cargo test -p zk-e2e -- --test-threads=1` against a cluster with the images
@@ -1403,6 +1403,94 @@ async fn s6_i_native_backup_restores_into_a_new_ensemble_under_write_load() -> R
         ..LoadReport::default()
     };
     load::verify(&address, root, &restored).await?;
+    delete_all(vec![ensemble], false).await
+}
+
+/// t. TLS for a Native ensemble with no plain client port: a 3-member ensemble with `spec.tls {client: true,
+/// quorum: true, plainClientPort: false}` (certificates issued by the operator) becomes Ready — the operator
+/// reaches the members over TLS, presenting a certificate as `clientAuth=need` asks; a client reaches it over
+/// TLS through the client Service, checking the Service's name against the operator's authority, and writes;
+/// a member's plain client port refuses connections; scaling 3→5→3 (reconfig over TLS, members joining over
+/// mutual TLS) reaches each target, and the committed configuration read over TLS lists the voters.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s6_t_native_tls_without_plain_port_scales_and_serves_over_tls() -> Result<()> {
+    let client = setup().await?;
+    let namespace = namespace("t", ServerFlavour::Native);
+    let tls =
+        serde_json::json!({"tls": {"client": true, "quorum": true, "plainClientPort": false}});
+    let ensemble = settled_with(
+        &client,
+        &namespace,
+        3,
+        "Delete",
+        ServerFlavour::Native,
+        &tls,
+    )
+    .await?;
+    let voters_over_tls = |expected: Vec<u32>| {
+        let ensemble = &ensemble;
+        async move {
+            let session = zk_e2e::tls::session(ensemble).await?;
+            let config = session
+                .committed_config()
+                .await
+                .map_err(|e| Error::Unexpected(format!("getConfig over TLS: {e}")))?;
+            let voters: Vec<u32> = config.servers.keys().copied().collect();
+            ensure(
+                ensemble,
+                voters == expected,
+                format!("voters over TLS: {voters:?}, not {expected:?}"),
+            )
+            .await?;
+            session
+                .confirm_quorum_write("written over TLS")
+                .await
+                .map_err(|e| Error::Unexpected(format!("a write over TLS: {e}")))
+        }
+    };
+    voters_over_tls(vec![1, 2, 3]).await?;
+
+    let pod = ensemble
+        .pods
+        .get(&ensemble.pod(1))
+        .await
+        .map_err(zk_e2e::error::kube_err("get member 1's pod"))?;
+    let ip = pod
+        .status
+        .and_then(|s| s.pod_ip)
+        .ok_or_else(|| Error::Unexpected("member 1 has no pod IP".into()))?;
+    let accepts = |port: u16| {
+        let address = format!("{ip}:{port}");
+        async move {
+            let connect = tokio::net::TcpStream::connect(address);
+            matches!(
+                tokio::time::timeout(Duration::from_secs(5), connect).await,
+                Ok(Ok(_))
+            )
+        }
+    };
+    // The TLS port answering shows the pod is reachable, so the plain port's refusal is the member's.
+    ensure(
+        &ensemble,
+        accepts(2281).await && !accepts(2181).await,
+        format!("member 1 at {ip}: the TLS port should accept and the plain client port refuse"),
+    )
+    .await?;
+    let tls_endpoint = zk_e2e::tls::client_endpoint(&ensemble).await?;
+    let state = zk_operator::zk::mntr(
+        &tls_endpoint,
+        &zk_e2e::tls::transport(&ensemble).await?,
+        Duration::from_secs(5),
+    )
+    .await
+    .map_err(|e| Error::Unexpected(format!("mntr over TLS: {e}")))?;
+    println!("{namespace}: mntr over TLS through the client Service: {state:?}");
+
+    let up = scale_to(&ensemble, 5).await?;
+    voters_over_tls(vec![1, 2, 3, 4, 5]).await?;
+    let down = scale_to(&ensemble, 3).await?;
+    voters_over_tls(vec![1, 2, 3]).await?;
+    println!("{namespace}: over TLS, 3→5 in {up:.1?}, 5→3 in {down:.1?}");
     delete_all(vec![ensemble], false).await
 }
 

@@ -42,7 +42,7 @@ pub enum Error {
     /// The spec cannot be acted on.
     #[error(transparent)]
     InvalidSpec(#[from] validate::InvalidSpec),
-    /// The credentials Secret exists but lacks a key.
+    /// A Secret the operator reads (credentials, TLS) exists but lacks a key.
     #[error("secret {secret} has no {key:?} key")]
     Credentials {
         /// Secret name.
@@ -50,6 +50,9 @@ pub enum Error {
         /// The missing key.
         key: &'static str,
     },
+    /// A certificate could not be issued.
+    #[error(transparent)]
+    Tls(#[from] resources::tls::TlsError),
 }
 
 impl Error {
@@ -60,6 +63,7 @@ impl Error {
             Error::ZooKeeper(e) => e.label(),
             Error::InvalidSpec(_) => "invalid_spec",
             Error::Credentials { .. } => "credentials",
+            Error::Tls(_) => "tls",
         }
     }
 }

@@ -86,6 +86,27 @@ pub fn validate(spec: &ZkEnsembleSpec) -> Result<(), InvalidSpec> {
                 .to_string(),
         );
     }
+    if let Some(tls) = &spec.tls {
+        if !tls.plain_client_port && !tls.client {
+            problems.push(
+                "tls.plainClientPort false turns the only client port off: it needs tls.client true"
+                    .to_string(),
+            );
+        }
+        if (tls.client || tls.quorum) && spec.flavour == ServerFlavour::Apache {
+            problems.push(
+                "tls needs zk-server members (flavour Native): Apache members over TLS are not supported yet"
+                    .to_string(),
+            );
+        }
+        if tls
+            .secret_name
+            .as_deref()
+            .is_some_and(|n| n.trim().is_empty())
+        {
+            problems.push("tls.secretName must not be empty".to_string());
+        }
+    }
     if spec.image.as_deref().is_some_and(|i| i.trim().is_empty()) {
         problems.push("image must not be empty".to_string());
     }

@@ -12,7 +12,7 @@ use common::ScratchMember;
 use zk_operator::ensemble_config::{EnsembleConfig, ServerLine, ServerRole};
 use zk_operator::planner::Role;
 use zk_operator::resources::secret::super_digest;
-use zk_operator::zk::{EnsembleClient, MemberState, ZkError, mntr};
+use zk_operator::zk::{Endpoint, EnsembleClient, MemberState, Transport, ZkError, mntr};
 
 const PASSWORD: &str = "reconfig-test-password";
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -72,8 +72,11 @@ impl Apache {
             .set_bootstrap(&config.version_hex(), &servers.join("\n"));
     }
 
-    fn client_address(&self) -> String {
-        self.line.client_address.clone().unwrap()
+    fn client_endpoint(&self) -> Endpoint {
+        Endpoint {
+            address: self.line.client_address.clone().unwrap(),
+            host: self.line.host.clone(),
+        }
     }
 
     fn start(&mut self) {
@@ -111,7 +114,12 @@ impl Apache {
     async fn wait_synced(&self, role: Role) -> MemberState {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if let Ok(state) = mntr(&self.client_address(), Duration::from_secs(2)).await
+            if let Ok(state) = mntr(
+                &self.client_endpoint(),
+                &Transport::Plain,
+                Duration::from_secs(2),
+            )
+            .await
                 && state.synced
                 && state.role == role
             {
@@ -156,9 +164,14 @@ async fn grow_and_shrink_a_live_ensemble_by_reconfig() {
         "the readiness and liveness probe answers"
     );
 
-    let client = EnsembleClient::connect(&[seed.client_address()], PASSWORD, TIMEOUT)
-        .await
-        .unwrap();
+    let client = EnsembleClient::connect(
+        &[seed.client_endpoint()],
+        &Transport::Plain,
+        PASSWORD,
+        TIMEOUT,
+    )
+    .await
+    .unwrap();
     let committed = client.committed_config().await.unwrap();
     assert_eq!(committed.participants().collect::<Vec<_>>(), vec![1]);
     assert!(committed.version > 0);
@@ -209,9 +222,14 @@ async fn grow_and_shrink_a_live_ensemble_by_reconfig() {
     assert_eq!(client.committed_config().await.unwrap(), shrunk);
 
     // The wrong password is not the super user: reconfig is refused.
-    let intruder = EnsembleClient::connect(&[seed.client_address()], "wrong", TIMEOUT)
-        .await
-        .unwrap();
+    let intruder = EnsembleClient::connect(
+        &[seed.client_endpoint()],
+        &Transport::Plain,
+        "wrong",
+        TIMEOUT,
+    )
+    .await
+    .unwrap();
     let refused = intruder.ensure_added(&joiner.line, shrunk.version).await;
     assert!(
         matches!(

@@ -587,3 +587,173 @@ fn the_connection_string_names_the_client_service() {
         "demo-client.apps.svc.cluster.local"
     );
 }
+
+/// `spec.tls` with client TLS, mutual TLS between members and no plain client port.
+fn tls_only() -> ZkEnsemble {
+    ensemble_with("  tls:\n    client: true\n    quorum: true\n    plainClientPort: false\n")
+}
+
+fn port_names(ports: impl IntoIterator<Item = (Option<String>, i32)>) -> Vec<(String, i32)> {
+    ports
+        .into_iter()
+        .map(|(name, port)| (name.unwrap_or_default(), port))
+        .collect()
+}
+
+#[test]
+fn tls_settings_point_the_servers_at_the_mounted_secret() {
+    let zk = tls_only();
+    validate(&zk.spec).unwrap();
+    let text = static_config(&zk);
+    let lines: Vec<&str> = text.lines().collect();
+    for line in [
+        "secureClientPort=2281",
+        "ssl.keyStore.location=/tls/keystore.pem",
+        "ssl.keyStore.type=PEM",
+        "ssl.trustStore.location=/tls/ca.crt",
+        "ssl.trustStore.type=PEM",
+        "ssl.clientAuth=need",
+        "sslQuorum=true",
+        "ssl.quorum.keyStore.location=/tls/keystore.pem",
+        "ssl.quorum.trustStore.location=/tls/ca.crt",
+        "sslQuorumReloadCertFiles=true",
+    ] {
+        assert!(lines.contains(&line), "{line} missing from\n{text}");
+    }
+    assert!(
+        !lines.iter().any(|l| l.starts_with("clientPort=")),
+        "no plain client port:\n{text}"
+    );
+    assert_eq!(
+        server_line(&zk, 1, DOMAIN).line(),
+        "server.1=demo-1.demo-headless.apps.svc.cluster.local:2888:3888:participant",
+        "no plain client address in the membership"
+    );
+
+    let pod = built_pod(&zk, 1, &committed(&zk, 1, 0));
+    let spec = pod.spec.as_ref().unwrap();
+    let volume = spec
+        .volumes
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|v| v.name == "tls")
+        .expect("a TLS volume");
+    assert_eq!(
+        volume.secret.as_ref().unwrap().secret_name.as_deref(),
+        Some("demo-tls")
+    );
+    let tls_mount = container(&pod)
+        .volume_mounts
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|m| m.name == "tls")
+        .expect("a TLS mount");
+    assert_eq!(tls_mount.mount_path, "/tls");
+    assert_eq!(
+        tls_mount.sub_path, None,
+        "a subPath mount would never see a renewal"
+    );
+    let pod_ports = port_names(
+        container(&pod)
+            .ports
+            .clone()
+            .unwrap()
+            .into_iter()
+            .map(|p| (p.name, p.container_port)),
+    );
+    assert!(pod_ports.contains(&("tls-client".into(), 2281)));
+    assert!(!pod_ports.iter().any(|(_, port)| *port == 2181));
+
+    let service_ports = |service: k8s_openapi::api::core::v1::Service| {
+        port_names(
+            service
+                .spec
+                .unwrap()
+                .ports
+                .unwrap()
+                .into_iter()
+                .map(|p| (p.name, p.port)),
+        )
+    };
+    assert_eq!(
+        service_ports(client_service(&zk)),
+        [("tls-client".to_string(), 2281)]
+    );
+    let headless = service_ports(headless_service(&zk));
+    assert!(headless.contains(&("tls-client".into(), 2281)));
+    assert!(!headless.iter().any(|(_, port)| *port == 2181));
+}
+
+#[test]
+fn client_tls_beside_the_plain_port_keeps_both_and_quorum_alone_opens_no_port() {
+    let both = ensemble_with("  tls:\n    client: true\n    clientAuth: want\n");
+    let text = static_config(&both);
+    assert!(text.contains("clientPort=2181\n") && text.contains("secureClientPort=2281\n"));
+    assert!(text.contains("ssl.clientAuth=want\n"));
+    assert!(!text.contains("sslQuorum"));
+    let ports: Vec<i32> = client_service(&both)
+        .spec
+        .unwrap()
+        .ports
+        .unwrap()
+        .iter()
+        .map(|p| p.port)
+        .collect();
+    assert_eq!(ports, [2181, 2281]);
+    assert!(
+        server_line(&both, 1, DOMAIN)
+            .line()
+            .ends_with(";0.0.0.0:2181")
+    );
+
+    let quorum = ensemble_with("  tls:\n    quorum: true\n");
+    let text = static_config(&quorum);
+    assert!(text.contains("sslQuorum=true\n") && !text.contains("secureClientPort"));
+    let pod = built_pod(&quorum, 1, &committed(&quorum, 1, 0));
+    assert!(
+        pod.spec
+            .unwrap()
+            .volumes
+            .unwrap()
+            .iter()
+            .any(|v| v.name == "tls"),
+        "members of a quorum over TLS mount the certificate"
+    );
+
+    let nothing = ensemble_with("  tls: {}\n");
+    assert_eq!(static_config(&nothing), static_config(&minimal()));
+}
+
+#[test]
+fn tls_without_a_client_port_or_on_apache_members_is_refused() {
+    let closed = ensemble_with("  tls:\n    plainClientPort: false\n");
+    let problems = validate(&closed.spec).unwrap_err().0;
+    assert!(
+        problems.iter().any(|p| p.contains("tls.client")),
+        "{problems:?}"
+    );
+    let apache = ensemble_with("  flavour: Apache\n  tls:\n    quorum: true\n");
+    let problems = validate(&apache.spec).unwrap_err().0;
+    assert!(
+        problems.iter().any(|p| p.contains("flavour Native")),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn a_tls_change_rolls_the_members() {
+    let hash = |zk: &ZkEnsemble| {
+        built_pod(zk, 1, &committed(zk, 1, 0))
+            .metadata
+            .annotations
+            .unwrap()[POD_SPEC_HASH_ANNOTATION]
+            .clone()
+    };
+    let plain = minimal();
+    let client = ensemble_with("  tls:\n    client: true\n");
+    let want = ensemble_with("  tls:\n    client: true\n    clientAuth: want\n");
+    assert_ne!(hash(&plain), hash(&client));
+    assert_ne!(hash(&client), hash(&want));
+}

@@ -95,3 +95,33 @@ fn flavour_defaults_to_native_and_cannot_change() {
         "the image default is the operator's, so an operator upgrade can move it"
     );
 }
+
+#[test]
+fn tls_quorum_and_the_plain_port_are_chosen_at_creation() {
+    let crd: serde_yaml::Value = serde_yaml::from_str(&crd_yaml()).unwrap();
+    let spec = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
+    let rules: Vec<&str> = spec["x-kubernetes-validations"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|r| r["rule"].as_str().unwrap())
+        .collect();
+    for field in ["self.tls.quorum", "self.tls.plainClientPort"] {
+        assert!(
+            rules
+                .iter()
+                .any(|r| r.contains(field) && r.contains("oldSelf")),
+            "{field}: {rules:?}"
+        );
+    }
+    let tls = &spec["properties"]["tls"];
+    assert_eq!(tls["properties"]["plainClientPort"]["default"], true);
+    assert_eq!(tls["properties"]["clientAuth"]["default"], "need");
+    assert!(
+        tls["x-kubernetes-validations"][0]["rule"]
+            .as_str()
+            .unwrap()
+            .contains("plainClientPort"),
+        "{tls:?}"
+    );
+}

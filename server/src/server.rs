@@ -92,18 +92,25 @@ impl Server {
                 written,
             ));
         }
-        let client_listener = bind(&config.client_address).await?;
-        let client_address = client_listener
-            .local_addr()
-            .map_err(|source| ServerError::Bind {
-                address: config.client_address.render(),
-                source,
-            })?;
+        let client_listener = match &config.client_address {
+            Some(address) => Some(bind(address).await?),
+            None => None,
+        };
         let secure = secure_side(&config)?;
         let secure_listener = match (&config.secure_client_address, &secure) {
             (Some(address), Some(_)) => Some(bind(address).await?),
             _ => None,
         };
+        // The configuration has a plain or a TLS client address, and a TLS address comes with its side.
+        let client_address = client_listener
+            .as_ref()
+            .or(secure_listener.as_ref())
+            .map(TcpListener::local_addr)
+            .unwrap_or_else(|| Err(std::io::ErrorKind::AddrNotAvailable.into()))
+            .map_err(|source| ServerError::Bind {
+                address: "the client port".to_string(),
+                source,
+            })?;
         let admin_listener = match config.admin.enabled {
             true => Some(
                 bind(&HostPort {
@@ -125,8 +132,10 @@ impl Server {
             .session_activity()
             .expect("a new consensus handle has its session activity");
         let ctx = Arc::new(Context::new(config, state, consensus));
-        ctx.client_port
-            .store(client_address.port(), std::sync::atomic::Ordering::Relaxed);
+        if client_listener.is_some() {
+            ctx.client_port
+                .store(client_address.port(), std::sync::atomic::Ordering::Relaxed);
+        }
 
         let signal = ShutdownSignal::new();
         let plain_mode = match (&secure, ctx.config.client_port_unification) {
@@ -134,12 +143,6 @@ impl Server {
             _ => ListenerMode::Plain,
         };
         let mut tasks = vec![
-            tokio::spawn(run_listener(
-                ctx.clone(),
-                client_listener,
-                plain_mode,
-                signal.subscribe(),
-            )),
             tokio::spawn(run_expiry(
                 ctx.clone(),
                 ctx.tracker.clone(),
@@ -153,6 +156,14 @@ impl Server {
                 signal.subscribe(),
             )),
         ];
+        if let Some(listener) = client_listener {
+            tasks.push(tokio::spawn(run_listener(
+                ctx.clone(),
+                listener,
+                plain_mode,
+                signal.subscribe(),
+            )));
+        }
         if let (Some(listener), Some(side)) = (secure_listener, secure) {
             tasks.push(tokio::spawn(run_listener(
                 ctx.clone(),
@@ -194,7 +205,8 @@ impl Server {
         })
     }
 
-    /// The address clients connect to (with the port actually bound).
+    /// The address clients connect to (with the port actually bound): the plain client port's, or the TLS
+    /// port's when there is no plain one.
     pub fn client_address(&self) -> SocketAddr {
         self.client_address
     }

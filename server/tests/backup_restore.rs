@@ -103,7 +103,7 @@ async fn a_backup_under_writes_restores_every_write_acknowledged_before_it() {
 
     let cfg = common::write_config(restored_dir.path(), "");
     let mut config = load_with_properties(&cfg, Vec::new()).unwrap();
-    config.client_address.port = 0;
+    config.client_address.as_mut().unwrap().port = 0;
     let server = Server::start(config).await.unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while server.context().role() != Role::Leader {

@@ -175,3 +175,44 @@ async fn client_auth_want_serves_clients_without_certificates_but_not_strangers(
             .is_ok()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_without_client_port_serves_clients_on_the_tls_port_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = authority("test ca");
+    write_key_store(&dir.path().join("server.pem"), &leaf(&ca, "server"));
+    std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
+    let port = common::free_port();
+    let cfg = dir.path().join("zoo.cfg");
+    std::fs::write(
+        &cfg,
+        format!(
+            "tickTime=200\ndataDir={0}/data\nadmin.enableServer=false\nsecureClientPort={port}\n\
+             ssl.keyStore.location={0}/server.pem\nssl.trustStore.location={0}/ca.pem\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let config = zk_server::config::load_with_properties(&cfg, Vec::new()).unwrap();
+    assert_eq!(config.client_address, None);
+    let server = zk_server::server::Server::start(config).await.unwrap();
+    assert_eq!(server.client_address().port(), port);
+    assert_eq!(
+        server.context().client_port(),
+        0,
+        "no plain client port is reported"
+    );
+    let client = leaf(&ca, "client");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while session_over_tls(port, &connector(&ca.pem(), Some(&client)))
+        .await
+        .is_err()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no session over TLS"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    server.shutdown().await;
+}

@@ -11,14 +11,12 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 use tracing::info;
 
-use super::observe::{Observation, pod_address};
+use super::observe::{Observation, client_endpoint, pod_address};
 use super::reconcile::Credentials;
 use super::{Context, FIELD_MANAGER};
 use crate::ensemble_config::EnsembleConfig;
 use crate::planner::{Role, Step, adoptable_volumes};
-use crate::resources::meta::{
-    ADMIN_PORT, CLIENT_PORT, RELEASED_LABEL, pod_name, pvc_name, server_line,
-};
+use crate::resources::meta::{ADMIN_PORT, RELEASED_LABEL, pod_name, pvc_name, server_line};
 use crate::resources::pod::member_pod;
 use crate::resources::pvc::volume_claim;
 use crate::types::ZkEnsemble;
@@ -115,11 +113,20 @@ async fn hand_over(zk: &ZkEnsemble, ctx: &Context, obs: &Observation, id: u32) -
     };
     let started = Instant::now();
     let leader = leader_transfer(&address(id, ADMIN_PORT)?, id).await?;
-    let (old, new) = (address(id, CLIENT_PORT)?, address(leader, CLIENT_PORT)?);
-    let timeout = ctx.settings.zk_timeout;
+    let endpoint = |member: u32| {
+        obs.pods
+            .get(&member)
+            .and_then(|pod| client_endpoint(zk, member, pod, &ctx.settings.cluster_domain))
+            .ok_or(ZkError::NoAddress(member))
+    };
+    let (old, new) = (endpoint(id)?, endpoint(leader)?);
+    let (timeout, transport) = (ctx.settings.zk_timeout, &obs.transport);
     let settled = async {
         loop {
-            let (old, new) = tokio::join!(mntr(&old, timeout), mntr(&new, timeout));
+            let (old, new) = tokio::join!(
+                mntr(&old, transport, timeout),
+                mntr(&new, transport, timeout)
+            );
             if let (Ok(old), Ok(new)) = (old, new)
                 && old.synced
                 && old.role == Role::Follower

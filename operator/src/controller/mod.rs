@@ -4,6 +4,7 @@
 //! - `apply`: carry out one planned step against Kubernetes or the ensemble.
 //! - `status`: the status written back, conditions included.
 //! - `backup`: the backup CronJob of `spec.backup`, and the last backup its Jobs took.
+//! - `tls`: the certificates of `spec.tls` and how the operator reaches the members' client ports.
 //! - `reconcile`: the pipeline fetch → validate → plan → build → apply → status.
 //!
 //! There is no finalizer: every object the operator creates carries an owner reference to its `ZkEnsemble`
@@ -14,6 +15,7 @@ mod backup;
 mod observe;
 mod reconcile;
 mod status;
+mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;

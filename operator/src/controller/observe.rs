@@ -15,11 +15,12 @@ use crate::ensemble_config::EnsembleConfig;
 use crate::planner::{MemberView, Observed, PodView, VolumeView};
 use crate::resources::meta::{
     BOOTSTRAP_VERSION_ANNOTATION, CLIENT_PORT, CREDENTIALS_ANNOTATION, MEMBER_ID_LABEL,
-    POD_SPEC_HASH_ANNOTATION, RELEASED_LABEL, selector_string, server_line,
+    POD_SPEC_HASH_ANNOTATION, RELEASED_LABEL, SECURE_CLIENT_PORT, member_host, plain_client_port,
+    selector_string, server_line,
 };
 use crate::resources::pod::{pod_spec_hash, pod_template};
 use crate::types::ZkEnsemble;
-use crate::zk::{EnsembleClient, MemberState, mntr};
+use crate::zk::{Endpoint, EnsembleClient, MemberState, Transport, mntr};
 use crate::{Result, kube_err};
 
 /// What one fetch found: the planner's view plus the objects behind it.
@@ -32,6 +33,8 @@ pub(super) struct Observation {
     pub states: BTreeMap<u32, MemberState>,
     /// A session with the ensemble, when one could be opened.
     pub session: Option<EnsembleClient>,
+    /// How the members' client ports are reached.
+    pub transport: Transport,
 }
 
 impl Observation {
@@ -114,6 +117,25 @@ pub(super) fn pod_address(pod: &Pod, port: i32) -> Option<String> {
     Some(format!("{}:{port}", pod_ip(pod)?))
 }
 
+/// The client port of member `id`'s pod as the operator reaches it: the plain port, or the TLS port when the
+/// ensemble has no plain one.
+pub(super) fn client_endpoint(
+    zk: &ZkEnsemble,
+    id: u32,
+    pod: &Pod,
+    cluster_domain: &str,
+) -> Option<Endpoint> {
+    let port = if plain_client_port(zk) {
+        CLIENT_PORT
+    } else {
+        SECURE_CLIENT_PORT
+    };
+    Some(Endpoint {
+        address: pod_address(pod, port)?,
+        host: member_host(zk, id, cluster_domain),
+    })
+}
+
 fn pod_ip(pod: &Pod) -> Option<String> {
     pod.status
         .as_ref()?
@@ -127,6 +149,7 @@ pub(super) async fn observe(
     zk: &ZkEnsemble,
     ctx: &Context,
     credentials: &Credentials,
+    transport: Transport,
 ) -> Result<Observation> {
     let namespace = zk.namespace().unwrap_or_default();
     let selector = ListParams::default().labels(&selector_string(zk));
@@ -145,20 +168,25 @@ pub(super) async fn observe(
         .collect();
 
     let timeout = ctx.settings.zk_timeout;
+    let domain = &ctx.settings.cluster_domain;
+    let transport_ref = &transport;
     let probes = pods
         .iter()
         .filter(|(_, p)| p.metadata.deletion_timestamp.is_none())
         .filter_map(|(&id, pod)| {
-            let address = pod_address(pod, CLIENT_PORT)?;
-            Some(async move { (id, address.clone(), mntr(&address, timeout).await) })
+            let endpoint = client_endpoint(zk, id, pod, domain)?;
+            Some(async move {
+                let state = mntr(&endpoint, transport_ref, timeout).await;
+                (id, endpoint, state)
+            })
         });
     let mut states = BTreeMap::new();
-    let mut addresses = Vec::new();
-    for (id, address, result) in futures::future::join_all(probes).await {
+    let mut endpoints = Vec::new();
+    for (id, endpoint, result) in futures::future::join_all(probes).await {
         match result {
             Ok(state) => {
                 if state.synced {
-                    addresses.push(address);
+                    endpoints.push(endpoint);
                 }
                 states.insert(id, state);
             }
@@ -168,8 +196,9 @@ pub(super) async fn observe(
 
     let mut session = None;
     let mut committed = None;
-    if !addresses.is_empty() {
-        match EnsembleClient::connect(&addresses, &credentials.password, timeout).await {
+    if !endpoints.is_empty() {
+        match EnsembleClient::connect(&endpoints, &transport, &credentials.password, timeout).await
+        {
             Ok(client) => {
                 match client.committed_config().await {
                     Ok(config) => committed = Some(config),
@@ -230,6 +259,7 @@ pub(super) async fn observe(
         pods,
         states,
         session,
+        transport,
     })
 }
 

@@ -50,6 +50,7 @@ async fn reconcile_once(zk: &ZkEnsemble, ctx: &Context) -> Result<Action> {
     }
 
     let credentials = ensure_credentials(zk, ctx).await?;
+    let transport = super::tls::reconcile_tls(zk, ctx).await?;
     apply_object(zk, ctx, &config_map(zk), "applying the ConfigMap").await?;
     apply_object(
         zk,
@@ -76,7 +77,7 @@ async fn reconcile_once(zk: &ZkEnsemble, ctx: &Context) -> Result<Action> {
 
     let last_backup = super::backup::reconcile_backup(zk, ctx).await?;
 
-    let observation = observe(zk, ctx, &credentials).await?;
+    let observation = observe(zk, ctx, &credentials, transport).await?;
     let desired = Desired {
         replicas: zk.spec.replicas.max(1) as u32,
         observers: zk.spec.observers.max(0) as u32,

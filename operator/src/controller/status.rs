@@ -8,7 +8,7 @@ use super::observe::Observation;
 use super::{Context, FIELD_MANAGER};
 use crate::planner::{Blocker, Role, Step, adoptable_volumes};
 use crate::resources::meta::{
-    CLIENT_PORT, RELEASED_LABEL, client_service_host, pod_name, pvc_name, selector_string,
+    RELEASED_LABEL, client_ports, client_service_host, pod_name, pvc_name, selector_string,
 };
 use crate::types::{
     Condition, ConditionStatus, ConditionType, MemberStatus, StepStatus, ZkEnsemble,
@@ -172,7 +172,9 @@ pub(super) fn build_status(
         selector: selector_string(zk),
         members,
         leader,
-        connection_string: Some(format!("{}:{CLIENT_PORT}", client_service_host(zk, domain))),
+        connection_string: client_ports(zk)
+            .first()
+            .map(|(_, port)| format!("{}:{port}", client_service_host(zk, domain))),
         config_version: obs
             .observed
             .committed

@@ -4,7 +4,10 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::ConfigMap;
 
-use super::meta::{ADMIN_PORT, CLIENT_PORT, config_map_name, owned_meta, selector_labels};
+use super::meta::{
+    ADMIN_PORT, CLIENT_PORT, config_map_name, owned_meta, plain_client_port, selector_labels,
+};
+use super::tls::tls_config_lines;
 use crate::types::ZkEnsemble;
 
 /// Key of the static settings in the ConfigMap.
@@ -14,13 +17,18 @@ pub const START_SCRIPT_KEY: &str = "start.sh";
 /// The start script: renders the config at each start and runs the server.
 pub const START_SCRIPT: &str = include_str!("start.sh");
 
-/// The static zoo.cfg settings: everything but membership, which lives in the dynamic config.
+/// The static zoo.cfg settings: everything but membership, which lives in the dynamic config. The plain client
+/// port is named only when it is on (its address is also in each member's `server.N` line).
 pub fn static_config(zk: &ZkEnsemble) -> String {
     let server = &zk.spec.server;
     let mut lines = vec![
         "dataDir=/data".to_string(),
         "dataLogDir=/datalog".to_string(),
-        format!("clientPort={CLIENT_PORT}"),
+    ];
+    if plain_client_port(zk) {
+        lines.push(format!("clientPort={CLIENT_PORT}"));
+    }
+    lines.extend([
         format!("tickTime={}", server.tick_time),
         format!("initLimit={}", server.init_limit),
         format!("syncLimit={}", server.sync_limit),
@@ -30,7 +38,8 @@ pub fn static_config(zk: &ZkEnsemble) -> String {
         "4lw.commands.whitelist=srvr,mntr,ruok,conf,isro".to_string(),
         "admin.enableServer=true".to_string(),
         format!("admin.serverPort={ADMIN_PORT}"),
-    ];
+    ]);
+    lines.extend(tls_config_lines(zk));
     if let Some(min) = server.min_session_timeout {
         lines.push(format!("minSessionTimeout={min}"));
     }

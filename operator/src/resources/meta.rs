@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::{Resource, ResourceExt};
+use sha1::{Digest, Sha1};
 
 use crate::ensemble_config::{ServerLine, ServerRole};
 use crate::member_ids::is_observer_id;
@@ -11,6 +12,8 @@ use crate::types::ZkEnsemble;
 
 /// ZooKeeper client port.
 pub const CLIENT_PORT: i32 = 2181;
+/// Client port over TLS (`secureClientPort`), with `spec.tls.client`.
+pub const SECURE_CLIENT_PORT: i32 = 2281;
 /// Follower-to-leader port.
 pub const QUORUM_PORT: i32 = 2888;
 /// Leader-election port.
@@ -18,15 +21,33 @@ pub const ELECTION_PORT: i32 = 3888;
 /// AdminServer HTTP port (probes use `/commands/ruok`).
 pub const ADMIN_PORT: i32 = 8080;
 
+/// Whether members serve the plain client port: unless `spec.tls.plainClientPort` is false.
+pub fn plain_client_port(zk: &ZkEnsemble) -> bool {
+    zk.spec.tls.as_ref().is_none_or(|tls| tls.plain_client_port)
+}
+
+/// The client ports a member serves: `client` (plain) unless `spec.tls.plainClientPort` is false, `tls-client`
+/// with `spec.tls.client`.
+pub fn client_ports(zk: &ZkEnsemble) -> Vec<(&'static str, i32)> {
+    let mut ports = Vec::new();
+    if plain_client_port(zk) {
+        ports.push(("client", CLIENT_PORT));
+    }
+    if zk.spec.tls.as_ref().is_some_and(|tls| tls.client) {
+        ports.push(("tls-client", SECURE_CLIENT_PORT));
+    }
+    ports
+}
+
 /// The named ports a member listens on, `metrics` among them when `spec.metrics.enabled`: the pod declares
 /// them and the headless Service names them.
 pub fn member_ports(zk: &ZkEnsemble) -> Vec<(&'static str, i32)> {
-    let mut ports = vec![
-        ("client", CLIENT_PORT),
+    let mut ports = client_ports(zk);
+    ports.extend([
         ("quorum", QUORUM_PORT),
         ("election", ELECTION_PORT),
         ("admin", ADMIN_PORT),
-    ];
+    ]);
     if zk.spec.metrics.enabled {
         ports.push(("metrics", zk.spec.metrics.port));
     }
@@ -47,6 +68,21 @@ pub const BOOTSTRAP_SERVERS_ANNOTATION: &str = "zookeeper.zkops.dev/bootstrap-se
 pub const CREDENTIALS_ANNOTATION: &str = "zookeeper.zkops.dev/credentials";
 /// Annotation: hash of everything in the pod that needs a restart to change.
 pub const POD_SPEC_HASH_ANNOTATION: &str = "zookeeper.zkops.dev/pod-spec-hash";
+
+/// The first eight bytes, in hexadecimal, of the SHA-1 of `parts` in turn: a short fingerprint recorded in
+/// annotations.
+pub fn short_sha1<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> String {
+    let mut hasher = Sha1::new();
+    for part in parts {
+        hasher.update(part);
+    }
+    hasher
+        .finalize()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
 
 /// Name of the pod of member `id`.
 pub fn pod_name(zk: &ZkEnsemble, id: u32) -> String {
@@ -157,7 +193,7 @@ pub fn member_host(zk: &ZkEnsemble, id: u32, cluster_domain: &str) -> String {
 }
 
 /// The `server.N=` line of member `id`: an observer for an id of the observers' range, otherwise a voting
-/// participant.
+/// participant; its client address is the plain port's, none when the plain port is off.
 pub fn server_line(zk: &ZkEnsemble, id: u32, cluster_domain: &str) -> ServerLine {
     ServerLine {
         id,
@@ -169,6 +205,6 @@ pub fn server_line(zk: &ZkEnsemble, id: u32, cluster_domain: &str) -> ServerLine
         } else {
             ServerRole::Participant
         },
-        client_address: Some(format!("0.0.0.0:{CLIENT_PORT}")),
+        client_address: plain_client_port(zk).then(|| format!("0.0.0.0:{CLIENT_PORT}")),
     }
 }

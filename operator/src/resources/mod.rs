@@ -9,3 +9,4 @@ pub mod pod;
 pub mod pvc;
 pub mod secret;
 pub mod service;
+pub mod tls;

@@ -9,20 +9,20 @@ use k8s_openapi::api::core::v1::{
     Affinity, Capabilities, ConfigMapVolumeSource, Container, ContainerPort, DownwardAPIVolumeFile,
     DownwardAPIVolumeSource, EmptyDirVolumeSource, EnvVar, EnvVarSource, HTTPGetAction,
     ObjectFieldSelector, PersistentVolumeClaimVolumeSource, Pod, PodAffinityTerm, PodAntiAffinity,
-    PodSecurityContext, PodSpec, Probe, SeccompProfile, SecretKeySelector, SecurityContext, Volume,
-    VolumeMount, WeightedPodAffinityTerm,
+    PodSecurityContext, PodSpec, Probe, SeccompProfile, SecretKeySelector, SecretVolumeSource,
+    SecurityContext, Volume, VolumeMount, WeightedPodAffinityTerm,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use sha1::{Digest, Sha1};
 
 use super::config_map::{START_SCRIPT_KEY, static_config};
 use super::meta::{
     ADMIN_PORT, BOOTSTRAP_SERVERS_ANNOTATION, BOOTSTRAP_VERSION_ANNOTATION, CREDENTIALS_ANNOTATION,
     POD_SPEC_HASH_ANNOTATION, config_map_name, headless_service_name, member_labels, member_ports,
-    owned_meta, pod_name, pvc_name, secret_name, selector_labels,
+    owned_meta, pod_name, pvc_name, secret_name, selector_labels, short_sha1,
 };
 use super::secret::DIGEST_KEY;
+use super::tls::{TLS_MOUNT, member_secret_name, tls_spec};
 use crate::ensemble_config::EnsembleConfig;
 use crate::types::{LogFormat, ServerFlavour, ZkEnsemble};
 
@@ -79,15 +79,8 @@ pub fn pod_template(zk: &ZkEnsemble, id: u32, image: &str) -> Pod {
 
 /// Hash of the template and of the static settings it runs with; a change means the member must restart.
 pub fn pod_spec_hash(zk: &ZkEnsemble, template: &Pod) -> String {
-    let mut hasher = Sha1::new();
-    hasher.update(serde_json::to_vec(template).expect("a pod serializes"));
-    hasher.update(static_config(zk).as_bytes());
-    hasher
-        .finalize()
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    let template = serde_json::to_vec(template).expect("a pod serializes");
+    short_sha1([template.as_slice(), static_config(zk).as_bytes()])
 }
 
 /// The pod of member `id` running `image`, with its start-up config `bootstrap` (the committed config, plus itself
@@ -184,6 +177,11 @@ fn server_container(zk: &ZkEnsemble, id: u32, image: &str) -> Container {
                 read_only: Some(true),
                 ..mount(RESTORE_VOLUME, RESTORE_MOUNT, None)
             }))
+            // The whole Secret, never a subPath: the kubelet updates it in place, and the server reloads it.
+            .chain(tls_spec(zk).map(|_| VolumeMount {
+                read_only: Some(true),
+                ..mount(TLS_VOLUME, TLS_MOUNT, None)
+            }))
             .collect(),
         ),
         // The root file system stays read-only: the server writes only to its volume, and the JVM and Apache's
@@ -230,6 +228,8 @@ fn ruok_probe(initial_delay: i32, period: i32, failures: i32) -> Probe {
 /// Where member 1 of an ensemble with `spec.restoreFrom` finds the claim holding the data it starts with.
 const RESTORE_MOUNT: &str = "/restore";
 const RESTORE_VOLUME: &str = "restore";
+/// The volume of the members' TLS Secret, with `spec.tls`.
+const TLS_VOLUME: &str = "tls";
 
 /// The path of the data member `id` seeds its empty volume with: member 1's, with `spec.restoreFrom`.
 fn restore_source(zk: &ZkEnsemble, id: u32) -> Option<&str> {
@@ -294,6 +294,14 @@ fn volumes(zk: &ZkEnsemble, id: u32) -> Vec<Volume> {
         },
     ];
     volumes.extend(restore);
+    volumes.extend(tls_spec(zk).map(|_| Volume {
+        name: TLS_VOLUME.to_string(),
+        secret: Some(SecretVolumeSource {
+            secret_name: Some(member_secret_name(zk)),
+            ..SecretVolumeSource::default()
+        }),
+        ..Volume::default()
+    }));
     volumes
 }
 

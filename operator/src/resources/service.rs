@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
 
 use super::meta::{
-    CLIENT_PORT, client_service_name, headless_service_name, member_ports, observer_labels,
+    client_ports, client_service_name, headless_service_name, member_ports, observer_labels,
     observers_service_name, owned_meta, selector_labels,
 };
 use crate::types::ZkEnsemble;
@@ -68,7 +68,12 @@ fn client_service_selecting(
         spec: Some(ServiceSpec {
             type_: Some(zk.spec.client_service.type_.clone()),
             selector: Some(selector),
-            ports: Some(vec![port("client", CLIENT_PORT)]),
+            ports: Some(
+                client_ports(zk)
+                    .into_iter()
+                    .map(|(name, number)| port(name, number))
+                    .collect(),
+            ),
             ..ServiceSpec::default()
         }),
         ..Service::default()

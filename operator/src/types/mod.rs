@@ -6,6 +6,7 @@
 mod backup;
 mod spec;
 mod status;
+mod tls;
 
 pub use backup::{BackupSpec, BackupStatus, BackupTarget, RestoreSpec};
 pub use spec::{
@@ -15,6 +16,7 @@ pub use spec::{
 pub use status::{
     Condition, ConditionStatus, ConditionType, MemberStatus, StepStatus, ZkEnsembleStatus,
 };
+pub use tls::{ClientAuth, TlsSpec};
 
 /// API group of every resource this operator defines.
 pub const API_GROUP: &str = "zookeeper.zkops.dev";

@@ -9,7 +9,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{BackupSpec, RestoreSpec, ZkEnsembleStatus};
+use super::{BackupSpec, RestoreSpec, TlsSpec, ZkEnsembleStatus};
 
 /// An elastic ZooKeeper ensemble whose membership is changed by dynamic reconfiguration, one member at a time.
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -39,6 +39,12 @@ use super::{BackupSpec, RestoreSpec, ZkEnsembleStatus};
 #[x_kube(validation = Rule::new("!has(self.restoreFrom) || has(oldSelf.restoreFrom)").message(
     "restoreFrom can only be set when the ensemble is created: create a new ensemble to restore"
 ))]
+#[x_kube(validation = Rule::new(
+    "(has(self.tls) && self.tls.quorum) == (has(oldSelf.tls) && oldSelf.tls.quorum)"
+).message("tls.quorum can only be chosen when the ensemble is created: create a new ensemble instead"))]
+#[x_kube(validation = Rule::new(
+    "(has(self.tls) && !self.tls.plainClientPort) == (has(oldSelf.tls) && !oldSelf.tls.plainClientPort)"
+).message("tls.plainClientPort can only be chosen when the ensemble is created: create a new ensemble instead"))]
 pub struct ZkEnsembleSpec {
     /// Number of voting members.
     #[serde(default = "default_replicas")]
@@ -102,6 +108,10 @@ pub struct ZkEnsembleSpec {
     /// Super-user credentials.
     #[serde(default)]
     pub credentials: CredentialsSpec,
+
+    /// TLS for clients and between members; none when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsSpec>,
 
     /// Scheduled backups to a volume.
     #[serde(default, skip_serializing_if = "Option::is_none")]

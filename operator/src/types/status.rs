@@ -28,7 +28,7 @@ pub struct ZkEnsembleStatus {
     /// Pod of the current leader.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leader: Option<String>,
-    /// Where clients connect: the client Service's `host:port`.
+    /// Where clients connect: the client Service's `host:port` (its TLS port when the plain one is off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection_string: Option<String>,
     /// Committed dynamic configuration version (hexadecimal, as in `/zookeeper/config`).

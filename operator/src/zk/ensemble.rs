@@ -6,6 +6,7 @@ use std::time::Duration;
 use zookeeper_client::{Acls, Client, CreateMode, EnsembleUpdate, Error as ClientError};
 
 use super::ZkError;
+use super::transport::{Endpoint, Transport, Tunnel};
 use crate::ensemble_config::{EnsembleConfig, ServerLine};
 use crate::resources::secret::SUPER_USER;
 
@@ -19,6 +20,8 @@ const CONFIRM_NODE: &str = "/zk-operator";
 pub struct EnsembleClient {
     client: Client,
     timeout: Duration,
+    /// The TLS tunnels the session runs through, kept open as long as it.
+    _tunnels: Vec<Tunnel>,
 }
 
 async fn bounded<T>(
@@ -33,19 +36,25 @@ async fn bounded<T>(
 }
 
 impl EnsembleClient {
-    /// Connects to any of `addresses` (`host:port`) and authenticates as the super user.
+    /// Connects to any of `endpoints` over `transport` and authenticates as the super user.
     pub async fn connect(
-        addresses: &[String],
+        endpoints: &[Endpoint],
+        transport: &Transport,
         password: &str,
         timeout: Duration,
     ) -> Result<Self, ZkError> {
+        let (addresses, tunnels) = transport.session_addresses(endpoints).await?;
         let auth = format!("{SUPER_USER}:{password}");
         let connector = Client::connector()
             .with_session_timeout(Duration::from_secs(10))
             .with_connection_timeout(timeout)
             .with_auth("digest", auth.as_bytes());
         let client = bounded("connect", timeout, connector.connect(&addresses.join(","))).await?;
-        Ok(Self { client, timeout })
+        Ok(Self {
+            client,
+            timeout,
+            _tunnels: tunnels,
+        })
     }
 
     /// The committed configuration: `sync` first, so the connected member has caught up, then `getConfig`.

@@ -6,9 +6,9 @@
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 use super::ZkError;
+use super::transport::{Endpoint, Transport};
 use crate::planner::Role;
 
 /// What `mntr` says about a member.
@@ -20,10 +20,14 @@ pub struct MemberState {
     pub synced: bool,
 }
 
-/// Asks `address` (`host:port`) for `mntr` and parses the reply.
-pub async fn mntr(address: &str, timeout: Duration) -> Result<MemberState, ZkError> {
+/// Asks the member at `endpoint` for `mntr` over `transport` and parses the reply.
+pub async fn mntr(
+    endpoint: &Endpoint,
+    transport: &Transport,
+    timeout: Duration,
+) -> Result<MemberState, ZkError> {
     let exchange = async {
-        let mut stream = TcpStream::connect(address).await?;
+        let mut stream = transport.connect(endpoint).await?;
         stream.write_all(b"mntr").await?;
         let mut reply = String::new();
         stream.read_to_string(&mut reply).await?;
@@ -122,7 +126,10 @@ mod tests {
     #[tokio::test]
     async fn reads_a_reply_until_close_and_times_out_on_silence() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap().to_string();
+        let endpoint = Endpoint {
+            address: listener.local_addr().unwrap().to_string(),
+            host: "localhost".to_string(),
+        };
         let server = tokio::spawn(async move {
             let (mut socket, _) = listener.accept().await.unwrap();
             let mut command = [0u8; 4];
@@ -137,7 +144,9 @@ mod tests {
             tokio::time::sleep(Duration::from_secs(5)).await;
             drop(silent);
         });
-        let state = mntr(&address, Duration::from_secs(2)).await.unwrap();
+        let state = mntr(&endpoint, &Transport::Plain, Duration::from_secs(2))
+            .await
+            .unwrap();
         assert_eq!(
             state,
             MemberState {
@@ -145,7 +154,7 @@ mod tests {
                 synced: true
             }
         );
-        let silent = mntr(&address, Duration::from_millis(200)).await;
+        let silent = mntr(&endpoint, &Transport::Plain, Duration::from_millis(200)).await;
         assert!(matches!(silent, Err(ZkError::Timeout("mntr"))));
         server.abort();
     }

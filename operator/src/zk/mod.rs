@@ -1,14 +1,17 @@
 //! Talking to a running ensemble: the committed configuration and reconfig through the `zookeeper-client`
 //! crate, each member's role and sync state through the `mntr` four-letter word, and a leader's hand-over
-//! through `zk-server`'s AdminServer. Every call is bounded by a timeout.
+//! through `zk-server`'s AdminServer. Client-port connections go over TLS when the ensemble has no plain client
+//! port (`transport`). Every call is bounded by a timeout.
 
 mod admin;
 mod ensemble;
 mod four_letter;
+mod transport;
 
 pub use admin::{TRANSFER_TIMEOUT, leader_transfer};
 pub use ensemble::EnsembleClient;
 pub use four_letter::{MemberState, mntr, parse_mntr};
+pub use transport::{Endpoint, Transport, Tunnel};
 
 use crate::ensemble_config::ConfigParseError;
 
@@ -29,6 +32,9 @@ pub enum ZkError {
     /// A socket error in a four-letter-word or AdminServer exchange.
     #[error("socket: {0}")]
     Io(#[from] std::io::Error),
+    /// The TLS material does not make a client configuration.
+    #[error("TLS: {0}")]
+    TlsSetup(String),
     /// A member's pod has no IP address to reach its server at.
     #[error("member {0} has no pod address")]
     NoAddress(u32),
@@ -65,6 +71,7 @@ impl ZkError {
             ZkError::Timeout(_) => "timeout",
             ZkError::Client { .. } => "client",
             ZkError::Io(_) => "io",
+            ZkError::TlsSetup(_) => "tls_setup",
             ZkError::NoAddress(_) => "no_address",
             ZkError::Http(_) => "http",
             ZkError::Admin { .. } => "admin",

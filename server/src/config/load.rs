@@ -294,6 +294,9 @@ fn build(
                     .unwrap_or_else(|| "0.0.0.0".to_string()),
                 port,
             });
+    if client_address.is_none() && secure_client_address.is_none() {
+        return Err(ConfigError::Invalid("clientPort is not set".into()));
+    }
     let prop = |name: &str| props.get(name).map(String::as_str);
     let read_only_mode_enabled = boolean(
         "readonlymode.enabled",
@@ -457,13 +460,13 @@ fn check_quorum_settings(config: &ServerConfig) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// The listening address: the member's own client address wins; a static `clientPortAddress`/`clientPort`
-/// that contradicts it is refused, as Apache does.
+/// The plain listening address: the member's own client address wins; a static `clientPortAddress`/`clientPort`
+/// that contradicts it is refused, as Apache does. None when neither is given.
 fn client_address(
     port: Option<&str>,
     address: Option<&str>,
     from_server_line: Option<HostPort>,
-) -> Result<HostPort, ConfigError> {
+) -> Result<Option<HostPort>, ConfigError> {
     let port = number::<u16>("clientPort", port)?.filter(|p| *p != 0);
     if port.is_none() && address.is_some() && from_server_line.is_none() {
         return Err(ConfigError::Invalid(
@@ -483,11 +486,10 @@ fn client_address(
                      address found in dynamic file: {dynamic}"
                 )));
             }
-            Ok(dynamic)
+            Ok(Some(dynamic))
         }
-        (None, Some(dynamic)) => Ok(dynamic),
-        (Some(stat), None) => Ok(stat),
-        (None, None) => Err(ConfigError::Invalid("clientPort is not set".into())),
+        (None, dynamic) => Ok(dynamic),
+        (stat, None) => Ok(stat),
     }
 }
 

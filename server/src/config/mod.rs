@@ -87,9 +87,10 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     /// `dataLogDir` (defaults to `dataDir`): the log.
     pub data_log_dir: PathBuf,
-    /// Where clients connect: this member's client address from its server line, else
-    /// `clientPortAddress:clientPort` (`0.0.0.0` when no address is given).
-    pub client_address: HostPort,
+    /// Where clients connect in plain text: this member's client address from its server line, else
+    /// `clientPortAddress:clientPort` (`0.0.0.0` when no address is given); none when clients have the
+    /// TLS port only (no `clientPort` and no client address in the server line, as Apache allows).
+    pub client_address: Option<HostPort>,
     /// `secureClientPortAddress:secureClientPort`: where clients connect over TLS (the `ssl.*`
     /// properties configure it).
     pub secure_client_address: Option<HostPort>,

@@ -60,7 +60,7 @@ impl Context {
             stats: ServerStats::default(),
             registry: Registry::default(),
             limiter: ConnectionLimiter::new(config.max_client_cnxns),
-            client_port: AtomicU16::new(config.client_address.port),
+            client_port: AtomicU16::new(config.client_address.as_ref().map_or(0, |a| a.port)),
             started: Instant::now(),
             leader_since: Mutex::new(None),
             config,

@@ -51,7 +51,7 @@ pub async fn start_with_properties(extra: &str, properties: Vec<(String, String)
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(dir.path(), extra);
     let mut config = load_with_properties(&cfg, properties).unwrap();
-    config.client_address.port = 0;
+    config.client_address.as_mut().unwrap().port = 0;
     config.admin.port = 0;
     config.admin.address = "127.0.0.1".into();
     let server = Server::start(config).await.unwrap();
@@ -72,7 +72,7 @@ pub async fn restart(server: TestServer) -> TestServer {
     let TestServer { server, dir } = server;
     server.shutdown().await;
     let mut config = load_with_properties(&dir.path().join("zoo.cfg"), Vec::new()).unwrap();
-    config.client_address.port = 0;
+    config.client_address.as_mut().unwrap().port = 0;
     config.admin.port = 0;
     let server = Server::start(config).await.unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
@@ -288,7 +288,7 @@ pub async fn start_ensemble_with(
             );
             std::fs::write(&cfg, text).unwrap();
             let config = load_with_properties(&cfg, Vec::new()).unwrap();
-            assert_eq!(config.client_address.port, client);
+            assert_eq!(config.client_address.as_ref().map(|a| a.port), Some(client));
             let server = Server::start(config).await.unwrap();
             TestServer { server, dir }
         }

@@ -46,10 +46,10 @@ fn standalone_defaults_are_apaches() {
     assert_eq!(c.data_log_dir, c.data_dir);
     assert_eq!(
         c.client_address,
-        HostPort {
+        Some(HostPort {
             host: "0.0.0.0".into(),
             port: 2181
-        }
+        })
     );
     assert!(c.standalone_enabled && !c.reconfig_enabled && !c.skip_acl);
     assert!(c.admin.enabled);
@@ -95,10 +95,10 @@ fn own_client_address_comes_from_the_server_line() {
     );
     assert_eq!(
         c.client_address,
-        HostPort {
+        Some(HostPort {
             host: "0.0.0.0".into(),
             port: 2192
-        }
+        })
     );
     let e = load_err(
         "dataDir={dir}/data\ninitLimit=5\nsyncLimit=2\nclientPort=2000\nserver.1=h:2888:3888;2191\n\
@@ -244,7 +244,7 @@ fn dynamic_config_file_holds_the_membership() {
     .unwrap();
     let c = load_with_properties(&path, Vec::new()).unwrap();
     assert_eq!(c.membership.version, 0x1_0000_0002);
-    assert_eq!(c.client_address.port, 2182);
+    assert_eq!(c.client_address.map(|a| a.port), Some(2182));
     assert_eq!(
         c.membership.config_text(),
         "server.0=127.0.0.1:2888:3888:participant\nserver.1=127.0.0.1:2889:3889:participant;0.0.0.0:2182\n\
