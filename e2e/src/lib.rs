@@ -9,13 +9,16 @@ pub mod command;
 pub mod diagnostics;
 pub mod ensemble;
 pub mod error;
+pub mod fixture;
 pub mod freeze;
 pub mod load;
 pub mod operator;
 pub mod pods;
 pub mod poll;
 pub mod roll;
+pub mod service;
 pub mod step_phases;
+pub mod tree;
 pub mod wait;
 pub mod zookeeper;
 
