@@ -1376,7 +1376,8 @@ async fn s6_m_apache_ensemble_migrates_to_native_and_back() -> Result<()> {
     drop(setup_client);
     let live = fixture::write(&address, root, LIVE_SESSION_TIMEOUT).await?;
     let readers = ClientLoad::start_reads(&address, root).await?;
-    let load = ClientLoad::start(&address, &format!("{root}/load")).await?;
+    let load_root = format!("{root}/load");
+    let load = ClientLoad::start(&address, &load_root).await?;
     load.progress(MIGRATED_WRITES, SCALE_TIMEOUT).await?;
     // Writers pause: the read-only window starts.
     let written = load.stop().await?;
@@ -1419,6 +1420,7 @@ async fn s6_m_apache_ensemble_migrates_to_native_and_back() -> Result<()> {
     readers.progress(LOAD_PROGRESS, SCALE_TIMEOUT).await?;
     new.wait_settled(3, CREATE_TIMEOUT).await?;
     let settled_in = asked.elapsed();
+    print_restore_log(namespace, &new.pod(1)).await?;
     let reads = readers.stop().await?;
     ensure(
         &new,
@@ -1441,7 +1443,13 @@ async fn s6_m_apache_ensemble_migrates_to_native_and_back() -> Result<()> {
         first_on_new - last_on_old,
         reads.reads
     );
-    check_migrated(&new, &address, &[(root, &expected)], &[(root, &written)]).await?;
+    check_migrated(
+        &new,
+        &address,
+        &[(root, &expected)],
+        &[(&load_root, &written)],
+    )
+    .await?;
     live.check(LIVE_SESSION_TIMEOUT).await?;
 
     // The way back.
@@ -1470,6 +1478,7 @@ async fn s6_m_apache_ensemble_migrates_to_native_and_back() -> Result<()> {
     )
     .await?;
     back.wait_settled(3, CREATE_TIMEOUT).await?;
+    print_restore_log(namespace, &back.pod(1)).await?;
     service.point_at(&back).await?;
     new.delete_object().await?;
     let first_on_back = first_write(&address, "/e2e-back").await?;
@@ -1481,12 +1490,21 @@ async fn s6_m_apache_ensemble_migrates_to_native_and_back() -> Result<()> {
         &back,
         &address,
         &[(root, &expected), ("/e2e-after", &expected_after)],
-        &[(root, &written), (after_root, &written_on_new)],
+        &[(&load_root, &written), (after_root, &written_on_new)],
     )
     .await?;
     live.check(LIVE_SESSION_TIMEOUT).await?;
     println!("scenario m: {:.1?}", start.elapsed());
     delete_all(vec![back], false).await
+}
+
+/// Prints what the start of `pod` (member 1 of an ensemble with `spec.restoreFrom`) said up to its server's
+/// start: where it restored from and, for zk-server, the import's report.
+async fn print_restore_log(namespace: &str, pod: &str) -> Result<()> {
+    let log = kubectl(&["logs", pod, "-n", namespace, "--tail=-1"]).await?;
+    let lines: Vec<&str> = log.lines().take(20).collect();
+    println!("{namespace}/{pod} started:\n{}", lines.join("\n"));
+    Ok(())
 }
 
 /// Checks that `ensemble`, through `address`, serves each subtree of `trees` as it was read before, and every
@@ -1499,7 +1517,15 @@ async fn check_migrated(
 ) -> Result<()> {
     let auth: [(&str, &[u8]); 1] = [("digest", fixture::CREDENTIAL)];
     for (root, expected) in trees {
-        let found = tree::read(address, root, &auth).await?;
+        let found = match tree::read(address, root, &auth).await {
+            Ok(found) => found,
+            Err(e) => {
+                return Err(Error::Unexpected(format!(
+                    "{e}\n{}",
+                    ensemble.report().await
+                )));
+            }
+        };
         let differences = tree::differences(expected, &found);
         ensure(
             ensemble,
