@@ -1,7 +1,8 @@
 //! End-to-end scenarios on a real cluster: the operator installed by its Helm chart grows and shrinks
-//! ensembles by reconfig without restarting a member. Every scenario but i runs with both flavours: Apache
+//! ensembles by reconfig without restarting a member. Every scenario but i and m runs with both flavours: Apache
 //! ZooKeeper members and this project's zk-server members (`flavour: Native`, the default); i (backup and
-//! restore under write load) runs with Native members. Scenarios a and b run one flavour a test, under client load; d, f, c, e, h and g run the two flavours side by side, each in a namespace
+//! restore under write load) runs with Native members, m (migration) moves an Apache ensemble's data to Native
+//! members and back, in namespace `e2e-m`. Scenarios a and b run one flavour a test, under client load; d, f, c, e, h and g run the two flavours side by side, each in a namespace
 //! of its own (`e2e-<scenario>` and `e2e-<scenario>-native`), so that their waits overlap.
 //!
 //! Run with `scripts/e2e.sh` (or `cargo test -p zk-e2e -- --test-threads=1` against a cluster with the images
