@@ -56,12 +56,14 @@ pub fn image(flavour: ServerFlavour) -> Option<&'static str> {
     }
 }
 
-/// A `ZkEnsemble` named after its namespace.
+/// A `ZkEnsemble` under test: named after its namespace, or one of several in a shared namespace.
 pub struct Ensemble {
     /// Client of the cluster.
     pub client: Client,
-    /// Namespace of the ensemble (and its name).
+    /// Namespace of the ensemble.
     pub namespace: String,
+    /// Name of the ensemble.
+    name: String,
     /// The ensemble's API.
     pub api: Api<ZkEnsemble>,
     /// Pods of the namespace.
@@ -70,9 +72,10 @@ pub struct Ensemble {
     manifest: ZkEnsemble,
 }
 
-/// The manifest of a `ZkEnsemble` named `name` with `replicas` members of `flavour` (running its [`image`]) and
-/// the given PVC reclaim policy, and the entries of `extra` (a JSON object) set in its spec.
+/// The manifest of a `ZkEnsemble` named `name` in `namespace` with `replicas` members of `flavour` (running its
+/// [`image`]) and the given PVC reclaim policy, and the entries of `extra` (a JSON object) set in its spec.
 fn manifest(
+    namespace: &str,
     name: &str,
     replicas: i32,
     reclaim: &str,
@@ -82,7 +85,7 @@ fn manifest(
     let mut manifest = serde_json::json!({
         "apiVersion": "zookeeper.zkops.dev/v1alpha1",
         "kind": "ZkEnsemble",
-        "metadata": {"name": name, "namespace": name},
+        "metadata": {"name": name, "namespace": namespace},
         "spec": {
             "replicas": replicas,
             "image": image(flavour),
@@ -111,36 +114,30 @@ impl Ensemble {
         flavour: ServerFlavour,
         extra: &serde_json::Value,
     ) -> Result<Self> {
-        let namespaces: Api<Namespace> = Api::all(client.clone());
-        if namespaces
-            .get_opt(namespace)
-            .await
-            .map_err(kube_err("get namespace"))?
-            .is_some()
-        {
-            kubectl(&[
-                "delete",
-                "namespace",
-                namespace,
-                "--wait=true",
-                "--timeout=180s",
-            ])
-            .await?;
-        }
-        let ns: Namespace = serde_json::from_value(serde_json::json!({
-            "metadata": {"name": namespace, "labels": {NAMESPACE_LABEL: "true"}}
-        }))
-        .expect("namespace manifest");
-        namespaces
-            .create(&PostParams::default(), &ns)
-            .await
-            .map_err(kube_err("create namespace"))?;
+        fresh_namespace(client, namespace).await?;
+        Self::create_in(
+            client, namespace, namespace, replicas, reclaim, flavour, extra,
+        )
+        .await
+    }
+
+    /// Creates in the existing namespace `namespace` a `ZkEnsemble` named `name`, as [`Ensemble::create`] does.
+    pub async fn create_in(
+        client: &Client,
+        namespace: &str,
+        name: &str,
+        replicas: i32,
+        reclaim: &str,
+        flavour: ServerFlavour,
+        extra: &serde_json::Value,
+    ) -> Result<Self> {
         let ensemble = Self {
             client: client.clone(),
             namespace: namespace.to_string(),
+            name: name.to_string(),
             api: Api::namespaced(client.clone(), namespace),
             pods: Api::namespaced(client.clone(), namespace),
-            manifest: manifest(namespace, replicas, reclaim, flavour, extra)?,
+            manifest: manifest(namespace, name, replicas, reclaim, flavour, extra)?,
         };
         ensemble.submit().await?;
         Ok(ensemble)
@@ -176,6 +173,24 @@ impl Ensemble {
     /// As [`Ensemble::recreate`], with the manifest's spec keys set to those of `spec` (a JSON object) in the
     /// new object.
     pub async fn recreate_with(&self, spec: serde_json::Value) -> Result<()> {
+        self.delete_object().await?;
+        let mut manifest = serde_json::to_value(&self.manifest)
+            .map_err(|e| Error::Unexpected(format!("ZkEnsemble manifest: {e}")))?;
+        for (key, value) in spec.as_object().into_iter().flatten() {
+            manifest["spec"][key] = value.clone();
+        }
+        let manifest: ZkEnsemble = serde_json::from_value(manifest)
+            .map_err(|e| Error::Unexpected(format!("ZkEnsemble manifest: {e}")))?;
+        self.api
+            .create(&PostParams::default(), &manifest)
+            .await
+            .map_err(kube_err("create ZkEnsemble"))?;
+        Ok(())
+    }
+
+    /// Deletes the `ZkEnsemble` object alone (volumes it does not own stay) and waits until it and its member
+    /// pods are gone.
+    pub async fn delete_object(&self) -> Result<()> {
         self.api
             .delete(self.name(), &DeleteParams::foreground())
             .await
@@ -207,24 +222,12 @@ impl Ensemble {
             },
             || self.report(),
         )
-        .await?;
-        let mut manifest = serde_json::to_value(&self.manifest)
-            .map_err(|e| Error::Unexpected(format!("ZkEnsemble manifest: {e}")))?;
-        for (key, value) in spec.as_object().into_iter().flatten() {
-            manifest["spec"][key] = value.clone();
-        }
-        let manifest: ZkEnsemble = serde_json::from_value(manifest)
-            .map_err(|e| Error::Unexpected(format!("ZkEnsemble manifest: {e}")))?;
-        self.api
-            .create(&PostParams::default(), &manifest)
-            .await
-            .map_err(kube_err("create ZkEnsemble"))?;
-        Ok(())
+        .await
     }
 
     /// Name of the ensemble.
     pub fn name(&self) -> &str {
-        &self.namespace
+        &self.name
     }
 
     /// The ensemble as stored now.
@@ -477,6 +480,35 @@ impl Ensemble {
     pub async fn delete(self, wait: bool) -> Result<()> {
         delete_all(vec![self], wait).await
     }
+}
+
+/// Creates namespace `namespace` for a scenario, deleting a leftover one of the same name first.
+pub async fn fresh_namespace(client: &Client, namespace: &str) -> Result<()> {
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    if namespaces
+        .get_opt(namespace)
+        .await
+        .map_err(kube_err("get namespace"))?
+        .is_some()
+    {
+        kubectl(&[
+            "delete",
+            "namespace",
+            namespace,
+            "--wait=true",
+            "--timeout=180s",
+        ])
+        .await?;
+    }
+    let ns: Namespace = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": namespace, "labels": {NAMESPACE_LABEL: "true"}}
+    }))
+    .expect("namespace manifest");
+    namespaces
+        .create(&PostParams::default(), &ns)
+        .await
+        .map_err(kube_err("create namespace"))?;
+    Ok(())
 }
 
 /// Deletes the namespaces of `ensembles` (and so the ensembles) at the end of a scenario. Their deletion overlaps

@@ -11,6 +11,7 @@ pub mod command;
 pub mod diagnostics;
 pub mod ensemble;
 pub mod error;
+pub mod fixture;
 pub mod freeze;
 pub mod history;
 pub mod load;
@@ -20,8 +21,10 @@ pub mod partition;
 pub mod pods;
 pub mod poll;
 pub mod roll;
+pub mod service;
 pub mod step_phases;
 pub mod tls;
+pub mod tree;
 pub mod wait;
 pub mod zookeeper;
 

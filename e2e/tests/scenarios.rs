@@ -1,8 +1,9 @@
 //! End-to-end scenarios on a real cluster: the operator installed by its Helm chart grows and shrinks
-//! ensembles by reconfig without restarting a member. Every scenario but i, k and t runs with both flavours:
-//! Apache ZooKeeper members and this project's zk-server members (`flavour: Native`, the default); i (backup
-//! and restore under write load), k (faults inside Kubernetes under a load whose history is checked for
-//! linearizability) and t (TLS without a plain client port) run with Native members. Scenarios a and b run one flavour a test, under client load; d, f, c, e, h and g run the two flavours side by side, each in a namespace
+//! ensembles by reconfig without restarting a member. Every scenario but i, k, m and t runs with both
+//! flavours: Apache ZooKeeper members and this project's zk-server members (`flavour: Native`, the default);
+//! i (backup and restore under write load), k (faults inside Kubernetes under a load whose history is checked
+//! for linearizability) and t (TLS without a plain client port) run with Native members; m (migration) moves an
+//! Apache ensemble's data to Native members and back, in namespace `e2e-m`. Scenarios a and b run one flavour a test, under client load; d, f, c, e, h and g run the two flavours side by side, each in a namespace
 //! of its own (`e2e-<scenario>` and `e2e-<scenario>-native`), so that their waits overlap.
 //!
 //! Run with `scripts/e2e.sh` (or `cargo test -p zk-e2e -- --test-threads=1` against a cluster with the images
@@ -15,17 +16,20 @@ use std::time::{Duration, Instant};
 use kube::api::ListParams;
 use kube::{Client, ResourceExt};
 use zk_e2e::command::kubectl;
-use zk_e2e::ensemble::{Ensemble, condition_true, delete_all, missing_image, retagged_image};
+use zk_e2e::ensemble::{
+    Ensemble, condition_true, delete_all, fresh_namespace, missing_image, retagged_image,
+};
 use zk_e2e::freeze::signal_member;
 use zk_e2e::history::HistoryLoad;
 use zk_e2e::load::{self, ClientLoad, LoadReport};
 use zk_e2e::partition::{heal_member, isolate_member};
 use zk_e2e::pods::{Snapshot, assert_untouched, kept};
 use zk_e2e::roll::RollWatch;
+use zk_e2e::service::UserService;
 use zk_e2e::step_phases::StepWatch;
 use zk_e2e::wait::{self, Poll};
 use zk_e2e::zookeeper::{connect, create_open, read_config, read_data};
-use zk_e2e::{Error, Result, operator};
+use zk_e2e::{Error, Result, fixture, operator, tree};
 use zk_operator::resources::meta::{CREDENTIALS_ANNOTATION, selector_string};
 use zk_operator::types::{ConditionStatus, ConditionType, ServerFlavour, ZkEnsembleStatus};
 
@@ -1306,22 +1310,7 @@ async fn s6_i_native_backup_restores_into_a_new_ensemble_under_write_load() -> R
     let client = setup().await?;
     let namespace = namespace("i", ServerFlavour::Native);
     let ensemble = settled(&client, &namespace, 3, "Delete", ServerFlavour::Native).await?;
-    let claim: k8s_openapi::api::core::v1::PersistentVolumeClaim =
-        serde_json::from_value(serde_json::json!({
-            "metadata": {"name": "backups", "namespace": namespace},
-            "spec": {
-                "accessModes": ["ReadWriteOnce"],
-                "resources": {"requests": {"storage": "256Mi"}}
-            }
-        }))
-        .map_err(|e| Error::Unexpected(format!("claim manifest: {e}")))?;
-    kube::Api::<k8s_openapi::api::core::v1::PersistentVolumeClaim>::namespaced(
-        client.clone(),
-        &namespace,
-    )
-    .create(&Default::default(), &claim)
-    .await
-    .map_err(zk_e2e::error::kube_err("create the backup claim"))?;
+    create_backup_claim(&client, &namespace).await?;
 
     let address = ensemble.client_address().await?;
     let root = "/e2e-backup";
@@ -1492,6 +1481,27 @@ async fn s6_t_native_tls_without_plain_port_scales_and_serves_over_tls() -> Resu
     voters_over_tls(vec![1, 2, 3]).await?;
     println!("{namespace}: over TLS, 3→5 in {up:.1?}, 5→3 in {down:.1?}");
     delete_all(vec![ensemble], false).await
+}
+
+/// Creates the claim `backups` (ReadWriteOnce, 256 MiB) in `namespace`.
+async fn create_backup_claim(client: &Client, namespace: &str) -> Result<()> {
+    let claim: k8s_openapi::api::core::v1::PersistentVolumeClaim =
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "backups", "namespace": namespace},
+            "spec": {
+                "accessModes": ["ReadWriteOnce"],
+                "resources": {"requests": {"storage": "256Mi"}}
+            }
+        }))
+        .map_err(|e| Error::Unexpected(format!("claim manifest: {e}")))?;
+    kube::Api::<k8s_openapi::api::core::v1::PersistentVolumeClaim>::namespaced(
+        client.clone(),
+        namespace,
+    )
+    .create(&Default::default(), &claim)
+    .await
+    .map_err(zk_e2e::error::kube_err("create the backup claim"))?;
+    Ok(())
 }
 
 /// The uids of the ensemble's member volumes: new volumes have new uids.
@@ -1669,6 +1679,286 @@ async fn scale_held(
         ensemble.name()
     );
     Ok(())
+}
+
+/// Session timeout of the session that holds ephemerals across a migration, and the ensembles' maximum: the
+/// session must come back to the new ensemble within it, counted from the new ensemble's first start.
+const LIVE_SESSION_TIMEOUT: Duration = Duration::from_secs(120);
+/// Writes of the client load acknowledged by the ensemble being migrated away from, at least.
+const MIGRATED_WRITES: usize = 400;
+
+/// m. Migration of a running Apache ZooKeeper ensemble to zk-server members and back, as `docs/operator.md`
+/// ("Migrating from Apache ZooKeeper") tells it: clients reach `old` (Apache, 3 members, volumes retained)
+/// through a Service of their own, `zk`. Under it: digest ACLs (set again on some), data set again, sequential
+/// znodes, two ephemerals of a session that stays open, and several hundred creates of the client load. Writers
+/// pause (a read load goes on reading `old`); `new` (Native) is created with `spec.restoreFrom` naming the data
+/// and log directories on the claim of `old`'s leader, which is still running; once `new` has settled, `zk`'s
+/// selector moves to `new`, `old` is deleted and writes resume. `new` serves every znode with the data, ACL and
+/// stat `old` served, every acknowledged write, and the open session keeps its ephemerals. The way back: writers
+/// pause again, a Job from `new`'s backup CronJob takes a backup, `back` (Apache) is created from it, `zk` moves
+/// to it, `new` is deleted: `back` serves both ensembles' data the same way. Each write downtime (the last write
+/// acknowledged by one ensemble to the first by the next) is printed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s6_m_apache_ensemble_migrates_to_native_and_back() -> Result<()> {
+    let client = setup().await?;
+    let namespace = "e2e-m";
+    let start = Instant::now();
+    fresh_namespace(&client, namespace).await?;
+    let timeout = LIVE_SESSION_TIMEOUT.as_millis();
+    let sessions = serde_json::json!({"server": {"maxSessionTimeout": timeout}});
+    let old = Ensemble::create_in(
+        &client,
+        namespace,
+        "old",
+        3,
+        "Retain",
+        ServerFlavour::Apache,
+        &sessions,
+    )
+    .await?;
+    old.wait_settled(3, CREATE_TIMEOUT).await?;
+    println!("{namespace}: old (Apache) Ready in {:.1?}", start.elapsed());
+    create_backup_claim(&client, namespace).await?;
+    let service = UserService::create(&old, "zk").await?;
+    let address = service.address().await?;
+
+    let root = "/e2e-migrate";
+    let setup_client = connect(&address).await?;
+    create_open(&setup_client, &address, root, b"migrated").await?;
+    drop(setup_client);
+    let live = fixture::write(&address, root, LIVE_SESSION_TIMEOUT).await?;
+    let readers = ClientLoad::start_reads(&address, root).await?;
+    let load_root = format!("{root}/load");
+    let load = ClientLoad::start(&address, &load_root).await?;
+    load.progress(MIGRATED_WRITES, SCALE_TIMEOUT).await?;
+    // Writers pause: the read-only window starts.
+    let written = load.stop().await?;
+    let last_on_old = *written
+        .acknowledged_at
+        .last()
+        .ok_or_else(|| Error::Unexpected("no write acknowledged by old".into()))?;
+    ensure(
+        &old,
+        written.failures.is_empty(),
+        format!("client load failures on old: {:?}", written.failures),
+    )
+    .await?;
+    let leader = old
+        .status()
+        .await?
+        .leader
+        .ok_or_else(|| Error::Unexpected("old has no leader in its status".into()))?;
+    let mut spec = sessions.clone();
+    spec["restoreFrom"] = serde_json::json!(
+        {"claimName": format!("data-{leader}"), "path": "data", "logPath": "datalog"}
+    );
+    spec["backup"] = serde_json::json!({
+        "schedule": "@daily", "suspend": true,
+        "target": {"claimName": "backups", "subPath": "new"}
+    });
+    let new = Ensemble::create_in(
+        &client,
+        namespace,
+        "new",
+        3,
+        "Retain",
+        ServerFlavour::Native,
+        &spec,
+    )
+    .await?;
+    let asked = Instant::now();
+    let auth: [(&str, &[u8]); 1] = [("digest", fixture::CREDENTIAL)];
+    let expected = tree::read(&address, root, &auth).await?;
+    readers.progress(LOAD_PROGRESS, SCALE_TIMEOUT).await?;
+    new.wait_settled(3, CREATE_TIMEOUT).await?;
+    let settled_in = asked.elapsed();
+    print_restore_log(namespace, &new.pod(1)).await?;
+    let reads = readers.stop().await?;
+    ensure(
+        &new,
+        reads.failures.is_empty(),
+        format!(
+            "reads of old failed in the read-only window: {:?}",
+            reads.failures
+        ),
+    )
+    .await?;
+    service.point_at(&new).await?;
+    old.delete_object().await?;
+    let first_on_new = first_write(&address, "/e2e-after").await?;
+    println!(
+        "{namespace}: old -> new: {} writes and {} znodes (from {leader}'s claim); new settled {settled_in:.1?} \
+         after it was created; write downtime {:.1?} (last write on old to first on new); {} reads of old in \
+         the read-only window",
+        written.acknowledged.len(),
+        expected.len(),
+        first_on_new - last_on_old,
+        reads.reads
+    );
+    check_migrated(
+        &new,
+        &address,
+        &[(root, &expected)],
+        &[(&load_root, &written)],
+    )
+    .await?;
+    live.check(LIVE_SESSION_TIMEOUT).await?;
+
+    // The way back.
+    let after_root = "/e2e-after/load";
+    let load = ClientLoad::start(&address, after_root).await?;
+    load.progress(LOAD_PROGRESS * 4, SCALE_TIMEOUT).await?;
+    let written_on_new = load.stop().await?;
+    let last_on_new = *written_on_new
+        .acknowledged_at
+        .last()
+        .ok_or_else(|| Error::Unexpected("no write acknowledged by new".into()))?;
+    let backup = backup_now(namespace, "new-backup", "new-backup-migrate").await?;
+    let expected_after = tree::read(&address, "/e2e-after", &auth).await?;
+    let expected = tree::read(&address, root, &auth).await?;
+    let mut spec = sessions.clone();
+    spec["restoreFrom"] =
+        serde_json::json!({"claimName": "backups", "path": format!("new/{backup}")});
+    let back = Ensemble::create_in(
+        &client,
+        namespace,
+        "back",
+        3,
+        "Delete",
+        ServerFlavour::Apache,
+        &spec,
+    )
+    .await?;
+    back.wait_settled(3, CREATE_TIMEOUT).await?;
+    print_restore_log(namespace, &back.pod(1)).await?;
+    service.point_at(&back).await?;
+    new.delete_object().await?;
+    let first_on_back = first_write(&address, "/e2e-back").await?;
+    println!(
+        "{namespace}: new -> back: backup {backup}; write downtime {:.1?} (last write on new to first on back)",
+        first_on_back - last_on_new
+    );
+    check_migrated(
+        &back,
+        &address,
+        &[(root, &expected), ("/e2e-after", &expected_after)],
+        &[(&load_root, &written), (after_root, &written_on_new)],
+    )
+    .await?;
+    live.check(LIVE_SESSION_TIMEOUT).await?;
+    println!("scenario m: {:.1?}", start.elapsed());
+    delete_all(vec![back], false).await
+}
+
+/// Prints what the start of `pod` (member 1 of an ensemble with `spec.restoreFrom`) said up to its server's
+/// start: where it restored from and, for zk-server, the import's report.
+async fn print_restore_log(namespace: &str, pod: &str) -> Result<()> {
+    let log = kubectl(&["logs", pod, "-n", namespace, "--tail=-1"]).await?;
+    let lines: Vec<&str> = log.lines().take(20).collect();
+    println!("{namespace}/{pod} started:\n{}", lines.join("\n"));
+    Ok(())
+}
+
+/// Checks that `ensemble`, through `address`, serves each subtree of `trees` as it was read before, and every
+/// acknowledged write of each load of `loads` (by its root).
+async fn check_migrated(
+    ensemble: &Ensemble,
+    address: &str,
+    trees: &[(&str, &tree::Tree)],
+    loads: &[(&str, &LoadReport)],
+) -> Result<()> {
+    let auth: [(&str, &[u8]); 1] = [("digest", fixture::CREDENTIAL)];
+    for (root, expected) in trees {
+        let found = match tree::read(address, root, &auth).await {
+            Ok(found) => found,
+            Err(e) => {
+                return Err(Error::Unexpected(format!(
+                    "{e}\n{}",
+                    ensemble.report().await
+                )));
+            }
+        };
+        let differences = tree::differences(expected, &found);
+        ensure(
+            ensemble,
+            differences.is_empty(),
+            format!(
+                "{} of {} znodes under {root} differ on {}: {}",
+                differences.len(),
+                expected.len(),
+                ensemble.name(),
+                differences
+                    .iter()
+                    .take(10)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            ),
+        )
+        .await?;
+    }
+    for (root, report) in loads {
+        load::verify(address, root, report).await?;
+    }
+    Ok(())
+}
+
+/// Creates `path` through a new session at `address`, retrying while the Service has no member to reach (its
+/// selector has just moved), and returns when it was acknowledged: a writer resuming.
+async fn first_write(address: &str, path: &str) -> Result<Instant> {
+    wait::until(
+        &format!("the first write ({path}) through {address}"),
+        SCALE_TIMEOUT,
+        || async {
+            let attempt = async {
+                let client = connect(address).await?;
+                create_open(&client, address, path, b"").await
+            };
+            Ok(match attempt.await {
+                Ok(()) => Poll::Done(Instant::now()),
+                Err(e) => Poll::Pending(e.to_string()),
+            })
+        },
+        || async { String::new() },
+    )
+    .await
+}
+
+/// Runs Job `job` from the backup CronJob `cron_job` in `namespace`, as `kubectl create job --from` does, waits
+/// for it and returns the backup directory its report names.
+async fn backup_now(namespace: &str, cron_job: &str, job: &str) -> Result<String> {
+    let from = format!("--from=cronjob/{cron_job}");
+    kubectl(&["create", "job", job, &from, "-n", namespace]).await?;
+    let name = format!("job/{job}");
+    kubectl(&[
+        "wait",
+        "--for=condition=complete",
+        &name,
+        "-n",
+        namespace,
+        "--timeout=240s",
+    ])
+    .await?;
+    let selector = format!("job-name={job}");
+    let report = kubectl(&[
+        "get",
+        "pods",
+        "-n",
+        namespace,
+        "-l",
+        &selector,
+        "-o",
+        "jsonpath={.items[0].status.containerStatuses[0].state.terminated.message}",
+    ])
+    .await?;
+    let report: serde_json::Value = serde_json::from_str(report.trim())
+        .map_err(|e| Error::Unexpected(format!("backup report {report:?}: {e}")))?;
+    report["dir"]
+        .as_str()
+        .and_then(|dir| dir.rsplit('/').next())
+        .filter(|dir| dir.starts_with("backup-"))
+        .map(str::to_string)
+        .ok_or_else(|| Error::Unexpected(format!("backup report without a directory: {report}")))
 }
 
 /// g. `helm upgrade` rolls the operator without touching running ensembles; `helm uninstall` removes every

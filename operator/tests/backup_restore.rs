@@ -108,12 +108,16 @@ fn pod(zk: &ZkEnsemble, id: u32) -> Pod {
 }
 
 fn restore_env(pod: &Pod) -> Option<String> {
+    env(pod, "RESTORE_FROM")
+}
+
+fn env(pod: &Pod, name: &str) -> Option<String> {
     pod.spec.as_ref().unwrap().containers[0]
         .env
         .as_ref()
         .unwrap()
         .iter()
-        .find(|e| e.name == "RESTORE_FROM")
+        .find(|e| e.name == name)
         .and_then(|e| e.value.clone())
 }
 
@@ -169,6 +173,24 @@ fn only_member_one_mounts_the_restore_source_read_only() {
 }
 
 #[test]
+fn a_restore_source_with_its_logs_apart_names_both_directories() {
+    // The claim of a member of an Apache-flavour ensemble: snapshots under data, logs under datalog.
+    let zk =
+        ensemble_with("  restoreFrom: { claimName: data-old-1, path: data, logPath: datalog/ }\n");
+    let first = pod(&zk, 1);
+    assert_eq!(restore_env(&first).as_deref(), Some("/restore/data"));
+    assert_eq!(
+        env(&first, "RESTORE_LOG_FROM").as_deref(),
+        Some("/restore/datalog")
+    );
+    assert_eq!(env(&pod(&zk, 2), "RESTORE_LOG_FROM"), None);
+    let without = ensemble_with("  restoreFrom: { claimName: backups, path: b }\n");
+    assert_eq!(env(&pod(&without, 1), "RESTORE_LOG_FROM"), None);
+    let crd = crd_yaml();
+    assert!(crd.contains("logPath must be a relative path"), "{crd}");
+}
+
+#[test]
 fn the_crd_lets_restore_from_be_set_only_at_creation() {
     let crd = crd_yaml();
     assert!(
@@ -182,7 +204,7 @@ fn the_crd_lets_restore_from_be_set_only_at_creation() {
 /// does (`raft-snapshot`, `raft-log`), and otherwise says it started.
 const RECORDING_SERVER: &str = "#!/bin/sh\n\
 if [ \"$1\" = import ]; then\n\
-  echo \"$3 -> $5\" >> \"$5/../imports\"\n\
+  echo \"$3 -> $5${9:+ logs $9}\" >> \"$5/../imports\"\n\
   mkdir -p \"$5/raft-snapshot\" \"$5/raft-log\"\n\
   exit 0\n\
 fi\n\
@@ -224,4 +246,95 @@ fn the_start_script_seeds_an_empty_volume_once() {
     assert!(start().contains("holds data: not restoring"));
     let imports = std::fs::read_to_string(member.path("imports")).unwrap();
     assert_eq!(imports.lines().count(), 1, "{imports}");
+}
+
+#[test]
+fn the_start_script_imports_logs_kept_apart() {
+    let member = ScratchMember::new(
+        "dataDir=/data\n",
+        "100000000",
+        "server.1=a:2888:3888:participant;0.0.0.0:2181\n",
+        RECORDING_SERVER,
+    );
+    let output = member
+        .start_command(1)
+        .env("RESTORE_FROM", "/restore/data")
+        .env("RESTORE_LOG_FROM", "/restore/datalog")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("(logs from /restore/datalog)"), "{stdout}");
+    let imports = std::fs::read_to_string(member.path("imports")).unwrap();
+    assert!(
+        imports.starts_with("/restore/data -> ")
+            && imports.trim_end().ends_with(" logs /restore/datalog"),
+        "{imports}"
+    );
+}
+
+#[test]
+fn an_apache_member_copies_snapshots_to_its_data_and_logs_to_its_data_log() {
+    let member = ScratchMember::new(
+        "dataDir=/data\n",
+        "100000000",
+        "server.1=a:2888:3888:participant;0.0.0.0:2181\n",
+        RECORDING_SERVER,
+    );
+    // Another member's claim: its myid, its snapshots and epochs under data, its logs under datalog.
+    let source = member.path("source");
+    for dir in ["data/version-2", "datalog/version-2"] {
+        std::fs::create_dir_all(source.join(dir)).unwrap();
+    }
+    for (file, text) in [
+        ("data/myid", "3"),
+        ("data/version-2/snapshot.100000000", "snap"),
+        ("data/version-2/acceptedEpoch", "1"),
+        ("data/version-2/currentEpoch", "1"),
+        ("datalog/version-2/log.100000001", "log"),
+    ] {
+        std::fs::write(source.join(file), text).unwrap();
+    }
+    member.write(
+        "bin/zkServer.sh",
+        "#!/bin/sh\necho \"apache started with $1\"\n",
+    );
+    std::process::Command::new("chmod")
+        .arg("+x")
+        .arg(member.path("bin/zkServer.sh"))
+        .status()
+        .unwrap();
+    let output = member
+        .start_command(1)
+        .env("ZK_FLAVOUR", "Apache")
+        .env("RESTORE_FROM", source.join("data"))
+        .env("RESTORE_LOG_FROM", source.join("datalog"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("apache started with start-foreground"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let listing = |dir: &str| {
+        let mut names: Vec<String> = std::fs::read_dir(member.path(dir))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(
+        listing("data/version-2"),
+        ["acceptedEpoch", "currentEpoch", "snapshot.100000000"]
+    );
+    assert_eq!(listing("datalog/version-2"), ["log.100000001"]);
+    // The member keeps its own id.
+    assert_eq!(
+        std::fs::read_to_string(member.path("data/myid"))
+            .unwrap()
+            .trim(),
+        "1"
+    );
 }

@@ -7,6 +7,7 @@ pub mod meta;
 pub mod pdb;
 pub mod pod;
 pub mod pvc;
+pub mod restore;
 pub mod secret;
 pub mod service;
 pub mod tls;

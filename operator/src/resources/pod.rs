@@ -21,6 +21,7 @@ use super::meta::{
     POD_SPEC_HASH_ANNOTATION, config_map_name, headless_service_name, member_labels, member_ports,
     owned_meta, pod_name, pvc_name, secret_name, selector_labels, short_sha1,
 };
+use super::restore::{restore_env, restore_mount, restore_volume};
 use super::secret::DIGEST_KEY;
 use super::tls::{TLS_MOUNT, member_secret_name, tls_spec};
 use crate::ensemble_config::EnsembleConfig;
@@ -133,13 +134,7 @@ fn server_container(zk: &ZkEnsemble, id: u32, image: &str) -> Container {
             "-Dzookeeper.DigestAuthenticationProvider.superDigest=$(ZK_SUPER_DIGEST)",
         ));
     }
-    let restore = restore_source(zk, id);
-    if let Some(path) = &restore {
-        env.push(env_value(
-            "RESTORE_FROM",
-            &format!("{RESTORE_MOUNT}/{}", path.trim_end_matches('/')),
-        ));
-    }
+    env.extend(restore_env(zk, id));
     let ports = member_ports(zk)
         .into_iter()
         .map(|(name, number)| container_port(name, number))
@@ -173,10 +168,7 @@ fn server_container(zk: &ZkEnsemble, id: u32, image: &str) -> Container {
                 mount("logs", "/logs", None),
             ]
             .into_iter()
-            .chain(restore.map(|_| VolumeMount {
-                read_only: Some(true),
-                ..mount(RESTORE_VOLUME, RESTORE_MOUNT, None)
-            }))
+            .chain(restore_mount(zk, id))
             // The whole Secret, never a subPath: the kubelet updates it in place, and the server reloads it.
             .chain(tls_spec(zk).map(|_| VolumeMount {
                 read_only: Some(true),
@@ -225,20 +217,8 @@ fn ruok_probe(initial_delay: i32, period: i32, failures: i32) -> Probe {
     }
 }
 
-/// Where member 1 of an ensemble with `spec.restoreFrom` finds the claim holding the data it starts with.
-const RESTORE_MOUNT: &str = "/restore";
-const RESTORE_VOLUME: &str = "restore";
 /// The volume of the members' TLS Secret, with `spec.tls`.
 const TLS_VOLUME: &str = "tls";
-
-/// The path of the data member `id` seeds its empty volume with: member 1's, with `spec.restoreFrom`.
-fn restore_source(zk: &ZkEnsemble, id: u32) -> Option<&str> {
-    zk.spec
-        .restore_from
-        .as_ref()
-        .filter(|_| id == 1)
-        .map(|r| r.path.as_str())
-}
 
 fn volumes(zk: &ZkEnsemble, id: u32) -> Vec<Volume> {
     let annotation_file = |path: &str, annotation: &str| DownwardAPIVolumeFile {
@@ -249,19 +229,6 @@ fn volumes(zk: &ZkEnsemble, id: u32) -> Vec<Volume> {
         }),
         ..DownwardAPIVolumeFile::default()
     };
-    let restore = zk
-        .spec
-        .restore_from
-        .as_ref()
-        .filter(|_| restore_source(zk, id).is_some())
-        .map(|r| Volume {
-            name: RESTORE_VOLUME.to_string(),
-            persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
-                claim_name: r.claim_name.clone(),
-                read_only: Some(true),
-            }),
-            ..Volume::default()
-        });
     let mut volumes = vec![
         Volume {
             name: "data".to_string(),
@@ -293,7 +260,7 @@ fn volumes(zk: &ZkEnsemble, id: u32) -> Vec<Volume> {
             ..Volume::default()
         },
     ];
-    volumes.extend(restore);
+    volumes.extend(restore_volume(zk, id));
     volumes.extend(tls_spec(zk).map(|_| Volume {
         name: TLS_VOLUME.to_string(),
         secret: Some(SecretVolumeSource {

@@ -55,19 +55,29 @@ restore() {
         echo "the data directory holds data: not restoring from $RESTORE_FROM"
         return 0
     fi
-    echo "restoring from $RESTORE_FROM"
+    echo "restoring from $RESTORE_FROM${RESTORE_LOG_FROM:+ (logs from $RESTORE_LOG_FROM)}"
     case "${ZK_FLAVOUR:-Apache}" in
         Native)
-            zk-server import --apache-data-dir "$RESTORE_FROM" --data-dir "$DATA_DIR" --config "$CONF_DIR/zoo.cfg"
+            set -- --apache-data-dir "$RESTORE_FROM" --data-dir "$DATA_DIR" --config "$CONF_DIR/zoo.cfg"
+            [ -z "${RESTORE_LOG_FROM:-}" ] || set -- "$@" --apache-log-dir "$RESTORE_LOG_FROM"
+            zk-server import "$@"
             if [ "$DATALOG_DIR" != "$DATA_DIR" ] && [ -d "$DATA_DIR/raft-log" ]; then
                 mv "$DATA_DIR/raft-log" "$DATALOG_DIR/raft-log"
             fi
             ;;
         *)
-            from="$RESTORE_FROM"
-            [ -d "$from/version-2" ] && from="$from/version-2"
-            mkdir -p "$DATA_DIR/version-2"
-            cp "$from"/* "$DATA_DIR/version-2/"
+            # Snapshots and epochs go to dataDir, transaction logs to dataLogDir, where Apache reads them.
+            mkdir -p "$DATA_DIR/version-2" "$DATALOG_DIR/version-2"
+            for from in "$RESTORE_FROM" "${RESTORE_LOG_FROM:-}"; do
+                [ -n "$from" ] || continue
+                [ -d "$from/version-2" ] && from="$from/version-2"
+                for file in "$from"/*; do
+                    case "${file##*/}" in
+                        log.*) cp "$file" "$DATALOG_DIR/version-2/" ;;
+                        snapshot.*|acceptedEpoch|currentEpoch) cp "$file" "$DATA_DIR/version-2/" ;;
+                    esac
+                done
+            done
             ;;
     esac
 }

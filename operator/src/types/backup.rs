@@ -42,8 +42,8 @@ pub struct BackupTarget {
     pub sub_path: Option<String>,
 }
 
-/// The data a new ensemble starts with: member 1 imports it (`zk-server import`) into its empty volume before
-/// its first start, and the other members join it and receive it. Only for a new ensemble: it cannot be added
+/// The data a new ensemble starts with: member 1 imports it (`zk-server import`, or a copy for Apache members) into
+/// its empty volume before its first start, and the other members join it and receive it. Only for a new ensemble: it cannot be added
 /// to or changed on an existing one.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -56,6 +56,14 @@ pub struct RestoreSpec {
     #[x_kube(validation = Rule::new("!self.startsWith('/') && !self.contains('..')")
         .message("path must be a relative path without '..'"))]
     pub path: String,
+    /// The directory within the claim holding the transaction logs (`version-2/log.*`), when they are kept apart
+    /// from the snapshots, as Apache's `dataLogDir` does: `datalog` (with `path: data`) for the claim of a member
+    /// of an Apache-flavour `ZkEnsemble`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 1024))]
+    #[x_kube(validation = Rule::new("!self.startsWith('/') && !self.contains('..')")
+        .message("logPath must be a relative path without '..'"))]
+    pub log_path: Option<String>,
 }
 
 /// The last backup the operator saw complete.
