@@ -42,6 +42,14 @@ pub enum Error {
     /// The spec cannot be acted on.
     #[error(transparent)]
     InvalidSpec(#[from] validate::InvalidSpec),
+    /// The Secret of `spec.auth.saslUsersSecret` is missing or cannot make a JAAS file.
+    #[error("SASL users secret {secret}: {reason}")]
+    SaslUsers {
+        /// Secret name.
+        secret: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// The credentials Secret exists but lacks a key.
     #[error("secret {secret} has no {key:?} key")]
     Credentials {
@@ -60,6 +68,7 @@ impl Error {
             Error::ZooKeeper(e) => e.label(),
             Error::InvalidSpec(_) => "invalid_spec",
             Error::Credentials { .. } => "credentials",
+            Error::SaslUsers { .. } => "sasl_users",
         }
     }
 }

@@ -4,6 +4,7 @@
 //! - `apply`: carry out one planned step against Kubernetes or the ensemble.
 //! - `status`: the status written back, conditions included.
 //! - `backup`: the backup CronJob of `spec.backup`, and the last backup its Jobs took.
+//! - `sasl`: the members' JAAS file of `spec.auth`.
 //! - `reconcile`: the pipeline fetch → validate → plan → build → apply → status.
 //!
 //! There is no finalizer: every object the operator creates carries an owner reference to its `ZkEnsemble`
@@ -13,6 +14,7 @@ mod apply;
 mod backup;
 mod observe;
 mod reconcile;
+mod sasl;
 mod status;
 
 use std::sync::Arc;

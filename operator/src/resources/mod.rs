@@ -7,5 +7,6 @@ pub mod meta;
 pub mod pdb;
 pub mod pod;
 pub mod pvc;
+pub mod sasl;
 pub mod secret;
 pub mod service;

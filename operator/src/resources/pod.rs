@@ -22,6 +22,7 @@ use super::meta::{
     POD_SPEC_HASH_ANNOTATION, config_map_name, headless_service_name, member_labels, member_ports,
     owned_meta, pod_name, pvc_name, secret_name, selector_labels,
 };
+use super::sasl;
 use super::secret::DIGEST_KEY;
 use crate::ensemble_config::EnsembleConfig;
 use crate::types::{LogFormat, ServerFlavour, ZkEnsemble};
@@ -134,11 +135,16 @@ fn server_container(zk: &ZkEnsemble, id: u32, image: &str) -> Container {
     if zk.spec.log.format == LogFormat::Json {
         env.push(env_value("LOG_FORMAT", "json"));
     }
+    // Java flags, which zk-server reads from the same variable.
+    let mut jvm_flags: Vec<String> = Vec::new();
     if zk.spec.flavour == ServerFlavour::Apache {
-        env.push(env_value(
-            "SERVER_JVMFLAGS",
-            "-Dzookeeper.DigestAuthenticationProvider.superDigest=$(ZK_SUPER_DIGEST)",
-        ));
+        jvm_flags.push(
+            "-Dzookeeper.DigestAuthenticationProvider.superDigest=$(ZK_SUPER_DIGEST)".to_string(),
+        );
+    }
+    jvm_flags.extend(sasl::jvm_flag(zk));
+    if !jvm_flags.is_empty() {
+        env.push(env_value("SERVER_JVMFLAGS", &jvm_flags.join(" ")));
     }
     let restore = restore_source(zk, id);
     if let Some(path) = &restore {
@@ -184,6 +190,7 @@ fn server_container(zk: &ZkEnsemble, id: u32, image: &str) -> Container {
                 read_only: Some(true),
                 ..mount(RESTORE_VOLUME, RESTORE_MOUNT, None)
             }))
+            .chain(sasl::volume_mount(zk))
             .collect(),
         ),
         // The root file system stays read-only: the server writes only to its volume, and the JVM and Apache's
@@ -294,6 +301,7 @@ fn volumes(zk: &ZkEnsemble, id: u32) -> Vec<Volume> {
         },
     ];
     volumes.extend(restore);
+    volumes.extend(sasl::volume(zk));
     volumes
 }
 

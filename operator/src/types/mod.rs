@@ -3,10 +3,12 @@
 //! Defaults live in the schema through serde default functions; the operator reads them through the same
 //! functions and never writes them back into `spec`.
 
+mod auth;
 mod backup;
 mod spec;
 mod status;
 
+pub use auth::AuthSpec;
 pub use backup::{BackupSpec, BackupStatus, BackupTarget, RestoreSpec};
 pub use spec::{
     ClientServiceSpec, CredentialsSpec, LogFormat, LogSpec, MetricsSpec, PodOverrides,

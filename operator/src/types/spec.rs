@@ -9,7 +9,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{BackupSpec, RestoreSpec, ZkEnsembleStatus};
+use super::{AuthSpec, BackupSpec, RestoreSpec, ZkEnsembleStatus};
 
 /// An elastic ZooKeeper ensemble whose membership is changed by dynamic reconfiguration, one member at a time.
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -39,6 +39,9 @@ use super::{BackupSpec, RestoreSpec, ZkEnsembleStatus};
 #[x_kube(validation = Rule::new("!has(self.restoreFrom) || has(oldSelf.restoreFrom)").message(
     "restoreFrom can only be set when the ensemble is created: create a new ensemble to restore"
 ))]
+#[x_kube(validation = Rule::new(
+    "(has(self.auth) && self.auth.quorum) == (has(oldSelf.auth) && oldSelf.auth.quorum)"
+).message("auth.quorum can only be set when the ensemble is created: members that require quorum SASL and members without it cannot reach each other"))]
 pub struct ZkEnsembleSpec {
     /// Number of voting members.
     #[serde(default = "default_replicas")]
@@ -102,6 +105,10 @@ pub struct ZkEnsembleSpec {
     /// Super-user credentials.
     #[serde(default)]
     pub credentials: CredentialsSpec,
+
+    /// SASL authentication (clients, and members between themselves).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthSpec>,
 
     /// Scheduled backups to a volume.
     #[serde(default, skip_serializing_if = "Option::is_none")]
