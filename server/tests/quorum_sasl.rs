@@ -7,41 +7,16 @@
 
 mod common;
 
-use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{
-    TestServer, add_member, assert_kept_out, assert_never_synced, leader_of,
-    start_ensemble_with_properties, start_joiner,
+    QUORUM_SASL_REQUIRED, add_member, assert_kept_out, assert_never_synced, leader_of, quorum_jaas,
+    start_ensemble_with_properties, start_joiner, wait_until_synced,
 };
 use zookeeper_client::{Acls, Client, CreateMode};
 
 /// Held by each test for its whole run: the ensembles pick free ports ahead of binding them.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// The zoo.cfg lines that require quorum SASL both ways.
-const REQUIRED: &str = "quorum.auth.enableSasl=true\nquorum.auth.learnerRequireSasl=true\n\
-                        quorum.auth.serverRequireSasl=true\n";
-
-/// Writes a JAAS file whose quorum sections know user `test` with `password`, and returns the
-/// system property that points at it.
-fn jaas(dir: &Path, name: &str, password: &str) -> Vec<(String, String)> {
-    let path = dir.join(name);
-    std::fs::write(
-        &path,
-        format!(
-            "QuorumServer {{\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  \
-             user_test=\"{password}\";\n}};\n\
-             QuorumLearner {{\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  \
-             username=\"test\"\n  password=\"{password}\";\n}};\n"
-        ),
-    )
-    .unwrap();
-    vec![(
-        "java.security.auth.login.config".to_string(),
-        path.display().to_string(),
-    )]
-}
 
 async fn create(client: &Client, path: &str) {
     client
@@ -54,21 +29,12 @@ async fn create(client: &Client, path: &str) {
         .unwrap();
 }
 
-/// Waits until `member` has applied a write.
-async fn synced(member: &TestServer) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while member.server.context().consensus.last_applied_zxid() == 0 {
-        assert!(Instant::now() < deadline, "the member never synced");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_authenticate_and_a_wrong_password_cannot_join_or_vote() {
     let _alone = ONE_AT_A_TIME.lock().await;
     let files = tempfile::tempdir().unwrap();
-    let right = jaas(files.path(), "right.conf", "secret");
-    let extra = format!("reconfigEnabled=true\nskipACL=yes\n{REQUIRED}");
+    let right = quorum_jaas(files.path(), "right.conf", "secret");
+    let extra = format!("reconfigEnabled=true\nskipACL=yes\n{QUORUM_SASL_REQUIRED}");
     let members = start_ensemble_with_properties(3, &extra, |_| String::new(), right.clone()).await;
     let leader = leader_of(&members.iter().collect::<Vec<_>>()).await;
     let term = members[leader].server.context().consensus.term();
@@ -83,8 +49,8 @@ async fn members_authenticate_and_a_wrong_password_cannot_join_or_vote() {
         assert!(reader.check_stat("/before").await.unwrap().is_some());
     }
 
-    let wrong = jaas(files.path(), "wrong.conf", "wrong");
-    let (intruder, intruder_line) = start_joiner(&members, 4, REQUIRED, wrong).await;
+    let wrong = quorum_jaas(files.path(), "wrong.conf", "wrong");
+    let (intruder, intruder_line) = start_joiner(&members, 4, QUORUM_SASL_REQUIRED, wrong).await;
     // Several election timeouts (a tick of 200 ms each): long enough to join, sync and campaign.
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_kept_out(&intruder, &members, term);
@@ -100,8 +66,8 @@ async fn members_authenticate_and_a_wrong_password_cannot_join_or_vote() {
     assert_never_synced(&intruder, 4, &members, &after).await;
 
     // A member with the right password joins, syncs, and a reconfig makes it a voter.
-    let (newcomer, newcomer_line) = start_joiner(&members, 5, REQUIRED, right).await;
-    synced(&newcomer).await;
+    let (newcomer, newcomer_line) = start_joiner(&members, 5, QUORUM_SASL_REQUIRED, right).await;
+    wait_until_synced(&newcomer).await;
     let client = Client::connect(&members[leader].connect_string())
         .await
         .unwrap();
@@ -127,7 +93,7 @@ async fn members_authenticate_and_a_wrong_password_cannot_join_or_vote() {
 async fn sasl_not_required_lets_members_of_each_step_of_a_switch_meet() {
     let _alone = ONE_AT_A_TIME.lock().await;
     let files = tempfile::tempdir().unwrap();
-    let right = jaas(files.path(), "right.conf", "secret");
+    let right = quorum_jaas(files.path(), "right.conf", "secret");
     // First step of a switch: the logins are loaded, nobody authenticates yet, SASL is accepted.
     let members = start_ensemble_with_properties(
         3,
@@ -146,7 +112,7 @@ async fn sasl_not_required_lets_members_of_each_step_of_a_switch_meet() {
     let (authenticating, _) = start_joiner(&members, 4, second_step, right).await;
     let (plain, _) = start_joiner(&members, 5, "", Vec::new()).await;
     for joiner in [&authenticating, &plain] {
-        synced(joiner).await;
+        wait_until_synced(joiner).await;
         let reader = Client::connect(&joiner.connect_string()).await.unwrap();
         reader.sync("/").await.unwrap();
         assert!(reader.check_stat("/switching").await.unwrap().is_some());

@@ -2,16 +2,19 @@
 //! members form an ensemble over mutual TLS, replicate writes and elect a new leader when theirs
 //! stops; a member whose certificate another authority issued, and a member that speaks plain text,
 //! are refused — they never sync, their votes never reach the ensemble (its term does not move),
-//! and a reconfig that adds one of them leaves it unsynced while the ensemble keeps serving.
+//! and a reconfig that adds one of them leaves it unsynced while the ensemble keeps serving. With
+//! quorum SASL required as well, the exchange runs inside TLS: a member with a trusted certificate
+//! and a wrong quorum password is kept out, one with the right password syncs.
 
 mod common;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{
-    TestServer, add_member, assert_kept_out, assert_never_synced, authority, leader_of,
-    start_ensemble_with, start_joiner,
+    QUORUM_SASL_REQUIRED, TestServer, add_member, assert_kept_out, assert_never_synced, authority,
+    leader_of, quorum_jaas, start_ensemble_with, start_ensemble_with_properties, start_joiner,
+    wait_until_synced,
 };
 use rcgen::{CertificateParams, CertifiedIssuer, KeyPair};
 use zookeeper_client::{Acls, Client, CreateMode};
@@ -224,15 +227,56 @@ async fn port_unification_lets_plain_and_tls_members_meet_during_a_switch() {
         tls_lines(&key_store(stores.path(), &ca, 4), &trust)
     );
     let (joiner, _) = start_joiner(&members, 4, &own, Vec::new()).await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while joiner.server.context().consensus.last_applied_zxid() == 0 {
-        assert!(Instant::now() < deadline, "the TLS member never synced");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until_synced(&joiner).await;
     let reader = Client::connect(&joiner.connect_string()).await.unwrap();
     reader.sync("/").await.unwrap();
     assert!(reader.check_stat("/switching").await.unwrap().is_some());
     for server in std::iter::once(joiner).chain(members) {
+        server.server.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quorum_sasl_runs_inside_tls() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let stores = tempfile::tempdir().unwrap();
+    let ca = authority("quorum ca");
+    let trust = trust_store(stores.path(), &ca, "ca.pem");
+    let keys: Vec<String> = (1..=5)
+        .map(|id| key_store(stores.path(), &ca, id))
+        .collect();
+    let right = quorum_jaas(stores.path(), "right.conf", "secret");
+    let members = start_ensemble_with_properties(
+        3,
+        QUORUM_SASL_REQUIRED,
+        |id| tls_lines(&keys[id as usize - 1], &trust),
+        right.clone(),
+    )
+    .await;
+    let leader = leader_of(&members.iter().collect::<Vec<_>>()).await;
+    let term = members[leader].server.context().consensus.term();
+    let client = Client::connect(&members[(leader + 1) % 3].connect_string())
+        .await
+        .unwrap();
+    client
+        .create(
+            "/tls-and-sasl",
+            b"",
+            &CreateMode::Persistent.with_acls(Acls::anyone_all()),
+        )
+        .await
+        .unwrap();
+    // A trusted certificate with a wrong quorum password is refused; with the right one, it syncs.
+    let own = |id: usize| format!("{QUORUM_SASL_REQUIRED}{}", tls_lines(&keys[id - 1], &trust));
+    let wrong = quorum_jaas(stores.path(), "wrong.conf", "wrong");
+    let (intruder, _) = start_joiner(&members, 4, &own(4), wrong).await;
+    // Several election timeouts (a tick of 200 ms each): long enough to join, sync and campaign.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_kept_out(&intruder, &members, term);
+    let (newcomer, _) = start_joiner(&members, 5, &own(5), right).await;
+    wait_until_synced(&newcomer).await;
+    assert_eq!(intruder.server.context().consensus.last_applied_zxid(), 0);
+    for server in [intruder, newcomer].into_iter().chain(members) {
         server.server.shutdown().await;
     }
 }

@@ -450,3 +450,40 @@ pub async fn add_member(
     };
     client.update_ensemble(update, None).await.map(|_| ())
 }
+
+/// The zoo.cfg lines that require quorum SASL both ways.
+pub const QUORUM_SASL_REQUIRED: &str = "quorum.auth.enableSasl=true\n\
+                                        quorum.auth.learnerRequireSasl=true\n\
+                                        quorum.auth.serverRequireSasl=true\n";
+
+/// Writes a JAAS file whose quorum sections know user `test` with `password`, and returns the
+/// system property that points at it.
+pub fn quorum_jaas(dir: &Path, name: &str, password: &str) -> Vec<(String, String)> {
+    let path = dir.join(name);
+    std::fs::write(
+        &path,
+        format!(
+            "QuorumServer {{\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  \
+             user_test=\"{password}\";\n}};\n\
+             QuorumLearner {{\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  \
+             username=\"test\"\n  password=\"{password}\";\n}};\n"
+        ),
+    )
+    .unwrap();
+    vec![(
+        "java.security.auth.login.config".to_string(),
+        path.display().to_string(),
+    )]
+}
+
+/// Waits until `member` has applied a write (it joined and synced).
+pub async fn wait_until_synced(member: &TestServer) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while member.server.context().consensus.last_applied_zxid() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the member never synced"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
