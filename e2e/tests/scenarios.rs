@@ -3,7 +3,7 @@
 //! flavours: Apache ZooKeeper members and this project's zk-server members (`flavour: Native`, the default);
 //! i (backup and restore under write load), k (faults inside Kubernetes under a load whose history is checked
 //! for linearizability) and t (TLS without a plain client port) run with Native members; m (migration) moves an
-//! Apache ensemble's data to Native members and back, in namespace `e2e-m`. Scenarios a and b run one flavour a test, under client load; d, f, c, e, h and g run the two flavours side by side, each in a namespace
+//! Apache ensemble's data to Native members and back, in namespace `e2e-m`. Scenarios a and b run one flavour a test, under client load; d, f, c, e, h, g and j run the two flavours side by side, each in a namespace
 //! of its own (`e2e-<scenario>` and `e2e-<scenario>-native`), so that their waits overlap.
 //!
 //! Run with `scripts/e2e.sh` (or `cargo test -p zk-e2e -- --test-threads=1` against a cluster with the images
@@ -2033,4 +2033,76 @@ async fn settled_owned(
     flavour: ServerFlavour,
 ) -> Result<Ensemble> {
     settled(client, &namespace, 3, "Delete", flavour).await
+}
+
+/// j, both flavours side by side: an ensemble created with `spec.auth` (users from a Secret, quorum SASL
+/// required both ways with the operator's generated credential) becomes Ready with 3 voters, which took every
+/// member authenticating to the others; the operator generated the quorum Secret, and the members' logs show
+/// quorum SASL on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s6_j_sasl_users_and_quorum_sasl() -> Result<()> {
+    let client = setup().await?;
+    let runs = FLAVOURS.map(|flavour| {
+        let client = &client;
+        async move {
+            let namespace = namespace("j", flavour);
+            let start = Instant::now();
+            let result = sasl_ensemble_settles(client, &namespace, flavour).await;
+            println!(
+                "scenario j with {flavour:?} members: {} in {:.1?}",
+                if result.is_ok() { "passed" } else { "failed" },
+                start.elapsed()
+            );
+            result
+        }
+    });
+    let results = futures::future::join_all(runs).await;
+    let mut passed = Vec::new();
+    let mut failures = Vec::new();
+    for result in results {
+        match result {
+            Ok(ensemble) => passed.push(ensemble),
+            Err(error) => failures.push(error.to_string()),
+        }
+    }
+    delete_all(passed, false).await?;
+    match failures.is_empty() {
+        true => Ok(()),
+        false => Err(Error::Unexpected(failures.join("\n\n"))),
+    }
+}
+
+async fn sasl_ensemble_settles(
+    client: &Client,
+    namespace: &str,
+    flavour: ServerFlavour,
+) -> Result<Ensemble> {
+    let auth = serde_json::json!({"auth": {"saslUsersSecret": "users", "quorum": true}});
+    let ensemble = Ensemble::create(client, namespace, 3, "Delete", flavour, &auth).await?;
+    // Until the users Secret exists the operator reports the error and tries again.
+    kubectl(&[
+        "create",
+        "secret",
+        "generic",
+        "users",
+        "-n",
+        namespace,
+        "--from-literal=alice=alice-secret",
+    ])
+    .await?;
+    ensemble.wait_settled(3, CREATE_TIMEOUT).await?;
+    let quorum_secret = format!("{}-quorum-sasl", ensemble.name());
+    kubectl(&["get", "secret", "-n", namespace, &quorum_secret]).await?;
+    let logs = kubectl(&["logs", "-n", namespace, &ensemble.pod(1)]).await?;
+    let sign = match flavour {
+        ServerFlavour::Apache => "Successfully completed the authentication using SASL",
+        ServerFlavour::Native => "quorum SASL (DIGEST-MD5) on",
+    };
+    ensure(
+        &ensemble,
+        logs.contains(sign),
+        format!("member 1's log lacks {sign:?}"),
+    )
+    .await?;
+    Ok(ensemble)
 }

@@ -42,6 +42,14 @@ pub enum Error {
     /// The spec cannot be acted on.
     #[error(transparent)]
     InvalidSpec(#[from] validate::InvalidSpec),
+    /// The Secret of `spec.auth.saslUsersSecret` is missing or cannot make a JAAS file.
+    #[error("SASL users secret {secret}: {reason}")]
+    SaslUsers {
+        /// Secret name.
+        secret: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A Secret the operator reads (credentials, TLS) exists but lacks a key.
     #[error("secret {secret} has no {key:?} key")]
     Credentials {
@@ -64,6 +72,7 @@ impl Error {
             Error::InvalidSpec(_) => "invalid_spec",
             Error::Credentials { .. } => "credentials",
             Error::Tls(_) => "tls",
+            Error::SaslUsers { .. } => "sasl_users",
         }
     }
 }

@@ -2,19 +2,22 @@
 //! members form an ensemble over mutual TLS, replicate writes and elect a new leader when theirs
 //! stops; a member whose certificate another authority issued, and a member that speaks plain text,
 //! are refused — they never sync, their votes never reach the ensemble (its term does not move),
-//! and a reconfig that adds one of them leaves it unsynced while the ensemble keeps serving.
+//! and a reconfig that adds one of them leaves it unsynced while the ensemble keeps serving. With
+//! quorum SASL required as well, the exchange runs inside TLS: a member with a trusted certificate
+//! and a wrong quorum password is kept out, one with the right password syncs.
 
 mod common;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{TestServer, authority, free_port, start_ensemble_with};
+use common::{
+    QUORUM_SASL_REQUIRED, TestServer, add_member, assert_kept_out, assert_never_synced, authority,
+    leader_of, quorum_jaas, start_ensemble_with, start_ensemble_with_properties, start_joiner,
+    wait_until_synced,
+};
 use rcgen::{CertificateParams, CertifiedIssuer, KeyPair};
-use zk_server::config::load_with_properties;
-use zk_server::consensus::Role;
-use zk_server::server::Server;
-use zookeeper_client::{Acls, Client, CreateMode, EnsembleUpdate};
+use zookeeper_client::{Acls, Client, CreateMode};
 
 /// Held by each test for its whole run: the ensembles pick free ports ahead of binding them, and
 /// another ensemble's many peer connections in the same process could take one meanwhile.
@@ -70,56 +73,6 @@ async fn ensemble_with_stores(
 /// Starts three members over quorum TLS, their stores under `stores`.
 async fn tls_ensemble(stores: &Path, extra: &str) -> Vec<TestServer> {
     ensemble_with_stores(stores, extra, tls_lines).await.0
-}
-
-/// The member that leads, waiting for one among `members`.
-async fn leader_of(members: &[&TestServer]) -> usize {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(i) = members
-            .iter()
-            .position(|m| m.server.context().role() == Role::Leader)
-        {
-            return i;
-        }
-        assert!(Instant::now() < deadline, "no leader elected");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// Starts member `id` as a joiner of the ensemble `members` (their server lines plus its own), with
-/// the zoo.cfg lines `own`.
-async fn start_joiner(members: &[TestServer], id: u64, own: &str) -> (TestServer, String) {
-    let servers: String = members[0]
-        .server
-        .context()
-        .consensus
-        .members()
-        .iter()
-        .map(|m| format!("server.{}={}\n", m.id, m.spec))
-        .collect();
-    let spec = format!(
-        "127.0.0.1:{}:{}:participant;127.0.0.1:{}",
-        free_port(),
-        free_port(),
-        free_port()
-    );
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("data")).unwrap();
-    std::fs::write(dir.path().join("data/myid"), format!("{id}\n")).unwrap();
-    let cfg = dir.path().join("zoo.cfg");
-    std::fs::write(
-        &cfg,
-        format!(
-            "tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir={}/data\nadmin.enableServer=false\n\
-             {servers}server.{id}={spec}\n{own}",
-            dir.path().display()
-        ),
-    )
-    .unwrap();
-    let config = load_with_properties(&cfg, Vec::new()).unwrap();
-    let server = Server::start(config).await.unwrap();
-    (TestServer { server, dir }, format!("server.{id}={spec}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -205,39 +158,31 @@ async fn members_without_a_trusted_certificate_cannot_join_or_vote() {
     let other = authority("other ca");
     let other_trust = trust_store(stores.path(), &other, "other-ca.pem");
     let foreign_key = key_store(stores.path(), &other, 4);
-    let (foreign, foreign_line) =
-        start_joiner(&members, 4, &tls_lines(&foreign_key, &other_trust)).await;
+    let (foreign, foreign_line) = start_joiner(
+        &members,
+        4,
+        &tls_lines(&foreign_key, &other_trust),
+        Vec::new(),
+    )
+    .await;
     // Member 5: no TLS at all.
-    let (plain, _) = start_joiner(&members, 5, "").await;
+    let (plain, _) = start_joiner(&members, 5, "", Vec::new()).await;
 
     // Several election timeouts (a tick of 200 ms each): long enough to join, sync and campaign.
     tokio::time::sleep(Duration::from_secs(3)).await;
     for refused in [&foreign, &plain] {
-        let ctx = refused.server.context();
-        assert_eq!(ctx.consensus.members().len(), 4, "a joiner of the ensemble");
-        assert_ne!(ctx.role(), Role::Leader);
-        assert_ne!(ctx.role(), Role::Follower);
-        assert_eq!(ctx.consensus.last_applied_zxid(), 0, "it synced nothing");
-    }
-    for member in &members {
-        let consensus = &member.server.context().consensus;
         assert_eq!(
-            consensus.term(),
-            term,
-            "a refused member's campaign reached the ensemble"
+            refused.server.context().consensus.members().len(),
+            4,
+            "a joiner of the ensemble"
         );
-        assert!(consensus.members().iter().all(|m| m.id <= 3));
+        assert_kept_out(refused, &members, term);
     }
     assert_eq!(leader_of(&members.iter().collect::<Vec<_>>()).await, leader);
 
     // Added by a reconfig, the foreign member is still refused: it never syncs, and the
     // ensemble keeps serving writes.
-    let joining = [foreign_line.as_str()];
-    let update = EnsembleUpdate::Incremental {
-        joinings: joining.iter().copied(),
-        leavings: [].iter().copied(),
-    };
-    let added = client.update_ensemble(update, None).await;
+    let added = add_member(&client, &foreign_line).await;
     client
         .create(
             "/after",
@@ -247,17 +192,8 @@ async fn members_without_a_trusted_certificate_cannot_join_or_vote() {
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(
-        foreign.server.context().consensus.last_applied_zxid(),
-        0,
-        "the foreign member synced after the reconfig ({added:?})"
-    );
-    let leader_now = leader_of(&members.iter().collect::<Vec<_>>()).await;
-    let progress = members[leader_now].server.context().consensus.followers();
-    assert!(
-        progress.iter().all(|f| f.member.id != 4 || !f.synced),
-        "{progress:?}"
-    );
+    let after = format!("the reconfig adding it ({added:?})");
+    assert_never_synced(&foreign, 4, &members, &after).await;
     for server in [foreign, plain].into_iter().chain(members) {
         server.server.shutdown().await;
     }
@@ -290,16 +226,57 @@ async fn port_unification_lets_plain_and_tls_members_meet_during_a_switch() {
         "portUnification=true\n{}",
         tls_lines(&key_store(stores.path(), &ca, 4), &trust)
     );
-    let (joiner, _) = start_joiner(&members, 4, &own).await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while joiner.server.context().consensus.last_applied_zxid() == 0 {
-        assert!(Instant::now() < deadline, "the TLS member never synced");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let (joiner, _) = start_joiner(&members, 4, &own, Vec::new()).await;
+    wait_until_synced(&joiner).await;
     let reader = Client::connect(&joiner.connect_string()).await.unwrap();
     reader.sync("/").await.unwrap();
     assert!(reader.check_stat("/switching").await.unwrap().is_some());
     for server in std::iter::once(joiner).chain(members) {
+        server.server.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quorum_sasl_runs_inside_tls() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let stores = tempfile::tempdir().unwrap();
+    let ca = authority("quorum ca");
+    let trust = trust_store(stores.path(), &ca, "ca.pem");
+    let keys: Vec<String> = (1..=5)
+        .map(|id| key_store(stores.path(), &ca, id))
+        .collect();
+    let right = quorum_jaas(stores.path(), "right.conf", "secret");
+    let members = start_ensemble_with_properties(
+        3,
+        QUORUM_SASL_REQUIRED,
+        |id| tls_lines(&keys[id as usize - 1], &trust),
+        right.clone(),
+    )
+    .await;
+    let leader = leader_of(&members.iter().collect::<Vec<_>>()).await;
+    let term = members[leader].server.context().consensus.term();
+    let client = Client::connect(&members[(leader + 1) % 3].connect_string())
+        .await
+        .unwrap();
+    client
+        .create(
+            "/tls-and-sasl",
+            b"",
+            &CreateMode::Persistent.with_acls(Acls::anyone_all()),
+        )
+        .await
+        .unwrap();
+    // A trusted certificate with a wrong quorum password is refused; with the right one, it syncs.
+    let own = |id: usize| format!("{QUORUM_SASL_REQUIRED}{}", tls_lines(&keys[id - 1], &trust));
+    let wrong = quorum_jaas(stores.path(), "wrong.conf", "wrong");
+    let (intruder, _) = start_joiner(&members, 4, &own(4), wrong).await;
+    // Several election timeouts (a tick of 200 ms each): long enough to join, sync and campaign.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_kept_out(&intruder, &members, term);
+    let (newcomer, _) = start_joiner(&members, 5, &own(5), right).await;
+    wait_until_synced(&newcomer).await;
+    assert_eq!(intruder.server.context().consensus.last_applied_zxid(), 0);
+    for server in [intruder, newcomer].into_iter().chain(members) {
         server.server.shutdown().await;
     }
 }

@@ -5,6 +5,7 @@
 //! - `status`: the status written back, conditions included.
 //! - `backup`: the backup CronJob of `spec.backup`, and the last backup its Jobs took.
 //! - `tls`: the certificates of `spec.tls` and how the operator reaches the members' client ports.
+//! - `sasl`: the members' JAAS file of `spec.auth`.
 //! - `reconcile`: the pipeline fetch → validate → plan → build → apply → status.
 //!
 //! There is no finalizer: every object the operator creates carries an owner reference to its `ZkEnsemble`
@@ -14,6 +15,7 @@ mod apply;
 mod backup;
 mod observe;
 mod reconcile;
+mod sasl;
 mod status;
 mod tls;
 

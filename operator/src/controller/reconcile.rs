@@ -49,7 +49,7 @@ async fn reconcile_once(zk: &ZkEnsemble, ctx: &Context) -> Result<Action> {
         return refuse(zk, ctx, &now, "ImageMismatch", mismatch.to_string()).await;
     }
 
-    let credentials = ensure_credentials(zk, ctx).await?;
+    let credentials = super::sasl::ensure_sasl(zk, ctx, ensure_credentials(zk, ctx).await?).await?;
     let transport = super::tls::reconcile_tls(zk, ctx).await?;
     apply_object(zk, ctx, &config_map(zk), "applying the ConfigMap").await?;
     apply_object(

@@ -51,6 +51,7 @@ pub fn static_config(zk: &ZkEnsemble) -> String {
         lines.push("metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider".into());
         lines.push(format!("metricsProvider.httpPort={}", zk.spec.metrics.port));
     }
+    lines.extend(super::sasl::config_lines(zk));
     lines.extend(server.extra_config.iter().map(|(k, v)| format!("{k}={v}")));
     let mut text = lines.join("\n");
     text.push('\n');

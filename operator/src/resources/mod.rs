@@ -8,6 +8,7 @@ pub mod pdb;
 pub mod pod;
 pub mod pvc;
 pub mod restore;
+pub mod sasl;
 pub mod secret;
 pub mod service;
 pub mod tls;

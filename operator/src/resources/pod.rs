@@ -22,6 +22,7 @@ use super::meta::{
     owned_meta, pod_name, pvc_name, secret_name, selector_labels, short_sha1,
 };
 use super::restore::{restore_env, restore_mount, restore_volume};
+use super::sasl;
 use super::secret::DIGEST_KEY;
 use super::tls::{TLS_MOUNT, member_secret_name, tls_spec};
 use crate::ensemble_config::EnsembleConfig;
@@ -128,11 +129,16 @@ fn server_container(zk: &ZkEnsemble, id: u32, image: &str) -> Container {
     if zk.spec.log.format == LogFormat::Json {
         env.push(env_value("LOG_FORMAT", "json"));
     }
+    // Java flags, which zk-server reads from the same variable.
+    let mut jvm_flags: Vec<String> = Vec::new();
     if zk.spec.flavour == ServerFlavour::Apache {
-        env.push(env_value(
-            "SERVER_JVMFLAGS",
-            "-Dzookeeper.DigestAuthenticationProvider.superDigest=$(ZK_SUPER_DIGEST)",
-        ));
+        jvm_flags.push(
+            "-Dzookeeper.DigestAuthenticationProvider.superDigest=$(ZK_SUPER_DIGEST)".to_string(),
+        );
+    }
+    jvm_flags.extend(sasl::jvm_flag(zk));
+    if !jvm_flags.is_empty() {
+        env.push(env_value("SERVER_JVMFLAGS", &jvm_flags.join(" ")));
     }
     env.extend(restore_env(zk, id));
     let ports = member_ports(zk)
@@ -174,6 +180,7 @@ fn server_container(zk: &ZkEnsemble, id: u32, image: &str) -> Container {
                 read_only: Some(true),
                 ..mount(TLS_VOLUME, TLS_MOUNT, None)
             }))
+            .chain(sasl::volume_mount(zk))
             .collect(),
         ),
         // The root file system stays read-only: the server writes only to its volume, and the JVM and Apache's
@@ -269,6 +276,7 @@ fn volumes(zk: &ZkEnsemble, id: u32) -> Vec<Volume> {
         }),
         ..Volume::default()
     }));
+    volumes.extend(sasl::volume(zk));
     volumes
 }
 

@@ -3,11 +3,13 @@
 //! Defaults live in the schema through serde default functions; the operator reads them through the same
 //! functions and never writes them back into `spec`.
 
+mod auth;
 mod backup;
 mod spec;
 mod status;
 mod tls;
 
+pub use auth::AuthSpec;
 pub use backup::{BackupSpec, BackupStatus, BackupTarget, RestoreSpec};
 pub use spec::{
     ClientServiceSpec, CredentialsSpec, LogFormat, LogSpec, MetricsSpec, PodOverrides,

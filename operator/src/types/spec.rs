@@ -9,7 +9,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{BackupSpec, RestoreSpec, TlsSpec, ZkEnsembleStatus};
+use super::{AuthSpec, BackupSpec, RestoreSpec, TlsSpec, ZkEnsembleStatus};
 
 /// An elastic ZooKeeper ensemble whose membership is changed by dynamic reconfiguration, one member at a time.
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -45,6 +45,9 @@ use super::{BackupSpec, RestoreSpec, TlsSpec, ZkEnsembleStatus};
 #[x_kube(validation = Rule::new(
     "(has(self.tls) && !self.tls.plainClientPort) == (has(oldSelf.tls) && !oldSelf.tls.plainClientPort)"
 ).message("tls.plainClientPort can only be chosen when the ensemble is created: create a new ensemble instead"))]
+#[x_kube(validation = Rule::new(
+    "(has(self.auth) && self.auth.quorum) == (has(oldSelf.auth) && oldSelf.auth.quorum)"
+).message("auth.quorum can only be set when the ensemble is created: members that require quorum SASL and members without it cannot reach each other"))]
 pub struct ZkEnsembleSpec {
     /// Number of voting members.
     #[serde(default = "default_replicas")]
@@ -112,6 +115,9 @@ pub struct ZkEnsembleSpec {
     /// TLS for clients and between members; none when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsSpec>,
+    /// SASL authentication (clients, and members between themselves).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthSpec>,
 
     /// Scheduled backups to a volume.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -71,6 +71,7 @@ const IGNORED_KEYS: &[&str] = &[
     "preAllocSize",
     "zookeeper.preAllocSize",
     "multiAddress.enabled",
+    "quorum.cnxn.threads.size",
 ];
 
 /// Loads `path`, with system properties taken from `SERVER_JVMFLAGS` / `JVMFLAGS`.

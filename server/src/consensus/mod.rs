@@ -167,6 +167,9 @@ pub struct ConsensusOptions {
     pub force_sync: bool,
     /// TLS on the quorum port (`sslQuorum`, `portUnification`); plain TCP without it.
     pub quorum_tls: Option<Arc<crate::tls::QuorumTls>>,
+    /// Quorum SASL (`quorum.auth.*`): members authenticate to each other on every new connection;
+    /// none without it.
+    pub quorum_sasl: Option<Arc<crate::sasl::QuorumSasl>>,
 }
 
 #[cfg(test)]

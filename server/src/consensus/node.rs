@@ -127,7 +127,7 @@ impl Consensus {
             None => None,
         };
 
-        let transport = Transport::new(opts.quorum_tls.clone());
+        let transport = Transport::new(opts.quorum_tls.clone(), opts.quorum_sasl.clone());
         let writer_stats = log.writer_stats();
         let config = raft_config(&opts)?;
         let ack_window = Duration::from_millis(config.election_timeout_max);

@@ -1,15 +1,42 @@
 //! The server side of SASL DIGEST-MD5 (RFC 2831) with quality of protection `auth`, as Java's
-//! `DigestMD5Server` runs it for ZooKeeper: protocol `zookeeper`, server name and realm
-//! `zk-sasl-md5`, UTF-8, `md5-sess`. The first client token is empty and gets the challenge; the
-//! second carries the digest response and gets `rspauth=...`; then the exchange is complete.
+//! `DigestMD5Server` runs it for ZooKeeper: for client sessions protocol `zookeeper`, server name
+//! and realm `zk-sasl-md5`; between members (quorum SASL) protocol `zookeeper-quorum`, server name
+//! and realm `zk-quorum-sasl-md5`; UTF-8, `md5-sess`. The first client token is empty and gets the
+//! challenge; the second carries the digest response and gets `rspauth=...`; then the exchange is
+//! complete. The digest computations and the directive syntax are shared with the client side
+//! (`digest_md5_client`).
 
 use md5::{Digest, Md5};
 use thiserror::Error;
 
-/// The realm and server name Apache's server uses for DIGEST-MD5.
-pub const REALM: &str = "zk-sasl-md5";
-/// The service (protocol) name in the digest URI.
-pub const PROTOCOL: &str = "zookeeper";
+/// Who a DIGEST-MD5 exchange authenticates to: the protocol and server name of the digest URI
+/// (`protocol/server_name`), the server name being the realm too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DigestService {
+    /// The service (protocol) name in the digest URI.
+    pub protocol: &'static str,
+    /// The server name in the digest URI, and the realm.
+    pub server_name: &'static str,
+}
+
+impl DigestService {
+    /// The `protocol/server_name` digest URI.
+    pub(super) fn digest_uri(&self) -> String {
+        format!("{}/{}", self.protocol, self.server_name)
+    }
+}
+
+/// Client sessions: what Apache's server answers on the client port.
+pub const CLIENT_SESSIONS: DigestService = DigestService {
+    protocol: "zookeeper",
+    server_name: "zk-sasl-md5",
+};
+
+/// Members authenticating to each other (Apache's `QuorumAuth`).
+pub const QUORUM: DigestService = DigestService {
+    protocol: "zookeeper-quorum",
+    server_name: "zk-quorum-sasl-md5",
+};
 /// Java refuses digest responses of this many bytes or more.
 const MAX_RESPONSE_LEN: usize = 4096;
 
@@ -28,6 +55,9 @@ pub enum DigestError {
     /// The user is unknown or the password does not match.
     #[error("DIGEST-MD5: cannot authenticate user {0:?}: unknown user or wrong password")]
     BadCredentials(String),
+    /// The server's `rspauth` does not match: it does not know the client's password.
+    #[error("DIGEST-MD5: the server's rspauth does not match; it does not know the password")]
+    ServerNotAuthenticated,
 }
 
 /// The stage of one connection's exchange.
@@ -64,6 +94,7 @@ pub enum Step {
 /// One connection's DIGEST-MD5 exchange.
 #[derive(Debug)]
 pub struct DigestMd5Server {
+    service: DigestService,
     stage: Stage,
 }
 
@@ -74,9 +105,15 @@ impl Default for DigestMd5Server {
 }
 
 impl DigestMd5Server {
-    /// A new exchange.
+    /// A new exchange of a client session.
     pub fn new() -> Self {
+        DigestMd5Server::for_service(CLIENT_SESSIONS)
+    }
+
+    /// A new exchange for `service`.
+    pub fn for_service(service: DigestService) -> Self {
         DigestMd5Server {
+            service,
             stage: Stage::Start,
         }
     }
@@ -111,13 +148,14 @@ impl DigestMd5Server {
                     return Err(DigestError::InitialResponse);
                 }
                 let nonce = new_nonce();
+                let realm = self.service.server_name;
                 let challenge =
-                    format!("realm=\"{REALM}\",nonce=\"{nonce}\",charset=utf-8,algorithm=md5-sess");
+                    format!("realm=\"{realm}\",nonce=\"{nonce}\",charset=utf-8,algorithm=md5-sess");
                 self.stage = Stage::Challenged { nonce };
                 Ok(Step::Challenge(challenge.into_bytes()))
             }
             Stage::Challenged { nonce } => {
-                let (rspauth, who) = verify(token, &nonce, password)?;
+                let (rspauth, who) = verify(token, &self.service, &nonce, password)?;
                 self.stage = Stage::Complete;
                 Ok(Step::Done(format!("rspauth={rspauth}").into_bytes(), who))
             }
@@ -132,8 +170,8 @@ impl DigestMd5Server {
     }
 }
 
-/// 30 random bytes in base64, as Java's nonces (40 characters).
-fn new_nonce() -> String {
+/// 30 random bytes in base64, as Java's nonces (40 characters); also a client's `cnonce`.
+pub(super) fn new_nonce() -> String {
     use base64::Engine;
     let bytes: [u8; 30] = rand::random();
     base64::engine::general_purpose::STANDARD.encode(bytes)
@@ -146,6 +184,7 @@ fn format_error(message: impl Into<String>) -> DigestError {
 /// Checks a digest response against the challenge's nonce; the `rspauth` value and who it is.
 fn verify(
     token: &[u8],
+    service: &DigestService,
     nonce: &str,
     password: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(String, Authenticated), DigestError> {
@@ -170,7 +209,7 @@ fn verify(
     };
     let username = required("username")?;
     let realm = get("realm").unwrap_or("");
-    if !realm.is_empty() && realm != REALM {
+    if !realm.is_empty() && realm != service.server_name {
         return Err(format_error(format!("nonexistent realm: {realm}")));
     }
     if required("nonce")? != nonce {
@@ -193,7 +232,7 @@ fn verify(
         return Err(format_error(format!("invalid maxbuf {maxbuf}")));
     }
     let digest_uri = required("digest-uri")?;
-    let expected_uri = format!("{PROTOCOL}/{REALM}");
+    let expected_uri = service.digest_uri();
     if !digest_uri.eq_ignore_ascii_case(&expected_uri) {
         return Err(format_error(format!(
             "mismatched URI: {digest_uri}; expecting: {expected_uri}"
@@ -214,7 +253,7 @@ fn verify(
     if expected != response {
         return Err(DigestError::BadCredentials(username.into()));
     }
-    let rspauth = request_digest(&a1, nonce, nc, cnonce, qop, &format!(":{digest_uri}"));
+    let rspauth = response_auth(&a1, nonce, nc, cnonce, qop, digest_uri);
     Ok((
         rspauth,
         Authenticated {
@@ -238,8 +277,20 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The `rspauth` value: the server's proof that it knows the password too.
+pub(super) fn response_auth(
+    a1: &[u8],
+    nonce: &str,
+    nc: &str,
+    cnonce: &str,
+    qop: &str,
+    digest_uri: &str,
+) -> String {
+    request_digest(a1, nonce, nc, cnonce, qop, &format!(":{digest_uri}"))
+}
+
 /// `A1` of md5-sess: `H(user:realm:password):nonce:cnonce[:authzid]`.
-fn session_key(
+pub(super) fn session_key(
     username: &str,
     realm: &str,
     password: &str,
@@ -264,7 +315,14 @@ fn session_key(
 }
 
 /// `HEX(KD(HEX(H(A1)), nonce:nc:cnonce:qop:HEX(H(A2))))`.
-fn request_digest(a1: &[u8], nonce: &str, nc: &str, cnonce: &str, qop: &str, a2: &str) -> String {
+pub(super) fn request_digest(
+    a1: &[u8],
+    nonce: &str,
+    nc: &str,
+    cnonce: &str,
+    qop: &str,
+    a2: &str,
+) -> String {
     let ha1 = hex(&Md5::digest(a1));
     let ha2 = hex(&Md5::digest(a2.as_bytes()));
     hex(&Md5::digest(
@@ -274,7 +332,7 @@ fn request_digest(a1: &[u8], nonce: &str, nc: &str, cnonce: &str, qop: &str, a2:
 
 /// `name=value` pairs (names lower-cased), values bare or quoted with `\` escapes, separated by
 /// commas with optional white space; a repeated directive is an error.
-fn parse_directives(token: &[u8]) -> Result<Vec<(String, String)>, DigestError> {
+pub(super) fn parse_directives(token: &[u8]) -> Result<Vec<(String, String)>, DigestError> {
     let text = match std::str::from_utf8(token) {
         Ok(text) => text.to_string(),
         Err(_) => token.iter().map(|&b| b as char).collect(),
@@ -344,6 +402,8 @@ fn parse_directives(token: &[u8]) -> Result<Vec<(String, String)>, DigestError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const REALM: &str = CLIENT_SESSIONS.server_name;
 
     /// A client's digest response, computed independently of the server's helpers' order.
     fn client_response(user: &str, pw: &str, nonce: &str, uri: &str) -> String {

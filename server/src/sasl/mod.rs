@@ -8,6 +8,8 @@
 //! Layout:
 //! - `jaas` — the JAAS file format.
 //! - `digest_md5` — the DIGEST-MD5 server exchange.
+//! - `digest_md5_client` — the DIGEST-MD5 client exchange (a member authenticating to another).
+//! - `quorum` — quorum SASL: members authenticating to each other (`quorum.auth.*`).
 //! - `gssapi` — the GSSAPI (Kerberos) server exchange, through the system's GSS-API library.
 //! - `krb5_conf` — the default realm of the Kerberos configuration.
 //! - `principal` — Kerberos-style names: valid `sasl` ids and the id a login gets.
@@ -15,12 +17,14 @@
 //! - `exchange` — one connection's op-102 packets, answered as Apache answers them.
 
 mod digest_md5;
+mod digest_md5_client;
 mod enforce;
 mod exchange;
 mod gssapi;
 pub mod jaas;
 mod krb5_conf;
 mod principal;
+pub mod quorum;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -35,6 +39,7 @@ pub use exchange::{SaslExchange, SaslReply};
 pub use gssapi::{GssapiError, GssapiServer, GssapiStep, KRB5_LOGIN_MODULE, KerberosLogin};
 pub use krb5_conf::KRB5_CONF_PROPERTY;
 pub use principal::{KerberosName, NameRules, is_valid_sasl_id};
+pub use quorum::QuorumSasl;
 
 /// The `authProvider.N` class that registers the `sasl` ACL scheme.
 pub const SASL_PROVIDER_CLASS: &str = "org.apache.zookeeper.server.auth.SASLAuthenticationProvider";
@@ -43,9 +48,12 @@ pub const DIGEST_LOGIN_MODULE: &str = "org.apache.zookeeper.server.auth.DigestLo
 /// The JAAS section read when `zookeeper.sasl.serverconfig` is not set.
 pub const DEFAULT_SECTION: &str = "Server";
 
+/// The system property naming the JAAS file.
+const LOGIN_CONFIG_PROPERTY: &str = "java.security.auth.login.config";
+
 /// The system properties (zoo.cfg keys with `zookeeper.` in front) read here.
 const PROPERTIES: &[&str] = &[
-    "java.security.auth.login.config",
+    LOGIN_CONFIG_PROPERTY,
     "zookeeper.sasl.serverconfig",
     "zookeeper.superUser",
     "zookeeper.allowSaslFailedClients",
@@ -62,6 +70,7 @@ const PROPERTIES: &[&str] = &[
 /// Whether the system property `name` is one of the SASL settings (`authProvider.N` included).
 pub fn is_known_property(name: &str) -> bool {
     PROPERTIES.contains(&name)
+        || quorum::PROPERTIES.contains(&name)
         || name.starts_with("zookeeper.authProvider.")
         || name.starts_with("zookeeper.superUser.")
 }
@@ -115,6 +124,9 @@ pub enum SaslConfigError {
     /// The enforcement settings are inconsistent (Apache's messages).
     #[error("{0}")]
     Enforcement(String),
+    /// The quorum SASL settings are inconsistent or their JAAS sections unusable.
+    #[error("quorum SASL: {0}")]
+    Quorum(String),
 }
 
 /// The server's SASL login: the mechanism its JAAS section chose.
@@ -160,6 +172,8 @@ pub struct SaslConfig {
     pub let_any_user_do_x: Option<String>,
     /// `zookeeper.enforce.auth.*`.
     pub enforcement: AuthEnforcement,
+    /// Quorum SASL (`quorum.auth.enableSasl`): how members authenticate to each other.
+    pub quorum: Option<QuorumSasl>,
 }
 
 impl std::fmt::Debug for SaslConfig {
@@ -172,6 +186,7 @@ impl std::fmt::Debug for SaslConfig {
             .field("allow_failed_clients", &self.allow_failed_clients)
             .field("let_any_user_do_x", &self.let_any_user_do_x)
             .field("enforcement", &self.enforcement)
+            .field("quorum", &self.quorum)
             .finish()
     }
 }
@@ -222,6 +237,7 @@ impl SaslConfig {
             allow_failed_clients: is_true("zookeeper.allowSaslFailedClients"),
             let_any_user_do_x: prop("zookeeper.letAnySaslUserDoX"),
             enforcement: AuthEnforcement::from_properties(&prop, &available)?,
+            quorum: QuorumSasl::from_properties(&prop, || read_jaas(&prop))?,
         })
     }
 
@@ -231,12 +247,11 @@ impl SaslConfig {
     }
 }
 
-/// The login of the JAAS section, if one is configured.
-fn load_login(
+/// The JAAS file `java.security.auth.login.config` names, parsed, if one is named.
+fn read_jaas(
     prop: &dyn Fn(&str) -> Option<String>,
-    default_realm: &str,
-) -> Result<Option<SaslLogin>, SaslConfigError> {
-    let Some(location) = prop("java.security.auth.login.config") else {
+) -> Result<Option<(PathBuf, jaas::JaasConfig)>, SaslConfigError> {
+    let Some(location) = prop(LOGIN_CONFIG_PROPERTY) else {
         return Ok(None);
     };
     // `-D...=` `=path` replaces Java's other configurations; `file:` URLs name files.
@@ -253,6 +268,17 @@ fn load_login(
         path: path.clone(),
         source,
     })?;
+    Ok(Some((path, config)))
+}
+
+/// The login of the JAAS section, if one is configured.
+fn load_login(
+    prop: &dyn Fn(&str) -> Option<String>,
+    default_realm: &str,
+) -> Result<Option<SaslLogin>, SaslConfigError> {
+    let Some((path, config)) = read_jaas(prop)? else {
+        return Ok(None);
+    };
     let section_name =
         prop("zookeeper.sasl.serverconfig").unwrap_or_else(|| DEFAULT_SECTION.into());
     let Some(section) = config.section(&section_name) else {

@@ -265,6 +265,17 @@ pub async fn start_ensemble_with(
     extra: &str,
     own: impl Fn(u64) -> String,
 ) -> Vec<TestServer> {
+    start_ensemble_with_properties(size, extra, own, Vec::new()).await
+}
+
+/// [`start_ensemble_with`] with Java system properties for every member, as `SERVER_JVMFLAGS`
+/// would give them.
+pub async fn start_ensemble_with_properties(
+    size: u64,
+    extra: &str,
+    own: impl Fn(u64) -> String,
+    properties: Vec<(String, String)>,
+) -> Vec<TestServer> {
     let ports: Vec<(u16, u16)> = (0..size).map(|_| (free_port(), free_port())).collect();
     let mut lines = String::from(extra);
     for (i, (client, quorum)) in ports.iter().enumerate() {
@@ -277,6 +288,7 @@ pub async fn start_ensemble_with(
     let starts = ports.iter().enumerate().map(|(i, (client, _))| {
         let lines = format!("{lines}{}", own(i as u64 + 1));
         let client = *client;
+        let properties = properties.clone();
         async move {
             let dir = tempfile::tempdir().unwrap();
             std::fs::create_dir_all(dir.path().join("data")).unwrap();
@@ -287,7 +299,7 @@ pub async fn start_ensemble_with(
                 dir.path().display()
             );
             std::fs::write(&cfg, text).unwrap();
-            let config = load_with_properties(&cfg, Vec::new()).unwrap();
+            let config = load_with_properties(&cfg, properties).unwrap();
             assert_eq!(config.client_address.as_ref().map(|a| a.port), Some(client));
             let server = Server::start(config).await.unwrap();
             TestServer { server, dir }
@@ -324,4 +336,154 @@ where
         out.push(handle.await.unwrap());
     }
     out
+}
+
+/// The member that leads, waiting for one among `members`.
+pub async fn leader_of(members: &[&TestServer]) -> usize {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(i) = members
+            .iter()
+            .position(|m| m.server.context().role() == Role::Leader)
+        {
+            return i;
+        }
+        assert!(std::time::Instant::now() < deadline, "no leader elected");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Starts member `id` as a joiner of the ensemble `members` (their server lines plus its own), with
+/// the zoo.cfg lines `own` and the Java system properties `properties`; also returns its server
+/// line.
+pub async fn start_joiner(
+    members: &[TestServer],
+    id: u64,
+    own: &str,
+    properties: Vec<(String, String)>,
+) -> (TestServer, String) {
+    let servers: String = members[0]
+        .server
+        .context()
+        .consensus
+        .members()
+        .iter()
+        .map(|m| format!("server.{}={}\n", m.id, m.spec))
+        .collect();
+    let spec = format!(
+        "127.0.0.1:{}:{}:participant;127.0.0.1:{}",
+        free_port(),
+        free_port(),
+        free_port()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("data")).unwrap();
+    std::fs::write(dir.path().join("data/myid"), format!("{id}\n")).unwrap();
+    let cfg = dir.path().join("zoo.cfg");
+    std::fs::write(
+        &cfg,
+        format!(
+            "tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir={}/data\nadmin.enableServer=false\n\
+             {servers}server.{id}={spec}\n{own}",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let config = load_with_properties(&cfg, properties).unwrap();
+    let server = Server::start(config).await.unwrap();
+    (TestServer { server, dir }, format!("server.{id}={spec}"))
+}
+
+/// Asserts that `outsider`, a member the ensemble `members` refuses, neither leads nor follows and
+/// synced nothing, and that its campaigns never reached the ensemble: each member is still in
+/// `term` and lists only the members of the ensemble.
+pub fn assert_kept_out(outsider: &TestServer, members: &[TestServer], term: u64) {
+    let ctx = outsider.server.context();
+    assert_ne!(ctx.role(), Role::Leader);
+    assert_ne!(ctx.role(), Role::Follower);
+    assert_eq!(ctx.consensus.last_applied_zxid(), 0, "it synced nothing");
+    let ids: Vec<u64> = members
+        .iter()
+        .map(|m| m.server.context().consensus.my_id())
+        .collect();
+    for member in members {
+        let consensus = &member.server.context().consensus;
+        assert_eq!(
+            consensus.term(),
+            term,
+            "a refused member's campaign reached the ensemble"
+        );
+        assert!(consensus.members().iter().all(|m| ids.contains(&m.id)));
+    }
+}
+
+/// Asserts that `outsider` (member `id`) has still synced nothing, and that the leader of
+/// `members` does not count it as synced; `after` says what was tried (for the message).
+pub async fn assert_never_synced(
+    outsider: &TestServer,
+    id: u64,
+    members: &[TestServer],
+    after: &str,
+) {
+    assert_eq!(
+        outsider.server.context().consensus.last_applied_zxid(),
+        0,
+        "the refused member synced after {after}"
+    );
+    let leader = leader_of(&members.iter().collect::<Vec<_>>()).await;
+    let progress = members[leader].server.context().consensus.followers();
+    assert!(
+        progress.iter().all(|f| f.member.id != id || !f.synced),
+        "{progress:?}"
+    );
+}
+
+/// Adds the member of the server line `line` by an incremental reconfig through `client`.
+pub async fn add_member(
+    client: &zookeeper_client::Client,
+    line: &str,
+) -> Result<(), zookeeper_client::Error> {
+    let joining = [line];
+    let update = zookeeper_client::EnsembleUpdate::Incremental {
+        joinings: joining.iter().copied(),
+        leavings: [].iter().copied(),
+    };
+    client.update_ensemble(update, None).await.map(|_| ())
+}
+
+/// The zoo.cfg lines that require quorum SASL both ways.
+pub const QUORUM_SASL_REQUIRED: &str = "quorum.auth.enableSasl=true\n\
+                                        quorum.auth.learnerRequireSasl=true\n\
+                                        quorum.auth.serverRequireSasl=true\n";
+
+/// Writes a JAAS file whose quorum sections know user `test` with `password`, and returns the
+/// system property that points at it.
+pub fn quorum_jaas(dir: &Path, name: &str, password: &str) -> Vec<(String, String)> {
+    let path = dir.join(name);
+    std::fs::write(
+        &path,
+        format!(
+            "QuorumServer {{\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  \
+             user_test=\"{password}\";\n}};\n\
+             QuorumLearner {{\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  \
+             username=\"test\"\n  password=\"{password}\";\n}};\n"
+        ),
+    )
+    .unwrap();
+    vec![(
+        "java.security.auth.login.config".to_string(),
+        path.display().to_string(),
+    )]
+}
+
+/// Waits until `member` has applied a write (it joined and synced).
+pub async fn wait_until_synced(member: &TestServer) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while member.server.context().consensus.last_applied_zxid() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the member never synced"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

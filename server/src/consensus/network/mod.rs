@@ -16,7 +16,8 @@
 //!
 //! Every connection is opened and accepted through `transport`: plain TCP, or mutual TLS with
 //! `sslQuorum` (a member whose certificate the quorum trust store does not vouch for is refused
-//! before any request is read). A member is dialed at the address of its spec, or, while that
+//! before any request is read), then, with quorum SASL, the opening member's DIGEST-MD5
+//! authentication (a member without the right credentials is refused likewise). A member is dialed at the address of its spec, or, while that
 //! host does not resolve, where its join request came from (`observed`).
 
 pub(crate) mod client;

@@ -2,12 +2,14 @@
 //! the `ssl.quorum.*` stores) ask for it (see `tls::QuorumTls`). With `portUnification` the
 //! accepting side takes both, told apart by the first byte: a TLS handshake record starts with
 //! 0x16, which as the first byte of a plain frame's length would announce a frame of hundreds of
-//! megabytes.
+//! megabytes. Then, with quorum SASL (`quorum.auth.*`, see `sasl::quorum`), the opening member
+//! authenticates to the accepting one, inside TLS when the members speak TLS.
 //!
 //! A member whose handshake fails (a certificate from another authority, none at all, a plain-text
-//! member on a TLS-only port) is refused: its connection is closed before a request is read, so it
-//! can neither join, nor vote, nor replicate. Both sides log the failed handshake with its reason, at
-//! most once per [`REFUSAL_LOG_EVERY`] for the same peer and reason, since such a member keeps trying.
+//! member on a TLS-only port, wrong quorum SASL credentials or none where they are required) is
+//! refused: its connection is closed before a request is read, so it can neither join, nor vote,
+//! nor replicate. Both sides log the failed handshake with the peer and the reason, at most once
+//! per [`REFUSAL_LOG_EVERY`] for the same peer and reason, since such a member keeps trying.
 //!
 //! A member whose host does not resolve is dialed at the address its join request came from, if
 //! one came (`observed`).
@@ -23,6 +25,8 @@ use tokio::net::TcpStream;
 
 use super::client::CallError;
 use super::observed::JoinedFrom;
+use crate::sasl::QuorumSasl;
+use crate::sasl::quorum::Admission;
 use crate::tls::QuorumTls;
 
 /// How long opening a TCP connection to a peer may take.
@@ -33,6 +37,14 @@ const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 
 /// How often the same refusal is logged as a warning at most.
 const REFUSAL_LOG_EVERY: Duration = Duration::from_secs(10);
+
+/// What a refused TLS handshake usually means.
+const TLS_HINT: &str = "a member without a certificate of the quorum trust store, or not speaking \
+                        TLS, cannot join or vote";
+
+/// What a refused quorum SASL exchange usually means.
+const SASL_HINT: &str = "a member without the quorum SASL credentials (JAAS sections of \
+                         quorum.auth.learner/server.saslLoginContext) cannot join or vote";
 
 /// A byte stream to or from a peer, plain or TLS.
 pub(crate) trait PeerIo: AsyncRead + AsyncWrite + Unpin + Send + Sync {}
@@ -46,15 +58,17 @@ pub(crate) type PeerStream = Box<dyn PeerIo>;
 #[derive(Clone, Default)]
 pub(crate) struct Transport {
     tls: Option<Arc<QuorumTls>>,
+    sasl: Option<Arc<QuorumSasl>>,
     refusals: Arc<Mutex<HashMap<(String, String), Instant>>>,
     joined_from: Arc<JoinedFrom>,
 }
 
 impl Transport {
-    /// Plain TCP without `tls`.
-    pub(crate) fn new(tls: Option<Arc<QuorumTls>>) -> Transport {
+    /// Plain TCP without `tls`; no authentication without `sasl`.
+    pub(crate) fn new(tls: Option<Arc<QuorumTls>>, sasl: Option<Arc<QuorumSasl>>) -> Transport {
         Transport {
             tls,
+            sasl,
             refusals: Arc::default(),
             joined_from: Arc::default(),
         }
@@ -88,23 +102,34 @@ impl Transport {
             .map_err(unreachable)?;
         tcp.set_nodelay(true)
             .map_err(|source| CallError::Network { target, source })?;
-        match &self.tls {
+        let mut stream: PeerStream = match &self.tls {
             Some(tls) if tls.connects_securely() => {
                 let host = addr.rsplit_once(':').map_or(addr, |(host, _)| host);
                 match tls.connect(tcp, host).await {
-                    Ok(stream) => Ok(Box::new(stream)),
+                    Ok(stream) => Box::new(stream),
                     Err(e) => {
                         let what = "cannot connect to a member: TLS handshake failed";
-                        self.log_refusal(addr.to_string(), &e, what);
-                        Err(unreachable(io::Error::new(
+                        self.log_refusal(addr.to_string(), e.to_string(), what, TLS_HINT);
+                        return Err(unreachable(io::Error::new(
                             e.kind(),
                             format!("TLS handshake with {addr} failed: {e}"),
-                        )))
+                        )));
                     }
                 }
             }
-            _ => Ok(Box::new(tcp)),
+            _ => Box::new(tcp),
+        };
+        if let Some(sasl) = &self.sasl
+            && let Err(e) = sasl.authenticate(&mut stream).await
+        {
+            let what = "cannot connect to a member: quorum SASL authentication failed";
+            self.log_refusal(addr.to_string(), e.to_string(), what, SASL_HINT);
+            return Err(unreachable(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!("quorum SASL authentication with {addr} failed: {e}"),
+            )));
         }
+        Ok(stream)
     }
 
     /// A TCP connection to `addr`, or to where member `target` joined from when the host of `addr`
@@ -130,8 +155,43 @@ impl Transport {
     }
 
     /// Turns a connection accepted from `remote` into a peer stream: the TLS handshake unless this
-    /// member takes plain-text peers (and this one speaks plain text). `None` when refused.
+    /// member takes plain-text peers (and this one speaks plain text), then the quorum SASL
+    /// exchange when it is on. `None` when refused.
     pub(crate) async fn accept(&self, tcp: TcpStream, remote: SocketAddr) -> Option<PeerStream> {
+        let stream = self.accept_tls(tcp, remote).await?;
+        let Some(sasl) = &self.sasl else {
+            return Some(stream);
+        };
+        let peer = remote.ip().to_string();
+        match sasl.admit(stream).await {
+            Ok((stream, admission)) => {
+                match admission {
+                    Admission::Authenticated(user) => {
+                        tracing::debug!(%remote, %user, "member authenticated (quorum SASL)");
+                    }
+                    Admission::NotTried => {
+                        tracing::debug!(%remote, "member let in without quorum SASL");
+                    }
+                    Admission::Failed(reason) => self.log_refusal(
+                        peer,
+                        reason,
+                        "a member's quorum SASL authentication failed; its connection is kept \
+                         (quorum.auth.serverRequireSasl=false)",
+                        "a member that requires quorum SASL gives such a connection up itself",
+                    ),
+                }
+                Some(Box::new(stream))
+            }
+            Err(e) => {
+                let what = "peer connection refused: quorum SASL authentication failed";
+                self.log_refusal(peer, e.to_string(), what, SASL_HINT);
+                None
+            }
+        }
+    }
+
+    /// The TLS side of [`Transport::accept`].
+    async fn accept_tls(&self, tcp: TcpStream, remote: SocketAddr) -> Option<PeerStream> {
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(peer = %remote, error = %e, "peer connection lost");
             return None;
@@ -152,18 +212,18 @@ impl Transport {
             Err(e) => {
                 self.log_refusal(
                     remote.ip().to_string(),
-                    &e,
+                    e.to_string(),
                     "peer connection refused: TLS handshake failed",
+                    TLS_HINT,
                 );
                 None
             }
         }
     }
 
-    /// Logs a failed handshake with `peer` for `reason` as a warning, or at debug level when the
-    /// same was logged within [`REFUSAL_LOG_EVERY`].
-    fn log_refusal(&self, peer: String, reason: &io::Error, what: &'static str) {
-        let reason = reason.to_string();
+    /// Logs a failed handshake with `peer` for `reason` as a warning (with what it usually means,
+    /// `hint`), or at debug level when the same was logged within [`REFUSAL_LOG_EVERY`].
+    fn log_refusal(&self, peer: String, reason: String, what: &'static str, hint: &'static str) {
         let mut refusals = self.refusals.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         refusals.retain(|_, at| now.duration_since(*at) < REFUSAL_LOG_EVERY);
@@ -172,12 +232,7 @@ impl Transport {
             tracing::debug!(peer = %key.0, reason = %key.1, what);
             return;
         }
-        tracing::warn!(
-            peer = %key.0,
-            reason = %key.1,
-            "{what} (a member without a certificate of the quorum trust store, or not speaking \
-             TLS, cannot join or vote)"
-        );
+        tracing::warn!(peer = %key.0, reason = %key.1, "{what} ({hint})");
         refusals.insert(key, now);
     }
 }

@@ -48,6 +48,7 @@ fn options(root: &Path, id: u64, members: &[Member], snap_count: u64) -> Consens
         snap_retain_count: 3,
         force_sync: true,
         quorum_tls: None,
+        quorum_sasl: None,
     }
 }
 
