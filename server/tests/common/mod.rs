@@ -243,13 +243,24 @@ pub fn authority(name: &str) -> rcgen::CertifiedIssuer<'static, rcgen::KeyPair> 
     rcgen::CertifiedIssuer::self_signed(params, rcgen::KeyPair::generate().unwrap()).unwrap()
 }
 
-/// A port nobody listens on right now.
+/// A port nobody listens on right now and that no earlier call in this test process returned: a port
+/// handed out but not bound (a member's election port, which zk-server names but never listens on, or one
+/// of a member that is not started yet) must not be handed out again, or two members of one
+/// configuration could get the same address.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static HANDED_OUT: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let mut handed_out = HANDED_OUT.lock().unwrap();
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if handed_out.insert(port) {
+            return port;
+        }
+    }
 }
 
 /// Starts `size` members of one ensemble in this process, on loopback ports, each from a zoo.cfg with
