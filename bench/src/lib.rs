@@ -2,7 +2,8 @@
 //! `zk-server`, reported as a Markdown table of ratios (ours ÷ Apache).
 //!
 //! Layout, from the wire up:
-//! - [`session`]: one client session over TCP (connect handshake, request and reply frames);
+//! - [`session`]: one client session over TCP or TLS (connect handshake, request and reply frames);
+//!   [`tls`]: the run's certificates and the TLS settings of both flavours (`--tls`);
 //! - [`workload`]: which operation, how many sessions and requests in flight, which paths;
 //! - [`driver`]: the pipelined loop of one session and the [`driver::RowClock`] that ends warm-up and rows;
 //! - [`runner`]: a run over many sessions, merged into [`stats::RowStats`]; populating nodes;
@@ -26,6 +27,7 @@ pub mod runner;
 pub mod session;
 pub mod stats;
 pub mod suite;
+pub mod tls;
 pub mod wait;
 pub mod workload;
 pub mod writers;

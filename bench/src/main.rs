@@ -15,6 +15,7 @@ use zk_bench::reconfig::{self, summary};
 use zk_bench::report;
 use zk_bench::runner::Limits;
 use zk_bench::suite::{Plan, Results, run_flavour};
+use zk_bench::tls::RunTls;
 use zk_bench::workload::{Concurrency, OpKind};
 use zk_bench::zoocfg::Topology;
 
@@ -41,7 +42,8 @@ struct Args {
     /// The zk-server binary (build it with `cargo build --release -p zk-server`).
     #[arg(long, global = true, env = "ZK_SERVER_BIN")]
     server_bin: Option<PathBuf>,
-    /// Operations measured: create, setData, getData, mixed90 (90 % getData, 10 % setData), mixed50.
+    /// Operations measured: create, setData, getData, mixed90 (90 % getData, 10 % setData), mixed50, connect
+    /// (sessions opened and closed, one at a time per session slot: `Sx1`).
     #[arg(long, value_delimiter = ',', default_value = "create,setData,getData")]
     workloads: Vec<OpKind>,
     /// Sessions × requests in flight per session, e.g. 8x32.
@@ -69,6 +71,11 @@ struct Args {
     /// the observers only (the pool is still made through member 1).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=8))]
     observers: u16,
+    /// The rows' sessions over TLS: both flavours serve TLS on `secureClientPort` (300 above the client
+    /// port) with certificates made for the run, Apache through its Netty connection factory; sessions
+    /// present a client certificate (Apache's default `ssl.clientAuth=need`).
+    #[arg(long)]
+    tls: bool,
     /// Client port of the first member; quorum and election ports are 100 and 200 above.
     #[arg(long, global = true, default_value_t = 22181)]
     port: u16,
@@ -235,9 +242,24 @@ async fn run_failover(
 
 /// The load rows and the memory measurement on each flavour, then their tables.
 async fn run_load(launcher: &Launcher, args: &Args) -> anyhow::Result<()> {
+    let mut topology = Topology::loopback((args.ensemble + args.observers).into(), args.port)
+        .with_observers(args.observers.into());
+    // The directory is kept until the run ends: the servers read the certificates from it.
+    let (tls, _tls_dir) = if args.tls {
+        let dir = tempfile::Builder::new()
+            .prefix("zk-bench-tls-")
+            .tempdir_in(&args.workdir)
+            .context("making the TLS directory")?;
+        let tls = RunTls::create(dir.path())?;
+        topology = topology
+            .with_settings(&tls.server_settings())
+            .with_secure_ports();
+        (Some(tls), Some(dir))
+    } else {
+        (None, None)
+    };
     let plan = Plan {
-        topology: Topology::loopback((args.ensemble + args.observers).into(), args.port)
-            .with_observers(args.observers.into()),
+        topology,
         rows: args
             .workloads
             .iter()
@@ -250,6 +272,7 @@ async fn run_load(launcher: &Launcher, args: &Args) -> anyhow::Result<()> {
         },
         value_size: args.value_size,
         memory_znodes: args.memory_znodes,
+        tls,
     };
     let mut results = Results::new(&plan);
     for &flavour in &args.servers {
@@ -262,8 +285,14 @@ async fn run_load(launcher: &Launcher, args: &Args) -> anyhow::Result<()> {
             args.ensemble
         ),
     };
+    let transport = if args.tls {
+        "TLS (secureClientPort, client certificates)"
+    } else {
+        "plain TCP"
+    };
     println!(
-        "Members per flavour: {members}. Values: {} B. Each row: {} s warm-up, then at most {} s or {} requests.\n",
+        "Members per flavour: {members}. Sessions over {transport}. Values: {} B. Each row: {} s warm-up, then at \
+         most {} s or {} requests.\n",
         args.value_size, args.warmup, args.duration, args.max_ops
     );
     if !plan.rows.is_empty() {

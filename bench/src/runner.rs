@@ -1,16 +1,18 @@
 //! Running a workload over many sessions at once: connect them all (one after the other, before the row's
 //! clock starts, so that set-up is neither warm-up nor measured), drive them together under one
 //! [`RowClock`], merge what they measured, close them. Populating a pool of nodes and the memory load are
-//! runs of the same machinery without warm-up or time limit.
+//! runs of the same machinery without warm-up or time limit. A connect row ([`churn`]) times whole
+//! sessions instead: connection, handshakes and close.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tokio::task::JoinHandle;
 use zk_proto::{OpCode, SyncRequest};
 
-use crate::driver::{RowClock, SessionOutcome, drive};
-use crate::session::{Session, SessionError};
+use crate::driver::{Phase, RowClock, SessionOutcome, drive};
+use crate::session::{Endpoint, Session, SessionError};
 use crate::stats::RowStats;
 use crate::workload::{Concurrency, Workload};
 
@@ -53,9 +55,10 @@ impl Limits {
     }
 }
 
-/// Runs `workload` with `concurrency` against `addrs` (session `i` connects to `addrs[i % len]`).
+/// Runs `workload` with `concurrency` against `endpoints` (session `i` connects to
+/// `endpoints[i % len]`).
 pub async fn run(
-    addrs: &[SocketAddr],
+    endpoints: &[Endpoint],
     workload: &Workload,
     concurrency: Concurrency,
     limits: Limits,
@@ -63,7 +66,7 @@ pub async fn run(
     let connecting = Instant::now();
     let mut sessions = Vec::with_capacity(concurrency.sessions);
     for i in 0..concurrency.sessions {
-        sessions.push(Session::connect(addrs[i % addrs.len()]).await?);
+        sessions.push(Session::open(&endpoints[i % endpoints.len()]).await?);
     }
     tracing::debug!(
         sessions = sessions.len(),
@@ -97,6 +100,53 @@ pub async fn run(
             })
         })
         .collect();
+    merge(tasks, &clock).await
+}
+
+/// A connect row: `sessions` tasks (task `i` on `endpoints[i % len]`), each opening a session (TCP
+/// connection, TLS handshake if the endpoint has TLS, connect request) and closing it, again and again
+/// until the row's clock ends; each open-and-close is one timed operation.
+pub async fn churn(
+    endpoints: &[Endpoint],
+    sessions: usize,
+    limits: Limits,
+) -> Result<RowStats, RunError> {
+    let clock = Arc::new(RowClock::new(
+        Instant::now(),
+        limits.warmup,
+        limits.duration,
+        limits.max_ops,
+    ));
+    let tasks: Vec<_> = (0..sessions)
+        .map(|i| {
+            let endpoint = endpoints[i % endpoints.len()].clone();
+            let clock = Arc::clone(&clock);
+            tokio::spawn(async move {
+                let mut outcome = SessionOutcome::default();
+                loop {
+                    let started = Instant::now();
+                    let phase = clock.admit(started);
+                    if phase == Phase::Done {
+                        return Ok::<SessionOutcome, SessionError>(outcome);
+                    }
+                    Session::open(&endpoint).await?.close().await?;
+                    if phase == Phase::Measured {
+                        let ended = Instant::now();
+                        outcome.latencies.push(ended - started);
+                        outcome.last_reply = Some(ended);
+                    }
+                }
+            })
+        })
+        .collect();
+    merge(tasks, &clock).await
+}
+
+/// Waits for the session tasks of a row and merges what they measured.
+async fn merge(
+    tasks: Vec<JoinHandle<Result<SessionOutcome, SessionError>>>,
+    clock: &RowClock,
+) -> Result<RowStats, RunError> {
     let mut latencies = Vec::new();
     let mut last_reply = None;
     for task in tasks {
@@ -123,7 +173,7 @@ pub async fn populate(
         in_flight: 32,
     };
     run(
-        &[addr],
+        &[Endpoint::plain(addr)],
         &Workload::create(parent, value.to_vec()),
         pipelined,
         Limits::ops(count),

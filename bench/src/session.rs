@@ -1,12 +1,16 @@
-//! A client session on one TCP connection, spoken with `zk-proto`: the connect handshake (a new session, or
-//! an existing one resumed with its id and password), writing request frames, reading whole reply frames, and a plain one-at-a-time call for setup and closing. Pipelining is
-//! the caller's business (see [`crate::driver`]); this layer only moves frames.
+//! A client session on one TCP connection (in plain text or over TLS), spoken with `zk-proto`: the connect
+//! handshake (a new session, or an existing one resumed with its id and password), writing request frames,
+//! reading whole reply frames, and a plain one-at-a-time call for setup and closing. Pipelining is the
+//! caller's business (see [`crate::driver`]); this layer only moves frames.
 
+use std::fmt;
 use std::net::SocketAddr;
 
 use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
 use zk_proto::frame::{DEFAULT_MAX_BUFFER, record_frame};
 use zk_proto::{
     ConnectRequest, ConnectResponse, DecodeError, ErrorCode, FrameError, OpCode, Record,
@@ -98,6 +102,39 @@ pub fn encode_request(out: &mut BytesMut, xid: i32, op: OpCode, body: &impl Reco
     out.extend_from_slice(&w.into_frame());
 }
 
+/// Where a session connects: a member's address, in plain text or over TLS.
+#[derive(Clone)]
+pub struct Endpoint {
+    /// The address.
+    pub addr: SocketAddr,
+    /// TLS on the connection, when set (the server's certificate is checked for the address's IP).
+    pub tls: Option<TlsConnector>,
+}
+
+impl Endpoint {
+    /// `addr` in plain text.
+    pub fn plain(addr: SocketAddr) -> Self {
+        Endpoint { addr, tls: None }
+    }
+
+    /// The name the server's certificate is checked against.
+    pub fn server_name(&self) -> ServerName<'static> {
+        ServerName::IpAddress(self.addr.ip().into())
+    }
+}
+
+impl fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let scheme = if self.tls.is_some() { "tls" } else { "tcp" };
+        write!(f, "{scheme}://{}", self.addr)
+    }
+}
+
+/// The byte stream under a session: TCP, or TLS over TCP.
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
 /// What identifies a session to any member: its id and password, as the server gave them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credentials {
@@ -108,37 +145,66 @@ pub struct Credentials {
 }
 
 /// An established session.
-#[derive(Debug)]
 pub struct Session {
     addr: SocketAddr,
-    stream: TcpStream,
+    stream: Box<dyn Stream>,
     buf: BytesMut,
     next_xid: i32,
     credentials: Credentials,
 }
 
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("addr", &self.addr)
+            .field("id", &self.credentials.id)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Session {
-    /// Opens a connection to `addr` and creates a new session on it.
+    /// Opens a plain-text connection to `addr` and creates a new session on it.
     pub async fn connect(addr: SocketAddr) -> Result<Self, SessionError> {
-        Self::handshake(addr, 0, vec![0; 16]).await
+        Self::open(&Endpoint::plain(addr)).await
+    }
+
+    /// Opens a connection to `endpoint` (with its TLS handshake, if any) and creates a new session on it.
+    pub async fn open(endpoint: &Endpoint) -> Result<Self, SessionError> {
+        Self::handshake(endpoint, 0, vec![0; 16]).await
     }
 
     /// Opens a connection to `addr` and resumes the session of `credentials` on it, as a client does after
     /// losing its connection. A session that has expired is [`SessionError::Refused`]. The last zxid seen
     /// is sent as 0, so no member refuses the client for being behind it.
     pub async fn resume(addr: SocketAddr, credentials: &Credentials) -> Result<Self, SessionError> {
-        Self::handshake(addr, credentials.id, credentials.passwd.clone()).await
+        Self::handshake(
+            &Endpoint::plain(addr),
+            credentials.id,
+            credentials.passwd.clone(),
+        )
+        .await
     }
 
-    /// Connects to `addr` and sends a connect request for `session_id` (0: a new session) with `passwd`.
+    /// Connects to `endpoint` and sends a connect request for `session_id` (0: a new session) with
+    /// `passwd`.
     async fn handshake(
-        addr: SocketAddr,
+        endpoint: &Endpoint,
         session_id: i64,
         passwd: Vec<u8>,
     ) -> Result<Self, SessionError> {
+        let addr = endpoint.addr;
         let io = |source| SessionError::Io { addr, source };
-        let stream = TcpStream::connect(addr).await.map_err(io)?;
-        stream.set_nodelay(true).map_err(io)?;
+        let tcp = TcpStream::connect(addr).await.map_err(io)?;
+        tcp.set_nodelay(true).map_err(io)?;
+        let stream: Box<dyn Stream> = match &endpoint.tls {
+            None => Box::new(tcp),
+            Some(connector) => Box::new(
+                connector
+                    .connect(endpoint.server_name(), tcp)
+                    .await
+                    .map_err(io)?,
+            ),
+        };
         let mut session = Session {
             addr,
             stream,
@@ -192,6 +258,11 @@ impl Session {
         let addr = self.addr;
         self.stream
             .write_all(frames)
+            .await
+            .map_err(|source| SessionError::Io { addr, source })?;
+        // TLS buffers what it encrypts: flush it onto the connection.
+        self.stream
+            .flush()
             .await
             .map_err(|source| SessionError::Io { addr, source })
     }

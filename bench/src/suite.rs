@@ -9,6 +9,8 @@ use crate::launch::{Deployment, Flavour, Launcher};
 use crate::report::{MemoryStats, Pair, RowReport};
 use crate::rss::resident_bytes;
 use crate::runner::{self, Limits, RunError};
+use crate::session::Endpoint;
+use crate::tls::RunTls;
 use crate::workload::{Concurrency, OpKind, Workload};
 use crate::zoocfg::Topology;
 
@@ -37,6 +39,8 @@ pub struct Plan {
     pub value_size: usize,
     /// Znodes of the memory load; 0 skips memory.
     pub memory_znodes: u64,
+    /// TLS for the rows' sessions (the topology then carries the servers' TLS settings), or plain text.
+    pub tls: Option<RunTls>,
 }
 
 /// Everything measured so far, on both flavours.
@@ -167,7 +171,7 @@ async fn check_observers(topology: &Topology) -> Result<(), String> {
 }
 
 /// Runs one row of the plan (number `index`, which names the parent of its creates) with its sessions
-/// on `load_addrs`; the parent is made through the first of `addrs`.
+/// on `load_addrs` (over TLS if the plan says so); the parent is made through the first of `addrs`.
 async fn run_row(
     addrs: &[SocketAddr],
     load_addrs: &[SocketAddr],
@@ -176,7 +180,25 @@ async fn run_row(
     plan: &Plan,
     value: &[u8],
 ) -> Result<crate::stats::RowStats, String> {
+    let endpoints: Vec<Endpoint> = load_addrs
+        .iter()
+        .map(|&addr| match &plan.tls {
+            Some(tls) => tls.endpoint(addr),
+            None => Endpoint::plain(addr),
+        })
+        .collect();
     let workload = match row.kind {
+        OpKind::Connect if row.concurrency.in_flight != 1 => {
+            return Err(format!(
+                "a connect row opens one session at a time per task: {}x1, not {}",
+                row.concurrency.sessions, row.concurrency
+            ));
+        }
+        OpKind::Connect => {
+            return runner::churn(&endpoints, row.concurrency.sessions, plan.limits)
+                .await
+                .map_err(|e| e.to_string());
+        }
         OpKind::Create => {
             let parent = format!("/zkbench/create-{index}");
             runner::ensure_path(addrs[0], &parent)
@@ -186,7 +208,7 @@ async fn run_row(
         }
         kind => Workload::on_pool(kind, POOL_PARENT, POOL_SIZE, value.to_vec()),
     };
-    runner::run(load_addrs, &workload, row.concurrency, plan.limits)
+    runner::run(&endpoints, &workload, row.concurrency, plan.limits)
         .await
         .map_err(|e| e.to_string())
 }
@@ -203,7 +225,8 @@ async fn measure_memory(
         .await
         .map_err(|e| format!("memory load: {e}"))?;
     let load = Workload::create(MEMORY_PARENT, value.to_vec());
-    let stats = runner::run(&addrs, &load, MEMORY_LOAD, Limits::ops(znodes))
+    let endpoints: Vec<Endpoint> = addrs.iter().map(|&a| Endpoint::plain(a)).collect();
+    let stats = runner::run(&endpoints, &load, MEMORY_LOAD, Limits::ops(znodes))
         .await
         .map_err(|e: RunError| format!("memory load: {e}"))?;
     tracing::info!(flavour = %deployment.flavour(), znodes, ops_per_s = stats.throughput() as u64, "memory load done");

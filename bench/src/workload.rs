@@ -63,22 +63,27 @@ pub enum OpKind {
     Mixed90,
     /// 50 % getData, 50 % setData: every 2nd request of a session is a setData.
     Mixed50,
+    /// No request: every "operation" opens a new connection and session (with the TLS handshake under
+    /// `--tls`) and closes it.
+    Connect,
 }
 
 impl OpKind {
     /// Every kind, in table order.
-    pub const ALL: [OpKind; 5] = [
+    pub const ALL: [OpKind; 6] = [
         OpKind::Create,
         OpKind::SetData,
         OpKind::GetData,
         OpKind::Mixed90,
         OpKind::Mixed50,
+        OpKind::Connect,
     ];
 
     /// The operation of request `seq` (from 0) of a session: a mix sends setData as the last request of
     /// every group of 10 (mixed90) or 2 (mixed50) and getData otherwise.
     pub fn op(self, seq: u64) -> Op {
         let write_every = match self {
+            OpKind::Connect => unreachable!("connect rows open sessions and send no request"),
             OpKind::Create => return Op::Create,
             OpKind::SetData => return Op::SetData,
             OpKind::GetData => return Op::GetData,
@@ -92,9 +97,9 @@ impl OpKind {
         }
     }
 
-    /// Whether the rows of this kind work on the pool (everything but create).
+    /// Whether the rows of this kind work on the pool (everything but create and connect).
     pub fn uses_pool(self) -> bool {
-        self != OpKind::Create
+        !matches!(self, OpKind::Create | OpKind::Connect)
     }
 }
 
@@ -106,6 +111,7 @@ impl fmt::Display for OpKind {
             OpKind::GetData => "getData",
             OpKind::Mixed90 => "mixed90",
             OpKind::Mixed50 => "mixed50",
+            OpKind::Connect => "connect",
         })
     }
 }
@@ -118,7 +124,9 @@ impl FromStr for OpKind {
             .into_iter()
             .find(|k| k.to_string().eq_ignore_ascii_case(s))
             .ok_or_else(|| {
-                format!("unknown workload {s:?} (create, setData, getData, mixed90, mixed50)")
+                format!(
+                    "unknown workload {s:?} (create, setData, getData, mixed90, mixed50, connect)"
+                )
             })
     }
 }

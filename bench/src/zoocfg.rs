@@ -7,6 +7,8 @@ use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 
+use crate::tls::SECURE_PORT_OFFSET;
+
 /// Offset from a member's client port to its quorum port.
 const QUORUM_PORT_OFFSET: u16 = 100;
 /// Offset from a member's client port to its leader-election port.
@@ -32,6 +34,9 @@ pub struct Topology {
     /// How many of the last members are observers.
     observers: usize,
     settings: String,
+    /// Whether each member also serves TLS on `secureClientPort` ([`SECURE_PORT_OFFSET`] above its client
+    /// port).
+    secure: bool,
 }
 
 impl Topology {
@@ -50,6 +55,7 @@ impl Topology {
             members,
             observers: 0,
             settings: String::new(),
+            secure: false,
         }
     }
 
@@ -69,12 +75,20 @@ impl Topology {
             members,
             observers: 0,
             settings: String::new(),
+            secure: false,
         }
     }
 
     /// The same members, every `zoo.cfg` also carrying `settings` (`key=value` lines).
     pub fn with_settings(mut self, settings: &str) -> Self {
         self.settings = settings.to_owned();
+        self
+    }
+
+    /// The same members, each also serving TLS on its `secureClientPort`, [`SECURE_PORT_OFFSET`] above its
+    /// client port (the TLS settings themselves come through [`Topology::with_settings`]).
+    pub fn with_secure_ports(mut self) -> Self {
+        self.secure = true;
         self
     }
 
@@ -124,7 +138,7 @@ impl Topology {
     /// Defaults that matter for the measurement are left alone (fsync on every write batch); only what the
     /// harness itself needs is set: `ruok` allowed, no AdminServer port, no per-address connection limit.
     pub fn render(&self, index: usize, data_dir: &Path) -> String {
-        if self.is_ensemble() {
+        let mut cfg = if self.is_ensemble() {
             let everyone: Vec<usize> = (0..self.members.len()).collect();
             let mut cfg = self.render_listing(data_dir, &everyone);
             if self.is_observer(index) {
@@ -135,7 +149,12 @@ impl Topology {
             let mut cfg = self.common(data_dir);
             let _ = writeln!(cfg, "clientPort={}", self.members[index].client);
             cfg
+        };
+        if self.secure {
+            let port = self.members[index].client + SECURE_PORT_OFFSET;
+            let _ = writeln!(cfg, "secureClientPort={port}");
         }
+        cfg
     }
 
     /// A `zoo.cfg` keeping its data in `data_dir` that lists only the members `listed` (indices, from 0)
@@ -226,6 +245,26 @@ mod tests {
         let load: Vec<String> = t.load_addrs().iter().map(ToString::to_string).collect();
         assert_eq!(load, ["127.0.0.1:22184", "127.0.0.1:22185"]);
         assert_eq!(Topology::loopback(3, 22181).load_addrs().len(), 3);
+    }
+
+    #[test]
+    fn secure_ports_are_each_members_own() {
+        let t = Topology::loopback(3, 22181).with_secure_ports();
+        assert!(
+            t.render(1, Path::new("/d2"))
+                .ends_with("secureClientPort=22482\n")
+        );
+        let single = Topology::loopback(1, 22181).with_secure_ports();
+        assert!(
+            single
+                .render(0, Path::new("/d1"))
+                .ends_with("clientPort=22181\nsecureClientPort=22481\n")
+        );
+        assert!(
+            !Topology::loopback(1, 22181)
+                .render(0, Path::new("/d1"))
+                .contains("secure")
+        );
     }
 
     #[test]

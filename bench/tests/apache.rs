@@ -9,7 +9,7 @@ use std::time::Duration;
 use zk_bench::launch::{Deployment, Flavour, Launcher};
 use zk_bench::rss::resident_bytes;
 use zk_bench::runner::{self, Limits, RunError};
-use zk_bench::session::SessionError;
+use zk_bench::session::{Endpoint, SessionError};
 use zk_bench::workload::{Concurrency, OpKind, Workload};
 use zk_bench::zoocfg::Topology;
 use zk_proto::ErrorCode;
@@ -56,6 +56,7 @@ fn exactly(ops: u64) -> Limits {
 async fn every_workload_is_answered_in_full_by_apache() {
     let deployment = start_apache().await;
     let addrs = deployment.client_addrs();
+    let endpoints: Vec<Endpoint> = addrs.iter().map(|&a| Endpoint::plain(a)).collect();
     let value = vec![b'x'; 100];
 
     let pool = runner::populate(addrs[0], "/t/pool", 10, &value)
@@ -74,7 +75,7 @@ async fn every_workload_is_answered_in_full_by_apache() {
         OpKind::Mixed50,
     ] {
         let workload = Workload::on_pool(kind, "/t/pool", 10, value.clone());
-        let stats = runner::run(&addrs, &workload, pipelined, exactly(200))
+        let stats = runner::run(&endpoints, &workload, pipelined, exactly(200))
             .await
             .unwrap();
         assert_eq!(stats.ops, 200, "{kind}");
@@ -83,7 +84,7 @@ async fn every_workload_is_answered_in_full_by_apache() {
 
     runner::ensure_path(addrs[0], "/t/create").await.unwrap();
     let creates = Workload::create("/t/create", value.clone());
-    let stats = runner::run(&addrs, &creates, pipelined, exactly(50))
+    let stats = runner::run(&endpoints, &creates, pipelined, exactly(50))
         .await
         .unwrap();
     assert_eq!(stats.ops, 50);
@@ -101,7 +102,8 @@ async fn a_failing_request_fails_the_row_with_its_error_code() {
         sessions: 1,
         in_flight: 1,
     };
-    let err = runner::run(&deployment.client_addrs(), &missing, one, exactly(5))
+    let endpoint = Endpoint::plain(deployment.client_addrs()[0]);
+    let err = runner::run(&[endpoint], &missing, one, exactly(5))
         .await
         .unwrap_err();
     match err {
