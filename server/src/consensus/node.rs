@@ -774,8 +774,7 @@ const DEPOSED_LEADER_GRACE: Duration = Duration::from_millis(200);
 /// leader cut off by the network is replaced after about one to one and a half ticks, one whose
 /// process is gone at once: see `leader_watch`), heartbeats four times per
 /// election timeout, replication payloads of up to [`MAX_PAYLOAD_ENTRIES`], a snapshot every
-/// `snapCount` entries,
-/// and `initLimit` ticks for a snapshot to be installed. A member whose log turns out shorter
+/// [`snapshot_interval`] entries, and `initLimit` ticks for a snapshot to be installed. A member whose log turns out shorter
 /// than the leader last knew is caught up again from scratch: that is a removed member's id
 /// coming back with a new, empty volume (the operator reuses ids), which the leader still knows
 /// as a departed learner. A leader that restarts is a follower until an election (as in standard
@@ -790,7 +789,7 @@ fn raft_config(opts: &ConsensusOptions) -> Result<Config, ConsensusError> {
         election_timeout_max: election_min * 2,
         heartbeat_interval: (election_min / 4).max(20),
         install_snapshot_timeout: request_timeout(opts).as_millis() as u64,
-        snapshot_policy: SnapshotPolicy::LogsSinceLast(snap_count),
+        snapshot_policy: SnapshotPolicy::LogsSinceLast(snapshot_interval(snap_count)),
         max_in_snapshot_log_to_keep: snap_count.min(1000),
         max_payload_entries: MAX_PAYLOAD_ENTRIES,
         enable_pre_vote: Some(true),
@@ -800,6 +799,16 @@ fn raft_config(opts: &ConsensusOptions) -> Result<Config, ConsensusError> {
     }
     .validate()
     .map_err(|e| ConsensusError::Config(e.to_string()))
+}
+
+/// Entries between two snapshots of this member, by Apache's rule: half of `snapCount` plus a random
+/// part of up to another half, so that the members of an ensemble, which apply the same entries, do
+/// not all encode and write their snapshot at the same moment (on shared or small machines that
+/// stalled every member's writes at once). Apache rolls the random part again after each snapshot;
+/// a member here rolls it once when it starts, which spreads the members just as well.
+fn snapshot_interval(snap_count: u64) -> u64 {
+    let half = (snap_count / 2).max(1);
+    half + rand::random_range(0..half)
 }
 
 /// Pacing of the leader watch: voters campaign a tenth of the shortest election timeout apart
@@ -824,4 +833,24 @@ fn catch_up_time(opts: &ConsensusOptions) -> Duration {
 /// `initLimit` ticks, at least five seconds: how long a request may wait for a leader.
 fn request_timeout(opts: &ConsensusOptions) -> Duration {
     (opts.tick_time * opts.init_limit.max(1)).max(Duration::from_secs(5))
+}
+
+#[cfg(test)]
+mod snapshot_interval_tests {
+    use super::snapshot_interval;
+
+    #[test]
+    fn snapshots_come_after_half_to_all_of_snap_count_entries() {
+        for snap_count in [1, 2, 5, 1_000, 100_000] {
+            let half = (snap_count / 2).max(1);
+            let rolled: Vec<u64> = (0..200).map(|_| snapshot_interval(snap_count)).collect();
+            assert!(
+                rolled.iter().all(|&n| n >= half && n <= snap_count.max(1)),
+                "{snap_count}: {rolled:?}"
+            );
+        }
+        let rolled: std::collections::BTreeSet<u64> =
+            (0..200).map(|_| snapshot_interval(100_000)).collect();
+        assert!(rolled.len() > 100, "members roll different intervals");
+    }
 }
