@@ -33,7 +33,7 @@ use super::network::client::CallError;
 use super::network::quorum_addr;
 use super::network::transport::{PeerStream, Transport};
 use super::network::wire::{PeerRequest, read_frame, write_frame};
-use super::typ::{Raft, RaftMetrics, Vote};
+use super::typ::{Raft, RaftServerMetrics, Vote};
 
 /// How the watch paces itself.
 #[derive(Clone, Copy, Debug)]
@@ -73,7 +73,7 @@ struct Watched {
 
 impl Watched {
     /// The leader `my_id` follows now, if another member leads with a committed vote.
-    fn of(metrics: &RaftMetrics, my_id: u64) -> Option<Watched> {
+    fn of(metrics: &RaftServerMetrics, my_id: u64) -> Option<Watched> {
         let leader = metrics.current_leader.filter(|&l| l != my_id)?;
         if !metrics.vote.is_committed() || metrics.vote.leader_id.node_id != leader {
             return None;
@@ -112,7 +112,7 @@ pub(crate) async fn watch_leaders(
     timing: WatchTiming,
     transport: Transport,
 ) {
-    let mut metrics = raft.metrics();
+    let mut metrics = raft.server_metrics();
     let mut short_watches = 0;
     loop {
         let watched = Watched::of(&metrics.borrow_and_update(), my_id);
@@ -224,7 +224,7 @@ async fn campaign(raft: &Raft, watched: &Watched, timing: WatchTiming) {
 /// Resolves once this member's vote is no longer `vote` (a new term, a new leader), or Raft
 /// stopped.
 async fn vote_changes_from(raft: &Raft, vote: &Vote) {
-    let mut metrics = raft.metrics();
+    let mut metrics = raft.server_metrics();
     while metrics.borrow_and_update().vote == *vote {
         if metrics.changed().await.is_err() {
             return;

@@ -585,16 +585,19 @@ impl Consensus {
     /// its process should end rather than serve a state that no longer moves. Never resolves
     /// while Raft runs, nor after a shutdown asked for.
     pub async fn failure(&self) -> String {
-        let mut metrics = self.raft.metrics();
-        loop {
-            if let Err(fatal) = &metrics.borrow_and_update().running_state
-                && !matches!(fatal, openraft::error::Fatal::Stopped)
-            {
-                return fatal.to_string();
+        // Raft's whole metrics change with every write; the server metrics only with the role,
+        // and their channel closes when Raft's core stops: wait for that, then read why.
+        let mut server = self.raft.server_metrics();
+        while server.changed().await.is_ok() {}
+        let fatal = match &self.raft.metrics().borrow_watched().running_state {
+            Err(fatal) if !matches!(fatal, openraft::error::Fatal::Stopped) => {
+                Some(fatal.to_string())
             }
-            if metrics.changed().await.is_err() {
-                return std::future::pending().await;
-            }
+            _ => None,
+        };
+        match fatal {
+            Some(reason) => reason,
+            None => std::future::pending().await,
         }
     }
 

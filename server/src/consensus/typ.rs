@@ -133,6 +133,9 @@ pub(crate) type Snapshot = openraft::type_config::alias::SnapshotOf<TypeConfig, 
 pub(crate) type LogState = openraft::LogState<TypeConfig>;
 pub(crate) type IoFlushed = openraft::storage::IOFlushed<TypeConfig>;
 pub(crate) type RaftMetrics = openraft::RaftMetrics<TypeConfig>;
+/// The part of Raft's metrics that changes only with the vote, the role, the leader or the membership:
+/// what waits for such a change watches this, not [`RaftMetrics`], which changes with every write.
+pub(crate) type RaftServerMetrics = openraft::metrics::RaftServerMetrics<TypeConfig>;
 
 #[cfg(test)]
 mod tests {

@@ -189,7 +189,7 @@ async fn carry(
 ) -> io::Result<String> {
     let (mut reader, mut writer) = tokio::io::split(conn);
     write_frame(&mut writer, &PeerRequest::WriteStream).await?;
-    let mut metrics = raft.metrics();
+    let mut metrics = raft.server_metrics();
     let sending = send_batches(&mut writer, pending, in_flight);
     let answers = read_answers(&mut reader, in_flight);
     tokio::pin!(answers);
