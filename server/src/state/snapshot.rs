@@ -1,5 +1,5 @@
 //! The snapshot format (version 1): magic `ZKRS`, format version, last applied zxid, last command time,
-//! every node (path order, so parents come first) with data, ACL and stat, then every session.
+//! every node (parents before their children) with data, ACL and stat, then every session.
 
 use zk_proto::{DecodeError, Reader, Writer};
 
@@ -9,6 +9,8 @@ use crate::tree::{DataTree, FrozenTree, Node, NodeStat};
 
 const MAGIC: &[u8; 4] = b"ZKRS";
 const FORMAT_VERSION: i32 = 1;
+/// Bytes of one session's record: id, timeout, and a 16-byte password with its length.
+const SESSION_SIZE_HINT: usize = 8 + 4 + 4 + 16;
 
 /// What a snapshot holds.
 #[derive(Debug, Clone)]
@@ -47,13 +49,16 @@ pub struct FrozenImage {
 impl FrozenImage {
     /// Serializes the image.
     pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::new();
+        // Sized up front: a large tree's encoding would otherwise be copied at every doubling.
+        let mut w = Writer::with_capacity(
+            self.tree.encoded_size_hint() + self.sessions.len() * SESSION_SIZE_HINT,
+        );
         w.raw(MAGIC);
         w.int(FORMAT_VERSION);
         w.long(self.last_zxid);
         w.long(self.last_time);
         w.int(self.tree.len() as i32);
-        for (path, node) in self.tree.sorted() {
+        for (path, node) in self.tree.parents_first() {
             w.string(path);
             w.opt_buffer(node.data());
             w.vec(node.acl());
@@ -78,7 +83,7 @@ impl FrozenImage {
             w.int(record.timeout_ms);
             w.buffer(&record.password);
         }
-        w.into_bytes().to_vec()
+        Vec::from(w.into_bytes())
     }
 }
 
