@@ -65,12 +65,17 @@ dockerd_env() { echo "export DOCKER_HOST=unix://$DOCKERD_SOCK DOCKER_BUILDKIT=1"
 
 dockerd_answers() { DOCKER_HOST="unix://$DOCKERD_SOCK" timeout 10 "$DOCKER_CLI" info >/dev/null 2>&1; }
 
-# dockerd_pid : the running engine's pid (not a zombie), if any.
+# dockerd_alive PID : the process exists and is not a zombie.
+dockerd_alive() {
+	local state
+	state="$(awk '/^State:/ {print $2}' "/proc/$1/status" 2>/dev/null)" || return 1
+	[[ -n "$state" && "$state" != Z ]]
+}
+
+# dockerd_pid : the running engine's pid, if any.
 dockerd_pid() {
-	local pid state
-	pid="$(cat "$DOCKERD_PIDFILE" 2>/dev/null)" || return 1
-	state="$(awk '/^State:/ {print $2}' "/proc/$pid/status" 2>/dev/null)" || return 1
-	[[ -n "$state" && "$state" != Z ]] && echo "$pid"
+	local pid
+	pid="$(cat "$DOCKERD_PIDFILE" 2>/dev/null)" && dockerd_alive "$pid" && echo "$pid"
 }
 
 # Two locks: whoever starts, reuses or stops the engine holds "start"
@@ -126,9 +131,9 @@ dockerd_start() {
 	log "starting dockerd ($(dockerd --version)) on $DOCKERD_SOCK, data root $data_root"
 	# fd 9 is cluster.sh's lock, the others this shell's: the engine keeps none of them.
 	setsid dockerd "${args[@]}" >>"$DOCKERD_DIR/dockerd.log" 2>&1 </dev/null 9>&- {DOCKERD_START_FD}>&- &
-	local deadline=$((SECONDS + 60))
+	local pid=$! deadline=$((SECONDS + 60))
 	until dockerd_answers; do
-		if ((SECONDS > deadline)) || ! { sleep 0.5 && dockerd_pid >/dev/null; }; then
+		if ((SECONDS > deadline)) || ! { sleep 0.5 && dockerd_alive "$pid"; }; then
 			dockerd_unlock_start
 			die "dockerd did not answer on $DOCKERD_SOCK; last lines of $DOCKERD_DIR/dockerd.log:
 $(tail -n 20 "$DOCKERD_DIR/dockerd.log")"
