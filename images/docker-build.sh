@@ -68,7 +68,8 @@ make_builder_base() {
 		{
 			rustc -vV
 			image_id "$RUNTIME_REF"
-			cat "$IMAGES_DIR/rust-builder/Dockerfile" /usr/local/share/ca-certificates/*.crt 2>/dev/null
+			cat "$IMAGES_DIR/rust-builder/Dockerfile"
+			host_cas | xargs -r cat
 		} | sha256sum | cut -c1-16
 	)"
 	if [[ "$(docker_cli image inspect -f "{{index .Config.Labels \"$BUILDER_KEY_LABEL\"}}" "$BUILDER_REF" 2>/dev/null)" == "$key" ]]; then
@@ -82,12 +83,18 @@ make_builder_base() {
 	mkdir -p "$context/toolchain" "$context/ca-certificates"
 	cp -al "$sysroot"/{bin,lib,libexec} "$context/toolchain/" 2>/dev/null ||
 		cp -a "$sysroot"/{bin,lib,libexec} "$context/toolchain/"
-	find /usr/local/share/ca-certificates -name '*.crt' -exec cp {} "$context/ca-certificates/" \;
+	host_cas | xargs -r cp -t "$context/ca-certificates/"
 	docker_cli build --network host -q -f "$IMAGES_DIR/rust-builder/Dockerfile" \
 		--build-arg "BASE_IMAGE=$RUNTIME_REF" --build-arg "RUST_VERSION=$version" \
 		--label "$BUILDER_KEY_LABEL=$key" -t "$BUILDER_REF" "$context" >&2
 	rm -rf "$context"
+	# The builder it replaces, and the copy of the context BuildKit keeps.
+	docker_cli image prune -f >/dev/null
+	docker_cli builder prune -f --filter type=source.local >/dev/null
 }
+
+# host_cas : the certificate authorities the host adds to Debian's.
+host_cas() { find /usr/local/share/ca-certificates -name '*.crt' 2>/dev/null | sort || true; }
 
 # build_target TARGET NAME REFS : `docker build --target TARGET` tagged with
 # REFS (separated by spaces), saved as $DOCKER_IMAGES/NAME.tar unless the
