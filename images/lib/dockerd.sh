@@ -169,6 +169,8 @@ dockerd_kill() {
 		kill -KILL "$cpid" 2>/dev/null || true
 	fi
 	rm -f "$DOCKERD_PIDFILE"
+	# What the engine leaves mounted: libnetwork's handle on the host's network namespace.
+	findmnt -rno TARGET | { grep "^$DOCKERD_EXEC_ROOT/" || true; } | sort -r | xargs -r umount -l
 }
 
 dockerd_stop() {
