@@ -37,10 +37,6 @@ APP_UID=65532
 PAUSE_REF="$IMAGE_PREFIX/pause:3.10"
 BASE_REF="$IMAGE_PREFIX/debian:$DEBIAN_SUITE"
 ZOOKEEPER_REF="$IMAGE_PREFIX/zookeeper:3.8.0 $IMAGE_PREFIX/zookeeper:3.8.0-rolled"
-# The workspace version, which the operator's default Native image carries as its tag.
-VERSION="$(sed -n 's/^version = "\(.*\)"$/\1/p' "$REPO_DIR/Cargo.toml" | head -n 1)"
-ZK_SERVER_REF="$IMAGE_PREFIX/zk-server:dev $IMAGE_PREFIX/zk-server:$VERSION $IMAGE_PREFIX/zk-server:rolled"
-ZK_OPERATOR_REF="$IMAGE_PREFIX/zk-operator:dev"
 COREDNS_REF="$IMAGE_PREFIX/coredns:1.14.7"
 # Where the cluster's binaries are cached (see e2e/cluster/lib/build.sh).
 K8S_BIN="${K8S_BIN:-$ZK_CACHE_DIR/k8s-${K8S_VERSION:-v1.33.13}/bin}"
@@ -54,6 +50,10 @@ require_root() {
 build_base() {
 	require_root
 	mkdir -p "$IMAGES_CACHE/rootfs" "$IMAGES_CACHE/layers"
+	# Several builds may need the base at once (scripts/test.sh's background jobs): one makes it.
+	local lock
+	exec {lock}>"$IMAGES_CACHE/rootfs/$BASE_KEY.lock"
+	flock "$lock"
 	if [[ ! -f "$BASE_ROOT/.complete" ]]; then
 		ensure_pkgs debootstrap debian-archive-keyring
 		log "debootstrap $DEBIAN_SUITE (minbase) into $BASE_ROOT"
@@ -80,6 +80,7 @@ build_base() {
 	if [[ ! -f "$out" || "$out" -ot "$BASE_LAYER" ]]; then
 		write_archive "$out" "$BASE_REF" '{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":["/bin/bash"]}' "$BASE_LAYER"
 	fi
+	exec {lock}>&-
 	echo "$out"
 }
 
@@ -182,8 +183,13 @@ EOF
 	echo "$out"
 }
 
+# Image settings of an app beyond user, entrypoint and path, as the
+# Dockerfile's targets have them.
+declare -A APP_CONFIG=([zk-server]=',"ExposedPorts":{"2181/tcp":{},"2888/tcp":{},"3888/tcp":{},"8080/tcp":{}}' [zk-operator]='')
+
 # build_app NAME REF : runtime image for target/$ZK_IMAGE_PROFILE/NAME
-# (release unless ZK_IMAGE_PROFILE=debug; the binary is stripped either way).
+# (release unless ZK_IMAGE_PROFILE=debug; the binary is stripped either way),
+# written to $IMAGES_OUT/NAME.tar ($IMAGES_CACHE unless set).
 build_app() {
 	local name="$1" ref="$2" profile="${ZK_IMAGE_PROFILE:-release}"
 	local bin="${CARGO_TARGET_DIR:-$REPO_DIR/target}/$profile/$name"
@@ -205,8 +211,8 @@ build_app() {
 	echo "app:x:$APP_UID:$APP_UID:app:/nonexistent:/usr/sbin/nologin" >>"$work/root/etc/passwd"
 	echo "app:x:$APP_UID:" >>"$work/root/etc/group"
 	layer_tar "$work/root" "$work/layer.tar"
-	local out="$IMAGES_CACHE/$name.tar" cfg
-	cfg="$(printf '{"User":"%s:%s","Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Entrypoint":["/usr/local/bin/%s"],"WorkingDir":"/"}' "$APP_UID" "$APP_UID" "$name")"
+	local out="${IMAGES_OUT:-$IMAGES_CACHE}/$name.tar" cfg
+	cfg="$(printf '{"User":"%s:%s","Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Entrypoint":["/usr/local/bin/%s"],"WorkingDir":"/"%s}' "$APP_UID" "$APP_UID" "$name" "${APP_CONFIG[$name]}")"
 	write_archive "$out" "$ref" "$cfg" "$BASE_LAYER" "$work/layer.tar"
 	rm -rf "$work"
 	echo "$out"

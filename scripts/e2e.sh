@@ -9,7 +9,8 @@
 # the end. The cluster is one per machine (its state directory and ports are
 # fixed), so a second run waits for the first (a lock on
 # /run/lock/zkops-cluster.lock) instead of tearing its cluster down.
-# Exits non-zero if anything failed.
+# Exits non-zero if anything failed. With ZK_IMAGES=docker, the server's and
+# the operator's images are the Dockerfile's, built by images/docker-build.sh.
 #
 #   scripts/e2e.sh [extra cargo test arguments, e.g. a test name filter]
 set -euo pipefail
@@ -46,9 +47,16 @@ nice cargo build -p zk-server --bin zk-server
 
 step "build the images"
 tars=()
-for image in zk-operator zk-server zookeeper; do
-	tars+=("$(ZK_IMAGE_PROFILE=debug images/build.sh "$image")")
-done
+if [[ ${ZK_IMAGES:-build} == docker ]]; then
+	# The Dockerfile's server and operator (release profile), built on the project's Docker engine.
+	mapfile -t tars < <(images/docker-build.sh)
+	[[ ${#tars[@]} -eq 2 ]] || exit 1
+	tars+=("$(images/build.sh zookeeper)")
+else
+	for image in zk-operator zk-server zookeeper; do
+		tars+=("$(ZK_IMAGE_PROFILE=debug images/build.sh "$image")")
+	done
+fi
 
 # Bringing the cluster up and loading the images mostly wait on the cluster's
 # processes: they overlap the build of the e2e tests.

@@ -2,8 +2,9 @@
 # Runs every test of the project: formatting and lints, the Rust unit and
 # integration tests, the compatibility suites that compare zk-server with Apache
 # ZooKeeper side by side (Apache's zkCli, kazoo's own test suite), a short run of
-# every fuzz target (scripts/fuzz.sh), the chart's rendering (scripts/chart.sh), and the end-to-end suite of the operator
-# on a real local Kubernetes (scripts/e2e.sh).
+# every fuzz target (scripts/fuzz.sh), the chart's rendering (scripts/chart.sh), the Dockerfile's images built with
+# a Docker engine and run (images/docker-test.sh), and the end-to-end suite of the operator on a real local
+# Kubernetes (scripts/e2e.sh).
 # Installs what it needs first (scripts/deps.sh). Usage: scripts/test.sh
 set -euo pipefail
 source "$(dirname "$0")/lib/env.sh"
@@ -39,6 +40,14 @@ step "build zk-server"
 cargo build -p zk-server --bin zk-server
 export ZK_SERVER_BIN="$CARGO_TARGET_DIR/debug/zk-server"
 
+# The Dockerfile's images, built and tested on the project's own Docker engine; warm, BuildKit's cache
+# mounts leave little to compile. In the background, niced; its output is printed after the other steps.
+step "the Dockerfile's images with docker build, compared with images/build.sh's and run (images/docker-test.sh): started in the background"
+docker_log="$cache_dir/docker-test.log"
+setsid nice images/docker-test.sh >"$docker_log" 2>&1 &
+docker_test=$!
+trap 'kill -- -"$cluster_build" -"$docker_test" 2>/dev/null || true' EXIT
+
 # kazoo's suite mostly waits on its servers: it runs in the background, beside the
 # compatibility tests and the e2e suite (its ports, 20000 and up, are its own).
 step "kazoo's test suite against a three-member zk-server ensemble (kazoo's own harness): started in the background"
@@ -46,7 +55,7 @@ kazoo_log="$cache_dir/kazoo.log"
 KAZOO_CLUSTER_SIZE=3 KAZOO_EXCLUDE="$root/compat/kazoo/excluded.txt" setsid compat/kazoo/run.sh ours \
   >"$kazoo_log" 2>&1 &
 kazoo=$!
-trap 'kill -- -"$cluster_build" -"$kazoo" 2>/dev/null || true' EXIT
+trap 'kill -- -"$cluster_build" -"$docker_test" -"$kazoo" 2>/dev/null || true' EXIT
 
 # The end-to-end suite mostly waits on pods and the API server: it runs in the
 # background from here, beside the compatibility tests and the fuzzing, which
@@ -60,7 +69,7 @@ cluster_build="$cluster_build" setsid bash -c '
   while kill -0 "$cluster_build" 2>/dev/null; do sleep 5; done
   exec scripts/e2e.sh' >"$e2e_log" 2>&1 &
 e2e=$!
-trap 'kill -- -"$cluster_build" -"$kazoo" -"$e2e" 2>/dev/null || true' EXIT
+trap 'kill -- -"$cluster_build" -"$docker_test" -"$kazoo" -"$e2e" 2>/dev/null || true' EXIT
 
 # The fuzz targets' libFuzzer build, too.
 fuzz_build_log="$cache_dir/fuzz-build.log"
@@ -89,9 +98,14 @@ e2e_rc=0
 wait "$e2e" || e2e_rc=$?
 cat "$cluster_log" "$e2e_log"
 
+step "the Dockerfile's images: waiting for their test"
+docker_rc=0
+wait "$docker_test" || docker_rc=$?
+cat "$docker_log"
+
 step "kazoo's test suite: waiting for it"
 kazoo_rc=0
 wait "$kazoo" || kazoo_rc=$?
 cat "$kazoo_log"
-echo "exit status: compatibility $compat_rc, fuzzing $fuzz_rc, chart $chart_rc, e2e $e2e_rc, kazoo $kazoo_rc"
-((compat_rc == 0 && fuzz_rc == 0 && chart_rc == 0 && e2e_rc == 0 && kazoo_rc == 0))
+echo "exit status: compatibility $compat_rc, fuzzing $fuzz_rc, chart $chart_rc, e2e $e2e_rc, docker images $docker_rc, kazoo $kazoo_rc"
+((compat_rc == 0 && fuzz_rc == 0 && chart_rc == 0 && e2e_rc == 0 && docker_rc == 0 && kazoo_rc == 0))

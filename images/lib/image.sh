@@ -12,6 +12,12 @@ IMAGES_CACHE="${IMAGES_CACHE:-$ZK_CACHE_DIR/images}"
 IMAGE_PREFIX="${IMAGE_PREFIX:-zkops.local}"
 DEBIAN_SUITE="${DEBIAN_SUITE:-bookworm}"
 DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+# The tags of the server's and the operator's images, whichever way they are
+# built (images/build.sh, images/docker-build.sh). The server's carries the
+# workspace version too: the operator's default image of Native members.
+WORKSPACE_VERSION="$(sed -n 's/^version = "\(.*\)"$/\1/p' "$(dirname "${BASH_SOURCE[0]}")/../../Cargo.toml" | head -n 1)"
+ZK_SERVER_REF="$IMAGE_PREFIX/zk-server:dev $IMAGE_PREFIX/zk-server:$WORKSPACE_VERSION $IMAGE_PREFIX/zk-server:rolled"
+ZK_OPERATOR_REF="$IMAGE_PREFIX/zk-operator:dev"
 
 log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() {
