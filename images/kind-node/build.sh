@@ -51,8 +51,8 @@ tar -C / --no-same-owner -xf /mnt/files.tar
 rm -f /etc/systemd/system/*.wants/* /lib/systemd/system/multi-user.target.wants/* \
 	/lib/systemd/system/local-fs.target.wants/* /lib/systemd/system/sockets.target.wants/*udev* \
 	/lib/systemd/system/sockets.target.wants/*initctl* /lib/systemd/system/sysinit.target.wants/systemd-udev*
-systemctl enable containerd.service node-images.service kubelet.service >/dev/null 2>&1
-systemctl mask getty.target console-getty.service systemd-udevd.service >/dev/null 2>&1
+systemctl enable containerd.service node-images.service kubelet.service
+systemctl mask getty.target console-getty.service systemd-udevd.service
 echo "ReadKMsg=no" >>/etc/systemd/journald.conf
 rm -rf /usr/share/doc/* /usr/share/man/*
 containerd --version
