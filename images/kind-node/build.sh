@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
-# Builds the kind node image zkops.local/kind-node:$K8S_VERSION without
-# pulling anything: Debian's systemd, containerd, runc and CNI plugins on the
-# project's base root, the kubelet, kubeadm, kubectl and crictl built from
-# their Go modules (e2e/cluster/lib/build.sh), and the images kubeadm and kind
-# start (control plane, etcd, CoreDNS, kube-proxy, pause, the pod network,
-# local-path-provisioner) made from those binaries and preloaded under
-# /kind/images (imported into containerd when a node boots).
+# Builds the kind node image zkops.local/kind-node:$K8S_VERSION into the
+# Docker engine (DOCKER_HOST) without pulling anything: Debian's systemd,
+# containerd, runc and CNI plugins on the project's base root, and the
+# kubelet, kubeadm, kubectl and crictl built from their Go modules
+# (e2e/cluster/lib/build.sh). Beside it, the images kubeadm and kind start
+# (control plane, etcd, CoreDNS, kube-proxy, pause, the pod network,
+# local-path-provisioner), made from those binaries as archives in
+# $ZK_CACHE_DIR/kind-node-$K8S_VERSION/images: the cluster's config mounts
+# that directory at /kind/images in each node, which imports them into
+# containerd when it boots (unpacked when a pod first uses them).
 #
-#   images/kind-node/build.sh          build (cached) and print the archive path
-#   images/kind-node/build.sh load     build, then `docker load` it unless the
-#                                      engine already holds this very image
+#   images/kind-node/build.sh      build what changed; prints the images' directory
 #
-# Everything is cached under $ZK_CACHE_DIR/kind-node-$K8S_VERSION and rebuilt
-# only when one of its inputs is newer than the image.
+# The image is rebuilt only when its inputs changed (a label records them).
 set -euo pipefail
 
 NODE_SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -24,6 +24,11 @@ K8S_VERSION="${K8S_VERSION:-v1.33.13}"
 K8S_BIN="${K8S_BIN:-$ZK_CACHE_DIR/k8s-$K8S_VERSION/bin}"
 NODE_CACHE="$ZK_CACHE_DIR/kind-node-$K8S_VERSION"
 NODE_REF="${KIND_NODE_IMAGE:-$IMAGE_PREFIX/kind-node:$K8S_VERSION}"
+# The preloaded images' archives, mounted read-only at /kind/images in every
+# node (e2e/cluster/kind/*.yaml): on disk once, not once per node.
+NODE_IMAGES="$NODE_CACHE/images"
+# The image label that records the node image's inputs.
+NODE_LABEL=dev.zkops.kind-node.inputs
 # The tags kubeadm $K8S_VERSION asks for (its constants for etcd and CoreDNS).
 ETCD_TAG=3.5.24-0
 COREDNS_TAG=v1.12.0
@@ -109,59 +114,59 @@ preloaded_images() {
 	done
 }
 
-# node_archive OUT : the node image as a docker-archive.
-node_archive() {
-	local out="$1"
+# inputs_key OS_LAYER : a hash of what the node image is made of: the layers
+# (by name, which carries their content's hash), the binaries (by size and
+# time) and this directory's files (by content).
+inputs_key() {
+	{
+		echo "$BASE_KEY $1 $K8S_VERSION $NODE_REF"
+		local b
+		for b in kubelet kubeadm kubectl crictl; do stat -c '%n %s %Y' "$K8S_BIN/$b"; done
+		find "$NODE_SRC" -type f -print0 | sort -z | xargs -0 sha256sum
+	} | sha256sum | cut -c1-16
+}
+
+# node_image : build the node image and load it into the engine, unless the
+# engine holds one made of the same inputs (the image's label says which).
+node_image() {
 	"$IMAGES_DIR/build.sh" base pause >/dev/null
-	local os
+	local os key
 	os="$(os_layer)"
-	preloaded_images "$NODE_CACHE/images"
-	local inputs=("$os" "$BASE_LAYER" "$NODE_CACHE/images"/*.tar)
-	local b
-	for b in kubelet kubeadm kubectl crictl; do inputs+=("$K8S_BIN/$b"); done
-	local newer=0 f
-	for f in "${inputs[@]}"; do [[ -f "$out" && "$out" -nt "$f" ]] || newer=1; done
-	((newer)) || return 0
-	local work
+	key="$(inputs_key "$os")"
+	if [[ "$(docker image inspect --format "{{index .Config.Labels \"$NODE_LABEL\"}}" "$NODE_REF" 2>/dev/null)" == "$key" ]]; then
+		log "$NODE_REF ($key) is loaded already"
+		return
+	fi
+	local work b
 	work="$(mktemp -d "$NODE_CACHE/node.XXXX")"
 	mkdir -p "$work/root/usr/bin" "$work/root/kind/images"
 	for b in kubelet kubeadm kubectl crictl; do install -m 0755 "$K8S_BIN/$b" "$work/root/usr/bin/$b"; done
-	cp "$NODE_CACHE/images"/*.tar "$work/root/kind/images/"
 	echo "$K8S_VERSION" >"$work/root/kind/version"
 	layer_tar "$work/root" "$work/layer.tar"
-	write_archive "$out" "$NODE_REF" \
-		'{"Env":["container=docker","PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Entrypoint":["/usr/local/bin/entrypoint","/sbin/init"],"StopSignal":"SIGRTMIN+3"}' \
+	write_archive "$work/node.tar" "$NODE_REF" \
+		"$(printf '{"Env":["container=docker","PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Entrypoint":["/usr/local/bin/entrypoint","/sbin/init"],"StopSignal":"SIGRTMIN+3","Labels":{"%s":"%s"}}' "$NODE_LABEL" "$key")" \
 		"$BASE_LAYER" "$os" "$work/layer.tar"
+	rm -f "$work/layer.tar"
+	local previous
+	previous="$(docker image inspect --format '{{.Id}}' "$NODE_REF" 2>/dev/null)" || previous=""
+	docker load -i "$work/node.tar" >&2
 	rm -rf "$work"
-}
-
-# load ARCHIVE : docker load ARCHIVE unless the engine holds its image already.
-load() {
-	local archive="$1" id
-	id="sha256:$(tar -xOf "$archive" manifest.json | sed -n 's/.*"Config":"\([0-9a-f]*\)\.json".*/\1/p')"
-	if [[ "$(docker image inspect --format '{{.Id}}' "$NODE_REF" 2>/dev/null)" == "$id" ]]; then
-		log "$NODE_REF is loaded already"
-		return
-	fi
-	docker load -i "$archive" >&2
+	# The image this one replaces (now untagged) would only take space.
+	[[ -z "$previous" ]] || docker rmi "$previous" >/dev/null 2>&1 || true
 }
 
 main() {
 	[[ $(id -u) -eq 0 ]] || die "building the node image needs root (chroot, overlay mounts)"
 	local b
-	for b in kubelet kubeadm kubectl crictl kube-apiserver etcd coredns; do
+	for b in kubelet kubeadm kubectl crictl kube-apiserver etcd coredns local-path-provisioner; do
 		[[ -x "$K8S_BIN/$b" ]] || die "$K8S_BIN/$b is missing: run e2e/cluster/cluster.sh --backend kind build"
 	done
 	mkdir -p "$NODE_CACHE"
-	local archive="$NODE_CACHE/node.tar" start=$SECONDS
-	node_archive "$archive"
-	log "node image $NODE_REF ready in $((SECONDS - start))s"
-	case "${1:-}" in
-	"") ;;
-	load) load "$archive" ;;
-	*) die "usage: images/kind-node/build.sh [load]" ;;
-	esac
-	echo "$archive"
+	local start=$SECONDS
+	preloaded_images "$NODE_IMAGES"
+	node_image
+	log "node image $NODE_REF and its images ready in $((SECONDS - start))s"
+	echo "$NODE_IMAGES"
 }
 
 main "$@"

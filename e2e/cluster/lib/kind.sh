@@ -25,23 +25,31 @@ kind_exists() { "$KIND" get clusters 2>/dev/null | grep -qx "$KIND_CLUSTER"; }
 
 kctl_kind() { "$K8S_BIN/kubectl" --kubeconfig "$KIND_KUBECONFIG" "$@"; }
 
-# kind_build : kind, kubeadm, kubectl and the other cluster binaries, then the
-# node image (cached; see images/kind-node/build.sh).
-kind_build() {
-	"$CLUSTER_DIR/lib/build.sh"
-	K8S_BIN="$K8S_BIN" KIND_NODE_IMAGE="$KIND_NODE_IMAGE" "$REPO_DIR/images/kind-node/build.sh" >/dev/null
+# kind_node_image : the node image in the engine and its preloaded images'
+# directory (printed), built where their inputs changed (images/kind-node).
+kind_node_image() {
+	dockerd_start
+	K8S_BIN="$K8S_BIN" KIND_NODE_IMAGE="$KIND_NODE_IMAGE" "$REPO_DIR/images/kind-node/build.sh"
 }
 
-# kind_up : start the engine (or reuse it), load the node image, create the
-# cluster unless it exists, wait until it is Ready. The engine keeps running
-# after this shell: `down` stops it.
+# kind_build : kind, kubeadm, kubectl and the other cluster binaries, then the
+# node image. The engine keeps running after this shell: `down` stops it.
+kind_build() {
+	"$CLUSTER_DIR/lib/build.sh"
+	kind_node_image >/dev/null
+}
+
+# kind_up : start the engine (or reuse it), build the node image if needed,
+# create the cluster unless it exists, wait until it is Ready.
 kind_up() {
-	[[ -x "$KIND" ]] || kind_build
-	local start=$SECONDS
+	[[ -x "$KIND" ]] || "$CLUSTER_DIR/lib/build.sh"
+	local start=$SECONDS images
 	dockerd_start
-	K8S_BIN="$K8S_BIN" KIND_NODE_IMAGE="$KIND_NODE_IMAGE" "$REPO_DIR/images/kind-node/build.sh" load >/dev/null
+	images="$(kind_node_image)"
 	if ! kind_exists; then
-		"$KIND" create cluster --name "$KIND_CLUSTER" --image "$KIND_NODE_IMAGE" --config "$KIND_CONFIG" \
+		local config="$ZK_CACHE_DIR/kind-$KIND_CLUSTER.yaml"
+		sed "s|@NODE_IMAGES@|$images|g" "$KIND_CONFIG" >"$config"
+		"$KIND" create cluster --name "$KIND_CLUSTER" --image "$KIND_NODE_IMAGE" --config "$config" \
 			--kubeconfig "$KIND_KUBECONFIG" --wait 300s
 	else
 		"$KIND" get kubeconfig --name "$KIND_CLUSTER" >"$KIND_KUBECONFIG"
