@@ -149,7 +149,10 @@ node_image() {
 	rm -f "$work/layer.tar"
 	local previous
 	previous="$(docker image inspect --format '{{.Id}}' "$NODE_REF" 2>/dev/null)" || previous=""
-	docker load -i "$work/node.tar" >&2
+	docker load -i "$work/node.tar" >&2 || {
+		rm -rf "$work"
+		die "docker load of the node image failed (is DOCKER_HOST the project's engine?)"
+	}
 	rm -rf "$work"
 	# The image this one replaces (now untagged) would only take space.
 	[[ -z "$previous" ]] || docker rmi "$previous" >/dev/null 2>&1 || true
