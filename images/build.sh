@@ -26,11 +26,6 @@ REPO_DIR="$(cd "$IMAGES_DIR/.." && pwd)"
 # shellcheck source=images/lib/image.sh
 . "$IMAGES_DIR/lib/image.sh"
 
-# Bump to rebuild the cached base root file system.
-BASE_REVISION=2
-BASE_KEY="debian-$DEBIAN_SUITE-r$BASE_REVISION"
-BASE_ROOT="$IMAGES_CACHE/rootfs/$BASE_KEY"
-BASE_LAYER="$IMAGES_CACHE/layers/$BASE_KEY.tar"
 ZK_UID=1000
 APP_UID=65532
 
@@ -101,33 +96,6 @@ build_pause() {
 	write_archive "$out" "$PAUSE_REF" '{"Entrypoint":["/pause"],"User":"65535:65535"}' "$work/layer.tar"
 	rm -rf "$work"
 	echo "$out"
-}
-
-# app_layer NAME SCRIPT [SHARE_DIR] : overlay layer on the base root, cached
-# by the hash of SCRIPT and of the files in SHARE_DIR.
-app_layer() {
-	local name="$1" script="$2" share="${3:-}" key
-	key="$(
-		{
-			echo "$BASE_KEY"
-			echo "$script"
-			local f
-			if [[ -n "$share" ]]; then
-				for f in "$share"/*; do sha256sum "$f" | sed "s|$share/||"; done
-			fi
-		} | sha256sum | cut -c1-16
-	)"
-	local layer="$IMAGES_CACHE/layers/$name-$key.tar"
-	if [[ ! -f "$layer" ]]; then
-		local upper="$IMAGES_CACHE/layers/$name-$key.upper"
-		log "building layer $name ($key)"
-		overlay_layer "$BASE_ROOT" "$upper" "$script" "$share"
-		layer_tar "$upper" "$layer.tmp"
-		rm -rf "$upper"
-		mv -f "$layer.tmp" "$layer"
-		find "$IMAGES_CACHE/layers" -maxdepth 1 -name "$name-*.tar" ! -name "$name-$key.tar" -delete
-	fi
-	echo "$layer"
 }
 
 build_zookeeper() {
@@ -220,21 +188,8 @@ build_app() {
 
 # build_static NAME REF BINARY : single-layer image of a static binary.
 build_static() {
-	local name="$1" ref="$2" bin="$3"
-	[[ -x "$bin" ]] || die "$bin not found: build the cluster binaries first (e2e/cluster/lib/build.sh)"
-	local out="$IMAGES_CACHE/$name.tar"
-	if [[ -f "$out" && "$out" -nt "$bin" ]]; then
-		echo "$out"
-		return
-	fi
-	local work
-	mkdir -p "$IMAGES_CACHE"
-	work="$(mktemp -d "$IMAGES_CACHE/$name.XXXX")"
-	mkdir -p "$work/root"
-	install -m 0755 "$bin" "$work/root/$name"
-	layer_tar "$work/root" "$work/layer.tar"
-	write_archive "$out" "$ref" "$(printf '{"Entrypoint":["/%s"]}' "$name")" "$work/layer.tar"
-	rm -rf "$work"
+	local out="$IMAGES_CACHE/$1.tar"
+	static_image "$out" "$2" "$3"
 	echo "$out"
 }
 

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# Runs the end-to-end suite (the zk-e2e crate) on a real single-node cluster:
+# Runs the end-to-end suite (the zk-e2e crate) on a real cluster, by default
+# the local single-node one (ZK_CLUSTER_BACKEND=kind: a kind cluster of one
+# control plane and three workers, see docs/cluster.md):
 # builds the cluster's binaries (helm too; cached after the first run),
 # zk-operator and zk-server (debug profile: the suite exercises their
 # behaviour, not their speed, and shares the test build's artifacts) and the
 # images (operator, zk-server, Apache ZooKeeper) without pulling, brings the
 # cluster up and loads the images in the background while it builds the e2e
 # tests, runs the scenarios one at a time, and always takes the cluster down at
-# the end. The cluster is one per machine (its state directory and ports are
-# fixed), so a second run waits for the first (a lock on
-# /run/lock/zkops-cluster.lock) instead of tearing its cluster down.
+# the end. A cluster is one per machine and backend (the local one's state
+# directory and ports are fixed, the kind one's name), so a second run waits
+# for the first (a lock on /run/lock/zkops-cluster.lock, zkops-cluster-kind.lock
+# for kind) instead of tearing its cluster down.
 # Exits non-zero if anything failed. With ZK_IMAGES=docker, the server's and
 # the operator's images are the Dockerfile's, built by images/docker-build.sh.
 #
@@ -29,7 +32,10 @@ down() {
 	step "done: exit $rc"
 	exit "$rc"
 }
-exec 9>/run/lock/zkops-cluster.lock
+backend="${ZK_CLUSTER_BACKEND:-local}"
+lock=/run/lock/zkops-cluster.lock
+[[ $backend == local ]] || lock="/run/lock/zkops-cluster-$backend.lock"
+exec 9>"$lock"
 if ! flock -n 9; then
 	step "another e2e run holds the cluster: waiting for it"
 	flock 9
@@ -82,8 +88,10 @@ if [[ $up_rc -ne 0 ]]; then
 	echo "cluster up or an image load failed: exit status $up_rc"
 	exit "$up_rc"
 fi
-KUBECONFIG="$("$cluster" kubeconfig)"
-export KUBECONFIG
+# KUBECONFIG, and on kind DOCKER_HOST (scenarios reach a node with docker exec).
+while IFS= read -r assignment; do
+	export "${assignment?}"
+done < <("$cluster" env)
 
 step "e2e scenarios"
 cargo test -p zk-e2e -- --test-threads=1 --nocapture "$@"

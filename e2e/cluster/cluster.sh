@@ -4,12 +4,13 @@
 #   e2e/cluster/cluster.sh [--backend local|kind] up | down | status | kubeconfig | load-image <tar>
 #   e2e/cluster/cluster.sh build       build every binary (helm too) and the cluster images
 #   e2e/cluster/cluster.sh bin-dir     print the directory holding helm, crictl, kube-*
+#   e2e/cluster/cluster.sh env         print the variables a client of the cluster needs
 #   e2e/cluster/cluster.sh leftovers   (local) list what a down would still remove
 #
-# Backend: $ZK_CLUSTER_BACKEND or --backend; by default `kind` when kind and a
-# running Docker engine are present, otherwise `local` (a single-node cluster
-# of host processes built from the Kubernetes Go modules; needs root).
-# See docs/cluster.md.
+# Backend: --backend, else $ZK_CLUSTER_BACKEND, else `local` (a single-node
+# cluster of host processes built from the Kubernetes Go modules). `kind` is a
+# kind cluster (1 control plane + 3 workers) in the project's own Docker
+# engine, from a node image built here. Both need root. See docs/cluster.md.
 set -euo pipefail
 
 CLUSTER_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -32,18 +33,8 @@ COREDNS_IMAGE="zkops.local/coredns:1.14.7"
 HELPER_IMAGE="zkops.local/debian:bookworm"
 
 usage() {
-	sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 	exit 2
-}
-
-pick_backend() {
-	if [[ -n "${ZK_CLUSTER_BACKEND:-}" ]]; then
-		echo "$ZK_CLUSTER_BACKEND"
-	elif kind_available; then
-		echo kind
-	else
-		echo local
-	fi
 }
 
 main() {
@@ -63,15 +54,18 @@ main() {
 		esac
 	done
 	[[ $# -ge 1 ]] || usage
-	[[ -n "$backend" ]] || backend="$(pick_backend)"
+	[[ -n "$backend" ]] || backend="${ZK_CLUSTER_BACKEND:-local}"
 	[[ "$backend" == local || "$backend" == kind ]] || die "unknown backend: $backend (local|kind)"
 	local cmd="$1"
 	shift
-	# One change at a time: concurrent up/down/load-image calls wait here.
+	# One change at a time: concurrent up/down/load-image/build calls of a
+	# backend wait here (each backend has its own lock).
 	case "$cmd" in
 	up | down | load-image | build)
 		mkdir -p "$ZK_CACHE_DIR"
-		exec 9>"$ZK_CACHE_DIR/cluster.lock"
+		local lock="$ZK_CACHE_DIR/cluster.lock"
+		[[ "$backend" == local ]] || lock="$ZK_CACHE_DIR/cluster-$backend.lock"
+		exec 9>"$lock"
 		flock -w 3600 9 || die "timed out waiting for another cluster.sh $cmd"
 		;;
 	esac
@@ -80,6 +74,7 @@ main() {
 	local:down) local_down ;;
 	local:status) local_status "${1:-180}" ;;
 	local:kubeconfig) echo "$ADMIN_KUBECONFIG" ;;
+	local:env) echo "KUBECONFIG=$ADMIN_KUBECONFIG" ;;
 	local:build) local_install && local_build kubernetes etcd coredns local-path-provisioner crictl helm ;;
 	*:bin-dir) echo "$K8S_BIN" ;;
 	local:load-image)
@@ -92,7 +87,8 @@ main() {
 	kind:down) kind_down ;;
 	kind:status) kind_status ;;
 	kind:kubeconfig) echo "$KIND_KUBECONFIG" ;;
-	kind:build) "$CLUSTER_DIR/lib/build.sh" helm ;;
+	kind:env) printf 'KUBECONFIG=%s\nDOCKER_HOST=unix://%s\n' "$KIND_KUBECONFIG" "$DOCKERD_SOCK" ;;
+	kind:build) kind_build ;;
 	kind:load-image)
 		[[ $# -ge 1 && -f "$1" ]] || die "load-image needs an image archive (tar)"
 		local t

@@ -1,13 +1,15 @@
-//! Running a script on a member pod's node, next to its container: the script gets the container's main
-//! process id as `$pid`, as `crictl` reports it. On the local backend the test runs as root on the node and
-//! reaches containerd through `crictl` from the cluster cache; on kind (a node whose provider id starts with
-//! `kind://`) the node is a Docker container, and the same script runs in it through `docker exec`, with the
-//! node's own `crictl`.
+//! A member pod's node. Running a script on it, next to the pod's container: the script gets the container's
+//! main process id as `$pid`, as `crictl` reports it. On the local backend the test runs as root on the node
+//! and reaches containerd through `crictl` from the cluster cache; on kind (a node whose provider id starts
+//! with `kind://`) the node is a Docker container, and the same script runs in it through `docker exec`, with
+//! the node's own `crictl`. On kind a whole node can also be paused (`docker pause`): every process on it
+//! stops, its kubelet's included, as if the machine had gone silent.
 
 use std::path::PathBuf;
 
 use k8s_openapi::api::core::v1::{Node, Pod};
-use kube::{Api, Client};
+use kube::api::ListParams;
+use kube::{Api, Client, ResourceExt};
 
 use crate::command::{helm_path, run};
 use crate::error::kube_err;
@@ -35,22 +37,9 @@ pub async fn run_beside(
     script: &str,
     args: &[&str],
 ) -> Result<String> {
-    let found = Api::<Pod>::namespaced(client.clone(), namespace)
-        .get(pod)
-        .await
-        .map_err(kube_err("get pod"))?;
-    let node_name = found
-        .spec
-        .and_then(|s| s.node_name)
-        .ok_or_else(|| Error::Unexpected(format!("{namespace}/{pod} is not scheduled")))?;
-    let node = Api::<Node>::all(client.clone())
-        .get(&node_name)
-        .await
-        .map_err(kube_err("get node"))?;
-    let kind = node
-        .spec
-        .and_then(|s| s.provider_id)
-        .is_some_and(|id| id.starts_with("kind://"));
+    let node = pod_node(client, namespace, pod).await?;
+    let kind = is_kind(&node);
+    let node_name = node.name_any();
     let script = format!("{CONTAINER_PID}{script}");
     let (program, mut command): (&str, Vec<String>) = if kind {
         let exec = ["exec", &node_name, "sh", "-c", &script, "sh", "crictl"];
@@ -64,4 +53,45 @@ pub async fn run_beside(
     command.extend(args.iter().map(|a| a.to_string()));
     let command: Vec<&str> = command.iter().map(String::as_str).collect();
     run(program, &command).await
+}
+
+/// The node `namespace/pod` is scheduled on.
+pub async fn pod_node(client: &Client, namespace: &str, pod: &str) -> Result<Node> {
+    let found = Api::<Pod>::namespaced(client.clone(), namespace)
+        .get(pod)
+        .await
+        .map_err(kube_err("get pod"))?;
+    let node_name = found
+        .spec
+        .and_then(|s| s.node_name)
+        .ok_or_else(|| Error::Unexpected(format!("{namespace}/{pod} is not scheduled")))?;
+    Api::<Node>::all(client.clone())
+        .get(&node_name)
+        .await
+        .map_err(kube_err("get node"))
+}
+
+/// Whether `node` is a kind node (a Docker container): its provider id starts with `kind://`.
+pub fn is_kind(node: &Node) -> bool {
+    node.spec
+        .as_ref()
+        .and_then(|s| s.provider_id.as_deref())
+        .is_some_and(|id| id.starts_with("kind://"))
+}
+
+/// Whether every node of the cluster is a kind node.
+pub async fn cluster_is_kind(client: &Client) -> Result<bool> {
+    let nodes = Api::<Node>::all(client.clone())
+        .list(&ListParams::default())
+        .await
+        .map_err(kube_err("list nodes"))?;
+    Ok(!nodes.items.is_empty() && nodes.items.iter().all(is_kind))
+}
+
+/// Pauses (`docker pause`) or unpauses the kind node `name`.
+pub async fn set_paused(name: &str, paused: bool) -> Result<()> {
+    let verb = if paused { "pause" } else { "unpause" };
+    run("docker", &[verb, name]).await?;
+    tracing::info!(node = name, verb, "kind node");
+    Ok(())
 }

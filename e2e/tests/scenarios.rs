@@ -9,6 +9,7 @@
 //! Run with `scripts/e2e.sh` (or `cargo test -p zk-e2e -- --test-threads=1` against a cluster with the images
 //! loaded and `KUBECONFIG` set). Test names carry their run order: libtest runs them sorted by name.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -29,7 +30,7 @@ use zk_e2e::service::UserService;
 use zk_e2e::step_phases::StepWatch;
 use zk_e2e::wait::{self, Poll};
 use zk_e2e::zookeeper::{connect, create_open, read_config, read_data};
-use zk_e2e::{Error, Result, fixture, operator, tree};
+use zk_e2e::{Error, Result, fixture, node, operator, tree};
 use zk_operator::resources::meta::{CREDENTIALS_ANNOTATION, selector_string};
 use zk_operator::types::{ConditionStatus, ConditionType, ServerFlavour, ZkEnsembleStatus};
 
@@ -1959,6 +1960,183 @@ async fn backup_now(namespace: &str, cron_job: &str, job: &str) -> Result<String
         .filter(|dir| dir.starts_with("backup-"))
         .map(str::to_string)
         .ok_or_else(|| Error::Unexpected(format!("backup report without a directory: {report}")))
+}
+
+/// How long scenario n keeps a member's node paused.
+const NODE_PAUSE: Duration = Duration::from_secs(60);
+
+/// n (kind only). A worker node holding one voter of three, a follower, is paused (`docker pause`: every process
+/// on it stops, its kubelet's too) for 60 s under the client load of a and b. Meanwhile writes go on, the
+/// operator reports the member down (Degraded, reason `MemberDown`, the blocked step naming it) and refuses a
+/// scale to 5 asked for then (no new member, `status.replicas` stays 3; the request is withdrawn before the node
+/// comes back). Once the node is unpaused the member rejoins as it was, with no reconfig: the same pods, never
+/// restarted, and the same committed configuration version. The members must sit on three different nodes (the
+/// operator's anti-affinity), none of them the operator's. Native members. On a cluster whose nodes are not kind
+/// containers it has no node to pause and says it is skipped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s6_n_native_member_on_a_paused_node_rejoins_without_reconfig() -> Result<()> {
+    let client = setup().await?;
+    if !node::cluster_is_kind(&client).await? {
+        println!(
+            "scenario n skipped: the cluster's nodes are not kind containers, there is no node to pause"
+        );
+        return Ok(());
+    }
+    let start = Instant::now();
+    let namespace = namespace("n", ServerFlavour::Native);
+    let ensemble = settled(&client, &namespace, 3, "Delete", ServerFlavour::Native).await?;
+    let result = member_on_a_paused_node_rejoins(&ensemble).await;
+    println!(
+        "scenario n with Native members: {} in {:.1?}",
+        if result.is_ok() { "passed" } else { "failed" },
+        start.elapsed()
+    );
+    result?;
+    delete_all(vec![ensemble], false).await
+}
+
+async fn member_on_a_paused_node_rejoins(ensemble: &Ensemble) -> Result<()> {
+    let namespace = &ensemble.namespace;
+    let status = ensemble.status().await?;
+    let mut nodes = BTreeMap::new();
+    for member in status.members.iter().filter(|m| m.voting) {
+        let node = node::pod_node(&ensemble.client, namespace, &member.pod).await?;
+        nodes.insert(member.pod.clone(), node.name_any());
+    }
+    let distinct: BTreeSet<&String> = nodes.values().collect();
+    ensure(
+        ensemble,
+        distinct.len() == 3,
+        format!("the three voters are not on three nodes: {nodes:?}"),
+    )
+    .await?;
+    let mut operator_nodes = BTreeSet::new();
+    for pod in operator::pods().await? {
+        let node = node::pod_node(&ensemble.client, operator::NAMESPACE, &pod).await?;
+        operator_nodes.insert(node.name_any());
+    }
+    let victim = status
+        .members
+        .iter()
+        .find(|m| m.voting && m.role == "follower" && !operator_nodes.contains(&nodes[&m.pod]))
+        .ok_or_else(|| {
+            Error::Unexpected(format!(
+                "no follower on a node without the operator: members {:?}, operator on {operator_nodes:?}",
+                status.members
+            ))
+        })?;
+    let (id, node) = (victim.id, nodes[&victim.pod].clone());
+
+    let address = ensemble.client_address().await?;
+    let config = read_config(&address).await?;
+    let before = ensemble.member_pods().await?;
+    let load = ClientLoad::start(&address, "/e2e-load").await?;
+    load.progress(LOAD_PROGRESS, SCALE_TIMEOUT).await?;
+    println!(
+        "{namespace}: pausing node {node} (member {id}, {}) for {NODE_PAUSE:?}",
+        victim.pod
+    );
+    node::set_paused(&node, true).await?;
+    let paused_at = Instant::now();
+    let while_paused = member_down_blocks_scaling(ensemble, &load, id, paused_at).await;
+    // The node comes back whatever the checks found, so that a failure leaves a whole cluster behind.
+    if while_paused.is_ok() {
+        tokio::time::sleep(NODE_PAUSE.saturating_sub(paused_at.elapsed())).await;
+    }
+    node::set_paused(&node, false).await?;
+    println!(
+        "{namespace}: node {node} unpaused after {:.1?}",
+        paused_at.elapsed()
+    );
+    while_paused?;
+
+    let took = scale_settled(ensemble, 3).await?;
+    println!("{namespace}: member {id} back, ensemble Ready {took:.1?} after the unpause");
+    let after = ensemble.member_pods().await?;
+    kept_untouched(ensemble, "the node's pause", &before, &after, 3).await?;
+    let config_after = read_config(&address).await?;
+    ensure(
+        ensemble,
+        config_after == config,
+        format!("the configuration changed across the pause: {config:?} -> {config_after:?}"),
+    )
+    .await?;
+    let report = stop_load(load).await?;
+    load_held(ensemble, &address, &report, "the node's pause").await
+}
+
+/// While member `id`'s node is paused (since `paused_at`): the operator reports the member down, the load keeps
+/// writing, and a scale to 5 is refused for as long as the pause lasts (then withdrawn).
+async fn member_down_blocks_scaling(
+    ensemble: &Ensemble,
+    load: &ClientLoad,
+    id: u32,
+    paused_at: Instant,
+) -> Result<()> {
+    let namespace = &ensemble.namespace;
+    let message = wait::until(
+        "the operator to report the paused member down",
+        NODE_PAUSE,
+        || async {
+            let status = ensemble.status().await?;
+            let blocked = status
+                .step
+                .as_ref()
+                .filter(|step| step.action == "Blocked" && step.member == Some(id));
+            let degraded = status.conditions.iter().any(|c| {
+                c.type_ == ConditionType::Degraded
+                    && c.status == ConditionStatus::True
+                    && c.reason == "MemberDown"
+            });
+            Ok(match blocked {
+                Some(step) if degraded => Poll::Done(step.message.clone()),
+                _ => Poll::Pending(format!(
+                    "step {:?}, conditions {:?}",
+                    status.step, status.conditions
+                )),
+            })
+        },
+        || ensemble.report(),
+    )
+    .await?;
+    println!(
+        "{namespace}: member {id} reported down {:.1?} into the pause: {message}",
+        paused_at.elapsed()
+    );
+    load.progress(LOAD_PROGRESS, NODE_PAUSE).await?;
+    println!(
+        "{namespace}: writes go on {:.1?} into the pause",
+        paused_at.elapsed()
+    );
+    let before = ensemble.member_pods().await?;
+    ensemble.scale(5).await?;
+    let refused = async {
+        let hold = Instant::now();
+        while hold.elapsed() < DEGRADED_HOLD || paused_at.elapsed() < NODE_PAUSE - DEGRADED_HOLD {
+            let status = ensemble.status().await?;
+            let pods = ensemble.member_pods().await?;
+            ensure(
+                ensemble,
+                status.replicas == 3 && pods.keys().eq(before.keys()),
+                format!(
+                    "scaled while member {id} is down: status.replicas {}, pods {:?}",
+                    status.replicas,
+                    pods.keys().collect::<Vec<_>>()
+                ),
+            )
+            .await?;
+            tokio::time::sleep(Duration::from_secs(3)).await;
+        }
+        Ok(())
+    }
+    .await;
+    ensemble.scale(3).await?;
+    refused?;
+    println!(
+        "{namespace}: a scale to 5 refused until {:.1?} into the pause, then withdrawn",
+        paused_at.elapsed()
+    );
+    Ok(())
 }
 
 /// g. `helm upgrade` rolls the operator without touching running ensembles; `helm uninstall` removes every

@@ -39,7 +39,10 @@ DOCKERD_EXEC_ROOT="${DOCKERD_EXEC_ROOT:-/run/zkops-docker}"
 DOCKERD_PIDFILE="$DOCKERD_EXEC_ROOT/dockerd.pid"
 DOCKER_CLI="${DOCKER_CLI:-/usr/bin/docker}"
 # Debian's package; its CLI lands in /usr/bin, beside any other docker on PATH.
-DOCKERD_PKGS=(docker.io)
+DOCKERD_PKGS=(docker.io jq)
+# The default runtime: runc, within root's capability bounding set (jq edits
+# the container's config).
+DOCKERD_RUNTIME="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/runc-bounded"
 # Whether this shell started the engine, and the fds of its locks.
 DOCKERD_OWNED=0
 DOCKERD_USE_FD=""
@@ -119,8 +122,10 @@ dockerd_start() {
 	dockerd_kill
 	# BuildKit keeps its cache mounts (cargo's registry and target directory)
 	# up to this size.
-	printf '{"features":{"buildkit":true},"builder":{"gc":{"enabled":true,"defaultKeepStorage":"%s"}}}\n' \
-		"${DOCKERD_BUILD_CACHE:-16GB}" >"$DOCKERD_DIR/daemon.json"
+	# Containers run through runc-bounded, which keeps a --privileged
+	# container's capabilities within what root here holds (kind's nodes).
+	printf '{"features":{"buildkit":true},"builder":{"gc":{"enabled":true,"defaultKeepStorage":"%s"}},"runtimes":{"runc-bounded":{"path":"%s"}},"default-runtime":"runc-bounded"}\n' \
+		"${DOCKERD_BUILD_CACHE:-16GB}" "$DOCKERD_RUNTIME" >"$DOCKERD_DIR/daemon.json"
 	local args=(--host "unix://$DOCKERD_SOCK" --data-root "$data_root" --exec-root "$DOCKERD_EXEC_ROOT"
 		--pidfile "$DOCKERD_PIDFILE" --config-file "$DOCKERD_DIR/daemon.json"
 		--iptables=false --ip-forward=false --ip-masq=false --bridge=none

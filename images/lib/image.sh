@@ -182,3 +182,59 @@ convert_whiteouts() {
 		fi
 	done < <(find "$upper" -type d -print0)
 }
+
+# The base root file system (debootstrap minbase) and its layer, which
+# images/build.sh base builds; bump the revision to rebuild them.
+BASE_REVISION=2
+BASE_KEY="debian-$DEBIAN_SUITE-r$BASE_REVISION"
+BASE_ROOT="$IMAGES_CACHE/rootfs/$BASE_KEY"
+# shellcheck disable=SC2034 # used by the scripts that source this
+BASE_LAYER="$IMAGES_CACHE/layers/$BASE_KEY.tar"
+
+# app_layer NAME SCRIPT [SHARE_DIR] : overlay layer on the base root, cached
+# by the hash of SCRIPT and of the files in SHARE_DIR.
+app_layer() {
+	local name="$1" script="$2" share="${3:-}" key
+	key="$(
+		{
+			echo "$BASE_KEY"
+			echo "$script"
+			local f
+			if [[ -n "$share" ]]; then
+				for f in "$share"/*; do sha256sum "$f" | sed "s|$share/||"; done
+			fi
+		} | sha256sum | cut -c1-16
+	)"
+	local layer="$IMAGES_CACHE/layers/$name-$key.tar"
+	if [[ ! -f "$layer" ]]; then
+		local upper="$IMAGES_CACHE/layers/$name-$key.upper"
+		log "building layer $name ($key)"
+		overlay_layer "$BASE_ROOT" "$upper" "$script" "$share"
+		layer_tar "$upper" "$layer.tmp"
+		rm -rf "$upper"
+		mv -f "$layer.tmp" "$layer"
+		find "$IMAGES_CACHE/layers" -maxdepth 1 -name "$name-*.tar" ! -name "$name-$key.tar" -delete
+	fi
+	echo "$layer"
+}
+
+# static_image OUT REF BINARY : single-layer image of a static binary,
+# installed as /usr/local/bin/<name> (on the default PATH, so that a pod's
+# command may name it bare) and run as the entrypoint. Rebuilt only when
+# BINARY is newer than OUT.
+static_image() {
+	local out="$1" ref="$2" bin="$3" name
+	name="$(basename "$bin")"
+	[[ -x "$bin" ]] || die "$bin not found: build the cluster binaries first (e2e/cluster/lib/build.sh)"
+	if [[ -f "$out" && "$out" -nt "$bin" ]] && archive_has_refs "$out" "$ref"; then
+		return
+	fi
+	local work
+	mkdir -p "$(dirname "$out")"
+	work="$(mktemp -d "$out.XXXX")"
+	mkdir -p "$work/root/usr/local/bin"
+	install -m 0755 "$bin" "$work/root/usr/local/bin/$name"
+	layer_tar "$work/root" "$work/layer.tar"
+	write_archive "$out" "$ref" "$(printf '{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Entrypoint":["/usr/local/bin/%s"]}' "$name")" "$work/layer.tar"
+	rm -rf "$work"
+}

@@ -2,6 +2,7 @@
 # Builds the cluster's binaries from their Go modules into a versioned cache.
 #
 #   build.sh [component...]     components: kubernetes etcd coredns local-path-provisioner helm crictl
+#                               kubeadm (kubeadm, kubectl) kind
 #
 # Each component is a Go module under e2e/cluster/build/<component> with a
 # pinned go.mod/go.sum (and, for coredns, a main.go). A component is rebuilt
@@ -13,7 +14,7 @@ CLUSTER_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=e2e/cluster/lib/common.sh
 . "$CLUSTER_DIR/lib/common.sh"
 
-ALL_COMPONENTS=(kubernetes etcd coredns local-path-provisioner helm crictl)
+ALL_COMPONENTS=(kubernetes etcd coredns local-path-provisioner helm crictl kubeadm kind)
 
 # Binaries each component produces, as "output-name=package".
 component_targets() {
@@ -24,6 +25,11 @@ component_targets() {
 			echo "$c=k8s.io/kubernetes/cmd/$c"
 		done
 		;;
+	kubeadm)
+		echo "kubeadm=k8s.io/kubernetes/cmd/kubeadm"
+		echo "kubectl=k8s.io/kubernetes/cmd/kubectl"
+		;;
+	kind) echo "kind=sigs.k8s.io/kind" ;;
 	etcd) echo "etcd=go.etcd.io/etcd/server/v3" ;;
 	coredns) echo "coredns=." ;; # main.go: the plugins the Corefile uses
 	local-path-provisioner) echo "local-path-provisioner=github.com/rancher/local-path-provisioner" ;;
@@ -35,7 +41,7 @@ component_targets() {
 
 component_ldflags() {
 	local flags="-s -w"
-	if [[ "$1" == kubernetes ]]; then
+	if [[ "$1" == kubernetes || "$1" == kubeadm ]]; then
 		local minor pkg
 		minor="${K8S_VERSION#v1.}"
 		minor="${minor%%.*}"
