@@ -146,18 +146,30 @@ mod tests {
         assert!(!parse_mntr(looking).synced);
     }
 
-    #[tokio::test]
-    async fn reads_a_reply_until_close_and_times_out_on_silence() {
+    /// A listener on a free loopback port, and the endpoint that reaches it.
+    async fn member() -> (tokio::net::TcpListener, Endpoint) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let endpoint = Endpoint {
             address: listener.local_addr().unwrap().to_string(),
             host: "localhost".to_string(),
         };
+        (listener, endpoint)
+    }
+
+    /// Accepts one connection on `listener` and checks that it asks `word`.
+    async fn asked(listener: &tokio::net::TcpListener, word: &[u8; 4]) -> tokio::net::TcpStream {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut command = [0u8; 4];
+        socket.read_exact(&mut command).await.unwrap();
+        assert_eq!(&command, word);
+        socket
+    }
+
+    #[tokio::test]
+    async fn reads_a_reply_until_close_and_times_out_on_silence() {
+        let (listener, endpoint) = member().await;
         let server = tokio::spawn(async move {
-            let (mut socket, _) = listener.accept().await.unwrap();
-            let mut command = [0u8; 4];
-            socket.read_exact(&mut command).await.unwrap();
-            assert_eq!(&command, b"mntr");
+            let mut socket = asked(&listener, b"mntr").await;
             socket
                 .write_all(b"zk_server_state\tfollower\nzk_peer_state\tfollowing - broadcast\n")
                 .await
@@ -185,16 +197,9 @@ mod tests {
     #[tokio::test]
     async fn only_an_ro_answer_to_isro_refuses_writes() {
         for (answer, refuses) in [("ro", true), ("rw", false), ("null", false)] {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let endpoint = Endpoint {
-                address: listener.local_addr().unwrap().to_string(),
-                host: "localhost".to_string(),
-            };
+            let (listener, endpoint) = member().await;
             let server = tokio::spawn(async move {
-                let (mut socket, _) = listener.accept().await.unwrap();
-                let mut command = [0u8; 4];
-                socket.read_exact(&mut command).await.unwrap();
-                assert_eq!(&command, b"isro");
+                let mut socket = asked(&listener, b"isro").await;
                 socket.write_all(answer.as_bytes()).await.unwrap();
             });
             let seen = refuses_writes(&endpoint, &Transport::Plain, Duration::from_secs(2))
