@@ -56,6 +56,9 @@ pub fn image(flavour: ServerFlavour) -> Option<&'static str> {
     }
 }
 
+/// What each member's volume claim asks for.
+pub const VOLUME_SIZE: &str = "256Mi";
+
 /// A `ZkEnsemble` under test: named after its namespace, or one of several in a shared namespace.
 pub struct Ensemble {
     /// Client of the cluster.
@@ -92,7 +95,7 @@ fn manifest(
             "imagePullPolicy": "Never",
             "flavour": flavour,
             "resources": {"requests": {"cpu": "50m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}},
-            "storage": {"size": "256Mi", "reclaimPolicy": reclaim},
+            "storage": {"size": VOLUME_SIZE, "reclaimPolicy": reclaim},
         }
     });
     if let (Some(spec), Some(extra)) = (manifest["spec"].as_object_mut(), extra.as_object()) {

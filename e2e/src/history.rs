@@ -42,6 +42,9 @@ pub struct HistorySummary {
     pub acknowledged_writes: usize,
     /// Creates the ensemble acknowledged, each found on every member at the end.
     pub acknowledged_creates: usize,
+    /// Writes refused with NotReadOnly (by a member whose volume is full); only a check that expects them
+    /// accepts any.
+    pub refused_writes: u32,
     /// The checker's verdict.
     pub verdict: String,
 }
@@ -51,11 +54,12 @@ impl fmt::Display for HistorySummary {
         write!(
             f,
             "{} operations ({} of unknown outcome), {} acknowledged register writes, {} acknowledged creates \
-             on every member; {}",
+             on every member, {} writes refused with NotReadOnly; {}",
             self.operations,
             self.unknown,
             self.acknowledged_writes,
             self.acknowledged_creates,
+            self.refused_writes,
             self.verdict
         )
     }
@@ -98,7 +102,32 @@ impl HistoryLoad {
     /// and reads the same registers, and the history is linearizable (the checker is built in, and keeps
     /// the history of a failed check under, `checker_dir`). Fails with the problems found.
     pub async fn check(self, ensemble: &Ensemble, checker_dir: &Path) -> Result<HistorySummary> {
-        let report = self.workload.stop().await;
+        self.check_expecting(ensemble, checker_dir, false).await
+    }
+
+    /// [`HistoryLoad::check`] of a load that met a member refusing writes (its volume full): writes refused with
+    /// NotReadOnly are counted in the summary rather than reported as problems. Such a write was never applied
+    /// (and is recorded as of unknown outcome, which allows that).
+    pub async fn check_with_refused_writes(
+        self,
+        ensemble: &Ensemble,
+        checker_dir: &Path,
+    ) -> Result<HistorySummary> {
+        self.check_expecting(ensemble, checker_dir, true).await
+    }
+
+    /// Stops the load and checks it, writes refused with NotReadOnly being a problem unless `refusals`.
+    async fn check_expecting(
+        self,
+        ensemble: &Ensemble,
+        checker_dir: &Path,
+        refusals: bool,
+    ) -> Result<HistorySummary> {
+        let mut report = self.workload.stop().await;
+        let refused_writes = report.refused_writes;
+        if refusals {
+            report.refused_writes = 0;
+        }
         let mut members = Vec::new();
         for (pod, state) in ensemble.member_pods().await? {
             let id = pod
@@ -119,6 +148,7 @@ impl HistoryLoad {
             unknown: history.outcome_counts().1,
             acknowledged_writes: acknowledged_writes(&history),
             acknowledged_creates: report.created.len(),
+            refused_writes,
             verdict: verdict.to_string(),
         };
         if problems.is_empty() {

@@ -1,11 +1,12 @@
 //! End-to-end scenarios on a real cluster: the operator installed by its Helm chart grows and shrinks
-//! ensembles by reconfig without restarting a member. Every scenario but i, k and m runs with both
+//! ensembles by reconfig without restarting a member. Every scenario but i, k, m and v runs with both
 //! flavours: Apache ZooKeeper members and this project's zk-server members (`flavour: Native`, the default);
-//! i (backup and restore under write load) and k (faults inside Kubernetes under a load whose history is checked
-//! for linearizability) run with Native members; m (migration) moves an Apache ensemble's data to Native
-//! members and back, in namespace `e2e-m`. Scenarios a and b run one flavour a test, under client load; d, f,
-//! c, e, h, g, j and t run the two flavours side by side, each in a namespace of its own (`e2e-<scenario>` and
-//! `e2e-<scenario>-native`), so that their waits overlap.
+//! i (backup and restore under write load), k (faults inside Kubernetes under a load whose history is checked
+//! for linearizability) and v (a member's volume filling up, under k's load) run with Native members; m
+//! (migration) moves an Apache ensemble's data to Native members and back, in namespace `e2e-m`. Scenarios a
+//! and b run one flavour a test, under client load; d, f, c, e, h, g, j and t run the two flavours side by
+//! side, each in a namespace of its own (`e2e-<scenario>` and `e2e-<scenario>-native`), so that their waits
+//! overlap.
 //!
 //! Run with `scripts/e2e.sh` (or `cargo test -p zk-e2e -- --test-threads=1` against a cluster with the images
 //! loaded and `KUBECONFIG` set). Test names carry their run order: libtest runs them sorted by name.
@@ -17,9 +18,11 @@ use std::time::{Duration, Instant};
 
 use kube::api::ListParams;
 use kube::{Client, ResourceExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use zk_e2e::command::kubectl;
 use zk_e2e::ensemble::{
-    Ensemble, condition_true, delete_all, fresh_namespace, missing_image, retagged_image,
+    Ensemble, VOLUME_SIZE, condition_true, delete_all, fresh_namespace, missing_image,
+    retagged_image,
 };
 use zk_e2e::freeze::signal_member;
 use zk_e2e::history::HistoryLoad;
@@ -30,12 +33,17 @@ use zk_e2e::roll::RollWatch;
 use zk_e2e::service::UserService;
 use zk_e2e::step_phases::StepWatch;
 use zk_e2e::tls::{UserAuthority, first_certificate, served_certificate};
+use zk_e2e::volume::SmallVolume;
 use zk_e2e::wait::{self, Poll};
 use zk_e2e::zookeeper::{connect, create_open, read_config, read_data};
 use zk_e2e::{Error, Result, fixture, node, operator, tree};
-use zk_operator::resources::meta::{CREDENTIALS_ANNOTATION, selector_string};
+use zk_operator::planner::Role;
+use zk_operator::resources::meta::{
+    ADMIN_PORT, CLIENT_PORT, CREDENTIALS_ANNOTATION, selector_string,
+};
 use zk_operator::resources::tls::{CERT_KEY, NOT_AFTER_ANNOTATION, member_secret_name};
 use zk_operator::types::{ConditionStatus, ConditionType, ServerFlavour, ZkEnsembleStatus};
+use zk_operator::zk::{Endpoint, TRANSFER_TIMEOUT, Transport, mntr, refuses_writes};
 
 /// Time for a fresh ensemble to become Ready.
 const CREATE_TIMEOUT: Duration = Duration::from_secs(300);
@@ -1890,6 +1898,380 @@ async fn scale_held(
         ensemble.name()
     );
     Ok(())
+}
+
+/// The member whose volume scenario v fills (the last of the first three the operator creates).
+const FULL_MEMBER: u32 = 3;
+/// Size of the file system scenario v gives [`FULL_MEMBER`]: room for its data and log with space to spare.
+const SMALL_VOLUME_MIB: u64 = 48;
+/// Data of each large write that uses up the log space a member allocated ahead of its records (4 MiB at most)
+/// once its volume is otherwise full.
+const LARGE_WRITE: usize = 512 << 10;
+/// Large writes scenario v makes at most before the member must refuse writes.
+const LARGE_WRITES: usize = 40;
+/// How long scenario v watches the operator leave a scale-up alone while a voter refuses writes.
+const BLOCKED_HOLD: Duration = Duration::from_secs(10);
+/// Bound on each four-letter word scenario v asks a member.
+const FOUR_LETTER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// v. A member's volume fills up, with zk-server members, under scenario k's load through the client Service.
+/// Member 3's claim is bound in advance to a 48 MiB ext4 file system of its own on a loop device on the node
+/// (`zk_e2e::volume`); the others get the provisioner's directories. Twice, with member 3 (a) a follower, then
+/// (b) the leader (`leader_transfer?to=3` first): a file written from the node fills the file system and large
+/// writes through another member use up the log space member 3 allocated ahead, until it answers `isro` with
+/// `ro`. While it is full: a write of a session on member 3 is refused with NotReadOnly and its reads are served;
+/// the load's writes are still acknowledged (the other two members are a quorum; in (b) member 3 keeps leading
+/// and commits through its followers); a scale to 4 is not started (`Degraded`, reason `MemberReadOnly`, and a
+/// Warning Event of that reason; no pod for member 4 for [`BLOCKED_HOLD`]) and is taken back. Once the file is
+/// removed: member 3 takes writes again, holds a write acknowledged while it was full, and the ensemble settles,
+/// with no pod restarted or recreated and the committed config unchanged (no reconfig). Last, the history is
+/// checked as in k, writes refused with NotReadOnly counted rather than failed. The file system, its loop device
+/// and the PersistentVolume go whatever happened.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s6_v_native_full_member_volume_refuses_writes_then_catches_up() -> Result<()> {
+    let client = setup().await?;
+    let namespace = namespace("v", ServerFlavour::Native);
+    fresh_namespace(&client, &namespace).await?;
+    let claim = format!("data-{namespace}-{FULL_MEMBER}");
+    let scratch = checker_dir().with_file_name("small-volume");
+    let volume = SmallVolume::create(
+        &client,
+        &namespace,
+        &claim,
+        VOLUME_SIZE,
+        SMALL_VOLUME_MIB,
+        &scratch,
+    )
+    .await?;
+    let start = Instant::now();
+    match full_member_volume(&client, &namespace, &claim, &volume).await {
+        Ok(ensemble) => {
+            println!("{namespace}: scenario v passed in {:.1?}", start.elapsed());
+            ensemble.delete(false).await?;
+            volume.remove().await
+        }
+        Err(error) => {
+            let _ = volume.remove().await;
+            Err(error)
+        }
+    }
+}
+
+/// Scenario v on the small `volume` reserved for `claim` in `namespace`; returns the ensemble.
+async fn full_member_volume(
+    client: &Client,
+    namespace: &str,
+    claim: &str,
+    volume: &SmallVolume,
+) -> Result<Ensemble> {
+    let start = Instant::now();
+    let flavour = ServerFlavour::Native;
+    let ensemble = Ensemble::create_in(
+        client,
+        namespace,
+        namespace,
+        3,
+        "Delete",
+        flavour,
+        &serde_json::json!({}),
+    )
+    .await?;
+    ensemble.wait_settled(3, CREATE_TIMEOUT).await?;
+    println!(
+        "{namespace}: 3-member {flavour:?} ensemble Ready in {:.1?}",
+        start.elapsed()
+    );
+    let claims = kube::Api::<k8s_openapi::api::core::v1::PersistentVolumeClaim>::namespaced(
+        client.clone(),
+        namespace,
+    );
+    let bound = claims
+        .get(claim)
+        .await
+        .map_err(zk_e2e::error::kube_err("get the small volume's claim"))?
+        .spec
+        .and_then(|s| s.volume_name);
+    ensure(
+        &ensemble,
+        bound.as_deref() == Some(volume.name()),
+        format!(
+            "claim {claim} is bound to {bound:?}, not to {}",
+            volume.name()
+        ),
+    )
+    .await?;
+
+    let address = ensemble.client_address().await?;
+    let before = ensemble.member_pods().await?;
+    let config = read_config(&address).await?;
+    let load = HistoryLoad::start(&address, "/history", 4).await?;
+    load.progress(HISTORY_PROGRESS, SCALE_TIMEOUT).await?;
+    for (part, leads) in [("a", false), ("b", true)] {
+        make_full_member_lead(&ensemble, leads).await?;
+        let seen = fill_and_free(&ensemble, &load, volume, part, leads).await?;
+        println!("{namespace}: ({part}) {seen}");
+    }
+    load.progress(HISTORY_PROGRESS, SCALE_TIMEOUT).await?;
+
+    let after = ensemble.member_pods().await?;
+    let same = kept(&before, &after);
+    ensure(
+        &ensemble,
+        same.len() == 3,
+        format!("member pods before {before:?}, after {after:?}"),
+    )
+    .await?;
+    assert_untouched(&before, &after, &same)?;
+    let config_after = read_config(&address).await?;
+    ensure(
+        &ensemble,
+        config_after == config,
+        format!("the committed config changed from {config:?} to {config_after:?}"),
+    )
+    .await?;
+    let summary = load
+        .check_with_refused_writes(&ensemble, &checker_dir())
+        .await?;
+    println!("{namespace}: history of both parts: {summary}");
+    Ok(ensemble)
+}
+
+/// Hands leadership to [`FULL_MEMBER`] (`lead`) or away from it, unless it is so already: `leader_transfer` on
+/// the leader's AdminServer, then waits until the member's `mntr` shows its role.
+async fn make_full_member_lead(ensemble: &Ensemble, lead: bool) -> Result<()> {
+    let pods = ensemble.member_pods().await?;
+    let mut leader = None;
+    for (name, pod) in &pods {
+        let state = mntr(
+            &member_endpoint(&pods, name)?,
+            &Transport::Plain,
+            FOUR_LETTER_TIMEOUT,
+        )
+        .await
+        .map_err(|e| Error::Unexpected(format!("mntr of {name}: {e}")))?;
+        if state.role == Role::Leader {
+            leader = pod.ip.clone();
+        }
+        if *name == ensemble.pod(FULL_MEMBER) && (state.role == Role::Leader) == lead {
+            return Ok(());
+        }
+    }
+    let leader = leader.ok_or_else(|| Error::Unexpected("no member leads".into()))?;
+    let to = if lead { FULL_MEMBER } else { 1 };
+    let admin = format!("{leader}:{ADMIN_PORT}");
+    let request = format!(
+        "POST /commands/leader_transfer?to={to} HTTP/1.1\r\nHost: {admin}\r\nContent-Length: 0\r\n\
+         Connection: close\r\n\r\n"
+    );
+    let answer = async {
+        let mut stream = tokio::net::TcpStream::connect(&admin).await?;
+        stream.write_all(request.as_bytes()).await?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await?;
+        Ok::<_, std::io::Error>(answer)
+    };
+    let answer = tokio::time::timeout(TRANSFER_TIMEOUT, answer)
+        .await
+        .map_err(|_| Error::Unexpected("leader_transfer did not answer".into()))?
+        .map_err(|e| Error::Unexpected(format!("leader_transfer at {admin}: {e}")))?;
+    ensure(
+        ensemble,
+        answer.starts_with("HTTP/1.1 200"),
+        format!("leader_transfer?to={to} at {admin}: {answer}"),
+    )
+    .await?;
+    let endpoint = member_endpoint(&pods, &ensemble.pod(FULL_MEMBER))?;
+    wait::until(
+        &format!("member {FULL_MEMBER} leading: {lead}"),
+        SCALE_TIMEOUT,
+        || async {
+            let role = mntr(&endpoint, &Transport::Plain, FOUR_LETTER_TIMEOUT)
+                .await
+                .map(|s| s.role);
+            Ok(match role {
+                Ok(role) if (role == Role::Leader) == lead => Poll::Done(()),
+                seen => Poll::Pending(format!("{seen:?}")),
+            })
+        },
+        || ensemble.report(),
+    )
+    .await
+}
+
+/// The client port of member pod `name` of `pods`.
+fn member_endpoint(pods: &Snapshot, name: &str) -> Result<Endpoint> {
+    let ip = pods
+        .get(name)
+        .and_then(|p| p.ip.clone())
+        .ok_or_else(|| Error::Unexpected(format!("{name} has no IP")))?;
+    Ok(Endpoint {
+        address: format!("{ip}:{CLIENT_PORT}"),
+        host: name.to_string(),
+    })
+}
+
+/// One part of scenario v: fills `volume` (of [`FULL_MEMBER`], which leads if `leads`) under `load`, checks what
+/// the ensemble and the operator do while it is full, frees it and checks that the member catches up. Returns
+/// what was seen, timed.
+async fn fill_and_free(
+    ensemble: &Ensemble,
+    load: &HistoryLoad,
+    volume: &SmallVolume,
+    part: &str,
+    leads: bool,
+) -> Result<String> {
+    let pods = ensemble.member_pods().await?;
+    let full_pod = ensemble.pod(FULL_MEMBER);
+    let full = member_endpoint(&pods, &full_pod)?;
+    let other_pod = pods
+        .keys()
+        .find(|name| **name != full_pod)
+        .ok_or_else(|| Error::Unexpected("no other member".into()))?;
+    let other = member_endpoint(&pods, other_pod)?.address;
+    let refuses = || async {
+        refuses_writes(&full, &Transport::Plain, FOUR_LETTER_TIMEOUT)
+            .await
+            .map_err(|e| Error::Unexpected(format!("isro of {full_pod}: {e}")))
+    };
+    // Sessions are opened first: opening one is a write, which a full member holds until space returns.
+    let on_full = connect(&full.address).await?;
+    let writer = connect(&other).await?;
+
+    let start = Instant::now();
+    let filler = volume.fill()?;
+    let data = vec![0x5a; LARGE_WRITE];
+    let mut large = 0;
+    while !refuses().await? {
+        ensure(
+            ensemble,
+            large < LARGE_WRITES,
+            format!("{full_pod} still takes writes after {large} large writes"),
+        )
+        .await?;
+        let path = format!("/large-{part}-{large}");
+        create_open(&writer, &other, &path, &data).await?;
+        large += 1;
+    }
+    let full_after = start.elapsed();
+
+    let refused = on_full
+        .create(
+            &format!("/refused-{part}"),
+            b"",
+            &zookeeper_client::CreateMode::Persistent
+                .with_acls(zookeeper_client::Acls::anyone_all()),
+        )
+        .await;
+    ensure(
+        ensemble,
+        matches!(refused, Err(zookeeper_client::Error::NotReadOnly)),
+        format!("a write through {full_pod} while its volume is full answered {refused:?}"),
+    )
+    .await?;
+    let read = on_full.get_data("/history").await;
+    ensure(
+        ensemble,
+        read.is_ok(),
+        format!("a read through {full_pod} while its volume is full answered {read:?}"),
+    )
+    .await?;
+    let role = mntr(&full, &Transport::Plain, FOUR_LETTER_TIMEOUT)
+        .await
+        .map_err(|e| Error::Unexpected(format!("mntr of {full_pod}: {e}")))?
+        .role;
+    ensure(
+        ensemble,
+        (role == Role::Leader) == leads,
+        format!("{full_pod} is {role:?} while its volume is full"),
+    )
+    .await?;
+    let marker = format!("/while-full-{part}");
+    create_open(&writer, &other, &marker, b"").await?;
+    load.progress(HISTORY_PROGRESS, SCALE_TIMEOUT).await?;
+    let blocked = scale_up_blocked(ensemble).await?;
+
+    let freed = Instant::now();
+    volume.free()?;
+    wait::until(
+        &format!("{full_pod} taking writes again"),
+        SCALE_TIMEOUT,
+        || async {
+            Ok(if refuses().await? {
+                Poll::Pending("isro ro".into())
+            } else {
+                Poll::Done(())
+            })
+        },
+        || ensemble.report(),
+    )
+    .await?;
+    let writes_again = freed.elapsed();
+    read_data(&full.address, &marker).await?;
+    let caught_up = freed.elapsed();
+    ensemble.wait_settled(3, SCALE_TIMEOUT).await?;
+    Ok(format!(
+        "{full_pod} {role:?}: a {} MiB file filled its volume, {large} large writes later it refused writes \
+         ({full_after:.1?}); meanwhile the load's writes were acknowledged and {blocked}; once the file was \
+         removed it took writes after {writes_again:.1?}, held a write acknowledged while it was full after \
+         {caught_up:.1?}, and the ensemble settled after {:.1?}",
+        filler >> 20,
+        freed.elapsed()
+    ))
+}
+
+/// Asks for a fourth member while a voter refuses writes: waits until the status shows `Degraded` for it and
+/// there is a Warning Event of its reason, checks for [`BLOCKED_HOLD`] that no pod of member 4 appears, and asks
+/// for 3 again. Returns what the status said.
+async fn scale_up_blocked(ensemble: &Ensemble) -> Result<String> {
+    ensemble.scale(4).await?;
+    let generation = ensemble.get().await?.metadata.generation;
+    let condition = wait::until(
+        "Degraded with reason MemberReadOnly",
+        SCALE_TIMEOUT,
+        || async {
+            let status = ensemble.status().await?;
+            let degraded = status
+                .conditions
+                .iter()
+                .find(|c| c.type_ == ConditionType::Degraded)
+                .cloned();
+            Ok(match degraded {
+                Some(c)
+                    if status.observed_generation == generation
+                        && c.status == ConditionStatus::True
+                        && c.reason == "MemberReadOnly" =>
+                {
+                    Poll::Done(c.message)
+                }
+                seen => Poll::Pending(format!("{seen:?}")),
+            })
+        },
+        || ensemble.report(),
+    )
+    .await?;
+    let events = ensemble.events("MemberReadOnly").await?;
+    ensure(
+        ensemble,
+        !events.is_empty(),
+        "no Event with reason MemberReadOnly".into(),
+    )
+    .await?;
+    let fourth = ensemble.pod(4);
+    let hold = Instant::now();
+    while hold.elapsed() < BLOCKED_HOLD {
+        let pods = ensemble.member_pods().await?;
+        ensure(
+            ensemble,
+            !pods.contains_key(&fourth),
+            format!("{fourth} was created while a voter refuses writes"),
+        )
+        .await?;
+        tokio::time::sleep(wait::POLL).await;
+    }
+    ensemble.scale(3).await?;
+    Ok(format!(
+        "the scale to 4 stood still for {BLOCKED_HOLD:?} (Degraded: \"{condition}\")"
+    ))
 }
 
 /// Session timeout of the session that holds ephemerals across a migration, and the ensembles' maximum: the

@@ -16,7 +16,8 @@
 //!    below happens but a removal: the next member to go is removed without waiting for the previous pod.
 //! 4. Volumes of ids that are neither members nor pods are deleted or marked released, per the reclaim policy.
 //! 5. Nothing below happens unless every voter is up, synced (in the broadcast phase, as `mntr`'s
-//!    `zk_peer_state` reports it), and there is one leader. A voter whose pod started less than the start-up
+//!    `zk_peer_state` reports it), takes writes (`isro` does not answer `ro`: a `zk-server` member whose volume is
+//!    full refuses them), and there is one leader. A voter whose pod started less than the start-up
 //!    bound ago and is still starting or synchronizing (e.g. during a rolling restart) is waited for; past the
 //!    bound, or after a failure, it is a blocker, which stops a roll, unless its pod is built from an outdated
 //!    spec: then it is restarted from the current one (how a change that broke it is undone). Voters started
@@ -92,6 +93,8 @@ pub struct PodView {
     pub role: Option<Role>,
     /// Connected to the leader and caught up (or is the leader).
     pub synced: bool,
+    /// Refuses writes (`isro` answers `ro`): a `zk-server` member whose data or log volume is full.
+    pub read_only: bool,
     /// Built from the current pod spec.
     pub up_to_date: bool,
     /// Version of the committed configuration the pod's start-up config was derived from.
@@ -153,6 +156,8 @@ pub enum Blocker {
     MemberNotStarted(u32),
     /// A voter is not in sync with the leader.
     MemberNotSynced(u32),
+    /// A voter refuses writes: read-only (a `zk-server` member whose volume is full).
+    MemberReadOnly(u32),
     /// No voter reports being the leader.
     NoLeader,
     /// The members started on the retained volumes of a re-created ensemble run, but form no quorum.
@@ -238,7 +243,8 @@ impl Step {
             Step::Blocked(
                 Blocker::MemberDown(id)
                 | Blocker::MemberNotStarted(id)
-                | Blocker::MemberNotSynced(id),
+                | Blocker::MemberNotSynced(id)
+                | Blocker::MemberReadOnly(id),
             ) => Some(id),
             Step::Blocked(
                 Blocker::NoCommittedConfig
@@ -259,6 +265,7 @@ impl Blocker {
             Blocker::MemberDown(_) => "MemberDown",
             Blocker::MemberNotStarted(_) => "MemberNotStarted",
             Blocker::MemberNotSynced(_) => "MemberNotSynced",
+            Blocker::MemberReadOnly(_) => "MemberReadOnly",
             Blocker::NoLeader => "NoLeader",
             Blocker::NoQuorumOnRetainedVolumes => "NoQuorumOnRetainedVolumes",
             Blocker::NoFreeId => "NoFreeId",
@@ -322,6 +329,11 @@ impl fmt::Display for Step {
             Step::Blocked(Blocker::MemberNotSynced(id)) => {
                 write!(f, "not scaling: member {id} is not in sync with the leader")
             }
+            Step::Blocked(Blocker::MemberReadOnly(id)) => write!(
+                f,
+                "not scaling: member {id} refuses writes (read-only; a zk-server member is while its \
+                 data or log volume is full)"
+            ),
             Step::Blocked(Blocker::NoLeader) => write!(f, "not scaling: no leader"),
             Step::Blocked(Blocker::NoQuorumOnRetainedVolumes) => write!(
                 f,
@@ -431,6 +443,10 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Step {
                 Step::Blocked(_) if !p.up_to_date => Step::RestartMember { id },
                 step => step,
             };
+        }
+        // A full volume is the cause to report, whether or not the member keeps up meanwhile.
+        if p.read_only {
+            return Step::Blocked(Blocker::MemberReadOnly(id));
         }
         if !p.synced {
             return if p.within_start_bound {

@@ -81,6 +81,12 @@ pub async fn problems_at(
     if report.expirations > 0 {
         problems.push(format!("{} sessions expired", report.expirations));
     }
+    if report.refused_writes > 0 {
+        problems.push(format!(
+            "{} writes refused with NotReadOnly",
+            report.refused_writes
+        ));
+    }
     problems.extend(
         report
             .unexpected_errors

@@ -101,8 +101,10 @@ struct SessionReport {
     expirations: u32,
     /// Its ephemeral znode was not there, or not its own, at the end.
     lost_ephemeral: Option<String>,
-    /// Errors other than a lost connection or an expired session.
+    /// Errors other than a lost connection, an expired session or a refused write.
     unexpected: Vec<String>,
+    /// Writes refused with NotReadOnly (by a member whose volume is full): never applied.
+    refused_writes: u32,
 }
 
 /// What the whole load saw.
@@ -116,9 +118,13 @@ pub struct WorkloadReport {
     pub expirations: u32,
     /// Sessions whose ephemeral znode did not survive, with what was found.
     pub lost_ephemerals: Vec<String>,
-    /// Errors other than a lost connection or an expired session (none is expected), with the
-    /// session that saw them.
+    /// Errors other than a lost connection, an expired session or a refused write (none is
+    /// expected), with the session that saw them.
     pub unexpected_errors: Vec<String>,
+    /// Writes refused with NotReadOnly, the answer of a member that takes no writes (its volume
+    /// is full): never applied, recorded as of unknown outcome; a problem unless the test
+    /// expects them.
+    pub refused_writes: u32,
 }
 
 /// A running load; [`Workload::stop`] ends it.
@@ -216,6 +222,7 @@ impl Workload {
             expirations: 0,
             lost_ephemerals: Vec::new(),
             unexpected_errors: Vec::new(),
+            refused_writes: 0,
         };
         while let Some(done) = self.tasks.join_next().await {
             let session = done.expect("a workload session panicked");
@@ -223,6 +230,7 @@ impl Workload {
             report.expirations += session.expirations;
             report.lost_ephemerals.extend(session.lost_ephemeral);
             report.unexpected_errors.extend(session.unexpected);
+            report.refused_writes += session.refused_writes;
         }
         report
     }
@@ -286,6 +294,7 @@ impl SessionRun {
                     .await
             };
             match &result {
+                Err(ZkError::NotReadOnly) => report.refused_writes += 1,
                 Err(e) if !transient(e) && *e != ZkError::SessionExpired => {
                     report.unexpected.push(format!("client {}: {e}", self.id));
                 }

@@ -405,8 +405,10 @@ async fn start_in_process(dir: &Path) -> Server {
 async fn a_full_volume_refuses_writes_serves_reads_and_takes_writes_again_once_freed() {
     let dir = tempfile::tempdir().unwrap();
     let volume = Tmpfs::mount(&dir.path().join("data"), "4m");
-    let address = standalone_dir(dir.path(), "");
+    let address = standalone_dir(dir.path(), "4lw.commands.whitelist=isro\n");
     let server = start_in_process(dir.path()).await;
+    let socket = address.parse().unwrap();
+    assert_eq!(common::four_letter_word(socket, "isro").await, "rw");
     let client = connect(&address).await;
     create_nodes(&client, 10).await;
 
@@ -438,11 +440,13 @@ async fn a_full_volume_refuses_writes_serves_reads_and_takes_writes_again_once_f
     }
     let (waiting_path, waiting_write) = waiting.unwrap();
 
-    // While full: a write is refused at once and never applied; reads are served.
+    // While full: a write is refused at once and never applied; reads are served; `isro` says
+    // that writes are refused (the operator reads it).
     assert!(matches!(
         client.create("/refused", b"", &persistent()).await,
         Err(Error::NotReadOnly)
     ));
+    assert_eq!(common::four_letter_word(socket, "isro").await, "ro");
     assert_eq!(nodes_held(&client, 10).await, 10);
     assert!(!waiting_write.is_finished());
 
@@ -461,6 +465,7 @@ async fn a_full_volume_refuses_writes_serves_reads_and_takes_writes_again_once_f
     client.create("/after", b"", &persistent()).await.unwrap();
     acknowledged.push("/after".into());
     assert!(!server.context().consensus.is_disk_full());
+    assert_eq!(common::four_letter_word(socket, "isro").await, "rw");
 
     // Nothing acknowledged is lost across a restart.
     drop((client, writer));

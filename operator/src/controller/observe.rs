@@ -1,5 +1,5 @@
-//! Fetch: the ensemble's pods and volumes from Kubernetes, each member's state from `mntr`, and the committed
-//! configuration from the ensemble itself.
+//! Fetch: the ensemble's pods and volumes from Kubernetes, each member's state from `mntr` (and `isro`: whether
+//! it refuses writes), and the committed configuration from the ensemble itself.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -20,7 +20,7 @@ use crate::resources::meta::{
 };
 use crate::resources::pod::{pod_spec_hash, pod_template};
 use crate::types::ZkEnsemble;
-use crate::zk::{Endpoint, EnsembleClient, MemberState, Transport, mntr};
+use crate::zk::{Endpoint, EnsembleClient, MemberState, Transport, mntr, refuses_writes};
 use crate::{Result, kube_err};
 
 /// What one fetch found: the planner's view plus the objects behind it.
@@ -177,12 +177,20 @@ pub(super) async fn observe(
             let endpoint = client_endpoint(zk, id, pod, domain)?;
             Some(async move {
                 let state = mntr(&endpoint, transport_ref, timeout).await;
-                (id, endpoint, state)
+                let read_only = match state {
+                    Ok(_) => refuses_writes(&endpoint, transport_ref, timeout)
+                        .await
+                        .inspect_err(|error| debug!(member = id, %error, "isro failed"))
+                        .unwrap_or(false),
+                    Err(_) => false,
+                };
+                (id, endpoint, state, read_only)
             })
         });
     let mut states = BTreeMap::new();
+    let mut read_only = BTreeSet::new();
     let mut endpoints = Vec::new();
-    for (id, endpoint, result) in futures::future::join_all(probes).await {
+    for (id, endpoint, result, refuses) in futures::future::join_all(probes).await {
         match result {
             Ok(state) => {
                 if state.synced {
@@ -191,6 +199,9 @@ pub(super) async fn observe(
                 states.insert(id, state);
             }
             Err(error) => debug!(member = id, %error, "mntr failed"),
+        }
+        if refuses {
+            read_only.insert(id);
         }
     }
 
@@ -227,6 +238,7 @@ pub(super) async fn observe(
             within_start_bound: within(pod, ctx.settings.member_start_timeout),
             role: state.map(|s| s.role),
             synced: state.is_some_and(|s| s.synced),
+            read_only: read_only.contains(&id),
             up_to_date: annotations.get(POD_SPEC_HASH_ANNOTATION) == Some(&wanted_hash),
             bootstrap_version: annotations
                 .get(BOOTSTRAP_VERSION_ANNOTATION)

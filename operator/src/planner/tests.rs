@@ -36,6 +36,7 @@ fn healthy(role: Role) -> PodView {
         within_start_bound: false,
         role: Some(role),
         synced: true,
+        read_only: false,
         up_to_date: true,
         bootstrap_version: 0,
         credentials_current: true,
@@ -513,6 +514,18 @@ fn table() {
             want(2),
             three().pod(2, |p| p.synced = false),
             Step::Blocked(Blocker::MemberNotSynced(2)),
+        ),
+        (
+            "no scale up while a voter refuses writes (its volume is full)",
+            want(4),
+            three().pod(3, |p| p.read_only = true),
+            Step::Blocked(Blocker::MemberReadOnly(3)),
+        ),
+        (
+            "no scale down while the leader refuses writes",
+            want(2),
+            three().pod(1, |p| p.read_only = true),
+            Step::Blocked(Blocker::MemberReadOnly(1)),
         ),
         (
             "no add while a voter is down, even with a synced joiner",

@@ -29,7 +29,7 @@ use crate::ensemble_config::EnsembleConfig;
 use crate::types::{LogFormat, ServerFlavour, ZkEnsemble};
 
 /// User and group the members run as (the official image's `zookeeper` user).
-const MEMBER_UID: i64 = 1000;
+pub const MEMBER_UID: i64 = 1000;
 
 /// The pod of member `id` running `image`, without its start-up config: everything whose change needs a restart.
 pub fn pod_template(zk: &ZkEnsemble, id: u32, image: &str) -> Pod {

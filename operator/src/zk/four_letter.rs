@@ -1,6 +1,7 @@
-//! The `mntr` four-letter word: a member's role and whether it is caught up with the leader.
+//! The `mntr` four-letter word (a member's role and whether it is caught up with the leader) and `isro` (whether
+//! it refuses writes).
 //!
-//! The reply is read until the server closes the connection, with one deadline over connect, write and read, so
+//! A reply is read until the server closes the connection, with one deadline over connect, write and read, so
 //! neither a half-closed socket nor a stuck member can hold the reconcile loop.
 
 use std::time::Duration;
@@ -26,17 +27,39 @@ pub async fn mntr(
     transport: &Transport,
     timeout: Duration,
 ) -> Result<MemberState, ZkError> {
+    Ok(parse_mntr(
+        &ask(endpoint, transport, "mntr", timeout).await?,
+    ))
+}
+
+/// Asks the member at `endpoint` for `isro` over `transport`: `true` when it answers `ro`, that is, refuses
+/// writes: in read-only mode, or, for a `zk-server` member of a quorum, because its data or log volume is full.
+/// Any other answer (`rw`, `null`, the whitelist refusal) is `false`.
+pub async fn refuses_writes(
+    endpoint: &Endpoint,
+    transport: &Transport,
+    timeout: Duration,
+) -> Result<bool, ZkError> {
+    Ok(ask(endpoint, transport, "isro", timeout).await?.trim() == "ro")
+}
+
+/// Sends the four-letter word `word` to the member at `endpoint` and returns the reply.
+async fn ask(
+    endpoint: &Endpoint,
+    transport: &Transport,
+    word: &'static str,
+    timeout: Duration,
+) -> Result<String, ZkError> {
     let exchange = async {
         let mut stream = transport.connect(endpoint).await?;
-        stream.write_all(b"mntr").await?;
+        stream.write_all(word.as_bytes()).await?;
         let mut reply = String::new();
         stream.read_to_string(&mut reply).await?;
         Ok::<_, std::io::Error>(reply)
     };
-    let reply = tokio::time::timeout(timeout, exchange)
+    Ok(tokio::time::timeout(timeout, exchange)
         .await
-        .map_err(|_| ZkError::Timeout("mntr"))??;
-    Ok(parse_mntr(&reply))
+        .map_err(|_| ZkError::Timeout(word))??)
 }
 
 /// Parses `mntr` output (`key<TAB>value` lines). A reply without a known state, such as the whitelist refusal,
@@ -123,18 +146,30 @@ mod tests {
         assert!(!parse_mntr(looking).synced);
     }
 
-    #[tokio::test]
-    async fn reads_a_reply_until_close_and_times_out_on_silence() {
+    /// A listener on a free loopback port, and the endpoint that reaches it.
+    async fn member() -> (tokio::net::TcpListener, Endpoint) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let endpoint = Endpoint {
             address: listener.local_addr().unwrap().to_string(),
             host: "localhost".to_string(),
         };
+        (listener, endpoint)
+    }
+
+    /// Accepts one connection on `listener` and checks that it asks `word`.
+    async fn asked(listener: &tokio::net::TcpListener, word: &[u8; 4]) -> tokio::net::TcpStream {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut command = [0u8; 4];
+        socket.read_exact(&mut command).await.unwrap();
+        assert_eq!(&command, word);
+        socket
+    }
+
+    #[tokio::test]
+    async fn reads_a_reply_until_close_and_times_out_on_silence() {
+        let (listener, endpoint) = member().await;
         let server = tokio::spawn(async move {
-            let (mut socket, _) = listener.accept().await.unwrap();
-            let mut command = [0u8; 4];
-            socket.read_exact(&mut command).await.unwrap();
-            assert_eq!(&command, b"mntr");
+            let mut socket = asked(&listener, b"mntr").await;
             socket
                 .write_all(b"zk_server_state\tfollower\nzk_peer_state\tfollowing - broadcast\n")
                 .await
@@ -157,5 +192,21 @@ mod tests {
         let silent = mntr(&endpoint, &Transport::Plain, Duration::from_millis(200)).await;
         assert!(matches!(silent, Err(ZkError::Timeout("mntr"))));
         server.abort();
+    }
+
+    #[tokio::test]
+    async fn only_an_ro_answer_to_isro_refuses_writes() {
+        for (answer, refuses) in [("ro", true), ("rw", false), ("null", false)] {
+            let (listener, endpoint) = member().await;
+            let server = tokio::spawn(async move {
+                let mut socket = asked(&listener, b"isro").await;
+                socket.write_all(answer.as_bytes()).await.unwrap();
+            });
+            let seen = refuses_writes(&endpoint, &Transport::Plain, Duration::from_secs(2))
+                .await
+                .unwrap();
+            assert_eq!(seen, refuses, "{answer}");
+            server.await.unwrap();
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! Talking to a running ensemble: the committed configuration and reconfig through the `zookeeper-client`
-//! crate, each member's role and sync state through the `mntr` four-letter word, and a leader's hand-over
-//! through `zk-server`'s AdminServer. Client-port connections go over TLS when the ensemble has no plain client
-//! port (`transport`). Every call is bounded by a timeout.
+//! crate, each member's role and sync state through the `mntr` four-letter word and whether it refuses writes
+//! through `isro`, and a leader's hand-over through `zk-server`'s AdminServer. Client-port connections go over
+//! TLS when the ensemble has no plain client port (`transport`). Every call is bounded by a timeout.
 
 mod admin;
 mod ensemble;
@@ -10,7 +10,7 @@ mod transport;
 
 pub use admin::{TRANSFER_TIMEOUT, leader_transfer};
 pub use ensemble::EnsembleClient;
-pub use four_letter::{MemberState, mntr, parse_mntr};
+pub use four_letter::{MemberState, mntr, parse_mntr, refuses_writes};
 pub use transport::{Endpoint, Transport, Tunnel};
 
 use crate::ensemble_config::ConfigParseError;

@@ -209,7 +209,8 @@ pub trait ServerInfo: Send + Sync {
     /// synchronization phase): `srvr` and the like then answer that it is not serving, as
     /// Apache's do, while `mntr` reports the phase.
     fn synchronizing(&self) -> bool;
-    /// True in read-only mode.
+    /// True while clients' writes are refused with NotReadOnly: in read-only mode, or while the
+    /// member's data or log volume is full.
     fn is_read_only(&self) -> bool;
     /// The port clients connect to (as bound).
     fn client_port(&self) -> u16;

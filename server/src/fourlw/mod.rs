@@ -48,8 +48,11 @@ pub fn execute(command: &str, info: &dyn ServerInfo) -> String {
     match command {
         "ruok" => "imok".to_string(),
         "envi" => conf::envi(),
+        // A member whose volume is full refuses writes whatever its state (a follower that can no
+        // longer keep up is soon cut off, and not serving): `ro` tells why.
+        "isro" if info.is_read_only() => "ro".to_string(),
         "isro" if !serving => "null".to_string(),
-        "isro" => if info.is_read_only() { "ro" } else { "rw" }.to_string(),
+        "isro" => "rw".to_string(),
         // Apache's syncing member answers no command but `ruok`; its phase is worth seeing.
         "mntr" if info.synchronizing() => mntr::mntr(info),
         _ if !serving => NOT_SERVING.to_string(),

@@ -16,6 +16,7 @@ struct Fixed {
     mode: Mode,
     serving: bool,
     synchronizing: bool,
+    read_only: bool,
     stats: Mutex<StatsSnapshot>,
     connections: Vec<ConnectionInfo>,
 }
@@ -34,7 +35,7 @@ impl ServerInfo for Fixed {
         self.synchronizing
     }
     fn is_read_only(&self) -> bool {
-        false
+        self.read_only
     }
     fn client_port(&self) -> u16 {
         2181
@@ -141,6 +142,7 @@ fn fixed(dir: &Path, whitelist: &str) -> Fixed {
         mode: Mode::Leader,
         serving: true,
         synchronizing: false,
+        read_only: false,
         stats: Mutex::new(StatsSnapshot {
             min_latency_ms: 0,
             avg_latency_ms: 3.833333,
@@ -235,6 +237,20 @@ fn whitelist_refusal_ruok_isro_and_not_serving() {
     info.serving = false;
     assert_eq!(execute("srvr", &info), NOT_SERVING);
     assert_eq!(execute("isro", &info), "null");
+}
+
+#[test]
+fn a_member_refusing_writes_answers_isro_ro_even_when_not_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut info = fixed(dir.path(), "isro,srvr");
+    info.read_only = true;
+    assert_eq!(execute("isro", &info), "ro");
+    assert!(execute("srvr", &info).starts_with("Zookeeper version: "));
+    assert!(execute("srvr", &info).contains("READ-ONLY mode"));
+    // A follower whose volume is full falls behind and is soon cut off: it still says why.
+    info.serving = false;
+    assert_eq!(execute("isro", &info), "ro");
+    assert_eq!(execute("srvr", &info), NOT_SERVING);
 }
 
 #[test]

@@ -41,7 +41,7 @@ impl ServerInfo for Context {
     }
 
     fn is_read_only(&self) -> bool {
-        self.read_only()
+        self.read_only() || self.consensus.is_disk_full()
     }
 
     fn client_port(&self) -> u16 {
