@@ -3,8 +3,9 @@
 //! built into the same target directory as this test), else against Apache ZooKeeper. What happened is
 //! asserted, never how long it took.
 
-use std::net::TcpListener;
 use std::path::PathBuf;
+
+mod common;
 
 use zk_bench::launch::{Flavour, Launcher};
 use zk_bench::reconfig::admin::read_config;
@@ -12,27 +13,10 @@ use zk_bench::reconfig::ensemble::GrowingEnsemble;
 use zk_bench::reconfig::topology;
 use zk_bench::session::Session;
 
-/// Our server's binary, if it can be found.
-fn our_binary() -> Option<PathBuf> {
-    if let Some(bin) = std::env::var_os("ZK_SERVER_BIN") {
-        return Some(bin.into());
-    }
-    // This test runs from <target>/<profile>/deps/; binaries are built into <target>/<profile>/.
-    let exe = std::env::current_exe().ok()?;
-    let sibling = exe.parent()?.parent()?.join("zk-server");
-    sibling.is_file().then_some(sibling)
-}
-
 fn launcher(server_bin: Option<PathBuf>) -> Launcher {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../compat/apache_classpath.sh");
     let apache_classpath = match server_bin {
         Some(_) => String::new(),
-        None => {
-            let out = std::process::Command::new(&script)
-                .output()
-                .expect("run compat/apache_classpath.sh");
-            String::from_utf8(out.stdout).unwrap().trim().to_owned()
-        }
+        None => common::apache_classpath(),
     };
     Launcher {
         apache_classpath,
@@ -42,27 +26,9 @@ fn launcher(server_bin: Option<PathBuf>) -> Launcher {
     }
 }
 
-/// A client port such that it, the next one, and both 100 and 200 above (quorum and election ports of two
-/// members) are free right now.
-fn free_base_port() -> u16 {
-    loop {
-        let base = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("bind an ephemeral port");
-        let ports = [0, 1, 100, 101, 200, 201].map(|offset| base.checked_add(offset));
-        if ports
-            .iter()
-            .all(|p| p.is_some_and(|p| TcpListener::bind(("127.0.0.1", p)).is_ok()))
-        {
-            return base;
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_joiner_becomes_a_voter_and_leaves_again() {
-    let server_bin = our_binary();
+    let server_bin = common::our_binary();
     let flavour = if server_bin.is_some() {
         Flavour::Ours
     } else {
@@ -70,7 +36,7 @@ async fn a_joiner_becomes_a_voter_and_leaves_again() {
     };
     eprintln!("testing against {flavour} ({server_bin:?})");
     let launcher = launcher(server_bin);
-    let topology = topology(2, free_base_port());
+    let topology = topology(2, common::free_base_port(&[0, 1, 100, 101, 200, 201]));
     let mut ensemble = GrowingEnsemble::seed(&launcher, flavour, &topology)
         .await
         .expect("member 1 leads alone");
