@@ -14,6 +14,9 @@
 # for kind) instead of tearing its cluster down.
 # Exits non-zero if anything failed. With ZK_IMAGES=docker, the server's and
 # the operator's images are the Dockerfile's, built by images/docker-build.sh.
+# With ZK_E2E_TESTS naming a file that lists the e2e test executables (one a
+# line), nothing is built: zk-operator, zk-server and those tests are built
+# already (scripts/test.sh does so, then builds other tests while this runs).
 #
 #   scripts/e2e.sh [extra cargo test arguments, e.g. a test name filter]
 set -euo pipefail
@@ -47,9 +50,12 @@ step "cluster binaries and images"
 
 # One package a build, as scripts/test.sh builds zk-server: building both in one
 # invocation unifies their dependencies' features and rebuilds both.
-step "build zk-operator and zk-server"
-nice cargo build -p zk-operator --bin zk-operator
-nice cargo build -p zk-server --bin zk-server
+prebuilt="${ZK_E2E_TESTS:-}"
+if [[ -z $prebuilt ]]; then
+	step "build zk-operator and zk-server"
+	nice cargo build -p zk-operator --bin zk-operator
+	nice cargo build -p zk-server --bin zk-server
+fi
 
 step "build the images"
 tars=()
@@ -76,8 +82,10 @@ up_log="$(mktemp)"
 ) >"$up_log" 2>&1 &
 up=$!
 
-step "build the e2e tests"
-nice cargo test -p zk-e2e --no-run
+if [[ -z $prebuilt ]]; then
+	step "build the e2e tests"
+	nice cargo test -p zk-e2e --no-run
+fi
 
 step "waiting for the cluster and the images"
 up_rc=0
@@ -94,4 +102,14 @@ while IFS= read -r assignment; do
 done < <("$cluster" env)
 
 step "e2e scenarios"
-cargo test -p zk-e2e -- --test-threads=1 --nocapture "$@"
+if [[ -z $prebuilt ]]; then
+	cargo test -p zk-e2e -- --test-threads=1 --nocapture "$@"
+else
+	# As cargo test runs them: from the package's directory, which tests find through CARGO_MANIFEST_DIR.
+	export CARGO_MANIFEST_DIR="$root/e2e"
+	cd "$CARGO_MANIFEST_DIR"
+	while IFS= read -r tests; do
+		printf '\n     Running %s\n' "$tests"
+		"$tests" --test-threads=1 --nocapture "$@"
+	done <"$prebuilt"
+fi

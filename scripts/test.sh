@@ -31,14 +31,33 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 (cd robustness/checker && gofmt -l . | (! grep .) && go vet ./...)
 
-step "Rust tests"
-# zk-e2e needs a cluster: scripts/e2e.sh runs it at the end.
-cargo test --workspace --exclude zk-e2e -- --include-ignored
-(cd robustness/checker && go test ./...)
-
-step "build zk-server"
+# The end-to-end suite is the longest step and mostly waits on pods and the API server: what it needs is built
+# first, so that it runs in the background from here on, beside everything else. One package a build (building
+# both binaries in one invocation unifies their dependencies' features and rebuilds both). Its test executables
+# are listed for scripts/e2e.sh, which then builds nothing: a build of its own would wait for Cargo's lock on the
+# target directory, held for minutes by the Rust tests' build below.
+step "build zk-server, zk-operator and the e2e tests"
 cargo build -p zk-server --bin zk-server
 export ZK_SERVER_BIN="$CARGO_TARGET_DIR/debug/zk-server"
+cargo build -p zk-operator --bin zk-operator
+e2e_tests="$cache_dir/e2e-tests.list"
+cargo test -p zk-e2e --no-run --message-format=json-render-diagnostics |
+  grep -o '"executable":"[^"]*"' | cut -d'"' -f4 >"$e2e_tests"
+
+# Once the cluster's binaries are built (cold, the longest build), scripts/e2e.sh; its output is printed after
+# the other steps.
+step "end-to-end suite on a local Kubernetes: started in the background"
+e2e_log="$cache_dir/e2e.log"
+cluster_build="$cluster_build" ZK_E2E_TESTS="$e2e_tests" setsid bash -c '
+  while kill -0 "$cluster_build" 2>/dev/null; do sleep 5; done
+  exec scripts/e2e.sh' >"$e2e_log" 2>&1 &
+e2e=$!
+trap 'kill -- -"$cluster_build" -"$e2e" 2>/dev/null || true' EXIT
+
+step "Rust tests"
+# zk-e2e needs a cluster: scripts/e2e.sh runs it. Niced: the end-to-end suite's cluster comes first.
+nice cargo test --workspace --exclude zk-e2e -- --include-ignored
+(cd robustness/checker && go test ./...)
 
 # The Dockerfile's images, built and tested on the project's own Docker engine; warm, BuildKit's cache
 # mounts leave little to compile. In the background, niced; its output is printed after the other steps.
@@ -46,7 +65,7 @@ step "the Dockerfile's images with docker build, compared with images/build.sh's
 docker_log="$cache_dir/docker-test.log"
 setsid nice images/docker-test.sh >"$docker_log" 2>&1 &
 docker_test=$!
-trap 'kill -- -"$cluster_build" -"$docker_test" 2>/dev/null || true' EXIT
+trap 'kill -- -"$cluster_build" -"$e2e" -"$docker_test" 2>/dev/null || true' EXIT
 
 # kazoo's suite mostly waits on its servers: it runs in the background, beside the
 # compatibility tests and the e2e suite (its ports, 20000 and up, are its own).
@@ -55,21 +74,7 @@ kazoo_log="$cache_dir/kazoo.log"
 KAZOO_CLUSTER_SIZE=3 KAZOO_EXCLUDE="$root/compat/kazoo/excluded.txt" setsid compat/kazoo/run.sh ours \
   >"$kazoo_log" 2>&1 &
 kazoo=$!
-trap 'kill -- -"$cluster_build" -"$docker_test" -"$kazoo" 2>/dev/null || true' EXIT
-
-# The end-to-end suite mostly waits on pods and the API server: it runs in the
-# background from here, beside the compatibility tests and the fuzzing, which
-# mostly wait on Java or use one core. First what it builds (the operator, the
-# e2e tests), then, once the cluster's binaries are built (cold, the longest
-# build), scripts/e2e.sh; its output is printed after the other steps.
-step "end-to-end suite on a local Kubernetes: started in the background"
-e2e_log="$cache_dir/e2e.log"
-cluster_build="$cluster_build" setsid bash -c '
-  nice cargo build -p zk-operator --bin zk-operator && nice cargo test -p zk-e2e --no-run
-  while kill -0 "$cluster_build" 2>/dev/null; do sleep 5; done
-  exec scripts/e2e.sh' >"$e2e_log" 2>&1 &
-e2e=$!
-trap 'kill -- -"$cluster_build" -"$docker_test" -"$kazoo" -"$e2e" 2>/dev/null || true' EXIT
+trap 'kill -- -"$cluster_build" -"$e2e" -"$docker_test" -"$kazoo" 2>/dev/null || true' EXIT
 
 # The fuzz targets' libFuzzer build, too.
 fuzz_build_log="$cache_dir/fuzz-build.log"
