@@ -79,7 +79,10 @@ impl Server {
             quorum_tls: crate::tls::QuorumTls::new(&config.system_properties, config.quorum_tls)
                 .map_err(ServerError::QuorumTls)?
                 .map(Arc::new),
-            quorum_sasl: config.sasl.quorum.clone().map(Arc::new),
+            quorum_sasl: config.sasl.quorum.clone().map(|sasl| {
+                let hosts = config.membership.servers.values();
+                Arc::new(sasl.with_authorized_hosts(hosts.map(|s| s.quorum_address().host)))
+            }),
         };
         let consensus = Arc::new(Consensus::start(options, state.clone()).await?);
         if config.is_distributed() && config.reconfig_enabled {

@@ -10,24 +10,13 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    QUORUM_SASL_REQUIRED, add_member, assert_kept_out, assert_never_synced, leader_of, quorum_jaas,
-    start_ensemble_with_properties, start_joiner, wait_until_synced,
+    QUORUM_SASL_REQUIRED, add_member, assert_kept_out, assert_never_synced, create_open, leader_of,
+    quorum_jaas, start_ensemble_with_properties, start_joiner, wait_until_synced,
 };
-use zookeeper_client::{Acls, Client, CreateMode};
+use zookeeper_client::Client;
 
 /// Held by each test for its whole run: the ensembles pick free ports ahead of binding them.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-async fn create(client: &Client, path: &str) {
-    client
-        .create(
-            path,
-            b"",
-            &CreateMode::Persistent.with_acls(Acls::anyone_all()),
-        )
-        .await
-        .unwrap();
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_authenticate_and_a_wrong_password_cannot_join_or_vote() {
@@ -42,7 +31,7 @@ async fn members_authenticate_and_a_wrong_password_cannot_join_or_vote() {
     let follower = Client::connect(&members[(leader + 1) % 3].connect_string())
         .await
         .unwrap();
-    create(&follower, "/before").await;
+    create_open(&follower, "/before").await;
     for member in &members {
         let reader = Client::connect(&member.connect_string()).await.unwrap();
         reader.sync("/").await.unwrap();
@@ -60,7 +49,7 @@ async fn members_authenticate_and_a_wrong_password_cannot_join_or_vote() {
         .await
         .unwrap();
     let added = add_member(&client, &intruder_line).await;
-    create(&client, "/after").await;
+    create_open(&client, "/after").await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let after = format!("the reconfig adding it ({added:?})");
     assert_never_synced(&intruder, 4, &members, &after).await;
@@ -72,7 +61,7 @@ async fn members_authenticate_and_a_wrong_password_cannot_join_or_vote() {
         .await
         .unwrap();
     add_member(&client, &newcomer_line).await.unwrap();
-    create(&client, "/with-five").await;
+    create_open(&client, "/with-five").await;
     let reader = Client::connect(&newcomer.connect_string()).await.unwrap();
     reader.sync("/").await.unwrap();
     assert!(reader.check_stat("/with-five").await.unwrap().is_some());
@@ -106,7 +95,7 @@ async fn sasl_not_required_lets_members_of_each_step_of_a_switch_meet() {
     let client = Client::connect(&members[leader].connect_string())
         .await
         .unwrap();
-    create(&client, "/switching").await;
+    create_open(&client, "/switching").await;
     // A member of the second step authenticates to them; one without quorum SASL does not.
     let second_step = "quorum.auth.enableSasl=true\nquorum.auth.learnerRequireSasl=true\n";
     let (authenticating, _) = start_joiner(&members, 4, second_step, right).await;

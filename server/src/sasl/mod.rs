@@ -11,6 +11,8 @@
 //! - `digest_md5_client` — the DIGEST-MD5 client exchange (a member authenticating to another).
 //! - `quorum` — quorum SASL: members authenticating to each other (`quorum.auth.*`).
 //! - `gssapi` — the GSSAPI (Kerberos) server exchange, through the system's GSS-API library.
+//! - `gssapi_client` — the GSSAPI client exchange (a member authenticating to another).
+//! - `krb5_login` — Kerberos logins (keytab and principal) and their GSS-API credentials.
 //! - `krb5_conf` — the default realm of the Kerberos configuration.
 //! - `principal` — Kerberos-style names: valid `sasl` ids and the id a login gets.
 //! - `enforce` — which connections may make requests.
@@ -21,13 +23,15 @@ mod digest_md5_client;
 mod enforce;
 mod exchange;
 mod gssapi;
+mod gssapi_client;
 pub mod jaas;
 mod krb5_conf;
+mod krb5_login;
 mod principal;
 pub mod quorum;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use thiserror::Error;
@@ -36,8 +40,9 @@ use tracing::{info, warn};
 pub use digest_md5::{DigestError, DigestMd5Server};
 pub use enforce::AuthEnforcement;
 pub use exchange::{SaslExchange, SaslReply};
-pub use gssapi::{GssapiError, GssapiServer, GssapiStep, KRB5_LOGIN_MODULE, KerberosLogin};
+pub use gssapi::{GssapiError, GssapiServer, GssapiStep};
 pub use krb5_conf::KRB5_CONF_PROPERTY;
+pub use krb5_login::{KRB5_LOGIN_MODULE, KerberosInitiator, KerberosLogin, KerberosLoginError};
 pub use principal::{KerberosName, NameRules, is_valid_sasl_id};
 pub use quorum::QuorumSasl;
 
@@ -119,7 +124,7 @@ pub enum SaslConfigError {
         section: String,
         /// What is wrong.
         #[source]
-        source: gssapi::KerberosLoginError,
+        source: KerberosLoginError,
     },
     /// The enforcement settings are inconsistent (Apache's messages).
     #[error("{0}")]
@@ -228,6 +233,8 @@ impl SaslConfig {
             remove_host: is_true("zookeeper.kerberos.removeHostFromPrincipal"),
             remove_realm: is_true("zookeeper.kerberos.removeRealmFromPrincipal"),
         };
+        let quorum =
+            QuorumSasl::from_properties(&prop, || read_jaas(&prop), &name_rules.default_realm)?;
         Ok(SaslConfig {
             login: load_login(&prop, &name_rules.default_realm)?,
             name_rules,
@@ -237,7 +244,7 @@ impl SaslConfig {
             allow_failed_clients: is_true("zookeeper.allowSaslFailedClients"),
             let_any_user_do_x: prop("zookeeper.letAnySaslUserDoX"),
             enforcement: AuthEnforcement::from_properties(&prop, &available)?,
-            quorum: QuorumSasl::from_properties(&prop, || read_jaas(&prop))?,
+            quorum,
         })
     }
 
@@ -286,40 +293,83 @@ fn load_login(
               "no JAAS section for the server; SASL authentication is off");
         return Ok(None);
     };
-    let unsupported = |class: &str| SaslConfigError::UnsupportedModule {
-        path: path.clone(),
-        section: section_name.clone(),
-        class: class.to_string(),
-    };
-    if let [module] = section.modules.as_slice()
-        && module.class == KRB5_LOGIN_MODULE
-    {
-        let login =
-            KerberosLogin::from_options(&module.options, default_realm).map_err(|source| {
-                SaslConfigError::Kerberos {
-                    path: path.clone(),
-                    section: section_name.clone(),
-                    source,
-                }
-            })?;
-        info!(path = %path.display(), section = %section_name, principal = %login.principal,
-              "SASL GSSAPI (Kerberos) authentication on");
-        return Ok(Some(SaslLogin::Kerberos(login)));
-    }
-    let mut users = BTreeMap::new();
-    for module in &section.modules {
-        if module.class != DIGEST_LOGIN_MODULE {
-            return Err(unsupported(&module.class));
+    let login = server_login(&path, section, default_realm)?;
+    match &login {
+        SaslLogin::Kerberos(kerberos) => {
+            info!(path = %path.display(), section = %section_name,
+                  principal = %kerberos.principal, "SASL GSSAPI (Kerberos) authentication on");
         }
-        for (key, value) in &module.options {
-            if let Some(user) = key.strip_prefix("user_") {
-                users.insert(user.to_string(), value.clone());
+        SaslLogin::Digest(users) => {
+            info!(path = %path.display(), section = %section_name, users = users.len(),
+                  "SASL DIGEST-MD5 authentication on");
+        }
+    }
+    Ok(Some(login))
+}
+
+/// The login modules of a JAAS section, as this server reads them.
+enum SectionLogin<'a> {
+    /// One `Krb5LoginModule`: its options.
+    Kerberos(&'a [(String, String)]),
+    /// `DigestLoginModule`s: their options, in file order.
+    Digest(Vec<(String, String)>),
+}
+
+impl<'a> SectionLogin<'a> {
+    /// The login of `section` of the JAAS file `path`; an error for other modules, or Kerberos
+    /// mixed with others.
+    fn of(path: &Path, section: &'a jaas::Section) -> Result<SectionLogin<'a>, SaslConfigError> {
+        if let [module] = section.modules.as_slice()
+            && module.class == KRB5_LOGIN_MODULE
+        {
+            return Ok(SectionLogin::Kerberos(&module.options));
+        }
+        let mut options = Vec::new();
+        for module in &section.modules {
+            if module.class != DIGEST_LOGIN_MODULE {
+                return Err(SaslConfigError::UnsupportedModule {
+                    path: path.to_path_buf(),
+                    section: section.name.clone(),
+                    class: module.class.clone(),
+                });
             }
+            options.extend(module.options.iter().cloned());
         }
+        Ok(SectionLogin::Digest(options))
     }
-    info!(path = %path.display(), section = %section_name, users = users.len(),
-          "SASL DIGEST-MD5 authentication on");
-    Ok(Some(SaslLogin::Digest(Arc::new(users))))
+}
+
+/// The login a server section (`Server`, `QuorumServer`) gives: the `user_<name>` passwords of
+/// its DIGEST-MD5 modules, or its Kerberos service login (acceptor credentials acquired here).
+fn server_login(
+    path: &Path,
+    section: &jaas::Section,
+    default_realm: &str,
+) -> Result<SaslLogin, SaslConfigError> {
+    match SectionLogin::of(path, section)? {
+        SectionLogin::Kerberos(options) => KerberosLogin::from_options(options, default_realm)
+            .map(SaslLogin::Kerberos)
+            .map_err(|source| kerberos_error(path, section, source)),
+        SectionLogin::Digest(options) => Ok(SaslLogin::Digest(Arc::new(
+            options
+                .into_iter()
+                .filter_map(|(key, value)| Some((key.strip_prefix("user_")?.to_string(), value)))
+                .collect(),
+        ))),
+    }
+}
+
+/// A Kerberos login of `section` that cannot be used.
+fn kerberos_error(
+    path: &Path,
+    section: &jaas::Section,
+    source: KerberosLoginError,
+) -> SaslConfigError {
+    SaslConfigError::Kerberos {
+        path: path.to_path_buf(),
+        section: section.name.clone(),
+        source,
+    }
 }
 
 #[cfg(test)]

@@ -487,6 +487,13 @@ pub fn quorum_jaas(dir: &Path, name: &str, password: &str) -> Vec<(String, Strin
     )]
 }
 
+/// Creates the persistent node `path`, empty and open to anyone, through `client`.
+pub async fn create_open(client: &zookeeper_client::Client, path: &str) {
+    let mode =
+        zookeeper_client::CreateMode::Persistent.with_acls(zookeeper_client::Acls::anyone_all());
+    client.create(path, b"", &mode).await.unwrap();
+}
+
 /// Waits until `member` has applied a write (it joined and synced).
 pub async fn wait_until_synced(member: &TestServer) {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);

@@ -46,6 +46,11 @@ const TLS_HINT: &str = "a member without a certificate of the quorum trust store
 const SASL_HINT: &str = "a member without the quorum SASL credentials (JAAS sections of \
                          quorum.auth.learner/server.saslLoginContext) cannot join or vote";
 
+/// The host of the quorum address `addr` (`host:port`).
+fn host_of(addr: &str) -> &str {
+    addr.rsplit_once(':').map_or(addr, |(host, _)| host)
+}
+
 /// A byte stream to or from a peer, plain or TLS.
 pub(crate) trait PeerIo: AsyncRead + AsyncWrite + Unpin + Send + Sync {}
 
@@ -103,24 +108,21 @@ impl Transport {
         tcp.set_nodelay(true)
             .map_err(|source| CallError::Network { target, source })?;
         let mut stream: PeerStream = match &self.tls {
-            Some(tls) if tls.connects_securely() => {
-                let host = addr.rsplit_once(':').map_or(addr, |(host, _)| host);
-                match tls.connect(tcp, host).await {
-                    Ok(stream) => Box::new(stream),
-                    Err(e) => {
-                        let what = "cannot connect to a member: TLS handshake failed";
-                        self.log_refusal(addr.to_string(), e.to_string(), what, TLS_HINT);
-                        return Err(unreachable(io::Error::new(
-                            e.kind(),
-                            format!("TLS handshake with {addr} failed: {e}"),
-                        )));
-                    }
+            Some(tls) if tls.connects_securely() => match tls.connect(tcp, host_of(addr)).await {
+                Ok(stream) => Box::new(stream),
+                Err(e) => {
+                    let what = "cannot connect to a member: TLS handshake failed";
+                    self.log_refusal(addr.to_string(), e.to_string(), what, TLS_HINT);
+                    return Err(unreachable(io::Error::new(
+                        e.kind(),
+                        format!("TLS handshake with {addr} failed: {e}"),
+                    )));
                 }
-            }
+            },
             _ => Box::new(tcp),
         };
         if let Some(sasl) = &self.sasl
-            && let Err(e) = sasl.authenticate(&mut stream).await
+            && let Err(e) = sasl.authenticate(&mut stream, host_of(addr)).await
         {
             let what = "cannot connect to a member: quorum SASL authentication failed";
             self.log_refusal(addr.to_string(), e.to_string(), what, SASL_HINT);

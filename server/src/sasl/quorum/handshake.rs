@@ -3,12 +3,24 @@
 //! starts with (read as a frame length they announce more than a peer frame may hold), so that a
 //! server which does not require SASL can tell an authenticating learner from one that goes
 //! straight to its requests. Then both sides send packets `i32 status | u32 length | token` (all
-//! big-endian), with the statuses of Apache's `QuorumAuth`:
+//! big-endian), with the statuses of Apache's `QuorumAuth`. With DIGEST-MD5:
 //!
 //! 1. learner: in progress, the empty initial token;
 //! 2. server: in progress, the DIGEST-MD5 challenge;
 //! 3. learner: in progress, the digest response;
 //! 4. server: success with `rspauth=...` (the learner checks it), or error.
+//!
+//! With Kerberos (GSSAPI):
+//!
+//! 1. learner: in progress, the initial context token (the Kerberos AP-REQ);
+//! 2. server: in progress, the context's last token (the AP-REP: the server's proof);
+//! 3. learner: in progress, empty (the context is established);
+//! 4. server: in progress, the wrapped security-layer offer;
+//! 5. learner: in progress, the wrapped choice of no security layer;
+//! 6. server: success with an empty token, or error.
+//!
+//! Each side runs the mechanism of its own JAAS section; members whose sections name different
+//! mechanisms fail the exchange.
 
 use std::io;
 use std::pin::Pin;
@@ -17,10 +29,15 @@ use std::time::Duration;
 
 use thiserror::Error;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::task::JoinHandle;
 
-use super::QuorumSasl;
+use super::{LearnerLogin, QuorumSasl};
 use crate::sasl::digest_md5::{DigestError, DigestMd5Server, QUORUM, Step};
 use crate::sasl::digest_md5_client::DigestMd5Client;
+use crate::sasl::gssapi::{GssapiError, GssapiServer, GssapiStep};
+use crate::sasl::gssapi_client::GssapiClient;
+use crate::sasl::krb5_login::KerberosLoginError;
+use crate::sasl::{KerberosInitiator, KerberosLogin, SaslLogin};
 
 /// The first four bytes of an authenticating learner (Apache's quorum auth magic number, -29971).
 pub const MAGIC: [u8; 4] = (-29971i32).to_be_bytes();
@@ -32,7 +49,8 @@ const IN_PROGRESS: i32 = 1;
 /// The exchange failed (`Status.ERROR`).
 const ERROR: i32 = -1;
 
-/// The largest token accepted; DIGEST-MD5 tokens are a few hundred bytes.
+/// The largest token accepted; DIGEST-MD5 tokens are a few hundred bytes, Kerberos ones a few
+/// kilobytes.
 const MAX_TOKEN: usize = 64 * 1024;
 
 /// How long the whole exchange may take.
@@ -51,6 +69,18 @@ pub enum QuorumAuthError {
     /// The credentials or a token were refused on this side.
     #[error("{0}")]
     Digest(#[from] DigestError),
+    /// A GSSAPI (Kerberos) token was refused on this side, or could not be made.
+    #[error("{0}")]
+    Gssapi(#[from] GssapiError),
+    /// This member's Kerberos learner login cannot be used (quorum.auth.learner.saslLoginContext).
+    #[error("the learner login: {0}")]
+    Login(#[from] KerberosLoginError),
+    /// The learner authenticated but may not connect (Apache's authorization check).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The server declared success before the exchange was complete on this side.
+    #[error("the member declared success before it was authenticated")]
+    EarlySuccess,
     /// The server answered with an error: it refused this member's credentials.
     #[error(
         "the member refused this member's quorum SASL credentials (quorum.auth.learner.saslLoginContext)"
@@ -77,34 +107,44 @@ pub enum Admission {
 }
 
 impl QuorumSasl {
-    /// The learner's side on a connection this member opened: the exchange, when
-    /// `quorum.auth.learnerRequireSasl` asks for it. An error means the connection must be closed.
+    /// The learner's side on a connection this member opened to the member at `host`: the
+    /// exchange, when `quorum.auth.learnerRequireSasl` asks for it. An error means the connection
+    /// must be closed.
     pub async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
         &self,
         stream: &mut S,
+        host: &str,
     ) -> Result<(), QuorumAuthError> {
         if !self.learner_require {
             return Ok(());
         }
-        within_time(self.learn(stream)).await
+        within_time(self.learn(stream, host)).await
     }
 
     async fn learn<S: AsyncRead + AsyncWrite + Unpin>(
         &self,
         stream: &mut S,
+        host: &str,
     ) -> Result<(), QuorumAuthError> {
-        let mut client =
-            DigestMd5Client::new(QUORUM, &self.learner.username, &self.learner.password);
+        let mut exchange = match self.learner.as_ref() {
+            LearnerLogin::Digest { username, password } => {
+                LearnerExchange::Digest(DigestMd5Client::new(QUORUM, username, password))
+            }
+            LearnerLogin::Kerberos(login) => {
+                LearnerExchange::Kerberos(kerberos_start(login, self.service_principal_for(host)))
+            }
+        };
+        let initial = exchange.initial().await?;
         stream.write_all(&MAGIC).await?;
-        send(stream, IN_PROGRESS, &[]).await?;
+        send(stream, IN_PROGRESS, &initial).await?;
         loop {
             let (status, token) = receive(stream).await?;
             match status {
                 IN_PROGRESS => {
-                    let response = client.respond(&token)?;
+                    let response = exchange.respond(&token)?;
                     send(stream, IN_PROGRESS, &response).await?;
                 }
-                SUCCESS => return Ok(client.verify_server(&token)?),
+                SUCCESS => return exchange.succeed(&token),
                 ERROR => return Err(QuorumAuthError::Refused),
                 other => return Err(QuorumAuthError::Protocol(format!("status {other}"))),
             }
@@ -137,22 +177,154 @@ impl QuorumSasl {
         &self,
         stream: &mut S,
     ) -> Result<String, QuorumAuthError> {
-        let mut server = DigestMd5Server::for_service(QUORUM);
-        let password = |user: &str| self.server_users.get(user).cloned();
+        let mut exchange = ServerExchange::new(&self.server);
         loop {
             let (_, token) = receive(stream).await?;
-            match server.step(&token, &password) {
-                Ok(Step::Challenge(challenge)) => send(stream, IN_PROGRESS, &challenge).await?,
-                Ok(Step::Done(rspauth, who)) => {
-                    send(stream, SUCCESS, &rspauth).await?;
-                    return Ok(who.username);
+            let step = exchange.step(&token).and_then(|step| match step {
+                ServerStep::Done { name, .. } if !self.is_authorized(&name) => {
+                    Err(QuorumAuthError::Unauthorized(format!(
+                        "{name} is not authorized to connect: its host is not one of the \
+                         ensemble's quorum hosts"
+                    )))
+                }
+                step => Ok(step),
+            });
+            match step {
+                Ok(ServerStep::Challenge(challenge)) => {
+                    send(stream, IN_PROGRESS, &challenge).await?;
+                }
+                Ok(ServerStep::Done { last, name }) => {
+                    send(stream, SUCCESS, &last).await?;
+                    return Ok(name);
                 }
                 Err(e) => {
                     // Tell the learner, as Apache does; it may be gone already.
                     let _ = send(stream, ERROR, &[]).await;
-                    return Err(e.into());
+                    return Err(e);
                 }
             }
+        }
+    }
+}
+
+/// The learner's side of one exchange, with the mechanism of its login.
+enum LearnerExchange {
+    Digest(DigestMd5Client),
+    Kerberos(KerberosLearner),
+}
+
+/// A Kerberos learner's exchange: being started (see [`kerberos_start`]), or started.
+enum KerberosLearner {
+    Starting(JoinHandle<Result<(GssapiClient, Vec<u8>), QuorumAuthError>>),
+    Running(GssapiClient),
+}
+
+/// Starts a Kerberos learner's exchange with `service`: its credentials and the first token, which
+/// may take exchanges with the KDC (initial tickets, a service ticket), on a thread that may
+/// block. Once started it runs to the end even when the connection is given up meanwhile, so
+/// that the tickets it fetched are in the learner's cache for the next connection.
+fn kerberos_start(login: &KerberosInitiator, service: String) -> KerberosLearner {
+    let login = login.clone();
+    KerberosLearner::Starting(tokio::task::spawn_blocking(move || {
+        let mut client = GssapiClient::new(login.credentials()?, &service)?;
+        let initial = client.initial()?;
+        Ok((client, initial))
+    }))
+}
+
+impl LearnerExchange {
+    /// The first token.
+    async fn initial(&mut self) -> Result<Vec<u8>, QuorumAuthError> {
+        let LearnerExchange::Kerberos(KerberosLearner::Starting(start)) = self else {
+            return Ok(Vec::new());
+        };
+        let (client, initial) = start.await.map_err(io::Error::other)??;
+        *self = LearnerExchange::Kerberos(KerberosLearner::Running(client));
+        Ok(initial)
+    }
+
+    /// The answer to a token of the server.
+    fn respond(&mut self, token: &[u8]) -> Result<Vec<u8>, QuorumAuthError> {
+        match self {
+            LearnerExchange::Digest(client) => Ok(client.respond(token)?),
+            LearnerExchange::Kerberos(KerberosLearner::Running(client)) => {
+                Ok(client.respond(token)?)
+            }
+            LearnerExchange::Kerberos(KerberosLearner::Starting(_)) => Err(
+                QuorumAuthError::Protocol("a token before the first one was sent".into()),
+            ),
+        }
+    }
+
+    /// Checks the server's success and its last token.
+    fn succeed(&mut self, token: &[u8]) -> Result<(), QuorumAuthError> {
+        match self {
+            LearnerExchange::Digest(client) => Ok(client.verify_server(token)?),
+            LearnerExchange::Kerberos(KerberosLearner::Running(client))
+                if client.is_complete() && token.is_empty() =>
+            {
+                Ok(())
+            }
+            LearnerExchange::Kerberos(_) => Err(QuorumAuthError::EarlySuccess),
+        }
+    }
+}
+
+/// What one learner token leads to on the server's side.
+enum ServerStep {
+    /// The token to send back; more learner tokens follow.
+    Challenge(Vec<u8>),
+    /// The learner authenticated as `name`; `last` goes with the success.
+    Done { last: Vec<u8>, name: String },
+}
+
+/// The server's side of one exchange, with the mechanism of its login.
+enum ServerExchange<'a> {
+    Digest(
+        DigestMd5Server,
+        &'a std::collections::BTreeMap<String, String>,
+    ),
+    Kerberos(GssapiServer, &'a KerberosLogin),
+}
+
+impl<'a> ServerExchange<'a> {
+    fn new(login: &'a SaslLogin) -> ServerExchange<'a> {
+        match login {
+            SaslLogin::Digest(users) => {
+                ServerExchange::Digest(DigestMd5Server::for_service(QUORUM), users)
+            }
+            SaslLogin::Kerberos(login) => ServerExchange::Kerberos(GssapiServer::default(), login),
+        }
+    }
+
+    fn step(&mut self, token: &[u8]) -> Result<ServerStep, QuorumAuthError> {
+        match self {
+            ServerExchange::Digest(server, users) => {
+                let password = |user: &str| users.get(user).cloned();
+                Ok(match server.step(token, &password)? {
+                    Step::Challenge(challenge) => ServerStep::Challenge(challenge),
+                    Step::Done(rspauth, who) => ServerStep::Done {
+                        last: rspauth,
+                        name: who.username,
+                    },
+                })
+            }
+            ServerExchange::Kerberos(server, login) => Ok(match server.step(login, token)? {
+                GssapiStep::Challenge(challenge) => ServerStep::Challenge(challenge),
+                // Apache authorizes a learner whose authorization id is its principal (the
+                // default when it asks for none).
+                GssapiStep::Done { principal, authzid } => match authzid {
+                    Some(other) if other != principal => {
+                        return Err(QuorumAuthError::Unauthorized(format!(
+                            "{principal} asks to act as {other}"
+                        )));
+                    }
+                    _ => ServerStep::Done {
+                        last: Vec::new(),
+                        name: principal,
+                    },
+                },
+            }),
         }
     }
 }

@@ -45,11 +45,19 @@ fn required() -> QuorumSasl {
 /// `sasl` with the learner's password replaced.
 fn with_password(sasl: &QuorumSasl, password: &str) -> QuorumSasl {
     QuorumSasl {
-        learner: Arc::new(LearnerLogin {
-            username: sasl.learner.username.clone(),
+        learner: Arc::new(LearnerLogin::Digest {
+            username: sasl.learner.name().to_string(),
             password: password.into(),
         }),
         ..sasl.clone()
+    }
+}
+
+/// The DIGEST-MD5 users of `sasl`'s server section.
+fn server_users(sasl: &QuorumSasl) -> &BTreeMap<String, String> {
+    match &sasl.server {
+        SaslLogin::Digest(users) => users,
+        SaslLogin::Kerberos(login) => panic!("a DIGEST-MD5 server section: {login:?}"),
     }
 }
 
@@ -58,9 +66,9 @@ fn settings_follow_apache() {
     assert!(load(JAAS, &[]).unwrap().is_none(), "off by default");
     let sasl = load(JAAS, &[(ENABLE_KEY, "true")]).unwrap().unwrap();
     assert!(!sasl.learner_require && !sasl.server_require);
-    assert_eq!(sasl.learner.username, "test");
+    assert_eq!(sasl.learner.name(), "test");
     assert_eq!(
-        sasl.server_users.get("test").map(String::as_str),
+        server_users(&sasl).get("test").map(String::as_str),
         Some("secret")
     );
     assert!(
@@ -110,7 +118,7 @@ fn sections_are_found_by_their_context_names_and_must_be_usable() {
     )
     .unwrap()
     .unwrap();
-    assert_eq!(sasl.learner.username, "test");
+    assert_eq!(sasl.learner.name(), "test");
 
     let no_password = JAAS.replace("password=\"secret\"", "");
     let err = load(&no_password, &[(ENABLE_KEY, "true")]).unwrap_err();
@@ -120,22 +128,70 @@ fn sections_are_found_by_their_context_names_and_must_be_usable() {
         "{err}"
     );
 
-    let kerberos = JAAS.replace(
-        "org.apache.zookeeper.server.auth.DigestLoginModule required\n user_test=\"secret\"",
-        "com.sun.security.auth.module.Krb5LoginModule required principal=\"zkquorum/h@R\"",
+    let kerberos_learner = JAAS.replace(
+        "org.apache.zookeeper.server.auth.DigestLoginModule required\n username=\"test\"\n \
+         password=\"secret\"",
+        "com.sun.security.auth.module.Krb5LoginModule required principal=\"learner/h@R\" \
+         keyTab=\"/no/such.keytab\"",
     );
-    let err = load(
-        &kerberos,
-        &[
-            (ENABLE_KEY, "true"),
-            (SERVICE_PRINCIPAL_KEY, "zkquorum/_HOST"),
-        ],
-    )
-    .unwrap_err();
+    // The learner's tickets are fetched for each connection: the section only has to be whole.
+    let sasl = load(&kerberos_learner, &[(ENABLE_KEY, "true")])
+        .unwrap()
+        .unwrap();
+    assert_eq!(sasl.learner.name(), "learner/h@R");
+    let no_principal = kerberos_learner.replace("principal=\"learner/h@R\"", "");
+    let err = load(&no_principal, &[(ENABLE_KEY, "true")]).unwrap_err();
+    assert!(err.to_string().contains("needs principal="), "{err}");
+
+    // The server's keys are read at start-up: a keytab that cannot be read stops it.
+    let kerberos_server = JAAS.replace(
+        "org.apache.zookeeper.server.auth.DigestLoginModule required\n user_test=\"secret\"",
+        "com.sun.security.auth.module.Krb5LoginModule required principal=\"zkquorum/h@R\" \
+         keyTab=\"/no/such.keytab\"",
+    );
+    let err = load(&kerberos_server, &[(ENABLE_KEY, "true")]).unwrap_err();
     let text = err.to_string();
     assert!(
-        text.contains("Kerberos (GSSAPI, service principal zkquorum/_HOST) is not supported"),
+        text.contains("QuorumServer") && text.contains("/no/such.keytab"),
         "{text}"
+    );
+
+    let other = JAAS.replace(
+        "org.apache.zookeeper.server.auth.DigestLoginModule required\n username",
+        "org.example.OtherModule required\n username",
+    );
+    let err = load(&other, &[(ENABLE_KEY, "true")]).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("login module org.example.OtherModule is not supported"),
+        "{err}"
+    );
+}
+
+#[test]
+fn host_pattern_and_authorized_hosts_follow_apache() {
+    let sasl = required().with_authorized_hosts(["zk-1.example".to_string()]);
+    let with = |principal: &str| QuorumSasl {
+        service_principal: principal.into(),
+        ..sasl.clone()
+    };
+    assert_eq!(
+        with("zkquorum/_HOST@R").service_principal_for("ZK-2.Example"),
+        "zkquorum/zk-2.example@R"
+    );
+    assert_eq!(
+        with("zkquorum/_HOST").service_principal_for("[::1]"),
+        "zkquorum/::1"
+    );
+    assert_eq!(
+        with("zkquorum/fixed@R").service_principal_for("zk-2"),
+        "zkquorum/fixed@R"
+    );
+    assert!(sasl.is_authorized("learner/zk-1.example@R"));
+    assert!(!sasl.is_authorized("learner/elsewhere@R"));
+    assert!(
+        sasl.is_authorized("learner@R") && sasl.is_authorized("test"),
+        "names without a host are not checked"
     );
 }
 
@@ -163,7 +219,7 @@ async fn meet(
         stream.read_exact(&mut after).await?;
         Ok((admission, after.to_vec()))
     });
-    let learned = learner.authenticate(&mut a).await;
+    let learned = learner.authenticate(&mut a, "127.0.0.1").await;
     if learned.is_ok() {
         a.write_all(b"hello").await.unwrap();
     } else {
@@ -202,7 +258,7 @@ async fn wrong_password_is_refused_on_both_sides_when_required() {
 async fn a_server_with_another_password_refuses_the_learner() {
     let sasl = required();
     let impostor = QuorumSasl {
-        server_users: Arc::new(BTreeMap::from([("test".into(), "wrong".into())])),
+        server: SaslLogin::Digest(Arc::new(BTreeMap::from([("test".into(), "wrong".into())]))),
         ..sasl.clone()
     };
     // The learner knows "secret", the server "wrong": the server refuses the response.
@@ -245,7 +301,7 @@ async fn a_member_that_does_not_speak_quorum_sasl_fails_the_learner() {
         assert_eq!(first, MAGIC);
         // Read as a frame length, the magic is far too large: such a member hangs up.
     });
-    let learned = required().authenticate(&mut a).await;
+    let learned = required().authenticate(&mut a, "127.0.0.1").await;
     peer.await.unwrap();
     assert!(
         matches!(learned, Err(QuorumAuthError::Io(_))),
