@@ -737,7 +737,8 @@ fn tls_without_a_client_port_is_refused() {
 }
 
 #[test]
-fn apache_members_serve_tls_through_netty_and_skip_the_reverse_dns_check_between_members() {
+fn apache_members_serve_tls_through_netty_plain_text_on_loopback_only_and_skip_the_reverse_dns_check()
+ {
     let apache = ensemble_with(
         "  flavour: Apache\n  tls:\n    client: true\n    quorum: true\n    plainClientPort: false\n",
     );
@@ -759,6 +760,11 @@ fn apache_members_serve_tls_through_netty_and_skip_the_reverse_dns_check_between
         assert!(lines.contains(&line), "{line} missing from\n{text}");
     }
     assert!(!lines.iter().any(|l| l.starts_with("clientPort=")));
+    // Apache's reconfig needs a client address in each server line: the pod's loopback, plain text to no one
+    // outside it. zk-server members have none.
+    let client_address = |zk: &ZkEnsemble| server_line(zk, 1, DOMAIN).client_address;
+    assert_eq!(client_address(&apache).as_deref(), Some("127.0.0.1:2181"));
+    assert_eq!(client_address(&tls_only()), None);
     let pod = built_pod(&apache, 1, &committed(&apache, 1, 0));
     assert!(
         container(&pod)
