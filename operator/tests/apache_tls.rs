@@ -155,11 +155,7 @@ async fn the_operator_reaches_and_grows_a_tls_only_apache_ensemble() {
     let mut joiner = member(&zk, &secret, 2, &committed);
     joiner.start();
     joiner.wait_synced(Role::Follower).await;
-    let grown = client
-        .ensure_added(&joiner.line, committed.version)
-        .await
-        .unwrap();
-    assert_eq!(grown.participants().collect::<Vec<_>>(), vec![1, 2]);
+    let grown = joiner.added(&client, committed.version, &[1, 2]).await;
     client.confirm_quorum_write("grown over TLS").await.unwrap();
 
     let shrunk = client.ensure_removed(2, grown.version).await.unwrap();

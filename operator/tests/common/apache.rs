@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use zk_operator::ensemble_config::{EnsembleConfig, ServerLine, ServerRole};
 use zk_operator::planner::Role;
 use zk_operator::resources::secret::super_digest;
-use zk_operator::zk::{Endpoint, MemberState, Transport, mntr};
+use zk_operator::zk::{Endpoint, EnsembleClient, MemberState, Transport, mntr};
 
 use super::ScratchMember;
 
@@ -158,6 +158,20 @@ impl ApacheMember {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// Makes the member a voter through `client` by reconfig conditioned on `version`, and checks that the
+    /// voters are then `voters`; returns the configuration after it.
+    pub async fn added(
+        &self,
+        client: &EnsembleClient,
+        version: i64,
+        voters: &[u32],
+    ) -> EnsembleConfig {
+        let grown = client.ensure_added(&self.line, version).await.unwrap();
+        assert_eq!(grown.participants().collect::<Vec<_>>(), voters);
+        assert!(grown.version > version);
+        grown
     }
 
     /// Waits until `mntr` over the member's transport reports `role` in the broadcast phase; fails with the
