@@ -1,12 +1,12 @@
 //! End-to-end scenarios on a real cluster: the operator installed by its Helm chart grows and shrinks
-//! ensembles by reconfig without restarting a member. Every scenario but i, k, m, t and v runs with both
+//! ensembles by reconfig without restarting a member. Every scenario but i, k, m and v runs with both
 //! flavours: Apache ZooKeeper members and this project's zk-server members (`flavour: Native`, the default);
 //! i (backup and restore under write load), k (faults inside Kubernetes under a load whose history is checked
-//! for linearizability), t (TLS without a plain client port) and v (a member's volume filling up, under k's
-//! load) run with Native members; m (migration) moves an Apache ensemble's data to Native members and back,
-//! in namespace `e2e-m`. Scenarios a and b run one flavour a test, under client load; d, f, c, e, h, g and j
-//! run the two flavours side by side, each in a namespace of its own (`e2e-<scenario>` and
-//! `e2e-<scenario>-native`), so that their waits overlap.
+//! for linearizability) and v (a member's volume filling up, under k's load) run with Native members; m
+//! (migration) moves an Apache ensemble's data to Native members and back, in namespace `e2e-m`. Scenarios a
+//! and b run one flavour a test, under client load; d, f, c, e, h, g, j and t run the two flavours side by
+//! side, each in a namespace of its own (`e2e-<scenario>` and `e2e-<scenario>-native`), so that their waits
+//! overlap.
 //!
 //! Run with `scripts/e2e.sh` (or `cargo test -p zk-e2e -- --test-threads=1` against a cluster with the images
 //! loaded and `KUBECONFIG` set). Test names carry their run order: libtest runs them sorted by name.
@@ -32,6 +32,7 @@ use zk_e2e::pods::{Snapshot, assert_untouched, kept};
 use zk_e2e::roll::RollWatch;
 use zk_e2e::service::UserService;
 use zk_e2e::step_phases::StepWatch;
+use zk_e2e::tls::{UserAuthority, first_certificate, served_certificate};
 use zk_e2e::volume::SmallVolume;
 use zk_e2e::wait::{self, Poll};
 use zk_e2e::zookeeper::{connect, create_open, read_config, read_data};
@@ -40,6 +41,7 @@ use zk_operator::planner::Role;
 use zk_operator::resources::meta::{
     ADMIN_PORT, CLIENT_PORT, CREDENTIALS_ANNOTATION, selector_string,
 };
+use zk_operator::resources::tls::{CERT_KEY, NOT_AFTER_ANNOTATION, member_secret_name};
 use zk_operator::types::{ConditionStatus, ConditionType, ServerFlavour, ZkEnsembleStatus};
 use zk_operator::zk::{Endpoint, TRANSFER_TIMEOUT, Transport, mntr, refuses_writes};
 
@@ -71,23 +73,34 @@ fn namespace(scenario: &str, flavour: ServerFlavour) -> String {
 }
 
 /// Runs `scenario` for both flavours side by side: for each, a new settled 3-member ensemble with the `reclaim`
-/// policy in its own namespace is handed to `body`, and the time of both is printed. Then deletes the
-/// namespaces of the runs that passed and fails with every flavour's failure.
+/// policy in its own namespace is handed to `body`. Then deletes the namespaces of the runs that passed and
+/// fails with every flavour's failure ([`each_flavour`]).
 async fn both_flavours<F, Fut>(scenario: &str, reclaim: &str, body: F) -> Result<()>
 where
     F: Fn(Ensemble) -> Fut,
     Fut: Future<Output = Result<Ensemble>>,
 {
     let client = setup().await?;
-    let runs = FLAVOURS.map(|flavour| {
-        let namespace = namespace(scenario, flavour);
+    each_flavour(scenario, |flavour| {
         let (client, body) = (&client, &body);
+        let namespace = namespace(scenario, flavour);
+        async move { body(settled(client, &namespace, 3, reclaim, flavour).await?).await }
+    })
+    .await
+}
+
+/// Runs `run` for both flavours side by side and prints the time of each. Then deletes the namespaces of the
+/// runs that passed (the ensembles `run` returns) and fails with every flavour's failure.
+async fn each_flavour<F, Fut>(scenario: &str, run: F) -> Result<()>
+where
+    F: Fn(ServerFlavour) -> Fut,
+    Fut: Future<Output = Result<Ensemble>>,
+{
+    let runs = FLAVOURS.map(|flavour| {
+        let run = &run;
         async move {
             let start = Instant::now();
-            let result = match settled(client, &namespace, 3, reclaim, flavour).await {
-                Ok(ensemble) => body(ensemble).await,
-                Err(error) => Err(error),
-            };
+            let result = run(flavour).await;
             println!(
                 "scenario {scenario} with {flavour:?} members: {} in {:.1?}",
                 if result.is_ok() { "passed" } else { "failed" },
@@ -1405,50 +1418,114 @@ async fn s6_i_native_backup_restores_into_a_new_ensemble_under_write_load() -> R
     delete_all(vec![ensemble], false).await
 }
 
-/// t. TLS for a Native ensemble with no plain client port: a 3-member ensemble with `spec.tls {client: true,
-/// quorum: true, plainClientPort: false}` (certificates issued by the operator) becomes Ready — the operator
-/// reaches the members over TLS, presenting a certificate as `clientAuth=need` asks; a client reaches it over
-/// TLS through the client Service, checking the Service's name against the operator's authority, and writes;
-/// a member's plain client port refuses connections; scaling 3→5→3 (reconfig over TLS, members joining over
-/// mutual TLS) reaches each target, and the committed configuration read over TLS lists the voters.
+/// t. TLS for each flavour side by side, with no plain client port: a 3-member ensemble with `spec.tls {client:
+/// true, quorum: true, plainClientPort: false}` (`clientAuth` left at `need`) — Apache members with certificates
+/// from a Secret of the user's (cert-manager's layout, from an authority the test makes), zk-server members with
+/// certificates the operator issues — becomes Ready: the operator reaches the members over TLS presenting a
+/// certificate, the members replicate over mutual TLS. A session through the client Service's TLS port reads
+/// voters 1, 2, 3 and writes; a member's plain client port refuses connections; `mntr` through the Service's TLS
+/// port answers. Then, under a client load over TLS through the client Service's TLS port, 3→5 and 5→3 reach
+/// each target (voters read over TLS, no kept member restarted), and the certificate is renewed: the user's
+/// Secret replaced by a new certificate of the same authority (Apache), the operator's certificate made due for
+/// renewal (Native). Every member then serves the new certificate: zk-server members reload it with no
+/// restart, Apache members are restarted once each, one at a time. The load sees no failure beyond retried
+/// `ConnectionLoss`, and every acknowledged write is read back over TLS.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s6_t_native_tls_without_plain_port_scales_and_serves_over_tls() -> Result<()> {
+async fn s6_t_tls_scales_and_renews_under_tls_client_load() -> Result<()> {
     let client = setup().await?;
-    let namespace = namespace("t", ServerFlavour::Native);
-    let tls =
-        serde_json::json!({"tls": {"client": true, "quorum": true, "plainClientPort": false}});
-    let ensemble = settled_with(
-        &client,
-        &namespace,
-        3,
-        "Delete",
-        ServerFlavour::Native,
-        &tls,
+    each_flavour("t", |flavour| {
+        let client = &client;
+        async move { tls_scales_and_renews_under_load(client, flavour).await }
+    })
+    .await
+}
+
+/// The Secret of the user's certificate in scenario t (Apache members).
+const USER_TLS_SECRET: &str = "user-tls";
+/// Time for every member to serve a renewed certificate: the kubelet brings a changed Secret into the pods
+/// that mount it at its next sync of each pod (a minute apart), and Apache members are restarted one by one.
+const RENEWAL_TIMEOUT: Duration = Duration::from_secs(240);
+
+/// Scenario t with members of `flavour`.
+async fn tls_scales_and_renews_under_load(
+    client: &Client,
+    flavour: ServerFlavour,
+) -> Result<Ensemble> {
+    let namespace = namespace("t", flavour);
+    let mut tls = serde_json::json!({"client": true, "quorum": true, "plainClientPort": false});
+    let users = flavour == ServerFlavour::Apache;
+    if users {
+        tls["secretName"] = USER_TLS_SECRET.into();
+    }
+    let start = Instant::now();
+    let spec = serde_json::json!({ "tls": tls });
+    let ensemble = Ensemble::create(client, &namespace, 3, "Delete", flavour, &spec).await?;
+    // Until the user's Secret exists the operator reports the error and tries again.
+    let authority = match users {
+        true => {
+            let authority = UserAuthority::new(&ensemble).await?;
+            authority.issue_into(&ensemble, USER_TLS_SECRET).await?;
+            Some(authority)
+        }
+        false => None,
+    };
+    ensemble.wait_settled(3, CREATE_TIMEOUT).await?;
+    println!(
+        "{namespace}: 3-member {flavour:?} ensemble over TLS Ready in {:.1?}",
+        start.elapsed()
+    );
+    voters_over_tls(&ensemble, &[1, 2, 3]).await?;
+    only_the_tls_port_serves(&ensemble).await?;
+
+    let (address, _tunnel) = zk_e2e::tls::client_tunnel(&ensemble).await?;
+    let load = ClientLoad::start(&address, "/e2e-load").await?;
+    load.progress(LOAD_PROGRESS, SCALE_TIMEOUT).await?;
+    let mut current = 3;
+    let mut took = Vec::new();
+    for target in [5, 3] {
+        let before = ensemble.member_pods().await?;
+        took.push(scale_to(&ensemble, target).await?);
+        let after = ensemble.member_pods().await?;
+        let step = format!("scale {current}→{target} over TLS");
+        kept_untouched(&ensemble, &step, &before, &after, current.min(target)).await?;
+        let voters: Vec<u32> = (1..=target as u32).collect();
+        voters_over_tls(&ensemble, &voters).await?;
+        current = target;
+    }
+    let renewal = renew_under_load(&ensemble, authority.as_ref()).await?;
+    let report = stop_load(load).await?;
+    load_held(&ensemble, &address, &report, "scaling and renewal over TLS").await?;
+    println!(
+        "{namespace}: under a client load over TLS, 3→5 in {:.1?}, 5→3 in {:.1?}; {renewal}",
+        took[0], took[1]
+    );
+    Ok(ensemble)
+}
+
+/// A session over TLS through the client Service reads exactly `expected` as the voters of the committed
+/// configuration, and writes.
+async fn voters_over_tls(ensemble: &Ensemble, expected: &[u32]) -> Result<()> {
+    let session = zk_e2e::tls::session(ensemble).await?;
+    let config = session
+        .committed_config()
+        .await
+        .map_err(|e| Error::Unexpected(format!("getConfig over TLS: {e}")))?;
+    let voters: Vec<u32> = config.servers.keys().copied().collect();
+    ensure(
+        ensemble,
+        voters == expected,
+        format!("voters over TLS: {voters:?}, not {expected:?}"),
     )
     .await?;
-    let voters_over_tls = |expected: Vec<u32>| {
-        let ensemble = &ensemble;
-        async move {
-            let session = zk_e2e::tls::session(ensemble).await?;
-            let config = session
-                .committed_config()
-                .await
-                .map_err(|e| Error::Unexpected(format!("getConfig over TLS: {e}")))?;
-            let voters: Vec<u32> = config.servers.keys().copied().collect();
-            ensure(
-                ensemble,
-                voters == expected,
-                format!("voters over TLS: {voters:?}, not {expected:?}"),
-            )
-            .await?;
-            session
-                .confirm_quorum_write("written over TLS")
-                .await
-                .map_err(|e| Error::Unexpected(format!("a write over TLS: {e}")))
-        }
-    };
-    voters_over_tls(vec![1, 2, 3]).await?;
+    session
+        .confirm_quorum_write("written over TLS")
+        .await
+        .map_err(|e| Error::Unexpected(format!("a write over TLS: {e}")))
+}
 
+/// Member 1's TLS port accepts connections and its plain client port refuses them; `mntr` through the client
+/// Service's TLS port answers.
+async fn only_the_tls_port_serves(ensemble: &Ensemble) -> Result<()> {
     let pod = ensemble
         .pods
         .get(&ensemble.pod(1))
@@ -1470,27 +1547,159 @@ async fn s6_t_native_tls_without_plain_port_scales_and_serves_over_tls() -> Resu
     };
     // The TLS port answering shows the pod is reachable, so the plain port's refusal is the member's.
     ensure(
-        &ensemble,
+        ensemble,
         accepts(2281).await && !accepts(2181).await,
         format!("member 1 at {ip}: the TLS port should accept and the plain client port refuse"),
     )
     .await?;
-    let tls_endpoint = zk_e2e::tls::client_endpoint(&ensemble).await?;
+    let tls_endpoint = zk_e2e::tls::client_endpoint(ensemble).await?;
     let state = zk_operator::zk::mntr(
         &tls_endpoint,
-        &zk_e2e::tls::transport(&ensemble).await?,
+        &zk_e2e::tls::transport(ensemble).await?,
         Duration::from_secs(5),
     )
     .await
     .map_err(|e| Error::Unexpected(format!("mntr over TLS: {e}")))?;
-    println!("{namespace}: mntr over TLS through the client Service: {state:?}");
+    println!(
+        "{}: mntr over TLS through the client Service: {state:?}",
+        ensemble.namespace
+    );
+    Ok(())
+}
 
-    let up = scale_to(&ensemble, 5).await?;
-    voters_over_tls(vec![1, 2, 3, 4, 5]).await?;
-    let down = scale_to(&ensemble, 3).await?;
-    voters_over_tls(vec![1, 2, 3]).await?;
-    println!("{namespace}: over TLS, 3→5 in {up:.1?}, 5→3 in {down:.1?}");
-    delete_all(vec![ensemble], false).await
+/// Renews the members' certificate while the load runs and waits until every member serves the new one: with
+/// the user's `authority`, a new certificate of it replaces the user's Secret, as cert-manager's renewal does;
+/// without, the operator's certificate is marked due (its `not-after` annotation set to now). zk-server
+/// members must reload it with no restart; Apache members must be restarted once each, one at a time. Returns
+/// what was seen, for the scenario's summary.
+async fn renew_under_load(
+    ensemble: &Ensemble,
+    authority: Option<&UserAuthority>,
+) -> Result<String> {
+    let zk = ensemble.get().await?;
+    let secret = member_secret_name(&zk);
+    let old = first_certificate(&ensemble.secret_text(&secret, CERT_KEY).await?);
+    let before = ensemble.member_pods().await?;
+    let watch = RollWatch::start(ensemble.pods.clone(), selector_string(&zk)).await?;
+    let start = Instant::now();
+    let now = jiff::Timestamp::now().to_string();
+    match authority {
+        Some(authority) => {
+            authority.issue_into(ensemble, USER_TLS_SECRET).await?;
+        }
+        None => {
+            let due = format!("{NOT_AFTER_ANNOTATION}={now}");
+            let namespace = &ensemble.namespace;
+            kubectl(&[
+                "annotate",
+                "secret",
+                "-n",
+                namespace,
+                &secret,
+                &due,
+                "--overwrite",
+            ])
+            .await?;
+        }
+    }
+    // The operator reads the Secrets at every reconcile, at least once a minute; a change of the ensemble's
+    // annotations brings the next one at once.
+    let nudge = format!("e2e.zkops.dev/renewed={now}");
+    let (namespace, name) = (&ensemble.namespace, ensemble.name());
+    kubectl(&[
+        "annotate",
+        "zkensemble",
+        "-n",
+        namespace,
+        name,
+        &nudge,
+        "--overwrite",
+    ])
+    .await?;
+    let renewed = wait::until(
+        "the members' Secret to hold a new certificate",
+        SCALE_TIMEOUT,
+        || async {
+            let now = first_certificate(&ensemble.secret_text(&secret, CERT_KEY).await?);
+            Ok(match now {
+                Some(cert) if Some(&cert) != old.as_ref() => Poll::Done(cert),
+                _ => Poll::Pending("the certificate before the renewal".to_string()),
+            })
+        },
+        || ensemble.report(),
+    )
+    .await?;
+    let issued = start.elapsed();
+    wait::until(
+        "every member to serve the renewed certificate",
+        RENEWAL_TIMEOUT,
+        || async {
+            let served = served_certificates(ensemble).await?;
+            let stale: Vec<&String> = served
+                .iter()
+                .filter(|(_, cert)| cert.as_ref() != Some(&renewed))
+                .map(|(pod, _)| pod)
+                .collect();
+            if stale.is_empty() && served.len() == 3 {
+                return Ok(Poll::Done(()));
+            }
+            // Each look is a TLS handshake with every member: look every few seconds.
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            Ok(Poll::Pending(format!(
+                "members not serving it yet: {stale:?}"
+            )))
+        },
+        || ensemble.report(),
+    )
+    .await?;
+    let served = start.elapsed();
+    let settled = ensemble.wait_settled(3, SCALE_TIMEOUT).await;
+    let roll = watch.stop().await?;
+    settled?;
+    let after = ensemble.member_pods().await?;
+    match ensemble.flavour() {
+        ServerFlavour::Native => {
+            kept_untouched(ensemble, "the certificate renewal", &before, &after, 3).await?
+        }
+        ServerFlavour::Apache => {
+            let once = before
+                .keys()
+                .all(|pod| roll.uids.get(pod).is_some_and(|uids| uids.len() == 2));
+            let restarts = roll.restarts(Duration::ZERO);
+            // Each member's pod went only once the one restarted before it was Ready again.
+            let one_at_a_time = restarts.windows(2).all(|pair| pair[1].1 >= pair[0].2);
+            ensure(
+                ensemble,
+                once && one_at_a_time && restarts.len() == 3 && after.len() == 3,
+                format!(
+                    "Apache members not restarted once each, one at a time: pods seen {:?}, went {:?}, \
+                     back {:?}",
+                    roll.uids,
+                    roll.gone_order(),
+                    roll.order()
+                ),
+            )
+            .await?
+        }
+    }
+    Ok(format!(
+        "certificate renewed: in the members' Secret after {issued:.1?}, served by every member after \
+         {served:.1?}; members restarted, in order: {:?}",
+        roll.gone_order()
+    ))
+}
+
+/// The certificate each member pod serves on its TLS port (none while it has no address or does not answer).
+async fn served_certificates(ensemble: &Ensemble) -> Result<BTreeMap<String, Option<String>>> {
+    let mut served = BTreeMap::new();
+    for (pod, state) in ensemble.member_pods().await? {
+        let cert = match &state.ip {
+            Some(ip) => served_certificate(ensemble, ip).await.ok(),
+            None => None,
+        };
+        served.insert(pod, cert);
+    }
+    Ok(served)
 }
 
 /// Creates the claim `backups` (ReadWriteOnce, 256 MiB) in `namespace`.
@@ -2603,34 +2812,11 @@ async fn settled_owned(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s6_j_sasl_users_and_quorum_sasl() -> Result<()> {
     let client = setup().await?;
-    let runs = FLAVOURS.map(|flavour| {
+    each_flavour("j", |flavour| {
         let client = &client;
-        async move {
-            let namespace = namespace("j", flavour);
-            let start = Instant::now();
-            let result = sasl_ensemble_settles(client, &namespace, flavour).await;
-            println!(
-                "scenario j with {flavour:?} members: {} in {:.1?}",
-                if result.is_ok() { "passed" } else { "failed" },
-                start.elapsed()
-            );
-            result
-        }
-    });
-    let results = futures::future::join_all(runs).await;
-    let mut passed = Vec::new();
-    let mut failures = Vec::new();
-    for result in results {
-        match result {
-            Ok(ensemble) => passed.push(ensemble),
-            Err(error) => failures.push(error.to_string()),
-        }
-    }
-    delete_all(passed, false).await?;
-    match failures.is_empty() {
-        true => Ok(()),
-        false => Err(Error::Unexpected(failures.join("\n\n"))),
-    }
+        async move { sasl_ensemble_settles(client, &namespace("j", flavour), flavour).await }
+    })
+    .await
 }
 
 async fn sasl_ensemble_settles(

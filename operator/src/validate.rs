@@ -93,12 +93,6 @@ pub fn validate(spec: &ZkEnsembleSpec) -> Result<(), InvalidSpec> {
                     .to_string(),
             );
         }
-        if (tls.client || tls.quorum) && spec.flavour == ServerFlavour::Apache {
-            problems.push(
-                "tls needs zk-server members (flavour Native): Apache members over TLS are not supported yet"
-                    .to_string(),
-            );
-        }
         if tls
             .secret_name
             .as_deref()

@@ -4,158 +4,39 @@
 
 mod common;
 
-use std::net::TcpListener;
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::ScratchMember;
-use zk_operator::ensemble_config::{EnsembleConfig, ServerLine, ServerRole};
+use common::apache::{ApacheMember, loopback_line};
+use zk_operator::ensemble_config::EnsembleConfig;
 use zk_operator::planner::Role;
-use zk_operator::resources::secret::super_digest;
-use zk_operator::zk::{Endpoint, EnsembleClient, MemberState, Transport, ZkError, mntr};
+use zk_operator::zk::{Endpoint, EnsembleClient, Transport, ZkError};
 
 const PASSWORD: &str = "reconfig-test-password";
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// One Apache ZooKeeper member started through the real start script.
-struct Apache {
-    scratch: ScratchMember,
-    id: u32,
-    line: ServerLine,
-    admin_port: u16,
-    process: Option<Child>,
-}
-
-impl Apache {
-    fn new(id: u32, bootstrap: &EnsembleConfig, line: ServerLine) -> Self {
-        let static_config = "tickTime=500\ninitLimit=10\nsyncLimit=5\nstandaloneEnabled=false\nreconfigEnabled=true\n\
-            4lw.commands.whitelist=mntr,srvr,ruok\nadmin.enableServer=true\n";
-        // The operator's native flavour runs `zk-server <cfg>`; here that is Apache's QuorumPeerMain. Debian's
-        // zookeeper.jar leaves the servlet API off its class path, without which the AdminServer (and so the
-        // pods' probes) does not start.
-        let server = format!(
-            "#!/bin/sh\nexec java -Dzookeeper.DigestAuthenticationProvider.superDigest='{}' \
-             -cp /usr/share/java/zookeeper.jar:/usr/share/java/servlet-api.jar org.apache.zookeeper.server.quorum.QuorumPeerMain \"$1\"\n",
-            super_digest(PASSWORD)
-        );
-        let scratch = ScratchMember::new("", "0", "", &server);
-        let admin_port = free_port();
-        let dirs = format!(
-            "admin.serverPort={}\ndataDir={}\ndataLogDir={}\n",
-            admin_port,
-            scratch.path("data").display(),
-            scratch.path("datalog").display()
-        );
-        scratch.write("config/zoo.cfg.static", &format!("{static_config}{dirs}"));
-        let member = Apache {
-            scratch,
-            id,
-            line,
-            admin_port,
-            process: None,
-        };
-        member.set_bootstrap(&bootstrap.with_server(member.line.clone()));
-        member
-    }
-
-    fn set_bootstrap(&self, config: &EnsembleConfig) {
-        let servers: Vec<String> = config.servers.values().map(ServerLine::line).collect();
-        self.scratch
-            .set_bootstrap(&config.version_hex(), &servers.join("\n"));
-    }
-
-    fn client_endpoint(&self) -> Endpoint {
-        Endpoint {
-            address: self.line.client_address.clone().unwrap(),
-            host: self.line.host.clone(),
-        }
-    }
-
-    fn start(&mut self) {
-        let child = self
-            .scratch
-            .start_command(self.id)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        self.process = Some(child);
-    }
-
-    /// The status line of `GET /commands/ruok` on the AdminServer, the request the pods' probes make.
-    async fn probe(&self) -> String {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", self.admin_port))
-            .await
-            .unwrap();
-        let request = "GET /commands/ruok HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
-        stream.write_all(request.as_bytes()).await.unwrap();
-        let mut reply = String::new();
-        stream.read_to_string(&mut reply).await.unwrap();
-        reply.lines().next().unwrap_or_default().to_string()
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.process.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    /// Waits until `mntr` reports `role` in the broadcast phase.
-    async fn wait_synced(&self, role: Role) -> MemberState {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(state) = mntr(
-                &self.client_endpoint(),
-                &Transport::Plain,
-                Duration::from_secs(2),
-            )
-            .await
-                && state.synced
-                && state.role == role
-            {
-                return state;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "member {} never became a synced {role:?}",
-                self.id
-            );
-            tokio::time::sleep(Duration::from_millis(300)).await;
-        }
-    }
-}
-
-impl Drop for Apache {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-fn line(id: u32) -> ServerLine {
-    ServerLine {
+/// Member `id` with a plain client port, started from `bootstrap` plus itself.
+fn member(id: u32, bootstrap: &EnsembleConfig) -> ApacheMember {
+    let settings = "tickTime=500\ninitLimit=10\nsyncLimit=5\nstandaloneEnabled=false\nreconfigEnabled=true\n\
+        4lw.commands.whitelist=mntr,srvr,ruok\nadmin.enableServer=true\n";
+    let line = loopback_line(id);
+    let client = Endpoint {
+        address: line.client_address.clone().unwrap(),
+        host: line.host.clone(),
+    };
+    ApacheMember::new(
         id,
-        host: "127.0.0.1".into(),
-        quorum_port: free_port(),
-        election_port: free_port(),
-        role: ServerRole::Participant,
-        client_address: Some(format!("127.0.0.1:{}", free_port())),
-    }
+        bootstrap,
+        line,
+        settings,
+        PASSWORD,
+        (client, Transport::Plain),
+    )
 }
 
 #[tokio::test]
 #[ignore = "needs Debian's zookeeper and libservlet-api-java packages and a JRE; run with --ignored"]
 async fn grow_and_shrink_a_live_ensemble_by_reconfig() {
-    let mut seed = Apache::new(1, &EnsembleConfig::default(), line(1));
+    let mut seed = member(1, &EnsembleConfig::default());
     seed.start();
     seed.wait_synced(Role::Leader).await;
     assert_eq!(
@@ -164,20 +45,16 @@ async fn grow_and_shrink_a_live_ensemble_by_reconfig() {
         "the readiness and liveness probe answers"
     );
 
-    let client = EnsembleClient::connect(
-        &[seed.client_endpoint()],
-        &Transport::Plain,
-        PASSWORD,
-        TIMEOUT,
-    )
-    .await
-    .unwrap();
+    let client =
+        EnsembleClient::connect(&[seed.client.clone()], &Transport::Plain, PASSWORD, TIMEOUT)
+            .await
+            .unwrap();
     let committed = client.committed_config().await.unwrap();
     assert_eq!(committed.participants().collect::<Vec<_>>(), vec![1]);
     assert!(committed.version > 0);
 
     // A joiner starts from the committed config plus itself and follows without a vote.
-    let mut joiner = Apache::new(2, &committed, line(2));
+    let mut joiner = member(2, &committed);
     joiner.start();
     joiner.wait_synced(Role::Follower).await;
     // Restarted before it was added (its server has rewritten its dynamic file without itself), it boots again.
@@ -196,12 +73,7 @@ async fn grow_and_shrink_a_live_ensemble_by_reconfig() {
     joiner.start();
     joiner.wait_synced(Role::Follower).await;
 
-    let grown = client
-        .ensure_added(&joiner.line, committed.version)
-        .await
-        .unwrap();
-    assert_eq!(grown.participants().collect::<Vec<_>>(), vec![1, 2]);
-    assert!(grown.version > committed.version);
+    let grown = joiner.added(&client, committed.version, &[1, 2]).await;
     let again = client
         .ensure_added(&joiner.line, committed.version)
         .await
@@ -222,14 +94,10 @@ async fn grow_and_shrink_a_live_ensemble_by_reconfig() {
     assert_eq!(client.committed_config().await.unwrap(), shrunk);
 
     // The wrong password is not the super user: reconfig is refused.
-    let intruder = EnsembleClient::connect(
-        &[seed.client_endpoint()],
-        &Transport::Plain,
-        "wrong",
-        TIMEOUT,
-    )
-    .await
-    .unwrap();
+    let intruder =
+        EnsembleClient::connect(&[seed.client.clone()], &Transport::Plain, "wrong", TIMEOUT)
+            .await
+            .unwrap();
     let refused = intruder.ensure_added(&joiner.line, shrunk.version).await;
     assert!(
         matches!(

@@ -727,19 +727,61 @@ fn client_tls_beside_the_plain_port_keeps_both_and_quorum_alone_opens_no_port() 
 }
 
 #[test]
-fn tls_without_a_client_port_or_on_apache_members_is_refused() {
+fn tls_without_a_client_port_is_refused() {
     let closed = ensemble_with("  tls:\n    plainClientPort: false\n");
     let problems = validate(&closed.spec).unwrap_err().0;
     assert!(
         problems.iter().any(|p| p.contains("tls.client")),
         "{problems:?}"
     );
-    let apache = ensemble_with("  flavour: Apache\n  tls:\n    quorum: true\n");
-    let problems = validate(&apache.spec).unwrap_err().0;
-    assert!(
-        problems.iter().any(|p| p.contains("flavour Native")),
-        "{problems:?}"
+}
+
+#[test]
+fn apache_members_serve_tls_through_netty_plain_text_on_loopback_only_and_skip_the_reverse_dns_check()
+ {
+    let apache = ensemble_with(
+        "  flavour: Apache\n  tls:\n    client: true\n    quorum: true\n    plainClientPort: false\n",
     );
+    validate(&apache.spec).unwrap();
+    let text = static_config(&apache);
+    let lines: Vec<&str> = text.lines().collect();
+    for line in [
+        "serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory",
+        "secureClientPort=2281",
+        "ssl.keyStore.location=/tls/keystore.pem",
+        "ssl.keyStore.type=PEM",
+        "ssl.trustStore.location=/tls/ca.crt",
+        "ssl.clientAuth=need",
+        "sslQuorum=true",
+        "ssl.quorum.keyStore.location=/tls/keystore.pem",
+        "ssl.quorum.trustStore.type=PEM",
+        "ssl.quorum.hostnameVerification=false",
+    ] {
+        assert!(lines.contains(&line), "{line} missing from\n{text}");
+    }
+    assert!(!lines.iter().any(|l| l.starts_with("clientPort=")));
+    // Apache's reconfig needs a client address in each server line: the pod's loopback, plain text to no one
+    // outside it. zk-server members have none.
+    let client_address = |zk: &ZkEnsemble| server_line(zk, 1, DOMAIN).client_address;
+    assert_eq!(client_address(&apache).as_deref(), Some("127.0.0.1:2181"));
+    assert_eq!(client_address(&tls_only()), None);
+    let pod = built_pod(&apache, 1, &committed(&apache, 1, 0));
+    assert!(
+        container(&pod)
+            .volume_mounts
+            .as_ref()
+            .unwrap()
+            .iter()
+            .any(|m| m.name == "tls" && m.mount_path == "/tls" && m.sub_path.is_none())
+    );
+
+    // Quorum TLS alone needs no Netty; zk-server members keep checking member host names.
+    let quorum = ensemble_with("  flavour: Apache\n  tls:\n    quorum: true\n");
+    let text = static_config(&quorum);
+    assert!(text.contains("ssl.quorum.hostnameVerification=false\n"));
+    assert!(!text.contains("serverCnxnFactory") && !text.contains("secureClientPort"));
+    let native = static_config(&tls_only());
+    assert!(!native.contains("hostnameVerification") && !native.contains("serverCnxnFactory"));
 }
 
 #[test]

@@ -50,7 +50,7 @@ async fn reconcile_once(zk: &ZkEnsemble, ctx: &Context) -> Result<Action> {
     }
 
     let credentials = super::sasl::ensure_sasl(zk, ctx, ensure_credentials(zk, ctx).await?).await?;
-    let transport = super::tls::reconcile_tls(zk, ctx).await?;
+    let (transport, credentials) = super::tls::reconcile_tls(zk, ctx, credentials).await?;
     apply_object(zk, ctx, &config_map(zk), "applying the ConfigMap").await?;
     apply_object(
         zk,
@@ -195,8 +195,20 @@ where
 pub(super) struct Credentials {
     /// The password the operator authenticates with.
     pub password: String,
-    /// Fingerprint of the digest members start with ([`credentials_fingerprint`]).
+    /// Fingerprint of the digest members start with ([`credentials_fingerprint`]), and of whatever else
+    /// [`Credentials::covering`] added.
     pub fingerprint: String,
+}
+
+impl Credentials {
+    /// These credentials with a fingerprint that also covers `more`: something the members read only at start,
+    /// so that a change of it restarts them one at a time.
+    pub(super) fn covering(self, more: &str) -> Self {
+        Self {
+            fingerprint: credentials_fingerprint(&format!("{}\n{more}", self.fingerprint)),
+            ..self
+        }
+    }
 }
 
 /// Reads the super credential, generating the Secret when it does not exist. It is read at every reconcile, so a

@@ -14,7 +14,7 @@ use super::reconcile::{Credentials, apply_object};
 use crate::resources::sasl::{
     QUORUM_PASSWORD_KEY, jaas_config, jaas_secret, quorum_secret, quorum_secret_name,
 };
-use crate::resources::secret::{credentials_fingerprint, generate_password};
+use crate::resources::secret::generate_password;
 use crate::types::ZkEnsemble;
 use crate::{Error, Result, kube_err};
 
@@ -45,10 +45,7 @@ pub(super) async fn ensure_sasl(
     let jaas = jaas_config(&secret_strings(users), quorum_password.as_deref())
         .map_err(|e| users_error(e.to_string()))?;
     apply_object(zk, ctx, &jaas_secret(zk, &jaas), "applying the JAAS Secret").await?;
-    Ok(Credentials {
-        fingerprint: credentials_fingerprint(&format!("{}\n{jaas}", credentials.fingerprint)),
-        ..credentials
-    })
+    Ok(credentials.covering(&jaas))
 }
 
 /// The quorum credential, generating its Secret when it does not exist.

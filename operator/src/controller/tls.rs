@@ -1,6 +1,10 @@
 //! The certificates of `spec.tls` at each reconcile: the operator's authority is created once and kept; the
 //! members' Secret is issued from it when missing, issued for other names or due for renewal, or copied from
 //! the user's Secret (`spec.tls.secretName`) as it is now, so a rotation by cert-manager reaches the members.
+//!
+//! zk-server members reload changed store files. For Apache members the certificate is folded into the
+//! credential fingerprint every member pod records ([`read_at_start`]): a new certificate restarts them one at
+//! a time, as a rotated super credential does.
 
 use std::collections::BTreeMap;
 
@@ -11,22 +15,27 @@ use kube::{Api, ResourceExt};
 
 use super::Context;
 use super::apply::create_if_absent;
-use super::reconcile::{apply_object, publish};
+use super::reconcile::{Credentials, apply_object, publish};
 use crate::resources::meta::plain_client_port;
 use crate::resources::tls::{
-    CA_KEY, CERT_KEY, PRIVATE_KEY_KEY, TlsMaterial, ca_secret_name, issue_ca, issue_member_cert,
-    issued_for, member_dns_names, member_secret, member_secret_name, needs_new_member_cert,
-    secret_text, tls_spec, validity_annotations,
+    CA_KEY, CERT_KEY, PRIVATE_KEY_KEY, TlsMaterial, ca_secret_name, check_key_form, issue_ca,
+    issue_member_cert, issued_for, member_dns_names, member_secret, member_secret_name,
+    needs_new_member_cert, read_at_start, secret_text, tls_spec, validity_annotations,
 };
 use crate::types::ZkEnsemble;
 use crate::zk::Transport;
 use crate::{Error, Result, kube_err};
 
-/// Brings the members' TLS Secret up to date and returns how the operator reaches the members' client ports:
-/// over TLS with that Secret's certificates when the ensemble has no plain client port, else in plain text.
-pub(super) async fn reconcile_tls(zk: &ZkEnsemble, ctx: &Context) -> Result<Transport> {
+/// Brings the members' TLS Secret up to date and returns how the operator reaches the members' client ports
+/// (over TLS with that Secret's certificates when the ensemble has no plain client port, else in plain text),
+/// and `credentials`, whose fingerprint covers the certificate for Apache members.
+pub(super) async fn reconcile_tls(
+    zk: &ZkEnsemble,
+    ctx: &Context,
+    credentials: Credentials,
+) -> Result<(Transport, Credentials)> {
     let Some(tls) = tls_spec(zk) else {
-        return Ok(Transport::Plain);
+        return Ok((Transport::Plain, credentials));
     };
     let api = Api::<Secret>::namespaced(ctx.client.clone(), &zk.namespace().unwrap_or_default());
     let material = match &tls.secret_name {
@@ -36,6 +45,7 @@ pub(super) async fn reconcile_tls(zk: &ZkEnsemble, ctx: &Context) -> Result<Tran
                 .await
                 .map_err(kube_err("reading the TLS Secret"))?;
             let material = material_of(&user, CA_KEY)?;
+            check_key_form(zk, &material, name)?;
             apply_object(
                 zk,
                 ctx,
@@ -47,10 +57,15 @@ pub(super) async fn reconcile_tls(zk: &ZkEnsemble, ctx: &Context) -> Result<Tran
         }
         None => issued_material(zk, ctx, &api).await?,
     };
-    if plain_client_port(zk) {
-        return Ok(Transport::Plain);
-    }
-    Ok(Transport::tls(&material.ca, &material.cert, &material.key)?)
+    let credentials = match read_at_start(zk, &material) {
+        Some(text) => credentials.covering(&text),
+        None => credentials,
+    };
+    let transport = match plain_client_port(zk) {
+        true => Transport::Plain,
+        false => Transport::tls(&material.ca, &material.cert, &material.key)?,
+    };
+    Ok((transport, credentials))
 }
 
 /// The members' certificate from the operator's authority, issued anew when needed.

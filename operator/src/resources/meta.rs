@@ -8,7 +8,7 @@ use sha1::{Digest, Sha1};
 
 use crate::ensemble_config::{ServerLine, ServerRole};
 use crate::member_ids::is_observer_id;
-use crate::types::ZkEnsemble;
+use crate::types::{ServerFlavour, ZkEnsemble};
 
 /// ZooKeeper client port.
 pub const CLIENT_PORT: i32 = 2181;
@@ -193,7 +193,7 @@ pub fn member_host(zk: &ZkEnsemble, id: u32, cluster_domain: &str) -> String {
 }
 
 /// The `server.N=` line of member `id`: an observer for an id of the observers' range, otherwise a voting
-/// participant; its client address is the plain port's, none when the plain port is off.
+/// participant; its client address is [`line_client_address`].
 pub fn server_line(zk: &ZkEnsemble, id: u32, cluster_domain: &str) -> ServerLine {
     ServerLine {
         id,
@@ -205,6 +205,19 @@ pub fn server_line(zk: &ZkEnsemble, id: u32, cluster_domain: &str) -> ServerLine
         } else {
             ServerRole::Participant
         },
-        client_address: plain_client_port(zk).then(|| format!("0.0.0.0:{CLIENT_PORT}")),
+        client_address: line_client_address(zk),
+    }
+}
+
+/// The client address of a member's `server.N` line: the plain port on every interface; with the plain port
+/// off, none for zk-server members and the pod's loopback interface for Apache members. Apache's reconfig
+/// refuses a joining server line without a client address ("each server should have 3 ports specified"), and
+/// a server line's client address is a port Apache serves in plain text, so there it serves no one outside the
+/// member's own pod.
+pub fn line_client_address(zk: &ZkEnsemble) -> Option<String> {
+    match (plain_client_port(zk), zk.spec.flavour) {
+        (true, _) => Some(format!("0.0.0.0:{CLIENT_PORT}")),
+        (false, ServerFlavour::Apache) => Some(format!("127.0.0.1:{CLIENT_PORT}")),
+        (false, ServerFlavour::Native) => None,
     }
 }

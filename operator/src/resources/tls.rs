@@ -4,8 +4,9 @@
 //!
 //! The members' Secret is always the operator's: it holds the certificate issued by the operator's authority, or
 //! a copy of the user's Secret (`spec.tls.secretName`), plus `keystore.pem` — key and certificate in one file, the
-//! PEM key store Apache's `ssl.keyStore.location` reads. A mounted Secret is updated in place, and the servers
-//! reload changed store files, so a renewal or a rotation needs no restart.
+//! PEM key store Apache's `ssl.keyStore.location` reads. A mounted Secret is updated in place, and zk-server
+//! reloads changed store files, so a renewal or a rotation restarts no zk-server member (Apache members are
+//! restarted: see `controller::tls`).
 
 use std::collections::BTreeMap;
 
@@ -22,7 +23,7 @@ use super::meta::{
     SECURE_CLIENT_PORT, client_service_name, headless_service_name, observers_service_name,
     owned_meta, selector_labels, short_sha1,
 };
-use crate::types::{TlsSpec, ZkEnsemble};
+use crate::types::{ServerFlavour, TlsSpec, ZkEnsemble};
 
 /// Where members mount the members' Secret.
 pub const TLS_MOUNT: &str = "/tls";
@@ -234,6 +235,36 @@ pub fn needs_new_member_cert(existing: Option<&Secret>, issued_for: &str, now: T
     }
 }
 
+/// What of `material` the members of `zk` read only at start, so that a change of it must restart them: the
+/// certificate and its authority for Apache members (Apache ZooKeeper 3.8.0 builds its client port's TLS
+/// context once; `client.certReload` came with 3.8.1), nothing for zk-server members, which reload changed
+/// store files.
+pub fn read_at_start(zk: &ZkEnsemble, material: &TlsMaterial) -> Option<String> {
+    match zk.spec.flavour {
+        ServerFlavour::Apache => Some(format!("{}\n{}", material.cert, material.ca)),
+        ServerFlavour::Native => None,
+    }
+}
+
+/// Checks that the certificate of the Secret `secret` suits the members of `zk`: Apache's PEM key store reads a
+/// PKCS#8 private key only (`-----BEGIN PRIVATE KEY-----`, cert-manager's `privateKey.encoding: PKCS8`).
+pub fn check_key_form(
+    zk: &ZkEnsemble,
+    material: &TlsMaterial,
+    secret: &str,
+) -> Result<(), TlsError> {
+    if zk.spec.flavour == ServerFlavour::Apache && !material.key.contains(PKCS8_KEY_HEADER) {
+        return Err(TlsError::Config(format!(
+            "the private key of Secret {secret} is not PKCS#8 ({PKCS8_KEY_HEADER}), the only form Apache \
+             ZooKeeper's PEM key store reads (cert-manager: privateKey.encoding PKCS8)"
+        )));
+    }
+    Ok(())
+}
+
+/// The first line of an unencrypted PKCS#8 private key in PEM.
+const PKCS8_KEY_HEADER: &str = "-----BEGIN PRIVATE KEY-----";
+
 /// The value of `key` in `secret`, as text.
 pub fn secret_text(secret: &Secret, key: &str) -> Option<String> {
     secret
@@ -243,8 +274,18 @@ pub fn secret_text(secret: &Secret, key: &str) -> Option<String> {
         .map(|v| String::from_utf8_lossy(&v.0).into_owned())
 }
 
+/// Apache ZooKeeper's client connection factory that speaks TLS (its default, NIO, does not).
+const NETTY_CONNECTION_FACTORY: &str = "org.apache.zookeeper.server.NettyServerCnxnFactory";
+
 /// The zoo.cfg settings of `spec.tls`: the secure client port and the client stores with `spec.tls.client`,
 /// mutual TLS between members with `spec.tls.quorum`, every store the members' Secret as mounted.
+///
+/// Apache members also get Netty's connection factory (Apache serves TLS clients only through it) and, between
+/// members, `ssl.quorum.hostnameVerification=false`: an Apache member accepting a connection checks the
+/// connecting member's certificate against the reverse DNS name of its address, and in Kubernetes a pod
+/// address's PTR record names whichever Service lists the pod first (for the client Service, a name like
+/// `10-244-0-5.<name>-client…` that does not resolve back), so the check would refuse members at random. The
+/// members still authenticate each other by the ensemble's authority.
 pub fn tls_config_lines(zk: &ZkEnsemble) -> Vec<String> {
     let Some(tls) = tls_spec(zk) else {
         return Vec::new();
@@ -257,8 +298,12 @@ pub fn tls_config_lines(zk: &ZkEnsemble) -> Vec<String> {
             format!("{prefix}.trustStore.type=PEM"),
         ]
     };
+    let apache = zk.spec.flavour == ServerFlavour::Apache;
     let mut lines = Vec::new();
     if tls.client {
+        if apache {
+            lines.push(format!("serverCnxnFactory={NETTY_CONNECTION_FACTORY}"));
+        }
         lines.push(format!("secureClientPort={SECURE_CLIENT_PORT}"));
         lines.extend(store("ssl"));
         lines.push(format!("ssl.clientAuth={}", tls.client_auth.as_str()));
@@ -267,6 +312,9 @@ pub fn tls_config_lines(zk: &ZkEnsemble) -> Vec<String> {
         lines.push("sslQuorum=true".to_string());
         lines.extend(store("ssl.quorum"));
         lines.push("sslQuorumReloadCertFiles=true".to_string());
+        if apache {
+            lines.push("ssl.quorum.hostnameVerification=false".to_string());
+        }
     }
     lines
 }
@@ -416,6 +464,60 @@ mod tests {
         assert!(needs_new_member_cert(Some(&copied), "names", now));
         let store = secret_text(&copied, KEY_STORE_KEY).unwrap();
         assert_eq!(store, "k\nc\n", "key, then certificate");
+    }
+
+    #[test]
+    fn a_new_certificate_restarts_apache_members_only() {
+        let material = |cert: &str| TlsMaterial {
+            cert: cert.into(),
+            key: "k".into(),
+            ca: "a".into(),
+        };
+        let native = demo();
+        assert_eq!(read_at_start(&native, &material("c")), None);
+        let mut apache = demo();
+        apache.spec.flavour = ServerFlavour::Apache;
+        let (first, renewed) = (
+            read_at_start(&apache, &material("c")),
+            read_at_start(&apache, &material("renewed c")),
+        );
+        assert!(first.is_some());
+        assert_ne!(first, renewed, "a renewal restarts Apache members");
+        let other_ca = TlsMaterial {
+            ca: "other a".into(),
+            ..material("c")
+        };
+        assert_ne!(first, read_at_start(&apache, &other_ca));
+    }
+
+    #[test]
+    fn apache_members_need_a_pkcs8_key() {
+        let zk = demo();
+        let now = Timestamp::now();
+        let ca = issue_ca(&zk, now).unwrap();
+        let (issued, ..) = issue_member_cert(
+            &zk,
+            &member_dns_names(&zk, DOMAIN),
+            &secret_text(&ca, CERT_KEY).unwrap(),
+            &secret_text(&ca, PRIVATE_KEY_KEY).unwrap(),
+            now,
+        )
+        .unwrap();
+        let sec1 = TlsMaterial {
+            key: "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n".into(),
+            ..issued.clone()
+        };
+        let mut apache = demo();
+        apache.spec.flavour = ServerFlavour::Apache;
+        check_key_form(&apache, &issued, "mine").unwrap();
+        let refused = check_key_form(&apache, &sec1, "mine")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains("Secret mine") && refused.contains("PKCS#8"),
+            "{refused}"
+        );
+        check_key_form(&zk, &sec1, "mine").unwrap();
     }
 
     /// A member server with the issued certificate, requiring a client certificate of the authority, that

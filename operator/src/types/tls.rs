@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 /// TLS of the members. The certificates come from `secretName` (keys `tls.crt`, `tls.key`, `ca.crt`, the layout
 /// cert-manager writes), or, without it, from the operator's own authority: it keeps a CA in the Secret
 /// `<name>-ca` and issues the members' certificate into `<name>-tls`, renewed when a third of its lifetime is
-/// left. The members reload renewed files without a restart.
+/// left. zk-server members reload renewed files without a restart; Apache members (Apache ZooKeeper 3.8.0 reads
+/// its client stores once) are restarted one at a time.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("self.client || self.plainClientPort").message(

@@ -13,6 +13,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use zk_operator::resources::config_map::START_SCRIPT;
 
+pub mod apache;
+
 /// A member's directories under a fresh temporary root, removed on drop.
 pub struct ScratchMember {
     /// Root of the member's directories.
@@ -40,14 +42,19 @@ impl ScratchMember {
         fs::write(root.join("config/start.sh"), START_SCRIPT).unwrap();
         let member = ScratchMember { root };
         member.set_bootstrap(bootstrap_version, bootstrap_servers);
-        let program = member.path("bin/zk-server");
-        fs::write(&program, server).unwrap();
+        member.install("zk-server", server);
+        member
+    }
+
+    /// Writes an executable program `name` into the member's `bin` directory, which is on its PATH.
+    pub fn install(&self, name: &str, text: &str) {
+        let program = self.path("bin").join(name);
+        fs::write(&program, text).unwrap();
         Command::new("chmod")
             .arg("+x")
             .arg(&program)
             .status()
             .unwrap();
-        member
     }
 
     /// A path under the member's root.
