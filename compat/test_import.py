@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from kazoo.client import KazooClient
+from kazoo.retry import KazooRetry
 from kazoo.security import make_acl, make_digest_acl
 
 from conftest import require_zk_server_bin
@@ -147,7 +148,10 @@ def test_apache_data_round_trip(tmp_path: Path):
     live = None
     try:
         wait_for_port(port)
-        live = KazooClient(hosts=f"127.0.0.1:{port}", auth_data=AUTH, timeout=60)
+        # Reconnect attempts at most a second apart: kazoo's default backoff grows to minutes while no
+        # server runs (between two servers here), and the check after each start waits 30 s.
+        live = KazooClient(hosts=f"127.0.0.1:{port}", auth_data=AUTH, timeout=60,
+                           connection_retry=KazooRetry(max_tries=-1, max_delay=1.0))
         live.start(timeout=30)
         load(port, live)
         original = dump(port)
