@@ -48,10 +48,10 @@ trap down EXIT
 step "cluster binaries and images"
 "$cluster" build
 
-# One package a build, as scripts/test.sh builds zk-server: building both in one
-# invocation unifies their dependencies' features and rebuilds both.
 prebuilt="${ZK_E2E_TESTS:-}"
 if [[ -z $prebuilt ]]; then
+	# One package a build, as scripts/test.sh builds zk-server: building both in one
+	# invocation unifies their dependencies' features and rebuilds both.
 	step "build zk-operator and zk-server"
 	nice cargo build -p zk-operator --bin zk-operator
 	nice cargo build -p zk-server --bin zk-server
