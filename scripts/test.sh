@@ -4,7 +4,8 @@
 # ZooKeeper side by side (Apache's zkCli, kazoo's own test suite), a short run of
 # every fuzz target (scripts/fuzz.sh), the chart's rendering (scripts/chart.sh), the Dockerfile's images built with
 # a Docker engine and run (images/docker-test.sh), and the end-to-end suite of the operator on a real local
-# Kubernetes (scripts/e2e.sh).
+# Kubernetes (scripts/e2e.sh), and its Native scale-under-load scenario on a kind cluster (one control plane, three
+# workers; ZK_CLUSTER_BACKEND=kind scripts/e2e.sh).
 # Installs what it needs first (scripts/deps.sh). Usage: scripts/test.sh
 set -euo pipefail
 source "$(dirname "$0")/lib/env.sh"
@@ -45,12 +46,12 @@ cargo test -p zk-e2e --no-run --message-format=json-render-diagnostics |
   grep -o '"executable":"[^"]*"' | cut -d'"' -f4 >"$e2e_tests"
 
 # Once the cluster's binaries are built (cold, the longest build), scripts/e2e.sh; its output is printed after
-# the other steps.
+# the other steps. Every scenario but the Native scale under load, which runs on kind (below).
 step "end-to-end suite on a local Kubernetes: started in the background"
 e2e_log="$cache_dir/e2e.log"
 cluster_build="$cluster_build" ZK_E2E_TESTS="$e2e_tests" setsid bash -c '
   while kill -0 "$cluster_build" 2>/dev/null; do sleep 5; done
-  exec scripts/e2e.sh' >"$e2e_log" 2>&1 &
+  exec scripts/e2e.sh --skip s6_ab_native' >"$e2e_log" 2>&1 &
 e2e=$!
 trap 'kill -- -"$cluster_build" -"$e2e" 2>/dev/null || true' EXIT
 
@@ -95,6 +96,16 @@ step "the Helm chart: lint and the dashboard's ConfigMap (scripts/chart.sh), onc
 cluster_rc=0
 wait "$cluster_build" || cluster_rc=$?
 echo "cluster build exit status: $cluster_rc (scripts/e2e.sh builds whatever is missing)"
+
+# The Native scale under load on kind, beside the rest of the local suite: the CPU-heavy steps are over, and the
+# two clusters share nothing (their own locks, address ranges and, for kind, the project's Docker engine). Its
+# set-up (kind, kubeadm and the node image built once and cached, then the cluster created and the images
+# loaded) mostly waits on the nodes.
+step "the Native scale under load on a kind cluster (ZK_CLUSTER_BACKEND=kind scripts/e2e.sh s6_ab_native): started in the background"
+kind_log="$cache_dir/e2e-kind.log"
+ZK_CLUSTER_BACKEND=kind ZK_E2E_TESTS="$e2e_tests" setsid scripts/e2e.sh s6_ab_native >"$kind_log" 2>&1 &
+kind=$!
+trap 'kill -- -"$e2e" -"$docker_test" -"$kazoo" -"$kind" 2>/dev/null || true' EXIT
 chart_rc=0
 scripts/chart.sh || chart_rc=$?
 
@@ -102,6 +113,11 @@ step "end-to-end suite: waiting for it (the cluster's build log, then the suite'
 e2e_rc=0
 wait "$e2e" || e2e_rc=$?
 cat "$cluster_log" "$e2e_log"
+
+step "the Native scale under load on kind: waiting for it"
+kind_rc=0
+wait "$kind" || kind_rc=$?
+cat "$kind_log"
 
 step "the Dockerfile's images: waiting for their test"
 docker_rc=0
@@ -112,5 +128,5 @@ step "kazoo's test suite: waiting for it"
 kazoo_rc=0
 wait "$kazoo" || kazoo_rc=$?
 cat "$kazoo_log"
-echo "exit status: compatibility $compat_rc, fuzzing $fuzz_rc, chart $chart_rc, e2e $e2e_rc, docker images $docker_rc, kazoo $kazoo_rc"
-((compat_rc == 0 && fuzz_rc == 0 && chart_rc == 0 && e2e_rc == 0 && docker_rc == 0 && kazoo_rc == 0))
+echo "exit status: compatibility $compat_rc, fuzzing $fuzz_rc, chart $chart_rc, e2e $e2e_rc, e2e on kind $kind_rc, docker images $docker_rc, kazoo $kazoo_rc"
+((compat_rc == 0 && fuzz_rc == 0 && chart_rc == 0 && e2e_rc == 0 && kind_rc == 0 && docker_rc == 0 && kazoo_rc == 0))
