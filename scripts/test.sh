@@ -10,7 +10,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib/env.sh"
 
-step() { printf '\n==== %s ====\n' "$*"; }
+step() { printf '\n==== [%s] %s ====\n' "$(date -u +%H:%M:%S)" "$*"; }
 
 step "dependencies"
 venv="$(scripts/deps.sh | tail -n 1)"
