@@ -1,20 +1,19 @@
-//! A member volume that can really fill up. The local backend's provisioner (local-path) makes every volume a
-//! directory on the node's own disk, so filling one would fill the node's. Instead an ext4 file system of a few
-//! tens of MiB, on a loop device over a file on the node (the test runs as root on it), is mounted there, and a
-//! `local` PersistentVolume on that mount, with node affinity to the node, is bound in advance (`claimRef`) to the
-//! claim the operator will create for one member: the PV controller binds a claim to the volume reserved for it as
-//! soon as the claim appears, before the provisioner sees it, so the member starts on the small file system while
-//! the others get their usual directories. The volume's class is the cluster's default class (the one the claim
-//! gets), its reclaim policy `Retain`, so that nothing but [`SmallVolume::remove`] touches the file system.
+//! A member volume that can really fill up. The provisioner (local-path, on both backends) makes every volume
+//! a directory on the node's own disk, so filling one would fill the node's. Instead an ext4 file system of a
+//! few tens of MiB, on a loop device over a file on a node, is mounted there, and a `local` PersistentVolume on
+//! that mount, with node affinity to the node, is bound in advance (`claimRef`) to the claim the operator will
+//! create for one member: the PV controller binds a claim to the volume reserved for it as soon as the claim
+//! appears, before the provisioner sees it, so the member starts on the small file system (its pod scheduled to
+//! that node) while the others get their usual directories. The volume's class is the cluster's default class
+//! (the one the claim gets), its reclaim policy `Retain`, so that nothing but [`SmallVolume::remove`] touches the
+//! file system.
 //!
-//! The file system is made without reserved blocks (`mkfs.ext4 -m 0`), so a file written as root fills it for
-//! the member as well. [`SmallVolume::remove`] (and, if it was not called, dropping the value) unmounts the file
-//! system, detaches the loop device, deletes the PersistentVolume and the backing file, whatever happened. Only
-//! the local backend is supported: on kind the node is a container and the mount would have to be made in it.
-
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+//! Everything on the node is done by shell scripts run through [`NodeShell`]: as root on this machine, the
+//! local backend's only node, or in a kind worker's container through `docker exec` (a privileged container,
+//! which shares the host's loop devices; the kubelet runs in it, so a mount made there is the one it sees). The
+//! file system is made without reserved blocks (`mkfs.ext4 -m 0`), so a file written as root fills it for the
+//! member as well. [`SmallVolume::remove`] (and, if it was not called, dropping the value) unmounts the file
+//! system, detaches the loop device, deletes the PersistentVolume and the backing file, whatever happened.
 
 use k8s_openapi::api::core::v1::{Node, PersistentVolume};
 use k8s_openapi::api::storage::v1::StorageClass;
@@ -24,30 +23,80 @@ use zk_operator::resources::pod::MEMBER_UID;
 
 use crate::command::run;
 use crate::error::kube_err;
+use crate::node::NodeShell;
 use crate::{Error, Result};
 
 /// The annotation that marks the cluster's default storage class.
 const DEFAULT_CLASS_ANNOTATION: &str = "storageclass.kubernetes.io/is-default-class";
 
-/// The directories a member mounts from its volume (see the operator's `resources::pod`): made in advance and
-/// owned by the member's user, as the provisioner's directories are writable by it.
-const MEMBER_DIRS: [&str; 3] = ["data", "datalog", "conf"];
+/// The label of a control-plane node, where members are not scheduled when there are workers.
+const CONTROL_PLANE_LABEL: &str = "node-role.kubernetes.io/control-plane";
 
-/// A small file system on a loop device, mounted on the node and offered to one member's claim as a
+/// The node's directory that holds each small volume's directory (named after its PersistentVolume), with the
+/// backing file `volume.img` and the mount point `mnt`. On kind, `/var` is a volume of the node's container.
+const NODE_DIR: &str = "/var/tmp/zkops-small-volume";
+
+/// Makes the file system and mounts it: `$1` the volume's directory, `$2` its size in MiB, `$3` the member's
+/// uid. The directories a member mounts from its volume (see the operator's `resources::pod`) are made in
+/// advance and owned by the member's user, as the provisioner's directories are writable by it. A loop device
+/// the kernel adds for `losetup --find` has no node yet in a kind node's `/dev` (the engine copied the host's
+/// devices when it started the container), so the script makes it.
+const CREATE: &str = r#"set -eu
+mkdir -p "$1/mnt"
+truncate -s "$2M" "$1/volume.img"
+mkfs.ext4 -q -F -m 0 "$1/volume.img"
+device=$(losetup --find)
+[ -e "$device" ] || mknod "$device" b 7 "${device#/dev/loop}"
+losetup "$device" "$1/volume.img"
+mount "$device" "$1/mnt"
+mkdir "$1/mnt/data" "$1/mnt/datalog" "$1/mnt/conf"
+chown -R "$3:$3" "$1/mnt"
+chmod 0777 "$1/mnt"
+echo "$device"
+"#;
+
+/// Fills the file system mounted at `$1` with a file of its own, `filler`, until a write is refused for want
+/// of space (in MiB blocks, then in 4 KiB ones), syncs it (so the member's next allocation fails) and prints
+/// its size in bytes.
+const FILL: &str = r#"set -eu
+for block in 1M 4K; do
+    out=$(dd if=/dev/zero of="$1/filler" bs=$block oflag=append conv=notrunc 2>&1) || case $out in
+        *"No space left on device"*) ;;
+        *) echo "$out" >&2; exit 1 ;;
+    esac
+done
+sync "$1/filler"
+stat -c %s "$1/filler"
+"#;
+
+/// Deletes the filler of the file system mounted at `$1`: the space is free again once the deletion is
+/// committed to the file system's journal, which syncing the directory does at once.
+const FREE: &str = r#"set -eu
+rm "$1/filler"
+sync "$1"
+"#;
+
+/// Undoes [`CREATE`] for the volume's directory `$1`, ignoring what is undone already: unmounts lazily (the
+/// member's pod may still be terminating), detaches the loop device (the kernel does so once the last user is
+/// gone) and deletes the directory with the backing file.
+const TEARDOWN: &str = r#"umount -l "$1/mnt" 2>/dev/null
+for device in $(losetup -j "$1/volume.img" | cut -d: -f1); do losetup -d "$device"; done
+rm -rf "$1"
+"#;
+
+/// A small file system on a loop device, mounted on a node and offered to one member's claim as a
 /// PersistentVolume; see the module's doc.
 pub struct SmallVolume {
     /// Name of the PersistentVolume.
     pv: String,
-    /// Where the backing file and the mount point are.
-    dir: PathBuf,
-    /// The loop device, once attached.
-    device: Option<String>,
-    /// Whether the file system is mounted.
-    mounted: bool,
+    /// How scripts run on the volume's node.
+    shell: NodeShell,
+    /// Whether [`SmallVolume::remove`] has run.
+    removed: bool,
 }
 
 impl SmallVolume {
-    /// Makes a file system of `mib` MiB under `dir` (created, or emptied of a previous run's) and a
+    /// Makes a file system of `mib` MiB on a node where the member of `claim` can run, and a
     /// PersistentVolume of `capacity` (what the claim asks for) bound in advance to claim `claim` of
     /// `namespace`.
     pub async fn create(
@@ -56,20 +105,16 @@ impl SmallVolume {
         claim: &str,
         capacity: &str,
         mib: u64,
-        dir: &Path,
     ) -> Result<Self> {
-        let node = only_node(client).await?;
+        let node = volume_node(client).await?;
         let class = default_class(client).await?;
-        let mut volume = SmallVolume {
+        let volume = SmallVolume {
             pv: format!("{namespace}-{claim}"),
-            dir: dir.to_path_buf(),
-            device: None,
-            mounted: false,
+            shell: NodeShell::of(&node),
+            removed: false,
         };
         // What a run that was killed before its teardown left behind.
-        volume.mounted = true;
-        volume.device = attached_device(&volume.image()).await;
-        volume.teardown();
+        volume.shell.run(TEARDOWN, &[volume.dir().as_str()]).await?;
         let pvs: Api<PersistentVolume> = Api::all(client.clone());
         if pvs
             .get_opt(&volume.pv)
@@ -84,26 +129,16 @@ impl SmallVolume {
             .await?;
         }
 
-        std::fs::create_dir_all(volume.mount_point()).map_err(io_err("create the mount point"))?;
-        std::fs::File::create(volume.image())
-            .and_then(|f| f.set_len(mib << 20))
-            .map_err(io_err("create the backing file"))?;
-        let image = volume.image().display().to_string();
-        let device = run("losetup", &["--find", "--show", &image]).await?;
-        let device = device.trim().to_string();
-        volume.device = Some(device.clone());
-        run("mkfs.ext4", &["-q", "-m", "0", &device]).await?;
-        let mount_point = volume.mount_point().display().to_string();
-        run("mount", &[&device, &mount_point]).await?;
-        volume.mounted = true;
-        for dir in MEMBER_DIRS {
-            std::fs::create_dir(volume.mount_point().join(dir))
-                .map_err(io_err("create a member directory"))?;
-        }
-        let owner = format!("{MEMBER_UID}:{MEMBER_UID}");
-        run("chown", &["-R", &owner, &mount_point]).await?;
-        run("chmod", &["0777", &mount_point]).await?;
-
+        let uid = MEMBER_UID.to_string();
+        let device = volume
+            .shell
+            .run(CREATE, &[volume.dir().as_str(), &mib.to_string(), &uid])
+            .await?;
+        let hostname = node
+            .labels()
+            .get("kubernetes.io/hostname")
+            .cloned()
+            .unwrap_or_else(|| node.name_any());
         let manifest: PersistentVolume = serde_json::from_value(serde_json::json!({
             "metadata": {"name": volume.pv},
             "spec": {
@@ -112,9 +147,9 @@ impl SmallVolume {
                 "persistentVolumeReclaimPolicy": "Retain",
                 "storageClassName": class,
                 "claimRef": {"namespace": namespace, "name": claim},
-                "local": {"path": mount_point},
+                "local": {"path": volume.mount_point()},
                 "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
-                    {"key": "kubernetes.io/hostname", "operator": "In", "values": [node]}
+                    {"key": "kubernetes.io/hostname", "operator": "In", "values": [hostname]}
                 ]}]}},
             }
         }))
@@ -122,7 +157,13 @@ impl SmallVolume {
         pvs.create(&PostParams::default(), &manifest)
             .await
             .map_err(kube_err("create the small PersistentVolume"))?;
-        tracing::info!(pv = %volume.pv, %device, mib, "small volume ready for {namespace}/{claim}");
+        tracing::info!(
+            pv = %volume.pv,
+            node = %node.name_any(),
+            device = device.trim(),
+            mib,
+            "small volume ready for {namespace}/{claim}"
+        );
         Ok(volume)
     }
 
@@ -133,40 +174,28 @@ impl SmallVolume {
 
     /// Fills the file system from the node with a file of its own, until a write is refused for want of
     /// space; returns how many bytes the file took.
-    pub fn fill(&self) -> Result<u64> {
-        let mut file = std::fs::File::create(self.filler()).map_err(io_err("create the filler"))?;
-        let mut written = 0u64;
-        for block in [1 << 20, 4 << 10] {
-            let bytes = vec![0xa5u8; block];
-            loop {
-                match file.write_all(&bytes) {
-                    Ok(()) => written += block as u64,
-                    Err(e) if e.kind() == std::io::ErrorKind::StorageFull => break,
-                    Err(e) => return Err(io_err("fill the volume")(e)),
-                }
-            }
-        }
-        // What went into the page cache is on the device, and the member's next allocation fails.
-        let _ = file.sync_all();
-        Ok(written)
+    pub async fn fill(&self) -> Result<u64> {
+        let size = self.shell.run(FILL, &[self.mount_point().as_str()]).await?;
+        size.trim()
+            .parse()
+            .map_err(|e| Error::Unexpected(format!("size of the filler {size:?}: {e}")))
     }
 
-    /// Deletes the file [`SmallVolume::fill`] wrote: the space is free again once the deletion is committed to
-    /// the file system's journal, which syncing the directory does at once.
-    pub fn free(&self) -> Result<()> {
-        std::fs::remove_file(self.filler()).map_err(io_err("remove the filler"))?;
-        std::fs::File::open(self.mount_point())
-            .and_then(|dir| dir.sync_all())
-            .map_err(io_err("sync the volume"))
+    /// Deletes the file [`SmallVolume::fill`] wrote, and syncs the deletion.
+    pub async fn free(&self) -> Result<()> {
+        self.shell
+            .run(FREE, &[self.mount_point().as_str()])
+            .await
+            .map(drop)
     }
 
     /// Deletes the PersistentVolume (without waiting: it goes once its claim, deleted with the namespace,
-    /// is gone), unmounts the file system (lazily: the member's pod may still be terminating), detaches the
-    /// loop device (the kernel does so once the last user is gone) and deletes the backing file.
+    /// is gone) and undoes the file system's set-up on the node.
     pub async fn remove(mut self) -> Result<()> {
+        self.removed = true;
         let deleted = run("kubectl", &self.delete_pv()).await;
-        self.teardown();
-        deleted.map(drop)
+        let torn_down = self.shell.run(TEARDOWN, &[self.dir().as_str()]).await;
+        deleted.and(torn_down).map(drop)
     }
 
     /// `kubectl` arguments that delete the PersistentVolume without waiting, if it exists.
@@ -180,71 +209,48 @@ impl SmallVolume {
         ]
     }
 
-    fn image(&self) -> PathBuf {
-        self.dir.join("volume.img")
+    /// The volume's directory on the node.
+    fn dir(&self) -> String {
+        format!("{NODE_DIR}/{}", self.pv)
     }
 
-    fn mount_point(&self) -> PathBuf {
-        self.dir.join("mnt")
-    }
-
-    fn filler(&self) -> PathBuf {
-        self.mount_point().join("filler")
-    }
-
-    /// Unmounts, detaches and deletes the backing file, ignoring what is already undone.
-    fn teardown(&mut self) {
-        if std::mem::take(&mut self.mounted) {
-            let _ = Command::new("umount")
-                .arg("-l")
-                .arg(self.mount_point())
-                .stderr(Stdio::null())
-                .status();
-        }
-        if let Some(device) = self.device.take() {
-            let _ = Command::new("losetup")
-                .args(["-d", &device])
-                .stderr(Stdio::null())
-                .status();
-        }
-        let _ = std::fs::remove_file(self.image());
+    /// Where the file system is mounted on the node.
+    fn mount_point(&self) -> String {
+        format!("{}/mnt", self.dir())
     }
 }
 
 impl Drop for SmallVolume {
     /// A scenario that failed before [`SmallVolume::remove`] still leaves nothing behind.
     fn drop(&mut self) {
-        if self.mounted || self.device.is_some() {
-            let _ = Command::new("kubectl").args(self.delete_pv()).status();
-            self.teardown();
+        if !self.removed {
+            let _ = std::process::Command::new("kubectl")
+                .args(self.delete_pv())
+                .status();
+            self.shell.run_blocking(TEARDOWN, &[self.dir().as_str()]);
         }
     }
 }
 
-/// The name of the cluster's only node (its `kubernetes.io/hostname` label), which must be this machine: the
-/// local backend's.
-async fn only_node(client: &Client) -> Result<String> {
-    let nodes = Api::<Node>::all(client.clone())
+/// The node for a small volume: the first, by name, of the nodes without the control-plane role (a kind
+/// cluster's workers), else the cluster's only node (the local backend's, which is this machine).
+async fn volume_node(client: &Client) -> Result<Node> {
+    let mut nodes = Api::<Node>::all(client.clone())
         .list(&Default::default())
         .await
-        .map_err(kube_err("list nodes"))?;
-    let [node] = nodes.items.as_slice() else {
-        return Err(Error::Unexpected(format!(
-            "a small volume needs a cluster of one node, this machine; found {} nodes",
-            nodes.items.len()
-        )));
-    };
-    let provider = node.spec.as_ref().and_then(|s| s.provider_id.as_deref());
-    if provider.is_some_and(|id| id.starts_with("kind://")) {
-        return Err(Error::Unexpected(
-            "a small volume is made on the local backend only (a kind node is a container)".into(),
-        ));
+        .map_err(kube_err("list nodes"))?
+        .items;
+    nodes.sort_by_key(|n| n.name_any());
+    let workers = nodes
+        .iter()
+        .position(|n| !n.labels().contains_key(CONTROL_PLANE_LABEL));
+    match (workers, nodes.len()) {
+        (Some(first), _) => Ok(nodes.swap_remove(first)),
+        (None, 1) => Ok(nodes.remove(0)),
+        (None, count) => Err(Error::Unexpected(format!(
+            "no node for a small volume: {count} nodes, all of the control plane"
+        ))),
     }
-    Ok(node
-        .labels()
-        .get("kubernetes.io/hostname")
-        .cloned()
-        .unwrap_or_else(|| node.name_any()))
 }
 
 /// The name of the cluster's default storage class, which a claim without a class gets.
@@ -263,21 +269,4 @@ async fn default_class(client: &Client) -> Result<String> {
         })
         .map(|c| c.name_any())
         .ok_or_else(|| Error::Unexpected("the cluster has no default storage class".into()))
-}
-
-/// The loop device attached to `image`, if one is.
-async fn attached_device(image: &Path) -> Option<String> {
-    let listed = run("losetup", &["-j", &image.display().to_string()])
-        .await
-        .ok()?;
-    listed
-        .split(':')
-        .next()
-        .map(str::to_string)
-        .filter(|d| !d.is_empty())
-}
-
-/// Maps an I/O error to [`Error::Unexpected`] saying what was being done.
-fn io_err(what: &'static str) -> impl FnOnce(std::io::Error) -> Error {
-    move |e| Error::Unexpected(format!("{what}: {e}"))
 }

@@ -1915,7 +1915,7 @@ const BLOCKED_HOLD: Duration = Duration::from_secs(10);
 const FOUR_LETTER_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// v. A member's volume fills up, with zk-server members, under scenario k's load through the client Service.
-/// Member 3's claim is bound in advance to a 48 MiB ext4 file system of its own on a loop device on the node
+/// Member 3's claim is bound in advance to a 48 MiB ext4 file system of its own on a loop device on a node
 /// (`zk_e2e::volume`); the others get the provisioner's directories. Twice, with member 3 (a) a follower, then
 /// (b) the leader (`leader_transfer?to=3` first): a file written from the node fills the file system and large
 /// writes through another member use up the log space member 3 allocated ahead, until it answers `isro` with
@@ -1927,31 +1927,15 @@ const FOUR_LETTER_TIMEOUT: Duration = Duration::from_secs(5);
 /// with no pod restarted or recreated and the committed config unchanged (no reconfig). Last, the history is
 /// checked as in k, writes refused with NotReadOnly counted rather than failed. The file system, its loop device
 /// and the PersistentVolume go whatever happened. The small file system is made on this machine, the local
-/// backend's only node; on kind, whose pods run inside node containers, it says it is skipped (making and
-/// filling it inside a worker's container is not built).
+/// backend's only node, or inside a kind worker's container (`docker exec`), where member 3 then runs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s6_v_native_full_member_volume_refuses_writes_then_catches_up() -> Result<()> {
     let client = setup().await?;
-    if node::cluster_is_kind(&client).await? {
-        println!(
-            "scenario v skipped: its small volume is a file system of this machine, which a kind node's pods \
-             do not see; on kind it is not built"
-        );
-        return Ok(());
-    }
     let namespace = namespace("v", ServerFlavour::Native);
     fresh_namespace(&client, &namespace).await?;
     let claim = format!("data-{namespace}-{FULL_MEMBER}");
-    let scratch = checker_dir().with_file_name("small-volume");
-    let volume = SmallVolume::create(
-        &client,
-        &namespace,
-        &claim,
-        VOLUME_SIZE,
-        SMALL_VOLUME_MIB,
-        &scratch,
-    )
-    .await?;
+    let volume =
+        SmallVolume::create(&client, &namespace, &claim, VOLUME_SIZE, SMALL_VOLUME_MIB).await?;
     let start = Instant::now();
     match full_member_volume(&client, &namespace, &claim, &volume).await {
         Ok(ensemble) => {
@@ -2147,7 +2131,7 @@ async fn fill_and_free(
     let writer = connect(&other).await?;
 
     let start = Instant::now();
-    let filler = volume.fill()?;
+    let filler = volume.fill().await?;
     let data = vec![0x5a; LARGE_WRITE];
     let mut large = 0;
     while !refuses().await? {
@@ -2200,7 +2184,7 @@ async fn fill_and_free(
     let blocked = scale_up_blocked(ensemble).await?;
 
     let freed = Instant::now();
-    volume.free()?;
+    volume.free().await?;
     wait::until(
         &format!("{full_pod} taking writes again"),
         SCALE_TIMEOUT,
