@@ -40,12 +40,15 @@ ensure_pkgs() {
 }
 
 # layer_tar DIR OUT [TAR-OPTION...] : write DIR's content as a reproducible
-# layer tarball.
+# layer tarball. Storing extended attributes makes GNU tar write POSIX (pax)
+# headers, which carry each file's access and change times unless told not
+# to: kept, they made every tarball of the same files differ (a layer keyed by
+# its inputs' hash, such as the kind node's, was rebuilt on every run).
 layer_tar() {
 	local dir="$1" out="$2"
 	shift 2
 	tar --sort=name --mtime=@0 --numeric-owner --xattrs --xattrs-include='security.capability' \
-		"$@" -C "$dir" -cf "$out" .
+		--pax-option=delete=atime,delete=ctime "$@" -C "$dir" -cf "$out" .
 }
 
 # json_str_array A B ... : ["A","B",...] (values must not contain quotes).
