@@ -60,18 +60,6 @@ step "Rust tests"
 nice cargo test --workspace --exclude zk-e2e -- --include-ignored
 (cd robustness/checker && go test ./...)
 
-# The Native scale under load on kind, beside the rest of the local suite, once the Rust tests (the heaviest
-# build) and the cluster's binaries (kind's node image takes some of them) are done. The two clusters share
-# nothing: their own locks, address ranges and, for kind, the project's Docker engine. Its set-up (kind, kubeadm
-# and the node image built once and cached, then the cluster created and the images loaded) mostly waits on the
-# nodes. Its output is printed after the other steps.
-step "the Native scale under load on a kind cluster (ZK_CLUSTER_BACKEND=kind scripts/e2e.sh s6_ab_native): started in the background"
-kind_log="$cache_dir/e2e-kind.log"
-cluster_build="$cluster_build" ZK_CLUSTER_BACKEND=kind ZK_E2E_TESTS="$e2e_tests" setsid bash -c '
-  while kill -0 "$cluster_build" 2>/dev/null; do sleep 5; done
-  exec scripts/e2e.sh s6_ab_native' >"$kind_log" 2>&1 &
-kind=$!
-trap 'kill -- -"$cluster_build" -"$e2e" -"$kind" 2>/dev/null || true' EXIT
 
 # The Dockerfile's images, built and tested on the project's own Docker engine; warm, BuildKit's cache
 # mounts leave little to compile. In the background, niced; its output is printed after the other steps.
@@ -79,7 +67,7 @@ step "the Dockerfile's images with docker build, compared with images/build.sh's
 docker_log="$cache_dir/docker-test.log"
 setsid nice images/docker-test.sh >"$docker_log" 2>&1 &
 docker_test=$!
-trap 'kill -- -"$cluster_build" -"$e2e" -"$kind" -"$docker_test" 2>/dev/null || true' EXIT
+trap 'kill -- -"$cluster_build" -"$e2e" -"$docker_test" 2>/dev/null || true' EXIT
 
 # kazoo's suite mostly waits on its servers: it runs in the background, beside the
 # compatibility tests and the e2e suite (its ports, 20000 and up, are its own).
@@ -88,7 +76,7 @@ kazoo_log="$cache_dir/kazoo.log"
 KAZOO_CLUSTER_SIZE=3 KAZOO_EXCLUDE="$root/compat/kazoo/excluded.txt" setsid compat/kazoo/run.sh ours \
   >"$kazoo_log" 2>&1 &
 kazoo=$!
-trap 'kill -- -"$cluster_build" -"$e2e" -"$kind" -"$docker_test" -"$kazoo" 2>/dev/null || true' EXIT
+trap 'kill -- -"$cluster_build" -"$e2e" -"$docker_test" -"$kazoo" 2>/dev/null || true' EXIT
 
 # The fuzz targets' libFuzzer build, too.
 fuzz_build_log="$cache_dir/fuzz-build.log"
@@ -109,6 +97,17 @@ step "the Helm chart: lint and the dashboard's ConfigMap (scripts/chart.sh), onc
 cluster_rc=0
 wait "$cluster_build" || cluster_rc=$?
 echo "cluster build exit status: $cluster_rc (scripts/e2e.sh builds whatever is missing)"
+
+# The Native scale under load on kind, beside the rest of the local suite (CI's longest step), once the
+# CPU-heavy steps are done: started beside the compatibility tests it slowed them and itself. The two clusters
+# share nothing: their own locks, address ranges and, for kind, the project's Docker engine. Its set-up (kind,
+# kubeadm and the node image built once and cached, then the cluster created and the images loaded) mostly
+# waits on the nodes. Its output is printed after the other steps.
+step "the Native scale under load on a kind cluster (ZK_CLUSTER_BACKEND=kind scripts/e2e.sh s6_ab_native): started in the background"
+kind_log="$cache_dir/e2e-kind.log"
+ZK_CLUSTER_BACKEND=kind ZK_E2E_TESTS="$e2e_tests" setsid scripts/e2e.sh s6_ab_native >"$kind_log" 2>&1 &
+kind=$!
+trap 'kill -- -"$e2e" -"$docker_test" -"$kazoo" -"$kind" 2>/dev/null || true' EXIT
 
 chart_rc=0
 scripts/chart.sh || chart_rc=$?

@@ -192,6 +192,9 @@ dockerd_stop() {
 }
 
 dockerd_shutdown() {
+	# Locks are taken in one order, "start" then "use": a shell still holding "use" while it waits for "start"
+	# would deadlock with a stopper that holds "start" and waits for every "use" to go.
+	dockerd_release
 	dockerd_lock_start
 	dockerd_hold -x
 	local start=$SECONDS
