@@ -47,11 +47,12 @@ cargo test -p zk-e2e --no-run --message-format=json-render-diagnostics |
 
 # Once the cluster's binaries are built (cold, the longest build), scripts/e2e.sh; its output is printed after
 # the other steps. Every scenario but the Native scale under load, which runs on kind (below).
+kind_scenario=s6_ab_native
 step "end-to-end suite on a local Kubernetes: started in the background"
 e2e_log="$cache_dir/e2e.log"
-cluster_build="$cluster_build" ZK_E2E_TESTS="$e2e_tests" setsid bash -c '
+cluster_build="$cluster_build" kind_scenario="$kind_scenario" ZK_E2E_TESTS="$e2e_tests" setsid bash -c '
   while kill -0 "$cluster_build" 2>/dev/null; do sleep 5; done
-  exec scripts/e2e.sh --skip s6_ab_native' >"$e2e_log" 2>&1 &
+  exec scripts/e2e.sh --skip "$kind_scenario"' >"$e2e_log" 2>&1 &
 e2e=$!
 trap 'kill -- -"$cluster_build" -"$e2e" 2>/dev/null || true' EXIT
 
@@ -59,7 +60,6 @@ step "Rust tests"
 # zk-e2e needs a cluster: scripts/e2e.sh runs it. Niced: the end-to-end suite's cluster comes first.
 nice cargo test --workspace --exclude zk-e2e -- --include-ignored
 (cd robustness/checker && go test ./...)
-
 
 # The Dockerfile's images, built and tested on the project's own Docker engine; warm, BuildKit's cache
 # mounts leave little to compile. In the background, niced; its output is printed after the other steps.
@@ -99,13 +99,13 @@ wait "$cluster_build" || cluster_rc=$?
 echo "cluster build exit status: $cluster_rc (scripts/e2e.sh builds whatever is missing)"
 
 # The Native scale under load on kind, beside the rest of the local suite (CI's longest step), once the
-# CPU-heavy steps are done: started beside the compatibility tests it slowed them and itself. The two clusters
+# CPU-heavy steps are done (beside the compatibility tests, it slows them and itself). The two clusters
 # share nothing: their own locks, address ranges and, for kind, the project's Docker engine. Its set-up (kind,
 # kubeadm and the node image built once and cached, then the cluster created and the images loaded) mostly
 # waits on the nodes. Its output is printed after the other steps.
-step "the Native scale under load on a kind cluster (ZK_CLUSTER_BACKEND=kind scripts/e2e.sh s6_ab_native): started in the background"
+step "the Native scale under load on a kind cluster (ZK_CLUSTER_BACKEND=kind scripts/e2e.sh $kind_scenario): started in the background"
 kind_log="$cache_dir/e2e-kind.log"
-ZK_CLUSTER_BACKEND=kind ZK_E2E_TESTS="$e2e_tests" setsid scripts/e2e.sh s6_ab_native >"$kind_log" 2>&1 &
+ZK_CLUSTER_BACKEND=kind ZK_E2E_TESTS="$e2e_tests" setsid scripts/e2e.sh "$kind_scenario" >"$kind_log" 2>&1 &
 kind=$!
 trap 'kill -- -"$e2e" -"$docker_test" -"$kazoo" -"$kind" 2>/dev/null || true' EXIT
 
