@@ -2,8 +2,8 @@
 //!
 //! Each segment is named by the index of its first entry (`00000000000000000001.seg`) and holds
 //! checksummed records `u64 index (big-endian) | encoded entry`. The writer thread takes every
-//! operation queued since its last pass, writes them in order (the entries of one append in one
-//! write) and then fsyncs once, before it reports all the appends of that pass as flushed: one
+//! operation queued since its last pass, writes them in order (the entries of consecutive appends
+//! in one write) and then fsyncs once, before it reports all the appends of that pass as flushed: one
 //! fsync for many entries (group commit). A pass that wrote no entry (only the committed mark
 //! moved, or a purge) does not fsync. Where each written entry lies is recorded in the shared
 //! [`Positions`], from which entries no longer kept in memory are read back. After a purge the next
@@ -225,15 +225,20 @@ impl Segments {
             let mut result = Ok(());
             let mut written = 0;
             let mut needs_sync = false;
+            // The entries of consecutive appends, written together before any other operation.
+            let mut pending: Vec<RawEntry> = Vec::new();
             for op in std::iter::once(first).chain(ops.try_iter()) {
+                if !matches!(op, WriteOp::Append(..)) {
+                    keep_first_error(&mut result, self.write_pending(&mut pending, space));
+                }
                 let step = match op {
                     WriteOp::Append(entries, done) => {
                         appends += 1;
                         flushed.push(done);
                         written += entries.len();
                         needs_sync = true;
-                        let dir = self.dir.clone();
-                        space.retry_while_full(&dir, || self.append_or_undo(&entries))
+                        pending.extend(entries);
+                        Ok(())
                     }
                     WriteOp::TruncateFrom(index) => {
                         needs_sync = true;
@@ -245,10 +250,9 @@ impl Segments {
                         Ok(())
                     }
                 };
-                if result.is_ok() {
-                    result = step;
-                }
+                keep_first_error(&mut result, step);
             }
+            keep_first_error(&mut result, self.write_pending(&mut pending, space));
             stats.batch_written(written);
             if result.is_ok() && force_sync && needs_sync {
                 let started = Instant::now();
@@ -275,6 +279,18 @@ impl Segments {
             }
         }
         mark.write_pending(meta, &mut broken);
+    }
+
+    /// Appends the entries gathered from a pass's consecutive appends in one write (retried while
+    /// the volume is full), and empties `pending`.
+    fn write_pending(&mut self, pending: &mut Vec<RawEntry>, space: &DiskSpace) -> io::Result<()> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let dir = self.dir.clone();
+        let result = space.retry_while_full(&dir, || self.append_or_undo(pending));
+        pending.clear();
+        result
     }
 
     /// Appends `entries`, or, when that fails, cuts off whatever part of them was written (and
@@ -503,6 +519,13 @@ impl Segments {
             Some((_, segment)) => segment.file.sync_data(),
             None => Ok(()),
         }
+    }
+}
+
+/// Keeps the first error of a pass in `result`.
+fn keep_first_error(result: &mut io::Result<()>, step: io::Result<()>) {
+    if result.is_ok() {
+        *result = step;
     }
 }
 
