@@ -1,12 +1,13 @@
-//! A consistent copy of the tree for a snapshot, taken between two applies without copying any
-//! node: the paths go into one buffer and every node's body is shared by reference count. Writes
-//! after the copy replace bodies rather than change them (see [`super::Node`]), so the copy stays
-//! as it was while it is encoded, and applies need not wait for the encoding.
+//! A consistent copy of the tree for a snapshot, taken between two applies in constant time: the
+//! tree keeps every node's body in a persistent map beside its nodes, and the copy is one clone of
+//! that map (shared until a later change copies the parts it touches). Writes replace bodies
+//! rather than change them (see [`super::Node`]), so the copy stays as it was while it is encoded,
+//! and applies need not wait for the encoding, nor for a walk over every node.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 
-use super::{DataTree, NodeBody};
+use super::{Bodies, DataTree, NodeBody};
 
 /// Bytes of a node's encoding besides its path and data: their lengths, a one-entry ACL (`world`,
 /// `anyone`), six longs and three ints of stat.
@@ -15,29 +16,16 @@ const NODE_SIZE_HINT: usize = 4 + 4 + 31 + 6 * 8 + 3 * 4;
 /// Every node's path and body as they were when [`DataTree::freeze`] was called.
 #[derive(Debug, Clone)]
 pub struct FrozenTree {
-    /// All paths, one after the other.
-    paths: String,
-    /// Where each path ends in `paths`.
-    ends: Vec<usize>,
-    /// Each path's body, in the same order.
-    bodies: Vec<Arc<NodeBody>>,
+    bodies: Bodies,
 }
 
 impl DataTree {
-    /// The copy a snapshot encodes; one pass over the nodes, no per-node allocation.
+    /// The copy a snapshot encodes: one clone of the persistent map of bodies, however large the
+    /// tree (later changes copy the parts of the map they touch, not the whole).
     pub fn freeze(&self) -> FrozenTree {
-        let count = self.nodes.len();
-        let mut frozen = FrozenTree {
-            paths: String::with_capacity(self.nodes.keys().map(|p| p.len()).sum()),
-            ends: Vec::with_capacity(count),
-            bodies: Vec::with_capacity(count),
-        };
-        for (path, node) in self.iter() {
-            frozen.paths.push_str(path);
-            frozen.ends.push(frozen.paths.len());
-            frozen.bodies.push(node.body().clone());
+        FrozenTree {
+            bodies: self.bodies.clone(),
         }
-        frozen
     }
 }
 
@@ -55,17 +43,12 @@ impl FrozenTree {
     /// About how many bytes a snapshot's encoding of these nodes takes: every path and every data
     /// with their lengths, the stat, and a one-entry ACL each.
     pub fn encoded_size_hint(&self) -> usize {
-        let data: usize = self
+        let bytes: usize = self
             .bodies
             .iter()
-            .map(|b| b.data().map_or(0, <[u8]>::len))
+            .map(|(path, body)| path.len() + body.data().map_or(0, <[u8]>::len))
             .sum();
-        self.paths.len() + data + self.len() * NODE_SIZE_HINT
-    }
-
-    fn path(&self, index: usize) -> &str {
-        let start = if index == 0 { 0 } else { self.ends[index - 1] };
-        &self.paths[start..self.ends[index]]
+        bytes + self.len() * NODE_SIZE_HINT
     }
 
     /// Every node with its path, parents before their children: ordered by depth, and within one
@@ -73,22 +56,19 @@ impl FrozenTree {
     /// the same tree always gives the same order. Integer comparisons only: ordering by path
     /// compared strings, which for hundreds of thousands of nodes took longer than encoding them.
     pub fn parents_first(&self) -> impl Iterator<Item = (&str, &NodeBody)> {
-        let mut order: Vec<(usize, u64, usize)> = (0..self.len())
-            .map(|i| {
-                let path = self.path(i);
+        let mut order: Vec<(usize, u64, &Arc<str>, &Arc<NodeBody>)> = self
+            .bodies
+            .iter()
+            .map(|(path, body)| {
                 let mut hasher = DefaultHasher::new();
                 path.hash(&mut hasher);
-                (depth(path), hasher.finish(), i)
+                (depth(path), hasher.finish(), path, body)
             })
             .collect();
-        order.sort_unstable_by(|a, b| {
-            (a.0, a.1)
-                .cmp(&(b.0, b.1))
-                .then_with(|| self.path(a.2).cmp(self.path(b.2)))
-        });
+        order.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| a.2.cmp(b.2)));
         order
             .into_iter()
-            .map(|(_, _, i)| (self.path(i), self.bodies[i].as_ref()))
+            .map(|(_, _, path, body)| (path.as_ref(), body.as_ref()))
     }
 }
 

@@ -11,6 +11,7 @@ mod node;
 pub mod path;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
 use zk_proto::{Acl, Id, perms};
@@ -76,7 +77,10 @@ pub fn open_acl() -> Vec<Acl> {
 /// All znodes.
 #[derive(Debug, Clone)]
 pub struct DataTree {
-    nodes: HashMap<Box<str>, Node>,
+    nodes: HashMap<Arc<str>, Node>,
+    /// Every node's body by path, the same as in `nodes`, in a persistent map: a snapshot's copy
+    /// is one clone of it (see [`FrozenTree`]).
+    bodies: Bodies,
     ephemerals: HashMap<i64, BTreeSet<String>>,
     acls: HashSet<Arc<[Acl]>>,
     data_size: i64,
@@ -93,6 +97,7 @@ impl DataTree {
     pub fn empty() -> Self {
         DataTree {
             nodes: HashMap::new(),
+            bodies: Bodies::new(),
             ephemerals: HashMap::new(),
             acls: HashSet::new(),
             data_size: 0,
@@ -130,7 +135,15 @@ impl DataTree {
             parent.add_child(path::name(path));
         }
         self.account(path, &node, 1);
-        self.nodes.insert(path.into(), node);
+        let path: Arc<str> = path.into();
+        self.bodies.insert(path.clone(), node.body().clone());
+        self.nodes.insert(path, node);
+    }
+
+    /// Removes the node at `path` (its parent's link stays).
+    fn remove(&mut self, path: &str) -> Option<Node> {
+        self.bodies.remove(path);
+        self.nodes.remove(path)
     }
 
     /// Updates the data size and the ephemeral index for a node that appears (`sign` 1) or goes (-1).
@@ -260,10 +273,19 @@ impl DataTree {
         count
     }
 
-    fn node_mut(&mut self, path: &str) -> &mut Node {
-        self.nodes
-            .get_mut(path)
-            .unwrap_or_else(|| panic!("node {path} checked before mutation"))
+    /// The node at `path`, to change; its body is copied to [`DataTree::bodies`] when done.
+    fn node_mut(&mut self, path: &str) -> NodeMut<'_> {
+        let (path, node) = self
+            .nodes
+            .get_key_value(path)
+            .map(|(path, _)| path.clone())
+            .and_then(|path| self.nodes.get_mut(&path).map(|node| (path, node)))
+            .unwrap_or_else(|| panic!("node {path} checked before mutation"));
+        NodeMut {
+            path,
+            node,
+            bodies: &mut self.bodies,
+        }
     }
 
     /// Creates `path` under its existing parent: the new node's czxid, mzxid and pzxid are `zxid`, its
@@ -279,13 +301,14 @@ impl DataTree {
         let NewNode { data, acl, owner } = new;
         let acl = self.intern(acl);
         let parent_path = path::parent(path).expect("created path has a parent");
-        let parent = self.node_mut(parent_path);
+        let mut parent = self.node_mut(parent_path);
         let parent_stat = parent.stored_stat();
         parent.set_stored_stat(NodeStat {
             cversion: parent_cversion,
             pzxid: zxid,
             ..parent_stat
         });
+        drop(parent);
         self.insert_raw(
             path,
             Node::new(data, acl, NodeStat::created(zxid, time, owner)),
@@ -300,11 +323,10 @@ impl DataTree {
     /// cversion (a count of creates) stays, as Apache's.
     pub fn delete(&mut self, path: &str, zxid: i64) -> Undo {
         let node = self
-            .nodes
             .remove(path)
             .unwrap_or_else(|| panic!("node {path} checked before delete"));
         self.account(path, &node, -1);
-        let parent = self.node_mut(path::parent(path).expect("deleted path has a parent"));
+        let mut parent = self.node_mut(path::parent(path).expect("deleted path has a parent"));
         let parent_stat = parent.stored_stat();
         parent.remove_child(path::name(path));
         parent.set_stored_stat(NodeStat {
@@ -327,7 +349,7 @@ impl DataTree {
         zxid: i64,
         time: i64,
     ) -> Undo {
-        let node = self.node_mut(path);
+        let mut node = self.node_mut(path);
         let delta = data.as_ref().map_or(0, Vec::len) as i64 - node.data_len() as i64;
         let stat = NodeStat {
             version,
@@ -336,6 +358,7 @@ impl DataTree {
             ..node.stored_stat()
         };
         let body = node.replace_data(data, stat);
+        drop(node);
         self.data_size += delta;
         Undo::Changed {
             path: path.to_owned(),
@@ -346,7 +369,7 @@ impl DataTree {
     /// Replaces the ACL of `path`; aversion becomes `aversion` (mzxid and mtime are untouched, as Apache).
     pub fn set_acl(&mut self, path: &str, acl: &[Acl], aversion: i32) -> Undo {
         let acl = self.intern(acl);
-        let node = self.node_mut(path);
+        let mut node = self.node_mut(path);
         let stat = NodeStat {
             aversion,
             ..node.stored_stat()
@@ -362,12 +385,9 @@ impl DataTree {
     pub fn undo(&mut self, undo: Undo) {
         match undo {
             Undo::Created { path, parent_stat } => {
-                let node = self
-                    .nodes
-                    .remove(path.as_str())
-                    .expect("created node present");
+                let node = self.remove(path.as_str()).expect("created node present");
                 self.account(&path, &node, -1);
-                let parent = self.node_mut(path::parent(&path).expect("has parent"));
+                let mut parent = self.node_mut(path::parent(&path).expect("has parent"));
                 parent.remove_child(path::name(&path));
                 parent.set_stored_stat(parent_stat);
             }
@@ -381,9 +401,10 @@ impl DataTree {
                     .set_stored_stat(parent_stat);
             }
             Undo::Changed { path, body } => {
-                let node = self.node_mut(&path);
+                let mut node = self.node_mut(&path);
                 let delta = body.data().map_or(0, <[u8]>::len) as i64 - node.data_len() as i64;
                 node.restore_body(body);
+                drop(node);
                 self.data_size += delta;
             }
         }
@@ -417,6 +438,43 @@ impl DataTree {
             NodeKind::Container => stat.cversion > 0,
             NodeKind::Ttl(ttl) => now - stat.mtime > ttl,
             _ => false,
+        }
+    }
+}
+
+/// The bodies of a tree's nodes by path (see [`DataTree::freeze`]).
+type Bodies = imbl::OrdMap<Arc<str>, Arc<NodeBody>>;
+
+/// A node being changed; on drop its body, replaced by the change, goes to the tree's bodies.
+struct NodeMut<'a> {
+    path: Arc<str>,
+    node: &'a mut Node,
+    bodies: &'a mut Bodies,
+}
+
+impl Deref for NodeMut<'_> {
+    type Target = Node;
+
+    fn deref(&self) -> &Node {
+        self.node
+    }
+}
+
+impl DerefMut for NodeMut<'_> {
+    fn deref_mut(&mut self) -> &mut Node {
+        self.node
+    }
+}
+
+impl Drop for NodeMut<'_> {
+    fn drop(&mut self) {
+        let body = self.node.body();
+        if !self
+            .bodies
+            .get(&self.path)
+            .is_some_and(|b| Arc::ptr_eq(b, body))
+        {
+            self.bodies.insert(self.path.clone(), body.clone());
         }
     }
 }

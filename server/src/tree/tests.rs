@@ -138,6 +138,56 @@ fn undo_restores_everything() {
     assert_eq!(tree.ephemerals_of(0x55), vec!["/a/e".to_owned()]);
 }
 
+/// Every path with its body, as the tree holds them and as a frozen copy of it lists them.
+fn bodies(tree: &DataTree) -> (Vec<(String, NodeBody)>, Vec<(String, NodeBody)>) {
+    let mut live: Vec<_> = tree
+        .iter()
+        .map(|(p, n)| (p.to_owned(), n.body().as_ref().clone()))
+        .collect();
+    let mut frozen: Vec<_> = tree
+        .freeze()
+        .parents_first()
+        .map(|(p, b)| (p.to_owned(), b.clone()))
+        .collect();
+    live.sort_by(|a, b| a.0.cmp(&b.0));
+    frozen.sort_by(|a, b| a.0.cmp(&b.0));
+    (live, frozen)
+}
+
+#[test]
+fn a_frozen_copy_lists_every_node_as_the_tree_holds_it() {
+    let mut tree = DataTree::new();
+    tree.create("/a", nn(Some(vec![1]), 0), 1, 0x100, 1);
+    tree.create("/a/e", nn(None, 0x55), 1, 0x101, 1);
+    let (live, frozen) = bodies(&tree);
+    assert_eq!(frozen, live);
+    let at_first_freeze = tree.freeze();
+    let undos = vec![
+        tree.create("/b", nn(Some(vec![9; 10]), 0), 2, 0x102, 2),
+        tree.set_data("/a", Some(vec![2, 3]), 1, 0x103, 3),
+        tree.delete("/a/e", 0x104),
+        tree.set_acl("/b", &[], 1),
+    ];
+    let (live, frozen) = bodies(&tree);
+    assert_eq!(frozen, live);
+    assert!(frozen.iter().any(|(p, _)| p == "/b") && !frozen.iter().any(|(p, _)| p == "/a/e"));
+    // Undone changes reach the copy too.
+    for undo in undos.into_iter().rev() {
+        tree.undo(undo);
+    }
+    let (live, frozen) = bodies(&tree);
+    assert_eq!(frozen, live);
+    // The copy taken before the changes still lists the tree as it was then.
+    let earlier: Vec<_> = at_first_freeze
+        .parents_first()
+        .map(|(p, b)| (p.to_owned(), b.clone()))
+        .collect();
+    let mut earlier_sorted = earlier.clone();
+    earlier_sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(earlier_sorted, live);
+    assert_eq!(earlier.len(), at_first_freeze.len());
+}
+
 #[test]
 fn ephemerals_are_indexed_by_session() {
     let mut tree = DataTree::new();
