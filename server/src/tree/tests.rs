@@ -138,8 +138,11 @@ fn undo_restores_everything() {
     assert_eq!(tree.ephemerals_of(0x55), vec!["/a/e".to_owned()]);
 }
 
+/// Paths with their bodies, sorted by path.
+type Listing = Vec<(String, NodeBody)>;
+
 /// Every path with its body, as the tree holds them and as a frozen copy of it lists them.
-fn bodies(tree: &DataTree) -> (Vec<(String, NodeBody)>, Vec<(String, NodeBody)>) {
+fn bodies(tree: &DataTree) -> (Listing, Listing) {
     let mut live: Vec<_> = tree
         .iter()
         .map(|(p, n)| (p.to_owned(), n.body().as_ref().clone()))
