@@ -306,8 +306,18 @@ async fn a_single_member_ensemble_grows_by_a_joiner() {
         .change_membership(both.clone(), Some(seed.config_version()))
         .await
         .unwrap();
+    // The joiner's view comes from its published metrics, which may lag the seed's commit by a
+    // moment (on a busy machine this assertion once ran before they were published).
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while joiner.config_version() < version && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        joiner.config_version() >= version,
+        "the joiner's configuration {} stayed before {version}",
+        joiner.config_version()
+    );
     assert_eq!(joiner.members(), both);
-    assert!(joiner.config_version() >= version);
     let progress = seed.followers();
     assert!(
         progress[0].member.voter && progress[0].synced,
