@@ -160,7 +160,11 @@ async fn a_lagging_member_catches_up_from_a_snapshot() {
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     let (consensus, machine) = start(dir.path(), lagging_id, &members, 5).await;
-    consensus.sync().await.unwrap();
+    if let Err(e) = consensus.sync().await {
+        // Say why Raft stopped, if it did (this failed once on a busy machine).
+        let why = tokio::time::timeout(Duration::from_secs(1), consensus.failure()).await;
+        panic!("the lagging member's sync failed: {e}; Raft's failure: {why:?}");
+    }
     assert_eq!(machine.commands(), written);
     consensus.shutdown().await;
     shutdown_all(&nodes).await;
