@@ -23,7 +23,7 @@ use super::bootstrap::first_start;
 use super::disk_space::DiskSpace;
 use super::events::log_ensemble_events;
 use super::leader_watch::{WatchTiming, watch_leaders};
-use super::log_store::{DEFAULT_SEGMENT_BYTES, LogStore, WriterStats};
+use super::log_store::{DEFAULT_SEGMENT_BYTES, LogStore, WriterClosed, WriterStats};
 use super::membership::{
     ChangeRefusal, change_on_leader, complete_interrupted_changes, forget_departed,
     is_observer_spec, refused_for_leader, synced_ids,
@@ -54,6 +54,8 @@ pub struct Consensus {
     sm: StateMachineAdapter,
     /// The log writer's batch sizes and fsync times.
     writer_stats: Arc<WriterStats>,
+    /// Resolves once the log's writer thread has ended, after Raft stopped.
+    log_closed: WriterClosed,
     /// Whether the data or log volume is full (its writes waiting for space).
     disk_space: Arc<DiskSpace>,
     /// How long `propose` and `sync` wait for a leader, and for a forwarded request.
@@ -129,6 +131,7 @@ impl Consensus {
 
         let transport = Transport::new(opts.quorum_tls.clone(), opts.quorum_sasl.clone());
         let writer_stats = log.writer_stats();
+        let log_closed = log.writer_closed();
         let config = raft_config(&opts)?;
         let ack_window = Duration::from_millis(config.election_timeout_max);
         let watch_timing = watch_timing(&config);
@@ -186,6 +189,7 @@ impl Consensus {
             raft,
             sm: adapter,
             writer_stats,
+            log_closed,
             disk_space,
             request_timeout: request_timeout(&opts),
             ack_window,
@@ -638,14 +642,35 @@ impl Consensus {
             .collect()
     }
 
-    /// Stops listening to peers and stops Raft. Proposals after this fail with `Shutdown`.
+    /// Stops listening to peers and stops Raft. Proposals after this fail with `Shutdown`. The
+    /// quorum port is free and the log closed once this returns (the tasks and the log writer
+    /// are awaited, not only told to stop), so that the member can be started again on the same
+    /// port and directories at once.
     pub async fn shutdown(&self) {
-        for task in self.tasks.lock().expect("tasks lock").drain(..) {
+        let tasks: Vec<_> = self.tasks.lock().expect("tasks lock").drain(..).collect();
+        for task in &tasks {
             task.abort();
+        }
+        for task in tasks {
+            // An aborted task ends with a cancellation error; one that had ended has nothing to say.
+            let _ = task.await;
         }
         if let Err(e) = self.raft.shutdown().await {
             tracing::warn!(error = %e, "raft did not stop cleanly");
         }
+        let closed = self.log_closed.clone().wait();
+        if tokio::time::timeout(self.request_timeout, closed)
+            .await
+            .is_err()
+        {
+            tracing::warn!(timeout = ?self.request_timeout, "the raft log is still being written after the shutdown");
+        }
+    }
+
+    /// Whether the log's writer thread has ended.
+    #[cfg(test)]
+    pub(crate) fn log_is_closed(&self) -> bool {
+        self.log_closed.is_closed()
     }
 
     /// The Raft handle, for tests that drive Raft into states the API never produces.

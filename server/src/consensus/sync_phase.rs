@@ -80,6 +80,18 @@ impl LeaderContact {
         self.record(term, None);
     }
 
+    /// A request of the leader of `term` arrived (before it is handled: installing a large
+    /// snapshot may take longer than the cut-off). Counts as contact if this member already
+    /// follows that leader and is not cut off yet (as Apache's follower counts any packet read
+    /// from its leader); a new leader or the end of a silence is recorded once the request is
+    /// accepted.
+    pub(crate) fn request_arrived(&self, term: u64) {
+        let mut contact = self.contact.lock().unwrap_or_else(|e| e.into_inner());
+        if term == contact.term && contact.at.elapsed() <= self.cut_off_after {
+            contact.at = Instant::now();
+        }
+    }
+
     fn record(&self, term: u64, committed: Option<u64>) {
         let mut contact = self.contact.lock().unwrap_or_else(|e| e.into_inner());
         if term != contact.term || contact.at.elapsed() > self.cut_off_after {
@@ -148,6 +160,30 @@ mod tests {
             "a new leader starts a new phase"
         );
         assert_eq!(contact.phase(1300), Phase::Broadcast);
+    }
+
+    #[test]
+    fn a_request_of_the_followed_leader_counts_as_contact_when_it_arrives() {
+        let ms = Duration::from_millis;
+        let contact = LeaderContact::now(ms(1000));
+        contact.append_accepted(1, 10);
+        std::thread::sleep(ms(600));
+        contact.request_arrived(1);
+        assert!(contact.elapsed() < ms(300));
+        std::thread::sleep(ms(600));
+        contact.request_arrived(2);
+        assert!(
+            contact.elapsed() >= ms(600),
+            "another leader's request counts once accepted"
+        );
+        std::thread::sleep(ms(500));
+        contact.request_arrived(1);
+        assert!(
+            contact.elapsed() >= ms(1100),
+            "after a silence that cut the member off, arrival alone does not end the silence"
+        );
+        contact.append_accepted(1, 20);
+        assert_eq!(contact.phase(10), Phase::Synchronization, "a new phase");
     }
 
     #[test]

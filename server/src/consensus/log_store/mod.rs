@@ -59,6 +59,27 @@ struct Shared {
     committed_kept: u64,
     stats: Arc<WriterStats>,
     space: Arc<DiskSpace>,
+    /// Closed by the writer thread when it ends.
+    closed: tokio::sync::watch::Receiver<()>,
+}
+
+/// Resolves once a log's writer thread has ended: every clone of the store was dropped and every
+/// write queued before it is done (or failed). Until then the log's files are still written.
+#[derive(Clone)]
+pub(crate) struct WriterClosed(tokio::sync::watch::Receiver<()>);
+
+impl WriterClosed {
+    /// Waits for the writer thread to end.
+    pub(crate) async fn wait(mut self) {
+        // The only sender is the writer thread's: `changed` fails once it is dropped.
+        while self.0.changed().await.is_ok() {}
+    }
+
+    /// Whether the writer thread has ended.
+    #[cfg(test)]
+    pub(crate) fn is_closed(&self) -> bool {
+        self.0.has_changed().is_err()
+    }
 }
 
 /// What the writer thread measures, recorded with atomics (no lock on the write path): Apache's
@@ -193,6 +214,7 @@ impl LogStore {
         let writer_space = space.clone();
         let written = Arc::new(AtomicU64::new(0));
         let writer_written = written.clone();
+        let (closed_tx, closed) = tokio::sync::watch::channel(());
         std::thread::Builder::new()
             .name("raft-log-writer".into())
             .spawn(move || {
@@ -203,7 +225,8 @@ impl LogStore {
                     &writer_stats,
                     &writer_space,
                     &writer_written,
-                )
+                );
+                drop(closed_tx);
             })?;
         tracing::info!(dir = %segment_dir.display(), entries = count, in_memory = state.entries.len(), ?purged, "raft log opened");
         Ok(LogStore {
@@ -216,8 +239,14 @@ impl LogStore {
                 committed_kept,
                 stats,
                 space,
+                closed,
             }),
         })
+    }
+
+    /// What resolves once the writer thread has ended (after the last clone of this store).
+    pub(crate) fn writer_closed(&self) -> WriterClosed {
+        WriterClosed(self.shared.closed.clone())
     }
 
     /// The writer thread's batch sizes and fsync times.

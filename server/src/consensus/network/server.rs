@@ -116,6 +116,7 @@ async fn answer(raft: &Raft, request: PeerRequest, peers: &PeerContext) -> PeerR
     match request {
         PeerRequest::AppendEntries(rpc) => {
             let term = rpc.vote.leader_id.term;
+            peers.leader_contact.request_arrived(term);
             let committed = rpc.leader_commit.map_or(0, |c| c.index + 1);
             match raft.append_entries(rpc).await {
                 Ok(response) => {
@@ -143,6 +144,7 @@ async fn answer(raft: &Raft, request: PeerRequest, peers: &PeerContext) -> PeerR
             .map_or_else(|e| failed(&e), PeerResponse::Vote),
         PeerRequest::Snapshot { vote, meta, data } => {
             let leader = vote;
+            peers.leader_contact.request_arrived(leader.leader_id.term);
             let snapshot = Snapshot {
                 meta,
                 snapshot: data,

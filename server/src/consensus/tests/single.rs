@@ -57,6 +57,10 @@ async fn acknowledged_writes_survive_a_restart() {
     }
     let last = consensus.last_applied_zxid();
     consensus.shutdown().await;
+    assert!(
+        consensus.log_is_closed(),
+        "the log is closed once the shutdown returns"
+    );
 
     let (consensus, machine) = start(dir.path(), 1, &members, 1000).await;
     wait_for_role(&consensus, Role::Leader).await;
