@@ -273,19 +273,20 @@ impl DataTree {
         count
     }
 
-    /// The node at `path`, to change; its body is copied to [`DataTree::bodies`] when done.
+    /// The node at `path`, to change; its body goes back to [`DataTree::bodies`] when done. Meanwhile
+    /// the map holds a placeholder instead, so that a change copies the body only when a frozen copy
+    /// still shares it (and the map is searched once).
     fn node_mut(&mut self, path: &str) -> NodeMut<'_> {
-        let (path, node) = self
+        let node = self
             .nodes
-            .get_key_value(path)
-            .map(|(path, _)| path.clone())
-            .and_then(|path| self.nodes.get_mut(&path).map(|node| (path, node)))
+            .get_mut(path)
             .unwrap_or_else(|| panic!("node {path} checked before mutation"));
-        NodeMut {
-            path,
-            node,
-            bodies: &mut self.bodies,
-        }
+        let body = self
+            .bodies
+            .get_mut(path)
+            .unwrap_or_else(|| panic!("node {path} has no body in the map"));
+        *body = NodeBody::placeholder();
+        NodeMut { node, body }
     }
 
     /// Creates `path` under its existing parent: the new node's czxid, mzxid and pzxid are `zxid`, its
@@ -445,11 +446,11 @@ impl DataTree {
 /// The bodies of a tree's nodes by path (see [`DataTree::freeze`]).
 type Bodies = imbl::OrdMap<Arc<str>, Arc<NodeBody>>;
 
-/// A node being changed; on drop its body, replaced by the change, goes to the tree's bodies.
+/// A node being changed; on drop its body, replaced or changed in place, goes back to its slot in
+/// the tree's bodies.
 struct NodeMut<'a> {
-    path: Arc<str>,
     node: &'a mut Node,
-    bodies: &'a mut Bodies,
+    body: &'a mut Arc<NodeBody>,
 }
 
 impl Deref for NodeMut<'_> {
@@ -468,14 +469,7 @@ impl DerefMut for NodeMut<'_> {
 
 impl Drop for NodeMut<'_> {
     fn drop(&mut self) {
-        let body = self.node.body();
-        if !self
-            .bodies
-            .get(&self.path)
-            .is_some_and(|b| Arc::ptr_eq(b, body))
-        {
-            self.bodies.insert(self.path.clone(), body.clone());
-        }
+        *self.body = self.node.body().clone();
     }
 }
 

@@ -10,7 +10,7 @@
 //!   has children.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use zk_proto::{Acl, Stat};
 
@@ -125,6 +125,18 @@ pub struct NodeBody {
 }
 
 impl NodeBody {
+    /// A body of no node: what the tree's map of bodies holds for a node while it changes.
+    pub(super) fn placeholder() -> Arc<NodeBody> {
+        static PLACEHOLDER: LazyLock<Arc<NodeBody>> = LazyLock::new(|| {
+            Arc::new(NodeBody {
+                data: None,
+                acl: Arc::from(Vec::new()),
+                stat: CompactStat::pack(NodeStat::default()),
+            })
+        });
+        PLACEHOLDER.clone()
+    }
+
     /// The data; `None` (null) differs from empty on the wire.
     pub fn data(&self) -> Option<&[u8]> {
         self.data.as_deref()
