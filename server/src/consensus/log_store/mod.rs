@@ -59,8 +59,8 @@ struct Shared {
     committed_kept: u64,
     stats: Arc<WriterStats>,
     space: Arc<DiskSpace>,
-    /// Closed by the writer thread when it ends.
-    closed: tokio::sync::watch::Receiver<()>,
+    /// Resolves once the writer thread has ended.
+    closed: WriterClosed,
 }
 
 /// Resolves once a log's writer thread has ended: every clone of the store was dropped and every
@@ -214,7 +214,7 @@ impl LogStore {
         let writer_space = space.clone();
         let written = Arc::new(AtomicU64::new(0));
         let writer_written = written.clone();
-        let (closed_tx, closed) = tokio::sync::watch::channel(());
+        let (closed_tx, closed_rx) = tokio::sync::watch::channel(());
         std::thread::Builder::new()
             .name("raft-log-writer".into())
             .spawn(move || {
@@ -239,14 +239,14 @@ impl LogStore {
                 committed_kept,
                 stats,
                 space,
-                closed,
+                closed: WriterClosed(closed_rx),
             }),
         })
     }
 
     /// What resolves once the writer thread has ended (after the last clone of this store).
     pub(crate) fn writer_closed(&self) -> WriterClosed {
-        WriterClosed(self.shared.closed.clone())
+        self.shared.closed.clone()
     }
 
     /// The writer thread's batch sizes and fsync times.
