@@ -71,6 +71,8 @@ pub struct Pipeline {
     on_answer: AnswerHook,
     /// Woken when the pipeline empties or fails.
     settled: Notify,
+    /// Woken when the pipeline fails.
+    failing: Notify,
 }
 
 impl Pipeline {
@@ -84,6 +86,7 @@ impl Pipeline {
             out,
             on_answer,
             settled: Notify::new(),
+            failing: Notify::new(),
         }
     }
 
@@ -177,6 +180,7 @@ impl Pipeline {
         if waiting && inner.failure.is_none() {
             inner.failure = Some(reason);
             self.settled.notify_waiters();
+            self.failing.notify_waiters();
         }
     }
 
@@ -193,22 +197,26 @@ impl Pipeline {
 
     /// Resolves once every request in the pipeline is answered, or it failed.
     pub async fn settled(&self) {
-        self.wait_for(|inner| inner.slots.is_empty() || inner.failure.is_some())
-            .await;
+        Self::wait_for(&self.settled, || {
+            let inner = self.lock();
+            inner.slots.is_empty() || inner.failure.is_some()
+        })
+        .await;
     }
 
-    /// Resolves with the reason once the pipeline failed.
+    /// Resolves with the reason once the pipeline failed (not woken by answers, only by the
+    /// failure).
     pub async fn failed(&self) -> String {
-        self.wait_for(|inner| inner.failure.is_some()).await;
+        Self::wait_for(&self.failing, || self.lock().failure.is_some()).await;
         self.failure().unwrap_or_default()
     }
 
-    async fn wait_for(&self, done: impl Fn(&Inner) -> bool) {
+    async fn wait_for(signal: &Notify, done: impl Fn() -> bool) {
         loop {
-            let notified = self.settled.notified();
+            let notified = signal.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if done(&self.lock()) {
+            if done() {
                 return;
             }
             notified.await;

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use super::codec;
 use super::disk_space::DiskSpace;
-use super::log_store::{put_record, split_records, sync_dir};
+use super::log_store::{put_record, record_header, split_records, sync_dir};
 use super::typ::SnapshotMeta;
 
 /// The snapshot directory of one member.
@@ -47,13 +47,15 @@ impl SnapshotStore {
         let index = meta.last_log_id.map_or(0, |l| l.index);
         let path = self.dir.join(format!("snapshot.{index:020}"));
         let tmp = path.with_extension("tmp");
-        let meta_bytes = codec::encode(meta)?;
-        let mut bytes = Vec::with_capacity(data.len() + meta_bytes.len() + 16);
-        put_record(&mut bytes, &meta_bytes);
-        put_record(&mut bytes, data);
+        // The metadata's record and the data's header, then the data from where it is (a large
+        // state is not copied again).
+        let mut head = Vec::new();
+        put_record(&mut head, &codec::encode(meta)?);
+        head.extend_from_slice(&record_header(&[data]));
         self.space.retry_while_full(&tmp, || {
             let written = std::fs::File::create(&tmp).and_then(|mut file| {
-                file.write_all(&bytes)?;
+                file.write_all(&head)?;
+                file.write_all(data)?;
                 file.sync_all()
             });
             if written.is_err() {

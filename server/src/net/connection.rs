@@ -1,7 +1,8 @@
 //! One client connection: a four-letter word recognised in the first four bytes, else length-prefixed
-//! frames — the connect request first, then requests handed in order to the session's dispatcher while a
-//! writer task sends replies and notifications from one queue. A frame over `jute.maxbuffer`, bytes that
-//! do not decode, or a truncated frame at end of stream close this connection only.
+//! frames — the connect request first, then requests handled in order by the session's dispatcher as
+//! they are read, while a writer task sends replies and notifications from one queue. A frame over
+//! `jute.maxbuffer`, bytes that do not decode, or a truncated frame at end of stream close this
+//! connection only.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,7 +17,7 @@ use zk_proto::frame::{FrameError, record_frame, split_frame};
 use zk_proto::{ConnectRequest, Id, Reader, Record, RequestHeader};
 
 use super::context::Context;
-use super::dispatch::{self, Request};
+use super::dispatch::{Dispatcher, Request, SessionKind};
 use super::handshake::{Handshake, handshake};
 use super::registry::ConnectionEntry;
 use super::stats::ServerStats;
@@ -168,23 +169,33 @@ async fn run_session(
         ctx.clone(),
         entry.clone(),
     ));
-    let (request_tx, request_rx) = mpsc::unbounded_channel();
-    let dispatcher = tokio::spawn(dispatch::run(
-        ctx.clone(),
-        entry.clone(),
-        dispatch::SessionKind {
+    let mut dispatcher = Dispatcher::new(
+        ctx,
+        entry,
+        SessionKind {
             id: session_id,
             read_only,
         },
-        request_rx,
         out_tx,
-    ));
+    );
+    // What ends the connection besides its client, each one future for the connection's life.
+    let pipeline = dispatcher.pipeline();
+    let failed = pipeline.failed();
+    let closed = entry.closed();
+    let stopped = shutdown.recv();
+    tokio::pin!(failed, closed, stopped);
     let mut quorum_check = tokio::time::interval(quorum_check_period(ctx));
     loop {
         let frame = tokio::select! {
+            biased;
+            reason = &mut failed => {
+                warn!(session = format_args!("0x{session_id:x}"), %reason,
+                      "write failed; closing the connection");
+                break;
+            }
             frame = next_frame(ctx, entry, &mut reader, &mut buf) => frame,
-            _ = entry.closed() => break,
-            _ = shutdown.recv() => break,
+            _ = &mut closed => break,
+            _ = &mut stopped => break,
             // A member cut off from the quorum ends its read-write sessions' connections, so that
             // their clients reconnect to a member that can serve them (Apache's closes them when it
             // starts looking for a leader; a mere leader change closes nothing here).
@@ -246,14 +257,19 @@ async fn run_session(
             body,
             received: Instant::now(),
         };
-        if request_tx.send(request).is_err() {
+        // Most requests are handled at once; the few that wait (for the session's earlier writes,
+        // a leader, the ensemble) still give way to the connection's end.
+        let keep = tokio::select! {
+            keep = dispatcher.handle(request, entry.remote) => keep,
+            _ = &mut closed => false,
+            _ = &mut stopped => false,
+        };
+        if !keep {
             break;
         }
     }
-    drop(request_tx);
-    dispatcher.abort();
-    let _ = dispatcher.await;
-    // Requests still queued when the connection ended are never answered.
+    drop(dispatcher);
+    // Requests not answered when the connection ended never are.
     let unanswered = entry.stats.outstanding.swap(0, Relaxed);
     ctx.stats.outstanding.fetch_sub(unanswered, Relaxed);
     let _ = finish_tx.send(());

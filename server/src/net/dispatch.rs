@@ -1,4 +1,4 @@
-//! Request dispatch for one established session, pipelined in ZooKeeper's order (see
+//! Request dispatch for one established session, on its connection's reader, pipelined in ZooKeeper's order (see
 //! `crate::pipeline`): reads and pings go to the session's pipeline, answered at once or after the
 //! session's pending writes; writes are submitted to the log without waiting for earlier ones and
 //! answered when this member applies them; watch events go through the same outgoing queue,
@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
-use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tokio::sync::mpsc::UnboundedSender;
 use tracing::{debug, info, warn};
 use zk_proto::frame::reply_frame;
 use zk_proto::{AuthPacket, ErrorCode, Id, OpCode, Record, ReplyHeader, SyncRequest, SyncResponse};
@@ -61,8 +61,10 @@ pub struct SessionKind {
     pub read_only: bool,
 }
 
-/// Per-session dispatch state.
-struct Session<'a> {
+/// Per-session dispatch state, driven by the connection's reader: each request is handled as it
+/// is read, without a hand-off to another task. Its pipeline stays registered with the state
+/// machine until it is dropped.
+pub struct Dispatcher<'a> {
     ctx: &'a Context,
     id: i64,
     read_only: bool,
@@ -76,69 +78,43 @@ struct Session<'a> {
     sasl: SaslExchange,
 }
 
-/// Keeps a session's pipeline registered with the state machine while its dispatcher runs
-/// (the dispatcher is aborted when the connection ends).
-struct Registered<'a> {
-    ctx: &'a Context,
-    session: i64,
-    pipeline: Arc<Pipeline>,
-}
-
-impl Drop for Registered<'_> {
+impl Drop for Dispatcher<'_> {
     fn drop(&mut self) {
         self.ctx
             .state
             .pipelines()
-            .unregister(self.session, &self.pipeline);
+            .unregister(self.id, &self.pipeline);
     }
 }
 
-/// Serves `requests` for `session` until the channel closes, a request ends the connection, or
-/// a write of the session fails.
-pub async fn run(
-    ctx: Arc<Context>,
-    entry: Arc<ConnectionEntry>,
-    session: SessionKind,
-    mut requests: UnboundedReceiver<Request>,
-    out: UnboundedSender<BytesMut>,
-) {
-    let pipeline = Arc::new(Pipeline::new(out, answer_hook(&ctx, &entry)));
-    ctx.state.pipelines().register(session.id, pipeline.clone());
-    let _registered = Registered {
-        ctx: &ctx,
-        session: session.id,
-        pipeline: pipeline.clone(),
-    };
-    let mut session = Session {
-        ctx: &ctx,
-        id: session.id,
-        read_only: session.read_only,
-        auth: std::iter::once(acl::ip_id(entry.remote.ip()))
-            .chain(entry.certificate_ids.iter().cloned())
-            .collect(),
-        certificate_ids: entry.certificate_ids.clone(),
-        pipeline: pipeline.clone(),
-        route: None,
-        sasl: SaslExchange::default(),
-    };
-    loop {
-        let request = tokio::select! {
-            biased;
-            reason = pipeline.failed() => {
-                warn!(session = format_args!("0x{:x}", session.id), %reason,
-                      "write failed; closing the connection");
-                break;
-            }
-            request = requests.recv() => match request {
-                Some(request) => request,
-                None => return,
-            },
-        };
-        if !session.handle(request, entry.remote).await {
-            break;
+impl<'a> Dispatcher<'a> {
+    /// Starts dispatching for `session` on the connection `entry`, answers going to `out`.
+    pub fn new(
+        ctx: &'a Arc<Context>,
+        entry: &Arc<ConnectionEntry>,
+        session: SessionKind,
+        out: UnboundedSender<BytesMut>,
+    ) -> Dispatcher<'a> {
+        let pipeline = Arc::new(Pipeline::new(out, answer_hook(ctx, entry)));
+        ctx.state.pipelines().register(session.id, pipeline.clone());
+        Dispatcher {
+            ctx,
+            id: session.id,
+            read_only: session.read_only,
+            auth: std::iter::once(acl::ip_id(entry.remote.ip()))
+                .chain(entry.certificate_ids.iter().cloned())
+                .collect(),
+            certificate_ids: entry.certificate_ids.clone(),
+            pipeline,
+            route: None,
+            sasl: SaslExchange::default(),
         }
     }
-    entry.close();
+
+    /// The session's pipeline (its [`Pipeline::failed`] tells when the connection must close).
+    pub fn pipeline(&self) -> Arc<Pipeline> {
+        self.pipeline.clone()
+    }
 }
 
 /// Updates counters as each request is answered.
@@ -187,9 +163,9 @@ fn header(xid: i32, zxid: i64, err: i32) -> ReplyHeader {
     ReplyHeader { xid, zxid, err }
 }
 
-impl Session<'_> {
+impl Dispatcher<'_> {
     /// Takes one request; `false` when the connection must close.
-    async fn handle(&mut self, request: Request, remote: SocketAddr) -> bool {
+    pub async fn handle(&mut self, request: Request, remote: SocketAddr) -> bool {
         let op = OpCode::from_i32(request.op_code);
         let refused = match op {
             Some(OpCode::Auth | OpCode::Sasl) => None,

@@ -4,9 +4,6 @@
 //! rather than change them (see [`super::Node`]), so the copy stays as it was while it is encoded,
 //! and applies need not wait for the encoding, nor for a walk over every node.
 
-use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::Arc;
-
 use super::{Bodies, DataTree, NodeBody};
 
 /// Bytes of a node's encoding besides its path and data: their lengths, a one-entry ACL (`world`,
@@ -51,46 +48,42 @@ impl FrozenTree {
         bytes + self.len() * NODE_SIZE_HINT
     }
 
-    /// Every node with its path, parents before their children: ordered by depth, and within one
-    /// depth by a fixed hash of the path (by the path itself where two hashes are equal), so that
-    /// the same tree always gives the same order. Integer comparisons only: ordering by path
-    /// compared strings, which for hundreds of thousands of nodes took longer than encoding them.
+    /// Every node with its path, parents before their children: the map's own order, by path,
+    /// where a parent, a prefix of its children's paths, comes before them. The same tree always
+    /// gives the same order, and listing it costs no sort.
     pub fn parents_first(&self) -> impl Iterator<Item = (&str, &NodeBody)> {
-        let mut order: Vec<(usize, u64, &Arc<str>, &Arc<NodeBody>)> = self
-            .bodies
+        self.bodies
             .iter()
-            .map(|(path, body)| {
-                let mut hasher = DefaultHasher::new();
-                path.hash(&mut hasher);
-                (depth(path), hasher.finish(), path, body)
-            })
-            .collect();
-        order.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| a.2.cmp(b.2)));
-        order
-            .into_iter()
-            .map(|(_, _, path, body)| (path.as_ref(), body.as_ref()))
-    }
-}
-
-/// How many names deep `path` is: the root 0, `/a` 1, `/a/b` 2.
-fn depth(path: &str) -> usize {
-    if path.len() <= 1 {
-        0
-    } else {
-        path.bytes().filter(|&b| b == b'/').count()
+            .map(|(path, body)| (path.as_ref(), body.as_ref()))
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::depth;
+    use crate::tree::{DataTree, Node, NodeStat};
 
     #[test]
-    fn depth_counts_names() {
-        assert_eq!(depth("/"), 0);
-        assert_eq!(depth(""), 0);
-        assert_eq!(depth("/a"), 1);
-        assert_eq!(depth("/a/bc"), 2);
-        assert_eq!(depth("/zookeeper/config"), 2);
+    fn parents_come_before_their_children_whatever_sorts_between_them() {
+        let mut tree = DataTree::new();
+        let acl = tree.intern(&[]);
+        // Created parents first, listed in path order: '-' and '.' sort before '/', '0' after.
+        for path in [
+            "/a", "/a-b", "/a.c", "/a/b", "/a/b/c", "/a/b-", "/a0", "/a-b/x",
+        ] {
+            tree.insert_raw(path, Node::new(None, acl.clone(), NodeStat::default()));
+        }
+        let listed: Vec<String> = tree
+            .freeze()
+            .parents_first()
+            .map(|(p, _)| p.to_owned())
+            .collect();
+        assert_eq!(listed.len(), tree.iter().count());
+        for (at, path) in listed.iter().enumerate() {
+            if let Some(cut) = path.rfind('/').filter(|&cut| cut > 0) {
+                let parent = &path[..cut];
+                let parent_at = listed.iter().position(|p| p == parent).unwrap();
+                assert!(parent_at < at, "{parent} after {path} in {listed:?}");
+            }
+        }
     }
 }

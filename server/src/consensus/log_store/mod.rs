@@ -34,7 +34,9 @@ use super::disk_space::DiskSpace;
 use super::typ::{Entry, IoFlushed, LogId, LogState, TypeConfig, Vote};
 use crate::summary::QuantileSummary;
 
-pub(crate) use self::record::{put as put_record, split as split_records, sync_dir};
+pub(crate) use self::record::{
+    header as record_header, put as put_record, split as split_records, sync_dir,
+};
 pub(crate) use self::segments::DEFAULT_SEGMENT_BYTES;
 
 /// The log store handed to Raft; clones share the same log (one is the reader).

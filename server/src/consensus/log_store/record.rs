@@ -19,14 +19,24 @@ pub(crate) fn put(out: &mut Vec<u8>, payload: &[u8]) {
 /// Appends one record whose payload is `head` followed by `tail` to `out` (without copying them
 /// into a payload first).
 pub(crate) fn put_parts(out: &mut Vec<u8>, head: &[u8], tail: &[u8]) {
-    let len = u32::try_from(head.len() + tail.len()).expect("a record is smaller than 4 GiB");
-    let mut crc = crc32fast::Hasher::new();
-    crc.update(head);
-    crc.update(tail);
-    out.extend_from_slice(&len.to_be_bytes());
-    out.extend_from_slice(&crc.finalize().to_be_bytes());
+    out.extend_from_slice(&header(&[head, tail]));
     out.extend_from_slice(head);
     out.extend_from_slice(tail);
+}
+
+/// The header of a record whose payload is `parts` one after the other, for a writer that sends
+/// a large payload from where it is rather than copying it behind its header.
+pub(crate) fn header(parts: &[&[u8]]) -> [u8; HEADER_LEN] {
+    let len: usize = parts.iter().map(|part| part.len()).sum();
+    let len = u32::try_from(len).expect("a record is smaller than 4 GiB");
+    let mut crc = crc32fast::Hasher::new();
+    for part in parts {
+        crc.update(part);
+    }
+    let mut bytes = [0; HEADER_LEN];
+    bytes[..4].copy_from_slice(&len.to_be_bytes());
+    bytes[4..].copy_from_slice(&crc.finalize().to_be_bytes());
+    bytes
 }
 
 /// Splits `bytes` into record payloads with their offsets. Returns the records and the length of
