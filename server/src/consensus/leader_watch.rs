@@ -6,8 +6,8 @@
 //! ([`PeerRequest::Watch`]) that the leader holds and never answers. When the watch ends, the
 //! member connects again at once: a connection accepted means the leader's process still runs
 //! (the link broke, or the leader closed it), and the member watches again (a connection that is
-//! reset at once, as a dying process's listener may still accept one, is retried within
-//! milliseconds); a connection **refused** means nothing listens on the leader's quorum port any
+//! reset at once or during its TLS handshake, as a dying process's listener may still accept one,
+//! is retried within milliseconds); a connection **refused** means nothing listens on the leader's quorum port any
 //! more: its process is gone.
 //! Only a refusal counts. A timeout, a dropped packet or an unknown host is what a partition looks
 //! like, and a partitioned leader is replaced by the ordinary election timeout.
@@ -24,6 +24,7 @@
 //! a lease only with a new vote), so it no longer shields the leader from a voter that lost the
 //! leader and campaigns.
 
+use std::io::ErrorKind;
 use std::time::{Duration, Instant};
 
 use openraft::raft::TransferLeaderRequest;
@@ -96,6 +97,7 @@ impl Watched {
 }
 
 /// How one watch ended.
+#[derive(Debug, PartialEq)]
 enum Ended {
     /// Nothing listens on the leader's quorum port.
     Refused,
@@ -163,14 +165,9 @@ pub(crate) async fn watch_leaders(
 async fn hold(transport: &Transport, leader: u64, addr: Option<&str>) -> Ended {
     let mut stream = match transport.connect(leader, addr).await {
         Ok(stream) => stream,
-        Err(CallError::Unreachable { source, .. })
-            if source.kind() == std::io::ErrorKind::ConnectionRefused =>
-        {
-            return Ended::Refused;
-        }
         Err(e) => {
             tracing::debug!(leader, error = %e, "cannot watch the leader");
-            return Ended::Unreachable;
+            return not_opened(&e);
         }
     };
     let opened = Instant::now();
@@ -181,6 +178,20 @@ async fn hold(transport: &Transport, leader: u64, addr: Option<&str>) -> Ended {
     let outcome = wait_for_end(&mut stream).await;
     tracing::debug!(leader, ?outcome, "the watch on the leader ended");
     Ended::Closed(opened.elapsed())
+}
+
+/// How a watch that could not be opened ended: refused (nothing listens on the port); reset as
+/// it was opened, during a TLS or SASL handshake (a dying process's listener may still accept a
+/// connection, then reset it: a short watch, opened again within milliseconds); or unreachable.
+fn not_opened(error: &CallError) -> Ended {
+    let (CallError::Unreachable { source, .. } | CallError::Network { source, .. }) = error;
+    match source.kind() {
+        ErrorKind::ConnectionRefused => Ended::Refused,
+        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::UnexpectedEof => {
+            Ended::Closed(Duration::ZERO)
+        }
+        _ => Ended::Unreachable,
+    }
 }
 
 /// Reads until the peer closes the connection or it breaks.
@@ -229,5 +240,48 @@ async fn vote_changes_from(raft: &Raft, vote: &Vote) {
         if metrics.changed().await.is_err() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(kind: ErrorKind) -> CallError {
+        CallError::Unreachable {
+            target: 2,
+            source: std::io::Error::new(kind, "TLS handshake with 10.0.0.2:2888 failed"),
+        }
+    }
+
+    #[test]
+    fn a_refusal_means_gone_and_a_reset_while_opening_is_retried_at_once() {
+        assert_eq!(
+            not_opened(&failed(ErrorKind::ConnectionRefused)),
+            Ended::Refused
+        );
+        // Accepted by a dying process's listener, then reset during the TLS handshake: the
+        // refusal is milliseconds away, not half a second.
+        for kind in [
+            ErrorKind::ConnectionReset,
+            ErrorKind::ConnectionAborted,
+            ErrorKind::UnexpectedEof,
+        ] {
+            assert_eq!(not_opened(&failed(kind)), Ended::Closed(Duration::ZERO));
+        }
+        let reset_after_connect = CallError::Network {
+            target: 2,
+            source: ErrorKind::ConnectionReset.into(),
+        };
+        assert_eq!(
+            not_opened(&reset_after_connect),
+            Ended::Closed(Duration::ZERO)
+        );
+        // A partition looks like a timeout: never a reason to campaign or to hurry.
+        assert_eq!(not_opened(&failed(ErrorKind::TimedOut)), Ended::Unreachable);
+        assert_eq!(
+            not_opened(&failed(ErrorKind::InvalidData)),
+            Ended::Unreachable
+        );
     }
 }
