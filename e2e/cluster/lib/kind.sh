@@ -114,5 +114,13 @@ kind_status() {
 
 kind_load_image() {
 	export DOCKER_HOST="unix://$DOCKERD_SOCK"
-	"$KIND" load image-archive "$1" --name "$KIND_CLUSTER"
+	# A node's containerd may drop an import on a loaded machine ("transport is closing");
+	# importing the archive again is harmless, so it gets three tries.
+	local attempt
+	for attempt in 1 2 3; do
+		"$KIND" load image-archive "$1" --name "$KIND_CLUSTER" && return 0
+		log "loading $1 into the kind nodes failed (try $attempt of 3)"
+		sleep 5
+	done
+	return 1
 }
