@@ -7,8 +7,8 @@
 //! member connects again at once: a connection accepted means the leader's process still runs
 //! (the link broke, or the leader closed it), and the member watches again (a connection that is
 //! reset at once or during its TLS handshake, as a dying process's listener may still accept one,
-//! is retried within milliseconds); a connection **refused** means nothing listens on the leader's quorum port any
-//! more: its process is gone.
+//! is retried within milliseconds); a connection **refused** means nothing listens on the leader's
+//! quorum port any more: its process is gone.
 //! Only a refusal counts. A timeout, a dropped packet or an unknown host is what a partition looks
 //! like, and a partitioned leader is replaced by the ordinary election timeout.
 //!

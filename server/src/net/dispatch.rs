@@ -1,12 +1,13 @@
-//! Request dispatch for one established session, on its connection's reader, pipelined in ZooKeeper's order (see
-//! `crate::pipeline`): reads and pings go to the session's pipeline, answered at once or after the
-//! session's pending writes; writes are submitted to the log without waiting for earlier ones and
-//! answered when this member applies them; watch events go through the same outgoing queue,
-//! pushed while the write that fires them is applied, so they precede the reply that reveals the
-//! change. The rare requests that change the session itself or wait on the ensemble (closeSession,
-//! sync, auth, SASL, reconfig, unknown op codes) wait until the pipeline is empty and are answered
-//! here. A read-only session (read-only mode) is served reads only: every request that would
-//! change state, and `sync`, gets NotReadOnly, as from Apache's `ReadOnlyRequestProcessor`.
+//! Request dispatch for one established session, on its connection's reader, pipelined in
+//! ZooKeeper's order (see `crate::pipeline`): reads and pings go to the session's pipeline,
+//! answered at once or after the session's pending writes; writes are submitted to the log without
+//! waiting for earlier ones and answered when this member applies them; watch events go through the
+//! same outgoing queue, pushed while the write that fires them is applied, so they precede the
+//! reply that reveals the change. The rare requests that change the session itself or wait on the
+//! ensemble (closeSession, sync, auth, SASL, reconfig, unknown op codes) wait until the pipeline is
+//! empty and are answered here. A read-only session (read-only mode) is served reads only: every
+//! request that would change state, and `sync`, gets NotReadOnly, as from Apache's
+//! `ReadOnlyRequestProcessor`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
