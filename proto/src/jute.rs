@@ -180,6 +180,24 @@ impl Writer {
         self.buf
     }
 
+    /// Bytes written and not yet drained.
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Whether nothing is written (or all was drained).
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    /// Sends the bytes written so far to `out` and empties the writer, keeping its room: a long
+    /// encoding (a snapshot) goes on in pieces instead of being held whole.
+    pub fn drain_to(&mut self, out: &mut (impl std::io::Write + ?Sized)) -> std::io::Result<()> {
+        out.write_all(&self.buf)?;
+        self.buf.clear();
+        Ok(())
+    }
+
     /// The bytes written as a frame: the length prefix reserved by [`Writer::framed`] is set to the
     /// payload's length.
     pub fn into_frame(mut self) -> BytesMut {

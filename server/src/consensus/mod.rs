@@ -27,6 +27,7 @@
 //! - `offline` — a member's storage while no server runs on it: seeded with a state (an import),
 //!   or read back to the state it would start with (an export).
 
+mod background;
 mod bootstrap;
 mod codec;
 mod disk_space;
@@ -57,8 +58,10 @@ pub use sync_phase::Phase;
 /// Called once, with the reason, when a submitted write failed or its outcome became unknown.
 pub type OnFailure = Box<dyn FnOnce(String) + Send>;
 
-/// Serializes a state frozen by [`StateMachine::freeze`].
-pub type SnapshotEncoder = Box<dyn FnOnce() -> Vec<u8> + Send>;
+/// Serializes a state frozen by [`StateMachine::freeze`] into a writer, piece by piece (a snapshot
+/// goes to its file without being held whole in memory); callable again, with the same result,
+/// if a write failed.
+pub type SnapshotEncoder = Box<dyn Fn(&mut dyn std::io::Write) -> std::io::Result<()> + Send>;
 
 /// Deterministic application state driven by the replicated log.
 pub trait StateMachine: Send + Sync + 'static {
@@ -72,9 +75,11 @@ pub trait StateMachine: Send + Sync + 'static {
     /// to take between two applies; the encoder it returns serializes that copy and may run while
     /// later entries are applied.
     fn freeze(&self) -> SnapshotEncoder;
-    /// Serializes the whole state at once.
+    /// Serializes the whole state at once, in memory.
     fn snapshot(&self) -> Vec<u8> {
-        self.freeze()()
+        let mut bytes = Vec::new();
+        self.freeze()(&mut bytes).expect("writing to memory does not fail");
+        bytes
     }
     /// Replaces the state with a snapshot.
     fn restore(&self, snapshot: &[u8]) -> Result<(), SnapshotError>;

@@ -61,7 +61,8 @@ pub fn seed(
     };
     std::fs::create_dir_all(data_log_dir).map_err(storage)?;
     SnapshotStore::open(data_dir, 1)
-        .and_then(|store| store.save(&meta, state))
+        .and_then(|store| store.save(&meta, &|out| out.write_all(state)))
+        .map(drop)
         .map_err(storage)?;
     seed_vote(data_log_dir, &Vote::new(term, my_id)).map_err(storage)
 }

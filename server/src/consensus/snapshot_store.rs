@@ -8,14 +8,22 @@
 //! in). A snapshot refused for want of space waits for space. After each new snapshot only the
 //! newest `autopurge.snapRetainCount` are kept.
 
-use std::io::{self, Write};
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::codec;
 use super::disk_space::DiskSpace;
-use super::log_store::{put_record, record_header, split_records, sync_dir};
+use super::log_store::{PayloadWriter, RECORD_HEADER_LEN, put_record, split_records, sync_dir};
 use super::typ::SnapshotMeta;
+
+/// Writes a snapshot's data into the file being written (see [`SnapshotStore::save`]).
+pub(crate) type Encode<'a> = dyn Fn(&mut dyn Write) -> io::Result<()> + 'a;
+
+/// Bytes of a snapshot's encoding gathered before each write to its file.
+const WRITE_BUFFER: usize = 1 << 20;
 
 /// The snapshot directory of one member.
 #[derive(Debug, Clone)]
@@ -42,22 +50,17 @@ impl SnapshotStore {
         SnapshotStore { space, ..self }
     }
 
-    /// Writes a snapshot durably, then removes the ones beyond the retain count.
-    pub(crate) fn save(&self, meta: &SnapshotMeta, data: &[u8]) -> io::Result<()> {
+    /// Writes a snapshot durably, its data produced by `encode` straight into the file (a large
+    /// state is never held encoded in memory), then removes the ones beyond the retain count.
+    /// `encode` runs again if the volume was full and space came back. Returns the file's size.
+    pub(crate) fn save(&self, meta: &SnapshotMeta, encode: &Encode<'_>) -> io::Result<u64> {
         let index = meta.last_log_id.map_or(0, |l| l.index);
         let path = self.dir.join(format!("snapshot.{index:020}"));
         let tmp = path.with_extension("tmp");
-        // The metadata's record and the data's header, then the data from where it is (a large
-        // state is not copied again).
         let mut head = Vec::new();
         put_record(&mut head, &codec::encode(meta)?);
-        head.extend_from_slice(&record_header(&[data]));
-        self.space.retry_while_full(&tmp, || {
-            let written = std::fs::File::create(&tmp).and_then(|mut file| {
-                file.write_all(&head)?;
-                file.write_all(data)?;
-                file.sync_all()
-            });
+        let bytes = self.space.retry_while_full(&tmp, || {
+            let written = write_snapshot_file(&tmp, &head, encode);
             if written.is_err() {
                 let _ = std::fs::remove_file(&tmp);
             }
@@ -68,7 +71,7 @@ impl SnapshotStore {
         for old in self.list()?.into_iter().rev().skip(self.retain) {
             std::fs::remove_file(self.dir.join(format!("snapshot.{old:020}")))?;
         }
-        Ok(())
+        Ok(bytes)
     }
 
     /// The newest snapshot, if any; an error naming the file and offset if it is damaged.
@@ -95,6 +98,21 @@ impl SnapshotStore {
         indexes.sort_unstable();
         Ok(indexes)
     }
+}
+
+/// Writes `path`: the metadata's record `head`, then the data's record, its payload streamed from
+/// `encode` and its header written last, in the room left for it; then fsyncs the file. Returns
+/// its size.
+fn write_snapshot_file(path: &Path, head: &[u8], encode: &Encode<'_>) -> io::Result<u64> {
+    let mut file = File::create(path)?;
+    file.write_all(head)?;
+    file.write_all(&[0; RECORD_HEADER_LEN])?;
+    let mut data = PayloadWriter::new(BufWriter::with_capacity(WRITE_BUFFER, &file));
+    encode(&mut data)?;
+    let data_header = data.finish()?;
+    file.write_all_at(&data_header, head.len() as u64)?;
+    file.sync_all()?;
+    file.metadata().map(|m| m.len())
 }
 
 /// Reads one snapshot file; every damage is an error naming the file and where it starts.
@@ -132,12 +150,30 @@ fn read_snapshot(path: &Path) -> io::Result<(SnapshotMeta, Vec<u8>)> {
 mod tests {
     use super::*;
 
+    fn the_state(out: &mut dyn Write) -> io::Result<()> {
+        out.write_all(b"the state")
+    }
+
+    #[test]
+    fn a_snapshot_streamed_in_pieces_reads_back_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SnapshotStore::open(dir.path(), 3).unwrap();
+        // Larger than the write buffer, written in small pieces.
+        let piece: Vec<u8> = (0..=255).collect();
+        let pieces = 3 * WRITE_BUFFER / piece.len() + 7;
+        let encode = |out: &mut dyn Write| (0..pieces).try_for_each(|_| out.write_all(&piece));
+        store.save(&SnapshotMeta::default(), &encode).unwrap();
+        let (_, data) = store.load_latest().unwrap().unwrap();
+        assert_eq!(data.len(), pieces * piece.len());
+        assert!(data.chunks(piece.len()).all(|chunk| chunk == piece));
+    }
+
     #[test]
     fn a_damaged_newest_snapshot_is_an_error_naming_file_and_offset() {
         let dir = tempfile::tempdir().unwrap();
         let store = SnapshotStore::open(dir.path(), 3).unwrap();
         let meta = SnapshotMeta::default();
-        store.save(&meta, b"the state").unwrap();
+        store.save(&meta, &the_state).unwrap();
         assert_eq!(store.load_latest().unwrap().unwrap().1, b"the state");
 
         let path = dir

@@ -15,6 +15,7 @@ use openraft::storage::{EntryResponder, RaftSnapshotBuilder, RaftStateMachine};
 use openraft::{EntryPayload, OptionalSend};
 use tokio::sync::Mutex;
 
+use super::background;
 use super::snapshot_store::SnapshotStore;
 use super::typ::{
     Entry, LogId, Membership, PeerNode, Snapshot, SnapshotMeta, StoredMembership, TypeConfig,
@@ -155,8 +156,8 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachineAdapter {
     type SnapshotData = Vec<u8>;
 
     async fn build_snapshot(&mut self) -> Result<Snapshot, io::Error> {
-        // Frozen under the apply lock, so the state matches the metadata exactly; encoded and
-        // written after it, while later entries apply.
+        // Frozen under the apply lock, so the state matches the metadata exactly; encoded into
+        // its file after it, while later entries apply, at a lower priority than serving.
         let (meta, encoder) = {
             let applied = self.shared.applied.lock().await;
             let meta = SnapshotMeta {
@@ -166,17 +167,15 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachineAdapter {
             (meta, self.shared.app.freeze())
         };
         let (store, to_save) = (self.shared.snapshots.clone(), meta.clone());
-        let data = tokio::task::spawn_blocking(move || {
-            let data = encoder();
-            store.save(&to_save, &data).map(|()| data)
-        })
-        .await
-        .map_err(io::Error::other)??;
-        tracing::info!(last_log_id = ?meta.last_log_id, bytes = data.len(), "snapshot written");
+        let bytes =
+            background::run("snapshot-writer", move || store.save(&to_save, &encoder)).await?;
+        tracing::info!(last_log_id = ?meta.last_log_id, bytes, "snapshot written");
         self.shared.applied.lock().await.snapshot = Some(meta.clone());
+        // Raft keeps only the metadata of a snapshot it had built: the data stays in its file,
+        // read back by `get_current_snapshot` when a member needs it sent.
         Ok(Snapshot {
             meta,
-            snapshot: data,
+            snapshot: Vec::new(),
         })
     }
 }
@@ -242,7 +241,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineAdapter {
         tokio::task::spawn_blocking(move || {
             app.restore(&snapshot)
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-            store.save(&to_save, &snapshot)
+            store.save(&to_save, &|out| out.write_all(&snapshot))
         })
         .await
         .map_err(io::Error::other)??;

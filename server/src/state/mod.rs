@@ -443,7 +443,7 @@ impl StateMachine for ZkState {
 
     fn freeze(&self) -> SnapshotEncoder {
         let frozen = self.lock().image.freeze();
-        Box::new(move || frozen.encode())
+        Box::new(move |out| frozen.encode_to(out))
     }
 
     fn restore(&self, snapshot: &[u8]) -> Result<(), SnapshotError> {

@@ -1,6 +1,8 @@
 //! The snapshot format (version 1): magic `ZKRS`, format version, last applied zxid, last command time,
 //! every node (parents before their children) with data, ACL and stat, then every session.
 
+use std::io::{self, Write};
+
 use zk_proto::{DecodeError, Reader, Writer};
 
 use super::sessions::{SessionRecord, SessionTable};
@@ -9,8 +11,8 @@ use crate::tree::{DataTree, FrozenTree, Node, NodeStat};
 
 const MAGIC: &[u8; 4] = b"ZKRS";
 const FORMAT_VERSION: i32 = 1;
-/// Bytes of one session's record: id, timeout, and a 16-byte password with its length.
-const SESSION_SIZE_HINT: usize = 8 + 4 + 4 + 16;
+/// Bytes of encoding gathered before they are handed on to the writer.
+const PIECE: usize = 64 * 1024;
 
 /// What a snapshot holds.
 #[derive(Debug, Clone)]
@@ -47,12 +49,9 @@ pub struct FrozenImage {
 }
 
 impl FrozenImage {
-    /// Serializes the image.
-    pub fn encode(&self) -> Vec<u8> {
-        // Sized up front: a large tree's encoding would otherwise be copied at every doubling.
-        let mut w = Writer::with_capacity(
-            self.tree.encoded_size_hint() + self.sessions.len() * SESSION_SIZE_HINT,
-        );
+    /// Serializes the image into `out`, in pieces of about [`PIECE`] bytes.
+    pub fn encode_to(&self, out: &mut dyn Write) -> io::Result<()> {
+        let mut w = Writer::with_capacity(PIECE + PIECE / 4);
         w.raw(MAGIC);
         w.int(FORMAT_VERSION);
         w.long(self.last_zxid);
@@ -76,14 +75,20 @@ impl FrozenImage {
             for v in [s.version, s.cversion, s.aversion] {
                 w.int(v);
             }
+            if w.len() >= PIECE {
+                w.drain_to(out)?;
+            }
         }
         w.int(self.sessions.len() as i32);
         for (id, record) in self.sessions.iter() {
             w.long(id);
             w.int(record.timeout_ms);
             w.buffer(&record.password);
+            if w.len() >= PIECE {
+                w.drain_to(out)?;
+            }
         }
-        Vec::from(w.into_bytes())
+        w.drain_to(out)
     }
 }
 

@@ -203,6 +203,37 @@ fn snapshot_restores_tree_sessions_and_zxid() {
 }
 
 #[test]
+fn a_large_state_is_encoded_in_pieces_that_restore_it_whole() {
+    let state = ZkState::new(Settings::default());
+    open(&state, 1, S1);
+    for i in 0..2_000 {
+        let mut node = create(&format!("/n{i:05}"), CreateMode::Persistent);
+        node.data = Some(vec![i as u8; 100]);
+        assert_eq!(request(&state, 2 + i, S1, OpCode::Create, &node).err, 0);
+    }
+    /// Keeps each piece handed to it apart.
+    struct Pieces(Vec<Vec<u8>>);
+    impl std::io::Write for Pieces {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.push(buf.to_vec());
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut pieces = Pieces(Vec::new());
+    state.freeze()(&mut pieces).unwrap();
+    assert!(pieces.0.len() > 2, "{} pieces", pieces.0.len());
+    let whole = pieces.0.concat();
+    assert_eq!(whole, state.snapshot());
+    let copy = ZkState::new(Settings::default());
+    copy.restore(&whole).unwrap();
+    assert_eq!(copy.snapshot(), whole);
+    assert_eq!(copy.stats(), state.stats());
+}
+
+#[test]
 fn applies_go_on_while_a_frozen_snapshot_is_encoded() {
     let state = ZkState::new(Settings::default());
     open(&state, 1, S1);
@@ -246,7 +277,8 @@ fn applies_go_on_while_a_frozen_snapshot_is_encoded() {
         &create("/c", CreateMode::Ephemeral),
     );
     open(&state, 8, S2);
-    let encoded = encoder();
+    let mut encoded = Vec::new();
+    encoder(&mut encoded).unwrap();
     assert_eq!(encoded, at_freeze, "the copy is the state as it was frozen");
     assert_ne!(
         state.snapshot(),

@@ -6,10 +6,6 @@
 
 use super::{Bodies, DataTree, NodeBody};
 
-/// Bytes of a node's encoding besides its path and data: their lengths, a one-entry ACL (`world`,
-/// `anyone`), six longs and three ints of stat.
-const NODE_SIZE_HINT: usize = 4 + 4 + 31 + 6 * 8 + 3 * 4;
-
 /// Every node's path and body as they were when [`DataTree::freeze`] was called.
 #[derive(Debug, Clone)]
 pub struct FrozenTree {
@@ -35,17 +31,6 @@ impl FrozenTree {
     /// Whether the copy holds no node.
     pub fn is_empty(&self) -> bool {
         self.bodies.is_empty()
-    }
-
-    /// About how many bytes a snapshot's encoding of these nodes takes: every path and every data
-    /// with their lengths, the stat, and a one-entry ACL each.
-    pub fn encoded_size_hint(&self) -> usize {
-        let bytes: usize = self
-            .bodies
-            .iter()
-            .map(|(path, body)| path.len() + body.data().map_or(0, <[u8]>::len))
-            .sum();
-        bytes + self.len() * NODE_SIZE_HINT
     }
 
     /// Every node with its path, parents before their children: the map's own order, by path,

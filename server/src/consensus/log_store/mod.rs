@@ -35,7 +35,8 @@ use super::typ::{Entry, IoFlushed, LogId, LogState, TypeConfig, Vote};
 use crate::summary::QuantileSummary;
 
 pub(crate) use self::record::{
-    header as record_header, put as put_record, split as split_records, sync_dir,
+    HEADER_LEN as RECORD_HEADER_LEN, PayloadWriter, put as put_record, split as split_records,
+    sync_dir,
 };
 pub(crate) use self::segments::DEFAULT_SEGMENT_BYTES;
 

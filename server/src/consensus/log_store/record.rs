@@ -33,10 +33,59 @@ pub(crate) fn header(parts: &[&[u8]]) -> [u8; HEADER_LEN] {
     for part in parts {
         crc.update(part);
     }
+    header_of(len, crc.finalize())
+}
+
+fn header_of(len: u32, crc: u32) -> [u8; HEADER_LEN] {
     let mut bytes = [0; HEADER_LEN];
     bytes[..4].copy_from_slice(&len.to_be_bytes());
-    bytes[4..].copy_from_slice(&crc.finalize().to_be_bytes());
+    bytes[4..].copy_from_slice(&crc.to_be_bytes());
     bytes
+}
+
+/// Passes a record's payload through to a file as it is produced, counting its length and
+/// checksum, for a payload too large to hold in memory at once (a snapshot of a large tree): the
+/// record's header is known only at the end, and is then written where room was left for it.
+pub(crate) struct PayloadWriter<W> {
+    inner: W,
+    len: u64,
+    crc: crc32fast::Hasher,
+}
+
+impl<W: io::Write> PayloadWriter<W> {
+    /// Writes the payload to `inner` (after the room left for its header).
+    pub(crate) fn new(inner: W) -> PayloadWriter<W> {
+        PayloadWriter {
+            inner,
+            len: 0,
+            crc: crc32fast::Hasher::new(),
+        }
+    }
+
+    /// Flushes the payload and returns its record's header; an error if it reached 4 GiB.
+    pub(crate) fn finish(mut self) -> io::Result<[u8; HEADER_LEN]> {
+        self.inner.flush()?;
+        let len = u32::try_from(self.len).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("a record of {} bytes: records end below 4 GiB", self.len),
+            )
+        })?;
+        Ok(header_of(len, self.crc.finalize()))
+    }
+}
+
+impl<W: io::Write> io::Write for PayloadWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let written = self.inner.write(buf)?;
+        self.crc.update(&buf[..written]);
+        self.len += written as u64;
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// Splits `bytes` into record payloads with their offsets. Returns the records and the length of
@@ -146,6 +195,21 @@ pub(crate) fn sync_dir(dir: &std::path::Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_payload_written_through_has_the_header_of_the_same_payload_in_memory() {
+        use std::io::Write;
+        let mut out = Vec::new();
+        let mut payload = PayloadWriter::new(&mut out);
+        payload.write_all(b"part one, ").unwrap();
+        payload.write_all(b"part two").unwrap();
+        let head = payload.finish().unwrap();
+        assert_eq!(out, b"part one, part two");
+        assert_eq!(head, header(&[b"part one, part two"]));
+        let mut record = head.to_vec();
+        record.extend_from_slice(&out);
+        assert_eq!(split(&record).0, [(0, &b"part one, part two"[..])]);
+    }
 
     #[test]
     fn split_stops_at_a_torn_or_corrupt_tail() {

@@ -82,7 +82,7 @@ impl StateMachine for TestMachine {
 
     fn freeze(&self) -> SnapshotEncoder {
         let bytes = codec::encode(&*self.state.lock().unwrap()).unwrap();
-        Box::new(move || bytes)
+        Box::new(move |out| out.write_all(&bytes))
     }
 
     fn restore(&self, snapshot: &[u8]) -> Result<(), SnapshotError> {
