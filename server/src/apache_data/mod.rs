@@ -236,11 +236,12 @@ pub fn import(plan: &ImportPlan) -> Result<ImportReport, ApacheDataError> {
     let state = ZkState::with_image(plan.settings.clone(), image);
     // A distributed server's `/zookeeper/config` lists its ensemble, as the server writes it.
     state.apply_membership(zxid, &plan.members);
-    let bytes = state.snapshot();
+    // Encoded straight into the new snapshot file: the state is never held encoded in memory.
+    let frozen = state.freeze();
     drop(state);
-    tracing::info!(bytes = bytes.len(), "state encoded");
     publish(&plan.data_dir, |dir| {
-        offline::seed(dir, dir, plan.my_id, &plan.members, zxid, &bytes)?;
+        let bytes = offline::seed(dir, dir, plan.my_id, &plan.members, zxid, &frozen)?;
+        tracing::info!(bytes, "state written");
         Ok(())
     })?;
     Ok(report)

@@ -20,7 +20,7 @@ use super::log_store::{DEFAULT_SEGMENT_BYTES, LogStore, seed_vote};
 use super::snapshot_store::SnapshotStore;
 use super::state_machine::{apply_entry, zxid_of};
 use super::typ::{LogId, Membership, PeerNode, SnapshotMeta, StoredMembership, TypeConfig, Vote};
-use super::{ConsensusError, Member, StateMachine};
+use super::{ConsensusError, Member, SnapshotEncoder, StateMachine};
 
 type LeaderId = <TypeConfig as openraft::RaftTypeConfig>::LeaderId;
 
@@ -29,17 +29,18 @@ fn storage(e: impl std::fmt::Display) -> ConsensusError {
 }
 
 /// Writes the storage of member `my_id` (snapshots under `data_dir`, the vote under
-/// `data_log_dir`) so that it starts with `state` (the bytes of [`StateMachine::snapshot`]) as
-/// applied up to `last_zxid`, in an ensemble of `members`. The directories must hold no storage
-/// of a member yet.
+/// `data_log_dir`) so that it starts with `state` (a state frozen by [`StateMachine::freeze`],
+/// encoded straight into the snapshot file) as applied up to `last_zxid`, in an ensemble of
+/// `members`. The directories must hold no storage of a member yet. Returns the snapshot file's
+/// size.
 pub fn seed(
     data_dir: &Path,
     data_log_dir: &Path,
     my_id: u64,
     members: &[Member],
     last_zxid: i64,
-    state: &[u8],
-) -> Result<(), ConsensusError> {
+    state: &SnapshotEncoder,
+) -> Result<u64, ConsensusError> {
     if !members.iter().any(|m| m.id == my_id && m.voter) {
         return Err(ConsensusError::Config(format!(
             "member {my_id} is not a voter of the member list"
@@ -60,11 +61,11 @@ pub fn seed(
         last_membership: StoredMembership::new(Some(last), membership),
     };
     std::fs::create_dir_all(data_log_dir).map_err(storage)?;
-    SnapshotStore::open(data_dir, 1)
-        .and_then(|store| store.save(&meta, &|out| out.write_all(state)))
-        .map(drop)
+    let bytes = SnapshotStore::open(data_dir, 1)
+        .and_then(|store| store.save(&meta, state))
         .map_err(storage)?;
-    seed_vote(data_log_dir, &Vote::new(term, my_id)).map_err(storage)
+    seed_vote(data_log_dir, &Vote::new(term, my_id)).map_err(storage)?;
+    Ok(bytes)
 }
 
 /// Restores `sm` to the state a member with this storage would start with: its newest snapshot,
