@@ -167,9 +167,12 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachineAdapter {
             (meta, self.shared.app.freeze())
         };
         let (store, to_save) = (self.shared.snapshots.clone(), meta.clone());
+        let started = std::time::Instant::now();
         let bytes =
             background::run("snapshot-writer", move || store.save(&to_save, &encoder)).await?;
-        tracing::info!(last_log_id = ?meta.last_log_id, bytes, "snapshot written");
+        // How long it took tells how busy the member was: a snapshot gives way to serving.
+        let ms = started.elapsed().as_millis() as u64;
+        tracing::info!(last_log_id = ?meta.last_log_id, bytes, ms, "snapshot written");
         self.shared.applied.lock().await.snapshot = Some(meta.clone());
         // Raft keeps only the metadata of a snapshot it had built: the data stays in its file,
         // read back by `get_current_snapshot` when a member needs it sent.
