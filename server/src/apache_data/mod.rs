@@ -289,8 +289,9 @@ pub async fn export(
     })
 }
 
-/// The state as it stands, copied through its own snapshot: the state is locked only while
-/// that snapshot is encoded, as when the consensus layer takes one.
+/// The state as it stands, copied through its own snapshot: the state is locked only while it
+/// is frozen (a copy that shares the tree), then encoded outside the lock, as when the consensus
+/// layer takes a snapshot.
 fn image_of(state: &ZkState) -> Result<Image, ApacheDataError> {
     decode(&state.snapshot()).map_err(|e| ApacheDataError::Invalid(e.to_string()))
 }
