@@ -126,7 +126,7 @@ fn read_snapshot(path: &Path) -> io::Result<(SnapshotMeta, Vec<u8>)> {
             ),
         )
     };
-    let bytes = std::fs::read(path)?;
+    let mut bytes = std::fs::read(path)?;
     let (records, valid) = split_records(&bytes);
     if valid < bytes.len() {
         return Err(damaged(format!(
@@ -134,16 +134,22 @@ fn read_snapshot(path: &Path) -> io::Result<(SnapshotMeta, Vec<u8>)> {
             bytes.len()
         )));
     }
-    match records.as_slice() {
-        [(meta_at, meta), (_, data)] => Ok((
+    let (meta, data_at) = match records.as_slice() {
+        [(meta_at, meta), (data_at, _)] => (
             codec::decode(meta).map_err(|e| damaged(format!("offset {meta_at}: {e}")))?,
-            data.to_vec(),
-        )),
-        _ => Err(damaged(format!(
-            "{} records instead of 2, ending at offset {valid}",
-            records.len()
-        ))),
-    }
+            *data_at as usize + RECORD_HEADER_LEN,
+        ),
+        _ => {
+            return Err(damaged(format!(
+                "{} records instead of 2, ending at offset {valid}",
+                records.len()
+            )));
+        }
+    };
+    // The data is the file's last record: what comes before it is dropped in place rather than
+    // the data copied out (a large state is not held twice).
+    bytes.drain(..data_at);
+    Ok((meta, bytes))
 }
 
 #[cfg(test)]
