@@ -63,9 +63,14 @@ nice cargo test --workspace --exclude zk-e2e -- --include-ignored
 
 # The Dockerfile's images, built and tested on the project's own Docker engine; warm, BuildKit's cache
 # mounts leave little to compile. In the background, niced; its output is printed after the other steps.
+# The kind cluster below runs on the same engine, and its image loads and scenarios run in processes that
+# do not hold the engine in use: the test leaves the engine running when it is done (DOCKERD_KEEP=1) instead
+# of stopping it under the kind cluster (which broke an image load, "transport is closing", then every later
+# docker command). The kind cluster's `down` stops the engine once no one uses it, and so does the end of
+# this script.
 step "the Dockerfile's images with docker build, compared with images/build.sh's and run (images/docker-test.sh): started in the background"
 docker_log="$cache_dir/docker-test.log"
-setsid nice images/docker-test.sh >"$docker_log" 2>&1 &
+DOCKERD_KEEP=1 setsid nice images/docker-test.sh >"$docker_log" 2>&1 &
 docker_test=$!
 trap 'kill -- -"$cluster_build" -"$e2e" -"$docker_test" 2>/dev/null || true' EXIT
 
@@ -131,5 +136,8 @@ step "kazoo's test suite: waiting for it"
 kazoo_rc=0
 wait "$kazoo" || kazoo_rc=$?
 cat "$kazoo_log"
+
+step "the project's Docker engine: stopped, its users done"
+images/docker-build.sh stop || echo "stopping the Docker engine failed (exit status $?)"
 echo "exit status: compatibility $compat_rc, fuzzing $fuzz_rc, chart $chart_rc, e2e $e2e_rc, e2e on kind $kind_rc, docker images $docker_rc, kazoo $kazoo_rc"
 ((compat_rc == 0 && fuzz_rc == 0 && chart_rc == 0 && e2e_rc == 0 && kind_rc == 0 && docker_rc == 0 && kazoo_rc == 0))

@@ -114,8 +114,9 @@ kind_status() {
 
 kind_load_image() {
 	export DOCKER_HOST="unix://$DOCKERD_SOCK"
-	# A node's containerd may drop an import on a loaded machine ("transport is closing");
-	# importing the archive again is harmless, so it gets three tries.
+	# An import can be dropped ("transport is closing"; seen when another user of the engine
+	# stopped it under the cluster, which scripts/test.sh no longer lets happen); importing the
+	# archive again is harmless, so it gets three tries.
 	local attempt
 	for attempt in 1 2 3; do
 		"$KIND" load image-archive "$1" --name "$KIND_CLUSTER" && return 0
