@@ -25,6 +25,16 @@ kind_exists() { "$KIND" get clusters 2>/dev/null | grep -qx "$KIND_CLUSTER"; }
 
 kctl_kind() { "$K8S_BIN/kubectl" --kubeconfig "$KIND_KUBECONFIG" "$@"; }
 
+# kind_answers : the existing cluster's API server lists its nodes within a minute.
+kind_answers() {
+	"$KIND" get kubeconfig --name "$KIND_CLUSTER" >"$KIND_KUBECONFIG" 2>/dev/null || return 1
+	local deadline=$((SECONDS + 60))
+	until kctl_kind get nodes --request-timeout 10s >/dev/null 2>&1; do
+		((SECONDS < deadline)) || return 1
+		sleep 5
+	done
+}
+
 # kind_node_image : the node image in the engine and its preloaded images'
 # directory (printed), built where their inputs changed (images/kind-node).
 kind_node_image() {
@@ -46,6 +56,12 @@ kind_up() {
 	local start=$SECONDS images
 	dockerd_start
 	images="$(kind_node_image)"
+	# A cluster whose engine stopped under it (its `down` found no engine to delete it with) comes
+	# back with the engine but does not serve: it is made anew.
+	if kind_exists && ! kind_answers; then
+		log "kind cluster $KIND_CLUSTER exists but its API server does not answer: recreating it"
+		"$KIND" delete cluster --name "$KIND_CLUSTER"
+	fi
 	if ! kind_exists; then
 		local config="$ZK_CACHE_DIR/kind-$KIND_CLUSTER.yaml"
 		sed "s|@NODE_IMAGES@|$images|g" "$KIND_CONFIG" >"$config"
