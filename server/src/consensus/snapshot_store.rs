@@ -9,7 +9,7 @@
 //! newest `autopurge.snapRetainCount` are kept.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -21,9 +21,6 @@ use super::typ::SnapshotMeta;
 
 /// Writes a snapshot's data into the file being written (see [`SnapshotStore::save`]).
 pub(crate) type Encode<'a> = dyn Fn(&mut dyn Write) -> io::Result<()> + 'a;
-
-/// Bytes of a snapshot's encoding gathered before each write to its file.
-const WRITE_BUFFER: usize = 1 << 20;
 
 /// The snapshot directory of one member.
 #[derive(Debug, Clone)]
@@ -107,7 +104,8 @@ fn write_snapshot_file(path: &Path, head: &[u8], encode: &Encode<'_>) -> io::Res
     let mut file = File::create(path)?;
     file.write_all(head)?;
     file.write_all(&[0; RECORD_HEADER_LEN])?;
-    let mut data = PayloadWriter::new(BufWriter::with_capacity(WRITE_BUFFER, &file));
+    // The encoder hands over its bytes in large pieces: they go to the file as they come.
+    let mut data = PayloadWriter::new(&file);
     encode(&mut data)?;
     let data_header = data.finish()?;
     file.write_all_at(&data_header, head.len() as u64)?;
@@ -164,9 +162,9 @@ mod tests {
     fn a_snapshot_streamed_in_pieces_reads_back_whole() {
         let dir = tempfile::tempdir().unwrap();
         let store = SnapshotStore::open(dir.path(), 3).unwrap();
-        // Larger than the write buffer, written in small pieces.
+        // Several MiB, written in small pieces.
         let piece: Vec<u8> = (0..=255).collect();
-        let pieces = 3 * WRITE_BUFFER / piece.len() + 7;
+        let pieces = (3 << 20) / piece.len() + 7;
         let encode = |out: &mut dyn Write| (0..pieces).try_for_each(|_| out.write_all(&piece));
         store.save(&SnapshotMeta::default(), &encode).unwrap();
         let (_, data) = store.load_latest().unwrap().unwrap();
