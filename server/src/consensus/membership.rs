@@ -118,7 +118,7 @@ pub(crate) async fn change_on_leader(
     if base.membership().get_joint_config().len() > 1 {
         return Err(ChangeRefusal::InProgress);
     }
-    wait_for_synced_quorum(raft, &voters, settle).await?;
+    wait_for_synced_quorum(raft, &voters, settle, transport).await?;
 
     // One joint change: specs (joiners included) and voters. Members that leave stay as departed
     // learners, as a removed Apache server keeps following the leader without voting or being
@@ -196,10 +196,12 @@ pub(crate) fn is_observer_spec(spec: &str) -> bool {
 /// How a voter of a new config that is not synced yet may still come to count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Pending {
-    /// Not at all: not connected (down, or running on its own), or an observer now.
+    /// Not at all: not connected (down, or running on its own: this leader's latest attempt to
+    /// reach it failed, or it stopped answering), or an observer now.
     No,
     /// Not heard from yet: replicated to without an answer so far (added a moment ago), or any
-    /// voter while this leader, just elected, has heard from nobody.
+    /// voter while this leader, just elected, has heard from nobody; either while the latest
+    /// attempt to reach it has not failed.
     Unheard,
     /// Connected (acknowledged lately) but still catching up.
     CatchingUp,
@@ -214,6 +216,7 @@ async fn wait_for_synced_quorum(
     raft: &Raft,
     voters: &BTreeSet<u64>,
     settle: Duration,
+    transport: &Transport,
 ) -> Result<(), ChangeRefusal> {
     let ack_window = Duration::from_millis(raft.config().election_timeout_max);
     let me = *raft.node_id();
@@ -226,7 +229,7 @@ async fn wait_for_synced_quorum(
             if now.state != ServerState::Leader {
                 return Err(ChangeRefusal::NotLeader(now.current_leader));
             }
-            quorum_progress(&now, voters, ack_window)
+            quorum_progress(&now, voters, ack_window, |id| transport.unreachable(id))
         };
         if count >= quorum {
             return Ok(());
@@ -255,6 +258,7 @@ fn quorum_progress(
     metrics: &RaftMetrics,
     voters: &BTreeSet<u64>,
     ack_window: Duration,
+    unreachable: impl Fn(u64) -> bool,
 ) -> (usize, Pending) {
     let me = metrics.id;
     let known = metrics.membership_config.membership();
@@ -284,7 +288,7 @@ fn quorum_progress(
         .filter(|id| !counts(id) && participant(id))
         .map(|id| match acked(id) {
             Some(at) if at.elapsed() <= ack_window => Pending::CatchingUp,
-            None if nobody_heard || replicating(id) => Pending::Unheard,
+            None if (nobody_heard || replicating(id)) && !unreachable(*id) => Pending::Unheard,
             _ => Pending::No,
         })
         .max()

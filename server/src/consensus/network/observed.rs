@@ -1,5 +1,8 @@
-//! Where members' join requests came from: the address a member is dialed at while the host of its
-//! server spec does not resolve.
+//! What this member observed of its peers: where their join requests came from (`JoinedFrom`),
+//! and whether its latest attempt to reach each failed (`Reach`).
+//!
+//! A join request's source is the address a member is dialed at while the host of its server spec
+//! does not resolve.
 //!
 //! On Kubernetes a member is named by its pod's record in a headless Service, which DNS publishes a
 //! moment after the pod starts; a lookup made before that is answered "no such name", and the
@@ -13,6 +16,31 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
+
+/// Members whose latest connection attempt failed (refused, timed out, not resolved, or refused at
+/// the TLS or SASL handshake), by id. A leader asked for a reconfig does not wait for such a member
+/// to answer: it is not connected, as Apache's leader sees a server without a learner handler.
+#[derive(Default)]
+pub(crate) struct Reach {
+    failed: Mutex<std::collections::HashSet<u64>>,
+}
+
+impl Reach {
+    /// Records the outcome of an attempt to connect to member `id`.
+    pub(crate) fn note(&self, id: u64, connected: bool) {
+        let mut failed = self.failed.lock().unwrap_or_else(|e| e.into_inner());
+        match connected {
+            true => failed.remove(&id),
+            false => failed.insert(id),
+        };
+    }
+
+    /// Whether the latest attempt to connect to member `id` failed.
+    pub(crate) fn failed(&self, id: u64) -> bool {
+        let failed = self.failed.lock().unwrap_or_else(|e| e.into_inner());
+        failed.contains(&id)
+    }
+}
 
 /// The address each member's latest join request came from, by member id.
 #[derive(Default)]
@@ -41,7 +69,18 @@ impl JoinedFrom {
 
 #[cfg(test)]
 mod tests {
-    use super::JoinedFrom;
+    use super::{JoinedFrom, Reach};
+
+    #[test]
+    fn the_latest_attempt_to_reach_a_member_decides() {
+        let reach = Reach::default();
+        assert!(!reach.failed(5));
+        reach.note(5, false);
+        assert!(reach.failed(5));
+        assert!(!reach.failed(6));
+        reach.note(5, true);
+        assert!(!reach.failed(5));
+    }
 
     #[test]
     fn a_member_is_dialed_on_its_configured_port_at_the_address_it_joined_from() {

@@ -24,7 +24,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
 use super::client::CallError;
-use super::observed::JoinedFrom;
+use super::observed::{JoinedFrom, Reach};
 use crate::sasl::QuorumSasl;
 use crate::sasl::quorum::Admission;
 use crate::tls::QuorumTls;
@@ -66,6 +66,7 @@ pub(crate) struct Transport {
     sasl: Option<Arc<QuorumSasl>>,
     refusals: Arc<Mutex<HashMap<(String, String), Instant>>>,
     joined_from: Arc<JoinedFrom>,
+    reach: Arc<Reach>,
 }
 
 impl Transport {
@@ -76,7 +77,13 @@ impl Transport {
             sasl,
             refusals: Arc::default(),
             joined_from: Arc::default(),
+            reach: Arc::default(),
         }
+    }
+
+    /// Whether this member's latest attempt to connect to member `id` failed.
+    pub(crate) fn unreachable(&self, id: u64) -> bool {
+        self.reach.failed(id)
     }
 
     /// Records that member `id` asked to join from `ip`: it is dialed there while its host does
@@ -87,12 +94,20 @@ impl Transport {
 
     /// Opens a connection to member `target` at its quorum address `addr` (or, while its host does
     /// not resolve, at the address it joined from), with the TLS handshake when this member
-    /// connects securely. A refused handshake makes the member unreachable.
+    /// connects securely. A refused handshake makes the member unreachable. The outcome is noted
+    /// (see [`Transport::unreachable`]).
     pub(crate) async fn connect(
         &self,
         target: u64,
         addr: Option<&str>,
     ) -> Result<PeerStream, CallError> {
+        let connected = self.open(target, addr).await;
+        self.reach.note(target, connected.is_ok());
+        connected
+    }
+
+    /// [`Transport::connect`] without noting the outcome.
+    async fn open(&self, target: u64, addr: Option<&str>) -> Result<PeerStream, CallError> {
         let unreachable = |source| CallError::Unreachable { target, source };
         let addr = addr.ok_or_else(|| {
             unreachable(io::Error::new(
