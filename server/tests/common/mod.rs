@@ -247,20 +247,33 @@ pub fn authority(name: &str) -> rcgen::CertifiedIssuer<'static, rcgen::KeyPair> 
 /// handed out but not bound (a member's election port, which zk-server names but never listens on, or one
 /// of a member that is not started yet) must not be handed out again, or two members of one
 /// configuration could get the same address.
+///
+/// Ports come from below the kernel's ephemeral range (`ip_local_port_range`), from a start that
+/// differs between test processes: a port of that range, free when handed out, could be given to an
+/// outgoing connection of any process before the member meant to listen on it binds it.
 pub fn free_port() -> u16 {
-    static HANDED_OUT: std::sync::Mutex<std::collections::BTreeSet<u16>> =
-        std::sync::Mutex::new(std::collections::BTreeSet::new());
-    let mut handed_out = HANDED_OUT.lock().unwrap();
-    loop {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        if handed_out.insert(port) {
+    const LOWEST: u16 = 15_000;
+    static NEXT: std::sync::Mutex<Option<u16>> = std::sync::Mutex::new(None);
+    let ephemeral_start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .filter(|start| *start > LOWEST + 1_000)
+        .unwrap_or(32_768);
+    let span = u32::from(ephemeral_start - LOWEST);
+    let mut next = NEXT.lock().unwrap();
+    let mut offset = match *next {
+        Some(offset) => u32::from(offset),
+        None => (std::process::id() * 7_919) % span,
+    };
+    for _ in 0..span {
+        let port = LOWEST + u16::try_from(offset).unwrap();
+        offset = (offset + 1) % span;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            *next = Some(u16::try_from(offset).unwrap());
             return port;
         }
     }
+    panic!("no free port between {LOWEST} and {ephemeral_start}");
 }
 
 /// Starts `size` members of one ensemble in this process, on loopback ports, each from a zoo.cfg with
