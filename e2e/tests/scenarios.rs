@@ -1414,7 +1414,16 @@ async fn s6_i_native_backup_restores_into_a_new_ensemble_under_write_load() -> R
         acknowledged: before,
         ..LoadReport::default()
     };
-    load::verify(&address, root, &restored).await?;
+    if let Err(e) = load::verify(&address, root, &restored).await {
+        let seeded = format!("{}-1", ensemble.name());
+        let log = kubectl(&["logs", &seeded, "-n", &namespace, "--tail", "80"])
+            .await
+            .unwrap_or_else(|e| format!("({e})"));
+        return Err(Error::Unexpected(format!(
+            "{e}\n---- {seeded} log (the member that imported the backup)\n{log}\n{}",
+            ensemble.report().await
+        )));
+    }
     delete_all(vec![ensemble], false).await
 }
 

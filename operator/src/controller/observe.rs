@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use kube::api::ListParams;
-use kube::{Api, ResourceExt};
+use kube::{Api, Resource, ResourceExt};
 use tracing::{debug, warn};
 
 use super::Context;
@@ -62,6 +62,18 @@ impl Observation {
 
 fn member_id<K: ResourceExt>(object: &K) -> Option<u32> {
     object.labels().get(MEMBER_ID_LABEL)?.parse().ok()
+}
+
+/// Whether `object` is going: being deleted, or left by an ensemble of the same name that was deleted (its
+/// controller is another ZkEnsemble, so the garbage collector removes it). A left-over pod is neither
+/// probed nor counted as a member of `zk`: it may run the old ensemble's members with their data.
+fn going<K: ResourceExt>(object: &K, zk: &ZkEnsemble) -> bool {
+    let controlled_by_another = object.owner_references().iter().any(|owner| {
+        owner.controller == Some(true)
+            && owner.kind == ZkEnsemble::kind(&())
+            && Some(owner.uid.as_str()) != zk.metadata.uid.as_deref()
+    });
+    object.meta().deletion_timestamp.is_some() || controlled_by_another
 }
 
 fn is_ready(pod: &Pod) -> bool {
@@ -172,7 +184,7 @@ pub(super) async fn observe(
     let transport_ref = &transport;
     let probes = pods
         .iter()
-        .filter(|(_, p)| p.metadata.deletion_timestamp.is_none())
+        .filter(|(_, p)| !going(*p, zk))
         .filter_map(|(&id, pod)| {
             let endpoint = client_endpoint(zk, id, pod, domain)?;
             Some(async move {
@@ -230,7 +242,7 @@ pub(super) async fn observe(
         let annotations = pod.annotations();
         let wanted_hash = pod_spec_hash(zk, &pod_template(zk, id, &image));
         members.entry(id).or_default().pod = Some(PodView {
-            terminating: pod.metadata.deletion_timestamp.is_some(),
+            terminating: going(pod, zk),
             // Ready (the AdminServer answers) or answering `mntr`: either shows the server runs.
             running: is_ready(pod) || state.is_some(),
             ready: is_ready(pod),
@@ -253,7 +265,7 @@ pub(super) async fn observe(
             continue;
         };
         members.entry(id).or_default().volume = Some(VolumeView {
-            terminating: volume.metadata.deletion_timestamp.is_some(),
+            terminating: going(volume, zk),
             released: volume
                 .labels()
                 .get(RELEASED_LABEL)
@@ -287,4 +299,41 @@ pub(super) fn remembered_voters(zk: &ZkEnsemble) -> BTreeSet<u32> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+    fn ensemble(uid: &str) -> ZkEnsemble {
+        let mut zk: ZkEnsemble = serde_json::from_value(serde_json::json!({
+            "apiVersion": "zookeeper.zkops.dev/v1alpha1",
+            "kind": "ZkEnsemble",
+            "metadata": { "name": "demo", "namespace": "apps" },
+            "spec": {}
+        }))
+        .expect("a minimal ensemble");
+        zk.metadata.uid = Some(uid.into());
+        zk
+    }
+
+    #[test]
+    fn what_a_deleted_ensemble_of_the_same_name_left_is_going() {
+        let (old, new) = (ensemble("old-uid"), ensemble("new-uid"));
+        let owned_by = |zk: &ZkEnsemble| Pod {
+            metadata: kube::api::ObjectMeta {
+                owner_references: zk.controller_owner_ref(&()).map(|r| vec![r]),
+                ..Default::default()
+            },
+            ..Pod::default()
+        };
+        assert!(!going(&owned_by(&new), &new));
+        assert!(going(&owned_by(&old), &new), "the old ensemble's pod");
+        // A retained volume has no owner: the ensemble re-created over it adopts it.
+        assert!(!going(&PersistentVolumeClaim::default(), &new));
+        let mut deleted = owned_by(&new);
+        deleted.metadata.deletion_timestamp = Some(Time(jiff::Timestamp::UNIX_EPOCH));
+        assert!(going(&deleted, &new));
+    }
 }

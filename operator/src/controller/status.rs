@@ -3,6 +3,7 @@
 use kube::api::{Patch, PatchParams};
 use kube::{Api, ResourceExt};
 use serde_json::json;
+use tracing::info;
 
 use super::observe::Observation;
 use super::{Context, FIELD_MANAGER};
@@ -209,7 +210,12 @@ pub(super) fn refused_status(
     status
 }
 
-/// Writes `status` by server-side apply under the operator's field manager.
+/// Writes `status` to `zk` itself: a JSON patch that first tests the object's uid, so a reconcile that
+/// began before the ensemble was deleted and re-created under the same name cannot write the old
+/// ensemble's members and configuration into the new one's status (where they would be taken for voters
+/// to recreate). A server-side apply cannot carry that condition: the status subresource ignores every
+/// change of metadata, the uid included. A refused or vanished object is logged and left alone; the new
+/// ensemble is reconciled on its own.
 pub(super) async fn write_status(
     zk: &ZkEnsemble,
     ctx: &Context,
@@ -217,17 +223,69 @@ pub(super) async fn write_status(
 ) -> Result<()> {
     let api =
         Api::<ZkEnsemble>::namespaced(ctx.client.clone(), &zk.namespace().unwrap_or_default());
-    let patch = json!({
-        "apiVersion": "zookeeper.zkops.dev/v1alpha1",
-        "kind": "ZkEnsemble",
-        "status": status,
-    });
-    api.patch_status(
-        &zk.name_any(),
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(&patch),
-    )
-    .await
-    .map_err(kube_err("writing status"))?;
-    Ok(())
+    let params = PatchParams {
+        field_manager: Some(FIELD_MANAGER.to_string()),
+        ..PatchParams::default()
+    };
+    let patch = status_patch(zk, status);
+    match api
+        .patch_status(&zk.name_any(), &params, &Patch::<()>::Json(patch))
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(refusal))
+            if refusal.code == 404
+                || (refusal.code == 422 && refusal.message.contains(UID_PATH)) =>
+        {
+            info!(
+                ensemble = %zk.name_any(),
+                uid = zk.uid().unwrap_or_default(),
+                "the ensemble was deleted (or re-created under its name) during this reconcile: its status is not written"
+            );
+            Ok(())
+        }
+        Err(error) => Err(kube_err("writing status")(error)),
+    }
+}
+
+/// Where the object's uid is, as a JSON pointer.
+const UID_PATH: &str = "/metadata/uid";
+
+/// The JSON patch writing `status` to `zk`: a test of its uid, then the whole status.
+fn status_patch(zk: &ZkEnsemble, status: &ZkEnsembleStatus) -> json_patch::Patch {
+    serde_json::from_value(json!([
+        { "op": "test", "path": UID_PATH, "value": zk.uid() },
+        { "op": "add", "path": "/status", "value": status },
+    ]))
+    .expect("a test and an add make a JSON patch")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_status_patch_applies_only_to_the_ensemble_it_was_computed_for() {
+        let mut zk: ZkEnsemble = serde_json::from_value(json!({
+            "apiVersion": "zookeeper.zkops.dev/v1alpha1",
+            "kind": "ZkEnsemble",
+            "metadata": { "name": "demo", "namespace": "apps", "uid": "0a1b2c3d" },
+            "spec": {}
+        }))
+        .expect("a minimal ensemble");
+        let status = ZkEnsembleStatus {
+            config_version: Some("100000003".into()),
+            ..ZkEnsembleStatus::default()
+        };
+        let patch = |zk: &ZkEnsemble| serde_json::to_value(status_patch(zk, &status)).unwrap();
+        assert_eq!(
+            patch(&zk),
+            json!([
+                { "op": "test", "path": "/metadata/uid", "value": "0a1b2c3d" },
+                { "op": "add", "path": "/status", "value": serde_json::to_value(&status).unwrap() },
+            ])
+        );
+        zk.metadata.uid = Some("4e5f".into());
+        assert_eq!(patch(&zk)[0]["value"], "4e5f");
+    }
 }

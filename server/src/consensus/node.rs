@@ -593,12 +593,14 @@ impl Consensus {
         // and their channel closes when Raft's core stops: wait for that, then read why.
         let mut server = self.raft.server_metrics();
         while server.changed().await.is_ok() {}
-        let fatal = match &self.raft.metrics().borrow_watched().running_state {
-            Err(fatal) if !matches!(fatal, openraft::error::Fatal::Stopped) => {
-                Some(fatal.to_string())
-            }
-            _ => None,
-        };
+        let recorded = self.raft.metrics().borrow_watched().running_state.clone();
+        // A core that panicked records nothing in its metrics: asking it anything reports the panic.
+        let fatal = match recorded.err() {
+            Some(fatal) => Some(fatal),
+            None => self.raft.is_initialized().await.err(),
+        }
+        .filter(|fatal| !matches!(fatal, openraft::error::Fatal::Stopped))
+        .map(|fatal| fatal.to_string());
         match fatal {
             Some(reason) => reason,
             None => std::future::pending().await,

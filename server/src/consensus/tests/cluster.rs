@@ -1,5 +1,6 @@
 //! Three members in one process on loopback (quorum ports 27101..=27103, 27201..=27203 and
-//! 27301..=27303): election, forwarding, failover, catch-up by snapshot.
+//! 27301..=27303, 28701..=28703): election, forwarding, failover, catch-up by snapshot, a member
+//! with another ensemble's data.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -167,5 +168,39 @@ async fn a_lagging_member_catches_up_from_a_snapshot() {
     }
     assert_eq!(machine.commands(), written);
     consensus.shutdown().await;
+    shutdown_all(&nodes).await;
+}
+
+/// A member that starts with another ensemble's data (member 1 seeded alone, while members 2 and 3
+/// formed the ensemble of three without it) cannot follow that ensemble's leader: Raft stops on it,
+/// and `failure` reports that (a panic of Raft's core included) so that the process ends instead of
+/// serving a state that no longer moves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_with_another_ensembles_data_fails_rather_than_serves() {
+    let (seeded, fresh) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let members = voters(3, 28700);
+    let (alone, _) = start(seeded.path(), 1, &members[..1], 5).await;
+    for i in 0..60u8 {
+        alone.propose(vec![i]).await.unwrap();
+    }
+    alone.shutdown().await;
+
+    let mut nodes = Vec::new();
+    for id in [2, 3] {
+        let (consensus, machine) = start(fresh.path(), id, &members, 5).await;
+        nodes.push(Node { consensus, machine });
+    }
+    agreed_leader(&nodes.iter().collect::<Vec<_>>()).await;
+    for i in 0..3u8 {
+        nodes[0].consensus.propose(vec![i]).await.unwrap();
+    }
+
+    let (one, _) = start(seeded.path(), 1, &members, 5).await;
+    let why = tokio::time::timeout(Duration::from_secs(20), one.failure())
+        .await
+        .expect("the member with the other ensemble's data stops");
+    tracing::info!(%why, "member 1 stopped");
+    assert!(!why.is_empty());
+    one.shutdown().await;
     shutdown_all(&nodes).await;
 }
