@@ -3,15 +3,18 @@
 
 use std::future::Future;
 use std::io;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use futures::Stream;
+use openraft::base::{BoxFuture, BoxStream};
 use openraft::errors::{NetworkError, RPCError, ReplicationClosed, StreamingError, Unreachable};
-use openraft::network::{RPCOption, RaftNetworkFactory, RaftNetworkV2};
+use openraft::network::{RPCOption, RaftNetworkFactory, RaftNetworkV2, stream_append_sequential};
 use openraft::raft::{
-    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, TransferLeaderRequest,
-    TransferLeaderResponse, VoteRequest, VoteResponse,
+    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, StreamAppendResult,
+    TransferLeaderRequest, TransferLeaderResponse, VoteRequest, VoteResponse,
 };
 
+use super::append_stream::{self, AppendConn, STREAM_RETRY_AFTER};
 use super::quorum_addr;
 use super::transport::{PeerStream, Transport};
 use super::wire::{PeerRequest, PeerResponse, read_frame, write_frame};
@@ -47,7 +50,8 @@ pub(crate) enum CallError {
 }
 
 impl CallError {
-    fn into_rpc(self) -> RPCError<TypeConfig> {
+    /// The error as openraft takes it.
+    pub(crate) fn into_rpc(self) -> RPCError<TypeConfig> {
         match self {
             CallError::Unreachable { .. } => RPCError::Unreachable(Unreachable::new(&self)),
             CallError::Network { .. } => RPCError::Network(NetworkError::new(&self)),
@@ -66,12 +70,16 @@ impl RaftNetworkFactory<TypeConfig> for PeerNetwork {
     }
 }
 
-/// One connection to one peer, opened on first use and re-opened after an error.
+/// One connection to one peer for calls, opened on first use and re-opened after an error, and
+/// one for append-entries streams (`append_stream`), kept between streams that end cleanly.
 pub(crate) struct PeerClient {
     target: u64,
     addr: Option<String>,
     transport: Transport,
     conn: Option<PeerStream>,
+    append: Option<AppendConn>,
+    /// When the peer last closed a stream at its opening (it predates streams).
+    streams_refused_at: Option<Instant>,
 }
 
 impl PeerClient {
@@ -82,7 +90,39 @@ impl PeerClient {
             addr: quorum_addr(spec),
             transport: transport.clone(),
             conn: None,
+            append: None,
+            streams_refused_at: None,
         }
+    }
+
+    /// The open append stream, or a new one; `None` while the peer does not take streams.
+    async fn append_conn(
+        &mut self,
+        wait: Duration,
+    ) -> Result<Option<AppendConn>, RPCError<TypeConfig>> {
+        if let Some(conn) = self.append.take() {
+            return Ok(Some(conn));
+        }
+        if self
+            .streams_refused_at
+            .is_some_and(|at| at.elapsed() < STREAM_RETRY_AFTER)
+        {
+            return Ok(None);
+        }
+        let target = self.target;
+        let opened =
+            append_stream::open(&self.transport, target, self.addr.as_deref(), wait).await?;
+        match &opened {
+            Some(_) => self.streams_refused_at = None,
+            None => {
+                tracing::info!(
+                    member = target,
+                    "the member does not take append streams: replicating to it one call at a time"
+                );
+                self.streams_refused_at = Some(Instant::now());
+            }
+        }
+        Ok(opened)
     }
 
     /// Sends one request and waits at most `timeout` for its answer.
@@ -159,6 +199,37 @@ impl RaftNetworkV2<TypeConfig> for PeerClient {
             PeerResponse::AppendEntries(response) => Ok(response),
             other => Err(unexpected(other)),
         }
+    }
+
+    fn stream_append<'s, S>(
+        &'s mut self,
+        input: S,
+        option: RPCOption,
+    ) -> BoxFuture<
+        's,
+        Result<
+            BoxStream<'s, Result<StreamAppendResult<TypeConfig>, RPCError<TypeConfig>>>,
+            RPCError<TypeConfig>,
+        >,
+    >
+    where
+        S: Stream<Item = AppendEntriesRequest<TypeConfig>> + Send + Unpin + 'static,
+    {
+        Box::pin(async move {
+            match self.append_conn(option.hard_ttl()).await? {
+                Some(conn) => {
+                    let payload_ttl = option.hard_ttl() * PAYLOAD_TIME_FACTOR;
+                    Ok(append_stream::pipeline(
+                        conn,
+                        input,
+                        &option,
+                        payload_ttl,
+                        &mut self.append,
+                    ))
+                }
+                None => stream_append_sequential(self, input, option).await,
+            }
+        })
     }
 
     async fn vote(
