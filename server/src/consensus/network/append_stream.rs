@@ -27,12 +27,12 @@ use openraft::base::BoxStream;
 use openraft::errors::{NetworkError, RPCError};
 use openraft::network::RPCOption;
 use openraft::raft::{AppendEntriesRequest, StreamAppendError, StreamAppendResult};
-use tokio::io::{ReadHalf, WriteHalf};
+use tokio::io::{AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::mpsc;
 use tokio_util::codec::{FramedRead, LengthDelimitedCodec};
 
 use super::transport::{PeerStream, Transport};
-use super::wire::{MAX_FRAME, PeerRequest, PeerResponse, write_frame};
+use super::wire::{MAX_FRAME, PeerRequest, PeerResponse, push_frame, write_frame};
 use crate::consensus::codec;
 use crate::consensus::sync_phase::LeaderContact;
 use crate::consensus::typ::{Raft, TypeConfig};
@@ -270,25 +270,38 @@ pub(crate) async fn serve(
         let input = futures::stream::unfold(pending, |mut pending| async move {
             pending.recv().await.map(|rpc| (rpc, pending))
         });
-        let output = raft.stream_append(input);
+        // Answers ready together (a group fsync makes several durable at once) leave together.
+        let output = raft.stream_append(input).ready_chunks(MAX_IN_FLIGHT);
         tokio::pin!(output);
-        while let Some(outcome) = output.next().await {
-            let Some((term, committed)) = answered.recv().await else {
-                break;
-            };
-            let result = match outcome {
-                Ok(result) => result,
-                Err(fatal) => {
-                    write_frame(&mut writer, &PeerResponse::Failed(fatal.to_string())).await?;
+        let mut frames = Vec::new();
+        while let Some(outcomes) = output.next().await {
+            frames.clear();
+            let mut ended = false;
+            for outcome in outcomes {
+                let Some((term, committed)) = answered.recv().await else {
+                    ended = true;
+                    break;
+                };
+                let result = match outcome {
+                    Ok(result) => result,
+                    Err(fatal) => {
+                        push_frame(&mut frames, &PeerResponse::Failed(fatal.to_string()))?;
+                        ended = true;
+                        break;
+                    }
+                };
+                if !matches!(result, Err(StreamAppendError::HigherVote(_))) {
+                    contact.append_accepted(term, committed);
+                }
+                ended = result.is_err();
+                push_frame(&mut frames, &PeerResponse::Appended(result))?;
+                if ended {
                     break;
                 }
-            };
-            if !matches!(result, Err(StreamAppendError::HigherVote(_))) {
-                contact.append_accepted(term, committed);
             }
-            let refused = result.is_err();
-            write_frame(&mut writer, &PeerResponse::Appended(result)).await?;
-            if refused {
+            writer.write_all(&frames).await?;
+            writer.flush().await?;
+            if ended {
                 break;
             }
         }

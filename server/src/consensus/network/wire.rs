@@ -131,14 +131,21 @@ pub(crate) async fn write_frame<W: AsyncWrite + Unpin, T: Serialize>(
     out: &mut W,
     message: &T,
 ) -> io::Result<()> {
+    let mut frame = Vec::new();
+    push_frame(&mut frame, message)?;
+    out.write_all(&frame).await?;
+    out.flush().await
+}
+
+/// Appends one framed message to `frames`, to be written with others at once.
+pub(crate) fn push_frame<T: Serialize>(frames: &mut Vec<u8>, message: &T) -> io::Result<()> {
     let body = codec::encode(message)?;
     let len = u32::try_from(body.len())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "frame too large"))?;
-    let mut frame = Vec::with_capacity(4 + body.len());
-    frame.extend_from_slice(&len.to_be_bytes());
-    frame.extend_from_slice(&body);
-    out.write_all(&frame).await?;
-    out.flush().await
+    frames.reserve(4 + body.len());
+    frames.extend_from_slice(&len.to_be_bytes());
+    frames.extend_from_slice(&body);
+    Ok(())
 }
 
 /// Reads one framed message; `Ok(None)` when the peer closed the connection between frames.
