@@ -25,12 +25,12 @@ use std::time::{Duration, Instant};
 use futures::{Stream, StreamExt};
 use openraft::base::BoxStream;
 use openraft::errors::{NetworkError, RPCError};
-use openraft::network::RPCOption;
 use openraft::raft::{AppendEntriesRequest, StreamAppendError, StreamAppendResult};
 use tokio::io::{AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::mpsc;
 use tokio_util::codec::{FramedRead, LengthDelimitedCodec};
 
+use super::client::{CallError, append_time_limit};
 use super::transport::{PeerStream, Transport};
 use super::wire::{MAX_FRAME, PeerRequest, PeerResponse, push_frame, write_frame};
 use crate::consensus::codec;
@@ -80,7 +80,7 @@ pub(crate) async fn open(
     let stream = transport
         .connect(target, addr)
         .await
-        .map_err(|e| e.into_rpc())?;
+        .map_err(CallError::into_rpc)?;
     let (read, mut writer) = tokio::io::split(stream);
     let mut reader = FramedRead::new(read, frames());
     let opening = async {
@@ -109,14 +109,13 @@ fn network_error(e: io::Error) -> RPCError<TypeConfig> {
 type Answer = Result<StreamAppendResult<TypeConfig>, RPCError<TypeConfig>>;
 
 /// Sends `input` on `conn` as it comes and yields the member's answers in order. Each answer
-/// must come within `ttl` of the previous one (or of its request when none was outstanding),
-/// `payload_ttl` for a request that carries entries. Once every request is answered and `input`
-/// has ended, the connection goes back to `slot` for the next stream.
+/// must come within its request's time limit (`client::append_time_limit` of `hard_ttl`) of the
+/// previous answer (or of its request when none was outstanding). Once every request is answered
+/// and `input` has ended, the connection goes back to `slot` for the next stream.
 pub(crate) fn pipeline<'s, S>(
     conn: AppendConn,
     input: S,
-    option: &RPCOption,
-    payload_ttl: Duration,
+    hard_ttl: Duration,
     slot: &'s mut Option<AppendConn>,
 ) -> BoxStream<'s, Answer>
 where
@@ -127,8 +126,7 @@ where
         input: Some(input),
         in_flight: VecDeque::new(),
         waiting_since: Instant::now(),
-        ttl: option.hard_ttl(),
-        payload_ttl,
+        hard_ttl,
         slot,
     };
     Box::pin(futures::stream::unfold(Some(pipe), |pipe| async move {
@@ -156,8 +154,8 @@ struct Pipe<'s, S> {
     in_flight: VecDeque<Duration>,
     /// Since when the oldest unanswered request has been awaited.
     waiting_since: Instant,
-    ttl: Duration,
-    payload_ttl: Duration,
+    /// openraft's time limit for one request.
+    hard_ttl: Duration,
     slot: &'s mut Option<AppendConn>,
 }
 
@@ -208,10 +206,7 @@ where
                 }
                 request = next_request(&mut self.input), if accepting => match request {
                     Some(rpc) => {
-                        let ttl = match rpc.entries.is_empty() {
-                            true => self.ttl,
-                            false => self.payload_ttl,
-                        };
+                        let ttl = append_time_limit(&rpc, self.hard_ttl);
                         let request = PeerRequest::AppendEntries(rpc);
                         if let Err(e) = write_frame(&mut self.conn.writer, &request).await {
                             return Step::Answer(Err(network_error(e)));

@@ -28,6 +28,18 @@ use crate::consensus::typ::{PeerNode, Snapshot, TypeConfig, Vote};
 /// Eight times is the longest election timeout; heartbeats travel separately meanwhile.
 const PAYLOAD_TIME_FACTOR: u32 = 8;
 
+/// How long the answer to `rpc` may take, given openraft's limit `hard_ttl`: that limit for a
+/// heartbeat, [`PAYLOAD_TIME_FACTOR`] times it for a request that carries entries.
+pub(crate) fn append_time_limit(
+    rpc: &AppendEntriesRequest<TypeConfig>,
+    hard_ttl: Duration,
+) -> Duration {
+    match rpc.entries.is_empty() {
+        true => hard_ttl,
+        false => hard_ttl * PAYLOAD_TIME_FACTOR,
+    }
+}
+
 /// Why a call to a peer failed.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum CallError {
@@ -186,11 +198,7 @@ impl RaftNetworkV2<TypeConfig> for PeerClient {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<TypeConfig>, RPCError<TypeConfig>> {
-        let timeout = if rpc.entries.is_empty() {
-            option.hard_ttl()
-        } else {
-            option.hard_ttl() * PAYLOAD_TIME_FACTOR
-        };
+        let timeout = append_time_limit(&rpc, option.hard_ttl());
         let response = self
             .call(&PeerRequest::AppendEntries(rpc), timeout)
             .await
@@ -217,16 +225,12 @@ impl RaftNetworkV2<TypeConfig> for PeerClient {
     {
         Box::pin(async move {
             match self.append_conn(option.hard_ttl()).await? {
-                Some(conn) => {
-                    let payload_ttl = option.hard_ttl() * PAYLOAD_TIME_FACTOR;
-                    Ok(append_stream::pipeline(
-                        conn,
-                        input,
-                        &option,
-                        payload_ttl,
-                        &mut self.append,
-                    ))
-                }
+                Some(conn) => Ok(append_stream::pipeline(
+                    conn,
+                    input,
+                    option.hard_ttl(),
+                    &mut self.append,
+                )),
                 None => stream_append_sequential(self, input, option).await,
             }
         })

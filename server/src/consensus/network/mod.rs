@@ -10,10 +10,10 @@
 //! Each connection carries requests and replies in turn, framed as `u32 length (big-endian) |
 //! postcard-encoded message` (`wire`). `client` is the outgoing side (one connection per peer,
 //! re-opened after an error), `server` the listener that answers them. Replication runs on a
-//! connection of its own per follower, a pipelined stream of append-entries (`append_stream`). A follower's pipelined
-//! client writes travel on a connection of their own, an ordered stream (`write_stream`); so does a
-//! follower's watch on its leader (`consensus::leader_watch`), which the leader holds open and
-//! never answers.
+//! connection of its own per follower, a pipelined stream of append-entries (`append_stream`). A
+//! follower's pipelined client writes travel on a connection of their own, an ordered stream
+//! (`write_stream`); so does a follower's watch on its leader (`consensus::leader_watch`), which
+//! the leader holds open and never answers.
 //!
 //! Every connection is opened and accepted through `transport`: plain TCP, or mutual TLS with
 //! `sslQuorum` (a member whose certificate the quorum trust store does not vouch for is refused

@@ -1,7 +1,7 @@
 //! The listener on the quorum port: answers Raft RPCs (append-entries one at a time, or on a
-//! stream of their own), forwarded writes (likewise), read-index requests and reports of session activity, and holds the
-//! leader watches of other members open. Where a join request came from is noted: the joiner is
-//! dialed there while its host does not resolve (`observed`).
+//! stream of their own), forwarded writes (likewise), read-index requests and reports of session
+//! activity, and holds the leader watches of other members open. Where a join request came from
+//! is noted: the joiner is dialed there while its host does not resolve (`observed`).
 
 use std::collections::BTreeSet;
 use std::io;
