@@ -3,18 +3,15 @@
 
 use std::future::Future;
 use std::io;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use futures::Stream;
-use openraft::base::{BoxFuture, BoxStream};
 use openraft::errors::{NetworkError, RPCError, ReplicationClosed, StreamingError, Unreachable};
-use openraft::network::{RPCOption, RaftNetworkFactory, RaftNetworkV2, stream_append_sequential};
+use openraft::network::{RPCOption, RaftNetworkFactory, RaftNetworkV2};
 use openraft::raft::{
-    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, StreamAppendResult,
-    TransferLeaderRequest, TransferLeaderResponse, VoteRequest, VoteResponse,
+    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, TransferLeaderRequest,
+    TransferLeaderResponse, VoteRequest, VoteResponse,
 };
 
-use super::append_stream::{self, AppendConn, STREAM_RETRY_AFTER};
 use super::quorum_addr;
 use super::transport::{PeerStream, Transport};
 use super::wire::{PeerRequest, PeerResponse, read_frame, write_frame};
@@ -27,18 +24,6 @@ use crate::consensus::typ::{PeerNode, Snapshot, TypeConfig, Vote};
 /// such a call timed out every time and was sent again whole, and the member never caught up.
 /// Eight times is the longest election timeout; heartbeats travel separately meanwhile.
 const PAYLOAD_TIME_FACTOR: u32 = 8;
-
-/// How long the answer to `rpc` may take, given openraft's limit `hard_ttl`: that limit for a
-/// heartbeat, [`PAYLOAD_TIME_FACTOR`] times it for a request that carries entries.
-pub(crate) fn append_time_limit(
-    rpc: &AppendEntriesRequest<TypeConfig>,
-    hard_ttl: Duration,
-) -> Duration {
-    match rpc.entries.is_empty() {
-        true => hard_ttl,
-        false => hard_ttl * PAYLOAD_TIME_FACTOR,
-    }
-}
 
 /// Why a call to a peer failed.
 #[derive(Debug, thiserror::Error)]
@@ -62,8 +47,7 @@ pub(crate) enum CallError {
 }
 
 impl CallError {
-    /// The error as openraft takes it.
-    pub(crate) fn into_rpc(self) -> RPCError<TypeConfig> {
+    fn into_rpc(self) -> RPCError<TypeConfig> {
         match self {
             CallError::Unreachable { .. } => RPCError::Unreachable(Unreachable::new(&self)),
             CallError::Network { .. } => RPCError::Network(NetworkError::new(&self)),
@@ -82,16 +66,12 @@ impl RaftNetworkFactory<TypeConfig> for PeerNetwork {
     }
 }
 
-/// One connection to one peer for calls, opened on first use and re-opened after an error, and
-/// one for append-entries streams (`append_stream`), kept between streams that end cleanly.
+/// One connection to one peer, opened on first use and re-opened after an error.
 pub(crate) struct PeerClient {
     target: u64,
     addr: Option<String>,
     transport: Transport,
     conn: Option<PeerStream>,
-    append: Option<AppendConn>,
-    /// When the peer last closed a stream at its opening (it predates streams).
-    streams_refused_at: Option<Instant>,
 }
 
 impl PeerClient {
@@ -102,39 +82,7 @@ impl PeerClient {
             addr: quorum_addr(spec),
             transport: transport.clone(),
             conn: None,
-            append: None,
-            streams_refused_at: None,
         }
-    }
-
-    /// The open append stream, or a new one; `None` while the peer does not take streams.
-    async fn append_conn(
-        &mut self,
-        wait: Duration,
-    ) -> Result<Option<AppendConn>, RPCError<TypeConfig>> {
-        if let Some(conn) = self.append.take() {
-            return Ok(Some(conn));
-        }
-        if self
-            .streams_refused_at
-            .is_some_and(|at| at.elapsed() < STREAM_RETRY_AFTER)
-        {
-            return Ok(None);
-        }
-        let target = self.target;
-        let opened =
-            append_stream::open(&self.transport, target, self.addr.as_deref(), wait).await?;
-        match &opened {
-            Some(_) => self.streams_refused_at = None,
-            None => {
-                tracing::info!(
-                    member = target,
-                    "the member does not take append streams: replicating to it one call at a time"
-                );
-                self.streams_refused_at = Some(Instant::now());
-            }
-        }
-        Ok(opened)
     }
 
     /// Sends one request and waits at most `timeout` for its answer.
@@ -198,7 +146,11 @@ impl RaftNetworkV2<TypeConfig> for PeerClient {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<TypeConfig>, RPCError<TypeConfig>> {
-        let timeout = append_time_limit(&rpc, option.hard_ttl());
+        let timeout = if rpc.entries.is_empty() {
+            option.hard_ttl()
+        } else {
+            option.hard_ttl() * PAYLOAD_TIME_FACTOR
+        };
         let response = self
             .call(&PeerRequest::AppendEntries(rpc), timeout)
             .await
@@ -207,33 +159,6 @@ impl RaftNetworkV2<TypeConfig> for PeerClient {
             PeerResponse::AppendEntries(response) => Ok(response),
             other => Err(unexpected(other)),
         }
-    }
-
-    fn stream_append<'s, S>(
-        &'s mut self,
-        input: S,
-        option: RPCOption,
-    ) -> BoxFuture<
-        's,
-        Result<
-            BoxStream<'s, Result<StreamAppendResult<TypeConfig>, RPCError<TypeConfig>>>,
-            RPCError<TypeConfig>,
-        >,
-    >
-    where
-        S: Stream<Item = AppendEntriesRequest<TypeConfig>> + Send + Unpin + 'static,
-    {
-        Box::pin(async move {
-            match self.append_conn(option.hard_ttl()).await? {
-                Some(conn) => Ok(append_stream::pipeline(
-                    conn,
-                    input,
-                    option.hard_ttl(),
-                    &mut self.append,
-                )),
-                None => stream_append_sequential(self, input, option).await,
-            }
-        })
     }
 
     async fn vote(
