@@ -5,6 +5,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use rustls::pki_types::ServerName;
@@ -37,6 +38,10 @@ pub enum SessionError {
     /// The server refused the session (timeout 0 in the connect response).
     #[error("{0} refused the session")]
     Refused(SocketAddr),
+    /// Nothing came from the server for a whole session timeout while a reply was awaited (its
+    /// session would have expired): a stalled server fails the row instead of hanging it.
+    #[error("{0} sent nothing for {SESSION_TIMEOUT_MS} ms while a reply was awaited")]
+    Silent(SocketAddr),
     /// A frame could not be split off the stream.
     #[error("bad frame from {addr}: {source}")]
     Frame {
@@ -298,13 +303,15 @@ impl Session {
         })
     }
 
-    /// Reads more bytes into the read buffer.
+    /// Reads more bytes into the read buffer, waiting at most a session timeout.
     async fn fill(&mut self) -> Result<(), SessionError> {
         let addr = self.addr;
-        match self.stream.read_buf(&mut self.buf).await {
-            Ok(0) => Err(SessionError::Closed(addr)),
-            Ok(_) => Ok(()),
-            Err(source) => Err(SessionError::Io { addr, source }),
+        let patience = Duration::from_millis(SESSION_TIMEOUT_MS as u64);
+        match tokio::time::timeout(patience, self.stream.read_buf(&mut self.buf)).await {
+            Err(_) => Err(SessionError::Silent(addr)),
+            Ok(Ok(0)) => Err(SessionError::Closed(addr)),
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(source)) => Err(SessionError::Io { addr, source }),
         }
     }
 
@@ -416,5 +423,28 @@ impl Record for EmptyBody {
 
     fn read(_r: &mut zk_proto::Reader<'_>) -> Result<Self, DecodeError> {
         Ok(EmptyBody)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_server_that_never_answers_fails_the_session_after_its_timeout() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        // Accepts the connection and reads nothing, as a stalled server.
+        let server = tokio::spawn(async move { listener.accept().await.unwrap() });
+        let started = tokio::time::Instant::now();
+        let Err(refused) = Session::connect(addr).await else {
+            panic!("a session with a server that never answered");
+        };
+        assert!(
+            matches!(refused, SessionError::Silent(a) if a == addr),
+            "{refused}"
+        );
+        assert!(started.elapsed() >= Duration::from_millis(SESSION_TIMEOUT_MS as u64));
+        server.abort();
     }
 }
