@@ -4,12 +4,18 @@
 //! already form an ensemble. If one does, the member asks its leader to add it as a non-voting
 //! member (a learner) — this is how a joiner, started with the committed config plus itself,
 //! connects and syncs before `reconfig -add` makes it vote — or finds it is listed already and
-//! waits for the leader to replicate to it. If no member answers with an ensemble, a voter
-//! initializes a new one with the voters of its config (all voters of a new ensemble do the same
-//! with the same config), and a non-voter keeps asking until an ensemble exists.
+//! waits for the leader to replicate to it. If every other voter of its config answers that it has
+//! an empty log too, a voter initializes a new ensemble with the voters of its config (all voters
+//! of a new ensemble do the same with the same config); a non-voter keeps asking until an ensemble
+//! exists.
+//!
+//! A voter that could not reach every other voter keeps asking, and founds the ensemble without
+//! hearing from them all only after a grace period (`initLimit` ticks): a voter it cannot reach yet
+//! may hold data — the member an import seeded, started a moment later — and an ensemble founded
+//! by the empty ones would elect a leader without it and never take its data.
 
-use std::collections::BTreeMap;
-use std::time::Duration;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
 
 use openraft::rt::watch::WatchReceiver;
 use openraft::{ChangeMembers, ServerState};
@@ -47,8 +53,22 @@ enum Round {
     Joined,
     /// An ensemble exists but did not take the member in yet.
     Pending,
-    /// No member of the config is part of an ensemble.
-    NoEnsemble,
+    /// No member of the config that answered is part of an ensemble; `all_voters` when every other
+    /// voter of the config answered.
+    NoEnsemble { all_voters: bool },
+}
+
+impl Round {
+    /// Whether a member (`voter` or not) that found this may found a new ensemble, its grace period
+    /// ending at `grace_ends`.
+    fn may_found(&self, voter: bool, grace_ends: Instant) -> bool {
+        match self {
+            Round::NoEnsemble { all_voters } => {
+                voter && (*all_voters || Instant::now() >= grace_ends)
+            }
+            Round::Joined | Round::Pending => false,
+        }
+    }
 }
 
 /// Answers a join request from member `id` with server spec `spec`; `configured` when this
@@ -104,48 +124,64 @@ pub(crate) async fn answer_join(
 }
 
 /// Joins or founds the ensemble on a first start; returns once this member either is part of an
-/// ensemble or keeps asking in the background (the returned task).
+/// ensemble or keeps asking in the background (the returned task). A voter founds the ensemble once
+/// every other voter answered that it has none, or after `found_after` without hearing from them
+/// all.
 pub(crate) async fn first_start(
     raft: &Raft,
     me: &Member,
     members: &[Member],
     transport: &Transport,
+    found_after: Duration,
 ) -> Option<tokio::task::JoinHandle<()>> {
+    let grace_ends = Instant::now() + found_after;
     let peers: Vec<Member> = members.iter().filter(|m| m.id != me.id).cloned().collect();
-    match ask_round(me, &peers, transport).await {
-        Round::Joined => None,
-        Round::NoEnsemble if me.voter => {
-            let voters: BTreeMap<u64, PeerNode> = members
-                .iter()
-                .filter(|m| m.voter)
-                .map(|m| (m.id, PeerNode::new(&m.spec)))
-                .collect();
-            tracing::info!(my_id = me.id, voters = ?voters.keys().collect::<Vec<_>>(), "founding a new ensemble");
-            if let Err(e) = raft.initialize(voters).await {
-                // Another voter may have been faster with the same config; its log wins.
-                tracing::warn!(error = %e, "initializing the ensemble was refused");
+    let round = ask_round(me, &peers, transport).await;
+    if let Round::Joined = round {
+        return None;
+    }
+    if round.may_found(me.voter, grace_ends) {
+        found(raft, me, members).await;
+        return None;
+    }
+    let raft = raft.clone();
+    let me = me.clone();
+    let members = members.to_vec();
+    let transport = transport.clone();
+    Some(tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(JOIN_RETRY).await;
+            let round = ask_round(&me, &peers, &transport).await;
+            if let Round::Joined = round {
+                tracing::info!(my_id = me.id, "joined the ensemble");
+                return;
             }
-            None
+            if round.may_found(me.voter, grace_ends) {
+                found(&raft, &me, &members).await;
+                return;
+            }
         }
-        Round::NoEnsemble | Round::Pending => {
-            let me = me.clone();
-            let transport = transport.clone();
-            Some(tokio::spawn(async move {
-                loop {
-                    tokio::time::sleep(JOIN_RETRY).await;
-                    if let Round::Joined = ask_round(&me, &peers, &transport).await {
-                        tracing::info!(my_id = me.id, "joined the ensemble");
-                        return;
-                    }
-                }
-            }))
-        }
+    }))
+}
+
+/// Initializes a new ensemble of the voters of `members`.
+async fn found(raft: &Raft, me: &Member, members: &[Member]) {
+    let voters: BTreeMap<u64, PeerNode> = members
+        .iter()
+        .filter(|m| m.voter)
+        .map(|m| (m.id, PeerNode::new(&m.spec)))
+        .collect();
+    tracing::info!(my_id = me.id, voters = ?voters.keys().collect::<Vec<_>>(), "founding a new ensemble");
+    if let Err(e) = raft.initialize(voters).await {
+        // Another voter may have been faster with the same config; its log wins.
+        tracing::warn!(error = %e, "initializing the ensemble was refused");
     }
 }
 
 /// Asks every peer once (following a redirect to the leader).
 async fn ask_round(me: &Member, peers: &[Member], transport: &Transport) -> Round {
     let mut found_ensemble = false;
+    let mut empty_voters = BTreeSet::new();
     let mut queue: Vec<&Member> = peers.iter().rev().collect();
     let mut asked = 0;
     while let Some(peer) = queue.pop() {
@@ -168,6 +204,11 @@ async fn ask_round(me: &Member, peers: &[Member], transport: &Transport) -> Roun
                     queue.push(leader);
                 }
             }
+            Ok(PeerResponse::Joined(JoinAnswer::Uninitialized)) => {
+                if peer.voter {
+                    empty_voters.insert(peer.id);
+                }
+            }
             Ok(_) => {}
             Err(e) => {
                 tracing::debug!(peer = peer.id, error = %e, "peer not reachable while joining")
@@ -177,6 +218,9 @@ async fn ask_round(me: &Member, peers: &[Member], transport: &Transport) -> Roun
     if found_ensemble {
         Round::Pending
     } else {
-        Round::NoEnsemble
+        let all_voters = peers
+            .iter()
+            .all(|p| !p.voter || empty_voters.contains(&p.id));
+        Round::NoEnsemble { all_voters }
     }
 }

@@ -171,7 +171,10 @@ impl Consensus {
         };
         let listener = listener.map(|l| tokio::spawn(server::serve(l, raft.clone(), peers)));
         let joining = match fresh {
-            true => first_start(&raft, &me, &opts.members, &transport).await,
+            true => {
+                let found_after = request_timeout(&opts);
+                first_start(&raft, &me, &opts.members, &transport, found_after).await
+            }
             false => None,
         };
         let completer = tokio::spawn(complete_interrupted_changes(raft.clone()));

@@ -1,6 +1,7 @@
 //! Three members in one process on loopback (quorum ports 27101..=27103, 27201..=27203 and
-//! 27301..=27303, 28701..=28703): election, forwarding, failover, catch-up by snapshot, a member
-//! with another ensemble's data.
+//! 27301..=27303, 28701..=28703, 28801..=28803): election, forwarding, failover, catch-up by
+//! snapshot, a member with another ensemble's data, a seeded member that starts after the empty
+//! ones.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,9 +40,11 @@ async fn shutdown_all(nodes: &[Node]) {
     }
 }
 
-/// Waits until every running member names the same leader, and returns its id.
+/// Waits until every running member names the same leader, and returns its id. (Voters that
+/// cannot reach every other voter on their first start wait out a grace period of five seconds
+/// before they found the ensemble.)
 async fn agreed_leader(nodes: &[&Node]) -> u64 {
-    for _ in 0..300 {
+    for _ in 0..750 {
         let leaders: Vec<Option<u64>> = nodes.iter().map(|n| n.consensus.leader_id()).collect();
         if let Some(Some(leader)) = leaders.first()
             && leaders.iter().all(|l| l == &Some(*leader))
@@ -202,5 +205,50 @@ async fn a_member_with_another_ensembles_data_fails_rather_than_serves() {
     tracing::info!(%why, "member 1 stopped");
     assert!(!why.is_empty());
     one.shutdown().await;
+    shutdown_all(&nodes).await;
+}
+
+/// Members 2 and 3 start with empty logs and cannot reach member 1, which an import seeded and
+/// which starts a second later: they wait for it instead of founding an ensemble without it, then
+/// join its ensemble and hold its data. (Founded at once, they would elect a leader of their own
+/// beside member 1, which leads the ensemble of its seeded log.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_members_wait_for_a_seeded_member_that_starts_later() {
+    let (seeded, fresh) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let members = voters(3, 28800);
+    let (alone, machine) = start(seeded.path(), 1, &members[..1], 1000).await;
+    let written: Vec<Vec<u8>> = (0..20u8).map(|i| vec![i]).collect();
+    for command in &written {
+        alone.propose(command.clone()).await.unwrap();
+    }
+    assert_eq!(machine.commands(), written);
+    alone.shutdown().await;
+
+    let mut nodes = Vec::new();
+    for id in [2, 3] {
+        let (consensus, machine) = start(fresh.path(), id, &members, 1000).await;
+        nodes.push(Node { consensus, machine });
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (consensus, machine) = start(seeded.path(), 1, &members, 1000).await;
+    nodes.push(Node { consensus, machine });
+    agreed_leader(&nodes.iter().collect::<Vec<_>>()).await;
+    let last = vec![99];
+    nodes[0].consensus.propose(last.clone()).await.unwrap();
+    let expected: Vec<Vec<u8>> = written.iter().cloned().chain([last]).collect();
+    for _ in 0..250 {
+        if nodes.iter().all(|n| n.machine.commands() == expected) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for node in &nodes {
+        assert_eq!(
+            node.machine.commands(),
+            expected,
+            "member {} holds the seeded entries",
+            node.consensus.my_id()
+        );
+    }
     shutdown_all(&nodes).await;
 }
