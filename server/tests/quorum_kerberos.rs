@@ -15,12 +15,11 @@ mod common;
 use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use common::kdc::{Kdc, REALM};
 use common::{
-    QUORUM_SASL_REQUIRED, TestServer, assert_kept_out, create_open, leader_of,
-    start_ensemble_with_properties, start_joiner,
+    QUORUM_SASL_REQUIRED, TestServer, assert_kept_out, create_open, founded_and_campaigned,
+    leader_of, start_ensemble_with_properties, start_joiner,
 };
 use zookeeper_client::Client;
 
@@ -160,9 +159,9 @@ fn members_authenticate_with_kerberos_and_others_are_kept_out() {
         for (id, properties) in (4..).zip(intruders) {
             outsiders.push(start_joiner(&members, id, &lines, properties).await.0);
         }
-        // Several election timeouts (a tick of 200 ms each): long enough to join, sync and
-        // campaign.
-        tokio::time::sleep(Duration::from_secs(3)).await;
+        for outsider in &outsiders {
+            founded_and_campaigned(outsider).await;
+        }
         for outsider in &outsiders {
             assert_kept_out(outsider, &members, term);
         }

@@ -10,8 +10,9 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    QUORUM_SASL_REQUIRED, add_member, assert_kept_out, assert_never_synced, create_open, leader_of,
-    quorum_jaas, start_ensemble_with_properties, start_joiner, wait_until_synced,
+    QUORUM_SASL_REQUIRED, add_member, assert_kept_out, assert_never_synced, create_open,
+    founded_and_campaigned, leader_of, quorum_jaas, start_ensemble_with_properties, start_joiner,
+    wait_until_synced,
 };
 use zookeeper_client::Client;
 
@@ -40,8 +41,7 @@ async fn members_authenticate_and_a_wrong_password_cannot_join_or_vote() {
 
     let wrong = quorum_jaas(files.path(), "wrong.conf", "wrong");
     let (intruder, intruder_line) = start_joiner(&members, 4, QUORUM_SASL_REQUIRED, wrong).await;
-    // Several election timeouts (a tick of 200 ms each): long enough to join, sync and campaign.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    founded_and_campaigned(&intruder).await;
     assert_kept_out(&intruder, &members, term);
 
     // Added by a reconfig, it is still refused: it never syncs, and the ensemble keeps serving.

@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use common::{
     QUORUM_SASL_REQUIRED, TestServer, add_member, assert_kept_out, assert_never_synced, authority,
-    leader_of, quorum_jaas, start_ensemble_with, start_ensemble_with_properties, start_joiner,
-    wait_until_synced,
+    founded_and_campaigned, leader_of, quorum_jaas, start_ensemble_with,
+    start_ensemble_with_properties, start_joiner, wait_until_synced,
 };
 use rcgen::{CertificateParams, CertifiedIssuer, KeyPair};
 use zookeeper_client::{Acls, Client, CreateMode};
@@ -168,8 +168,9 @@ async fn members_without_a_trusted_certificate_cannot_join_or_vote() {
     // Member 5: no TLS at all.
     let (plain, _) = start_joiner(&members, 5, "", Vec::new()).await;
 
-    // Several election timeouts (a tick of 200 ms each): long enough to join, sync and campaign.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    for refused in [&foreign, &plain] {
+        founded_and_campaigned(refused).await;
+    }
     for refused in [&foreign, &plain] {
         assert_eq!(
             refused.server.context().consensus.members().len(),
@@ -270,8 +271,7 @@ async fn quorum_sasl_runs_inside_tls() {
     let own = |id: usize| format!("{QUORUM_SASL_REQUIRED}{}", tls_lines(&keys[id - 1], &trust));
     let wrong = quorum_jaas(stores.path(), "wrong.conf", "wrong");
     let (intruder, _) = start_joiner(&members, 4, &own(4), wrong).await;
-    // Several election timeouts (a tick of 200 ms each): long enough to join, sync and campaign.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    founded_and_campaigned(&intruder).await;
     assert_kept_out(&intruder, &members, term);
     let (newcomer, _) = start_joiner(&members, 5, &own(5), right).await;
     wait_until_synced(&newcomer).await;

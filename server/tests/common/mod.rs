@@ -7,7 +7,7 @@ pub mod kdc;
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -416,6 +416,22 @@ pub async fn start_joiner(
     let config = load_with_properties(&cfg, properties).unwrap();
     let server = Server::start(config).await.unwrap();
     (TestServer { server, dir }, format!("server.{id}={spec}"))
+}
+
+/// Waits until `outsider`, a joiner that reaches no member of the ensemble, has founded an ensemble
+/// of its own (a voter with an empty log does once its grace period, `initLimit` ticks but at least
+/// 5 s, has passed without reaching every other voter), then for several election timeouts (a tick
+/// of 200 ms each): long enough for it to campaign. Panics if it has not founded one in 15 s.
+pub async fn founded_and_campaigned(outsider: &TestServer) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while outsider.server.context().consensus.members().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the outsider founded no ensemble"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
 }
 
 /// Asserts that `outsider`, a member the ensemble `members` refuses, neither leads nor follows and
