@@ -134,34 +134,64 @@ pub(crate) async fn first_start(
     transport: &Transport,
     found_after: Duration,
 ) -> Option<tokio::task::JoinHandle<()>> {
-    let grace_ends = Instant::now() + found_after;
-    let peers: Vec<Member> = members.iter().filter(|m| m.id != me.id).cloned().collect();
-    let round = ask_round(me, &peers, transport).await;
-    if let Round::Joined = round {
+    let start = FirstStart {
+        raft: raft.clone(),
+        me: me.clone(),
+        members: members.to_vec(),
+        transport: transport.clone(),
+        grace_ends: Instant::now() + found_after,
+    };
+    if start.settle().await {
         return None;
     }
-    if round.may_found(me.voter, grace_ends) {
-        found(raft, me, members).await;
-        return None;
+    if me.voter {
+        tracing::info!(
+            my_id = me.id,
+            grace = ?found_after,
+            "not every voter answered: waiting for them before founding an ensemble"
+        );
     }
-    let raft = raft.clone();
-    let me = me.clone();
-    let members = members.to_vec();
-    let transport = transport.clone();
     Some(tokio::spawn(async move {
         loop {
             tokio::time::sleep(JOIN_RETRY).await;
-            let round = ask_round(&me, &peers, &transport).await;
-            if let Round::Joined = round {
-                tracing::info!(my_id = me.id, "joined the ensemble");
-                return;
-            }
-            if round.may_found(me.voter, grace_ends) {
-                found(&raft, &me, &members).await;
+            if start.settle().await {
                 return;
             }
         }
     }))
+}
+
+/// A first start in progress.
+struct FirstStart {
+    raft: Raft,
+    me: Member,
+    members: Vec<Member>,
+    transport: Transport,
+    /// Until when a voter waits for every other voter before founding an ensemble without them.
+    grace_ends: Instant,
+}
+
+impl FirstStart {
+    /// Asks the peers once; joins the ensemble they form, or founds one if this member may.
+    /// Whether it is settled (joined, or founded).
+    async fn settle(&self) -> bool {
+        let peers: Vec<Member> = self
+            .members
+            .iter()
+            .filter(|m| m.id != self.me.id)
+            .cloned()
+            .collect();
+        let round = ask_round(&self.me, &peers, &self.transport).await;
+        if let Round::Joined = round {
+            tracing::info!(my_id = self.me.id, "joined the ensemble");
+            return true;
+        }
+        if round.may_found(self.me.voter, self.grace_ends) {
+            found(&self.raft, &self.me, &self.members).await;
+            return true;
+        }
+        false
+    }
 }
 
 /// Initializes a new ensemble of the voters of `members`.
