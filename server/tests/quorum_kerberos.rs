@@ -159,9 +159,7 @@ fn members_authenticate_with_kerberos_and_others_are_kept_out() {
         for (id, properties) in (4..).zip(intruders) {
             outsiders.push(start_joiner(&members, id, &lines, properties).await.0);
         }
-        for outsider in &outsiders {
-            founded_and_campaigned(outsider).await;
-        }
+        founded_and_campaigned(&outsiders.iter().collect::<Vec<_>>()).await;
         for outsider in &outsiders {
             assert_kept_out(outsider, &members, term);
         }

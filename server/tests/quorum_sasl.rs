@@ -41,7 +41,7 @@ async fn members_authenticate_and_a_wrong_password_cannot_join_or_vote() {
 
     let wrong = quorum_jaas(files.path(), "wrong.conf", "wrong");
     let (intruder, intruder_line) = start_joiner(&members, 4, QUORUM_SASL_REQUIRED, wrong).await;
-    founded_and_campaigned(&intruder).await;
+    founded_and_campaigned(&[&intruder]).await;
     assert_kept_out(&intruder, &members, term);
 
     // Added by a reconfig, it is still refused: it never syncs, and the ensemble keeps serving.

@@ -168,9 +168,7 @@ async fn members_without_a_trusted_certificate_cannot_join_or_vote() {
     // Member 5: no TLS at all.
     let (plain, _) = start_joiner(&members, 5, "", Vec::new()).await;
 
-    for refused in [&foreign, &plain] {
-        founded_and_campaigned(refused).await;
-    }
+    founded_and_campaigned(&[&foreign, &plain]).await;
     for refused in [&foreign, &plain] {
         assert_eq!(
             refused.server.context().consensus.members().len(),
@@ -271,7 +269,7 @@ async fn quorum_sasl_runs_inside_tls() {
     let own = |id: usize| format!("{QUORUM_SASL_REQUIRED}{}", tls_lines(&keys[id - 1], &trust));
     let wrong = quorum_jaas(stores.path(), "wrong.conf", "wrong");
     let (intruder, _) = start_joiner(&members, 4, &own(4), wrong).await;
-    founded_and_campaigned(&intruder).await;
+    founded_and_campaigned(&[&intruder]).await;
     assert_kept_out(&intruder, &members, term);
     let (newcomer, _) = start_joiner(&members, 5, &own(5), right).await;
     wait_until_synced(&newcomer).await;

@@ -137,6 +137,7 @@ pub(crate) async fn first_start(
     let start = FirstStart {
         raft: raft.clone(),
         me: me.clone(),
+        peers: members.iter().filter(|m| m.id != me.id).cloned().collect(),
         members: members.to_vec(),
         transport: transport.clone(),
         grace_ends: Instant::now() + found_after,
@@ -165,6 +166,8 @@ pub(crate) async fn first_start(
 struct FirstStart {
     raft: Raft,
     me: Member,
+    /// The other members of the config, asked each round.
+    peers: Vec<Member>,
     members: Vec<Member>,
     transport: Transport,
     /// Until when a voter waits for every other voter before founding an ensemble without them.
@@ -175,13 +178,7 @@ impl FirstStart {
     /// Asks the peers once; joins the ensemble they form, or founds one if this member may.
     /// Whether it is settled (joined, or founded).
     async fn settle(&self) -> bool {
-        let peers: Vec<Member> = self
-            .members
-            .iter()
-            .filter(|m| m.id != self.me.id)
-            .cloned()
-            .collect();
-        let round = ask_round(&self.me, &peers, &self.transport).await;
+        let round = ask_round(&self.me, &self.peers, &self.transport).await;
         if let Round::Joined = round {
             tracing::info!(my_id = self.me.id, "joined the ensemble");
             return true;

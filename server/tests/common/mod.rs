@@ -418,17 +418,18 @@ pub async fn start_joiner(
     (TestServer { server, dir }, format!("server.{id}={spec}"))
 }
 
-/// Waits until `outsider`, a joiner that reaches no member of the ensemble, has founded an ensemble
-/// of its own (a voter with an empty log does once its grace period, `initLimit` ticks but at least
-/// 5 s, has passed without reaching every other voter), then for several election timeouts (a tick
-/// of 200 ms each): long enough for it to campaign. Panics if it has not founded one in 15 s.
-pub async fn founded_and_campaigned(outsider: &TestServer) {
+/// Waits until every one of `outsiders`, joiners that reach no member of the ensemble, has founded
+/// an ensemble of its own (a voter with an empty log does once its grace period, `initLimit` ticks
+/// but at least 5 s, has passed without reaching every other voter), then for several election
+/// timeouts (a tick of 200 ms each): long enough for them to campaign. Panics if one has not
+/// founded one in 15 s.
+pub async fn founded_and_campaigned(outsiders: &[&TestServer]) {
     let deadline = Instant::now() + Duration::from_secs(15);
-    while outsider.server.context().consensus.members().is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "the outsider founded no ensemble"
-        );
+    while outsiders
+        .iter()
+        .any(|o| o.server.context().consensus.members().is_empty())
+    {
+        assert!(Instant::now() < deadline, "an outsider founded no ensemble");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
