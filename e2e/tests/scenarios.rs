@@ -1913,7 +1913,7 @@ async fn scale_held(
 const FULL_MEMBER: u32 = 3;
 /// Size of the file system scenario v gives [`FULL_MEMBER`]: room for its data and log with space to spare.
 const SMALL_VOLUME_MIB: u64 = 48;
-/// Data of each large write that uses up the log space a member allocated ahead of its records (4 MiB at most)
+/// Data of each large write that uses up the log space a member wrote ahead of its records (1 MiB at most)
 /// once its volume is otherwise full.
 const LARGE_WRITE: usize = 512 << 10;
 /// Large writes scenario v makes at most before the member must refuse writes.

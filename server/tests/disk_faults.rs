@@ -494,13 +494,21 @@ async fn fsync_failing_with_eio_is_never_acknowledged_and_the_server_exits_sayin
     create_nodes(&client, 5).await;
 
     disk.break_device();
-    // Large enough to need blocks of the device that were never written.
-    let failed = client
-        .create("/lost", &vec![7u8; 256 << 10], &persistent())
-        .await;
+    // Writes until one needs blocks of the device that were never written: past the zeros the
+    // log writes ahead of its records (1 MiB), the writes before it land in blocks that were.
+    let mut failed = None;
+    for n in 0..8 {
+        if let Err(e) = client
+            .create(&format!("/lost-{n}"), &vec![7u8; 512 << 10], &persistent())
+            .await
+        {
+            failed = Some(e);
+            break;
+        }
+    }
     assert!(
-        failed.is_err(),
-        "a write whose fsync failed was acknowledged: {}",
+        failed.is_some(),
+        "4 MiB of writes whose fsync failed were acknowledged: {}",
         server.stderr()
     );
     // The member stops rather than serve a state that no longer moves; nothing is retried.

@@ -28,8 +28,14 @@ use crate::consensus::typ::{IoFlushed, LogId};
 /// A segment is closed and a new one started once it grows past this size.
 pub(crate) const DEFAULT_SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
 
-/// How far ahead of its records the last segment's space is allocated.
-const ALLOCATE_AHEAD: u64 = 4 * 1024 * 1024;
+/// How far ahead of its records the last segment's space is written with zeros.
+const ALLOCATE_AHEAD: u64 = 1024 * 1024;
+
+/// Zeros written per step of [`Segments::allocate_ahead`]: space is added once this much of it is used.
+const ALLOCATE_STEP: usize = 64 * 1024;
+
+/// The zeros [`Segments::allocate_ahead`] writes.
+static ZEROS: [u8; ALLOCATE_STEP] = [0; ALLOCATE_STEP];
 
 /// One entry as stored: its index and its encoded bytes.
 pub(crate) type RawEntry = (u64, Vec<u8>);
@@ -66,7 +72,7 @@ pub(crate) struct Segments {
     positions: Arc<Mutex<Positions>>,
     /// Whether the next append starts a new segment (the log was purged since the last one).
     roll: bool,
-    /// Whether the file system allocates space ahead (until it first refuses).
+    /// Whether space is written ahead of the records (until a write of it first fails).
     allocates: bool,
 }
 
@@ -388,13 +394,15 @@ impl Segments {
         Ok(())
     }
 
-    /// Allocates space ahead of the last segment's records once less than half of
-    /// [`ALLOCATE_AHEAD`] is left (up to the segment's size limit): a write into allocated space
-    /// leaves the file's size alone, so the fsync of a batch writes the records only, not the
-    /// file's metadata too, as an append would (Apache's transaction log is preallocated for the
-    /// same reason). A file system that cannot allocate ahead is written without it.
+    /// Writes zeros ahead of the last segment's records, up to [`ALLOCATE_AHEAD`] past them (and the
+    /// segment's size limit), once a step of that space is used: a write into such space leaves the
+    /// file's size and its block map alone, so the fsync of a batch writes the records only, not the
+    /// file's metadata too, as an append would (Apache's transaction log is padded ahead for the same
+    /// reason). Zeros rather than `fallocate`: ext4 marks fallocated blocks unwritten and converts
+    /// them, a metadata write, at the fsync of each batch that first writes into one (docs/performance.md,
+    /// "The write path"). A volume that is full is written without; so is one that fails otherwise.
     fn allocate_ahead(&mut self) {
-        let limit = self.max_segment_bytes;
+        use std::os::unix::fs::FileExt;
         if !self.allocates {
             return;
         }
@@ -402,23 +410,32 @@ impl Segments {
             return;
         };
         let segment = last.get_mut();
-        let from = segment.allocated.max(segment.len);
-        if from >= segment.len + ALLOCATE_AHEAD / 2 || from >= limit {
+        let until = (segment.len + ALLOCATE_AHEAD).min(self.max_segment_bytes);
+        let mut at = segment.allocated.max(segment.len);
+        if at + ALLOCATE_STEP as u64 > until {
             return;
         }
-        let until = (segment.len + ALLOCATE_AHEAD).min(limit);
-        match rustix::fs::fallocate(
-            &segment.file,
-            rustix::fs::FallocateFlags::empty(),
-            from,
-            until - from,
-        ) {
-            Ok(()) => segment.allocated = until,
-            // A full volume: the records are written without (see `disk_space`).
-            Err(rustix::io::Errno::NOSPC | rustix::io::Errno::DQUOT) => {}
-            Err(e) => {
-                tracing::info!(path = %segment.path.display(), error = %e, "the raft log's file system allocates no space ahead: writing without");
-                self.allocates = false;
+        while at < until {
+            let step = usize::try_from(until - at).map_or(ALLOCATE_STEP, |n| n.min(ALLOCATE_STEP));
+            match segment.file.write_at(&ZEROS[..step], at) {
+                Ok(0) => break,
+                Ok(written) => {
+                    at += written as u64;
+                    segment.allocated = at;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // A full volume: the records are written without (see `disk_space`).
+                Err(e)
+                    if e.kind() == io::ErrorKind::StorageFull
+                        || e.kind() == io::ErrorKind::QuotaExceeded =>
+                {
+                    break;
+                }
+                Err(e) => {
+                    tracing::info!(path = %segment.path.display(), error = %e, "the raft log's space cannot be written ahead of its records: writing without");
+                    self.allocates = false;
+                    break;
+                }
             }
         }
     }
