@@ -216,7 +216,9 @@ pub fn write(image: &Image) -> Vec<u8> {
     let mut paths = Vec::new();
     while let Some(path) = stack.pop() {
         let node = image.tree.get(&path).expect("listed children exist");
-        for child in node.children().rev() {
+        let mut children: Vec<&str> = node.children().collect();
+        children.sort_unstable();
+        for child in children.into_iter().rev() {
             stack.push(crate::tree::path::join(&path, child));
         }
         paths.push(path);

@@ -43,10 +43,10 @@ pub fn sort_as_java(items: &mut [(String, i64)], capacity: usize) {
     items.sort_by_key(|(name, _)| bucket(name, capacity));
 }
 
-/// Sorts `items` (name, insertion rank) into insertion order, then into the iteration order of a table of
-/// `capacity`.
+/// Sorts `items` (name, insertion rank) into insertion order (by name where ranks are equal), then into the
+/// iteration order of a table of `capacity`.
 pub fn order_as_java(items: &mut [(String, i64)], capacity: usize) {
-    items.sort_by_key(|(_, rank)| *rank);
+    items.sort_unstable_by(|(a, a_rank), (b, b_rank)| a_rank.cmp(b_rank).then_with(|| a.cmp(b)));
     sort_as_java(items, capacity);
 }
 
