@@ -237,7 +237,7 @@ async fn run_session(
             // Every packet touches the session. A session closed or expired elsewhere (by the leader,
             // or by another connection) ends this connection: the client reconnects and learns it
             // expired.
-            let Some(record) = ctx.state.session(session_id) else {
+            let Some(timeout_ms) = ctx.state.session_timeout(session_id) else {
                 debug!(
                     session = format_args!("0x{session_id:x}"),
                     "session no longer live; closing"
@@ -245,7 +245,7 @@ async fn run_session(
                 break;
             };
             if !ctx.tracker.touch(session_id, now_ms()) {
-                ctx.tracker.add(session_id, record.timeout_ms, now_ms());
+                ctx.tracker.add(session_id, timeout_ms, now_ms());
             }
         }
         let body = frame.slice(frame.len() - r.remaining()..);

@@ -222,6 +222,16 @@ impl ZkState {
         self.lock().image.sessions.get(session).cloned()
     }
 
+    /// The negotiated timeout of `session` (ms) while it is live: what every packet of a
+    /// connection checks, without copying its password.
+    pub fn session_timeout(&self, session: i64) -> Option<i32> {
+        self.lock()
+            .image
+            .sessions
+            .get(session)
+            .map(|record| record.timeout_ms)
+    }
+
     /// Every live session with its timeout (a new leader restarts all their timers).
     pub fn sessions(&self) -> Vec<(i64, i32)> {
         self.lock()
