@@ -1927,7 +1927,7 @@ const FOUR_LETTER_TIMEOUT: Duration = Duration::from_secs(5);
 /// Member 3's claim is bound in advance to a 48 MiB ext4 file system of its own on a loop device on a node
 /// (`zk_e2e::volume`); the others get the provisioner's directories. Twice, with member 3 (a) a follower, then
 /// (b) the leader (`leader_transfer?to=3` first): a file written from the node fills the file system and large
-/// writes through another member use up the log space member 3 allocated ahead, until it answers `isro` with
+/// writes through another member use up the log space member 3 wrote ahead, until it answers `isro` with
 /// `ro`. While it is full: a write of a session on member 3 is refused with NotReadOnly and its reads are served;
 /// the load's writes are still acknowledged (the other two members are a quorum; in (b) member 3 keeps leading
 /// and commits through its followers); a scale to 4 is not started (`Degraded`, reason `MemberReadOnly`, and a
