@@ -100,7 +100,7 @@ pub async fn handshake(ctx: &Context, request: &ConnectRequest, remote: SocketAd
     } else {
         let session_id = request.session_id;
         let valid = request.passwd == session_password(session_id)
-            && ctx.state.session(session_id).is_some();
+            && ctx.state.session_timeout(session_id).is_some();
         if !valid {
             info!(session = format_args!("0x{session_id:x}"), client = %remote, "invalid session or password");
             return Handshake::Reject(reply(0, 0));

@@ -416,7 +416,7 @@ impl Segments {
             return;
         }
         while at < until {
-            let step = usize::try_from(until - at).map_or(ALLOCATE_STEP, |n| n.min(ALLOCATE_STEP));
+            let step = (until - at).min(ALLOCATE_STEP as u64) as usize;
             match segment.file.write_at(&ZEROS[..step], at) {
                 Ok(0) => break,
                 Ok(written) => {
