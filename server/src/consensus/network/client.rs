@@ -3,15 +3,18 @@
 
 use std::future::Future;
 use std::io;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use futures::{FutureExt, Stream, StreamExt};
+use openraft::base::{BoxFuture, BoxStream};
 use openraft::errors::{NetworkError, RPCError, ReplicationClosed, StreamingError, Unreachable};
-use openraft::network::{RPCOption, RaftNetworkFactory, RaftNetworkV2};
+use openraft::network::{RPCOption, RaftNetworkFactory, RaftNetworkV2, stream_append_sequential};
 use openraft::raft::{
-    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, TransferLeaderRequest,
-    TransferLeaderResponse, VoteRequest, VoteResponse,
+    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, StreamAppendResult,
+    TransferLeaderRequest, TransferLeaderResponse, VoteRequest, VoteResponse,
 };
 
+use super::append_stream::{self, AppendConn, STREAM_RETRY_AFTER};
 use super::quorum_addr;
 use super::transport::{PeerStream, Transport};
 use super::wire::{PeerRequest, PeerResponse, read_frame, write_frame};
@@ -24,6 +27,18 @@ use crate::consensus::typ::{PeerNode, Snapshot, TypeConfig, Vote};
 /// such a call timed out every time and was sent again whole, and the member never caught up.
 /// Eight times is the longest election timeout; heartbeats travel separately meanwhile.
 const PAYLOAD_TIME_FACTOR: u32 = 8;
+
+/// How long the answer to `rpc` may take, given openraft's limit `hard_ttl`: that limit for a
+/// heartbeat, [`PAYLOAD_TIME_FACTOR`] times it for a request that carries entries.
+pub(crate) fn append_time_limit(
+    rpc: &AppendEntriesRequest<TypeConfig>,
+    hard_ttl: Duration,
+) -> Duration {
+    match rpc.entries.is_empty() {
+        true => hard_ttl,
+        false => hard_ttl * PAYLOAD_TIME_FACTOR,
+    }
+}
 
 /// Why a call to a peer failed.
 #[derive(Debug, thiserror::Error)]
@@ -47,7 +62,8 @@ pub(crate) enum CallError {
 }
 
 impl CallError {
-    fn into_rpc(self) -> RPCError<TypeConfig> {
+    /// The error as openraft takes it.
+    pub(crate) fn into_rpc(self) -> RPCError<TypeConfig> {
         match self {
             CallError::Unreachable { .. } => RPCError::Unreachable(Unreachable::new(&self)),
             CallError::Network { .. } => RPCError::Network(NetworkError::new(&self)),
@@ -66,12 +82,16 @@ impl RaftNetworkFactory<TypeConfig> for PeerNetwork {
     }
 }
 
-/// One connection to one peer, opened on first use and re-opened after an error.
+/// One connection to one peer for calls, opened on first use and re-opened after an error, and
+/// one for append-entries streams (`append_stream`), kept between streams that end cleanly.
 pub(crate) struct PeerClient {
     target: u64,
     addr: Option<String>,
     transport: Transport,
     conn: Option<PeerStream>,
+    append: Option<AppendConn>,
+    /// When the peer last closed a stream at its opening (it predates streams).
+    streams_refused_at: Option<Instant>,
 }
 
 impl PeerClient {
@@ -82,7 +102,39 @@ impl PeerClient {
             addr: quorum_addr(spec),
             transport: transport.clone(),
             conn: None,
+            append: None,
+            streams_refused_at: None,
         }
+    }
+
+    /// The open append stream, or a new one; `None` while the peer does not take streams.
+    async fn append_conn(
+        &mut self,
+        wait: Duration,
+    ) -> Result<Option<AppendConn>, RPCError<TypeConfig>> {
+        if let Some(conn) = self.append.take() {
+            return Ok(Some(conn));
+        }
+        if self
+            .streams_refused_at
+            .is_some_and(|at| at.elapsed() < STREAM_RETRY_AFTER)
+        {
+            return Ok(None);
+        }
+        let target = self.target;
+        let opened =
+            append_stream::open(&self.transport, target, self.addr.as_deref(), wait).await?;
+        match &opened {
+            Some(_) => self.streams_refused_at = None,
+            None => {
+                tracing::info!(
+                    member = target,
+                    "the member does not take append streams: replicating to it one call at a time"
+                );
+                self.streams_refused_at = Some(Instant::now());
+            }
+        }
+        Ok(opened)
     }
 
     /// Sends one request and waits at most `timeout` for its answer.
@@ -146,11 +198,7 @@ impl RaftNetworkV2<TypeConfig> for PeerClient {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<TypeConfig>, RPCError<TypeConfig>> {
-        let timeout = if rpc.entries.is_empty() {
-            option.hard_ttl()
-        } else {
-            option.hard_ttl() * PAYLOAD_TIME_FACTOR
-        };
+        let timeout = append_time_limit(&rpc, option.hard_ttl());
         let response = self
             .call(&PeerRequest::AppendEntries(rpc), timeout)
             .await
@@ -159,6 +207,51 @@ impl RaftNetworkV2<TypeConfig> for PeerClient {
             PeerResponse::AppendEntries(response) => Ok(response),
             other => Err(unexpected(other)),
         }
+    }
+
+    fn stream_append<'s, S>(
+        &'s mut self,
+        input: S,
+        option: RPCOption,
+    ) -> BoxFuture<
+        's,
+        Result<
+            BoxStream<'s, Result<StreamAppendResult<TypeConfig>, RPCError<TypeConfig>>>,
+            RPCError<TypeConfig>,
+        >,
+    >
+    where
+        S: Stream<Item = AppendEntriesRequest<TypeConfig>> + Send + Unpin + 'static,
+    {
+        Box::pin(async move {
+            let mut input = input;
+            let Some(first) = input.next().await else {
+                return Ok(Box::pin(futures::stream::empty()) as BoxStream<'s, _>);
+            };
+            // A heartbeat is a stream of one request without entries: it is sent as a call on
+            // the ordinary connection, as before streams. On a stream of its own, a heartbeat
+            // late by more than its time limit (one heartbeat interval, which also covers opening
+            // the stream) would close that stream's connection and have the next one open anew.
+            let second = input.next().now_or_never();
+            let ended = matches!(second, Some(None));
+            let heartbeat = ended && first.entries.is_empty();
+            let requests = futures::stream::iter(std::iter::once(first).chain(second.flatten()));
+            if heartbeat {
+                return stream_append_sequential(self, requests, option).await;
+            }
+            // An input that has ended is not polled again.
+            let rest = futures::stream::iter((!ended).then_some(input)).flatten();
+            let input = requests.chain(rest);
+            match self.append_conn(option.hard_ttl()).await? {
+                Some(conn) => Ok(append_stream::pipeline(
+                    conn,
+                    input,
+                    option.hard_ttl(),
+                    &mut self.append,
+                )),
+                None => stream_append_sequential(self, input, option).await,
+            }
+        })
     }
 
     async fn vote(

@@ -9,10 +9,11 @@
 //!
 //! Each connection carries requests and replies in turn, framed as `u32 length (big-endian) |
 //! postcard-encoded message` (`wire`). `client` is the outgoing side (one connection per peer,
-//! re-opened after an error), `server` the listener that answers them. A follower's pipelined
-//! client writes travel on a connection of their own, an ordered stream (`write_stream`); so does a
-//! follower's watch on its leader (`consensus::leader_watch`), which the leader holds open and
-//! never answers.
+//! re-opened after an error), `server` the listener that answers them. Replication runs on a
+//! connection of its own per follower, a pipelined stream of append-entries (`append_stream`). A
+//! follower's pipelined client writes travel on a connection of their own, an ordered stream
+//! (`write_stream`); so does a follower's watch on its leader (`consensus::leader_watch`), which
+//! the leader holds open and never answers.
 //!
 //! Every connection is opened and accepted through `transport`: plain TCP, or mutual TLS with
 //! `sslQuorum` (a member whose certificate the quorum trust store does not vouch for is refused
@@ -20,6 +21,7 @@
 //! authentication (a member without the right credentials is refused likewise). A member is dialed at the address of its spec, or, while that
 //! host does not resolve, where its join request came from (`observed`).
 
+pub(crate) mod append_stream;
 pub(crate) mod client;
 mod observed;
 pub(crate) mod server;

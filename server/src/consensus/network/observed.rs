@@ -13,7 +13,7 @@
 //! stays the member's identity: the config lists it, and a TLS handshake checks the joiner's
 //! certificate against it, whichever address the connection went to.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 
@@ -22,7 +22,7 @@ use std::sync::Mutex;
 /// to answer: it is not connected, as Apache's leader sees a server without a learner handler.
 #[derive(Default)]
 pub(crate) struct Reach {
-    failed: Mutex<std::collections::HashSet<u64>>,
+    failed: Mutex<HashSet<u64>>,
 }
 
 impl Reach {

@@ -1,7 +1,7 @@
-//! The listener on the quorum port: answers Raft RPCs, forwarded writes (one at a time, or on a
-//! stream of their own), read-index requests and reports of session activity, and holds the
-//! leader watches of other members open. Where a join request came from is noted: the joiner is
-//! dialed there while its host does not resolve (`observed`).
+//! The listener on the quorum port: answers Raft RPCs (append-entries one at a time, or on a
+//! stream of their own), forwarded writes (likewise), read-index requests and reports of session
+//! activity, and holds the leader watches of other members open. Where a join request came from
+//! is noted: the joiner is dialed there while its host does not resolve (`observed`).
 
 use std::collections::BTreeSet;
 use std::io;
@@ -18,7 +18,7 @@ use tokio::task::JoinSet;
 
 use super::transport::{PeerStream, Transport};
 use super::wire::{PeerRequest, PeerResponse, read_frame, write_frame};
-use super::write_stream;
+use super::{append_stream, write_stream};
 use crate::consensus::bootstrap::answer_join;
 use crate::consensus::membership::{change_on_leader, refused_for_leader};
 use crate::consensus::sync_phase::LeaderContact;
@@ -83,6 +83,9 @@ async fn serve_connection(
         match request {
             PeerRequest::WriteStream => return write_stream::serve(stream, raft).await,
             PeerRequest::Watch => return hold_watch(stream).await,
+            PeerRequest::AppendStream => {
+                return append_stream::serve(stream, raft, peers.leader_contact).await;
+            }
             _ => {}
         }
         if let PeerRequest::Join { id, .. } = &request {
@@ -183,6 +186,7 @@ async fn answer(raft: &Raft, request: PeerRequest, peers: &PeerContext) -> PeerR
             failed(&"writes belong on a stream of their own")
         }
         PeerRequest::Watch => failed(&"a watch is a connection of its own"),
+        PeerRequest::AppendStream => failed(&"an append stream is a connection of its own"),
         PeerRequest::ReadIndex => match raft.ensure_linearizable(ReadPolicy::ReadIndex).await {
             Ok(read) => PeerResponse::ReadIndex {
                 index: read.index(),

@@ -3,8 +3,8 @@
 use std::io;
 
 use openraft::raft::{
-    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, TransferLeaderRequest,
-    TransferLeaderResponse, VoteRequest, VoteResponse,
+    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, StreamAppendResult,
+    TransferLeaderRequest, TransferLeaderResponse, VoteRequest, VoteResponse,
 };
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -16,7 +16,7 @@ use crate::consensus::membership::ChangeRefusal;
 use crate::consensus::typ::{SnapshotMeta, TypeConfig, Vote};
 
 /// The largest frame accepted: a whole snapshot travels in one frame.
-const MAX_FRAME: usize = 1 << 30;
+pub(crate) const MAX_FRAME: usize = 1 << 30;
 
 /// A request from one member to another.
 #[derive(Serialize, Deserialize)]
@@ -75,6 +75,8 @@ pub(crate) enum PeerRequest {
         /// Its term.
         term: u64,
     },
+    /// Turns the connection into a pipelined stream of append-entries (`append_stream`).
+    AppendStream,
 }
 
 /// The answer to a [`PeerRequest`].
@@ -118,6 +120,10 @@ pub(crate) enum PeerResponse {
     Failed(String),
     /// Answer to [`PeerRequest::HandingOver`].
     HandoverNoted,
+    /// The receiver takes append-entries on this connection as a stream (`append_stream`).
+    AppendStreamOpen,
+    /// The outcome of one append-entries on a stream, in the order they were sent.
+    Appended(StreamAppendResult<TypeConfig>),
 }
 
 /// Writes one framed message.
@@ -125,14 +131,21 @@ pub(crate) async fn write_frame<W: AsyncWrite + Unpin, T: Serialize>(
     out: &mut W,
     message: &T,
 ) -> io::Result<()> {
+    let mut frame = Vec::new();
+    push_frame(&mut frame, message)?;
+    out.write_all(&frame).await?;
+    out.flush().await
+}
+
+/// Appends one framed message to `frames`, to be written with others at once.
+pub(crate) fn push_frame<T: Serialize>(frames: &mut Vec<u8>, message: &T) -> io::Result<()> {
     let body = codec::encode(message)?;
     let len = u32::try_from(body.len())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "frame too large"))?;
-    let mut frame = Vec::with_capacity(4 + body.len());
-    frame.extend_from_slice(&len.to_be_bytes());
-    frame.extend_from_slice(&body);
-    out.write_all(&frame).await?;
-    out.flush().await
+    frames.reserve(4 + body.len());
+    frames.extend_from_slice(&len.to_be_bytes());
+    frames.extend_from_slice(&body);
+    Ok(())
 }
 
 /// Reads one framed message; `Ok(None)` when the peer closed the connection between frames.
